@@ -1,0 +1,333 @@
+//! `node.toml`: the node's configuration, parsed and checked in one pass that
+//! reports every bad field at once.
+//!
+//! Relative paths are resolved against the directory holding the config file,
+//! so a node directory can be moved as a whole.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::identity::{self, Jurisdiction};
+
+/// The config file as written on disk.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Jurisdiction code this node serves, e.g. "DE".
+    pub jurisdiction: String,
+    /// Name of the node inside its jurisdiction; its certificate names it.
+    #[serde(default = "default_node_name")]
+    pub node_name: String,
+    /// Address the gRPC server binds.
+    pub listen: String,
+    /// `host:port` peers and clients use to reach this node; defaults to `listen`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advertise: Option<String>,
+    /// Where the store lives.
+    pub data_dir: PathBuf,
+    /// Localhost address of the Prometheus metrics listener; absent disables it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<String>,
+    pub tls: TlsFile,
+    pub signing: SigningFile,
+    #[serde(default)]
+    pub federation: FederationFile,
+    #[serde(default)]
+    pub limits: LimitsFile,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFile {
+    /// This jurisdiction's CA certificate (PEM): trusted for its own clients.
+    pub ca_cert: PathBuf,
+    /// The node's certificate (PEM), used to serve and to call peers.
+    pub cert: PathBuf,
+    /// The node's private key (PEM), mode 0600.
+    pub key: PathBuf,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningFile {
+    /// Ed25519 record-signing key, PKCS#8 DER, mode 0600.
+    pub key: PathBuf,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FederationFile {
+    /// How often a link sends a heartbeat to its peer.
+    pub heartbeat_ms: u64,
+    /// Deadline of one connection attempt or heartbeat.
+    pub timeout_ms: u64,
+    /// Upper bound of the reconnect backoff.
+    pub max_backoff_ms: u64,
+}
+
+impl Default for FederationFile {
+    fn default() -> Self {
+        FederationFile {
+            heartbeat_ms: 2_000,
+            timeout_ms: 3_000,
+            max_backoff_ms: 30_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsFile {
+    /// Largest gRPC message accepted, in bytes.
+    pub max_message_bytes: usize,
+    /// Most concurrent client connections; further ones wait.
+    pub max_connections: usize,
+    /// Deadline for a TLS handshake.
+    pub handshake_timeout_ms: u64,
+}
+
+impl Default for LimitsFile {
+    fn default() -> Self {
+        LimitsFile {
+            max_message_bytes: 4 * 1024 * 1024,
+            max_connections: 1024,
+            handshake_timeout_ms: 10_000,
+        }
+    }
+}
+
+fn default_node_name() -> String {
+    "node".to_owned()
+}
+
+/// A checked configuration with absolute paths and typed values.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    pub path: PathBuf,
+    pub jurisdiction: Jurisdiction,
+    pub node_name: String,
+    pub listen: SocketAddr,
+    pub advertise: String,
+    pub data_dir: PathBuf,
+    pub metrics_listen: Option<SocketAddr>,
+    pub ca_cert: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub signing_key: PathBuf,
+    pub heartbeat: Duration,
+    pub peer_timeout: Duration,
+    pub max_backoff: Duration,
+    pub max_message_bytes: usize,
+    pub max_connections: usize,
+    pub handshake_timeout: Duration,
+}
+
+/// Every problem found in a config file.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "config {}: {}",
+            self.path.display(),
+            self.problems.join("; ")
+        )
+    }
+}
+
+impl NodeConfig {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let fail = |problem: String| ConfigError {
+            path: path.to_owned(),
+            problems: vec![problem],
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+        let file: ConfigFile = toml::from_str(&text).map_err(|e| fail(one_line(&e.to_string())))?;
+        let base = path.parent().map(Path::to_owned).unwrap_or_default();
+        Self::check(file, path, &base)
+    }
+
+    /// Checks every field, collecting all problems before failing.
+    pub fn check(file: ConfigFile, path: &Path, base: &Path) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let mut note = |r: Result<(), String>| {
+            if let Err(p) = r {
+                problems.push(p);
+            }
+        };
+        let jurisdiction = file.jurisdiction.parse::<Jurisdiction>();
+        note(
+            jurisdiction
+                .as_ref()
+                .map(|_| ())
+                .map_err(|e| format!("jurisdiction: {e}")),
+        );
+        note(identity::validate_name(&file.node_name).map_err(|e| format!("node_name: {e}")));
+        let listen = file.listen.parse::<SocketAddr>();
+        note(
+            listen
+                .as_ref()
+                .map(|_| ())
+                .map_err(|e| format!("listen {:?}: {e}", file.listen)),
+        );
+        let advertise = file
+            .advertise
+            .clone()
+            .unwrap_or_else(|| file.listen.clone());
+        note(check_endpoint(&advertise).map_err(|e| format!("advertise: {e}")));
+        let metrics = file.metrics_listen.as_deref().map(|m| {
+            m.parse::<SocketAddr>()
+                .map_err(|e| format!("metrics_listen {m:?}: {e}"))
+                .and_then(|a| {
+                    if a.ip().is_loopback() {
+                        Ok(a)
+                    } else {
+                        Err(format!("metrics_listen {m:?}: must be a loopback address"))
+                    }
+                })
+        });
+        if let Some(Err(p)) = &metrics {
+            problems.push(p.clone());
+        }
+        let positive = |name: &str, v: u64| {
+            if v == 0 {
+                Err(format!("{name} must be positive"))
+            } else {
+                Ok(())
+            }
+        };
+        let mut more = vec![
+            positive("federation.heartbeat_ms", file.federation.heartbeat_ms),
+            positive("federation.timeout_ms", file.federation.timeout_ms),
+            positive("federation.max_backoff_ms", file.federation.max_backoff_ms),
+            positive(
+                "limits.max_message_bytes",
+                file.limits.max_message_bytes as u64,
+            ),
+            positive("limits.max_connections", file.limits.max_connections as u64),
+            positive(
+                "limits.handshake_timeout_ms",
+                file.limits.handshake_timeout_ms,
+            ),
+        ];
+        problems.extend(more.drain(..).filter_map(Result::err));
+        match (jurisdiction, listen, problems.is_empty()) {
+            (Ok(jurisdiction), Ok(listen), true) => Ok(NodeConfig {
+                path: path.to_owned(),
+                jurisdiction,
+                node_name: file.node_name,
+                listen,
+                advertise,
+                data_dir: base.join(&file.data_dir),
+                metrics_listen: metrics.and_then(Result::ok),
+                ca_cert: base.join(&file.tls.ca_cert),
+                cert: base.join(&file.tls.cert),
+                key: base.join(&file.tls.key),
+                signing_key: base.join(&file.signing.key),
+                heartbeat: Duration::from_millis(file.federation.heartbeat_ms),
+                peer_timeout: Duration::from_millis(file.federation.timeout_ms),
+                max_backoff: Duration::from_millis(file.federation.max_backoff_ms),
+                max_message_bytes: file.limits.max_message_bytes,
+                max_connections: file.limits.max_connections,
+                handshake_timeout: Duration::from_millis(file.limits.handshake_timeout_ms),
+            }),
+            _ => Err(ConfigError {
+                path: path.to_owned(),
+                problems,
+            }),
+        }
+    }
+}
+
+/// `host:port` with a non-empty host and a numeric port.
+pub fn check_endpoint(endpoint: &str) -> Result<(), String> {
+    match endpoint.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p != 0) => {
+            Ok(())
+        }
+        _ => Err(format!("{endpoint:?} is not host:port")),
+    }
+}
+
+/// Host part of `host:port`, without IPv6 brackets.
+pub fn endpoint_host(endpoint: &str) -> &str {
+    let host = endpoint.rsplit_once(':').map_or(endpoint, |(h, _)| h);
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(toml_text: &str) -> Result<NodeConfig, ConfigError> {
+        let file: ConfigFile = toml::from_str(toml_text).map_err(|e| ConfigError {
+            path: "t".into(),
+            problems: vec![e.to_string()],
+        })?;
+        NodeConfig::check(
+            file,
+            Path::new("/etc/concord/node.toml"),
+            Path::new("/etc/concord"),
+        )
+    }
+
+    const GOOD: &str = r#"
+        jurisdiction = "DE"
+        listen = "127.0.0.1:7401"
+        data_dir = "data"
+        metrics_listen = "127.0.0.1:9401"
+        [tls]
+        ca_cert = "ca.crt"
+        cert = "node.crt"
+        key = "node.key"
+        [signing]
+        key = "signing.pk8"
+    "#;
+
+    #[test]
+    fn resolves_paths_against_the_config_dir() {
+        let c = file(GOOD).unwrap();
+        assert_eq!(c.data_dir, Path::new("/etc/concord/data"));
+        assert_eq!(c.advertise, "127.0.0.1:7401");
+        assert_eq!(c.heartbeat, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn reports_every_bad_field_at_once() {
+        let bad = GOOD
+            .replace("\"DE\"", "\"de\"")
+            .replace("127.0.0.1:7401", "nowhere")
+            .replace("127.0.0.1:9401", "0.0.0.0:9401");
+        let err = file(&bad).unwrap_err();
+        assert_eq!(err.problems.len(), 4, "{err}");
+        assert!(err.to_string().contains("jurisdiction"));
+        assert!(err.to_string().contains("loopback"));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        assert!(file(&format!("{GOOD}\n[extra]\nx = 1\n")).is_err());
+    }
+
+    #[test]
+    fn endpoints() {
+        assert!(check_endpoint("node.de.example:7401").is_ok());
+        assert!(check_endpoint("[::1]:7401").is_ok());
+        assert!(check_endpoint("host").is_err());
+        assert!(check_endpoint(":7401").is_err());
+        assert_eq!(endpoint_host("[::1]:7401"), "::1");
+    }
+}

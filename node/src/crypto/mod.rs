@@ -1,0 +1,12 @@
+//! Everything that touches private keys or ring: certificate issuance,
+//! record-signing keys, and key files on disk.
+//!
+//! Architecture invariant: no other module reads a private key or calls ring.
+
+pub mod keyfile;
+pub mod pki;
+pub mod signing;
+
+pub use keyfile::KeyFileError;
+pub use pki::{CertificateAuthority, IssuedCertificate, PkiError, Validity};
+pub use signing::{key_id, verify_signature, RecordSigner, SigningError};
