@@ -1,1 +1,53 @@
-fn main() {}
+//! `concord`: the administrator's command-line tool for a Concord node.
+//!
+//! # Layout
+//! - `args`: the command line (clap derive).
+//! - `exit`: `CliError`, failure kinds, exit codes, classification of gRPC errors.
+//! - `output`: tables, key/value blocks and JSON on stdout.
+//! - `profile`: admin profiles (`*.profile.toml`).
+//! - `client`: a mutual-TLS admin client from a profile.
+//! - `nodes`: child `concord-node` processes for the demo.
+//! - `cmd`: one file per command (`pki`, `peer`, `status`, `demo`).
+//!
+//! Architecture invariant: `anyhow` lives only in this file; commands return
+//! `CliError`, whose kind decides the exit code.
+
+mod args;
+mod client;
+mod cmd;
+mod exit;
+mod nodes;
+mod output;
+mod profile;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::exit::{CliError, ErrorKind, EXIT_OK};
+
+fn main() -> ExitCode {
+    // Another component may already have installed it; either way ring is used.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = args::Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(err) => {
+            let err = match err.downcast::<CliError>() {
+                Ok(e) => e,
+                Err(other) => CliError::new(ErrorKind::Internal, format!("{other:#}")),
+            };
+            eprintln!("{}", err.line());
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+fn run(cli: args::Cli) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(cmd::run(cli))?;
+    Ok(())
+}

@@ -152,8 +152,10 @@ impl NodeConfig {
         };
         let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
         let file: ConfigFile = toml::from_str(&text).map_err(|e| fail(one_line(&e.to_string())))?;
+        // Absolute paths make logs and `status` unambiguous whatever the working directory.
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
         let base = path.parent().map(Path::to_owned).unwrap_or_default();
-        Self::check(file, path, &base)
+        Self::check(file, &path, &base)
     }
 
     /// Checks every field, collecting all problems before failing.

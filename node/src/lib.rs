@@ -4,16 +4,28 @@
 //! - `identity`: jurisdictions, roles and the `Caller` a certificate names.
 //! - `crypto`: the only code touching ring and private keys (PKI, signing keys, key files).
 //! - `config`: `node.toml`, parsed and checked in one pass.
+//! - `trust_bundle`: what a partner imports to trust this node.
 //! - `store`: the only code naming sled; typed trees, schema versions, durable group commit.
 //! - `policy`: pure authorization decisions over a `Caller`.
-//! - `peers`: the peer registry (trust bundles) as domain logic.
+//! - `peers`: the peer registry as domain logic.
 //! - `tls`: rustls server and client configurations; turns certificates into `Caller`s.
 //! - `federation`: the only code talking to peers (outgoing links).
-//! - `api`: the gRPC services; the only code seeing prost types.
-//! - `metrics`: Prometheus counters and their HTTP listener.
+//! - `api`: the gRPC services; the only code seeing prost types on the inbound side.
+//! - `metrics`: Prometheus counters and their localhost HTTP listener.
+//! - `context`: the running node's shared state.
 //! - `server`: `Node::start`, wiring it all together, and graceful shutdown.
 
+pub mod api;
 pub mod config;
+pub mod context;
 pub mod crypto;
+pub mod error;
+pub mod federation;
 pub mod identity;
+pub mod metrics;
+pub mod peers;
+pub mod policy;
+pub mod server;
+pub mod store;
+pub mod tls;
 pub mod trust_bundle;

@@ -1,0 +1,489 @@
+//! `concord pki`: a jurisdiction's development PKI on disk.
+//!
+//! `init` lays out a node directory (CA, node and admin certificates, the
+//! record-signing key, `node.toml`, `admin.profile.toml`); `issue` adds a
+//! person's certificate and profile; `export-trust` writes the trust bundle
+//! partners need. Private keys are written owner-only and never overwritten.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use concord_node::config::{
+    endpoint_host, ConfigFile, FederationFile, LimitsFile, NodeConfig, SigningFile, TlsFile,
+};
+use concord_node::crypto::{keyfile, CertificateAuthority, KeyFileError, RecordSigner, Validity};
+use concord_node::identity::{self, Caller, Jurisdiction, Role};
+use concord_node::trust_bundle::TrustBundle;
+use serde::Serialize;
+
+use crate::args::{ExportTrustArgs, InitArgs, IssueArgs, PkiCommand};
+use crate::exit::{CliError, ErrorKind};
+use crate::output::{print_json, print_text, OutputFormat};
+use crate::profile::ProfileFile;
+
+/// Validity of a jurisdiction CA.
+pub const CA_DAYS: i64 = 3_650;
+
+pub const CA_CERT: &str = "ca.crt";
+pub const CA_KEY: &str = "ca.key";
+pub const NODE_CERT: &str = "node.crt";
+pub const NODE_KEY: &str = "node.key";
+pub const SIGNING_KEY: &str = "signing.pk8";
+pub const ADMIN_CERT: &str = "admin.crt";
+pub const ADMIN_KEY: &str = "admin.key";
+pub const NODE_CONFIG: &str = "node.toml";
+pub const ADMIN_PROFILE: &str = "admin.profile.toml";
+pub const DATA_DIR: &str = "data";
+
+pub fn run(cmd: PkiCommand, output: OutputFormat) -> Result<(), CliError> {
+    match cmd {
+        PkiCommand::Init(args) => {
+            let report = init(&args)?;
+            match output {
+                OutputFormat::Json => print_json(&report),
+                OutputFormat::Table => print_text(&report.render()),
+            }
+        }
+        PkiCommand::Issue(args) => {
+            let report = issue(&args)?;
+            match output {
+                OutputFormat::Json => print_json(&report),
+                OutputFormat::Table => print_text(&report.render()),
+            }
+        }
+        PkiCommand::ExportTrust(args) => {
+            let report = export_trust(&args)?;
+            match output {
+                OutputFormat::Json => print_json(&report),
+                OutputFormat::Table => print_text(&report.render()),
+            }
+        }
+    }
+}
+
+/// What `pki init` created.
+#[derive(Debug, Clone, Serialize)]
+pub struct InitReport {
+    pub jurisdiction: String,
+    pub dir: PathBuf,
+    pub files: Vec<PathBuf>,
+    pub node_config: PathBuf,
+    pub admin_profile: PathBuf,
+    pub signing_key_id: String,
+    #[serde(skip)]
+    pub endpoint: String,
+}
+
+impl InitReport {
+    fn render(&self) -> String {
+        let mut out = format!(
+            "Created jurisdiction {} in {}\n",
+            self.jurisdiction,
+            self.dir.display()
+        );
+        for file in &self.files {
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+            let note = name.as_deref().map(describe).unwrap_or("");
+            out.push_str(&format!("  {:<20}  {note}\n", file.display()));
+        }
+        out.push_str(&format!(
+            "Record-signing key id: {}\nEndpoint: {}\n\nNext:\n  concord-node --config {}\n  concord --profile {} status\n",
+            self.signing_key_id,
+            self.endpoint,
+            self.node_config.display(),
+            self.admin_profile.display()
+        ));
+        out
+    }
+}
+
+fn describe(file_name: &str) -> &'static str {
+    match file_name {
+        CA_CERT => "jurisdiction CA certificate",
+        CA_KEY => "jurisdiction CA key (keep offline)",
+        NODE_CERT => "node certificate",
+        NODE_KEY => "node key",
+        SIGNING_KEY => "record-signing key (Ed25519, PKCS#8)",
+        ADMIN_CERT => "admin certificate",
+        ADMIN_KEY => "admin key",
+        NODE_CONFIG => "node configuration",
+        ADMIN_PROFILE => "admin profile for the concord CLI",
+        _ => "",
+    }
+}
+
+/// Creates a jurisdiction's node directory. Refuses a directory that already
+/// holds a CA or a node configuration.
+pub fn init(args: &InitArgs) -> Result<InitReport, CliError> {
+    let jurisdiction: Jurisdiction = args
+        .jurisdiction
+        .parse()
+        .map_err(CliError::invalid_argument)?;
+    identity::validate_name(&args.admin_name)
+        .map_err(|e| CliError::invalid_argument(format!("--admin-name: {e}")))?;
+    let config_file = ConfigFile {
+        jurisdiction: jurisdiction.to_string(),
+        node_name: args.node_name.clone(),
+        listen: args.listen.clone(),
+        advertise: args.advertise.clone(),
+        data_dir: DATA_DIR.into(),
+        metrics_listen: Some(args.metrics_listen.clone()),
+        tls: TlsFile {
+            ca_cert: CA_CERT.into(),
+            cert: NODE_CERT.into(),
+            key: NODE_KEY.into(),
+        },
+        signing: SigningFile {
+            key: SIGNING_KEY.into(),
+        },
+        federation: FederationFile::default(),
+        limits: LimitsFile::default(),
+    };
+    // Check every setting before creating anything.
+    let checked = NodeConfig::check(config_file.clone(), &args.dir.join(NODE_CONFIG), &args.dir)
+        .map_err(|e| CliError::invalid_argument(e.problems.join("; ")))?;
+    let endpoint = checked.advertise.clone();
+
+    for existing in [CA_CERT, NODE_CONFIG] {
+        if args.dir.join(existing).exists() {
+            return Err(CliError::already_exists(format!(
+                "{} already holds {existing}; refusing to overwrite an existing jurisdiction",
+                args.dir.display()
+            )));
+        }
+    }
+    std::fs::create_dir_all(&args.dir)
+        .map_err(|e| CliError::config(format!("cannot create {}: {e}", args.dir.display())))?;
+    let dir = std::fs::canonicalize(&args.dir)
+        .map_err(|e| CliError::config(format!("cannot resolve {}: {e}", args.dir.display())))?;
+    let mut files = Vec::new();
+    let mut put = |name: &str, contents: &[u8], private: bool| -> Result<(), CliError> {
+        let path = dir.join(name);
+        if private {
+            write_key(&path, contents)?;
+        } else {
+            write_new(&path, contents)?;
+        }
+        files.push(path);
+        Ok(())
+    };
+
+    let (ca, ca_key) = CertificateAuthority::generate(&jurisdiction, Validity::days(CA_DAYS))
+        .map_err(CliError::internal)?;
+    put(CA_CERT, ca.cert_pem().as_bytes(), false)?;
+    put(CA_KEY, ca_key.as_bytes(), true)?;
+
+    let node = Caller::new(jurisdiction.clone(), Role::Node, &args.node_name)
+        .map_err(|e| CliError::invalid_argument(format!("--node-name: {e}")))?;
+    let hosts = vec![endpoint_host(&endpoint).to_owned()];
+    let node_cert = ca
+        .issue(&node, &hosts, Validity::days(args.days))
+        .map_err(|e| CliError::invalid_argument(format!("node certificate: {e}")))?;
+    put(NODE_CERT, node_cert.cert_pem.as_bytes(), false)?;
+    put(NODE_KEY, node_cert.key_pem.as_bytes(), true)?;
+
+    let pkcs8 = RecordSigner::generate_pkcs8().map_err(CliError::internal)?;
+    let signing_key_id = RecordSigner::from_pkcs8(&pkcs8)
+        .map_err(CliError::internal)?
+        .key_id()
+        .to_owned();
+    put(SIGNING_KEY, &pkcs8, true)?;
+
+    let admin = Caller::new(jurisdiction.clone(), Role::Admin, &args.admin_name)
+        .map_err(|e| CliError::invalid_argument(format!("--admin-name: {e}")))?;
+    let admin_cert = ca
+        .issue(&admin, &[], Validity::days(args.days))
+        .map_err(CliError::internal)?;
+    put(ADMIN_CERT, admin_cert.cert_pem.as_bytes(), false)?;
+    put(ADMIN_KEY, admin_cert.key_pem.as_bytes(), true)?;
+
+    let config_text = toml::to_string(&config_file)
+        .map_err(|e| CliError::internal(format!("cannot encode {NODE_CONFIG}: {e}")))?;
+    let config_text = format!(
+        "# Concord node of jurisdiction {jurisdiction}, written by `concord pki init`.\n\
+         # Paths are relative to this file's directory.\n{config_text}"
+    );
+    put(NODE_CONFIG, config_text.as_bytes(), false)?;
+    let node_config = dir.join(NODE_CONFIG);
+    NodeConfig::load(&node_config).map_err(|e| {
+        CliError::internal(format!("the written node configuration does not load: {e}"))
+    })?;
+
+    let profile = ProfileFile {
+        endpoint: endpoint.clone(),
+        ca_cert: CA_CERT.into(),
+        cert: ADMIN_CERT.into(),
+        key: ADMIN_KEY.into(),
+    };
+    put(
+        ADMIN_PROFILE,
+        profile.to_toml(&admin.uri())?.as_bytes(),
+        false,
+    )?;
+
+    Ok(InitReport {
+        jurisdiction: jurisdiction.to_string(),
+        admin_profile: dir.join(ADMIN_PROFILE),
+        node_config,
+        dir,
+        files,
+        signing_key_id,
+        endpoint,
+    })
+}
+
+/// What `pki issue` created.
+#[derive(Debug, Serialize)]
+pub struct IssueReport {
+    pub identity: String,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub profile: PathBuf,
+    pub endpoint: String,
+}
+
+impl IssueReport {
+    fn render(&self) -> String {
+        format!(
+            "Issued {}\n  certificate  {}\n  key          {}\n  profile      {}\n",
+            self.identity,
+            self.cert.display(),
+            self.key.display(),
+            self.profile.display()
+        )
+    }
+}
+
+/// Issues a person's certificate from the jurisdiction CA in `dir`.
+pub fn issue(args: &IssueArgs) -> Result<IssueReport, CliError> {
+    let role: Role = args.role.parse().map_err(CliError::invalid_argument)?;
+    if role == Role::Node {
+        return Err(CliError::invalid_argument(
+            "role node cannot be issued here: a node gets its certificate from `concord pki init`",
+        ));
+    }
+    identity::validate_name(&args.name).map_err(CliError::invalid_argument)?;
+    let config = NodeConfig::load(&args.dir.join(NODE_CONFIG)).map_err(CliError::config)?;
+    let ca = load_ca(&args.dir)?;
+    let holder = Caller::new(config.jurisdiction.clone(), role, &args.name)
+        .map_err(CliError::invalid_argument)?;
+
+    let stem = format!("{role}-{}", args.name);
+    let cert_name = format!("{stem}.crt");
+    let key_name = format!("{stem}.key");
+    let profile_name = format!("{stem}.profile.toml");
+    for name in [&cert_name, &key_name, &profile_name] {
+        if args.dir.join(name).exists() {
+            return Err(CliError::already_exists(format!(
+                "{} already exists",
+                args.dir.join(name).display()
+            )));
+        }
+    }
+    let issued = ca
+        .issue(&holder, &[], Validity::days(args.days))
+        .map_err(CliError::internal)?;
+    let dir = std::fs::canonicalize(&args.dir)
+        .map_err(|e| CliError::config(format!("cannot resolve {}: {e}", args.dir.display())))?;
+    write_new(&dir.join(&cert_name), issued.cert_pem.as_bytes())?;
+    write_key(&dir.join(&key_name), issued.key_pem.as_bytes())?;
+    let profile = ProfileFile {
+        endpoint: config.advertise.clone(),
+        ca_cert: relative_to(&config.ca_cert, &dir),
+        cert: cert_name.clone().into(),
+        key: key_name.clone().into(),
+    };
+    write_new(
+        &dir.join(&profile_name),
+        profile.to_toml(&holder.uri())?.as_bytes(),
+    )?;
+    Ok(IssueReport {
+        identity: holder.uri(),
+        cert: dir.join(cert_name),
+        key: dir.join(key_name),
+        profile: dir.join(profile_name),
+        endpoint: config.advertise,
+    })
+}
+
+/// What `pki export-trust` wrote.
+#[derive(Debug, Serialize)]
+pub struct ExportReport {
+    pub jurisdiction: String,
+    pub endpoint: String,
+    pub out: PathBuf,
+    pub signing_key_id: String,
+}
+
+impl ExportReport {
+    fn render(&self) -> String {
+        format!(
+            "Wrote the trust bundle of {} ({}) to {}\nSigning key id: {}\n\
+             Partners should compare this key id with you out of band before `concord peer add`.\n",
+            self.jurisdiction,
+            self.endpoint,
+            self.out.display(),
+            self.signing_key_id
+        )
+    }
+}
+
+/// The trust bundle of the node configured in `dir`.
+pub fn trust_bundle(dir: &Path) -> Result<TrustBundle, CliError> {
+    let config = NodeConfig::load(&dir.join(NODE_CONFIG)).map_err(CliError::config)?;
+    let ca_cert_pem = std::fs::read_to_string(&config.ca_cert)
+        .map_err(|e| CliError::config(format!("cannot read {}: {e}", config.ca_cert.display())))?;
+    let pkcs8 = keyfile::read_private(&config.signing_key).map_err(key_error)?;
+    let signer = RecordSigner::from_pkcs8(&pkcs8)
+        .map_err(|e| CliError::config(format!("{}: {e}", config.signing_key.display())))?;
+    let bundle = TrustBundle {
+        jurisdiction: config.jurisdiction,
+        endpoint: config.advertise,
+        ca_cert_pem,
+        signing_public_key: signer.public_key().to_vec(),
+    };
+    bundle.validate().map_err(CliError::config)?;
+    Ok(bundle)
+}
+
+pub fn export_trust(args: &ExportTrustArgs) -> Result<ExportReport, CliError> {
+    let bundle = trust_bundle(&args.dir)?;
+    std::fs::write(&args.out, bundle.to_toml())
+        .map_err(|e| CliError::config(format!("cannot write {}: {e}", args.out.display())))?;
+    Ok(ExportReport {
+        jurisdiction: bundle.jurisdiction.to_string(),
+        endpoint: bundle.endpoint.clone(),
+        out: args.out.clone(),
+        signing_key_id: bundle.signing_key_id(),
+    })
+}
+
+fn load_ca(dir: &Path) -> Result<CertificateAuthority, CliError> {
+    let cert_path = dir.join(CA_CERT);
+    let cert = std::fs::read_to_string(&cert_path)
+        .map_err(|e| CliError::config(format!("cannot read {}: {e}", cert_path.display())))?;
+    let key = keyfile::read_private(&dir.join(CA_KEY)).map_err(key_error)?;
+    let key = String::from_utf8(key)
+        .map_err(|_| CliError::config(format!("{}: not PEM text", dir.join(CA_KEY).display())))?;
+    CertificateAuthority::from_pem(&cert, &key)
+        .map_err(|e| CliError::config(format!("CA in {}: {e}", dir.display())))
+}
+
+fn key_error(e: KeyFileError) -> CliError {
+    match e {
+        KeyFileError::Exists { .. } => CliError::already_exists(e),
+        _ => CliError::config(e),
+    }
+}
+
+fn write_key(path: &Path, contents: &[u8]) -> Result<(), CliError> {
+    keyfile::write_private(path, contents).map_err(key_error)
+}
+
+/// Writes a new public file; refuses to overwrite.
+fn write_new(path: &Path, contents: &[u8]) -> Result<(), CliError> {
+    let fail = |e: std::io::Error| {
+        let kind = match e.kind() {
+            std::io::ErrorKind::AlreadyExists => ErrorKind::AlreadyExists,
+            _ => ErrorKind::Config,
+        };
+        CliError::new(kind, format!("cannot write {}: {e}", path.display()))
+    };
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(fail)?;
+    file.write_all(contents)
+        .and_then(|()| file.sync_all())
+        .map_err(fail)
+}
+
+/// `path` relative to `dir` when it lies inside it, else unchanged.
+fn relative_to(path: &Path, dir: &Path) -> PathBuf {
+    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    canonical
+        .strip_prefix(dir)
+        .map(Path::to_owned)
+        .unwrap_or(canonical)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn init_args(dir: &Path) -> InitArgs {
+        InitArgs {
+            jurisdiction: "DE".into(),
+            dir: dir.to_owned(),
+            listen: "127.0.0.1:7401".into(),
+            advertise: None,
+            metrics_listen: "127.0.0.1:0".into(),
+            node_name: "node".into(),
+            admin_name: "admin".into(),
+            days: 30,
+        }
+    }
+
+    #[test]
+    fn init_issue_and_export_make_a_usable_jurisdiction() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("de");
+        let report = init(&init_args(&dir)).unwrap();
+        assert_eq!(report.files.len(), 9);
+        assert_eq!(report.endpoint, "127.0.0.1:7401");
+        let config = NodeConfig::load(&report.node_config).unwrap();
+        assert_eq!(config.jurisdiction.as_str(), "DE");
+        let profile = crate::profile::Profile::load(&report.admin_profile).unwrap();
+        assert_eq!(profile.key, report.dir.join(ADMIN_KEY));
+
+        let again = init(&init_args(&dir)).unwrap_err();
+        assert_eq!(again.kind, ErrorKind::AlreadyExists);
+
+        let issued = issue(&IssueArgs {
+            dir: dir.clone(),
+            role: "officer".into(),
+            name: "olga".into(),
+            days: 5,
+        })
+        .unwrap();
+        assert_eq!(issued.identity, "concord://DE/officer/olga");
+        let p = crate::profile::Profile::load(&issued.profile).unwrap();
+        assert_eq!(p.ca_cert, report.dir.join(CA_CERT));
+        let node_role = issue(&IssueArgs {
+            dir: dir.clone(),
+            role: "node".into(),
+            name: "n2".into(),
+            days: 5,
+        })
+        .unwrap_err();
+        assert_eq!(node_role.kind, ErrorKind::InvalidArgument);
+
+        let out = tmp.path().join("de.trust.toml");
+        let exported = export_trust(&ExportTrustArgs {
+            dir: dir.clone(),
+            out: out.clone(),
+        })
+        .unwrap();
+        let bundle = TrustBundle::from_toml(&std::fs::read_to_string(out).unwrap()).unwrap();
+        assert_eq!(bundle.signing_key_id(), exported.signing_key_id);
+        assert_eq!(exported.signing_key_id, report.signing_key_id);
+    }
+
+    #[test]
+    fn init_refuses_bad_settings_before_writing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("x");
+        let mut args = init_args(&dir);
+        args.listen = "nowhere".into();
+        args.metrics_listen = "0.0.0.0:9000".into();
+        let err = init(&args).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidArgument);
+        assert!(err.message.contains("loopback"), "{}", err.message);
+        assert!(!dir.exists());
+        let mut args = init_args(&dir);
+        args.jurisdiction = "de".into();
+        assert_eq!(init(&args).unwrap_err().kind, ErrorKind::InvalidArgument);
+    }
+}

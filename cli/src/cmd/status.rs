@@ -1,0 +1,159 @@
+//! `concord status`: the node's identity, store, metrics and peer links.
+
+use std::path::Path;
+
+use concord_proto::v1 as pb;
+use serde::Serialize;
+
+use crate::client::{self, rpc_error};
+use crate::cmd::peer::{render_peers, PeerView};
+use crate::exit::CliError;
+use crate::output::{bytes, duration, key_values, print_json, print_text, OutputFormat};
+use crate::profile::Profile;
+
+pub async fn run(profile: Option<&Path>, output: OutputFormat) -> Result<(), CliError> {
+    let profile = Profile::required(profile)?;
+    let mut client = client::connect(&profile).await?;
+    let status = client
+        .status(pb::StatusRequest {})
+        .await
+        .map_err(|s| rpc_error("Status", &profile, &s))?
+        .into_inner();
+    let view = StatusView::from(&status);
+    match output {
+        OutputFormat::Json => print_json(&view),
+        OutputFormat::Table => print_text(&view.render()),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusView {
+    pub jurisdiction: String,
+    pub node_name: String,
+    pub endpoint: String,
+    pub signing_key_id: String,
+    pub version: String,
+    pub uptime_seconds: u64,
+    pub store: Option<StoreView>,
+    /// Null when metrics are disabled.
+    pub metrics_address: Option<String>,
+    pub peers: Vec<PeerView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StoreView {
+    pub path: String,
+    pub schema_version: u32,
+    pub size_on_disk_bytes: u64,
+    pub durable_writes: u64,
+    pub flushes: u64,
+}
+
+impl From<&pb::StatusResponse> for StatusView {
+    fn from(s: &pb::StatusResponse) -> Self {
+        StatusView {
+            jurisdiction: s.jurisdiction.clone(),
+            node_name: s.node_name.clone(),
+            endpoint: s.endpoint.clone(),
+            signing_key_id: s.signing_key_id.clone(),
+            version: s.version.clone(),
+            uptime_seconds: s.uptime_seconds,
+            store: s.store.as_ref().map(|st| StoreView {
+                path: st.path.clone(),
+                schema_version: st.schema_version,
+                size_on_disk_bytes: st.size_on_disk_bytes,
+                durable_writes: st.durable_writes,
+                flushes: st.flushes,
+            }),
+            metrics_address: Some(s.metrics_address.clone()).filter(|m| !m.is_empty()),
+            peers: s.peers.iter().map(PeerView::from).collect(),
+        }
+    }
+}
+
+impl StatusView {
+    pub fn render(&self) -> String {
+        let mut out = key_values(
+            "Node",
+            &[
+                ("jurisdiction", self.jurisdiction.clone()),
+                ("name", self.node_name.clone()),
+                ("endpoint", self.endpoint.clone()),
+                ("signing key id", self.signing_key_id.clone()),
+                ("version", self.version.clone()),
+                ("uptime", duration(self.uptime_seconds)),
+            ],
+        );
+        out.push('\n');
+        match &self.store {
+            Some(st) => out.push_str(&key_values(
+                "Store",
+                &[
+                    ("path", st.path.clone()),
+                    ("schema version", st.schema_version.to_string()),
+                    ("size on disk", bytes(st.size_on_disk_bytes)),
+                    ("durable writes", st.durable_writes.to_string()),
+                    ("flushes", st.flushes.to_string()),
+                ],
+            )),
+            None => out.push_str("Store\n  (not reported)\n"),
+        }
+        out.push('\n');
+        out.push_str(&key_values(
+            "Metrics",
+            &[(
+                "address",
+                self.metrics_address
+                    .clone()
+                    .unwrap_or_else(|| "disabled".to_owned()),
+            )],
+        ));
+        out.push('\n');
+        let connected = self.peers.iter().filter(|p| p.link.connected).count();
+        out.push_str(&format!(
+            "Peers ({} registered, {connected} connected)\n",
+            self.peers.len()
+        ));
+        out.push_str(&render_peers(&self.peers));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_block() {
+        let status = pb::StatusResponse {
+            jurisdiction: "DE".into(),
+            node_name: "node".into(),
+            endpoint: "127.0.0.1:7401".into(),
+            signing_key_id: "00ff".into(),
+            version: "0.1.0".into(),
+            uptime_seconds: 65,
+            store: Some(pb::StoreStatus {
+                path: "/d/data".into(),
+                schema_version: 1,
+                size_on_disk_bytes: 2048,
+                durable_writes: 3,
+                flushes: 2,
+            }),
+            peers: vec![],
+            metrics_address: String::new(),
+        };
+        let text = StatusView::from(&status).render();
+        for expected in [
+            "Node\n  jurisdiction    DE\n",
+            "  uptime          1m 5s\n",
+            "  size on disk    2.0 KiB\n",
+            "Metrics\n  address  disabled\n",
+            "Peers (0 registered, 0 connected)\nNo peers",
+        ] {
+            assert!(text.contains(expected), "{expected:?} in\n{text}");
+        }
+        let json = serde_json::to_value(StatusView::from(&status)).unwrap();
+        assert_eq!(json["metrics_address"], serde_json::Value::Null);
+        assert_eq!(json["store"]["flushes"], 2);
+    }
+}

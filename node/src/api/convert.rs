@@ -1,0 +1,63 @@
+//! Hand-written conversions between wire and domain types.
+
+use concord_proto::v1 as pb;
+
+use crate::context::NodeStatus;
+use crate::error::Error;
+use crate::federation::LinkState;
+use crate::identity::Jurisdiction;
+use crate::peers::PeerRecord;
+use crate::trust_bundle::TrustBundle;
+
+pub fn jurisdiction(field: &str, value: &str) -> Result<Jurisdiction, Error> {
+    value.parse().map_err(|e| Error::InvalidArgument(format!("{field}: {e}")))
+}
+
+pub fn trust_bundle(pb: Option<pb::TrustBundle>) -> Result<TrustBundle, Error> {
+    let pb = pb.ok_or_else(|| Error::InvalidArgument("trust: missing".into()))?;
+    Ok(TrustBundle {
+        jurisdiction: jurisdiction("trust.jurisdiction", &pb.jurisdiction)?,
+        endpoint: pb.endpoint,
+        ca_cert_pem: pb.ca_cert_pem,
+        signing_public_key: pb.signing_public_key,
+    })
+}
+
+pub fn peer(record: &PeerRecord, link: &LinkState) -> pb::Peer {
+    let b = &record.bundle;
+    pb::Peer {
+        trust: Some(pb::TrustBundle {
+            jurisdiction: b.jurisdiction.to_string(),
+            endpoint: b.endpoint.clone(),
+            ca_cert_pem: b.ca_cert_pem.clone(),
+            signing_public_key: b.signing_public_key.clone(),
+        }),
+        signing_key_id: b.signing_key_id(),
+        added_at_unix_ms: record.added_at_unix_ms,
+        link: Some(pb::LinkState {
+            connected: link.connected,
+            last_contact_unix_ms: link.last_contact_unix_ms.unwrap_or(0),
+            last_error: link.last_error.clone().unwrap_or_default(),
+        }),
+    }
+}
+
+pub fn status(s: NodeStatus, version: &str) -> pb::StatusResponse {
+    pb::StatusResponse {
+        jurisdiction: s.jurisdiction.to_string(),
+        node_name: s.node_name,
+        endpoint: s.endpoint,
+        signing_key_id: s.signing_key_id,
+        version: version.to_owned(),
+        uptime_seconds: s.uptime_seconds,
+        store: Some(pb::StoreStatus {
+            path: s.store.path.display().to_string(),
+            schema_version: s.store.schema_version,
+            size_on_disk_bytes: s.store.size_on_disk,
+            durable_writes: s.store.durable_writes,
+            flushes: s.store.flushes,
+        }),
+        peers: s.peers.iter().map(|(p, l)| peer(p, l)).collect(),
+        metrics_address: s.metrics_addr.map(|a| a.to_string()).unwrap_or_default(),
+    }
+}

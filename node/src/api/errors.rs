@@ -1,0 +1,19 @@
+use tonic::Status;
+
+use crate::error::Error;
+
+impl From<Error> for Status {
+    fn from(e: Error) -> Status {
+        match e {
+            Error::InvalidArgument(m) => Status::invalid_argument(m),
+            Error::AlreadyExists(m) => Status::already_exists(m),
+            Error::NotFound(m) => Status::not_found(m),
+            Error::FailedPrecondition(m) => Status::failed_precondition(m),
+            Error::Store(e) => {
+                tracing::error!(error = %e, "store failure");
+                Status::internal(format!("store failure: {e}"))
+            }
+            Error::Internal(m) => Status::internal(m),
+        }
+    }
+}

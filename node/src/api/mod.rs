@@ -1,0 +1,13 @@
+//! The gRPC services. The only code that sees prost types: requests are
+//! converted to domain types by hand here, and domain errors become statuses
+//! in exactly one place (`errors`).
+
+mod admin;
+mod auth;
+mod convert;
+mod errors;
+mod federation;
+
+pub use admin::AdminApi;
+pub use auth::Guard;
+pub use federation::FederationApi;

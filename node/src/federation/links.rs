@@ -1,0 +1,172 @@
+//! Peer links follow the peer registry: a link starts when a peer is added
+//! and stops when it is removed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use concord_proto::v1::federation_service_client::FederationServiceClient;
+use concord_proto::v1::HelloRequest;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::identity::Jurisdiction;
+use crate::peers::{now_unix_ms, PeerRecord, PeerSet};
+use crate::tls::{self, NodeIdentity};
+
+/// What `status` shows about one link.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkState {
+    pub connected: bool,
+    /// Unix ms of the last successful exchange.
+    pub last_contact_unix_ms: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct LinkTiming {
+    pub heartbeat: Duration,
+    pub timeout: Duration,
+    pub max_backoff: Duration,
+}
+
+type States = Arc<Mutex<BTreeMap<Jurisdiction, LinkState>>>;
+
+pub struct PeerLinks {
+    states: States,
+    supervisor: JoinHandle<()>,
+}
+
+impl PeerLinks {
+    /// Starts a supervisor that keeps one link per peer in `peers`.
+    pub fn spawn(me: NodeIdentity, mut peers: watch::Receiver<PeerSet>, timing: LinkTiming) -> Self {
+        let states: States = Arc::default();
+        let supervisor_states = states.clone();
+        let supervisor = tokio::spawn(async move {
+            let me = Arc::new(me);
+            let mut running: HashMap<Jurisdiction, (PeerRecord, JoinHandle<()>)> = HashMap::new();
+            loop {
+                let wanted = peers.borrow_and_update().clone();
+                running.retain(|j, (record, task)| {
+                    let keep = wanted.get(j) == Some(record);
+                    if !keep {
+                        task.abort();
+                        lock(&supervisor_states).remove(j);
+                    }
+                    keep
+                });
+                for (j, record) in wanted.iter() {
+                    if !running.contains_key(j) {
+                        lock(&supervisor_states).insert(j.clone(), LinkState::default());
+                        let task = tokio::spawn(run_link(me.clone(), record.clone(), timing, supervisor_states.clone()));
+                        running.insert(j.clone(), (record.clone(), task));
+                    }
+                }
+                if peers.changed().await.is_err() {
+                    break;
+                }
+            }
+            for (_, (_, task)) in running {
+                task.abort();
+            }
+        });
+        PeerLinks { states, supervisor }
+    }
+
+    pub fn states(&self) -> BTreeMap<Jurisdiction, LinkState> {
+        lock(&self.states).clone()
+    }
+
+    pub fn connected(&self) -> usize {
+        lock(&self.states).values().filter(|s| s.connected).count()
+    }
+}
+
+impl Drop for PeerLinks {
+    fn drop(&mut self) {
+        self.supervisor.abort();
+    }
+}
+
+fn lock(states: &States) -> std::sync::MutexGuard<'_, BTreeMap<Jurisdiction, LinkState>> {
+    states.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+async fn run_link(me: Arc<NodeIdentity>, peer: PeerRecord, timing: LinkTiming, states: States) {
+    let j = peer.bundle.jurisdiction.clone();
+    // Aborting the link task drops this guard; the abort is also how it ends.
+    let update = |f: &dyn Fn(&mut LinkState)| {
+        if let Some(s) = lock(&states).get_mut(&j) {
+            f(s);
+        }
+    };
+    let ca = match tls::certs_from_pem(peer.bundle.ca_cert_pem.as_bytes()) {
+        Some(mut certs) => certs.remove(0),
+        None => {
+            update(&|s| s.last_error = Some("registered CA certificate is unreadable".into()));
+            return;
+        }
+    };
+    let channel = match tls::peer_channel(&me, &j, ca, &peer.bundle.endpoint, timing.timeout) {
+        Ok(c) => c,
+        Err(e) => {
+            let msg = e.to_string();
+            update(&|s| s.last_error = Some(msg.clone()));
+            return;
+        }
+    };
+    let mut client = FederationServiceClient::new(channel);
+    let mut backoff = timing.heartbeat;
+    loop {
+        let request = HelloRequest { jurisdiction: me.caller.jurisdiction.to_string(), sent_at_unix_ms: now_unix_ms() };
+        let outcome = match tokio::time::timeout(timing.timeout, client.hello(request)).await {
+            Ok(Ok(resp)) if resp.get_ref().jurisdiction == j.as_str() => Ok(()),
+            Ok(Ok(resp)) => Err(format!("peer answered as {:?}", resp.get_ref().jurisdiction)),
+            Ok(Err(status)) => Err(describe_status(&status)),
+            Err(_) => Err(format!("no answer within {:?}", timing.timeout)),
+        };
+        let wait = match outcome {
+            Ok(()) => {
+                let now = now_unix_ms();
+                update(&|s| {
+                    if !s.connected {
+                        tracing::info!(peer = %j, "peer link up");
+                    }
+                    s.connected = true;
+                    s.last_contact_unix_ms = Some(now);
+                    s.last_error = None;
+                });
+                backoff = timing.heartbeat;
+                timing.heartbeat
+            }
+            Err(msg) => {
+                update(&|s| {
+                    if s.connected {
+                        tracing::warn!(peer = %j, error = %msg, "peer link down");
+                    }
+                    s.connected = false;
+                    s.last_error = Some(msg.clone());
+                });
+                let wait = backoff;
+                backoff = (backoff * 2).min(timing.max_backoff);
+                wait
+            }
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// A status with its whole cause chain: "transport error" alone helps no one.
+pub fn describe_status(status: &tonic::Status) -> String {
+    let mut msg = format!("{:?}: {}", status.code(), status.message());
+    let mut source = std::error::Error::source(status);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = s.source();
+    }
+    msg
+}

@@ -1,0 +1,6 @@
+//! The only code that talks to peers: one long-lived outgoing mTLS link per
+//! registered peer, kept warm by heartbeats, with its state for `status`.
+
+mod links;
+
+pub use links::{describe_status, LinkState, LinkTiming, PeerLinks};

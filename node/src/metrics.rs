@@ -1,0 +1,144 @@
+//! Prometheus metrics and their HTTP listener, kept on a separate localhost
+//! port so scraping never touches the mTLS API.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodLabel {
+    method: String,
+}
+
+/// Gauges refreshed at scrape time from live state.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Snapshot {
+    pub peers: i64,
+    pub peers_connected: i64,
+    pub store_durable_writes: i64,
+    pub store_flushes: i64,
+    pub store_bytes: i64,
+}
+
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    handshakes: Family<ResultLabel, Counter>,
+    requests: Family<MethodLabel, Counter>,
+    denied: Family<MethodLabel, Counter>,
+    peers: Gauge,
+    peers_connected: Gauge,
+    store_durable_writes: Gauge,
+    store_flushes: Gauge,
+    store_bytes: Gauge,
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Self> {
+        let mut registry = Registry::with_prefix("concord");
+        let m = Metrics {
+            handshakes: Family::default(),
+            requests: Family::default(),
+            denied: Family::default(),
+            peers: Gauge::default(),
+            peers_connected: Gauge::default(),
+            store_durable_writes: Gauge::default(),
+            store_flushes: Gauge::default(),
+            store_bytes: Gauge::default(),
+            registry: Mutex::new(Registry::default()),
+        };
+        registry.register("tls_handshakes", "TLS handshakes by result", m.handshakes.clone());
+        registry.register("rpc_requests", "gRPC requests received, by method", m.requests.clone());
+        registry.register("rpc_denied", "gRPC requests refused by policy, by method", m.denied.clone());
+        registry.register("peers", "Registered peer jurisdictions", m.peers.clone());
+        registry.register("peers_connected", "Peer links currently up", m.peers_connected.clone());
+        registry.register("store_durable_writes", "Store commits acknowledged as durable", m.store_durable_writes.clone());
+        registry.register("store_flushes", "Store flushes to disk (one flush covers many commits)", m.store_flushes.clone());
+        registry.register("store_size_bytes", "Store size on disk", m.store_bytes.clone());
+        *m.registry.lock().unwrap_or_else(|e| e.into_inner()) = registry;
+        Arc::new(m)
+    }
+
+    pub fn handshake(&self, ok: bool) {
+        let result = if ok { "ok" } else { "refused" }.to_owned();
+        self.handshakes.get_or_create(&ResultLabel { result }).inc();
+    }
+
+    pub fn request(&self, method: &str) {
+        self.requests.get_or_create(&MethodLabel { method: method.to_owned() }).inc();
+    }
+
+    pub fn denied(&self, method: &str) {
+        self.denied.get_or_create(&MethodLabel { method: method.to_owned() }).inc();
+    }
+
+    /// The text exposition, after refreshing gauges from `snapshot`.
+    pub fn render(&self, snapshot: Snapshot) -> String {
+        self.peers.set(snapshot.peers);
+        self.peers_connected.set(snapshot.peers_connected);
+        self.store_durable_writes.set(snapshot.store_durable_writes);
+        self.store_flushes.set(snapshot.store_flushes);
+        self.store_bytes.set(snapshot.store_bytes);
+        let mut out = String::new();
+        let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        // Encoding into a String cannot fail.
+        let _ = encode(&mut out, &registry);
+        out
+    }
+}
+
+/// Serves `GET /metrics` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    metrics: Arc<Metrics>,
+    snapshot: impl Fn() -> Snapshot + Send + Sync + 'static,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let snapshot = Arc::new(snapshot);
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let (metrics, snapshot) = (metrics.clone(), snapshot.clone());
+            async move {
+                (
+                    [(http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+                    metrics.render(snapshot()),
+                )
+            }
+        }),
+    );
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        tracing::warn!(error = %e, "metrics listener stopped");
+    }
+}
+
+/// Address a metrics listener would report, for status output.
+pub fn describe(addr: Option<SocketAddr>) -> String {
+    addr.map(|a| format!("http://{a}/metrics")).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_gauges() {
+        let m = Metrics::new();
+        m.handshake(false);
+        m.request("/concord.v1.AdminService/Status");
+        let text = m.render(Snapshot { peers: 2, peers_connected: 1, ..Snapshot::default() });
+        assert!(text.contains("concord_tls_handshakes_total{result=\"refused\"} 1"), "{text}");
+        assert!(text.contains("concord_peers_connected 1"), "{text}");
+        assert!(text.contains("concord_rpc_requests_total{method=\"/concord.v1.AdminService/Status\"} 1"), "{text}");
+    }
+}

@@ -1,0 +1,128 @@
+//! The peer registry: which partner jurisdictions this node trusts, from
+//! their trust bundles. Persisted in the store; every change is published so
+//! the TLS trust anchors and the federation links follow without a restart.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{watch, Mutex};
+
+use crate::error::{Error, Result};
+use crate::identity::Jurisdiction;
+use crate::store::{Store, Tree};
+use crate::trust_bundle::TrustBundle;
+
+const TREE: &str = "peers";
+
+/// A registered peer as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerRecord {
+    pub bundle: TrustBundle,
+    pub added_at_unix_ms: i64,
+}
+
+pub type PeerSet = Arc<BTreeMap<Jurisdiction, PeerRecord>>;
+
+pub struct PeerDirectory {
+    own: Jurisdiction,
+    store: Store,
+    tree: Tree<PeerRecord>,
+    // Serializes check-then-write so two concurrent adds cannot both succeed.
+    writer: Mutex<()>,
+    published: watch::Sender<PeerSet>,
+    observers: std::sync::Mutex<Vec<Observer>>,
+}
+
+type Observer = Box<dyn Fn(&PeerSet) + Send + Sync>;
+
+impl PeerDirectory {
+    pub fn open(store: Store, own: Jurisdiction) -> Result<Self> {
+        let tree = store.tree::<PeerRecord>(TREE)?;
+        let mut set = BTreeMap::new();
+        for (_, record) in tree.iter()? {
+            set.insert(record.bundle.jurisdiction.clone(), record);
+        }
+        let (published, _) = watch::channel(Arc::new(set));
+        Ok(PeerDirectory { own, store, tree, writer: Mutex::new(()), published, observers: Default::default() })
+    }
+
+    /// Registers a peer durably. Fails if it is this node's own jurisdiction
+    /// or already registered (remove it first to replace its trust).
+    pub async fn add(&self, bundle: TrustBundle) -> Result<PeerRecord> {
+        bundle.validate().map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        if bundle.jurisdiction == self.own {
+            return Err(Error::InvalidArgument(format!(
+                "{} is this node's own jurisdiction, not a peer",
+                self.own
+            )));
+        }
+        let _guard = self.writer.lock().await;
+        let key = bundle.jurisdiction.as_str().as_bytes().to_vec();
+        if self.tree.get(&key)?.is_some() {
+            return Err(Error::AlreadyExists(format!(
+                "peer {} is already registered; remove it first to replace its trust bundle",
+                bundle.jurisdiction
+            )));
+        }
+        let record = PeerRecord { bundle, added_at_unix_ms: now_unix_ms() };
+        let mut batch = self.store.batch();
+        batch.put(&self.tree, &key, &record)?;
+        self.store.commit(batch).await?;
+        self.publish(|set| {
+            set.insert(record.bundle.jurisdiction.clone(), record.clone());
+        });
+        Ok(record)
+    }
+
+    pub async fn remove(&self, jurisdiction: &Jurisdiction) -> Result<()> {
+        let _guard = self.writer.lock().await;
+        let key = jurisdiction.as_str().as_bytes();
+        if self.tree.get(key)?.is_none() {
+            return Err(Error::NotFound(format!("peer {jurisdiction} is not registered")));
+        }
+        let mut batch = self.store.batch();
+        batch.delete(&self.tree, key);
+        self.store.commit(batch).await?;
+        self.publish(|set| {
+            set.remove(jurisdiction);
+        });
+        Ok(())
+    }
+
+    pub fn current(&self) -> PeerSet {
+        self.published.borrow().clone()
+    }
+
+    pub fn is_peer(&self, jurisdiction: &Jurisdiction) -> bool {
+        self.published.borrow().contains_key(jurisdiction)
+    }
+
+    /// Changes to the peer set, for the TLS layer and the federation links.
+    pub fn subscribe(&self) -> watch::Receiver<PeerSet> {
+        self.published.subscribe()
+    }
+
+    /// Calls `observer` with the current set now and after every change,
+    /// before the change is acknowledged: trust must be in place by the time
+    /// `add` returns, or the new peer's first call could be refused.
+    pub fn observe(&self, observer: impl Fn(&PeerSet) + Send + Sync + 'static) {
+        observer(&self.current());
+        self.observers.lock().unwrap_or_else(|e| e.into_inner()).push(Box::new(observer));
+    }
+
+    fn publish(&self, change: impl FnOnce(&mut BTreeMap<Jurisdiction, PeerRecord>)) {
+        let mut next = (*self.current()).clone();
+        change(&mut next);
+        let next = Arc::new(next);
+        for observer in self.observers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            observer(&next);
+        }
+        self.published.send_replace(next);
+    }
+}
+
+pub fn now_unix_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}

@@ -1,0 +1,207 @@
+//! `Node::start`: wires identity, store, peers, TLS, services and links
+//! together, and shuts them down in order.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use concord_proto::v1::admin_service_server::AdminServiceServer;
+use concord_proto::v1::federation_service_server::FederationServiceServer;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Server;
+
+use crate::api::{AdminApi, FederationApi, Guard};
+use crate::config::NodeConfig;
+use crate::context::NodeContext;
+use crate::crypto::keyfile::{self, KeyFileError};
+use crate::crypto::{RecordSigner, SigningError};
+use crate::federation::{LinkTiming, PeerLinks};
+use crate::identity::Role;
+use crate::metrics::{self, Metrics};
+use crate::peers::{PeerDirectory, PeerSet};
+use crate::policy::Service;
+use crate::store::{Store, StoreError};
+use crate::tls::{self, TlsLoadError, TrustAnchors};
+
+/// Why a node could not start. Each is a one-line, actionable message.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Tls(#[from] TlsLoadError),
+    #[error("node certificate {path} names {found}, but the config is for a node of jurisdiction {expected}")]
+    WrongCertificate { path: PathBuf, found: String, expected: String },
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+    #[error("signing key {path}: {source}")]
+    Signing { path: PathBuf, source: SigningError },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("loading peers: {0}")]
+    Peers(#[from] crate::error::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("TLS setup: {0}")]
+    Rustls(#[from] rustls::Error),
+    #[error("reflection setup: {0}")]
+    Reflection(String),
+    #[error("server: {0}")]
+    Serve(#[from] tonic::transport::Error),
+}
+
+/// A started node.
+pub struct NodeHandle {
+    /// The address the gRPC server is bound to (useful with port 0).
+    pub local_addr: SocketAddr,
+    pub metrics_addr: Option<SocketAddr>,
+    task: JoinHandle<Result<(), StartError>>,
+}
+
+impl NodeHandle {
+    /// Waits until the node has shut down and flushed its store.
+    pub async fn wait(self) -> Result<(), StartError> {
+        self.task.await.unwrap_or_else(|e| Err(StartError::Reflection(format!("node task failed: {e}"))))
+    }
+}
+
+pub struct Node;
+
+impl Node {
+    /// Starts serving; returns once every listener is bound. The node stops
+    /// gracefully when `shutdown` completes: no new connections, in-flight
+    /// requests finish, then the store is flushed.
+    pub async fn start(
+        config: NodeConfig,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<NodeHandle, StartError> {
+        let identity = tls::load_identity(&config.cert, &config.key, &config.ca_cert)?;
+        if identity.caller.jurisdiction != config.jurisdiction || identity.caller.role != Role::Node {
+            return Err(StartError::WrongCertificate {
+                path: config.cert.clone(),
+                found: identity.caller.to_string(),
+                expected: config.jurisdiction.to_string(),
+            });
+        }
+        let pkcs8 = keyfile::read_private(&config.signing_key)?;
+        let signer = RecordSigner::from_pkcs8(&pkcs8)
+            .map_err(|source| StartError::Signing { path: config.signing_key.clone(), source })?;
+
+        let store = Store::open(&config.data_dir)?;
+        let peers = Arc::new(PeerDirectory::open(store.clone(), config.jurisdiction.clone())?);
+        let anchors = TrustAnchors::new(config.jurisdiction.clone(), identity.ca.clone())?;
+        let observed = anchors.clone();
+        peers.observe(move |set: &PeerSet| {
+            let cas = set.iter().filter_map(|(j, p)| {
+                tls::certs_from_pem(p.bundle.ca_cert_pem.as_bytes()).map(|mut c| (j.clone(), c.remove(0)))
+            });
+            if let Err(e) = observed.set_peers(cas) {
+                tracing::error!(error = %e, "cannot install peer trust anchors");
+            }
+        });
+
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let local_addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?),
+            None => None,
+        };
+        let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
+
+        let mut server_config = rustls::ServerConfig::builder_with_provider(tls::provider())
+            .with_safe_default_protocol_versions()?
+            .with_client_cert_verifier(anchors)
+            .with_single_cert(identity.chain.clone(), identity.key.clone_key())?;
+        server_config.alpn_protocols = vec![b"h2".to_vec()];
+
+        let metrics = Metrics::new();
+        let timing = LinkTiming { heartbeat: config.heartbeat, timeout: config.peer_timeout, max_backoff: config.max_backoff };
+        let links = PeerLinks::spawn(identity.clone(), peers.subscribe(), timing);
+        let ctx = Arc::new(NodeContext {
+            jurisdiction: config.jurisdiction.clone(),
+            node_name: config.node_name.clone(),
+            endpoint: config.advertise.clone(),
+            signing_key_id: signer.key_id().to_owned(),
+            store: store.clone(),
+            peers: peers.clone(),
+            links,
+            metrics: metrics.clone(),
+            metrics_addr,
+            started: Instant::now(),
+        });
+
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+
+        if let Some(l) = metrics_listener {
+            let snap_ctx = ctx.clone();
+            tokio::spawn(metrics::serve(l, metrics.clone(), move || snap_ctx.metrics_snapshot(), stopped(stop_rx.clone())));
+        }
+
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health.set_serving::<AdminServiceServer<AdminApi>>().await;
+        health.set_serving::<FederationServiceServer<FederationApi>>().await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(concord_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .map_err(|e| StartError::Reflection(e.to_string()))?;
+
+        let max = config.max_message_bytes;
+        let guard = |service| Guard::new(service, config.jurisdiction.clone(), peers.clone(), metrics.clone());
+        let admin = AdminServiceServer::new(AdminApi::new(ctx.clone()))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
+        let federation = FederationServiceServer::new(FederationApi::new(ctx.clone()))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
+        let counted = metrics.clone();
+        let router = Server::builder()
+            .layer(tower::util::MapRequestLayer::new(move |req: http::Request<tonic::body::Body>| {
+                counted.request(req.uri().path());
+                req
+            }))
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(InterceptedService::new(admin, guard(Service::Admin)))
+            .add_service(InterceptedService::new(federation, guard(Service::Federation)));
+
+        let incoming = tls::serve_incoming(
+            listener,
+            Arc::new(server_config),
+            config.handshake_timeout,
+            config.max_connections,
+            metrics.clone(),
+        );
+        tracing::info!(
+            jurisdiction = %config.jurisdiction,
+            listen = %local_addr,
+            metrics = %metrics::describe(metrics_addr),
+            signing_key_id = %signer.key_id(),
+            store = %config.data_dir.display(),
+            "node started"
+        );
+        let task = tokio::spawn(async move {
+            let served = router.serve_with_incoming_shutdown(incoming, stopped(stop_rx)).await;
+            tracing::info!("server stopped; flushing store");
+            drop(ctx);
+            let flushed = store.flush().await;
+            served?;
+            flushed?;
+            tracing::info!("node stopped cleanly");
+            Ok(())
+        });
+        Ok(NodeHandle { local_addr, metrics_addr, task })
+    }
+}

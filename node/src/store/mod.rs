@@ -1,0 +1,888 @@
+//! The node's storage: typed trees over sled, a schema version, and atomic
+//! batches that are acknowledged only once they are on disk.
+//!
+//! Architecture invariant: this is the only module that names sled. Domain
+//! code sees [`Store`], [`Tree`], [`Batch`], [`Iter`] and [`StoreError`];
+//! nothing here exposes a sled type, so the engine can be replaced behind
+//! this API.
+//!
+//! Writes go `store.batch()` -> `Batch::put`/`Batch::delete` ->
+//! `Store::commit(batch).await`. A commit applies all its operations in one
+//! transaction across trees, then waits for a group-commit flush (see
+//! `commit.rs`) so that many concurrent writers share one fsync.
+//!
+//! A committed value is visible to readers as soon as it is applied, slightly
+//! before `commit` returns: readers may see writes that a crash would lose,
+//! but no writer is told "done" before its write is durable.
+
+mod codec;
+mod commit;
+mod tree;
+
+use std::any::{self, TypeId};
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sled::transaction::{TransactionError, Transactional};
+
+use codec::show_key;
+use commit::GroupCommit;
+pub use tree::{Iter, Tree};
+
+/// The layout version this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Holds the store's own bookkeeping; not available through [`Store::tree`].
+const META_TREE: &str = "meta";
+const SCHEMA_KEY: &[u8] = b"schema_version";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open store at {path}: {source}")]
+    Open { path: PathBuf, source: io::Error },
+    #[error(
+        "store at {path} was written by a newer Concord (schema {found}); \
+         this build supports schema {supported}"
+    )]
+    NewerSchema {
+        found: u32,
+        supported: u32,
+        path: PathBuf,
+    },
+    #[error(
+        "store at {path} has schema {found}, older than this build's schema {supported}, \
+         and no migration exists for it"
+    )]
+    OlderSchema {
+        found: u32,
+        supported: u32,
+        path: PathBuf,
+    },
+    #[error("store at {path}: corrupt value in tree {tree} at key {key}: {reason}")]
+    Corrupt {
+        path: PathBuf,
+        tree: &'static str,
+        key: String,
+        reason: String,
+    },
+    #[error("cannot encode the value for key {key} of tree {tree}: {reason}")]
+    Encode {
+        tree: &'static str,
+        key: String,
+        reason: String,
+    },
+    #[error("store at {path}: {what} failed: {source}")]
+    Io {
+        path: PathBuf,
+        what: String,
+        source: io::Error,
+    },
+    #[error(
+        "store at {path}: flushing to disk failed, so the write was not acknowledged: {source}"
+    )]
+    Flush {
+        path: PathBuf,
+        source: Arc<io::Error>,
+    },
+    #[error("tree name {tree:?} is reserved by the store")]
+    ReservedTree { tree: &'static str },
+    #[error("tree {tree} is already open with values of type {open_as}, not {requested}")]
+    TreeType {
+        tree: &'static str,
+        open_as: &'static str,
+        requested: &'static str,
+    },
+    #[error("tree {tree} belongs to another store than the one at {path}")]
+    ForeignTree { tree: &'static str, path: PathBuf },
+}
+
+/// Counters for metrics and `status` output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Commits acknowledged as durable.
+    pub durable_writes: u64,
+    /// Flushes (fsyncs) started; below `durable_writes` when commits share them.
+    pub flushes: u64,
+    pub size_on_disk: u64,
+    pub schema_version: u32,
+    pub path: PathBuf,
+}
+
+/// A handle to the open store; clones share it. The directory stays locked
+/// until the last clone, and every [`Tree`] taken from it, is dropped.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    db: sled::Db,
+    /// Value type each tree was opened with, so one name cannot be read as
+    /// two record kinds.
+    kinds: Mutex<HashMap<&'static str, (TypeId, &'static str)>>,
+    durable_writes: AtomicU64,
+    // Dropped last: joining the flusher releases its handle on `db`.
+    commit: GroupCommit,
+}
+
+impl Inner {
+    fn io(&self, what: String, source: sled::Error) -> StoreError {
+        StoreError::Io {
+            path: self.path.clone(),
+            what,
+            source: source.into(),
+        }
+    }
+
+    fn flush_error(&self, source: Arc<io::Error>) -> StoreError {
+        StoreError::Flush {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the store in `dir`, creating both if needed, and checks that
+    /// this build understands its schema.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let open_error = |source| StoreError::Open {
+            path: dir.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(open_error)?;
+        let db = open_db(dir).map_err(open_error)?;
+        check_schema(dir, &db)?;
+        let commit = GroupCommit::start({
+            let db = db.clone();
+            move || db.flush().map(drop).map_err(io::Error::from)
+        })
+        .map_err(open_error)?;
+        tracing::info!(path = %dir.display(), schema = SCHEMA_VERSION, "store opened");
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path: dir.to_owned(),
+                db,
+                kinds: Mutex::new(HashMap::new()),
+                durable_writes: AtomicU64::new(0),
+                commit,
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The tree `name`, holding values of type `V`. A name may only ever be
+    /// opened with one value type per process.
+    pub fn tree<V>(&self, name: &'static str) -> Result<Tree<V>, StoreError>
+    where
+        V: Serialize + DeserializeOwned + 'static,
+    {
+        if name.is_empty() || name == META_TREE || name.starts_with("__sled__") {
+            return Err(StoreError::ReservedTree { tree: name });
+        }
+        let requested = (TypeId::of::<V>(), any::type_name::<V>());
+        {
+            let mut kinds = self
+                .inner
+                .kinds
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let (type_id, open_as) = *kinds.entry(name).or_insert(requested);
+            if type_id != requested.0 {
+                return Err(StoreError::TreeType {
+                    tree: name,
+                    open_as,
+                    requested: requested.1,
+                });
+            }
+        }
+        let raw = self
+            .inner
+            .db
+            .open_tree(name)
+            .map_err(|e| self.inner.io(format!("opening tree {name}"), e))?;
+        Ok(Tree::new(Arc::clone(&self.inner), name, raw))
+    }
+
+    /// An empty batch of writes for [`Store::commit`].
+    pub fn batch(&self) -> Batch {
+        Batch {
+            store: Arc::clone(&self.inner),
+            names: Vec::new(),
+            trees: Vec::new(),
+            ops: Vec::new(),
+            foreign: None,
+        }
+    }
+
+    /// Applies every operation of `batch` atomically (across trees) and
+    /// returns once they are on disk. On error nothing is acknowledged; after
+    /// a failed flush the store refuses all further commits.
+    pub async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        let foreign = match batch.foreign {
+            Some(tree) => Some(tree),
+            None if !Arc::ptr_eq(&batch.store, &self.inner) => batch.names.first().copied(),
+            None => None,
+        };
+        if let Some(tree) = foreign {
+            return Err(StoreError::ForeignTree {
+                tree,
+                path: self.inner.path.clone(),
+            });
+        }
+        if batch.ops.is_empty() {
+            return Ok(());
+        }
+        if let Some(source) = self.inner.commit.failure() {
+            return Err(self.inner.flush_error(source));
+        }
+        self.apply(&batch)?;
+        self.inner
+            .commit
+            .wait_durable()
+            .await
+            .map_err(|source| self.inner.flush_error(source))?;
+        self.inner.durable_writes.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Writes one value durably: a one-operation batch.
+    pub async fn put_durable<V: Serialize>(
+        &self,
+        tree: &Tree<V>,
+        key: impl AsRef<[u8]>,
+        value: &V,
+    ) -> Result<(), StoreError> {
+        let mut batch = self.batch();
+        batch.put(tree, key, value)?;
+        self.commit(batch).await
+    }
+
+    /// Returns once everything applied so far is on disk; for shutdown.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.inner
+            .commit
+            .wait_durable()
+            .await
+            .map_err(|source| self.inner.flush_error(source))
+    }
+
+    /// Current counters. Never fails: a size that cannot be measured is
+    /// logged and reported as 0, since stats only feed status and metrics.
+    pub fn stats(&self) -> StoreStats {
+        let size_on_disk = self.inner.db.size_on_disk().unwrap_or_else(|e| {
+            let error = io::Error::from(e);
+            tracing::warn!(path = %self.inner.path.display(), %error, "cannot measure the store's size");
+            0
+        });
+        StoreStats {
+            durable_writes: self.inner.durable_writes.load(Ordering::Relaxed),
+            flushes: self.inner.commit.flushes(),
+            size_on_disk,
+            schema_version: SCHEMA_VERSION,
+            path: self.inner.path.clone(),
+        }
+    }
+
+    fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
+        let result: Result<(), TransactionError<()>> =
+            batch.trees.as_slice().transaction(|views| {
+                for op in &batch.ops {
+                    match op {
+                        Op::Put { tree, key, value } => {
+                            views[*tree].insert(key.as_slice(), value.as_slice())?;
+                        }
+                        Op::Delete { tree, key } => {
+                            views[*tree].remove(key.as_slice())?;
+                        }
+                    }
+                }
+                Ok(())
+            });
+        result.map_err(|e| {
+            let source = match e {
+                TransactionError::Storage(e) => e,
+                TransactionError::Abort(()) => {
+                    sled::Error::Unsupported("transaction aborted".to_owned())
+                }
+            };
+            self.inner.io(
+                format!("committing a batch to trees {}", batch.names.join(", ")),
+                source,
+            )
+        })
+    }
+}
+
+/// Writes to apply together with [`Store::commit`]. Values are encoded when
+/// added, so a value that cannot be stored is rejected before anything is
+/// written.
+pub struct Batch {
+    store: Arc<Inner>,
+    names: Vec<&'static str>,
+    /// Distinct trees touched, indexed by `Op::tree`; sled's multi-tree
+    /// transaction must not see one tree twice.
+    trees: Vec<sled::Tree>,
+    ops: Vec<Op>,
+    /// First tree added that belongs to another store; fails the commit.
+    foreign: Option<&'static str>,
+}
+
+enum Op {
+    Put {
+        tree: usize,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Delete {
+        tree: usize,
+        key: Vec<u8>,
+    },
+}
+
+impl Batch {
+    pub fn put<V: Serialize>(
+        &mut self,
+        tree: &Tree<V>,
+        key: impl AsRef<[u8]>,
+        value: &V,
+    ) -> Result<(), StoreError> {
+        let key = key.as_ref();
+        let value = codec::encode(value).map_err(|reason| StoreError::Encode {
+            tree: tree.name,
+            key: show_key(key),
+            reason,
+        })?;
+        let tree = self.slot(tree);
+        self.ops.push(Op::Put {
+            tree,
+            key: key.to_vec(),
+            value,
+        });
+        Ok(())
+    }
+
+    pub fn delete<V>(&mut self, tree: &Tree<V>, key: impl AsRef<[u8]>) {
+        let tree = self.slot(tree);
+        self.ops.push(Op::Delete {
+            tree,
+            key: key.as_ref().to_vec(),
+        });
+    }
+
+    /// Operations in the batch.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    fn slot<V>(&mut self, tree: &Tree<V>) -> usize {
+        if !Arc::ptr_eq(&tree.store, &self.store) {
+            self.foreign.get_or_insert(tree.name);
+        }
+        if let Some(index) = self.names.iter().position(|name| *name == tree.name) {
+            return index;
+        }
+        self.names.push(tree.name);
+        self.trees.push(tree.raw.clone());
+        self.trees.len() - 1
+    }
+}
+
+/// How long `open` waits for a held lock before blaming another process.
+const LOCK_WAIT: Duration = Duration::from_secs(1);
+
+/// Sled releases its directory lock from background I/O threads a moment
+/// after the last handle is dropped, so reopening in the same process (a
+/// restarted node in tests, a retried start) can briefly find our own former
+/// lock. Only a lock still held after `LOCK_WAIT` is reported.
+fn open_db(dir: &Path) -> io::Result<sled::Db> {
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        let error = match sled::Config::new().path(dir).open() {
+            Ok(db) => return Ok(db),
+            Err(e) => io::Error::from(e),
+        };
+        // Sled reports a held lock as an opaque `Other` error.
+        if !error.to_string().contains("could not acquire lock") {
+            return Err(error);
+        }
+        if Instant::now() >= deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "another process holds its lock (is another concord-node running on this data directory?)",
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Records the schema in a fresh store, or checks the recorded one.
+fn check_schema(dir: &Path, db: &sled::Db) -> Result<(), StoreError> {
+    let io_error = |what: &str, source: sled::Error| StoreError::Io {
+        path: dir.to_owned(),
+        what: what.to_owned(),
+        source: source.into(),
+    };
+    let corrupt = |reason: String| StoreError::Corrupt {
+        path: dir.to_owned(),
+        tree: META_TREE,
+        key: show_key(SCHEMA_KEY),
+        reason,
+    };
+    let meta = db
+        .open_tree(META_TREE)
+        .map_err(|e| io_error("opening the meta tree", e))?;
+    let recorded = meta
+        .get(SCHEMA_KEY)
+        .map_err(|e| io_error("reading the schema version", e))?;
+    let Some(bytes) = recorded else {
+        // The version is recorded (durably) before any tree is created, so
+        // other trees without it mean this is not a Concord store.
+        let foreign: Vec<String> = db
+            .tree_names()
+            .iter()
+            .map(|name| String::from_utf8_lossy(name).into_owned())
+            .filter(|name| name != META_TREE && !name.starts_with("__sled__"))
+            .collect();
+        if !foreign.is_empty() {
+            return Err(corrupt(format!(
+                "no schema version, but the store holds trees {}",
+                foreign.join(", ")
+            )));
+        }
+        meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())
+            .map_err(|e| io_error("recording the schema version", e))?;
+        db.flush()
+            .map_err(|e| io_error("flushing the schema version", e))?;
+        return Ok(());
+    };
+    let found = <[u8; 4]>::try_from(bytes.as_ref())
+        .map(u32::from_be_bytes)
+        .map_err(|_| corrupt(format!("expected 4 bytes, found {}", bytes.len())))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            found,
+            supported: SCHEMA_VERSION,
+            path: dir.to_owned(),
+        });
+    }
+    // Migrations from older schemas go here once a second schema exists.
+    if found < SCHEMA_VERSION {
+        return Err(StoreError::OlderSchema {
+            found,
+            supported: SCHEMA_VERSION,
+            path: dir.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use std::sync::atomic::AtomicBool;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Rule {
+        id: u32,
+        text: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Audit {
+        rule: u32,
+        by: String,
+    }
+
+    fn rule(id: u32) -> Rule {
+        Rule {
+            id,
+            text: format!("rule {id}"),
+        }
+    }
+
+    fn audit(rule: u32) -> Audit {
+        Audit {
+            rule,
+            by: "DE/officer".to_owned(),
+        }
+    }
+
+    /// Writes a schema version as a (hypothetical) other build would.
+    fn record_schema(dir: &Path, bytes: &[u8]) {
+        let db = open_db(dir).unwrap();
+        db.open_tree(META_TREE)
+            .unwrap()
+            .insert(SCHEMA_KEY, bytes)
+            .unwrap();
+        db.flush().unwrap();
+    }
+
+    #[test]
+    fn store_is_shareable() {
+        fn check<T: Send + Sync + Clone + 'static>() {}
+        check::<Store>();
+        check::<Tree<Rule>>();
+        fn send<T: Send>(_: &T) {}
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let rules = store.tree::<Rule>("rules").unwrap();
+        send(&store.commit(store.batch()));
+        send(&store.put_durable(&rules, "k", &rule(1)));
+        send(&store.flush());
+        send(&rules.lazy_iter());
+    }
+
+    #[tokio::test]
+    async fn committed_data_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let rules = store.tree::<Rule>("rules").unwrap();
+            let audits = store.tree::<Audit>("audits").unwrap();
+            let mut batch = store.batch();
+            batch.put(&rules, "r1", &rule(1)).unwrap();
+            batch.put(&audits, "a1", &audit(1)).unwrap();
+            assert_eq!(batch.len(), 2);
+            store.commit(batch).await.unwrap();
+            store.put_durable(&rules, "r2", &rule(2)).await.unwrap();
+            store.flush().await.unwrap();
+
+            let stats = store.stats();
+            assert_eq!(stats.durable_writes, 2);
+            assert!(stats.flushes >= 1);
+            assert!(stats.size_on_disk > 0);
+            assert_eq!(stats.schema_version, SCHEMA_VERSION);
+            assert_eq!(stats.path, dir.path());
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let rules = store.tree::<Rule>("rules").unwrap();
+        let audits = store.tree::<Audit>("audits").unwrap();
+        assert_eq!(rules.get("r1").unwrap(), Some(rule(1)));
+        assert_eq!(rules.get("r2").unwrap(), Some(rule(2)));
+        assert_eq!(audits.get("a1").unwrap(), Some(audit(1)));
+        // Counters are per process.
+        assert_eq!(store.stats().durable_writes, 0);
+    }
+
+    #[test]
+    fn open_creates_missing_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let nested = dir.path().join("a/b/store");
+        let store = Store::open(&nested).unwrap();
+        assert_eq!(store.path(), nested);
+        assert!(nested.is_dir());
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        record_schema(dir.path(), &7u32.to_be_bytes());
+
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::NewerSchema {
+                    found: 7,
+                    supported: SCHEMA_VERSION,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "store at {} was written by a newer Concord (schema 7); this build supports schema 1",
+                dir.path().display()
+            )
+        );
+    }
+
+    #[test]
+    fn an_older_or_malformed_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        record_schema(dir.path(), &0u32.to_be_bytes());
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(
+            matches!(err, StoreError::OlderSchema { found: 0, .. }),
+            "{err:?}"
+        );
+
+        record_schema(dir.path(), b"\x01");
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Corrupt {
+                    tree: META_TREE,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("schema_version"), "{err}");
+    }
+
+    #[test]
+    fn a_sled_db_without_a_schema_is_not_adopted() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = open_db(dir.path()).unwrap();
+            db.open_tree("stuff").unwrap().insert("k", "v").unwrap();
+            db.flush().unwrap();
+        }
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("stuff"), "{err}");
+    }
+
+    #[test]
+    fn a_locked_store_gives_a_clear_open_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Store::open(dir.path()).unwrap();
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains(&dir.path().display().to_string()), "{text}");
+        assert!(text.contains("another concord-node"), "{text}");
+    }
+
+    #[test]
+    fn tree_names_and_types_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for name in ["meta", "", "__sled__default"] {
+            assert!(
+                matches!(
+                    store.tree::<Rule>(name),
+                    Err(StoreError::ReservedTree { .. })
+                ),
+                "{name}"
+            );
+        }
+        store.tree::<Rule>("rules").unwrap();
+        store.tree::<Rule>("rules").unwrap();
+        let err = store.tree::<Audit>("rules").unwrap_err();
+        assert!(matches!(err, StoreError::TreeType { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("rules") && text.contains("Audit"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_invisible_until_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let rules = store.tree::<Rule>("rules").unwrap();
+        let audits = store.tree::<Audit>("audits").unwrap();
+        store.put_durable(&rules, "old", &rule(0)).await.unwrap();
+
+        let mut batch = store.batch();
+        batch.put(&rules, "r1", &rule(1)).unwrap();
+        batch.delete(&rules, "old");
+        batch.put(&audits, "a1", &audit(1)).unwrap();
+        assert!(!rules.contains("r1").unwrap());
+        assert!(rules.contains("old").unwrap());
+        assert!(audits.is_empty().unwrap());
+
+        store.commit(batch).await.unwrap();
+        assert!(rules.contains("r1").unwrap());
+        assert!(!rules.contains("old").unwrap());
+        assert!(audits.contains("a1").unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_batch_touching_a_foreign_tree_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let other_dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let other = Store::open(other_dir.path()).unwrap();
+        let rules = store.tree::<Rule>("rules").unwrap();
+        let foreign = other.tree::<Audit>("audits").unwrap();
+
+        let mut batch = store.batch();
+        batch.put(&rules, "r1", &rule(1)).unwrap();
+        batch.put(&foreign, "a1", &audit(1)).unwrap();
+        let err = store.commit(batch).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::ForeignTree { tree: "audits", .. }),
+            "{err:?}"
+        );
+        assert!(rules.is_empty().unwrap());
+        assert!(foreign.is_empty().unwrap());
+
+        // A batch made by another store is refused as a whole, too.
+        let mut batch = other.batch();
+        batch.put(&foreign, "a1", &audit(1)).unwrap();
+        assert!(store.commit(batch).await.is_err());
+        assert!(foreign.is_empty().unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn readers_never_see_half_a_batch() {
+        const N: u32 = 100;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let rules = store.tree::<Rule>("rules").unwrap();
+        let audits = store.tree::<Audit>("audits").unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+
+        let reader = std::thread::spawn({
+            let (rules, audits, done) = (rules.clone(), audits.clone(), Arc::clone(&done));
+            move || {
+                let mut checks = 0u64;
+                while !done.load(Ordering::SeqCst) {
+                    for i in 0..N {
+                        let key = i.to_be_bytes();
+                        // Whichever tree is read first, seeing the entry there
+                        // means the other tree must already have it.
+                        if rules.contains(key).unwrap() {
+                            assert!(audits.contains(key).unwrap(), "rule {i} without audit");
+                        }
+                        if audits.contains(key).unwrap() {
+                            assert!(rules.contains(key).unwrap(), "audit {i} without rule");
+                        }
+                        checks += 1;
+                    }
+                }
+                checks
+            }
+        });
+
+        for i in 0..N {
+            let mut batch = store.batch();
+            batch.put(&rules, i.to_be_bytes(), &rule(i)).unwrap();
+            batch.put(&audits, i.to_be_bytes(), &audit(i)).unwrap();
+            store.commit(batch).await.unwrap();
+        }
+        done.store(true, Ordering::SeqCst);
+        assert!(reader.join().unwrap() > 0);
+        assert_eq!(rules.len().unwrap(), N as usize);
+        assert_eq!(audits.len().unwrap(), N as usize);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_commits_share_flushes() {
+        const WRITERS: u64 = 64;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let rules = store.tree::<Rule>("rules").unwrap();
+
+        // Hold the flusher so all writers are provably waiting at once; the
+        // assertion is then about counts, not about how fast the disk is.
+        store.inner.commit.pause();
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|i| {
+                let (store, rules) = (store.clone(), rules.clone());
+                tokio::spawn(async move {
+                    let id = u32::try_from(i).unwrap();
+                    store.put_durable(&rules, id.to_be_bytes(), &rule(id)).await
+                })
+            })
+            .collect();
+        while store.inner.commit.requested() < WRITERS {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        store.inner.commit.resume();
+        for writer in writers {
+            writer.await.unwrap().unwrap();
+        }
+
+        let stats = store.stats();
+        assert_eq!(stats.durable_writes, WRITERS);
+        assert!(stats.flushes >= 1);
+        assert!(stats.flushes < stats.durable_writes, "{stats:?}");
+        assert_eq!(rules.len().unwrap(), 64);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn unpaused_concurrent_commits_all_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let rules = store.tree::<Rule>("rules").unwrap();
+        let writers: Vec<_> = (0..64u32)
+            .map(|i| {
+                let (store, rules) = (store.clone(), rules.clone());
+                tokio::spawn(
+                    async move { store.put_durable(&rules, i.to_be_bytes(), &rule(i)).await },
+                )
+            })
+            .collect();
+        for writer in writers {
+            writer.await.unwrap().unwrap();
+        }
+        let stats = store.stats();
+        assert_eq!(stats.durable_writes, 64);
+        assert!(stats.flushes <= stats.durable_writes, "{stats:?}");
+    }
+
+    #[test]
+    fn error_messages_name_their_context() {
+        let path = PathBuf::from("/var/lib/concord");
+        let cases = [
+            StoreError::Corrupt {
+                path: path.clone(),
+                tree: "rules",
+                key: show_key(b"r1"),
+                reason: "empty value (no version byte)".to_owned(),
+            },
+            StoreError::Io {
+                path: path.clone(),
+                what: "read of key \"r1\" in tree rules".to_owned(),
+                source: io::Error::other("boom"),
+            },
+            StoreError::Flush {
+                path: path.clone(),
+                source: Arc::new(io::Error::other("EIO")),
+            },
+            StoreError::ForeignTree {
+                tree: "rules",
+                path: path.clone(),
+            },
+        ];
+        for err in cases {
+            let text = err.to_string();
+            assert!(text.contains("/var/lib/concord"), "{text}");
+            assert!(
+                text.contains("rules") || matches!(err, StoreError::Flush { .. }),
+                "{text}"
+            );
+        }
+        let encode = StoreError::Encode {
+            tree: "rules",
+            key: show_key(&[0xff]),
+            reason: "x".to_owned(),
+        };
+        assert!(encode.to_string().contains("rules") && encode.to_string().contains("0xff"));
+        let flush = StoreError::Flush {
+            path,
+            source: Arc::new(io::Error::other("EIO")),
+        };
+        assert!(flush.to_string().contains("not acknowledged"));
+        assert!(std::error::Error::source(&flush).is_some());
+    }
+}

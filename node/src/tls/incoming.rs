@@ -1,0 +1,144 @@
+//! The server's accept loop: TCP, then a bounded-time TLS handshake, then the
+//! verified certificate becomes the connection's [`Caller`].
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::server::Connected;
+
+use crate::identity::Caller;
+use crate::metrics::Metrics;
+
+/// What every request on a connection knows about its peer; tonic puts it in
+/// the request extensions.
+#[derive(Clone, Debug)]
+pub struct ConnInfo {
+    pub remote: SocketAddr,
+    pub caller: Caller,
+}
+
+/// A TLS connection whose client certificate has been verified.
+pub struct AuthenticatedStream {
+    inner: TlsStream<TcpStream>,
+    info: ConnInfo,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Connected for AuthenticatedStream {
+    type ConnectInfo = ConnInfo;
+    fn connect_info(&self) -> ConnInfo {
+        self.info.clone()
+    }
+}
+
+impl AsyncRead for AuthenticatedStream {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for AuthenticatedStream {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// Accepts connections until the returned stream is dropped.
+///
+/// Handshakes run concurrently so one slow client cannot stall the others;
+/// at most `max_connections` live at once (further clients wait in the
+/// kernel's backlog).
+pub fn serve_incoming(
+    listener: TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    handshake_timeout: Duration,
+    max_connections: usize,
+    metrics: Arc<Metrics>,
+) -> ReceiverStream<Result<AuthenticatedStream, io::Error>> {
+    let (tx, rx) = mpsc::channel(64);
+    let acceptor = TlsAcceptor::from(config);
+    let slots = Arc::new(Semaphore::new(max_connections));
+    tokio::spawn(async move {
+        loop {
+            let permit = tokio::select! {
+                _ = tx.closed() => return,
+                p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+            };
+            let accepted = tokio::select! {
+                _ = tx.closed() => return,
+                a = listener.accept() => a,
+            };
+            let (tcp, remote) = match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Typically EMFILE: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let (acceptor, tx, metrics) = (acceptor.clone(), tx.clone(), metrics.clone());
+            tokio::spawn(async move {
+                let _ = tcp.set_nodelay(true);
+                match handshake(acceptor, tcp, remote, handshake_timeout).await {
+                    Ok((inner, caller)) => {
+                        metrics.handshake(true);
+                        tracing::debug!(%remote, %caller, "client authenticated");
+                        let stream = AuthenticatedStream { inner, info: ConnInfo { remote, caller }, _permit: permit };
+                        let _ = tx.send(Ok(stream)).await;
+                    }
+                    Err(e) => {
+                        metrics.handshake(false);
+                        tracing::info!(%remote, error = %e, "TLS handshake refused");
+                    }
+                }
+            });
+        }
+    });
+    ReceiverStream::new(rx)
+}
+
+async fn handshake(
+    acceptor: TlsAcceptor,
+    tcp: TcpStream,
+    remote: SocketAddr,
+    limit: Duration,
+) -> io::Result<(TlsStream<TcpStream>, Caller)> {
+    let tls = tokio::time::timeout(limit, acceptor.accept(tcp))
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, format!("handshake with {remote} timed out")))??;
+    let der = tls
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::PermissionDenied, "no client certificate"))?;
+    let caller = Caller::from_cert_der(der).map_err(|e| io::Error::new(io::ErrorKind::PermissionDenied, e))?;
+    Ok((tls, caller))
+}
