@@ -82,10 +82,14 @@ impl InitReport {
             self.jurisdiction,
             self.dir.display()
         );
-        for file in &self.files {
-            let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
-            let note = name.as_deref().map(describe).unwrap_or("");
-            out.push_str(&format!("  {:<20}  {note}\n", file.display()));
+        let names: Vec<String> = self
+            .files
+            .iter()
+            .map(|f| f.strip_prefix(&self.dir).unwrap_or(f).display().to_string())
+            .collect();
+        let width = names.iter().map(String::len).max().unwrap_or(0);
+        for name in &names {
+            out.push_str(&format!("  {name:<width$}  {}\n", describe(name)));
         }
         out.push_str(&format!(
             "Record-signing key id: {}\nEndpoint: {}\n\nNext:\n  concord-node --config {}\n  concord --profile {} status\n",
