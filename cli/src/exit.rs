@@ -202,8 +202,11 @@ fn append_chain(message: &mut String, err: &(dyn StdError + 'static)) {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Cause {
     Refused,
+    /// A rustls error value in the chain.
     Tls,
     TimedOut,
+    /// Only words in a message suggesting TLS.
+    TlsMentioned,
 }
 
 /// Classifies a gRPC status by its code, and for `Unavailable`/`Unknown` by
@@ -224,8 +227,11 @@ pub fn classify_status(status: &tonic::Status) -> ErrorKind {
             ErrorKind::Timeout
         }
         Code::Unavailable | Code::Unknown => {
-            let cause = cause_in_text(status.message())
-                .or_else(|| StdError::source(status).and_then(cause_in_chain));
+            let mut causes = causes_in_text(status.message());
+            if let Some(source) = StdError::source(status) {
+                causes.extend(causes_in_chain(source));
+            }
+            let cause = strongest(&causes);
             match (cause, status.code()) {
                 (Some(cause), _) => cause_kind(cause),
                 (None, Code::Unavailable) => ErrorKind::ConnectionRefused,
@@ -246,21 +252,35 @@ pub fn classify_transport(err: &tonic::transport::Error) -> ErrorKind {
 
 /// [`classify_transport`] over any error, so it can be tested.
 pub fn classify_connect_error(err: &(dyn StdError + 'static)) -> ErrorKind {
-    cause_in_chain(err).map_or(ErrorKind::ConnectionRefused, cause_kind)
+    strongest(&causes_in_chain(err)).map_or(ErrorKind::ConnectionRefused, cause_kind)
 }
 
 fn cause_kind(cause: Cause) -> ErrorKind {
     match cause {
         Cause::Refused => ErrorKind::ConnectionRefused,
-        Cause::Tls => ErrorKind::Tls,
+        Cause::Tls | Cause::TlsMentioned => ErrorKind::Tls,
         Cause::TimedOut => ErrorKind::Timeout,
     }
 }
 
-/// Walks an error chain, including errors wrapped inside `std::io::Error`
-/// (whose `source()` skips the wrapped error itself). A refused connection
-/// wins over anything else; TLS wins over a timeout.
-fn cause_in_chain(err: &(dyn StdError + 'static)) -> Option<Cause> {
+/// The cause deciding the kind: a refused connection wins over anything
+/// else, then a rustls error, then a timeout (a peer that accepts TCP but
+/// never completes the handshake has timed out, though the message says
+/// "TLS handshake timeout"), then mere mentions of TLS.
+fn strongest(causes: &[Cause]) -> Option<Cause> {
+    [
+        Cause::Refused,
+        Cause::Tls,
+        Cause::TimedOut,
+        Cause::TlsMentioned,
+    ]
+    .into_iter()
+    .find(|c| causes.contains(c))
+}
+
+/// Every cause in an error chain, including errors wrapped inside
+/// `std::io::Error` (whose `source()` skips the wrapped error itself).
+fn causes_in_chain(err: &(dyn StdError + 'static)) -> Vec<Cause> {
     let mut found = Vec::new();
     visit_chain(err, &mut |e| {
         if e.downcast_ref::<rustls::Error>().is_some() {
@@ -273,13 +293,9 @@ fn cause_in_chain(err: &(dyn StdError + 'static)) -> Option<Cause> {
                 _ => {}
             }
         }
-        if let Some(cause) = cause_in_text(&e.to_string()) {
-            found.push(cause);
-        }
+        found.extend(causes_in_text(&e.to_string()));
     });
-    [Cause::Refused, Cause::Tls, Cause::TimedOut]
-        .into_iter()
-        .find(|c| found.contains(c))
+    found
 }
 
 fn visit_chain(err: &(dyn StdError + 'static), visit: &mut dyn FnMut(&(dyn StdError + 'static))) {
@@ -322,15 +338,22 @@ const TLS_WORDS: [&str; 8] = [
     "badcertificate",
 ];
 
-fn cause_in_text(text: &str) -> Option<Cause> {
+fn causes_in_text(text: &str) -> Vec<Cause> {
     let lower = text.to_ascii_lowercase();
+    let mut found = Vec::new();
     if lower.contains("connection refused") {
-        return Some(Cause::Refused);
+        found.push(Cause::Refused);
     }
-    let tls = lower
+    if lower.contains("timed out") || lower.contains("timeout") {
+        found.push(Cause::TimedOut);
+    }
+    if lower
         .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|word| TLS_WORDS.contains(&word));
-    tls.then_some(Cause::Tls)
+        .any(|word| TLS_WORDS.contains(&word))
+    {
+        found.push(Cause::TlsMentioned);
+    }
+    found
 }
 
 #[cfg(test)]
@@ -458,6 +481,8 @@ mod tests {
             rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName),
         ));
         assert_eq!(classify_connect_error(&tls), ErrorKind::Tls);
+        let hung = Outer(io::Error::other("TLS handshake timeout."));
+        assert_eq!(classify_connect_error(&hung), ErrorKind::Timeout);
         let other = Outer(io::Error::other("dns failure"));
         assert_eq!(classify_connect_error(&other), ErrorKind::ConnectionRefused);
     }
