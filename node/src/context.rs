@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::exchange::Exchange;
 use crate::federation::{LinkState, PeerLinks};
 use crate::identity::Jurisdiction;
 use crate::metrics::{Metrics, Snapshot};
@@ -19,6 +20,7 @@ pub struct NodeContext {
     pub store: Store,
     pub peers: Arc<PeerDirectory>,
     pub links: PeerLinks,
+    pub exchange: Arc<Exchange>,
     pub metrics: Arc<Metrics>,
     pub metrics_addr: Option<SocketAddr>,
     pub started: Instant,
@@ -32,8 +34,19 @@ pub struct NodeStatus {
     pub signing_key_id: String,
     pub uptime_seconds: u64,
     pub store: StoreStats,
-    pub peers: Vec<(PeerRecord, LinkState)>,
+    pub peers: Vec<PeerView>,
     pub metrics_addr: Option<SocketAddr>,
+    pub equivocations: usize,
+}
+
+/// A peer with its link and exchange counters.
+pub struct PeerView {
+    pub record: PeerRecord,
+    pub link: LinkState,
+    /// Own records still queued for it.
+    pub outbox_pending: usize,
+    /// Highest sequence number held from it.
+    pub received_cursor: u64,
 }
 
 impl NodeContext {
@@ -47,15 +60,24 @@ impl NodeContext {
             store: self.store.stats(),
             peers: self.peers_with_links(),
             metrics_addr: self.metrics_addr,
+            equivocations: self.exchange.evidence_count(),
         }
     }
 
-    pub fn peers_with_links(&self) -> Vec<(PeerRecord, LinkState)> {
+    pub fn peers_with_links(&self) -> Vec<PeerView> {
         let links = self.links.states();
         self.peers
             .current()
             .values()
-            .map(|p| (p.clone(), links.get(&p.bundle.jurisdiction).cloned().unwrap_or_default()))
+            .map(|p| {
+                let j = &p.bundle.jurisdiction;
+                PeerView {
+                    record: p.clone(),
+                    link: links.get(j).cloned().unwrap_or_default(),
+                    outbox_pending: self.exchange.queued_for(j),
+                    received_cursor: self.exchange.cursor(j).unwrap_or(0),
+                }
+            })
             .collect()
     }
 

@@ -13,6 +13,12 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     FailedPrecondition(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    ResourceExhausted(String),
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("internal: {0}")]

@@ -20,6 +20,7 @@ pub mod config;
 pub mod context;
 pub mod crypto;
 pub mod error;
+pub mod exchange;
 pub mod federation;
 pub mod identity;
 pub mod metrics;

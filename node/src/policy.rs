@@ -1,7 +1,10 @@
 //! Authorization: which caller may use which service. Pure functions over a
 //! [`Caller`], no I/O, so every decision can be tested exhaustively.
 //!
-//! Need-to-know decisions for shared records will live here too.
+//! Need-to-know for shared records is decided here too, by the same rule on
+//! every path (issue, push, catch-up, receive).
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::identity::{Caller, Jurisdiction, Role};
 
@@ -10,6 +13,16 @@ use crate::identity::{Caller, Jurisdiction, Role};
 pub enum Service {
     Admin,
     Federation,
+    /// Risk alerts and denial notices, for the jurisdiction's own people.
+    Exchange,
+}
+
+/// What a caller wants to do on the exchange service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExchangeAction {
+    RaiseAlert,
+    IssueDenial,
+    Read,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -46,7 +59,81 @@ pub fn authorize(service: Service, caller: &Caller, own: &Jurisdiction, is_peer:
             }
             Ok(())
         }
+        Service::Exchange => {
+            if &caller.jurisdiction != own {
+                return Err(Denied::ForeignCaller { service, own: own.clone(), caller: caller.to_string() });
+            }
+            match caller.role {
+                Role::Officer | Role::Analyst | Role::Admin => Ok(()),
+                actual => Err(Denied::WrongRole { service, caller: caller.to_string(), required: Role::Analyst, actual }),
+            }
+        }
     }
+}
+
+/// Which of the exchange service's actions a (local, admitted) caller may take:
+/// analysts raise alerts, officers issue denials, both read; admins read only.
+pub fn authorize_exchange(caller: &Caller, action: ExchangeAction) -> Result<(), Denied> {
+    let allowed = match action {
+        ExchangeAction::RaiseAlert => caller.role == Role::Analyst,
+        ExchangeAction::IssueDenial => caller.role == Role::Officer,
+        ExchangeAction::Read => matches!(caller.role, Role::Analyst | Role::Officer | Role::Admin),
+    };
+    if allowed {
+        return Ok(());
+    }
+    let required = match action {
+        ExchangeAction::RaiseAlert | ExchangeAction::Read => Role::Analyst,
+        ExchangeAction::IssueDenial => Role::Officer,
+    };
+    Err(Denied::WrongRole { service: Service::Exchange, caller: caller.to_string(), required, actual: caller.role })
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DistributionError {
+    #[error("the distribution names nobody: give --to jurisdictions and/or --group names")]
+    Empty,
+    #[error("unknown sharing group {0:?}")]
+    UnknownGroup(String),
+    #[error("{0} is not a registered peer; a record can only be sent to peers")]
+    NotAPeer(Jurisdiction),
+}
+
+/// Resolves a distribution (jurisdictions and sharing groups) into the
+/// recipient list that gets signed into the record: sorted, unique, never the
+/// issuer itself, and only registered peers.
+pub fn resolve_distribution(
+    own: &Jurisdiction,
+    to: &[Jurisdiction],
+    group_names: &[String],
+    groups: &BTreeMap<String, Vec<Jurisdiction>>,
+    peers: &BTreeSet<Jurisdiction>,
+) -> Result<Vec<Jurisdiction>, DistributionError> {
+    let mut recipients = BTreeSet::new();
+    recipients.extend(to.iter().cloned());
+    for name in group_names {
+        let members = groups.get(name).ok_or_else(|| DistributionError::UnknownGroup(name.clone()))?;
+        recipients.extend(members.iter().cloned());
+    }
+    recipients.remove(own);
+    if let Some(stranger) = recipients.iter().find(|j| !peers.contains(*j)) {
+        return Err(DistributionError::NotAPeer(stranger.clone()));
+    }
+    if recipients.is_empty() {
+        return Err(DistributionError::Empty);
+    }
+    Ok(recipients.into_iter().collect())
+}
+
+/// Need-to-know: may `node` hold a record whose signed recipient list is `recipients`?
+pub fn may_receive(recipients: &[Jurisdiction], node: &Jurisdiction) -> bool {
+    recipients.contains(node)
+}
+
+/// May this node send a record issued by `issuer` to `peer`? Only its own
+/// records (never forwarding another's), and only to a named recipient.
+pub fn may_send(own: &Jurisdiction, issuer: &Jurisdiction, recipients: &[Jurisdiction], peer: &Jurisdiction) -> bool {
+    issuer == own && peer != own && may_receive(recipients, peer)
 }
 
 #[cfg(test)]
@@ -81,7 +168,78 @@ mod tests {
         prop::sample::select(Role::ALL.to_vec())
     }
 
+    fn j(s: &str) -> Jurisdiction {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn exchange_roles() {
+        let c = |role| caller("DE", role);
+        assert!(authorize_exchange(&c(Role::Analyst), ExchangeAction::RaiseAlert).is_ok());
+        assert!(authorize_exchange(&c(Role::Officer), ExchangeAction::RaiseAlert).is_err());
+        assert!(authorize_exchange(&c(Role::Officer), ExchangeAction::IssueDenial).is_ok());
+        assert!(authorize_exchange(&c(Role::Analyst), ExchangeAction::IssueDenial).is_err());
+        assert!(authorize_exchange(&c(Role::Admin), ExchangeAction::Read).is_ok());
+        assert!(authorize_exchange(&c(Role::Admin), ExchangeAction::IssueDenial).is_err());
+        check(Service::Exchange, "DE", Role::Analyst, false, true);
+        check(Service::Exchange, "FR", Role::Analyst, true, false);
+        check(Service::Exchange, "DE", Role::Node, false, false);
+        check(Service::Exchange, "DE", Role::Taskforce, false, false);
+    }
+
+    #[test]
+    fn distributions_resolve_to_named_peers_only() {
+        let groups = BTreeMap::from([("eu".to_owned(), vec![j("DE"), j("FR"), j("IT")])]);
+        let peers: BTreeSet<_> = [j("FR"), j("IT"), j("JP")].into();
+        let got = resolve_distribution(&j("DE"), &[j("JP")], &["eu".into()], &groups, &peers).unwrap();
+        assert_eq!(got, vec![j("FR"), j("IT"), j("JP")]);
+        assert_eq!(resolve_distribution(&j("DE"), &[j("DE")], &[], &groups, &peers), Err(DistributionError::Empty));
+        assert_eq!(
+            resolve_distribution(&j("DE"), &[j("US")], &[], &groups, &peers),
+            Err(DistributionError::NotAPeer(j("US")))
+        );
+        assert!(matches!(
+            resolve_distribution(&j("DE"), &[], &["nato".into()], &groups, &peers),
+            Err(DistributionError::UnknownGroup(_))
+        ));
+    }
+
+    fn code() -> impl Strategy<Value = Jurisdiction> {
+        prop::sample::select(vec!["DE", "FR", "JP", "IT", "US", "KR", "NL", "SE"]).prop_map(j)
+    }
+
     proptest! {
+        /// Whatever the distribution, groups and peer set, a record is sent
+        /// to exactly the peers its signed recipient list names, never to
+        /// anyone else, and never forwarded by a node that did not issue it.
+        #[test]
+        fn no_record_reaches_a_node_it_does_not_name(
+            own in code(),
+            to in prop::collection::vec(code(), 0..5),
+            group in prop::collection::vec(code(), 0..5),
+            peers in prop::collection::btree_set(code(), 0..8),
+            other_issuer in code(),
+        ) {
+            let groups = BTreeMap::from([("g".to_owned(), group.clone())]);
+            match resolve_distribution(&own, &to, &["g".into()], &groups, &peers) {
+                Ok(recipients) => {
+                    for peer in &peers {
+                        let named = to.contains(peer) || group.contains(peer);
+                        prop_assert_eq!(may_send(&own, &own, &recipients, peer), named && peer != &own);
+                        if other_issuer != own {
+                            prop_assert!(!may_send(&own, &other_issuer, &recipients, peer));
+                        }
+                    }
+                    prop_assert!(recipients.iter().all(|r| peers.contains(r) && r != &own));
+                    prop_assert!(recipients.iter().all(|r| to.contains(r) || group.contains(r)));
+                }
+                Err(_) => {
+                    let named: BTreeSet<_> = to.iter().chain(group.iter()).filter(|r| *r != &own).collect();
+                    prop_assert!(named.is_empty() || named.iter().any(|r| !peers.contains(*r)));
+                }
+            }
+        }
+
         /// No caller from another jurisdiction ever administers this node, and
         /// only registered peers' nodes reach the federation service.
         #[test]

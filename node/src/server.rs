@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use concord_proto::v1::admin_service_server::AdminServiceServer;
+use concord_proto::v1::exchange_service_server::ExchangeServiceServer;
 use concord_proto::v1::federation_service_server::FederationServiceServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -15,11 +16,12 @@ use tokio::task::JoinHandle;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
 
-use crate::api::{AdminApi, FederationApi, Guard};
+use crate::api::{AdminApi, ExchangeApi, FederationApi, Guard};
 use crate::config::NodeConfig;
 use crate::context::NodeContext;
 use crate::crypto::keyfile::{self, KeyFileError};
 use crate::crypto::{RecordSigner, SigningError};
+use crate::exchange::Exchange;
 use crate::federation::{LinkTiming, PeerLinks};
 use crate::identity::Role;
 use crate::metrics::{self, Metrics};
@@ -121,7 +123,9 @@ impl Node {
 
         let metrics = Metrics::new();
         let timing = LinkTiming { heartbeat: config.heartbeat, timeout: config.peer_timeout, max_backoff: config.max_backoff };
-        let links = PeerLinks::spawn(identity.clone(), peers.subscribe(), timing);
+        let signer = Arc::new(signer);
+        let exchange = Arc::new(Exchange::open(store.clone(), config.jurisdiction.clone(), signer.clone(), peers.clone())?);
+        let links = PeerLinks::spawn(identity.clone(), exchange.clone(), peers.subscribe(), timing);
         let ctx = Arc::new(NodeContext {
             jurisdiction: config.jurisdiction.clone(),
             node_name: config.node_name.clone(),
@@ -130,6 +134,7 @@ impl Node {
             store: store.clone(),
             peers: peers.clone(),
             links,
+            exchange: exchange.clone(),
             metrics: metrics.clone(),
             metrics_addr,
             started: Instant::now(),
@@ -152,6 +157,7 @@ impl Node {
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_serving::<AdminServiceServer<AdminApi>>().await;
         health.set_serving::<FederationServiceServer<FederationApi>>().await;
+        health.set_serving::<ExchangeServiceServer<ExchangeApi>>().await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(concord_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -166,6 +172,9 @@ impl Node {
         let federation = FederationServiceServer::new(FederationApi::new(ctx.clone()))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
+        let exchange_api = ExchangeServiceServer::new(ExchangeApi::new(exchange.clone()))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
         let counted = metrics.clone();
         let router = Server::builder()
             .layer(tower::util::MapRequestLayer::new(move |req: http::Request<tonic::body::Body>| {
@@ -175,7 +184,8 @@ impl Node {
             .add_service(health_service)
             .add_service(reflection)
             .add_service(InterceptedService::new(admin, guard(Service::Admin)))
-            .add_service(InterceptedService::new(federation, guard(Service::Federation)));
+            .add_service(InterceptedService::new(federation, guard(Service::Federation)))
+            .add_service(InterceptedService::new(exchange_api, guard(Service::Exchange)));
 
         let incoming = tls::serve_incoming(
             listener,

@@ -35,7 +35,7 @@ impl AdminService for AdminApi {
     }
 
     async fn list_peers(&self, _req: Request<pb::ListPeersRequest>) -> Result<Response<pb::ListPeersResponse>, Status> {
-        let peers = self.ctx.peers_with_links().iter().map(|(p, l)| convert::peer(p, l)).collect();
+        let peers = self.ctx.peers_with_links().iter().map(convert::peer_view).collect();
         Ok(Response::new(pb::ListPeersResponse { peers }))
     }
 
@@ -46,5 +46,36 @@ impl AdminService for AdminApi {
         self.ctx.peers.remove(&jurisdiction).await?;
         tracing::info!(actor = %who, peer = %jurisdiction, "peer removed");
         Ok(Response::new(pb::RemovePeerResponse {}))
+    }
+
+    async fn create_group(&self, req: Request<pb::CreateGroupRequest>) -> Result<Response<pb::SharingGroup>, Status> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let members = r
+            .members
+            .iter()
+            .map(|m| convert::jurisdiction("members", m.trim()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let group = self.ctx.exchange.create_group(&r.name, members).await?;
+        tracing::info!(actor = %who, group = %group.name, members = ?group.members, "sharing group created");
+        Ok(Response::new(convert::group(&group)))
+    }
+
+    async fn list_groups(&self, _req: Request<pb::ListGroupsRequest>) -> Result<Response<pb::ListGroupsResponse>, Status> {
+        let groups = self.ctx.exchange.groups()?.iter().map(convert::group).collect();
+        Ok(Response::new(pb::ListGroupsResponse { groups }))
+    }
+
+    async fn remove_group(&self, req: Request<pb::RemoveGroupRequest>) -> Result<Response<pb::RemoveGroupResponse>, Status> {
+        let who = caller(&req)?;
+        let name = req.into_inner().name;
+        self.ctx.exchange.remove_group(&name).await?;
+        tracing::info!(actor = %who, group = %name, "sharing group removed");
+        Ok(Response::new(pb::RemoveGroupResponse {}))
+    }
+
+    async fn list_evidence(&self, _req: Request<pb::ListEvidenceRequest>) -> Result<Response<pb::ListEvidenceResponse>, Status> {
+        let evidence = self.ctx.exchange.evidence()?.iter().map(convert::evidence).collect();
+        Ok(Response::new(pb::ListEvidenceResponse { evidence }))
     }
 }

@@ -2,7 +2,7 @@
 
 use concord_proto::v1 as pb;
 
-use crate::context::NodeStatus;
+use crate::context::{NodeStatus, PeerView};
 use crate::error::Error;
 use crate::federation::LinkState;
 use crate::identity::Jurisdiction;
@@ -23,6 +23,13 @@ pub fn trust_bundle(pb: Option<pb::TrustBundle>) -> Result<TrustBundle, Error> {
     })
 }
 
+pub fn peer_view(v: &PeerView) -> pb::Peer {
+    let mut p = peer(&v.record, &v.link);
+    p.outbox_pending = v.outbox_pending as u64;
+    p.received_cursor = v.received_cursor;
+    p
+}
+
 pub fn peer(record: &PeerRecord, link: &LinkState) -> pb::Peer {
     let b = &record.bundle;
     pb::Peer {
@@ -39,6 +46,8 @@ pub fn peer(record: &PeerRecord, link: &LinkState) -> pb::Peer {
             last_contact_unix_ms: link.last_contact_unix_ms.unwrap_or(0),
             last_error: link.last_error.clone().unwrap_or_default(),
         }),
+        outbox_pending: 0,
+        received_cursor: 0,
     }
 }
 
@@ -57,7 +66,28 @@ pub fn status(s: NodeStatus, version: &str) -> pb::StatusResponse {
             durable_writes: s.store.durable_writes,
             flushes: s.store.flushes,
         }),
-        peers: s.peers.iter().map(|(p, l)| peer(p, l)).collect(),
+        peers: s.peers.iter().map(peer_view).collect(),
         metrics_address: s.metrics_addr.map(|a| a.to_string()).unwrap_or_default(),
+        equivocations: s.equivocations as u64,
+    }
+}
+
+pub fn group(g: &crate::exchange::ledger::SharingGroup) -> pb::SharingGroup {
+    pb::SharingGroup {
+        name: g.name.clone(),
+        members: g.members.iter().map(|m| m.to_string()).collect(),
+        created_at_unix_ms: g.created_at_unix_ms,
+    }
+}
+
+pub fn evidence(e: &crate::exchange::ledger::Evidence) -> pb::EquivocationEvidence {
+    pb::EquivocationEvidence {
+        issuer: e.issuer.to_string(),
+        record_id: e.record_id.clone(),
+        version: e.version,
+        received_from: e.received_from.to_string(),
+        at_unix_ms: e.at_unix_ms,
+        held_digest_hex: hex::encode(e.held.digest()),
+        conflicting_digest_hex: hex::encode(e.conflicting.digest()),
     }
 }

@@ -9,6 +9,9 @@ impl From<Error> for Status {
             Error::AlreadyExists(m) => Status::already_exists(m),
             Error::NotFound(m) => Status::not_found(m),
             Error::FailedPrecondition(m) => Status::failed_precondition(m),
+            Error::PermissionDenied(m) => Status::permission_denied(m),
+            Error::Unauthenticated(m) => Status::unauthenticated(m),
+            Error::ResourceExhausted(m) => Status::resource_exhausted(m),
             Error::Store(e) => {
                 tracing::error!(error = %e, "store failure");
                 Status::internal(format!("store failure: {e}"))

@@ -1,11 +1,17 @@
+use std::pin::Pin;
 use std::sync::Arc;
 
 use concord_proto::v1 as pb;
 use concord_proto::v1::federation_service_server::FederationService;
-use tonic::{Request, Response, Status};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::Stream;
+use tonic::{Code, Request, Response, Status, Streaming};
 
 use super::auth::caller;
+use super::wire::{envelope_in, envelope_out, receipt_out};
 use crate::context::NodeContext;
+use crate::exchange::BATCH;
 use crate::peers::now_unix_ms;
 
 pub struct FederationApi {
@@ -17,6 +23,8 @@ impl FederationApi {
         FederationApi { ctx }
     }
 }
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl FederationService for FederationApi {
@@ -34,5 +42,78 @@ impl FederationService for FederationApi {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             time_unix_ms: now_unix_ms(),
         }))
+    }
+
+    type PushStream = BoxStream<pb::PushResponse>;
+
+    async fn push(&self, req: Request<Streaming<pb::PushRequest>>) -> Result<Response<Self::PushStream>, Status> {
+        let sender = caller(&req)?.jurisdiction;
+        let mut inbound = req.into_inner();
+        let exchange = self.ctx.exchange.clone();
+        let (tx, rx) = mpsc::channel(4);
+        tokio::spawn(async move {
+            loop {
+                let batch = match inbound.message().await {
+                    Ok(Some(batch)) => batch,
+                    Ok(None) => break,
+                    Err(status) => {
+                        // tonic reports an over-limit message as OutOfRange; gRPC says ResourceExhausted.
+                        let status = match status.code() {
+                            Code::OutOfRange => Status::resource_exhausted(status.message().to_owned()),
+                            _ => status,
+                        };
+                        let _ = tx.send(Err(status)).await;
+                        break;
+                    }
+                };
+                if batch.envelopes.len() > BATCH {
+                    let msg = format!("at most {BATCH} envelopes per push, got {}", batch.envelopes.len());
+                    let _ = tx.send(Err(Status::resource_exhausted(msg))).await;
+                    break;
+                }
+                let envelopes: Vec<_> = batch.envelopes.into_iter().map(envelope_in).collect();
+                match exchange.receive(&sender, &envelopes).await {
+                    Ok(receipts) => {
+                        let receipts = receipts.into_iter().map(receipt_out).collect();
+                        if tx.send(Ok(pb::PushResponse { receipts })).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(peer = %sender, error = %e, "push refused");
+                        let _ = tx.send(Err(e.into())).await;
+                        break;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    type CatchUpStream = BoxStream<pb::PushRequest>;
+
+    async fn catch_up(&self, req: Request<pb::CatchUpRequest>) -> Result<Response<Self::CatchUpStream>, Status> {
+        let peer = caller(&req)?.jurisdiction;
+        let mut after = req.get_ref().after_seq;
+        let exchange = self.ctx.exchange.clone();
+        let (tx, rx) = mpsc::channel(2);
+        tokio::spawn(async move {
+            loop {
+                let batch = match exchange.catch_up(&peer, after, BATCH) {
+                    Ok(b) if b.is_empty() => break,
+                    Ok(b) => b,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.into())).await;
+                        break;
+                    }
+                };
+                after = batch.last().map_or(after, |(seq, _)| *seq);
+                let envelopes = batch.into_iter().map(|(_, e)| envelope_out(e)).collect();
+                if tx.send(Ok(pb::PushRequest { envelopes })).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 }

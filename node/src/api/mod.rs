@@ -6,8 +6,12 @@ mod admin;
 mod auth;
 mod convert;
 mod errors;
+mod exchange;
+mod exchange_convert;
 mod federation;
+pub(crate) mod wire;
 
 pub use admin::AdminApi;
 pub use auth::Guard;
+pub use exchange::ExchangeApi;
 pub use federation::FederationApi;

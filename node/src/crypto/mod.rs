@@ -9,4 +9,4 @@ pub mod signing;
 
 pub use keyfile::KeyFileError;
 pub use pki::{CertificateAuthority, IssuedCertificate, PkiError, Validity};
-pub use signing::{key_id, verify_signature, RecordSigner, SigningError};
+pub use signing::{key_id, sha256, verify_signature, RecordSigner, SigningError};

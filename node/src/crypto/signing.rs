@@ -99,3 +99,11 @@ mod tests {
         assert!(RecordSigner::from_pkcs8(b"junk").is_err());
     }
 }
+
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}

@@ -10,6 +10,7 @@ use concord_proto::v1::HelloRequest;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::exchange::Exchange;
 use crate::identity::Jurisdiction;
 use crate::peers::{now_unix_ms, PeerRecord, PeerSet};
 use crate::tls::{self, NodeIdentity};
@@ -39,7 +40,7 @@ pub struct PeerLinks {
 
 impl PeerLinks {
     /// Starts a supervisor that keeps one link per peer in `peers`.
-    pub fn spawn(me: NodeIdentity, mut peers: watch::Receiver<PeerSet>, timing: LinkTiming) -> Self {
+    pub fn spawn(me: NodeIdentity, exchange: Arc<Exchange>, mut peers: watch::Receiver<PeerSet>, timing: LinkTiming) -> Self {
         let states: States = Arc::default();
         let supervisor_states = states.clone();
         let supervisor = tokio::spawn(async move {
@@ -58,7 +59,8 @@ impl PeerLinks {
                 for (j, record) in wanted.iter() {
                     if !running.contains_key(j) {
                         lock(&supervisor_states).insert(j.clone(), LinkState::default());
-                        let task = tokio::spawn(run_link(me.clone(), record.clone(), timing, supervisor_states.clone()));
+                        let link = run_link(me.clone(), exchange.clone(), record.clone(), timing, supervisor_states.clone());
+                        let task = tokio::spawn(link);
                         running.insert(j.clone(), (record.clone(), task));
                     }
                 }
@@ -92,7 +94,7 @@ fn lock(states: &States) -> std::sync::MutexGuard<'_, BTreeMap<Jurisdiction, Lin
     states.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-async fn run_link(me: Arc<NodeIdentity>, peer: PeerRecord, timing: LinkTiming, states: States) {
+async fn run_link(me: Arc<NodeIdentity>, exchange: Arc<Exchange>, peer: PeerRecord, timing: LinkTiming, states: States) {
     let j = peer.bundle.jurisdiction.clone();
     // Aborting the link task drops this guard; the abort is also how it ends.
     let update = |f: &dyn Fn(&mut LinkState)| {
@@ -115,7 +117,17 @@ async fn run_link(me: Arc<NodeIdentity>, peer: PeerRecord, timing: LinkTiming, s
             return;
         }
     };
-    let mut client = FederationServiceClient::new(channel);
+    let mut client = FederationServiceClient::new(channel.clone());
+    // The pusher and catch-up tasks die with this one.
+    let report_states = states.clone();
+    let report_peer = j.clone();
+    let pusher = tokio::spawn(super::push::run_pusher(exchange.clone(), j.clone(), channel.clone(), timing, move |err| {
+        if let Some(s) = lock(&report_states).get_mut(&report_peer) {
+            s.last_error = err;
+        }
+    }));
+    let _pusher = AbortOnDrop(pusher);
+    let mut catching_up: Option<AbortOnDrop> = None;
     let mut backoff = timing.heartbeat;
     loop {
         let request = HelloRequest { jurisdiction: me.caller.jurisdiction.to_string(), sent_at_unix_ms: now_unix_ms() };
@@ -127,6 +139,17 @@ async fn run_link(me: Arc<NodeIdentity>, peer: PeerRecord, timing: LinkTiming, s
         };
         let wait = match outcome {
             Ok(()) => {
+                let was_down = !lock(&states).get(&j).is_some_and(|s| s.connected);
+                if was_down {
+                    let (exchange, peer, channel) = (exchange.clone(), j.clone(), channel.clone());
+                    catching_up.replace(AbortOnDrop(tokio::spawn(async move {
+                        match super::push::catch_up(&exchange, &peer, channel).await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(%peer, records = n, "caught up"),
+                            Err(e) => tracing::warn!(%peer, error = %e, "catch-up failed"),
+                        }
+                    })));
+                }
                 let now = now_unix_ms();
                 update(&|s| {
                     if !s.connected {
@@ -153,6 +176,14 @@ async fn run_link(me: Arc<NodeIdentity>, peer: PeerRecord, timing: LinkTiming, s
             }
         };
         tokio::time::sleep(wait).await;
+    }
+}
+
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -2,5 +2,6 @@
 //! registered peer, kept warm by heartbeats, with its state for `status`.
 
 mod links;
+mod push;
 
 pub use links::{describe_status, LinkState, LinkTiming, PeerLinks};

@@ -113,6 +113,14 @@ impl<V: DeserializeOwned> Tree<V> {
         }
     }
 
+    /// Entries with keys in `[start, end)`, in key order, decoded lazily.
+    pub fn lazy_range(&self, start: impl AsRef<[u8]>, end: impl AsRef<[u8]>) -> Iter<V> {
+        Iter {
+            tree: self.clone(),
+            raw: self.raw.range(start.as_ref().to_vec()..end.as_ref().to_vec()),
+        }
+    }
+
     /// Number of entries. Walks the whole tree (sled keeps no count).
     pub fn len(&self) -> Result<usize, StoreError> {
         let mut count = 0;

@@ -1,0 +1,106 @@
+use std::pin::Pin;
+use std::sync::Arc;
+
+use concord_proto::v1 as pb;
+use concord_proto::v1::exchange_service_server::ExchangeService;
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Request, Response, Status};
+
+use super::auth::caller;
+use super::exchange_convert as conv;
+use crate::exchange::{Exchange, Record, RecordKind};
+use crate::identity::Caller;
+use crate::policy::{self, ExchangeAction};
+
+pub struct ExchangeApi {
+    exchange: Arc<Exchange>,
+}
+
+impl ExchangeApi {
+    pub fn new(exchange: Arc<Exchange>) -> Self {
+        ExchangeApi { exchange }
+    }
+}
+
+fn allowed<T>(req: &Request<T>, action: ExchangeAction) -> Result<Caller, Status> {
+    let who = caller(req)?;
+    policy::authorize_exchange(&who, action).map_err(|d| Status::permission_denied(d.to_string()))?;
+    Ok(who)
+}
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::RecordView, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl ExchangeService for ExchangeApi {
+    async fn raise_alert(&self, req: Request<pb::RaiseAlertRequest>) -> Result<Response<pb::RecordView>, Status> {
+        let who = allowed(&req, ExchangeAction::RaiseAlert)?;
+        let mut r = req.into_inner();
+        let draft = conv::alert_draft(&mut r)?;
+        let dist = conv::distribution(r.distribution)?;
+        let view = self.exchange.raise_alert(&who, draft, dist).await?;
+        Ok(Response::new(conv::record_view(&view)))
+    }
+
+    async fn list_alerts(&self, req: Request<pb::ListRecordsRequest>) -> Result<Response<pb::ListRecordsResponse>, Status> {
+        allowed(&req, ExchangeAction::Read)?;
+        let filter = conv::filter(req.get_ref())?;
+        let records = self.exchange.list(RecordKind::Alert, &filter)?.iter().map(conv::record_view).collect();
+        Ok(Response::new(pb::ListRecordsResponse { records }))
+    }
+
+    async fn get_alert(&self, req: Request<pb::GetRecordRequest>) -> Result<Response<pb::RecordHistory>, Status> {
+        allowed(&req, ExchangeAction::Read)?;
+        let versions = self.exchange.history(RecordKind::Alert, &req.get_ref().id)?.iter().map(conv::record_view).collect();
+        Ok(Response::new(pb::RecordHistory { versions }))
+    }
+
+    type WatchAlertsStream = WatchStream;
+
+    async fn watch_alerts(&self, req: Request<pb::WatchRequest>) -> Result<Response<WatchStream>, Status> {
+        allowed(&req, ExchangeAction::Read)?;
+        let stream = tokio_stream::wrappers::BroadcastStream::new(self.exchange.watch()).filter_map(|item| match item {
+            Ok(view) if matches!(view.record, Record::Alert(_)) => Some(Ok(conv::record_view(&view))),
+            Ok(_) => None,
+            // A watcher too slow to keep up is told so rather than silently skipping alerts.
+            Err(_) => Some(Err(Status::resource_exhausted("watcher fell behind; alerts were skipped, re-list and watch again"))),
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn issue_denial(&self, req: Request<pb::IssueDenialRequest>) -> Result<Response<pb::RecordView>, Status> {
+        let who = allowed(&req, ExchangeAction::IssueDenial)?;
+        let mut r = req.into_inner();
+        let draft = conv::denial_draft(&mut r);
+        let dist = conv::distribution(r.distribution)?;
+        let view = self.exchange.issue_denial(&who, draft, dist).await?;
+        Ok(Response::new(conv::record_view(&view)))
+    }
+
+    async fn amend_denial(&self, req: Request<pb::AmendDenialRequest>) -> Result<Response<pb::RecordView>, Status> {
+        let who = allowed(&req, ExchangeAction::IssueDenial)?;
+        let r = req.into_inner();
+        let id = r.id.clone();
+        let view = self.exchange.amend_denial(&who, &id, conv::denial_change(r)).await?;
+        Ok(Response::new(conv::record_view(&view)))
+    }
+
+    async fn revoke_denial(&self, req: Request<pb::RevokeDenialRequest>) -> Result<Response<pb::RecordView>, Status> {
+        let who = allowed(&req, ExchangeAction::IssueDenial)?;
+        let r = req.into_inner();
+        let view = self.exchange.revoke_denial(&who, &r.id, r.reason).await?;
+        Ok(Response::new(conv::record_view(&view)))
+    }
+
+    async fn list_denials(&self, req: Request<pb::ListRecordsRequest>) -> Result<Response<pb::ListRecordsResponse>, Status> {
+        allowed(&req, ExchangeAction::Read)?;
+        let filter = conv::filter(req.get_ref())?;
+        let records = self.exchange.list(RecordKind::Denial, &filter)?.iter().map(conv::record_view).collect();
+        Ok(Response::new(pb::ListRecordsResponse { records }))
+    }
+
+    async fn get_denial(&self, req: Request<pb::GetRecordRequest>) -> Result<Response<pb::RecordHistory>, Status> {
+        allowed(&req, ExchangeAction::Read)?;
+        let versions = self.exchange.history(RecordKind::Denial, &req.get_ref().id)?.iter().map(conv::record_view).collect();
+        Ok(Response::new(pb::RecordHistory { versions }))
+    }
+}

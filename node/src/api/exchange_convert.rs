@@ -1,0 +1,175 @@
+//! Conversions for the exchange service: wire records ↔ domain records.
+
+use std::time::Duration;
+
+use concord_proto::v1 as pb;
+
+use crate::error::Error;
+use crate::exchange::records::{AlertCategory, DeniedItem, DenialNotice, Party, RiskAlert, Severity, Subjects};
+use crate::exchange::{AlertDraft, DeliveryView, DenialChange, DenialDraft, Distribution, Record, RecordFilter, RecordView, SignatureCheck};
+use crate::identity::Jurisdiction;
+use crate::peers::now_unix_ms;
+
+use super::convert::jurisdiction;
+
+fn invalid(field: &str, e: impl std::fmt::Display) -> Error {
+    Error::InvalidArgument(format!("{field}: {e}"))
+}
+
+fn opt_ms(v: i64) -> Option<i64> {
+    (v != 0).then_some(v)
+}
+
+fn opt_secs(v: u64) -> Option<Duration> {
+    (v != 0).then(|| Duration::from_secs(v))
+}
+
+pub fn party_in(p: pb::Party) -> Party {
+    Party { name: p.name.trim().to_owned(), aliases: p.aliases, country: p.country.trim().to_uppercase(), address: p.address }
+}
+
+fn party_out(p: &Party) -> pb::Party {
+    pb::Party { name: p.name.clone(), aliases: p.aliases.clone(), country: p.country.clone(), address: p.address.clone() }
+}
+
+fn subjects_in(s: Option<pb::Subjects>) -> Subjects {
+    let s = s.unwrap_or_default();
+    Subjects {
+        parties: s.parties.into_iter().map(party_in).collect(),
+        destinations: s.destinations.into_iter().map(|d| d.trim().to_uppercase()).collect(),
+        items: s.items,
+        shipments: s.shipments,
+    }
+}
+
+fn subjects_out(s: &Subjects) -> pb::Subjects {
+    pb::Subjects {
+        parties: s.parties.iter().map(party_out).collect(),
+        destinations: s.destinations.clone(),
+        items: s.items.clone(),
+        shipments: s.shipments.clone(),
+    }
+}
+
+fn items_in(items: Vec<pb::DeniedItem>) -> Vec<DeniedItem> {
+    items.into_iter().map(|i| DeniedItem { code: i.code.trim().to_owned(), description: i.description }).collect()
+}
+
+pub fn distribution(d: Option<pb::Distribution>) -> Result<Distribution, Error> {
+    let d = d.unwrap_or_default();
+    let to = d.to.iter().map(|j| jurisdiction("distribution.to", j.trim())).collect::<Result<Vec<_>, _>>()?;
+    Ok(Distribution { to, groups: d.groups })
+}
+
+pub fn alert_draft(r: &mut pb::RaiseAlertRequest) -> Result<AlertDraft, Error> {
+    Ok(AlertDraft {
+        category: r.category.parse::<AlertCategory>().map_err(|e| invalid("category", e))?,
+        severity: r.severity.parse::<Severity>().map_err(|e| invalid("severity", e))?,
+        subjects: subjects_in(r.subjects.take()),
+        indicators: std::mem::take(&mut r.indicators),
+        summary: std::mem::take(&mut r.summary),
+        expires_in: opt_secs(r.expires_in_seconds),
+        handling: std::mem::take(&mut r.handling),
+    })
+}
+
+pub fn denial_draft(r: &mut pb::IssueDenialRequest) -> DenialDraft {
+    DenialDraft {
+        party: party_in(r.party.take().unwrap_or_default()),
+        items: items_in(std::mem::take(&mut r.items)),
+        destination: r.destination.trim().to_uppercase(),
+        end_use: std::mem::take(&mut r.end_use),
+        reason: std::mem::take(&mut r.reason),
+        valid_for: opt_secs(r.valid_for_seconds),
+    }
+}
+
+pub fn denial_change(r: pb::AmendDenialRequest) -> DenialChange {
+    DenialChange {
+        party: r.party.map(party_in),
+        items: (!r.items.is_empty()).then(|| items_in(r.items)),
+        destination: r.destination.map(|d| d.trim().to_uppercase()),
+        end_use: r.end_use,
+        reason: r.reason,
+        valid_for: opt_secs(r.valid_for_seconds),
+        change_reason: r.change_reason,
+    }
+}
+
+pub fn filter(r: &pb::ListRecordsRequest) -> Result<RecordFilter, Error> {
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    Ok(RecordFilter {
+        issuer: some(&r.issuer).map(|i| jurisdiction("issuer", &i)).transpose()?,
+        category: some(&r.category).map(|c| c.parse::<AlertCategory>().map_err(|e| invalid("category", e))).transpose()?,
+        severity: some(&r.severity).map(|s| s.parse::<Severity>().map_err(|e| invalid("severity", e))).transpose()?,
+        since_unix_ms: opt_ms(r.since_unix_ms),
+        active_only: r.active_only,
+        limit: (r.limit != 0).then_some(r.limit as usize),
+    })
+}
+
+fn alert_out(a: &RiskAlert) -> pb::RiskAlert {
+    pb::RiskAlert {
+        id: a.id.clone(),
+        issuer: a.issuer.to_string(),
+        category: a.category.to_string(),
+        severity: a.severity.to_string(),
+        subjects: Some(subjects_out(&a.subjects)),
+        indicators: a.indicators.clone(),
+        summary: a.summary.clone(),
+        issued_at_unix_ms: a.issued_at_unix_ms,
+        expires_at_unix_ms: a.expires_at_unix_ms.unwrap_or(0),
+        handling: a.handling.clone(),
+    }
+}
+
+fn denial_out(d: &DenialNotice) -> pb::DenialNotice {
+    pb::DenialNotice {
+        id: d.id.clone(),
+        issuer: d.issuer.to_string(),
+        version: d.version,
+        state: d.state.to_string(),
+        party: Some(party_out(&d.party)),
+        items: d.items.iter().map(|i| pb::DeniedItem { code: i.code.clone(), description: i.description.clone() }).collect(),
+        destination: d.destination.clone(),
+        end_use: d.end_use.clone(),
+        reason: d.reason.clone(),
+        decision_date_unix_ms: d.decision_date_unix_ms,
+        valid_until_unix_ms: d.valid_until_unix_ms.unwrap_or(0),
+        change_reason: d.change_reason.clone(),
+    }
+}
+
+fn delivery_out(recipient: &Jurisdiction, d: &DeliveryView) -> pb::Delivery {
+    let (state, at, receipt_valid, duplicate) = match d {
+        DeliveryView::Pending => ("pending", 0, false, false),
+        DeliveryView::Delivered { at_unix_ms, receipt_valid, duplicate } => ("delivered", *at_unix_ms, *receipt_valid, *duplicate),
+        DeliveryView::Expired { at_unix_ms } => ("expired", *at_unix_ms, false, false),
+    };
+    pb::Delivery { recipient: recipient.to_string(), state: state.into(), at_unix_ms: at, receipt_valid, duplicate }
+}
+
+pub fn record_view(v: &RecordView) -> pb::RecordView {
+    let (signature_valid, signature_error) = match &v.signature {
+        SignatureCheck::Valid => (true, String::new()),
+        SignatureCheck::Invalid(e) => (false, e.clone()),
+    };
+    pb::RecordView {
+        id: v.header.record_id.clone(),
+        issuer: v.header.issuer.to_string(),
+        version: v.header.version,
+        seq: v.header.seq,
+        recipients: v.header.recipients.iter().map(|r| r.to_string()).collect(),
+        key_id: v.header.key_id.clone(),
+        signature_valid,
+        signature_error,
+        digest_hex: hex::encode(v.digest),
+        stored_at_unix_ms: v.stored_at_unix_ms,
+        active: v.is_active(now_unix_ms()),
+        record: Some(match &v.record {
+            Record::Alert(a) => pb::record_view::Record::Alert(alert_out(a)),
+            Record::Denial(d) => pb::record_view::Record::Denial(denial_out(d)),
+        }),
+        deliveries: v.deliveries.iter().map(|(r, d)| delivery_out(r, d)).collect(),
+    }
+}

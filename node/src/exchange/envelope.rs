@@ -1,0 +1,328 @@
+//! Signed envelopes: how a record travels between jurisdictions, and the
+//! signed receipts that acknowledge it.
+//!
+//! The issuer signs a header that carries the SHA-256 of the body, so one
+//! signature covers both; receivers verify the exact bytes they got and only
+//! then decode them. Signatures are domain-separated so an envelope signature
+//! can never be passed off as a receipt signature or vice versa.
+
+use serde::{Deserialize, Serialize};
+
+use super::records::{DenialNotice, RiskAlert};
+use crate::crypto::{key_id, sha256, verify_signature, RecordSigner};
+use crate::identity::Jurisdiction;
+
+const ENVELOPE_TAG: &[u8] = b"concord.v1.envelope\0";
+const RECEIPT_TAG: &[u8] = b"concord.v1.receipt\0";
+/// Version of the header layout.
+pub const ENVELOPE_FORMAT: u8 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum RecordKind {
+    Alert,
+    Denial,
+}
+
+impl RecordKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Alert => "alert",
+            RecordKind::Denial => "denial",
+        }
+    }
+}
+
+/// What the issuer signs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvelopeHeader {
+    pub format: u8,
+    pub kind: RecordKind,
+    pub issuer: Jurisdiction,
+    pub key_id: String,
+    /// Per-issuer sequence number over every record it issues, from 1.
+    pub seq: u64,
+    pub record_id: String,
+    pub version: u32,
+    pub issued_at_unix_ms: i64,
+    /// The resolved distribution: exactly who may hold this record. Sorted, unique.
+    pub recipients: Vec<Jurisdiction>,
+    pub body_sha256: [u8; 32],
+    /// Digest of the envelope of the previous version (denial amendments and revocations).
+    pub previous: Option<[u8; 32]>,
+    /// Copied from alerts so delivery can stop at expiry without decoding bodies.
+    pub expires_at_unix_ms: Option<i64>,
+}
+
+/// A record as it travels and as it is stored, byte for byte.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedEnvelope {
+    pub header: Vec<u8>,
+    pub body: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+/// The decoded record inside an envelope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Record {
+    Alert(RiskAlert),
+    Denial(DenialNotice),
+}
+
+/// An envelope whose signature and body have been verified.
+#[derive(Clone, Debug)]
+pub struct Opened {
+    pub header: EnvelopeHeader,
+    pub record: Record,
+    pub digest: [u8; 32],
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EnvelopeError {
+    #[error("malformed envelope: {0}")]
+    Malformed(String),
+    #[error("envelope signed with key {found}, but the issuer's registered key is {expected}")]
+    UnknownKey { found: String, expected: String },
+    #[error("signature does not verify")]
+    BadSignature,
+    #[error("body does not match the signed header (tampered)")]
+    BodyMismatch,
+    #[error("body and header disagree: {0}")]
+    Inconsistent(String),
+}
+
+impl SignedEnvelope {
+    /// Signs `record` as `header` describes it; fills in the body hash and key id.
+    pub fn seal(signer: &RecordSigner, mut header: EnvelopeHeader, record: &Record) -> SignedEnvelope {
+        let body = match record {
+            Record::Alert(a) => encode(a),
+            Record::Denial(d) => encode(d),
+        };
+        header.format = ENVELOPE_FORMAT;
+        header.key_id = signer.key_id().to_owned();
+        header.body_sha256 = sha256(&body);
+        header.recipients.sort();
+        header.recipients.dedup();
+        let header = encode(&header);
+        let signature = signer.sign(&tagged(ENVELOPE_TAG, &header));
+        SignedEnvelope { header, body, signature }
+    }
+
+    /// Identity of these exact bytes: equal digests mean the same signed record.
+    pub fn digest(&self) -> [u8; 32] {
+        let mut all = Vec::with_capacity(self.header.len() + self.signature.len());
+        all.extend_from_slice(&self.header);
+        all.extend_from_slice(&self.signature);
+        sha256(&all)
+    }
+
+    /// Decodes the header without verifying anything, e.g. to find the issuer's key.
+    pub fn peek_header(&self) -> Result<EnvelopeHeader, EnvelopeError> {
+        let header: EnvelopeHeader = decode(&self.header)?;
+        if header.format != ENVELOPE_FORMAT {
+            return Err(EnvelopeError::Malformed(format!("unknown envelope format {}", header.format)));
+        }
+        Ok(header)
+    }
+
+    /// Verifies the envelope against the issuer's public key and decodes it.
+    pub fn open(&self, issuer_public_key: &[u8]) -> Result<Opened, EnvelopeError> {
+        let header = self.peek_header()?;
+        let expected = key_id(issuer_public_key);
+        if header.key_id != expected {
+            return Err(EnvelopeError::UnknownKey { found: header.key_id, expected });
+        }
+        if !verify_signature(issuer_public_key, &tagged(ENVELOPE_TAG, &self.header), &self.signature) {
+            return Err(EnvelopeError::BadSignature);
+        }
+        if sha256(&self.body) != header.body_sha256 {
+            return Err(EnvelopeError::BodyMismatch);
+        }
+        let record = match header.kind {
+            RecordKind::Alert => Record::Alert(decode(&self.body)?),
+            RecordKind::Denial => Record::Denial(decode(&self.body)?),
+        };
+        check_consistent(&header, &record)?;
+        Ok(Opened { header, record, digest: self.digest() })
+    }
+}
+
+fn check_consistent(h: &EnvelopeHeader, record: &Record) -> Result<(), EnvelopeError> {
+    let bad = |what: &str| Err(EnvelopeError::Inconsistent(what.to_owned()));
+    let (id, issuer, version) = match record {
+        Record::Alert(a) => {
+            if h.expires_at_unix_ms != a.expires_at_unix_ms {
+                return bad("expiry");
+            }
+            (&a.id, &a.issuer, 1)
+        }
+        Record::Denial(d) => (&d.id, &d.issuer, d.version),
+    };
+    if id != &h.record_id {
+        return bad("record id");
+    }
+    if issuer != &h.issuer {
+        return bad("issuer");
+    }
+    if version != h.version {
+        return bad("version");
+    }
+    if h.recipients.windows(2).any(|w| w[0] >= w[1]) {
+        return bad("recipients not sorted and unique");
+    }
+    if h.recipients.contains(&h.issuer) {
+        return bad("issuer listed as its own recipient");
+    }
+    Ok(())
+}
+
+/// What a receiver signs to acknowledge an envelope.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptBody {
+    pub receiver: Jurisdiction,
+    pub issuer: Jurisdiction,
+    pub seq: u64,
+    pub record_id: String,
+    pub version: u32,
+    pub envelope_digest: [u8; 32],
+    pub received_at_unix_ms: i64,
+    /// True when the receiver already held these exact bytes.
+    pub duplicate: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedReceipt {
+    pub body: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+impl SignedReceipt {
+    pub fn sign(signer: &RecordSigner, body: &ReceiptBody) -> SignedReceipt {
+        let body = encode(body);
+        let signature = signer.sign(&tagged(RECEIPT_TAG, &body));
+        SignedReceipt { body, signature }
+    }
+
+    pub fn verify(&self, receiver_public_key: &[u8]) -> Result<ReceiptBody, EnvelopeError> {
+        if !verify_signature(receiver_public_key, &tagged(RECEIPT_TAG, &self.body), &self.signature) {
+            return Err(EnvelopeError::BadSignature);
+        }
+        decode(&self.body)
+    }
+}
+
+fn tagged(tag: &[u8], bytes: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(tag.len() + bytes.len());
+    v.extend_from_slice(tag);
+    v.extend_from_slice(bytes);
+    v
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // postcard cannot fail on these plain data types (no maps with non-string keys, no I/O).
+    postcard::to_stdvec(value).unwrap_or_default()
+}
+
+fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, EnvelopeError> {
+    postcard::from_bytes(bytes).map_err(|e| EnvelopeError::Malformed(e.to_string()))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::exchange::records::{AlertCategory, Severity, Subjects};
+
+    pub fn signer() -> RecordSigner {
+        RecordSigner::from_pkcs8(&RecordSigner::generate_pkcs8().unwrap()).unwrap()
+    }
+
+    pub fn alert(issuer: &str, id: &str) -> RiskAlert {
+        RiskAlert {
+            id: id.into(),
+            issuer: issuer.parse().unwrap(),
+            category: AlertCategory::DiversionSuspected,
+            severity: Severity::High,
+            subjects: Subjects::default(),
+            indicators: vec!["transshipment via third country".into()],
+            summary: "Consignee resells to sanctioned end user".into(),
+            issued_at_unix_ms: 1_000,
+            expires_at_unix_ms: None,
+            handling: "RESTRICTED".into(),
+        }
+    }
+
+    pub fn header(issuer: &str, id: &str, seq: u64, recipients: &[&str]) -> EnvelopeHeader {
+        EnvelopeHeader {
+            format: ENVELOPE_FORMAT,
+            kind: RecordKind::Alert,
+            issuer: issuer.parse().unwrap(),
+            key_id: String::new(),
+            seq,
+            record_id: id.into(),
+            version: 1,
+            issued_at_unix_ms: 1_000,
+            recipients: recipients.iter().map(|r| r.parse().unwrap()).collect(),
+            body_sha256: [0; 32],
+            previous: None,
+            expires_at_unix_ms: None,
+        }
+    }
+
+    fn sealed(s: &RecordSigner) -> SignedEnvelope {
+        SignedEnvelope::seal(s, header("DE", "DE-A-1", 1, &["JP", "FR"]), &Record::Alert(alert("DE", "DE-A-1")))
+    }
+
+    #[test]
+    fn sealed_envelopes_open_with_the_issuer_key_only() {
+        let s = signer();
+        let env = sealed(&s);
+        let opened = env.open(s.public_key()).unwrap();
+        assert_eq!(opened.header.recipients, vec!["FR".parse().unwrap(), "JP".parse().unwrap()]);
+        assert_eq!(opened.record, Record::Alert(alert("DE", "DE-A-1")));
+        let other = signer();
+        assert!(matches!(env.open(other.public_key()), Err(EnvelopeError::UnknownKey { .. })));
+    }
+
+    #[test]
+    fn tampering_is_detected() {
+        let s = signer();
+        let env = sealed(&s);
+        let mut body = env.clone();
+        let last = body.body.len() - 1;
+        body.body[last] ^= 1;
+        assert_eq!(body.open(s.public_key()).unwrap_err(), EnvelopeError::BodyMismatch);
+        let mut sig = env.clone();
+        sig.signature[0] ^= 1;
+        assert_eq!(sig.open(s.public_key()).unwrap_err(), EnvelopeError::BadSignature);
+        let mut hdr = env.clone();
+        let mid = hdr.header.len() / 2;
+        hdr.header[mid] ^= 0x40;
+        assert!(hdr.open(s.public_key()).is_err());
+        let junk = SignedEnvelope { header: vec![1, 2, 3], body: vec![], signature: vec![] };
+        assert!(matches!(junk.open(s.public_key()), Err(EnvelopeError::Malformed(_))));
+    }
+
+    #[test]
+    fn a_header_lying_about_the_body_is_inconsistent() {
+        let s = signer();
+        let env = SignedEnvelope::seal(&s, header("DE", "DE-A-2", 1, &["FR"]), &Record::Alert(alert("DE", "DE-A-1")));
+        assert!(matches!(env.open(s.public_key()), Err(EnvelopeError::Inconsistent(_))));
+    }
+
+    #[test]
+    fn receipts_are_signed_by_the_receiver() {
+        let r = signer();
+        let body = ReceiptBody {
+            receiver: "FR".parse().unwrap(),
+            issuer: "DE".parse().unwrap(),
+            seq: 1,
+            record_id: "DE-A-1".into(),
+            version: 1,
+            envelope_digest: [7; 32],
+            received_at_unix_ms: 5,
+            duplicate: false,
+        };
+        let receipt = SignedReceipt::sign(&r, &body);
+        assert_eq!(receipt.verify(r.public_key()).unwrap(), body);
+        assert!(receipt.verify(signer().public_key()).is_err());
+    }
+}

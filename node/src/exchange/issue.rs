@@ -1,0 +1,319 @@
+//! Issuing records and delivering this node's own records to their recipients.
+
+use std::time::Duration;
+
+use super::envelope::{EnvelopeHeader, Record, RecordKind, SignedEnvelope, SignedReceipt, ENVELOPE_FORMAT};
+use super::ledger::{self, Delivery, IndexEntry, OutboxEntry, StoredEnvelope};
+use super::records::{AlertCategory, DeniedItem, DenialNotice, DenialState, Party, RiskAlert, Severity, Subjects};
+use super::{Exchange, RecordView};
+use crate::error::{Error, Result};
+use crate::identity::{Caller, Jurisdiction};
+use crate::peers::now_unix_ms;
+use crate::policy::{self, DistributionError};
+
+/// Who a record goes to, as the issuer names it.
+#[derive(Clone, Debug, Default)]
+pub struct Distribution {
+    pub to: Vec<Jurisdiction>,
+    pub groups: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AlertDraft {
+    pub category: AlertCategory,
+    pub severity: Severity,
+    pub subjects: Subjects,
+    pub indicators: Vec<String>,
+    pub summary: String,
+    pub expires_in: Option<Duration>,
+    pub handling: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct DenialDraft {
+    pub party: Party,
+    pub items: Vec<DeniedItem>,
+    pub destination: String,
+    pub end_use: String,
+    pub reason: String,
+    pub valid_for: Option<Duration>,
+}
+
+/// An amendment: fields left `None` keep their current value.
+#[derive(Clone, Debug, Default)]
+pub struct DenialChange {
+    pub party: Option<Party>,
+    pub items: Option<Vec<DeniedItem>>,
+    pub destination: Option<String>,
+    pub end_use: Option<String>,
+    pub reason: Option<String>,
+    pub valid_for: Option<Duration>,
+    pub change_reason: String,
+}
+
+/// Most envelopes one push or catch-up message carries.
+pub const BATCH: usize = 256;
+
+impl Exchange {
+    pub async fn raise_alert(&self, actor: &Caller, draft: AlertDraft, dist: Distribution) -> Result<RecordView> {
+        let _guard = self.issuing.lock().await;
+        let recipients = self.resolve(&dist)?;
+        let seq = self.next_seq()?;
+        let now = now_unix_ms();
+        let alert = RiskAlert {
+            id: format!("{}-A-{seq}", self.own),
+            issuer: self.own.clone(),
+            category: draft.category,
+            severity: draft.severity,
+            subjects: draft.subjects,
+            indicators: draft.indicators,
+            summary: draft.summary,
+            issued_at_unix_ms: now,
+            expires_at_unix_ms: draft.expires_in.map(|d| now.saturating_add(d.as_millis() as i64)),
+            handling: draft.handling,
+        };
+        alert.validate().map_err(Error::InvalidArgument)?;
+        tracing::info!(actor = %actor, id = %alert.id, recipients = ?recipients, "alert raised");
+        self.seal_and_store(seq, recipients, None, Record::Alert(alert)).await
+    }
+
+    pub async fn issue_denial(&self, actor: &Caller, draft: DenialDraft, dist: Distribution) -> Result<RecordView> {
+        let _guard = self.issuing.lock().await;
+        let recipients = self.resolve(&dist)?;
+        let seq = self.next_seq()?;
+        let now = now_unix_ms();
+        let notice = DenialNotice {
+            id: format!("{}-D-{seq}", self.own),
+            issuer: self.own.clone(),
+            version: 1,
+            state: DenialState::Active,
+            party: draft.party,
+            items: draft.items,
+            destination: draft.destination,
+            end_use: draft.end_use,
+            reason: draft.reason,
+            decision_date_unix_ms: now,
+            valid_until_unix_ms: draft.valid_for.map(|d| now.saturating_add(d.as_millis() as i64)),
+            change_reason: String::new(),
+        };
+        notice.validate().map_err(Error::InvalidArgument)?;
+        tracing::info!(actor = %actor, id = %notice.id, recipients = ?recipients, "denial issued");
+        self.seal_and_store(seq, recipients, None, Record::Denial(notice)).await
+    }
+
+    /// Issues the next version of one of this node's denials, to the same recipients.
+    pub async fn amend_denial(&self, actor: &Caller, id: &str, change: DenialChange) -> Result<RecordView> {
+        self.next_denial_version(actor, id, change, DenialState::Amended).await
+    }
+
+    pub async fn revoke_denial(&self, actor: &Caller, id: &str, reason: String) -> Result<RecordView> {
+        let change = DenialChange { change_reason: reason, ..DenialChange::default() };
+        self.next_denial_version(actor, id, change, DenialState::Revoked).await
+    }
+
+    async fn next_denial_version(&self, actor: &Caller, id: &str, change: DenialChange, state: DenialState) -> Result<RecordView> {
+        let _guard = self.issuing.lock().await;
+        let (prev_header, prev, prev_digest) = self.latest_denial(&self.own, id)?;
+        if prev.state == DenialState::Revoked {
+            return Err(Error::FailedPrecondition(format!("denial {id} is revoked; it cannot change any more")));
+        }
+        if change.change_reason.trim().is_empty() {
+            return Err(Error::InvalidArgument("a reason for the change is required".into()));
+        }
+        let seq = self.next_seq()?;
+        let now = now_unix_ms();
+        let notice = DenialNotice {
+            version: prev.version + 1,
+            state,
+            party: change.party.unwrap_or(prev.party),
+            items: change.items.unwrap_or(prev.items),
+            destination: change.destination.unwrap_or(prev.destination),
+            end_use: change.end_use.unwrap_or(prev.end_use),
+            reason: change.reason.unwrap_or(prev.reason),
+            valid_until_unix_ms: match change.valid_for {
+                Some(d) => Some(now.saturating_add(d.as_millis() as i64)),
+                None => prev.valid_until_unix_ms,
+            },
+            change_reason: change.change_reason,
+            ..prev
+        };
+        notice.validate().map_err(Error::InvalidArgument)?;
+        tracing::info!(actor = %actor, id, version = notice.version, state = %state, "denial changed");
+        self.seal_and_store(seq, prev_header.recipients, Some(prev_digest), Record::Denial(notice)).await
+    }
+
+    fn resolve(&self, dist: &Distribution) -> Result<Vec<Jurisdiction>> {
+        let peers = self.peers.current().keys().cloned().collect();
+        policy::resolve_distribution(&self.own, &dist.to, &dist.groups, &self.group_map()?, &peers).map_err(|e| match e {
+            DistributionError::UnknownGroup(_) => Error::NotFound(e.to_string()),
+            DistributionError::NotAPeer(_) => Error::FailedPrecondition(e.to_string()),
+            DistributionError::Empty => Error::InvalidArgument(e.to_string()),
+        })
+    }
+
+    fn next_seq(&self) -> Result<u64> {
+        Ok(self.ledger.counters.get(ledger::SEQ_COUNTER)?.unwrap_or(0) + 1)
+    }
+
+    /// Signs the record and, in one durable batch, stores it, indexes it, and
+    /// queues it for every recipient.
+    async fn seal_and_store(
+        &self,
+        seq: u64,
+        recipients: Vec<Jurisdiction>,
+        previous: Option<[u8; 32]>,
+        record: Record,
+    ) -> Result<RecordView> {
+        let (kind, id, version, issued_at, expires) = match &record {
+            Record::Alert(a) => (RecordKind::Alert, a.id.clone(), 1, a.issued_at_unix_ms, a.expires_at_unix_ms),
+            Record::Denial(d) => (RecordKind::Denial, d.id.clone(), d.version, now_unix_ms(), None),
+        };
+        let header = EnvelopeHeader {
+            format: ENVELOPE_FORMAT,
+            kind,
+            issuer: self.own.clone(),
+            key_id: String::new(),
+            seq,
+            record_id: id.clone(),
+            version,
+            issued_at_unix_ms: issued_at,
+            recipients: recipients.clone(),
+            body_sha256: [0; 32],
+            previous,
+            expires_at_unix_ms: expires,
+        };
+        let envelope = SignedEnvelope::seal(&self.signer, header, &record);
+        let digest = envelope.digest();
+        let now = now_unix_ms();
+        let mut batch = self.store.batch();
+        let stored = StoredEnvelope { envelope, stored_at_unix_ms: now };
+        batch.put(&self.ledger.envelopes, ledger::seq_key(&self.own, seq), &stored)?;
+        let entry = IndexEntry { issuer: self.own.clone(), seq, digest };
+        batch.put(&self.ledger.index, ledger::index_key(kind, &self.own, &id, version), &entry)?;
+        for r in &recipients {
+            batch.put(&self.ledger.outbox, ledger::seq_key(r, seq), &OutboxEntry { queued_at_unix_ms: now })?;
+        }
+        batch.put(&self.ledger.counters, ledger::SEQ_COUNTER, &seq)?;
+        self.store.commit(batch).await?;
+        self.outbox_changed.send_modify(|n| *n += 1);
+        let view = self.view(&stored)?;
+        let _ = self.stored.send(view.clone());
+        Ok(view)
+    }
+
+    // ---- delivery of own records -----------------------------------------
+
+    /// The next envelopes queued for `peer`, in sequence order. Alerts that
+    /// expired while queued are marked expired and never sent.
+    pub async fn pending_for(&self, peer: &Jurisdiction, limit: usize) -> Result<Vec<(u64, SignedEnvelope)>> {
+        let mut out = Vec::new();
+        let mut expired = Vec::new();
+        let now = now_unix_ms();
+        for entry in self.ledger.outbox.lazy_scan_prefix(ledger::prefix(peer)) {
+            let (key, _) = entry?;
+            let Some(seq) = ledger::seq_of(&key) else { continue };
+            let Some(stored) = self.ledger.envelopes.get(ledger::seq_key(&self.own, seq))? else { continue };
+            let header = stored.envelope.peek_header().map_err(|e| Error::Internal(e.to_string()))?;
+            // Defence in depth: the outbox only ever holds named recipients.
+            if !policy::may_send(&self.own, &header.issuer, &header.recipients, peer) {
+                tracing::error!(%peer, seq, "outbox entry for a non-recipient dropped");
+                expired.push((key, None));
+                continue;
+            }
+            if header.expires_at_unix_ms.is_some_and(|t| t <= now) {
+                expired.push((key, Some(seq)));
+                continue;
+            }
+            out.push((seq, stored.envelope));
+            if out.len() >= limit {
+                break;
+            }
+        }
+        if !expired.is_empty() {
+            let mut batch = self.store.batch();
+            for (key, seq) in expired {
+                batch.delete(&self.ledger.outbox, &key);
+                if seq.is_some() {
+                    batch.put(&self.ledger.deliveries, &key, &Delivery::Expired { at_unix_ms: now })?;
+                }
+            }
+            self.store.commit(batch).await?;
+        }
+        Ok(out)
+    }
+
+    /// Records `peer`'s signed receipts for envelopes it was sent. A receipt
+    /// that does not verify, or acknowledges something else, is refused and
+    /// the envelope stays queued.
+    pub async fn acknowledge(&self, peer: &Jurisdiction, sent: &[(u64, SignedEnvelope)], receipts: &[SignedReceipt]) -> Result<usize> {
+        let key = self
+            .peers
+            .current()
+            .get(peer)
+            .map(|p| p.bundle.signing_public_key.clone())
+            .ok_or_else(|| Error::FailedPrecondition(format!("{peer} is no longer a peer")))?;
+        let mut batch = self.store.batch();
+        let mut acked = 0;
+        for ((seq, envelope), receipt) in sent.iter().zip(receipts) {
+            let body = receipt.verify(&key).map_err(|e| Error::Unauthenticated(format!("receipt from {peer}: {e}")))?;
+            if body.receiver != *peer || body.issuer != self.own || body.seq != *seq || body.envelope_digest != envelope.digest() {
+                return Err(Error::InvalidArgument(format!("receipt from {peer} does not match envelope {seq}")));
+            }
+            let k = ledger::seq_key(peer, *seq);
+            batch.delete(&self.ledger.outbox, &k);
+            let delivery = Delivery::Delivered { at_unix_ms: body.received_at_unix_ms, receipt: receipt.clone(), duplicate: body.duplicate };
+            batch.put(&self.ledger.deliveries, &k, &delivery)?;
+            acked += 1;
+        }
+        if receipts.len() != sent.len() {
+            tracing::warn!(%peer, sent = sent.len(), receipts = receipts.len(), "receipt count mismatch");
+        }
+        self.store.commit(batch).await?;
+        Ok(acked)
+    }
+
+    /// Own records naming `peer` with sequence numbers after `after`, for a
+    /// peer catching up. Never another issuer's records.
+    pub fn catch_up(&self, peer: &Jurisdiction, after: u64, limit: usize) -> Result<Vec<(u64, SignedEnvelope)>> {
+        let now = now_unix_ms();
+        let start = ledger::seq_key(&self.own, after.saturating_add(1));
+        let end = ledger::seq_key(&self.own, u64::MAX);
+        let mut out = Vec::new();
+        for entry in self.ledger.envelopes.lazy_range(start, end) {
+            let (_, stored) = entry?;
+            let header = stored.envelope.peek_header().map_err(|e| Error::Internal(e.to_string()))?;
+            if policy::may_send(&self.own, &header.issuer, &header.recipients, peer)
+                && !header.expires_at_unix_ms.is_some_and(|t| t <= now)
+            {
+                out.push((header.seq, stored.envelope));
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Highest sequence number this node holds from `issuer`.
+    pub fn cursor(&self, issuer: &Jurisdiction) -> Result<u64> {
+        Ok(self.ledger.cursors.get(issuer.as_str())?.unwrap_or(0))
+    }
+
+    /// Envelopes still queued for `peer`.
+    pub fn queued_for(&self, peer: &Jurisdiction) -> usize {
+        self.ledger.outbox.lazy_scan_prefix(ledger::prefix(peer)).count()
+    }
+
+    pub(super) fn latest_denial(&self, issuer: &Jurisdiction, id: &str) -> Result<(EnvelopeHeader, DenialNotice, [u8; 32])> {
+        let entries = self.ledger.index.scan_prefix(ledger::record_prefix(RecordKind::Denial, issuer, id))?;
+        let (_, entry) = entries.last().ok_or_else(|| Error::NotFound(format!("no denial {id} issued by {issuer}")))?;
+        let stored = self
+            .ledger
+            .envelopes
+            .get(ledger::seq_key(&entry.issuer, entry.seq))?
+            .ok_or_else(|| Error::Internal(format!("index names missing envelope {}/{}", entry.issuer, entry.seq)))?;
+        let header = stored.envelope.peek_header().map_err(|e| Error::Internal(e.to_string()))?;
+        let body: DenialNotice = postcard::from_bytes(&stored.envelope.body).map_err(|e| Error::Internal(e.to_string()))?;
+        Ok((header, body, entry.digest))
+    }
+}

@@ -1,0 +1,132 @@
+//! Signed, need-to-know exchange of risk alerts and denial notices.
+//!
+//! Issuing signs a record with its resolved recipient list and, in one
+//! durable batch, stores it and queues it in a per-recipient outbox. The
+//! federation links push outboxes to peers and hand what peers push here to
+//! [`Exchange::receive`], which accepts only authentic records that name this
+//! node, exactly once. Need-to-know is decided by `policy` on every path.
+
+pub mod envelope;
+mod issue;
+pub mod ledger;
+mod receive;
+pub mod records;
+mod view;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use tokio::sync::{broadcast, watch, Mutex};
+
+pub use envelope::{Record, RecordKind, SignedEnvelope, SignedReceipt};
+pub use issue::{AlertDraft, DenialChange, DenialDraft, Distribution, BATCH};
+pub use view::{DeliveryView, RecordFilter, RecordView, SignatureCheck};
+
+use crate::crypto::RecordSigner;
+use crate::error::{Error, Result};
+use crate::identity::Jurisdiction;
+use crate::peers::{now_unix_ms, PeerDirectory};
+use crate::store::Store;
+use ledger::{Ledger, SharingGroup};
+
+pub struct Exchange {
+    own: Jurisdiction,
+    signer: Arc<RecordSigner>,
+    store: Store,
+    peers: Arc<PeerDirectory>,
+    ledger: Ledger,
+    // Sequence numbers are assigned under this lock so they follow commit order.
+    issuing: Mutex<()>,
+    // Duplicate and equivocation checks must see every earlier receive.
+    receiving: Mutex<()>,
+    /// Bumped whenever an outbox gains entries; pushers wait on it.
+    outbox_changed: watch::Sender<u64>,
+    /// Every record newly stored here, issued or received, for live watchers.
+    stored: broadcast::Sender<RecordView>,
+}
+
+impl Exchange {
+    pub fn open(store: Store, own: Jurisdiction, signer: Arc<RecordSigner>, peers: Arc<PeerDirectory>) -> Result<Self> {
+        let ledger = Ledger::open(&store)?;
+        Ok(Exchange {
+            own,
+            signer,
+            store,
+            peers,
+            ledger,
+            issuing: Mutex::new(()),
+            receiving: Mutex::new(()),
+            outbox_changed: watch::channel(0).0,
+            stored: broadcast::channel(1024).0,
+        })
+    }
+
+    pub fn jurisdiction(&self) -> &Jurisdiction {
+        &self.own
+    }
+
+    pub fn signer(&self) -> &RecordSigner {
+        &self.signer
+    }
+
+    /// Wakes when any outbox gains entries.
+    pub fn outbox_changes(&self) -> watch::Receiver<u64> {
+        self.outbox_changed.subscribe()
+    }
+
+    /// Records newly stored on this node, as they land.
+    pub fn watch(&self) -> broadcast::Receiver<RecordView> {
+        self.stored.subscribe()
+    }
+
+    // ---- sharing groups -------------------------------------------------
+
+    pub async fn create_group(&self, name: &str, members: Vec<Jurisdiction>) -> Result<SharingGroup> {
+        crate::identity::validate_name(name).map_err(|e| Error::InvalidArgument(format!("group name: {e}")))?;
+        let members: Vec<Jurisdiction> = members.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
+        if members.is_empty() {
+            return Err(Error::InvalidArgument("a group needs at least one member".into()));
+        }
+        let _guard = self.issuing.lock().await;
+        if self.ledger.groups.contains(name)? {
+            return Err(Error::AlreadyExists(format!("group {name:?} already exists")));
+        }
+        let group = SharingGroup { name: name.to_owned(), members, created_at_unix_ms: now_unix_ms() };
+        let mut batch = self.store.batch();
+        batch.put(&self.ledger.groups, name, &group)?;
+        self.store.commit(batch).await?;
+        Ok(group)
+    }
+
+    pub fn groups(&self) -> Result<Vec<SharingGroup>> {
+        Ok(self.ledger.groups.iter()?.into_iter().map(|(_, g)| g).collect())
+    }
+
+    pub async fn remove_group(&self, name: &str) -> Result<()> {
+        let _guard = self.issuing.lock().await;
+        if !self.ledger.groups.contains(name)? {
+            return Err(Error::NotFound(format!("no group {name:?}")));
+        }
+        let mut batch = self.store.batch();
+        batch.delete(&self.ledger.groups, name);
+        self.store.commit(batch).await?;
+        Ok(())
+    }
+
+    fn group_map(&self) -> Result<BTreeMap<String, Vec<Jurisdiction>>> {
+        Ok(self.groups()?.into_iter().map(|g| (g.name, g.members)).collect())
+    }
+
+    // ---- equivocation evidence ------------------------------------------
+
+    pub fn evidence(&self) -> Result<Vec<ledger::Evidence>> {
+        Ok(self.ledger.evidence.iter()?.into_iter().map(|(_, e)| e).collect())
+    }
+
+    pub fn evidence_count(&self) -> usize {
+        self.ledger.evidence.len().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,205 @@
+//! Accepting records pushed by peers: only authentic ones, from their issuer,
+//! naming this node; each stored exactly once.
+
+use std::collections::HashMap;
+
+use super::envelope::{EnvelopeError, Record, ReceiptBody, SignedEnvelope, SignedReceipt};
+use super::ledger::{self, Evidence, IndexEntry, StoredEnvelope};
+use super::Exchange;
+use crate::error::{Error, Result};
+use crate::identity::Jurisdiction;
+use crate::peers::now_unix_ms;
+use crate::policy;
+
+/// Largest encoded header, body and signature accepted (bytes).
+pub const MAX_HEADER: usize = 4 * 1024;
+pub const MAX_BODY: usize = 256 * 1024;
+const SIGNATURE_LEN: usize = 64;
+
+impl Exchange {
+    /// Accepts a batch pushed by `sender`: all or nothing. Returns one signed
+    /// receipt per envelope, in order; already-held identical envelopes are
+    /// acknowledged again (marked duplicate) and not stored twice.
+    pub async fn receive(&self, sender: &Jurisdiction, envelopes: &[SignedEnvelope]) -> Result<Vec<SignedReceipt>> {
+        let peer = self
+            .peers
+            .current()
+            .get(sender)
+            .cloned()
+            .ok_or_else(|| Error::PermissionDenied(format!("{sender} is not a registered peer")))?;
+        let _guard = self.receiving.lock().await;
+        let now = now_unix_ms();
+        let mut batch = self.store.batch();
+        let mut receipts = Vec::with_capacity(envelopes.len());
+        let mut fresh = Vec::new();
+        let mut in_batch: HashMap<Vec<u8>, [u8; 32]> = HashMap::new();
+        let mut cursor = self.cursor(sender)?;
+        for envelope in envelopes {
+            check_sizes(envelope)?;
+            let header = envelope.peek_header().map_err(|e| Error::InvalidArgument(e.to_string()))?;
+            if &header.issuer != sender {
+                return Err(Error::PermissionDenied(format!(
+                    "envelope issued by {} was sent by {sender}; nodes accept records only from their issuer",
+                    header.issuer
+                )));
+            }
+            let opened = envelope.open(&peer.bundle.signing_public_key).map_err(|e| match e {
+                EnvelopeError::Malformed(_) | EnvelopeError::Inconsistent(_) => Error::InvalidArgument(e.to_string()),
+                _ => Error::Unauthenticated(format!("{} {}: {e}", header.issuer, header.record_id)),
+            })?;
+            if !policy::may_receive(&opened.header.recipients, &self.own) {
+                return Err(Error::PermissionDenied(format!(
+                    "{} {} does not name {} as a recipient",
+                    header.issuer, header.record_id, self.own
+                )));
+            }
+            check_record(&opened.record)?;
+            let h = &opened.header;
+            let index_key = ledger::index_key(h.kind, &h.issuer, &h.record_id, h.version);
+            let seq_key = ledger::seq_key(&h.issuer, h.seq);
+            let held = match in_batch.get(&index_key) {
+                Some(d) => Some(*d),
+                None => self.ledger.index.get(&index_key)?.map(|e| e.digest),
+            };
+            let seq_taken = self.ledger.envelopes.get(&seq_key)?.map(|s| s.envelope.digest());
+            let duplicate = match (held, seq_taken) {
+                (Some(d), _) if d == opened.digest => true,
+                (None, None) => false,
+                (held, taken) => {
+                    let existing = self.held_envelope(held.is_some().then_some(&index_key), taken.map(|_| &seq_key))?;
+                    return Err(self.equivocation(sender, &opened.header, existing, envelope.clone(), now).await);
+                }
+            };
+            if !duplicate {
+                if let Some(prev) = h.previous {
+                    self.check_chain(h, prev)?;
+                }
+                let stored = StoredEnvelope { envelope: envelope.clone(), stored_at_unix_ms: now };
+                batch.put(&self.ledger.envelopes, &seq_key, &stored)?;
+                batch.put(&self.ledger.index, &index_key, &IndexEntry { issuer: h.issuer.clone(), seq: h.seq, digest: opened.digest })?;
+                in_batch.insert(index_key, opened.digest);
+                cursor = cursor.max(h.seq);
+                fresh.push(stored);
+            }
+            let body = ReceiptBody {
+                receiver: self.own.clone(),
+                issuer: h.issuer.clone(),
+                seq: h.seq,
+                record_id: h.record_id.clone(),
+                version: h.version,
+                envelope_digest: opened.digest,
+                received_at_unix_ms: now,
+                duplicate,
+            };
+            receipts.push(SignedReceipt::sign(&self.signer, &body));
+        }
+        if !fresh.is_empty() {
+            batch.put(&self.ledger.cursors, sender.as_str(), &cursor)?;
+            self.store.commit(batch).await?;
+            for stored in &fresh {
+                if let Ok(view) = self.view(stored) {
+                    let _ = self.stored.send(view);
+                }
+            }
+        }
+        Ok(receipts)
+    }
+
+    fn held_envelope(&self, index_key: Option<&Vec<u8>>, seq_key: Option<&Vec<u8>>) -> Result<Option<SignedEnvelope>> {
+        if let Some(k) = index_key {
+            if let Some(entry) = self.ledger.index.get(k)? {
+                return Ok(self.ledger.envelopes.get(ledger::seq_key(&entry.issuer, entry.seq))?.map(|s| s.envelope));
+            }
+        }
+        match seq_key {
+            Some(k) => Ok(self.ledger.envelopes.get(k)?.map(|s| s.envelope)),
+            None => Ok(None),
+        }
+    }
+
+    /// Keeps both signed versions as evidence and returns the refusal.
+    async fn equivocation(
+        &self,
+        sender: &Jurisdiction,
+        h: &super::envelope::EnvelopeHeader,
+        held: Option<SignedEnvelope>,
+        conflicting: SignedEnvelope,
+        now: i64,
+    ) -> Error {
+        let message = format!(
+            "equivocation: {} signed two different envelopes for {} version {} (sequence {})",
+            h.issuer, h.record_id, h.version, h.seq
+        );
+        tracing::error!(issuer = %h.issuer, record = %h.record_id, version = h.version, "equivocation detected; evidence kept");
+        let Some(held) = held else {
+            // Seen within this very batch: the batch is refused, nothing held yet.
+            return Error::AlreadyExists(message);
+        };
+        let evidence = Evidence {
+            issuer: h.issuer.clone(),
+            record_id: h.record_id.clone(),
+            version: h.version,
+            held,
+            conflicting: conflicting.clone(),
+            received_from: sender.clone(),
+            at_unix_ms: now,
+        };
+        let mut key = ledger::seq_key(&h.issuer, h.seq);
+        key.extend_from_slice(&conflicting.digest());
+        let mut batch = self.store.batch();
+        let kept = batch.put(&self.ledger.evidence, &key, &evidence).map(|_| batch);
+        match kept {
+            Ok(batch) => {
+                if let Err(e) = self.store.commit(batch).await {
+                    tracing::error!(error = %e, "cannot keep equivocation evidence");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot encode equivocation evidence"),
+        }
+        Error::AlreadyExists(message)
+    }
+
+    /// A new version must extend the version this node holds, if it holds it.
+    fn check_chain(&self, h: &super::envelope::EnvelopeHeader, previous: [u8; 32]) -> Result<()> {
+        if h.version < 2 {
+            return Err(Error::InvalidArgument(format!("{} version {} cannot have a previous version", h.record_id, h.version)));
+        }
+        let prev_key = ledger::index_key(h.kind, &h.issuer, &h.record_id, h.version - 1);
+        match self.ledger.index.get(prev_key)? {
+            Some(entry) if entry.digest != previous => Err(Error::InvalidArgument(format!(
+                "{} version {} does not extend the version {} held here",
+                h.record_id,
+                h.version,
+                h.version - 1
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn check_sizes(e: &SignedEnvelope) -> Result<()> {
+    if e.header.len() > MAX_HEADER || e.body.len() > MAX_BODY {
+        return Err(Error::ResourceExhausted(format!(
+            "envelope too large: header {} bytes (max {MAX_HEADER}), body {} bytes (max {MAX_BODY})",
+            e.header.len(),
+            e.body.len()
+        )));
+    }
+    if e.signature.len() != SIGNATURE_LEN {
+        return Err(Error::InvalidArgument(format!("signature must be {SIGNATURE_LEN} bytes, got {}", e.signature.len())));
+    }
+    Ok(())
+}
+
+/// A record from a peer must satisfy the same rules as one issued here.
+fn check_record(record: &Record) -> Result<()> {
+    let (id, checked) = match record {
+        Record::Alert(a) => (&a.id, a.validate()),
+        Record::Denial(d) => (&d.id, d.validate()),
+    };
+    let id_ok = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if !id_ok {
+        return Err(Error::InvalidArgument(format!("record id {id:?} is not acceptable")));
+    }
+    checked.map_err(|e| Error::InvalidArgument(format!("record {id}: {e}")))
+}

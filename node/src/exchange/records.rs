@@ -1,0 +1,268 @@
+//! The records jurisdictions exchange: risk alerts and denial notices, in the
+//! common schema every node uses (shared/DOMAIN.md section 2).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::identity::Jurisdiction;
+
+/// Longest free-text field accepted, in bytes; records are shared widely and
+/// must stay small.
+pub const MAX_TEXT: usize = 4096;
+/// Most entries in any list field (subjects, aliases, items, indicators).
+pub const MAX_LIST: usize = 64;
+
+macro_rules! kebab_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                $name::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
+                    let all: Vec<_> = $name::ALL.iter().map(|v| v.as_str()).collect();
+                    format!("unknown {} {s:?}; expected one of {}", stringify!($name), all.join(", "))
+                })
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+kebab_enum!(
+    /// Why an alert was raised.
+    AlertCategory {
+        HighRiskDestination = "high-risk-destination",
+        DiversionSuspected = "diversion-suspected",
+        FailedEndUseVerification = "failed-end-use-verification",
+        SuspiciousPayment = "suspicious-payment",
+        SuspiciousShipment = "suspicious-shipment",
+        Other = "other",
+    }
+);
+
+kebab_enum!(
+    Severity {
+        Low = "low",
+        Medium = "medium",
+        High = "high",
+        Critical = "critical",
+    }
+);
+
+kebab_enum!(
+    /// The state a denial notice version puts the denial in.
+    DenialState {
+        Active = "active",
+        Amended = "amended",
+        Revoked = "revoked",
+    }
+);
+
+/// A person or organisation named in a record.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    pub name: String,
+    pub aliases: Vec<String>,
+    /// ISO 3166-1 alpha-2, upper case; empty if unknown.
+    pub country: String,
+    pub address: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subjects {
+    pub parties: Vec<Party>,
+    pub destinations: Vec<String>,
+    /// Control-list codes such as `3A001` or `ML4`.
+    pub items: Vec<String>,
+    pub shipments: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RiskAlert {
+    pub id: String,
+    pub issuer: Jurisdiction,
+    pub category: AlertCategory,
+    pub severity: Severity,
+    pub subjects: Subjects,
+    pub indicators: Vec<String>,
+    pub summary: String,
+    pub issued_at_unix_ms: i64,
+    /// None: does not expire.
+    pub expires_at_unix_ms: Option<i64>,
+    /// Handling marking, e.g. "RESTRICTED - partners only".
+    pub handling: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeniedItem {
+    pub code: String,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DenialNotice {
+    pub id: String,
+    pub issuer: Jurisdiction,
+    /// 1 for the original notice, +1 for each amendment or revocation.
+    pub version: u32,
+    pub state: DenialState,
+    pub party: Party,
+    pub items: Vec<DeniedItem>,
+    pub destination: String,
+    pub end_use: String,
+    pub reason: String,
+    pub decision_date_unix_ms: i64,
+    pub valid_until_unix_ms: Option<i64>,
+    /// Why this version was made (amendment or revocation rationale); empty for version 1.
+    pub change_reason: String,
+}
+
+impl RiskAlert {
+    pub fn is_expired(&self, now_unix_ms: i64) -> bool {
+        self.expires_at_unix_ms.is_some_and(|t| t <= now_unix_ms)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        text("summary", &self.summary, true)?;
+        text("handling", &self.handling, false)?;
+        list("indicators", &self.indicators)?;
+        subjects(&self.subjects)?;
+        if let Some(exp) = self.expires_at_unix_ms {
+            if exp <= self.issued_at_unix_ms {
+                return Err("expires_at must be after issued_at".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl DenialNotice {
+    pub fn validate(&self) -> Result<(), String> {
+        party("party", &self.party, true)?;
+        if self.items.is_empty() {
+            return Err("items: at least one control-list item is required".into());
+        }
+        if self.items.len() > MAX_LIST {
+            return Err(format!("items: at most {MAX_LIST}"));
+        }
+        for item in &self.items {
+            text("items.code", &item.code, true)?;
+            text("items.description", &item.description, false)?;
+        }
+        country("destination", &self.destination, true)?;
+        text("end_use", &self.end_use, false)?;
+        text("reason", &self.reason, true)?;
+        text("change_reason", &self.change_reason, self.version > 1)?;
+        if self.version == 0 {
+            return Err("version starts at 1".into());
+        }
+        Ok(())
+    }
+}
+
+fn text(field: &str, value: &str, required: bool) -> Result<(), String> {
+    if required && value.trim().is_empty() {
+        return Err(format!("{field}: required"));
+    }
+    if value.len() > MAX_TEXT {
+        return Err(format!("{field}: longer than {MAX_TEXT} bytes"));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(format!("{field}: contains control characters"));
+    }
+    Ok(())
+}
+
+fn list(field: &str, values: &[String]) -> Result<(), String> {
+    if values.len() > MAX_LIST {
+        return Err(format!("{field}: at most {MAX_LIST} entries"));
+    }
+    values.iter().try_for_each(|v| text(field, v, true))
+}
+
+fn country(field: &str, value: &str, required: bool) -> Result<(), String> {
+    if value.is_empty() && !required {
+        return Ok(());
+    }
+    if value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(())
+    } else {
+        Err(format!("{field}: {value:?} is not a two-letter upper-case country code"))
+    }
+}
+
+fn party(field: &str, p: &Party, required: bool) -> Result<(), String> {
+    text(&format!("{field}.name"), &p.name, required)?;
+    list(&format!("{field}.aliases"), &p.aliases)?;
+    country(&format!("{field}.country"), &p.country, false)?;
+    text(&format!("{field}.address"), &p.address, false)
+}
+
+fn subjects(s: &Subjects) -> Result<(), String> {
+    if s.parties.len() > MAX_LIST {
+        return Err(format!("subjects.parties: at most {MAX_LIST}"));
+    }
+    s.parties.iter().try_for_each(|p| party("subjects.party", p, true))?;
+    list("subjects.destinations", &s.destinations)?;
+    s.destinations.iter().try_for_each(|d| country("subjects.destinations", d, true))?;
+    list("subjects.items", &s.items)?;
+    list("subjects.shipments", &s.shipments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kebab_names_round_trip() {
+        for c in AlertCategory::ALL {
+            assert_eq!(c.as_str().parse::<AlertCategory>().unwrap(), *c);
+        }
+        assert_eq!("diversion-suspected".parse::<AlertCategory>().unwrap(), AlertCategory::DiversionSuspected);
+        assert!("Diversion".parse::<AlertCategory>().unwrap_err().contains("expected one of"));
+        assert_eq!("critical".parse::<Severity>().unwrap(), Severity::Critical);
+    }
+
+    #[test]
+    fn validation_names_the_bad_field() {
+        let mut a = RiskAlert {
+            id: "DE-A-1".into(),
+            issuer: "DE".parse().unwrap(),
+            category: AlertCategory::Other,
+            severity: Severity::Low,
+            subjects: Subjects::default(),
+            indicators: vec![],
+            summary: "x".into(),
+            issued_at_unix_ms: 10,
+            expires_at_unix_ms: Some(20),
+            handling: String::new(),
+        };
+        assert!(a.validate().is_ok());
+        a.subjects.destinations.push("iran".into());
+        assert!(a.validate().unwrap_err().contains("subjects.destinations"));
+        a.subjects.destinations.clear();
+        a.summary = "x".repeat(MAX_TEXT + 1);
+        assert!(a.validate().unwrap_err().contains("summary"));
+        a.summary = "ok".into();
+        a.expires_at_unix_ms = Some(5);
+        assert!(a.validate().unwrap_err().contains("expires_at"));
+        assert!(a.is_expired(30) || a.expires_at_unix_ms == Some(5));
+    }
+}

@@ -1,0 +1,269 @@
+//! Exchange logic between in-process nodes with real stores: issue, push,
+//! receive, receipts, and every refusal a receiver must make.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::envelope::tests::{alert, header};
+use super::*;
+use crate::crypto::{CertificateAuthority, RecordSigner, Validity};
+use crate::exchange::records::{AlertCategory, DeniedItem, Party, Severity, Subjects};
+use crate::identity::{Caller, Role};
+use crate::trust_bundle::TrustBundle;
+
+struct TestNode {
+    j: Jurisdiction,
+    x: Exchange,
+    signer: Arc<RecordSigner>,
+    peers: Arc<PeerDirectory>,
+    _dir: tempfile::TempDir,
+}
+
+fn j(s: &str) -> Jurisdiction {
+    s.parse().unwrap()
+}
+
+fn node(code: &str) -> TestNode {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let signer = Arc::new(RecordSigner::from_pkcs8(&RecordSigner::generate_pkcs8().unwrap()).unwrap());
+    let peers = Arc::new(PeerDirectory::open(store.clone(), j(code)).unwrap());
+    let x = Exchange::open(store, j(code), signer.clone(), peers.clone()).unwrap();
+    TestNode { j: j(code), x, signer, peers, _dir: dir }
+}
+
+async fn befriend(a: &TestNode, b: &TestNode) {
+    let (ca, _) = CertificateAuthority::generate(&b.j, Validity::days(1)).unwrap();
+    let bundle = TrustBundle {
+        jurisdiction: b.j.clone(),
+        endpoint: "127.0.0.1:1".into(),
+        ca_cert_pem: ca.cert_pem().into(),
+        signing_public_key: b.signer.public_key().to_vec(),
+    };
+    a.peers.add(bundle).await.unwrap();
+}
+
+async fn federation(codes: &[&str]) -> Vec<TestNode> {
+    let nodes: Vec<_> = codes.iter().map(|c| node(c)).collect();
+    for a in &nodes {
+        for b in nodes.iter().filter(|b| b.j != a.j) {
+            befriend(a, b).await;
+        }
+    }
+    nodes
+}
+
+fn analyst(n: &TestNode) -> Caller {
+    Caller::new(n.j.clone(), Role::Analyst, "ana").unwrap()
+}
+
+fn officer(n: &TestNode) -> Caller {
+    Caller::new(n.j.clone(), Role::Officer, "oli").unwrap()
+}
+
+fn draft() -> AlertDraft {
+    AlertDraft {
+        category: AlertCategory::DiversionSuspected,
+        severity: Severity::High,
+        subjects: Subjects { destinations: vec!["IR".into()], items: vec!["3A001".into()], ..Subjects::default() },
+        indicators: vec!["end user changed after approval".into()],
+        summary: "Consignee resells controlled FPGAs".into(),
+        expires_in: None,
+        handling: "RESTRICTED".into(),
+    }
+}
+
+fn to(codes: &[&str]) -> Distribution {
+    Distribution { to: codes.iter().map(|c| j(c)).collect(), groups: vec![] }
+}
+
+/// Pushes everything queued at `from` for `to_node`, as the federation link would.
+async fn deliver(from: &TestNode, to_node: &TestNode) -> usize {
+    let pending = from.x.pending_for(&to_node.j, BATCH).await.unwrap();
+    if pending.is_empty() {
+        return 0;
+    }
+    let envelopes: Vec<_> = pending.iter().map(|(_, e)| e.clone()).collect();
+    let receipts = to_node.x.receive(&from.j, &envelopes).await.unwrap();
+    from.x.acknowledge(&to_node.j, &pending, &receipts).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_alert_reaches_exactly_its_recipients_with_signed_receipts() {
+    let n = federation(&["DE", "FR", "JP"]).await;
+    let (de, fr, jp) = (&n[0], &n[1], &n[2]);
+    let view = de.x.raise_alert(&analyst(de), draft(), to(&["FR"])).await.unwrap();
+    assert_eq!(view.header.recipients, vec![j("FR")]);
+    assert_eq!(view.deliveries, vec![(j("FR"), DeliveryView::Pending)]);
+    assert!(de.x.pending_for(&jp.j, BATCH).await.unwrap().is_empty(), "JP is not named");
+    assert!(de.x.catch_up(&jp.j, 0, BATCH).unwrap().is_empty(), "catch-up must not leak either");
+
+    assert_eq!(deliver(de, fr).await, 1);
+    let held = fr.x.list(RecordKind::Alert, &RecordFilter::default()).unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].signature, SignatureCheck::Valid);
+    assert_eq!(held[0].header.record_id, view.header.record_id);
+    assert!(jp.x.list(RecordKind::Alert, &RecordFilter::default()).unwrap().is_empty());
+
+    let after = de.x.history(RecordKind::Alert, &view.header.record_id).unwrap();
+    assert!(matches!(after[0].deliveries[0].1, DeliveryView::Delivered { receipt_valid: true, duplicate: false, .. }));
+    assert_eq!(de.x.queued_for(&fr.j), 0);
+    assert_eq!(fr.x.cursor(&de.j).unwrap(), view.header.seq);
+}
+
+#[tokio::test]
+async fn receipt_is_idempotent_and_replays_store_nothing() {
+    let n = federation(&["DE", "FR"]).await;
+    let (de, fr) = (&n[0], &n[1]);
+    de.x.raise_alert(&analyst(de), draft(), to(&["FR"])).await.unwrap();
+    let pending = de.x.pending_for(&fr.j, BATCH).await.unwrap();
+    let envs: Vec<_> = pending.iter().map(|(_, e)| e.clone()).collect();
+    fr.x.receive(&de.j, &envs).await.unwrap();
+    let again = fr.x.receive(&de.j, &envs).await.unwrap();
+    let body = again[0].verify(fr.signer.public_key()).unwrap();
+    assert!(body.duplicate);
+    assert_eq!(fr.x.held_from(&de.j), 1);
+}
+
+#[tokio::test]
+async fn receivers_refuse_what_they_must_and_store_nothing() {
+    let n = federation(&["DE", "FR", "JP"]).await;
+    let (de, fr, jp) = (&n[0], &n[1], &n[2]);
+    de.x.raise_alert(&analyst(de), draft(), to(&["JP"])).await.unwrap();
+    let to_jp = de.x.pending_for(&jp.j, BATCH).await.unwrap()[0].1.clone();
+
+    // Not a recipient.
+    let err = fr.x.receive(&de.j, &[to_jp.clone()]).await.unwrap_err();
+    assert!(matches!(err, Error::PermissionDenied(_)), "{err}");
+    // Issuer other than the sender: JP relaying DE's record.
+    let err = jp.x.receive(&fr.j, &[to_jp.clone()]).await.unwrap_err();
+    assert!(matches!(err, Error::PermissionDenied(_)), "{err}");
+    // Tampered body.
+    let mut tampered = to_jp.clone();
+    let last = tampered.body.len() - 1;
+    tampered.body[last] ^= 1;
+    assert!(matches!(jp.x.receive(&de.j, &[tampered]).await.unwrap_err(), Error::Unauthenticated(_)));
+    // Bad signature.
+    let mut bad = to_jp.clone();
+    bad.signature[3] ^= 1;
+    assert!(matches!(jp.x.receive(&de.j, &[bad]).await.unwrap_err(), Error::Unauthenticated(_)));
+    // Signed by someone else's key.
+    let forged = SignedEnvelope::seal(&fr.signer, header("DE", "DE-A-9", 9, &["JP"]), &Record::Alert(alert("DE", "DE-A-9")));
+    assert!(matches!(jp.x.receive(&de.j, &[forged]).await.unwrap_err(), Error::Unauthenticated(_)));
+    // Malformed and oversized.
+    let junk = SignedEnvelope { header: vec![9; 10], body: vec![], signature: vec![0; 64] };
+    assert!(matches!(jp.x.receive(&de.j, &[junk]).await.unwrap_err(), Error::InvalidArgument(_)));
+    let huge = SignedEnvelope { body: vec![0; 1024 * 1024], ..to_jp.clone() };
+    assert!(matches!(jp.x.receive(&de.j, &[huge]).await.unwrap_err(), Error::ResourceExhausted(_)));
+    // Unknown issuer.
+    let stranger = node("KR");
+    assert!(matches!(jp.x.receive(&stranger.j, &[to_jp.clone()]).await.unwrap_err(), Error::PermissionDenied(_)));
+    // A good envelope in a batch with a bad one: all or nothing.
+    let mut bad = to_jp.clone();
+    bad.signature[0] ^= 1;
+    assert!(jp.x.receive(&de.j, &[to_jp.clone(), bad]).await.is_err());
+
+    assert_eq!(fr.x.held_from(&de.j), 0);
+    assert_eq!(jp.x.held_from(&de.j), 0);
+    assert_eq!(jp.x.held_from(&fr.j), 0);
+    // And the genuine one is then accepted.
+    jp.x.receive(&de.j, &[to_jp]).await.unwrap();
+    assert_eq!(jp.x.held_from(&de.j), 1);
+}
+
+#[tokio::test]
+async fn equivocation_is_refused_and_kept_as_evidence() {
+    let n = federation(&["DE", "FR"]).await;
+    let (de, fr) = (&n[0], &n[1]);
+    let view = de.x.raise_alert(&analyst(de), draft(), to(&["FR"])).await.unwrap();
+    deliver(de, fr).await;
+    // DE's key signs a different alert under the same id, version and sequence.
+    let mut other = alert("DE", &view.header.record_id);
+    other.summary = "a different story".into();
+    let h = header("DE", &view.header.record_id, view.header.seq, &["FR"]);
+    let twin = SignedEnvelope::seal(&de.signer, h, &Record::Alert(other));
+    let err = fr.x.receive(&de.j, &[twin]).await.unwrap_err();
+    assert!(matches!(err, Error::AlreadyExists(ref m) if m.contains("equivocation")), "{err}");
+    assert_eq!(fr.x.evidence_count(), 1);
+    assert_eq!(fr.x.held_from(&de.j), 1);
+    let held = fr.x.history(RecordKind::Alert, &view.header.record_id).unwrap();
+    assert_eq!(held.len(), 1);
+    assert!(matches!(&held[0].record, Record::Alert(a) if a.summary == "Consignee resells controlled FPGAs"));
+}
+
+#[tokio::test]
+async fn denials_are_amended_and_revoked_in_a_signed_chain() {
+    let n = federation(&["DE", "FR"]).await;
+    let (de, fr) = (&n[0], &n[1]);
+    let denial = DenialDraft {
+        party: Party { name: "Rosoboron Trading LLC".into(), aliases: vec!["ROSOBORON".into()], country: "RU".into(), address: String::new() },
+        items: vec![DeniedItem { code: "3A001".into(), description: "FPGAs".into() }],
+        destination: "RU".into(),
+        end_use: "military radar".into(),
+        reason: "risk of military end use".into(),
+        valid_for: Some(Duration::from_secs(3600)),
+    };
+    let v1 = de.x.issue_denial(&officer(de), denial, to(&["FR"])).await.unwrap();
+    let id = v1.header.record_id.clone();
+    let change = DenialChange { destination: Some("BY".into()), change_reason: "transshipment route found".into(), ..DenialChange::default() };
+    let v2 = de.x.amend_denial(&officer(de), &id, change).await.unwrap();
+    assert_eq!(v2.header.version, 2);
+    assert_eq!(v2.header.previous, Some(v1.digest));
+    let v3 = de.x.revoke_denial(&officer(de), &id, "appeal upheld".into()).await.unwrap();
+    assert_eq!(v3.header.version, 3);
+    let err = de.x.revoke_denial(&officer(de), &id, "again".into()).await.unwrap_err();
+    assert!(matches!(err, Error::FailedPrecondition(_)));
+    assert!(matches!(de.x.amend_denial(&officer(de), &id, DenialChange::default()).await, Err(Error::FailedPrecondition(_))));
+
+    assert_eq!(deliver(de, fr).await, 3);
+    let history = fr.x.history(RecordKind::Denial, &id).unwrap();
+    assert_eq!(history.iter().map(|v| v.header.version).collect::<Vec<_>>(), vec![1, 2, 3]);
+    let current = fr.x.list(RecordKind::Denial, &RecordFilter::default()).unwrap();
+    assert_eq!(current.len(), 1);
+    assert!(matches!(&current[0].record, Record::Denial(d) if d.state == records::DenialState::Revoked && d.destination == "BY"));
+    assert!(fr.x.list(RecordKind::Denial, &RecordFilter { active_only: true, ..RecordFilter::default() }).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn expired_alerts_are_not_delivered() {
+    let n = federation(&["DE", "FR"]).await;
+    let (de, fr) = (&n[0], &n[1]);
+    let short = AlertDraft { expires_in: Some(Duration::from_millis(1)), ..draft() };
+    let view = de.x.raise_alert(&analyst(de), short, to(&["FR"])).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(deliver(de, fr).await, 0);
+    assert_eq!(fr.x.held_from(&de.j), 0);
+    let after = de.x.history(RecordKind::Alert, &view.header.record_id).unwrap();
+    assert!(matches!(after[0].deliveries[0].1, DeliveryView::Expired { .. }));
+}
+
+#[tokio::test]
+async fn distributions_name_peers_and_groups() {
+    let n = federation(&["DE", "FR", "JP"]).await;
+    let de = &n[0];
+    de.x.create_group("g7", vec![j("FR"), j("JP"), j("DE")]).await.unwrap();
+    assert!(matches!(de.x.create_group("g7", vec![j("FR")]).await, Err(Error::AlreadyExists(_))));
+    let via_group = Distribution { to: vec![], groups: vec!["g7".into()] };
+    let v = de.x.raise_alert(&analyst(de), draft(), via_group).await.unwrap();
+    assert_eq!(v.header.recipients, vec![j("FR"), j("JP")]);
+    let unknown = Distribution { to: vec![], groups: vec!["nato".into()] };
+    assert!(matches!(de.x.raise_alert(&analyst(de), draft(), unknown).await, Err(Error::NotFound(_))));
+    assert!(matches!(de.x.raise_alert(&analyst(de), draft(), to(&["US"])).await, Err(Error::FailedPrecondition(_))));
+    assert!(matches!(de.x.raise_alert(&analyst(de), draft(), to(&[])).await, Err(Error::InvalidArgument(_))));
+    de.x.remove_group("g7").await.unwrap();
+    assert!(matches!(de.x.remove_group("g7").await, Err(Error::NotFound(_))));
+}
+
+#[tokio::test]
+async fn catch_up_serves_only_own_records_naming_the_peer_in_order() {
+    let n = federation(&["DE", "FR", "JP"]).await;
+    let (de, fr) = (&n[0], &n[1]);
+    for k in 0..5 {
+        let dist = if k % 2 == 0 { to(&["FR"]) } else { to(&["JP"]) };
+        de.x.raise_alert(&analyst(de), draft(), dist).await.unwrap();
+    }
+    let got: Vec<u64> = de.x.catch_up(&fr.j, 0, BATCH).unwrap().into_iter().map(|(s, _)| s).collect();
+    assert_eq!(got, vec![1, 3, 5]);
+    let later: Vec<u64> = de.x.catch_up(&fr.j, 3, BATCH).unwrap().into_iter().map(|(s, _)| s).collect();
+    assert_eq!(later, vec![5]);
+}

@@ -1,0 +1,193 @@
+//! Reading records back: decoded, re-verified, with delivery state.
+
+use super::envelope::{EnvelopeHeader, Record, RecordKind};
+use super::ledger::{self, Delivery, StoredEnvelope};
+use super::records::{AlertCategory, Severity};
+use super::Exchange;
+use crate::error::{Error, Result};
+use crate::identity::Jurisdiction;
+use crate::peers::now_unix_ms;
+
+/// The outcome of re-verifying a stored envelope now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignatureCheck {
+    Valid,
+    Invalid(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeliveryView {
+    Pending,
+    Delivered { at_unix_ms: i64, receipt_valid: bool, duplicate: bool },
+    Expired { at_unix_ms: i64 },
+}
+
+/// One stored record version as users see it.
+#[derive(Clone, Debug)]
+pub struct RecordView {
+    pub header: EnvelopeHeader,
+    pub record: Record,
+    pub digest: [u8; 32],
+    pub signature: SignatureCheck,
+    pub stored_at_unix_ms: i64,
+    /// Per recipient, for records this node issued; empty for received ones.
+    pub deliveries: Vec<(Jurisdiction, DeliveryView)>,
+}
+
+impl RecordView {
+    pub fn is_active(&self, now: i64) -> bool {
+        match &self.record {
+            Record::Alert(a) => !a.is_expired(now),
+            Record::Denial(d) => {
+                d.state != super::records::DenialState::Revoked && !d.valid_until_unix_ms.is_some_and(|t| t <= now)
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RecordFilter {
+    pub issuer: Option<Jurisdiction>,
+    pub category: Option<AlertCategory>,
+    pub severity: Option<Severity>,
+    pub since_unix_ms: Option<i64>,
+    pub active_only: bool,
+    pub limit: Option<usize>,
+}
+
+impl Exchange {
+    /// Decodes and re-verifies a stored envelope.
+    pub(super) fn view(&self, stored: &StoredEnvelope) -> Result<RecordView> {
+        let header = stored.envelope.peek_header().map_err(|e| Error::Internal(format!("stored envelope: {e}")))?;
+        let key = self.issuer_key(&header.issuer);
+        let (signature, record) = match key.as_deref().map(|k| stored.envelope.open(k)) {
+            Some(Ok(opened)) => (SignatureCheck::Valid, opened.record),
+            Some(Err(e)) => (SignatureCheck::Invalid(e.to_string()), decode_unverified(&header, &stored.envelope.body)?),
+            None => (
+                SignatureCheck::Invalid(format!("issuer {} is no longer a registered peer; its key is unknown", header.issuer)),
+                decode_unverified(&header, &stored.envelope.body)?,
+            ),
+        };
+        let deliveries = if header.issuer == self.own { self.deliveries(&header)? } else { Vec::new() };
+        Ok(RecordView { digest: stored.envelope.digest(), header, record, signature, stored_at_unix_ms: stored.stored_at_unix_ms, deliveries })
+    }
+
+    fn issuer_key(&self, issuer: &Jurisdiction) -> Option<Vec<u8>> {
+        if issuer == &self.own {
+            return Some(self.signer.public_key().to_vec());
+        }
+        self.peers.current().get(issuer).map(|p| p.bundle.signing_public_key.clone())
+    }
+
+    fn deliveries(&self, header: &EnvelopeHeader) -> Result<Vec<(Jurisdiction, DeliveryView)>> {
+        let mut out = Vec::new();
+        let peers = self.peers.current();
+        for r in &header.recipients {
+            let key = ledger::seq_key(r, header.seq);
+            let state = match self.ledger.deliveries.get(&key)? {
+                Some(Delivery::Delivered { at_unix_ms, receipt, duplicate }) => {
+                    let receipt_valid = peers.get(r).is_some_and(|p| {
+                        receipt.verify(&p.bundle.signing_public_key).is_ok_and(|b| b.seq == header.seq && &b.receiver == r)
+                    });
+                    DeliveryView::Delivered { at_unix_ms, receipt_valid, duplicate }
+                }
+                Some(Delivery::Expired { at_unix_ms }) => DeliveryView::Expired { at_unix_ms },
+                None => DeliveryView::Pending,
+            };
+            out.push((r.clone(), state));
+        }
+        Ok(out)
+    }
+
+    /// Current records of one kind (the latest version of each denial), newest first.
+    pub fn list(&self, kind: RecordKind, filter: &RecordFilter) -> Result<Vec<RecordView>> {
+        let now = now_unix_ms();
+        let mut latest: Vec<ledger::IndexEntry> = Vec::new();
+        let mut last_prefix: Option<Vec<u8>> = None;
+        for entry in self.ledger.index.lazy_scan_prefix([ledger::kind_byte(kind)]) {
+            let (key, e) = entry?;
+            // Versions of one record are adjacent; keep the last of each run.
+            let prefix = key[..key.len().saturating_sub(4)].to_vec();
+            if last_prefix.as_ref() == Some(&prefix) {
+                latest.pop();
+            }
+            last_prefix = Some(prefix);
+            latest.push(e);
+        }
+        let mut out = Vec::new();
+        for e in latest {
+            if filter.issuer.as_ref().is_some_and(|i| i != &e.issuer) {
+                continue;
+            }
+            let Some(stored) = self.ledger.envelopes.get(ledger::seq_key(&e.issuer, e.seq))? else { continue };
+            let view = self.view(&stored)?;
+            if !matches_filter(&view, filter, now) {
+                continue;
+            }
+            out.push(view);
+        }
+        out.sort_by(|a, b| b.header.issued_at_unix_ms.cmp(&a.header.issued_at_unix_ms));
+        if let Some(limit) = filter.limit {
+            out.truncate(limit);
+        }
+        Ok(out)
+    }
+
+    /// Every version of one record, oldest first. `id` is unique across
+    /// issuers because it starts with the issuer's code.
+    pub fn history(&self, kind: RecordKind, id: &str) -> Result<Vec<RecordView>> {
+        let issuer: Jurisdiction = id
+            .split('-')
+            .next()
+            .and_then(|j| j.parse().ok())
+            .ok_or_else(|| Error::InvalidArgument(format!("{id:?} is not a record id (e.g. DE-A-12)")))?;
+        let mut out = Vec::new();
+        for (_, e) in self.ledger.index.scan_prefix(ledger::record_prefix(kind, &issuer, id))? {
+            if let Some(stored) = self.ledger.envelopes.get(ledger::seq_key(&e.issuer, e.seq))? {
+                out.push(self.view(&stored)?);
+            }
+        }
+        if out.is_empty() {
+            return Err(Error::NotFound(format!("no {} {id} held on this node", kind.as_str())));
+        }
+        Ok(out)
+    }
+
+    /// Number of envelopes held from `issuer` (own or received).
+    pub fn held_from(&self, issuer: &Jurisdiction) -> usize {
+        self.ledger.envelopes.lazy_scan_prefix(ledger::prefix(issuer)).count()
+    }
+
+    /// Sequence numbers held from `issuer`, in order.
+    pub fn held_seqs(&self, issuer: &Jurisdiction) -> Result<Vec<u64>> {
+        let mut out = Vec::new();
+        for entry in self.ledger.envelopes.lazy_scan_prefix(ledger::prefix(issuer)) {
+            let (key, _) = entry?;
+            out.extend(ledger::seq_of(&key));
+        }
+        Ok(out)
+    }
+}
+
+fn matches_filter(view: &RecordView, f: &RecordFilter, now: i64) -> bool {
+    if f.since_unix_ms.is_some_and(|s| view.header.issued_at_unix_ms < s) {
+        return false;
+    }
+    if f.active_only && !view.is_active(now) {
+        return false;
+    }
+    if let Record::Alert(a) = &view.record {
+        if f.category.is_some_and(|c| c != a.category) || f.severity.is_some_and(|s| s != a.severity) {
+            return false;
+        }
+    }
+    true
+}
+
+fn decode_unverified(header: &EnvelopeHeader, body: &[u8]) -> Result<Record> {
+    let err = |e: postcard::Error| Error::Internal(format!("stored body of {}: {e}", header.record_id));
+    Ok(match header.kind {
+        RecordKind::Alert => Record::Alert(postcard::from_bytes(body).map_err(err)?),
+        RecordKind::Denial => Record::Denial(postcard::from_bytes(body).map_err(err)?),
+    })
+}
