@@ -17,6 +17,17 @@ struct ResultLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RecordLabel {
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabel {
+    peer: String,
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MethodLabel {
     method: String,
 }
@@ -29,6 +40,7 @@ pub struct Snapshot {
     pub store_durable_writes: i64,
     pub store_flushes: i64,
     pub store_bytes: i64,
+    pub outbox_pending: i64,
 }
 
 pub struct Metrics {
@@ -36,6 +48,10 @@ pub struct Metrics {
     handshakes: Family<ResultLabel, Counter>,
     requests: Family<MethodLabel, Counter>,
     denied: Family<MethodLabel, Counter>,
+    issued: Family<RecordLabel, Counter>,
+    received: Counter,
+    refused: Family<RefusalLabel, Counter>,
+    outbox: Gauge,
     peers: Gauge,
     peers_connected: Gauge,
     store_durable_writes: Gauge,
@@ -50,6 +66,10 @@ impl Metrics {
             handshakes: Family::default(),
             requests: Family::default(),
             denied: Family::default(),
+            issued: Family::default(),
+            received: Counter::default(),
+            refused: Family::default(),
+            outbox: Gauge::default(),
             peers: Gauge::default(),
             peers_connected: Gauge::default(),
             store_durable_writes: Gauge::default(),
@@ -60,6 +80,10 @@ impl Metrics {
         registry.register("tls_handshakes", "TLS handshakes by result", m.handshakes.clone());
         registry.register("rpc_requests", "gRPC requests received, by method", m.requests.clone());
         registry.register("rpc_denied", "gRPC requests refused by policy, by method", m.denied.clone());
+        registry.register("records_issued", "Records this node signed and queued, by kind", m.issued.clone());
+        registry.register("records_received", "Records received from peers and stored", m.received.clone());
+        registry.register("pushes_refused", "Pushed batches refused, by sending peer and gRPC code", m.refused.clone());
+        registry.register("outbox_pending", "Own records queued for peers, summed over peers", m.outbox.clone());
         registry.register("peers", "Registered peer jurisdictions", m.peers.clone());
         registry.register("peers_connected", "Peer links currently up", m.peers_connected.clone());
         registry.register("store_durable_writes", "Store commits acknowledged as durable", m.store_durable_writes.clone());
@@ -82,9 +106,22 @@ impl Metrics {
         self.denied.get_or_create(&MethodLabel { method: method.to_owned() }).inc();
     }
 
+    pub fn issued(&self, kind: &str) {
+        self.issued.get_or_create(&RecordLabel { kind: kind.to_owned() }).inc();
+    }
+
+    pub fn received(&self, n: u64) {
+        self.received.inc_by(n);
+    }
+
+    pub fn refused(&self, peer: &str, code: &str) {
+        self.refused.get_or_create(&RefusalLabel { peer: peer.to_owned(), code: code.to_owned() }).inc();
+    }
+
     /// The text exposition, after refreshing gauges from `snapshot`.
     pub fn render(&self, snapshot: Snapshot) -> String {
         self.peers.set(snapshot.peers);
+        self.outbox.set(snapshot.outbox_pending);
         self.peers_connected.set(snapshot.peers_connected);
         self.store_durable_writes.set(snapshot.store_durable_writes);
         self.store_flushes.set(snapshot.store_flushes);

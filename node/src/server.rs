@@ -172,7 +172,7 @@ impl Node {
         let federation = FederationServiceServer::new(FederationApi::new(ctx.clone()))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
-        let exchange_api = ExchangeServiceServer::new(ExchangeApi::new(exchange.clone()))
+        let exchange_api = ExchangeServiceServer::new(ExchangeApi::new(exchange.clone(), metrics.clone()))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
         let counted = metrics.clone();

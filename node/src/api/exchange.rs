@@ -10,15 +10,17 @@ use super::auth::caller;
 use super::exchange_convert as conv;
 use crate::exchange::{Exchange, Record, RecordKind};
 use crate::identity::Caller;
+use crate::metrics::Metrics;
 use crate::policy::{self, ExchangeAction};
 
 pub struct ExchangeApi {
     exchange: Arc<Exchange>,
+    metrics: Arc<Metrics>,
 }
 
 impl ExchangeApi {
-    pub fn new(exchange: Arc<Exchange>) -> Self {
-        ExchangeApi { exchange }
+    pub fn new(exchange: Arc<Exchange>, metrics: Arc<Metrics>) -> Self {
+        ExchangeApi { exchange, metrics }
     }
 }
 
@@ -38,6 +40,7 @@ impl ExchangeService for ExchangeApi {
         let draft = conv::alert_draft(&mut r)?;
         let dist = conv::distribution(r.distribution)?;
         let view = self.exchange.raise_alert(&who, draft, dist).await?;
+        self.metrics.issued("alert");
         Ok(Response::new(conv::record_view(&view)))
     }
 
@@ -73,6 +76,7 @@ impl ExchangeService for ExchangeApi {
         let draft = conv::denial_draft(&mut r);
         let dist = conv::distribution(r.distribution)?;
         let view = self.exchange.issue_denial(&who, draft, dist).await?;
+        self.metrics.issued("denial");
         Ok(Response::new(conv::record_view(&view)))
     }
 
@@ -81,6 +85,7 @@ impl ExchangeService for ExchangeApi {
         let r = req.into_inner();
         let id = r.id.clone();
         let view = self.exchange.amend_denial(&who, &id, conv::denial_change(r)).await?;
+        self.metrics.issued("denial");
         Ok(Response::new(conv::record_view(&view)))
     }
 
@@ -88,6 +93,7 @@ impl ExchangeService for ExchangeApi {
         let who = allowed(&req, ExchangeAction::IssueDenial)?;
         let r = req.into_inner();
         let view = self.exchange.revoke_denial(&who, &r.id, r.reason).await?;
+        self.metrics.issued("denial");
         Ok(Response::new(conv::record_view(&view)))
     }
 

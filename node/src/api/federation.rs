@@ -50,6 +50,7 @@ impl FederationService for FederationApi {
         let sender = caller(&req)?.jurisdiction;
         let mut inbound = req.into_inner();
         let exchange = self.ctx.exchange.clone();
+        let metrics = self.ctx.metrics.clone();
         let (tx, rx) = mpsc::channel(4);
         tokio::spawn(async move {
             loop {
@@ -74,6 +75,7 @@ impl FederationService for FederationApi {
                 let envelopes: Vec<_> = batch.envelopes.into_iter().map(envelope_in).collect();
                 match exchange.receive(&sender, &envelopes).await {
                     Ok(receipts) => {
+                        metrics.received(receipts.len() as u64);
                         let receipts = receipts.into_iter().map(receipt_out).collect();
                         if tx.send(Ok(pb::PushResponse { receipts })).await.is_err() {
                             break;
@@ -81,7 +83,9 @@ impl FederationService for FederationApi {
                     }
                     Err(e) => {
                         tracing::warn!(peer = %sender, error = %e, "push refused");
-                        let _ = tx.send(Err(e.into())).await;
+                        let status: Status = e.into();
+                        metrics.refused(sender.as_str(), &format!("{:?}", status.code()));
+                        let _ = tx.send(Err(status)).await;
                         break;
                     }
                 }

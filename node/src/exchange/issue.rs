@@ -1,5 +1,6 @@
 //! Issuing records and delivering this node's own records to their recipients.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::envelope::{EnvelopeHeader, Record, RecordKind, SignedEnvelope, SignedReceipt, ENVELOPE_FORMAT};
@@ -56,7 +57,7 @@ pub const BATCH: usize = 256;
 
 impl Exchange {
     pub async fn raise_alert(&self, actor: &Caller, draft: AlertDraft, dist: Distribution) -> Result<RecordView> {
-        let _guard = self.issuing.lock().await;
+        let guard = self.issuing.lock().await;
         let recipients = self.resolve(&dist)?;
         let seq = self.next_seq()?;
         let now = now_unix_ms();
@@ -74,11 +75,11 @@ impl Exchange {
         };
         alert.validate().map_err(Error::InvalidArgument)?;
         tracing::info!(actor = %actor, id = %alert.id, recipients = ?recipients, "alert raised");
-        self.seal_and_store(seq, recipients, None, Record::Alert(alert)).await
+        self.seal_and_store(guard, seq, recipients, None, Record::Alert(alert)).await
     }
 
     pub async fn issue_denial(&self, actor: &Caller, draft: DenialDraft, dist: Distribution) -> Result<RecordView> {
-        let _guard = self.issuing.lock().await;
+        let guard = self.issuing.lock().await;
         let recipients = self.resolve(&dist)?;
         let seq = self.next_seq()?;
         let now = now_unix_ms();
@@ -98,7 +99,7 @@ impl Exchange {
         };
         notice.validate().map_err(Error::InvalidArgument)?;
         tracing::info!(actor = %actor, id = %notice.id, recipients = ?recipients, "denial issued");
-        self.seal_and_store(seq, recipients, None, Record::Denial(notice)).await
+        self.seal_and_store(guard, seq, recipients, None, Record::Denial(notice)).await
     }
 
     /// Issues the next version of one of this node's denials, to the same recipients.
@@ -112,7 +113,7 @@ impl Exchange {
     }
 
     async fn next_denial_version(&self, actor: &Caller, id: &str, change: DenialChange, state: DenialState) -> Result<RecordView> {
-        let _guard = self.issuing.lock().await;
+        let guard = self.issuing.lock().await;
         let (prev_header, prev, prev_digest) = self.latest_denial(&self.own, id)?;
         if prev.state == DenialState::Revoked {
             return Err(Error::FailedPrecondition(format!("denial {id} is revoked; it cannot change any more")));
@@ -139,7 +140,7 @@ impl Exchange {
         };
         notice.validate().map_err(Error::InvalidArgument)?;
         tracing::info!(actor = %actor, id, version = notice.version, state = %state, "denial changed");
-        self.seal_and_store(seq, prev_header.recipients, Some(prev_digest), Record::Denial(notice)).await
+        self.seal_and_store(guard, seq, prev_header.recipients, Some(prev_digest), Record::Denial(notice)).await
     }
 
     fn resolve(&self, dist: &Distribution) -> Result<Vec<Jurisdiction>> {
@@ -157,8 +158,13 @@ impl Exchange {
 
     /// Signs the record and, in one durable batch, stores it, indexes it, and
     /// queues it for every recipient.
+    ///
+    /// The issuing lock is released once the batch is applied, so concurrent
+    /// issues share one flush; nothing leaves the node until it is durable
+    /// (`durable_seq` gates the outbox and catch-up).
     async fn seal_and_store(
         &self,
+        guard: tokio::sync::MutexGuard<'_, ()>,
         seq: u64,
         recipients: Vec<Jurisdiction>,
         previous: Option<[u8; 32]>,
@@ -194,7 +200,10 @@ impl Exchange {
             batch.put(&self.ledger.outbox, ledger::seq_key(r, seq), &OutboxEntry { queued_at_unix_ms: now })?;
         }
         batch.put(&self.ledger.counters, ledger::SEQ_COUNTER, &seq)?;
-        self.store.commit(batch).await?;
+        let staged = self.store.stage(batch)?;
+        drop(guard);
+        staged.durable().await?;
+        self.durable_seq.fetch_max(seq, Ordering::SeqCst);
         self.outbox_changed.send_modify(|n| *n += 1);
         let view = self.view(&stored)?;
         let _ = self.stored.send(view.clone());
@@ -212,6 +221,9 @@ impl Exchange {
         for entry in self.ledger.outbox.lazy_scan_prefix(ledger::prefix(peer)) {
             let (key, _) = entry?;
             let Some(seq) = ledger::seq_of(&key) else { continue };
+            if seq > self.durable_seq.load(Ordering::SeqCst) {
+                break;
+            }
             let Some(stored) = self.ledger.envelopes.get(ledger::seq_key(&self.own, seq))? else { continue };
             let header = stored.envelope.peek_header().map_err(|e| Error::Internal(e.to_string()))?;
             // Defence in depth: the outbox only ever holds named recipients.
@@ -277,7 +289,8 @@ impl Exchange {
     pub fn catch_up(&self, peer: &Jurisdiction, after: u64, limit: usize) -> Result<Vec<(u64, SignedEnvelope)>> {
         let now = now_unix_ms();
         let start = ledger::seq_key(&self.own, after.saturating_add(1));
-        let end = ledger::seq_key(&self.own, u64::MAX);
+        let durable = self.durable_seq.load(Ordering::SeqCst);
+        let end = ledger::seq_key(&self.own, durable.saturating_add(1));
         let mut out = Vec::new();
         for entry in self.ledger.envelopes.lazy_range(start, end) {
             let (_, stored) = entry?;

@@ -13,7 +13,8 @@ mod receive;
 pub mod records;
 mod view;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, watch, Mutex};
@@ -37,8 +38,13 @@ pub struct Exchange {
     ledger: Ledger,
     // Sequence numbers are assigned under this lock so they follow commit order.
     issuing: Mutex<()>,
-    // Duplicate and equivocation checks must see every earlier receive.
-    receiving: Mutex<()>,
+    // Duplicate and equivocation checks must see every earlier receive from
+    // the same issuer; different issuers' records never collide, so their
+    // receives run concurrently and share flushes.
+    receiving: std::sync::Mutex<HashMap<Jurisdiction, Arc<Mutex<()>>>>,
+    /// Highest own sequence number known to be on disk. Records above it may
+    /// be visible in the store but must not leave the node yet.
+    durable_seq: AtomicU64,
     /// Bumped whenever an outbox gains entries; pushers wait on it.
     outbox_changed: watch::Sender<u64>,
     /// Every record newly stored here, issued or received, for live watchers.
@@ -48,14 +54,17 @@ pub struct Exchange {
 impl Exchange {
     pub fn open(store: Store, own: Jurisdiction, signer: Arc<RecordSigner>, peers: Arc<PeerDirectory>) -> Result<Self> {
         let ledger = Ledger::open(&store)?;
+        // Everything found on disk at start is durable.
+        let durable_seq = AtomicU64::new(ledger.counters.get(ledger::SEQ_COUNTER)?.unwrap_or(0));
         Ok(Exchange {
+            durable_seq,
             own,
             signer,
             store,
             peers,
             ledger,
             issuing: Mutex::new(()),
-            receiving: Mutex::new(()),
+            receiving: Default::default(),
             outbox_changed: watch::channel(0).0,
             stored: broadcast::channel(1024).0,
         })

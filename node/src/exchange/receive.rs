@@ -27,7 +27,11 @@ impl Exchange {
             .get(sender)
             .cloned()
             .ok_or_else(|| Error::PermissionDenied(format!("{sender} is not a registered peer")))?;
-        let _guard = self.receiving.lock().await;
+        let lock = {
+            let mut locks = self.receiving.lock().unwrap_or_else(|e| e.into_inner());
+            locks.entry(sender.clone()).or_default().clone()
+        };
+        let _guard = lock.lock().await;
         let now = now_unix_ms();
         let mut batch = self.store.batch();
         let mut receipts = Vec::with_capacity(envelopes.len());

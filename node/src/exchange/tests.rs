@@ -267,3 +267,22 @@ async fn catch_up_serves_only_own_records_naming_the_peer_in_order() {
     let later: Vec<u64> = de.x.catch_up(&fr.j, 3, BATCH).unwrap().into_iter().map(|(s, _)| s).collect();
     assert_eq!(later, vec![5]);
 }
+
+#[tokio::test]
+async fn concurrent_issues_get_dense_unique_sequence_numbers() {
+    let n = federation(&["DE", "FR"]).await;
+    let de = Arc::new(n.into_iter().next().unwrap());
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let de = de.clone();
+        tasks.push(tokio::spawn(async move { de.x.raise_alert(&analyst(&de), draft(), to(&["FR"])).await.unwrap().header.seq }));
+    }
+    let mut seqs = Vec::new();
+    for t in tasks {
+        seqs.push(t.await.unwrap());
+    }
+    seqs.sort();
+    assert_eq!(seqs, (1..=32).collect::<Vec<_>>());
+    let queued: Vec<u64> = de.x.pending_for(&j("FR"), BATCH).await.unwrap().into_iter().map(|(s, _)| s).collect();
+    assert_eq!(queued, seqs, "every acknowledged record is queued, in order");
+}

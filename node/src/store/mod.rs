@@ -102,6 +102,27 @@ pub enum StoreError {
     ForeignTree { tree: &'static str, path: PathBuf },
 }
 
+/// A batch applied to the store but not yet known to be on disk.
+#[must_use = "a staged batch is not acknowledged until durable() returns"]
+pub struct Staged {
+    store: Option<Store>,
+}
+
+impl Staged {
+    /// Returns once the batch is on disk.
+    pub async fn durable(self) -> Result<(), StoreError> {
+        let Some(store) = self.store else { return Ok(()) };
+        store
+            .inner
+            .commit
+            .wait_durable()
+            .await
+            .map_err(|source| store.inner.flush_error(source))?;
+        store.inner.durable_writes.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
 /// Counters for metrics and `status` output.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoreStats {
@@ -237,6 +258,14 @@ impl Store {
     /// returns once they are on disk. On error nothing is acknowledged; after
     /// a failed flush the store refuses all further commits.
     pub async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        self.stage(batch)?.durable().await
+    }
+
+    /// Applies `batch` atomically now and returns a handle whose `durable()`
+    /// waits for the flush covering it. Lets a caller release its own locks
+    /// between the two so that concurrent writers share one flush; it must
+    /// not let the effects leave the node before `durable()` returned.
+    pub fn stage(&self, batch: Batch) -> Result<Staged, StoreError> {
         let foreign = match batch.foreign {
             Some(tree) => Some(tree),
             None if !Arc::ptr_eq(&batch.store, &self.inner) => batch.names.first().copied(),
@@ -249,19 +278,13 @@ impl Store {
             });
         }
         if batch.ops.is_empty() {
-            return Ok(());
+            return Ok(Staged { store: None });
         }
         if let Some(source) = self.inner.commit.failure() {
             return Err(self.inner.flush_error(source));
         }
         self.apply(&batch)?;
-        self.inner
-            .commit
-            .wait_durable()
-            .await
-            .map_err(|source| self.inner.flush_error(source))?;
-        self.inner.durable_writes.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        Ok(Staged { store: Some(self.clone()) })
     }
 
     /// Writes one value durably: a one-operation batch.
