@@ -8,7 +8,8 @@ use crate::output::OutputFormat;
 
 /// concord: run and administer a Concord node.
 #[derive(Debug, Parser)]
-#[command(name = "concord", version, about, long_about = None)]
+#[command(name = "concord", version, about, long_about = None,
+          after_long_help = crate::exit::codes_help())]
 pub struct Cli {
     /// Admin profile naming the node and the client certificate (RPC commands).
     #[arg(long, global = true, env = "CONCORD_PROFILE", value_name = "FILE")]

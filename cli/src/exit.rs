@@ -33,7 +33,6 @@ use tonic::Code;
 /// Exit code of a successful run.
 pub const EXIT_OK: u8 = 0;
 /// Exit code clap uses for usage errors (clap exits by itself).
-#[allow(dead_code)]
 pub const EXIT_USAGE: u8 = 2;
 
 /// What went wrong, as far as the caller of `concord` needs to know.
@@ -53,7 +52,6 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    #[allow(dead_code)]
     pub const ALL: [ErrorKind; 11] = [
         ErrorKind::Internal,
         ErrorKind::ConnectionRefused,
@@ -181,6 +179,26 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         self.kind.exit_code()
     }
+}
+
+/// The exit-code table for `concord --help`, generated from [`ErrorKind`].
+pub fn codes_help() -> String {
+    let mut rows = vec![
+        (EXIT_OK, "ok".to_owned()),
+        (EXIT_USAGE, "usage error".to_owned()),
+    ];
+    rows.extend(
+        ErrorKind::ALL
+            .iter()
+            .map(|k| (k.exit_code(), k.name().to_owned())),
+    );
+    rows.sort();
+    let mut out =
+        String::from("Exit codes (on failure stderr gets one line: concord: <kind>: <message>):\n");
+    for (code, name) in rows {
+        out.push_str(&format!("  {code:>2}  {name}\n"));
+    }
+    out
 }
 
 /// Collapses whitespace and newlines so the error stays on one line.
@@ -485,6 +503,14 @@ mod tests {
         assert_eq!(classify_connect_error(&hung), ErrorKind::Timeout);
         let other = Outer(io::Error::other("dns failure"));
         assert_eq!(classify_connect_error(&other), ErrorKind::ConnectionRefused);
+    }
+
+    #[test]
+    fn help_lists_every_code_in_order() {
+        let help = codes_help();
+        assert!(help
+            .contains("   0  ok\n   1  internal\n   2  usage error\n   3  connection-refused\n"));
+        assert!(help.ends_with("  12  config\n"), "{help}");
     }
 
     #[test]

@@ -200,13 +200,7 @@ impl Nodes {
     pub async fn stop(&mut self, grace: Duration) -> Vec<Stopped> {
         for p in &mut self.procs {
             if p.status.is_none() && matches!(p.child.try_wait(), Ok(None)) {
-                if let Ok(pid) = libc::pid_t::try_from(p.pid) {
-                    // SAFETY: kill has no memory-safety preconditions; the pid
-                    // is our own unreaped child, so it cannot have been reused.
-                    unsafe {
-                        libc::kill(pid, libc::SIGTERM);
-                    }
-                }
+                signal_group(p.pid, libc::SIGTERM);
             }
         }
         let deadline = Instant::now() + grace;
@@ -229,6 +223,7 @@ impl Nodes {
                     error: Some(e.to_string()),
                 },
                 Err(_) => {
+                    signal_group(p.pid, libc::SIGKILL);
                     let _ = p.child.start_kill();
                     match p.child.wait().await {
                         Ok(status) => {
@@ -255,7 +250,7 @@ impl Drop for Nodes {
     fn drop(&mut self) {
         for p in &mut self.procs {
             if p.status.is_none() && matches!(p.child.try_wait(), Ok(None)) {
-                // SIGKILL; tokio reaps the child in the background.
+                signal_group(p.pid, libc::SIGKILL);
                 let _ = p.child.start_kill();
                 // Give the kernel a moment so the child is gone before we return.
                 for _ in 0..50 {
@@ -265,6 +260,20 @@ impl Drop for Nodes {
                     std::thread::sleep(Duration::from_millis(10));
                 }
             }
+        }
+    }
+}
+
+/// Signals a child's whole process group (the child leads its own group), so
+/// wrappers and their children stop too.
+///
+/// Callers check first that the child is not yet reaped: until then its pid,
+/// and so its group id, cannot have been reused.
+fn signal_group(pid: u32, signal: libc::c_int) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe {
+            libc::kill(-pid, signal);
         }
     }
 }
@@ -358,9 +367,25 @@ mod tests {
     fn stand_in(dir: &Path) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
         let script = dir.join("fake-node");
-        std::fs::write(&script, "#!/bin/sh\necho started \"$@\"\nexec sleep 30\n").unwrap();
+        // Not `exec`: the sleep is a grandchild, which must stop as well.
+        std::fs::write(&script, "#!/bin/sh\necho started \"$@\"\nsleep 30\n").unwrap();
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         script
+    }
+
+    /// Whether a live (not zombie) process is in the group; zombies may
+    /// linger where nothing reaps orphans, as in some containers.
+    fn group_alive(pgid: u32) -> bool {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return false;
+        };
+        entries.flatten().any(|e| {
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            // pid (comm) state ppid pgrp ...
+            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            let fields: Vec<&str> = after.split_whitespace().collect();
+            fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid.to_string()
+        })
     }
 
     fn alive(pid: u32) -> bool {
@@ -397,6 +422,13 @@ mod tests {
         assert_eq!(how, (Some(libc::SIGTERM), false));
         assert!(!stopped[0].clean());
         assert!(!alive(pid));
+        for _ in 0..100 {
+            if !group_alive(pid) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(!group_alive(pid));
 
         // Killed when the guard is dropped.
         let mut nodes = Nodes::default();
@@ -408,6 +440,13 @@ mod tests {
         assert!(alive(pid));
         drop(nodes);
         assert!(!alive(pid));
+        for _ in 0..100 {
+            if !group_alive(pid) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(!group_alive(pid));
 
         // A node that dies on its own is noticed.
         let mut nodes = Nodes::default();

@@ -7,7 +7,6 @@
 use std::io::Write;
 
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::exit::CliError;
@@ -119,15 +118,26 @@ pub fn time_or_never(unix_ms: i64) -> String {
     rfc3339(unix_ms).unwrap_or_else(|| "never".to_owned())
 }
 
-/// Unix milliseconds as RFC 3339 UTC; `None` for 0 or out of range.
+/// Unix milliseconds as RFC 3339 UTC with milliseconds; `None` for 0 or out
+/// of range.
 pub fn rfc3339(unix_ms: i64) -> Option<String> {
     if unix_ms <= 0 {
         return None;
     }
-    let nanos = i128::from(unix_ms) * 1_000_000;
-    OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
+    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000).ok()?;
+    if !(0..=9999).contains(&t.year()) {
+        return None;
+    }
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    ))
 }
 
 /// `yes`/`no`.
@@ -220,6 +230,14 @@ X
         check(
             time_or_never(1_700_000_000_123),
             "2023-11-14T22:13:20.123Z".to_owned(),
+        );
+        check(
+            time_or_never(1_700_000_000_000),
+            "2023-11-14T22:13:20.000Z".to_owned(),
+        );
+        check(
+            time_or_never(1_700_000_000_390),
+            "2023-11-14T22:13:20.390Z".to_owned(),
         );
         check(time_or_never(i64::MAX), "never".to_owned());
         check(duration(12), "12s".to_owned());

@@ -43,12 +43,13 @@ const POLL: Duration = Duration::from_millis(250);
 pub async fn run(args: DemoArgs, output: OutputFormat) -> Result<(), CliError> {
     let mut signals = Signals::install()?;
     let progress = Progress::new(output);
+    let bin = locate_node_binary()?;
     // Declared before `nodes`, so it is dropped after the nodes are gone.
     let (dir, mut temp) = prepare_dir(args.dir.as_deref())?;
     let mut nodes = Nodes::default();
 
     let started = tokio::select! {
-        result = bring_up(&dir, &mut nodes, &progress) => result,
+        result = bring_up(&bin, &dir, &mut nodes, &progress) => result,
         name = signals.recv() => Err(CliError::internal(format!(
             "interrupted by {name} while starting the federation"
         ))),
@@ -58,18 +59,7 @@ pub async fn run(args: DemoArgs, output: OutputFormat) -> Result<(), CliError> {
         Err(e) => {
             progress.clear();
             let stopped = stop(&mut nodes, &progress).await;
-            keep(&mut temp);
-            let unclean: Vec<String> = stopped
-                .iter()
-                .filter(|s| !s.clean())
-                .map(|s| format!("{} {}", s.jurisdiction, s.describe()))
-                .collect();
-            let mut err = e.context(format!("demo in {}", dir.display()));
-            if !unclean.is_empty() && !err.message.contains("exited unexpectedly") {
-                err.message
-                    .push_str(&format!(" (nodes: {})", unclean.join(", ")));
-            }
-            return Err(err);
+            return Err(failed(e, &stopped, &dir, &mut temp));
         }
     };
 
@@ -82,37 +72,30 @@ pub async fn run(args: DemoArgs, output: OutputFormat) -> Result<(), CliError> {
             name = signals.recv() => name,
             died = watch(&mut nodes) => {
                 let stopped = stop(&mut nodes, &progress).await;
-                keep(&mut temp);
-                let _ = stopped;
-                return Err(died);
+                return Err(failed(died, &stopped, &dir, &mut temp));
             }
         };
         eprintln!("Received {name}; stopping the nodes.");
     }
     let stopped = stop(&mut nodes, &progress).await;
+    let summary = describe_all(&stopped);
     let clean = stopped.iter().all(Stopped::clean);
-    let summary: Vec<String> = stopped
-        .iter()
-        .map(|s| format!("{} {}", s.jurisdiction, s.describe()))
-        .collect();
     if args.once {
         report.stopped = Some(stopped);
         match output {
             OutputFormat::Json => print_json(&report)?,
             OutputFormat::Table => print_text(&format!(
-                "{}\nStopped the nodes: {}\n",
-                report.render(false),
-                summary.join(", ")
+                "{}\nStopped the nodes: {summary}\n",
+                report.render(false)
             ))?,
         }
     } else if output == OutputFormat::Table {
-        print_text(&format!("Stopped the nodes: {}", summary.join(", ")))?;
+        print_text(&format!("Stopped the nodes: {summary}"))?;
     }
     if !clean {
         keep(&mut temp);
         return Err(CliError::internal(format!(
-            "not every node stopped cleanly: {}; logs in {}",
-            summary.join(", "),
+            "not every node stopped cleanly: {summary}; logs in {}/<J>/node.log",
             dir.display()
         )));
     }
@@ -124,6 +107,47 @@ pub async fn run(args: DemoArgs, output: OutputFormat) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// The error of a failed demo, after its nodes were stopped: names the kept
+/// directory and any node that did not stop cleanly.
+fn failed(
+    err: CliError,
+    stopped: &[Stopped],
+    dir: &Path,
+    temp: &mut Option<tempfile::TempDir>,
+) -> CliError {
+    let mut err = if stopped.is_empty() {
+        // Nothing ran: a temporary directory holds nothing worth keeping.
+        if let Some(t) = temp.take() {
+            let _ = t.close();
+        }
+        err.context(format!("demo in {}", dir.display()))
+    } else {
+        keep(temp);
+        err.context(format!(
+            "demo in {} (node logs in <J>/node.log)",
+            dir.display()
+        ))
+    };
+    let unclean: Vec<&Stopped> = stopped.iter().filter(|s| !s.clean()).collect();
+    if !unclean.is_empty() && !err.message.contains("exited unexpectedly") {
+        let list: Vec<String> = unclean
+            .iter()
+            .map(|s| format!("{} {}", s.jurisdiction, s.describe()))
+            .collect();
+        err.message
+            .push_str(&format!(" (on stop: {})", list.join(", ")));
+    }
+    err
+}
+
+fn describe_all(stopped: &[Stopped]) -> String {
+    stopped
+        .iter()
+        .map(|s| format!("{} {}", s.jurisdiction, s.describe()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The demo directory: `--dir`, or a fresh temporary one removed after a
@@ -150,13 +174,11 @@ fn prepare_dir(dir: Option<&Path>) -> Result<(PathBuf, Option<tempfile::TempDir>
     }
 }
 
+/// Keeps a temporary demo directory after a failure, for its logs; the error
+/// message names it (stderr gets that one line only).
 fn keep(temp: &mut Option<tempfile::TempDir>) {
     if let Some(t) = temp.take() {
-        let path = t.keep();
-        eprintln!(
-            "Keeping {} for inspection (node logs are in <J>/node.log)",
-            path.display()
-        );
+        let _ = t.keep();
     }
 }
 
@@ -248,20 +270,21 @@ impl DemoReport {
             ]);
         }
         let mut out = format!(
-            "Concord demo federation in {}\n\n{}\nAll {} of {} peer links are connected.\n\n\
-             Point the CLI at a node:\n",
+            "Concord demo federation in {}\n\n{}\nAll {} of {} peer links are connected \
+             (peers registered through AddPeer).\n",
             self.dir.display(),
             table.render(),
             self.links_connected,
             self.links_total
         );
-        for n in &self.nodes {
-            out.push_str(&format!(
-                "  concord --profile {} status\n",
-                n.admin_profile.display()
-            ));
-        }
         if waiting {
+            out.push_str("\nPoint the CLI at a node:\n");
+            for n in &self.nodes {
+                out.push_str(&format!(
+                    "  concord --profile {} status\n",
+                    n.admin_profile.display()
+                ));
+            }
             out.push_str("\nPress Ctrl-C to stop the nodes.\n");
         }
         out
@@ -278,12 +301,11 @@ struct Member {
 }
 
 async fn bring_up(
+    bin: &Path,
     dir: &Path,
     nodes: &mut Nodes,
     progress: &Progress,
 ) -> Result<DemoReport, CliError> {
-    let bin = locate_node_binary()?;
-
     let bar = progress.bar("Creating PKI and trust bundles", JURISDICTIONS.len());
     let ports = free_ports(JURISDICTIONS.len() * 2)?;
     let mut members = Vec::new();
@@ -324,7 +346,7 @@ async fn bring_up(
         bar.set_message(format!("Starting {}", m.jurisdiction));
         nodes.spawn(
             &m.jurisdiction,
-            &bin,
+            bin,
             &m.init.node_config,
             &m.init.dir.join("node.log"),
         )?;
@@ -504,6 +526,9 @@ fn free_ports(n: usize) -> Result<Vec<u16>, CliError> {
         .map_err(|e| CliError::internal(format!("cannot find a free port on 127.0.0.1: {e}")))
 }
 
+/// Spinner frames; the last one marks a finished step.
+const TICKS: &str = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏✔";
+
 /// indicatif progress on stderr, hidden when stderr is not a terminal or the
 /// output is JSON.
 struct Progress {
@@ -528,13 +553,15 @@ impl Progress {
             "{spinner:.green} {msg:<48} [{bar:12.cyan}] {pos}/{len} {elapsed}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .tick_chars(TICKS)
         .progress_chars("=> ");
         self.start(ProgressBar::new(len as u64).with_style(style), message)
     }
 
     fn spinner(&self, message: &str) -> ProgressBar {
         let style = ProgressStyle::with_template("{spinner:.green} {msg} {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            .unwrap_or_else(|_| ProgressStyle::default_spinner())
+            .tick_chars(TICKS);
         self.start(ProgressBar::new_spinner().with_style(style), message)
     }
 

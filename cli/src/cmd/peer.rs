@@ -191,16 +191,15 @@ mod tests {
             trust: Some(pb::TrustBundle {
                 jurisdiction: j.into(),
                 endpoint: format!("127.0.0.1:740{}", j.len()),
-                ca_cert_pem: String::new(),
-                signing_public_key: vec![],
+                ..Default::default()
             }),
             signing_key_id: "0123456789abcdef".into(),
-            added_at_unix_ms: 0,
             link: Some(pb::LinkState {
                 connected,
                 last_contact_unix_ms: contact,
                 last_error: error.into(),
             }),
+            ..Default::default()
         }
     }
 
@@ -221,9 +220,9 @@ mod tests {
         assert_eq!(
             render_peers(&views),
             "\
-JURISDICTION  ENDPOINT        KEY ID            CONNECTED  LAST CONTACT          LAST ERROR
-FR            127.0.0.1:7402  0123456789abcdef  yes        2023-11-14T22:13:20Z  -
-JP            127.0.0.1:7402  0123456789abcdef  no         never                 tls: unknown issuer
+JURISDICTION  ENDPOINT        KEY ID            CONNECTED  LAST CONTACT              LAST ERROR
+FR            127.0.0.1:7402  0123456789abcdef  yes        2023-11-14T22:13:20.000Z  -
+JP            127.0.0.1:7402  0123456789abcdef  no         never                     tls: unknown issuer
 "
         );
         assert!(render_peers(&[]).contains("No peers"));

@@ -148,6 +148,15 @@ pub fn init(args: &InitArgs) -> Result<InitReport, CliError> {
     let checked = NodeConfig::check(config_file.clone(), &args.dir.join(NODE_CONFIG), &args.dir)
         .map_err(|e| CliError::invalid_argument(e.problems.join("; ")))?;
     let endpoint = checked.advertise.clone();
+    if endpoint_host(&endpoint)
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_unspecified())
+    {
+        return Err(CliError::invalid_argument(format!(
+            "{endpoint} is a wildcard address peers and clients cannot reach; \
+             pass --advertise HOST:PORT"
+        )));
+    }
 
     for existing in [CA_CERT, NODE_CONFIG] {
         if args.dir.join(existing).exists() {
@@ -487,6 +496,11 @@ mod tests {
         assert!(err.message.contains("loopback"), "{}", err.message);
         assert!(!dir.exists());
         let mut args = init_args(&dir);
+        args.listen = "0.0.0.0:7401".into();
+        assert_eq!(init(&args).unwrap_err().kind, ErrorKind::InvalidArgument);
+        args.advertise = Some("node.de.example:7401".into());
+        init(&args).unwrap();
+        let mut args = init_args(&tmp.path().join("y"));
         args.jurisdiction = "de".into();
         assert_eq!(init(&args).unwrap_err().kind, ErrorKind::InvalidArgument);
     }

@@ -139,8 +139,7 @@ mod tests {
                 durable_writes: 3,
                 flushes: 2,
             }),
-            peers: vec![],
-            metrics_address: String::new(),
+            ..Default::default()
         };
         let text = StatusView::from(&status).render();
         for expected in [
