@@ -88,6 +88,8 @@ pub struct LimitsFile {
     pub max_connections: usize,
     /// Deadline for a TLS handshake.
     pub handshake_timeout_ms: u64,
+    /// How long a graceful shutdown waits for in-flight requests.
+    pub shutdown_grace_ms: u64,
 }
 
 impl Default for LimitsFile {
@@ -96,6 +98,7 @@ impl Default for LimitsFile {
             max_message_bytes: 4 * 1024 * 1024,
             max_connections: 1024,
             handshake_timeout_ms: 10_000,
+            shutdown_grace_ms: 10_000,
         }
     }
 }
@@ -124,6 +127,7 @@ pub struct NodeConfig {
     pub max_message_bytes: usize,
     pub max_connections: usize,
     pub handshake_timeout: Duration,
+    pub shutdown_grace: Duration,
 }
 
 /// Every problem found in a config file.
@@ -241,6 +245,7 @@ impl NodeConfig {
                 max_message_bytes: file.limits.max_message_bytes,
                 max_connections: file.limits.max_connections,
                 handshake_timeout: Duration::from_millis(file.limits.handshake_timeout_ms),
+                shutdown_grace: Duration::from_millis(file.limits.shutdown_grace_ms),
             }),
             _ => Err(ConfigError {
                 path: path.to_owned(),

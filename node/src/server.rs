@@ -169,10 +169,10 @@ impl Node {
         let admin = AdminServiceServer::new(AdminApi::new(ctx.clone()))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
-        let federation = FederationServiceServer::new(FederationApi::new(ctx.clone()))
+        let federation = FederationServiceServer::new(FederationApi::new(ctx.clone(), stop_rx.clone()))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
-        let exchange_api = ExchangeServiceServer::new(ExchangeApi::new(exchange.clone(), metrics.clone()))
+        let exchange_api = ExchangeServiceServer::new(ExchangeApi::new(exchange.clone(), metrics.clone(), stop_rx.clone()))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
         let counted = metrics.clone();
@@ -202,8 +202,20 @@ impl Node {
             store = %config.data_dir.display(),
             "node started"
         );
+        let grace = config.shutdown_grace;
         let task = tokio::spawn(async move {
-            let served = router.serve_with_incoming_shutdown(incoming, stopped(stop_rx)).await;
+            let serving = router.serve_with_incoming_shutdown(incoming, stopped(stop_rx.clone()));
+            let deadline = async {
+                stopped(stop_rx).await;
+                tokio::time::sleep(grace).await;
+            };
+            let served = tokio::select! {
+                served = serving => served,
+                _ = deadline => {
+                    tracing::warn!(?grace, "in-flight requests did not finish in time; closing connections");
+                    Ok(())
+                }
+            };
             tracing::info!("server stopped; flushing store");
             drop(ctx);
             let flushed = store.flush().await;

@@ -3,7 +3,8 @@ use std::sync::Arc;
 
 use concord_proto::v1 as pb;
 use concord_proto::v1::exchange_service_server::ExchangeService;
-use tokio_stream::{Stream, StreamExt};
+use tokio::sync::watch;
+use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use super::auth::caller;
@@ -16,11 +17,13 @@ use crate::policy::{self, ExchangeAction};
 pub struct ExchangeApi {
     exchange: Arc<Exchange>,
     metrics: Arc<Metrics>,
+    /// Ends watch streams when the node stops, so shutdown is not held open.
+    stopping: watch::Receiver<bool>,
 }
 
 impl ExchangeApi {
-    pub fn new(exchange: Arc<Exchange>, metrics: Arc<Metrics>) -> Self {
-        ExchangeApi { exchange, metrics }
+    pub fn new(exchange: Arc<Exchange>, metrics: Arc<Metrics>, stopping: watch::Receiver<bool>) -> Self {
+        ExchangeApi { exchange, metrics, stopping }
     }
 }
 
@@ -61,12 +64,32 @@ impl ExchangeService for ExchangeApi {
 
     async fn watch_alerts(&self, req: Request<pb::WatchRequest>) -> Result<Response<WatchStream>, Status> {
         allowed(&req, ExchangeAction::Read)?;
-        let stream = tokio_stream::wrappers::BroadcastStream::new(self.exchange.watch()).filter_map(|item| match item {
-            Ok(view) if matches!(view.record, Record::Alert(_)) => Some(Ok(conv::record_view(&view))),
-            Ok(_) => None,
-            // A watcher too slow to keep up is told so rather than silently skipping alerts.
-            Err(_) => Some(Err(Status::resource_exhausted("watcher fell behind; alerts were skipped, re-list and watch again"))),
+        let mut alerts = self.exchange.watch();
+        let stopping = super::stopping(self.stopping.clone());
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(async move {
+            tokio::pin!(stopping);
+            loop {
+                let item = tokio::select! {
+                    item = alerts.recv() => item,
+                    _ = &mut stopping => break,
+                };
+                let out = match item {
+                    Ok(view) if matches!(view.record, Record::Alert(_)) => Ok(conv::record_view(&view)),
+                    Ok(_) => continue,
+                    // A watcher too slow to keep up is told so rather than silently skipping alerts.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        Err(Status::resource_exhausted("watcher fell behind; alerts were skipped, re-list and watch again"))
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                };
+                let failed = out.is_err();
+                if tx.send(out).await.is_err() || failed {
+                    break;
+                }
+            }
         });
+        let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
         Ok(Response::new(Box::pin(stream)))
     }
 

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use concord_proto::v1 as pb;
 use concord_proto::v1::federation_service_server::FederationService;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Code, Request, Response, Status, Streaming};
@@ -16,11 +16,14 @@ use crate::peers::now_unix_ms;
 
 pub struct FederationApi {
     ctx: Arc<NodeContext>,
+    /// Flips to true when the node stops: long-lived streams end so that
+    /// graceful shutdown is not held open by peers' push streams.
+    stopping: watch::Receiver<bool>,
 }
 
 impl FederationApi {
-    pub fn new(ctx: Arc<NodeContext>) -> Self {
-        FederationApi { ctx }
+    pub fn new(ctx: Arc<NodeContext>, stopping: watch::Receiver<bool>) -> Self {
+        FederationApi { ctx, stopping }
     }
 }
 
@@ -51,10 +54,19 @@ impl FederationService for FederationApi {
         let mut inbound = req.into_inner();
         let exchange = self.ctx.exchange.clone();
         let metrics = self.ctx.metrics.clone();
+        let stopping = super::stopping(self.stopping.clone());
         let (tx, rx) = mpsc::channel(4);
         tokio::spawn(async move {
+            tokio::pin!(stopping);
             loop {
-                let batch = match inbound.message().await {
+                let next = tokio::select! {
+                    next = inbound.message() => next,
+                    _ = &mut stopping => {
+                        let _ = tx.send(Err(Status::unavailable("node is shutting down"))).await;
+                        break;
+                    }
+                };
+                let batch = match next {
                     Ok(Some(batch)) => batch,
                     Ok(None) => break,
                     Err(status) => {

@@ -15,3 +15,8 @@ pub use admin::AdminApi;
 pub use auth::Guard;
 pub use exchange::ExchangeApi;
 pub use federation::FederationApi;
+
+/// Completes once the node starts shutting down.
+pub(crate) async fn stopping(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}

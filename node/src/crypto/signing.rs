@@ -77,6 +77,14 @@ pub fn verify_signature(public_key: &[u8], message: &[u8], signature: &[u8]) -> 
         .is_ok()
 }
 
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,12 +106,4 @@ mod tests {
         assert_eq!(signer.key_id().len(), 16);
         assert!(RecordSigner::from_pkcs8(b"junk").is_err());
     }
-}
-
-/// SHA-256 of `data`.
-pub fn sha256(data: &[u8]) -> [u8; 32] {
-    let digest = ring::digest::digest(&ring::digest::SHA256, data);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
 }

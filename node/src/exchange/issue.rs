@@ -296,7 +296,7 @@ impl Exchange {
             let (_, stored) = entry?;
             let header = stored.envelope.peek_header().map_err(|e| Error::Internal(e.to_string()))?;
             if policy::may_send(&self.own, &header.issuer, &header.recipients, peer)
-                && !header.expires_at_unix_ms.is_some_and(|t| t <= now)
+                && header.expires_at_unix_ms.is_none_or(|t| t > now)
             {
                 out.push((header.seq, stored.envelope));
                 if out.len() >= limit {

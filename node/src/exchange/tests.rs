@@ -133,10 +133,10 @@ async fn receivers_refuse_what_they_must_and_store_nothing() {
     let to_jp = de.x.pending_for(&jp.j, BATCH).await.unwrap()[0].1.clone();
 
     // Not a recipient.
-    let err = fr.x.receive(&de.j, &[to_jp.clone()]).await.unwrap_err();
+    let err = fr.x.receive(&de.j, std::slice::from_ref(&to_jp)).await.unwrap_err();
     assert!(matches!(err, Error::PermissionDenied(_)), "{err}");
     // Issuer other than the sender: JP relaying DE's record.
-    let err = jp.x.receive(&fr.j, &[to_jp.clone()]).await.unwrap_err();
+    let err = jp.x.receive(&fr.j, std::slice::from_ref(&to_jp)).await.unwrap_err();
     assert!(matches!(err, Error::PermissionDenied(_)), "{err}");
     // Tampered body.
     let mut tampered = to_jp.clone();
@@ -157,7 +157,7 @@ async fn receivers_refuse_what_they_must_and_store_nothing() {
     assert!(matches!(jp.x.receive(&de.j, &[huge]).await.unwrap_err(), Error::ResourceExhausted(_)));
     // Unknown issuer.
     let stranger = node("KR");
-    assert!(matches!(jp.x.receive(&stranger.j, &[to_jp.clone()]).await.unwrap_err(), Error::PermissionDenied(_)));
+    assert!(matches!(jp.x.receive(&stranger.j, std::slice::from_ref(&to_jp)).await.unwrap_err(), Error::PermissionDenied(_)));
     // A good envelope in a batch with a bad one: all or nothing.
     let mut bad = to_jp.clone();
     bad.signature[0] ^= 1;

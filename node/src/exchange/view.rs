@@ -39,7 +39,7 @@ impl RecordView {
         match &self.record {
             Record::Alert(a) => !a.is_expired(now),
             Record::Denial(d) => {
-                d.state != super::records::DenialState::Revoked && !d.valid_until_unix_ms.is_some_and(|t| t <= now)
+                d.state != super::records::DenialState::Revoked && d.valid_until_unix_ms.is_none_or(|t| t > now)
             }
         }
     }
@@ -126,7 +126,7 @@ impl Exchange {
             }
             out.push(view);
         }
-        out.sort_by(|a, b| b.header.issued_at_unix_ms.cmp(&a.header.issued_at_unix_ms));
+        out.sort_by_key(|v| std::cmp::Reverse(v.header.issued_at_unix_ms));
         if let Some(limit) = filter.limit {
             out.truncate(limit);
         }

@@ -77,7 +77,8 @@ pub fn peer_channel(
     });
     Ok(uri
         .connect_timeout(timeout)
-        .timeout(timeout)
+        // Callers set their own, clearer deadlines; this only catches a hung peer.
+        .timeout(timeout * 2)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_while_idle(true)
         .connect_with_connector_lazy(connect))

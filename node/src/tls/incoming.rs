@@ -124,15 +124,36 @@ pub fn serve_incoming(
     ReceiverStream::new(rx)
 }
 
+/// rustls has written its alert; closing now with the client's request still
+/// unread would make the kernel send a reset that can destroy the alert before
+/// the client reads it. Half-close, drain briefly, then drop, so the client
+/// learns *why* it was refused.
+async fn close_after_alert(mut tcp: TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = tcp.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let drain = async {
+        while matches!(tcp.read(&mut sink).await, Ok(n) if n > 0) {}
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+}
+
 async fn handshake(
     acceptor: TlsAcceptor,
     tcp: TcpStream,
     remote: SocketAddr,
     limit: Duration,
 ) -> io::Result<(TlsStream<TcpStream>, Caller)> {
-    let tls = tokio::time::timeout(limit, acceptor.accept(tcp))
+    let accepted = tokio::time::timeout(limit, acceptor.accept(tcp).into_fallible())
         .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, format!("handshake with {remote} timed out")))??;
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, format!("handshake with {remote} timed out")))?;
+    let tls = match accepted {
+        Ok(tls) => tls,
+        Err((e, tcp)) => {
+            close_after_alert(tcp).await;
+            return Err(e);
+        }
+    };
     let der = tls
         .get_ref()
         .1
