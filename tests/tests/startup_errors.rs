@@ -89,3 +89,18 @@ fn a_certificate_for_another_jurisdiction() {
     std::fs::copy(other.dir.join("node.crt"), dir.dir.join("node.crt")).unwrap();
     check(&dir.config(), 78, "names FR/node/node");
 }
+
+#[tokio::test]
+async fn a_store_written_by_a_newer_schema_is_refused() {
+    init();
+    let (_root, dir) = fresh();
+    // Create the store, stop, then make it look written by a future Concord.
+    let node = NodeProcess::start(&dir).await.unwrap();
+    assert!(node.terminate().await.unwrap().success());
+    {
+        let db = sled::open(dir.dir.join("data")).unwrap();
+        db.open_tree("meta").unwrap().insert(b"schema_version", &99u32.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    check(&dir.config(), 74, "newer Concord (schema 99)");
+}
