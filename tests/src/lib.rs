@@ -402,3 +402,68 @@ pub fn scrape_metrics(addr: &str) -> Result<String> {
     s.read_to_string(&mut body)?;
     Ok(body)
 }
+
+// ---- exchange helpers (appended for the exchange integration tests) ----
+
+use concord_proto::v1::exchange_service_client::ExchangeServiceClient;
+use concord_proto::v1::federation_service_client::FederationServiceClient;
+use concord_proto::v1::{Peer, PushRequest, PushResponse};
+
+impl Federation {
+    /// Takes a node's process out of the federation, e.g. to stop or kill it.
+    pub fn take(&mut self, code: &str) -> NodeProcess {
+        let i = self.nodes.iter().position(|n| n.dir.code == code).unwrap_or_else(|| panic!("no node {code}"));
+        self.nodes.remove(i)
+    }
+
+    /// Starts the node of `dir` again (after `take`) and waits until it answers.
+    pub async fn restart(&mut self, dir: &NodeDir) -> Result<()> {
+        let node = NodeProcess::start(dir).await?;
+        self.nodes.push(node);
+        Ok(())
+    }
+}
+
+/// An exchange-service client presenting the identity of a CLI profile
+/// (as `NodeDir::issue` writes them).
+pub async fn exchange_client(profile: &Path) -> Result<ExchangeServiceClient<Channel>> {
+    Ok(ExchangeServiceClient::new(Credentials::from_profile(profile)?.channel(true).await?))
+}
+
+/// `sender`'s node certificate, talking to `target`'s node: what a peer node presents.
+pub fn node_credentials(sender: &NodeDir, target: &NodeDir) -> Credentials {
+    Credentials {
+        endpoint: target.endpoint.clone(),
+        ca_pem: target.read("ca.crt"),
+        cert_pem: sender.read("node.crt"),
+        key_pem: sender.read("node.key"),
+    }
+}
+
+/// A federation-service client for raw pushes, with room for oversized messages.
+pub fn federation_client(channel: Channel) -> FederationServiceClient<Channel> {
+    FederationServiceClient::new(channel).max_encoding_message_size(64 * 1024 * 1024).max_decoding_message_size(64 * 1024 * 1024)
+}
+
+/// A jurisdiction's record-signing key, as `concord pki init` wrote it.
+pub fn record_signer(dir: &NodeDir) -> Result<concord_node::crypto::RecordSigner> {
+    let bytes = std::fs::read(dir.dir.join("signing.pk8"))?;
+    Ok(concord_node::crypto::RecordSigner::from_pkcs8(&bytes)?)
+}
+
+/// One push call with `requests` as the whole inbound stream; collects every
+/// response until the node ends the stream. A refusal, whether from the call
+/// itself or from the stream, is the `Err`.
+pub async fn push_raw(client: &mut FederationServiceClient<Channel>, requests: Vec<PushRequest>) -> Result<Vec<PushResponse>, tonic::Status> {
+    let mut stream = client.push(tokio_stream::iter(requests)).await?.into_inner();
+    let mut out = Vec::new();
+    while let Some(response) = stream.message().await? {
+        out.push(response);
+    }
+    Ok(out)
+}
+
+/// The peer entry for `code` in a status response.
+pub fn peer_in<'a>(status: &'a StatusResponse, code: &str) -> Option<&'a Peer> {
+    status.peers.iter().find(|p| p.trust.as_ref().is_some_and(|t| t.jurisdiction == code))
+}
