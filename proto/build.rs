@@ -4,7 +4,11 @@ use std::{env, error::Error, fs, path::PathBuf};
 
 use prost::Message;
 
-const PROTOS: &[&str] = &["concord/v1/admin.proto", "concord/v1/federation.proto", "concord/v1/exchange.proto"];
+const PROTOS: &[&str] = &[
+    "concord/v1/admin.proto",
+    "concord/v1/federation.proto",
+    "concord/v1/exchange.proto",
+];
 
 fn main() -> Result<(), Box<dyn Error>> {
     println!("cargo:rerun-if-changed=proto");

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
 use crate::output::OutputFormat;
 
@@ -11,7 +11,8 @@ use crate::output::OutputFormat;
 #[command(name = "concord", version, about, long_about = None,
           after_long_help = crate::exit::codes_help())]
 pub struct Cli {
-    /// Admin profile naming the node and the client certificate (RPC commands).
+    /// Profile naming the node and your client certificate (admin, analyst or
+    /// officer; RPC commands).
     #[arg(long, global = true, env = "CONCORD_PROFILE", value_name = "FILE")]
     pub profile: Option<PathBuf>,
 
@@ -35,6 +36,20 @@ pub enum Command {
     Status,
     /// Start a three-jurisdiction federation (DE, FR, JP) on this machine.
     Demo(DemoArgs),
+    /// Raise, list, show and watch risk alerts (analysts raise; analysts,
+    /// officers and admins read).
+    #[command(subcommand)]
+    Alert(AlertCommand),
+    /// Issue, amend, revoke, list and show denial notices (officers issue;
+    /// analysts, officers and admins read).
+    #[command(subcommand)]
+    Denial(DenialCommand),
+    /// Manage sharing groups: named sets of jurisdictions a record can be sent to.
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Show evidence of peers signing conflicting records (equivocation).
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,6 +146,323 @@ pub struct DemoArgs {
     pub once: bool,
 }
 
+/// Who a new record goes to. Recipients are the named jurisdictions plus the
+/// members of the named sharing groups.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DistributionArgs {
+    /// Recipient jurisdictions, comma-separated or repeated, e.g. DE,FR.
+    #[arg(long, value_name = "J,...", value_delimiter = ',')]
+    pub to: Vec<String>,
+    /// A sharing group of this node whose members receive the record (repeatable).
+    #[arg(long = "group", value_name = "NAME")]
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertCommand {
+    /// Raise a risk alert and send it to the named recipients (analyst).
+    Raise(RaiseAlertArgs),
+    /// List the alerts held on this node (issued here or received), newest first.
+    List(AlertListArgs),
+    /// Show an alert, its signature check and, for own alerts, its deliveries.
+    Show {
+        /// Alert id, e.g. DE-A-12.
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+    /// Print alerts as they arrive or are raised, one line each, until Ctrl-C.
+    Watch,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RaiseAlertArgs {
+    /// high-risk-destination, diversion-suspected, failed-end-use-verification,
+    /// suspicious-payment, suspicious-shipment or other.
+    #[arg(long, value_name = "CATEGORY")]
+    pub category: String,
+    /// low, medium, high or critical.
+    #[arg(long, value_name = "SEVERITY")]
+    pub severity: String,
+    /// What the alert is about, in a sentence or two.
+    #[arg(long, value_name = "TEXT")]
+    pub summary: String,
+    /// A party the alert concerns (repeatable).
+    #[arg(long = "subject-party", value_name = "NAME")]
+    pub subject_parties: Vec<String>,
+    /// A destination country the alert concerns (repeatable), e.g. ZZ.
+    #[arg(long = "subject-destination", value_name = "CC")]
+    pub subject_destinations: Vec<String>,
+    /// A control-list item code the alert concerns (repeatable), e.g. 3A001.
+    #[arg(long = "subject-item", value_name = "CODE")]
+    pub subject_items: Vec<String>,
+    /// A shipment reference the alert concerns (repeatable).
+    #[arg(long = "subject-shipment", value_name = "REF")]
+    pub subject_shipments: Vec<String>,
+    /// An indicator behind the alert (repeatable).
+    #[arg(long = "indicator", value_name = "TEXT")]
+    pub indicators: Vec<String>,
+    /// Handling marking, e.g. "RESTRICTED - partners only".
+    #[arg(long, value_name = "TEXT")]
+    pub handling: Option<String>,
+    /// Expire the alert after this long, e.g. 12h or 7d (default: never).
+    #[arg(long, value_name = "DURATION")]
+    pub expires_in: Option<String>,
+    #[command(flatten)]
+    pub distribution: DistributionArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AlertListArgs {
+    /// Only alerts issued by this jurisdiction.
+    #[arg(long, value_name = "J")]
+    pub issuer: Option<String>,
+    /// Only alerts of this category.
+    #[arg(long, value_name = "CATEGORY")]
+    pub category: Option<String>,
+    /// Only alerts of this severity.
+    #[arg(long, value_name = "SEVERITY")]
+    pub severity: Option<String>,
+    /// Only alerts issued since this RFC 3339 time, or this long ago (e.g. 24h).
+    #[arg(long, value_name = "TIME|DURATION")]
+    pub since: Option<String>,
+    /// Only alerts that have not expired.
+    #[arg(long)]
+    pub active: bool,
+    /// At most this many alerts.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DenialCommand {
+    /// Issue a denial notice and send it to the named recipients (officer).
+    Issue(IssueDenialArgs),
+    /// Issue the next version of one of this node's denials with changes (officer).
+    Amend(AmendDenialArgs),
+    /// Revoke one of this node's denials (officer).
+    Revoke {
+        /// Denial id, e.g. FR-D-7.
+        #[arg(value_name = "ID")]
+        id: String,
+        /// Why the denial is revoked.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+    /// List the denials held on this node (their current versions), newest first.
+    List(DenialListArgs),
+    /// Show every version of a denial and its current state.
+    Show {
+        /// Denial id, e.g. FR-D-7.
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IssueDenialArgs {
+    /// Name of the denied party.
+    #[arg(long, value_name = "NAME")]
+    pub party: String,
+    /// Another name the party is known by (repeatable).
+    #[arg(long = "alias", value_name = "NAME")]
+    pub aliases: Vec<String>,
+    /// The party's country, e.g. ZZ.
+    #[arg(long, value_name = "CC")]
+    pub party_country: String,
+    /// The party's address.
+    #[arg(long, value_name = "TEXT")]
+    pub party_address: Option<String>,
+    #[command(flatten)]
+    pub items: ItemArgs<true>,
+    /// Destination country of the denied export.
+    #[arg(long, value_name = "CC")]
+    pub destination: String,
+    /// Why the export was denied.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// Stated end use of the denied export.
+    #[arg(long, value_name = "TEXT")]
+    pub end_use: Option<String>,
+    /// The denial ends after this long, e.g. 365d (default: no end date).
+    #[arg(long, value_name = "DURATION")]
+    pub valid_for: Option<String>,
+    #[command(flatten)]
+    pub distribution: DistributionArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AmendDenialArgs {
+    /// Denial id, e.g. FR-D-7.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Why the denial changes (recorded as the new version's change reason).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// New name of the denied party (other party details are kept unless given).
+    #[arg(long, value_name = "NAME")]
+    pub party: Option<String>,
+    /// Replace the party's aliases (repeatable).
+    #[arg(long = "alias", value_name = "NAME")]
+    pub aliases: Vec<String>,
+    /// New country of the party.
+    #[arg(long, value_name = "CC")]
+    pub party_country: Option<String>,
+    /// New address of the party.
+    #[arg(long, value_name = "TEXT")]
+    pub party_address: Option<String>,
+    /// Replace the denied items.
+    #[command(flatten)]
+    pub items: ItemArgs<false>,
+    /// New destination country.
+    #[arg(long, value_name = "CC")]
+    pub destination: Option<String>,
+    /// New stated end use.
+    #[arg(long, value_name = "TEXT")]
+    pub end_use: Option<String>,
+    /// Replace the stated reason for the denial itself.
+    #[arg(long, value_name = "TEXT")]
+    pub denial_reason: Option<String>,
+    /// The denial now ends this long from now, e.g. 90d.
+    #[arg(long, value_name = "DURATION")]
+    pub valid_for: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DenialListArgs {
+    /// Only denials issued by this jurisdiction.
+    #[arg(long, value_name = "J")]
+    pub issuer: Option<String>,
+    /// Only denials issued since this RFC 3339 time, or this long ago (e.g. 30d).
+    #[arg(long, value_name = "TIME|DURATION")]
+    pub since: Option<String>,
+    /// Only denials in force (not revoked, not past their end date).
+    #[arg(long)]
+    pub active: bool,
+    /// At most this many denials.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+}
+
+/// One denied item: a control-list code and an optional description.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemArg {
+    pub code: String,
+    pub description: String,
+}
+
+/// `--item CODE [--item-description TEXT]`, repeatable: each description
+/// belongs to the `--item` just before it. `REQUIRED`: at least one item.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemArgs<const REQUIRED: bool> {
+    pub items: Vec<ItemArg>,
+}
+
+const ITEM: &str = "item";
+const ITEM_DESCRIPTION: &str = "item_description";
+
+impl<const REQUIRED: bool> Args for ItemArgs<REQUIRED> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.arg(
+            Arg::new(ITEM)
+                .long("item")
+                .value_name("CODE")
+                .action(ArgAction::Append)
+                .required(REQUIRED)
+                .help("A denied control-list item code, e.g. 3A001 (repeatable)"),
+        )
+        .arg(
+            Arg::new(ITEM_DESCRIPTION)
+                .long("item-description")
+                .value_name("TEXT")
+                .action(ArgAction::Append)
+                .requires(ITEM)
+                .help("Description of the --item just before it"),
+        )
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl<const REQUIRED: bool> FromArgMatches for ItemArgs<REQUIRED> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        pair_items(matches).map(|items| ItemArgs { items })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+/// Pairs each `--item-description` with the `--item` before it on the
+/// command line.
+fn pair_items(matches: &ArgMatches) -> Result<Vec<ItemArg>, clap::Error> {
+    let indexed = |id: &str| -> Vec<(usize, String)> {
+        match (matches.indices_of(id), matches.get_many::<String>(id)) {
+            (Some(indices), Some(values)) => indices.zip(values.cloned()).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let codes = indexed(ITEM);
+    let mut items: Vec<ItemArg> = codes
+        .iter()
+        .map(|(_, code)| ItemArg {
+            code: code.clone(),
+            description: String::new(),
+        })
+        .collect();
+    for (at, description) in indexed(ITEM_DESCRIPTION) {
+        let owner = codes.iter().rposition(|(i, _)| *i < at).ok_or_else(|| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("--item-description {description:?} must follow the --item it describes\n"),
+            )
+        })?;
+        let item = &mut items[owner];
+        if !item.description.is_empty() {
+            return Err(clap::Error::raw(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "--item {} has more than one --item-description\n",
+                    item.code
+                ),
+            ));
+        }
+        item.description = description;
+    }
+    Ok(items)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a sharing group (admin).
+    Create {
+        /// Group name, e.g. partners.
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Member jurisdictions, comma-separated or repeated, e.g. FR,JP.
+        #[arg(long, value_name = "J,...", value_delimiter = ',', required = true)]
+        members: Vec<String>,
+    },
+    /// List the sharing groups (admin).
+    List,
+    /// Remove a sharing group (admin).
+    Remove {
+        /// Group name.
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// List equivocation evidence: two different records signed by one peer
+    /// under one (issuer, id, version) (admin).
+    List,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +496,87 @@ mod tests {
             "0"
         ])
         .is_err());
+    }
+
+    fn items_of(args: &[&str]) -> Result<Vec<(String, String)>, clap::Error> {
+        let mut argv = vec!["concord", "denial", "amend", "FR-D-1", "--reason", "r"];
+        argv.extend_from_slice(args);
+        let cli = Cli::try_parse_from(argv)?;
+        match cli.command {
+            Command::Denial(DenialCommand::Amend(a)) => Ok(a
+                .items
+                .items
+                .into_iter()
+                .map(|i| (i.code, i.description))
+                .collect()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn pairs_item_descriptions_with_the_item_before_them() {
+        let pair = |c: &str, d: &str| (c.to_owned(), d.to_owned());
+        assert_eq!(items_of(&[]).unwrap(), vec![]);
+        assert_eq!(
+            items_of(&[
+                "--item",
+                "3A001",
+                "--item",
+                "ML4",
+                "--item-description",
+                "bombs",
+                "--destination",
+                "ZZ",
+                "--item",
+                "5A002",
+                "--item-description",
+                "crypto"
+            ])
+            .unwrap(),
+            vec![
+                pair("3A001", ""),
+                pair("ML4", "bombs"),
+                pair("5A002", "crypto")
+            ]
+        );
+        assert_eq!(
+            items_of(&["--item-description", "x", "--item", "A"])
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+        assert!(items_of(&[
+            "--item",
+            "A",
+            "--item-description",
+            "x",
+            "--item-description",
+            "y"
+        ])
+        .is_err());
+        // Issuing needs at least one item.
+        let issue = [
+            "concord",
+            "denial",
+            "issue",
+            "--party",
+            "P",
+            "--party-country",
+            "ZZ",
+            "--destination",
+            "ZZ",
+            "--reason",
+            "r",
+        ];
+        assert!(Cli::try_parse_from(issue).is_err());
+        let mut with_item = issue.to_vec();
+        with_item.extend(["--item", "3A001", "--to", "DE,JP", "--group", "g"]);
+        let cli = Cli::try_parse_from(with_item).unwrap();
+        let Command::Denial(DenialCommand::Issue(a)) = cli.command else {
+            panic!("not an issue")
+        };
+        assert_eq!(a.items.items.len(), 1);
+        assert_eq!(a.distribution.to, ["DE", "JP"]);
+        assert_eq!(a.distribution.groups, ["g"]);
     }
 }

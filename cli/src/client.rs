@@ -1,4 +1,5 @@
-//! Connecting to a node's admin API over mutual TLS, as a profile says.
+//! Connecting to a node's admin and exchange APIs over mutual TLS, as a
+//! profile says.
 
 use std::error::Error as _;
 use std::time::Duration;
@@ -6,6 +7,7 @@ use std::time::Duration;
 use concord_node::config::endpoint_host;
 use concord_node::crypto::keyfile;
 use concord_proto::v1::admin_service_client::AdminServiceClient;
+use concord_proto::v1::exchange_service_client::ExchangeServiceClient;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::exit::CliError;
@@ -17,6 +19,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub type AdminClient = AdminServiceClient<Channel>;
+pub type ExchangeClient = ExchangeServiceClient<Channel>;
 
 /// The channel settings for a profile: reads the CA, certificate and key.
 pub fn endpoint(profile: &Profile) -> Result<Endpoint, CliError> {
@@ -58,12 +61,21 @@ pub fn endpoint(profile: &Profile) -> Result<Endpoint, CliError> {
         .map(|ep| ep.connect_timeout(CONNECT_TIMEOUT).timeout(REQUEST_TIMEOUT))
 }
 
-/// Connects to the node named by a profile.
-pub async fn connect(profile: &Profile) -> Result<AdminClient, CliError> {
-    let channel = endpoint(profile)?.connect().await.map_err(|e| {
+/// A channel to the node named by a profile.
+pub async fn channel(profile: &Profile) -> Result<Channel, CliError> {
+    endpoint(profile)?.connect().await.map_err(|e| {
         CliError::from_transport(&e).context(format!("connecting to {}", profile.endpoint))
-    })?;
-    Ok(AdminServiceClient::new(channel))
+    })
+}
+
+/// Connects to the admin API of the node named by a profile.
+pub async fn connect(profile: &Profile) -> Result<AdminClient, CliError> {
+    Ok(AdminServiceClient::new(channel(profile).await?))
+}
+
+/// Connects to the exchange API of the node named by a profile.
+pub async fn connect_exchange(profile: &Profile) -> Result<ExchangeClient, CliError> {
+    Ok(ExchangeServiceClient::new(channel(profile).await?))
 }
 
 /// A failed RPC as a classified error naming the call and the node.

@@ -6,8 +6,11 @@
 //! - `output`: tables, key/value blocks and JSON on stdout.
 //! - `profile`: admin profiles (`*.profile.toml`).
 //! - `client`: a mutual-TLS admin client from a profile.
+//! - `duration`: `--expires-in 12h`-style durations and `--since` times.
 //! - `nodes`: child `concord-node` processes for the demo.
-//! - `cmd`: one file per command (`pki`, `peer`, `status`, `demo`).
+//! - `cmd`: one file per command (`pki`, `peer`, `status`, `demo`, `alert`,
+//!   `denial`, `group`, `evidence`), plus `records`, the rendering of
+//!   exchanged records they share.
 //!
 //! Architecture invariant: `anyhow` lives only in this file; commands return
 //! `CliError`, whose kind decides the exit code.
@@ -15,10 +18,12 @@
 mod args;
 mod client;
 mod cmd;
+mod duration;
 mod exit;
 mod nodes;
 mod output;
 mod profile;
+mod tls_probe;
 
 use std::process::ExitCode;
 
@@ -48,6 +53,17 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(cmd::run(cli))?;
-    Ok(())
+    let profile = cli.profile.clone();
+    runtime.block_on(async move {
+        match cmd::run(cli).await {
+            Err(err) => {
+                // A refused client certificate often arrives as a bare "connection closed".
+                match profile.as_deref().map(profile::Profile::load) {
+                    Some(Ok(p)) => Err(tls_probe::explain(&p, err).await.into()),
+                    _ => Err(err.into()),
+                }
+            }
+            Ok(()) => Ok(()),
+        }
+    })
 }

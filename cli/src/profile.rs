@@ -78,8 +78,9 @@ impl Profile {
         match path {
             Some(path) => Profile::load(path),
             None => Err(CliError::config(
-                "no admin profile given: pass --profile FILE or set CONCORD_PROFILE \
-                 (concord pki init writes DIR/admin.profile.toml)",
+                "no profile given: pass --profile FILE or set CONCORD_PROFILE \
+                 (concord pki init writes DIR/admin.profile.toml, \
+                 concord pki issue writes DIR/<role>-<name>.profile.toml)",
             )),
         }
     }

@@ -7,7 +7,9 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use concord_node::crypto::RecordSigner;
-use concord_node::exchange::envelope::{EnvelopeHeader, Record, RecordKind, SignedEnvelope, ENVELOPE_FORMAT};
+use concord_node::exchange::envelope::{
+    EnvelopeHeader, Record, RecordKind, SignedEnvelope, ENVELOPE_FORMAT,
+};
 use concord_node::exchange::records::{AlertCategory, Party, RiskAlert, Severity, Subjects};
 
 fn alert() -> RiskAlert {
@@ -17,7 +19,12 @@ fn alert() -> RiskAlert {
         category: AlertCategory::DiversionSuspected,
         severity: Severity::High,
         subjects: Subjects {
-            parties: vec![Party { name: "Rosoboron Trading LLC".into(), aliases: vec!["ROSOBORON".into()], country: "RU".into(), address: String::new() }],
+            parties: vec![Party {
+                name: "Rosoboron Trading LLC".into(),
+                aliases: vec!["ROSOBORON".into()],
+                country: "RU".into(),
+                address: String::new(),
+            }],
             destinations: vec!["RU".into()],
             items: vec!["3A001".into()],
             shipments: vec!["HAM-2026-0042".into()],
@@ -40,7 +47,10 @@ fn header() -> EnvelopeHeader {
         record_id: "DE-A-1".into(),
         version: 1,
         issued_at_unix_ms: 1_700_000_000_000,
-        recipients: ["FR", "IT", "JP", "NL"].iter().map(|j| j.parse().unwrap()).collect(),
+        recipients: ["FR", "IT", "JP", "NL"]
+            .iter()
+            .map(|j| j.parse().unwrap())
+            .collect(),
         body_sha256: [0; 32],
         previous: None,
         expires_at_unix_ms: None,
@@ -53,9 +63,15 @@ fn bench(c: &mut Criterion) {
     let sealed = SignedEnvelope::seal(&signer, header(), &record);
     let mut g = c.benchmark_group("envelope");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("seal (encode + sha256 + ed25519 sign)", |b| b.iter(|| SignedEnvelope::seal(&signer, header(), &record)));
-    g.bench_function("open (ed25519 verify + sha256 + decode)", |b| b.iter(|| sealed.open(signer.public_key()).unwrap()));
-    g.bench_function("ed25519 sign only", |b| b.iter(|| signer.sign(&sealed.header)));
+    g.bench_function("seal (encode + sha256 + ed25519 sign)", |b| {
+        b.iter(|| SignedEnvelope::seal(&signer, header(), &record))
+    });
+    g.bench_function("open (ed25519 verify + sha256 + decode)", |b| {
+        b.iter(|| sealed.open(signer.public_key()).unwrap())
+    });
+    g.bench_function("ed25519 sign only", |b| {
+        b.iter(|| signer.sign(&sealed.header))
+    });
     g.bench_function("ed25519 verify only", |b| {
         let sig = signer.sign(&sealed.header);
         b.iter(|| concord_node::crypto::verify_signature(signer.public_key(), &sealed.header, &sig))

@@ -41,7 +41,10 @@ fn bench(c: &mut Criterion) {
                 start.elapsed()
             });
             let stats = store.stats();
-            eprintln!("  {writers} writers: {} durable writes in {} flushes", stats.durable_writes, stats.flushes);
+            eprintln!(
+                "  {writers} writers: {} durable writes in {} flushes",
+                stats.durable_writes, stats.flushes
+            );
         });
     }
     g.finish();

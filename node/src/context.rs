@@ -83,7 +83,12 @@ impl NodeContext {
 
     pub fn metrics_snapshot(&self) -> Snapshot {
         let stats = self.store.stats();
-        let outbox: usize = self.peers.current().keys().map(|j| self.exchange.queued_for(j)).sum();
+        let outbox: usize = self
+            .peers
+            .current()
+            .keys()
+            .map(|j| self.exchange.queued_for(j))
+            .sum();
         Snapshot {
             outbox_pending: outbox as i64,
             peers: self.peers.current().len() as i64,

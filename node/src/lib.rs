@@ -16,6 +16,7 @@
 //! - `server`: `Node::start`, wiring it all together, and graceful shutdown.
 
 pub mod api;
+pub mod audit;
 pub mod config;
 pub mod context;
 pub mod crypto;

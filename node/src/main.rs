@@ -14,7 +14,11 @@ const EX_IOERR: u8 = 74;
 const EX_SOFTWARE: u8 = 70;
 
 #[derive(Parser)]
-#[command(name = "concord-node", version, about = "Run a Concord node for one jurisdiction")]
+#[command(
+    name = "concord-node",
+    version,
+    about = "Run a Concord node for one jurisdiction"
+)]
 struct Args {
     /// Path to node.toml.
     #[arg(long, env = "CONCORD_NODE_CONFIG")]
@@ -57,9 +61,10 @@ fn main() -> ExitCode {
 
 fn exit_code(e: &StartError) -> u8 {
     match e {
-        StartError::Tls(_) | StartError::WrongCertificate { .. } | StartError::KeyFile(_) | StartError::Signing { .. } => {
-            EX_CONFIG
-        }
+        StartError::Tls(_)
+        | StartError::WrongCertificate { .. }
+        | StartError::KeyFile(_)
+        | StartError::Signing { .. } => EX_CONFIG,
         StartError::Bind { .. } => EX_OSERR,
         StartError::Store(_) | StartError::Peers(_) => EX_IOERR,
         _ => EX_SOFTWARE,

@@ -77,18 +77,62 @@ impl Metrics {
             store_bytes: Gauge::default(),
             registry: Mutex::new(Registry::default()),
         };
-        registry.register("tls_handshakes", "TLS handshakes by result", m.handshakes.clone());
-        registry.register("rpc_requests", "gRPC requests received, by method", m.requests.clone());
-        registry.register("rpc_denied", "gRPC requests refused by policy, by method", m.denied.clone());
-        registry.register("records_issued", "Records this node signed and queued, by kind", m.issued.clone());
-        registry.register("records_received", "Records received from peers and stored", m.received.clone());
-        registry.register("pushes_refused", "Pushed batches refused, by sending peer and gRPC code", m.refused.clone());
-        registry.register("outbox_pending", "Own records queued for peers, summed over peers", m.outbox.clone());
+        registry.register(
+            "tls_handshakes",
+            "TLS handshakes by result",
+            m.handshakes.clone(),
+        );
+        registry.register(
+            "rpc_requests",
+            "gRPC requests received, by method",
+            m.requests.clone(),
+        );
+        registry.register(
+            "rpc_denied",
+            "gRPC requests refused by policy, by method",
+            m.denied.clone(),
+        );
+        registry.register(
+            "records_issued",
+            "Records this node signed and queued, by kind",
+            m.issued.clone(),
+        );
+        registry.register(
+            "records_received",
+            "Records received from peers and stored",
+            m.received.clone(),
+        );
+        registry.register(
+            "pushes_refused",
+            "Pushed batches refused, by sending peer and gRPC code",
+            m.refused.clone(),
+        );
+        registry.register(
+            "outbox_pending",
+            "Own records queued for peers, summed over peers",
+            m.outbox.clone(),
+        );
         registry.register("peers", "Registered peer jurisdictions", m.peers.clone());
-        registry.register("peers_connected", "Peer links currently up", m.peers_connected.clone());
-        registry.register("store_durable_writes", "Store commits acknowledged as durable", m.store_durable_writes.clone());
-        registry.register("store_flushes", "Store flushes to disk (one flush covers many commits)", m.store_flushes.clone());
-        registry.register("store_size_bytes", "Store size on disk", m.store_bytes.clone());
+        registry.register(
+            "peers_connected",
+            "Peer links currently up",
+            m.peers_connected.clone(),
+        );
+        registry.register(
+            "store_durable_writes",
+            "Store commits acknowledged as durable",
+            m.store_durable_writes.clone(),
+        );
+        registry.register(
+            "store_flushes",
+            "Store flushes to disk (one flush covers many commits)",
+            m.store_flushes.clone(),
+        );
+        registry.register(
+            "store_size_bytes",
+            "Store size on disk",
+            m.store_bytes.clone(),
+        );
         *m.registry.lock().unwrap_or_else(|e| e.into_inner()) = registry;
         Arc::new(m)
     }
@@ -99,15 +143,27 @@ impl Metrics {
     }
 
     pub fn request(&self, method: &str) {
-        self.requests.get_or_create(&MethodLabel { method: method.to_owned() }).inc();
+        self.requests
+            .get_or_create(&MethodLabel {
+                method: method.to_owned(),
+            })
+            .inc();
     }
 
     pub fn denied(&self, method: &str) {
-        self.denied.get_or_create(&MethodLabel { method: method.to_owned() }).inc();
+        self.denied
+            .get_or_create(&MethodLabel {
+                method: method.to_owned(),
+            })
+            .inc();
     }
 
     pub fn issued(&self, kind: &str) {
-        self.issued.get_or_create(&RecordLabel { kind: kind.to_owned() }).inc();
+        self.issued
+            .get_or_create(&RecordLabel {
+                kind: kind.to_owned(),
+            })
+            .inc();
     }
 
     pub fn received(&self, n: u64) {
@@ -115,7 +171,12 @@ impl Metrics {
     }
 
     pub fn refused(&self, peer: &str, code: &str) {
-        self.refused.get_or_create(&RefusalLabel { peer: peer.to_owned(), code: code.to_owned() }).inc();
+        self.refused
+            .get_or_create(&RefusalLabel {
+                peer: peer.to_owned(),
+                code: code.to_owned(),
+            })
+            .inc();
     }
 
     /// The text exposition, after refreshing gauges from `snapshot`.
@@ -148,20 +209,27 @@ pub async fn serve(
             let (metrics, snapshot) = (metrics.clone(), snapshot.clone());
             async move {
                 (
-                    [(http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+                    [(
+                        http::header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
                     metrics.render(snapshot()),
                 )
             }
         }),
     );
-    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
         tracing::warn!(error = %e, "metrics listener stopped");
     }
 }
 
 /// Address a metrics listener would report, for status output.
 pub fn describe(addr: Option<SocketAddr>) -> String {
-    addr.map(|a| format!("http://{a}/metrics")).unwrap_or_default()
+    addr.map(|a| format!("http://{a}/metrics"))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -173,9 +241,21 @@ mod tests {
         let m = Metrics::new();
         m.handshake(false);
         m.request("/concord.v1.AdminService/Status");
-        let text = m.render(Snapshot { peers: 2, peers_connected: 1, ..Snapshot::default() });
-        assert!(text.contains("concord_tls_handshakes_total{result=\"refused\"} 1"), "{text}");
+        let text = m.render(Snapshot {
+            peers: 2,
+            peers_connected: 1,
+            ..Snapshot::default()
+        });
+        assert!(
+            text.contains("concord_tls_handshakes_total{result=\"refused\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("concord_peers_connected 1"), "{text}");
-        assert!(text.contains("concord_rpc_requests_total{method=\"/concord.v1.AdminService/Status\"} 1"), "{text}");
+        assert!(
+            text.contains(
+                "concord_rpc_requests_total{method=\"/concord.v1.AdminService/Status\"} 1"
+            ),
+            "{text}"
+        );
     }
 }

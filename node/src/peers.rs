@@ -45,13 +45,22 @@ impl PeerDirectory {
             set.insert(record.bundle.jurisdiction.clone(), record);
         }
         let (published, _) = watch::channel(Arc::new(set));
-        Ok(PeerDirectory { own, store, tree, writer: Mutex::new(()), published, observers: Default::default() })
+        Ok(PeerDirectory {
+            own,
+            store,
+            tree,
+            writer: Mutex::new(()),
+            published,
+            observers: Default::default(),
+        })
     }
 
     /// Registers a peer durably. Fails if it is this node's own jurisdiction
     /// or already registered (remove it first to replace its trust).
     pub async fn add(&self, bundle: TrustBundle) -> Result<PeerRecord> {
-        bundle.validate().map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        bundle
+            .validate()
+            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
         if bundle.jurisdiction == self.own {
             return Err(Error::InvalidArgument(format!(
                 "{} is this node's own jurisdiction, not a peer",
@@ -66,7 +75,10 @@ impl PeerDirectory {
                 bundle.jurisdiction
             )));
         }
-        let record = PeerRecord { bundle, added_at_unix_ms: now_unix_ms() };
+        let record = PeerRecord {
+            bundle,
+            added_at_unix_ms: now_unix_ms(),
+        };
         let mut batch = self.store.batch();
         batch.put(&self.tree, &key, &record)?;
         self.store.commit(batch).await?;
@@ -80,7 +92,9 @@ impl PeerDirectory {
         let _guard = self.writer.lock().await;
         let key = jurisdiction.as_str().as_bytes();
         if self.tree.get(key)?.is_none() {
-            return Err(Error::NotFound(format!("peer {jurisdiction} is not registered")));
+            return Err(Error::NotFound(format!(
+                "peer {jurisdiction} is not registered"
+            )));
         }
         let mut batch = self.store.batch();
         batch.delete(&self.tree, key);
@@ -109,14 +123,22 @@ impl PeerDirectory {
     /// `add` returns, or the new peer's first call could be refused.
     pub fn observe(&self, observer: impl Fn(&PeerSet) + Send + Sync + 'static) {
         observer(&self.current());
-        self.observers.lock().unwrap_or_else(|e| e.into_inner()).push(Box::new(observer));
+        self.observers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Box::new(observer));
     }
 
     fn publish(&self, change: impl FnOnce(&mut BTreeMap<Jurisdiction, PeerRecord>)) {
         let mut next = (*self.current()).clone();
         change(&mut next);
         let next = Arc::new(next);
-        for observer in self.observers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        for observer in self
+            .observers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
             observer(&next);
         }
         self.published.send_replace(next);
@@ -124,5 +146,7 @@ impl PeerDirectory {
 }
 
 pub fn now_unix_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }

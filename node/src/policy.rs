@@ -28,44 +28,78 @@ pub enum ExchangeAction {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Denied {
     #[error("{service:?} service requires role {required}, caller {caller} has role {actual}")]
-    WrongRole { service: Service, caller: String, required: Role, actual: Role },
+    WrongRole {
+        service: Service,
+        caller: String,
+        required: Role,
+        actual: Role,
+    },
     #[error("{service:?} service is only for callers of jurisdiction {own}, caller is {caller}")]
-    ForeignCaller { service: Service, own: Jurisdiction, caller: String },
+    ForeignCaller {
+        service: Service,
+        own: Jurisdiction,
+        caller: String,
+    },
     #[error("{caller} is not a registered peer")]
     NotAPeer { caller: String },
 }
 
 /// May `caller` use `service` on the node of jurisdiction `own`?
 /// `is_peer` tells whether the caller's jurisdiction is a registered peer.
-pub fn authorize(service: Service, caller: &Caller, own: &Jurisdiction, is_peer: bool) -> Result<(), Denied> {
+pub fn authorize(
+    service: Service,
+    caller: &Caller,
+    own: &Jurisdiction,
+    is_peer: bool,
+) -> Result<(), Denied> {
     let require_role = |required: Role| {
         if caller.role == required {
             Ok(())
         } else {
-            Err(Denied::WrongRole { service, caller: caller.to_string(), required, actual: caller.role })
+            Err(Denied::WrongRole {
+                service,
+                caller: caller.to_string(),
+                required,
+                actual: caller.role,
+            })
         }
     };
     match service {
         Service::Admin => {
             if &caller.jurisdiction != own {
-                return Err(Denied::ForeignCaller { service, own: own.clone(), caller: caller.to_string() });
+                return Err(Denied::ForeignCaller {
+                    service,
+                    own: own.clone(),
+                    caller: caller.to_string(),
+                });
             }
             require_role(Role::Admin)
         }
         Service::Federation => {
             require_role(Role::Node)?;
             if &caller.jurisdiction == own || !is_peer {
-                return Err(Denied::NotAPeer { caller: caller.to_string() });
+                return Err(Denied::NotAPeer {
+                    caller: caller.to_string(),
+                });
             }
             Ok(())
         }
         Service::Exchange => {
             if &caller.jurisdiction != own {
-                return Err(Denied::ForeignCaller { service, own: own.clone(), caller: caller.to_string() });
+                return Err(Denied::ForeignCaller {
+                    service,
+                    own: own.clone(),
+                    caller: caller.to_string(),
+                });
             }
             match caller.role {
                 Role::Officer | Role::Analyst | Role::Admin => Ok(()),
-                actual => Err(Denied::WrongRole { service, caller: caller.to_string(), required: Role::Analyst, actual }),
+                actual => Err(Denied::WrongRole {
+                    service,
+                    caller: caller.to_string(),
+                    required: Role::Analyst,
+                    actual,
+                }),
             }
         }
     }
@@ -86,7 +120,12 @@ pub fn authorize_exchange(caller: &Caller, action: ExchangeAction) -> Result<(),
         ExchangeAction::RaiseAlert | ExchangeAction::Read => Role::Analyst,
         ExchangeAction::IssueDenial => Role::Officer,
     };
-    Err(Denied::WrongRole { service: Service::Exchange, caller: caller.to_string(), required, actual: caller.role })
+    Err(Denied::WrongRole {
+        service: Service::Exchange,
+        caller: caller.to_string(),
+        required,
+        actual: caller.role,
+    })
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -112,7 +151,9 @@ pub fn resolve_distribution(
     let mut recipients = BTreeSet::new();
     recipients.extend(to.iter().cloned());
     for name in group_names {
-        let members = groups.get(name).ok_or_else(|| DistributionError::UnknownGroup(name.clone()))?;
+        let members = groups
+            .get(name)
+            .ok_or_else(|| DistributionError::UnknownGroup(name.clone()))?;
         recipients.extend(members.iter().cloned());
     }
     recipients.remove(own);
@@ -132,7 +173,12 @@ pub fn may_receive(recipients: &[Jurisdiction], node: &Jurisdiction) -> bool {
 
 /// May this node send a record issued by `issuer` to `peer`? Only its own
 /// records (never forwarding another's), and only to a named recipient.
-pub fn may_send(own: &Jurisdiction, issuer: &Jurisdiction, recipients: &[Jurisdiction], peer: &Jurisdiction) -> bool {
+pub fn may_send(
+    own: &Jurisdiction,
+    issuer: &Jurisdiction,
+    recipients: &[Jurisdiction],
+    peer: &Jurisdiction,
+) -> bool {
     issuer == own && peer != own && may_receive(recipients, peer)
 }
 
@@ -148,7 +194,11 @@ mod tests {
     fn check(service: Service, j: &str, role: Role, is_peer: bool, allowed: bool) {
         let own: Jurisdiction = "DE".parse().unwrap();
         let got = authorize(service, &caller(j, role), &own, is_peer);
-        assert_eq!(got.is_ok(), allowed, "{service:?} {j}/{role} peer={is_peer}: {got:?}");
+        assert_eq!(
+            got.is_ok(),
+            allowed,
+            "{service:?} {j}/{role} peer={is_peer}: {got:?}"
+        );
     }
 
     #[test]
@@ -191,9 +241,13 @@ mod tests {
     fn distributions_resolve_to_named_peers_only() {
         let groups = BTreeMap::from([("eu".to_owned(), vec![j("DE"), j("FR"), j("IT")])]);
         let peers: BTreeSet<_> = [j("FR"), j("IT"), j("JP")].into();
-        let got = resolve_distribution(&j("DE"), &[j("JP")], &["eu".into()], &groups, &peers).unwrap();
+        let got =
+            resolve_distribution(&j("DE"), &[j("JP")], &["eu".into()], &groups, &peers).unwrap();
         assert_eq!(got, vec![j("FR"), j("IT"), j("JP")]);
-        assert_eq!(resolve_distribution(&j("DE"), &[j("DE")], &[], &groups, &peers), Err(DistributionError::Empty));
+        assert_eq!(
+            resolve_distribution(&j("DE"), &[j("DE")], &[], &groups, &peers),
+            Err(DistributionError::Empty)
+        );
         assert_eq!(
             resolve_distribution(&j("DE"), &[j("US")], &[], &groups, &peers),
             Err(DistributionError::NotAPeer(j("US")))

@@ -36,7 +36,11 @@ pub enum StartError {
     #[error(transparent)]
     Tls(#[from] TlsLoadError),
     #[error("node certificate {path} names {found}, but the config is for a node of jurisdiction {expected}")]
-    WrongCertificate { path: PathBuf, found: String, expected: String },
+    WrongCertificate {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
     #[error(transparent)]
     KeyFile(#[from] KeyFileError),
     #[error("signing key {path}: {source}")]
@@ -46,7 +50,10 @@ pub enum StartError {
     #[error("loading peers: {0}")]
     Peers(#[from] crate::error::Error),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("TLS setup: {0}")]
     Rustls(#[from] rustls::Error),
     #[error("reflection setup: {0}")]
@@ -66,7 +73,9 @@ pub struct NodeHandle {
 impl NodeHandle {
     /// Waits until the node has shut down and flushed its store.
     pub async fn wait(self) -> Result<(), StartError> {
-        self.task.await.unwrap_or_else(|e| Err(StartError::Reflection(format!("node task failed: {e}"))))
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(StartError::Reflection(format!("node task failed: {e}"))))
     }
 }
 
@@ -81,7 +90,8 @@ impl Node {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<NodeHandle, StartError> {
         let identity = tls::load_identity(&config.cert, &config.key, &config.ca_cert)?;
-        if identity.caller.jurisdiction != config.jurisdiction || identity.caller.role != Role::Node {
+        if identity.caller.jurisdiction != config.jurisdiction || identity.caller.role != Role::Node
+        {
             return Err(StartError::WrongCertificate {
                 path: config.cert.clone(),
                 found: identity.caller.to_string(),
@@ -89,28 +99,45 @@ impl Node {
             });
         }
         let pkcs8 = keyfile::read_private(&config.signing_key)?;
-        let signer = RecordSigner::from_pkcs8(&pkcs8)
-            .map_err(|source| StartError::Signing { path: config.signing_key.clone(), source })?;
+        let signer = RecordSigner::from_pkcs8(&pkcs8).map_err(|source| StartError::Signing {
+            path: config.signing_key.clone(),
+            source,
+        })?;
 
         let store = Store::open(&config.data_dir)?;
-        let peers = Arc::new(PeerDirectory::open(store.clone(), config.jurisdiction.clone())?);
+        let peers = Arc::new(PeerDirectory::open(
+            store.clone(),
+            config.jurisdiction.clone(),
+        )?);
         let anchors = TrustAnchors::new(config.jurisdiction.clone(), identity.ca.clone())?;
         let observed = anchors.clone();
         peers.observe(move |set: &PeerSet| {
             let cas = set.iter().filter_map(|(j, p)| {
-                tls::certs_from_pem(p.bundle.ca_cert_pem.as_bytes()).map(|mut c| (j.clone(), c.remove(0)))
+                tls::certs_from_pem(p.bundle.ca_cert_pem.as_bytes())
+                    .map(|mut c| (j.clone(), c.remove(0)))
             });
             if let Err(e) = observed.set_peers(cas) {
                 tracing::error!(error = %e, "cannot install peer trust anchors");
             }
         });
 
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| StartError::Bind { addr: config.listen, source })?;
-        let local_addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let local_addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
         let metrics_listener = match config.metrics_listen {
-            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?),
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Bind { addr, source })?,
+            ),
             None => None,
         };
         let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
@@ -122,10 +149,24 @@ impl Node {
         server_config.alpn_protocols = vec![b"h2".to_vec()];
 
         let metrics = Metrics::new();
-        let timing = LinkTiming { heartbeat: config.heartbeat, timeout: config.peer_timeout, max_backoff: config.max_backoff };
+        let timing = LinkTiming {
+            heartbeat: config.heartbeat,
+            timeout: config.peer_timeout,
+            max_backoff: config.max_backoff,
+        };
         let signer = Arc::new(signer);
-        let exchange = Arc::new(Exchange::open(store.clone(), config.jurisdiction.clone(), signer.clone(), peers.clone())?);
-        let links = PeerLinks::spawn(identity.clone(), exchange.clone(), peers.subscribe(), timing);
+        let exchange = Arc::new(Exchange::open(
+            store.clone(),
+            config.jurisdiction.clone(),
+            signer.clone(),
+            peers.clone(),
+        )?);
+        let links = PeerLinks::spawn(
+            identity.clone(),
+            exchange.clone(),
+            peers.subscribe(),
+            timing,
+        );
         let ctx = Arc::new(NodeContext {
             jurisdiction: config.jurisdiction.clone(),
             node_name: config.node_name.clone(),
@@ -151,13 +192,22 @@ impl Node {
 
         if let Some(l) = metrics_listener {
             let snap_ctx = ctx.clone();
-            tokio::spawn(metrics::serve(l, metrics.clone(), move || snap_ctx.metrics_snapshot(), stopped(stop_rx.clone())));
+            tokio::spawn(metrics::serve(
+                l,
+                metrics.clone(),
+                move || snap_ctx.metrics_snapshot(),
+                stopped(stop_rx.clone()),
+            ));
         }
 
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_serving::<AdminServiceServer<AdminApi>>().await;
-        health.set_serving::<FederationServiceServer<FederationApi>>().await;
-        health.set_serving::<ExchangeServiceServer<ExchangeApi>>().await;
+        health
+            .set_serving::<FederationServiceServer<FederationApi>>()
+            .await;
+        health
+            .set_serving::<ExchangeServiceServer<ExchangeApi>>()
+            .await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(concord_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -165,27 +215,47 @@ impl Node {
             .map_err(|e| StartError::Reflection(e.to_string()))?;
 
         let max = config.max_message_bytes;
-        let guard = |service| Guard::new(service, config.jurisdiction.clone(), peers.clone(), metrics.clone());
+        let guard = |service| {
+            Guard::new(
+                service,
+                config.jurisdiction.clone(),
+                peers.clone(),
+                metrics.clone(),
+            )
+        };
         let admin = AdminServiceServer::new(AdminApi::new(ctx.clone()))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
-        let federation = FederationServiceServer::new(FederationApi::new(ctx.clone(), stop_rx.clone()))
-            .max_decoding_message_size(max)
-            .max_encoding_message_size(max);
-        let exchange_api = ExchangeServiceServer::new(ExchangeApi::new(exchange.clone(), metrics.clone(), stop_rx.clone()))
-            .max_decoding_message_size(max)
-            .max_encoding_message_size(max);
+        let federation =
+            FederationServiceServer::new(FederationApi::new(ctx.clone(), stop_rx.clone()))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max);
+        let exchange_api = ExchangeServiceServer::new(ExchangeApi::new(
+            exchange.clone(),
+            metrics.clone(),
+            stop_rx.clone(),
+        ))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
         let counted = metrics.clone();
         let router = Server::builder()
-            .layer(tower::util::MapRequestLayer::new(move |req: http::Request<tonic::body::Body>| {
-                counted.request(req.uri().path());
-                req
-            }))
+            .layer(tower::util::MapRequestLayer::new(
+                move |req: http::Request<tonic::body::Body>| {
+                    counted.request(req.uri().path());
+                    req
+                },
+            ))
             .add_service(health_service)
             .add_service(reflection)
             .add_service(InterceptedService::new(admin, guard(Service::Admin)))
-            .add_service(InterceptedService::new(federation, guard(Service::Federation)))
-            .add_service(InterceptedService::new(exchange_api, guard(Service::Exchange)));
+            .add_service(InterceptedService::new(
+                federation,
+                guard(Service::Federation),
+            ))
+            .add_service(InterceptedService::new(
+                exchange_api,
+                guard(Service::Exchange),
+            ));
 
         let incoming = tls::serve_incoming(
             listener,
@@ -224,6 +294,10 @@ impl Node {
             tracing::info!("node stopped cleanly");
             Ok(())
         });
-        Ok(NodeHandle { local_addr, metrics_addr, task })
+        Ok(NodeHandle {
+            local_addr,
+            metrics_addr,
+            task,
+        })
     }
 }

@@ -24,7 +24,11 @@ const CODES: [&str; 5] = ["DE", "FR", "IT", "JP", "NL"];
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 async fn analyst(dir: &NodeDir) -> Result<ExchangeServiceClient<Channel>> {
@@ -43,7 +47,10 @@ fn request(to: &[&str], n: usize) -> RaiseAlertRequest {
         summary: format!("benchmark alert {n}: consignee resells controlled FPGAs"),
         indicators: vec!["end user changed after approval".into()],
         handling: "RESTRICTED".into(),
-        distribution: Some(Distribution { to: to.iter().map(|s| s.to_string()).collect(), groups: vec![] }),
+        distribution: Some(Distribution {
+            to: to.iter().map(|s| s.to_string()).collect(),
+            groups: vec![],
+        }),
         ..RaiseAlertRequest::default()
     }
 }
@@ -58,7 +65,12 @@ async fn watch(dirs: &[NodeDir], arrivals: Arrivals) -> Result<()> {
         let arrivals = arrivals.clone();
         tokio::spawn(async move {
             while let Ok(Some(v)) = stream.message().await {
-                arrivals.lock().unwrap().entry(v.id).or_default().push(Instant::now());
+                arrivals
+                    .lock()
+                    .unwrap()
+                    .entry(v.id)
+                    .or_default()
+                    .push(Instant::now());
             }
         });
     }
@@ -66,7 +78,12 @@ async fn watch(dirs: &[NodeDir], arrivals: Arrivals) -> Result<()> {
 }
 
 /// Raises `n` alerts at `dir` to `to` with `concurrency` requests in flight; returns id → send time.
-async fn raise(dir: &NodeDir, to: Vec<&'static str>, n: usize, concurrency: usize) -> Result<HashMap<String, Instant>> {
+async fn raise(
+    dir: &NodeDir,
+    to: Vec<&'static str>,
+    n: usize,
+    concurrency: usize,
+) -> Result<HashMap<String, Instant>> {
     let client = analyst(dir).await?;
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
@@ -93,16 +110,25 @@ async fn raise(dir: &NodeDir, to: Vec<&'static str>, n: usize, concurrency: usiz
     Ok(all)
 }
 
-async fn wait_arrivals(arrivals: &Arrivals, ids: &HashMap<String, Instant>, per_id: usize) -> Result<Instant> {
+async fn wait_arrivals(
+    arrivals: &Arrivals,
+    ids: &HashMap<String, Instant>,
+    per_id: usize,
+) -> Result<Instant> {
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         let done = {
             let a = arrivals.lock().unwrap();
-            ids.keys().all(|id| a.get(id).is_some_and(|v| v.len() >= per_id))
+            ids.keys()
+                .all(|id| a.get(id).is_some_and(|v| v.len() >= per_id))
         };
         if done {
             let a = arrivals.lock().unwrap();
-            return Ok(ids.keys().flat_map(|id| a[id].iter().copied()).max().unwrap_or_else(Instant::now));
+            return Ok(ids
+                .keys()
+                .flat_map(|id| a[id].iter().copied())
+                .max()
+                .unwrap_or_else(Instant::now));
         }
         anyhow::ensure!(Instant::now() < deadline, "records did not arrive");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -113,10 +139,19 @@ fn percentiles(arrivals: &Arrivals, sent: &HashMap<String, Instant>) -> (f64, f6
     let a = arrivals.lock().unwrap();
     let mut lat: Vec<f64> = sent
         .iter()
-        .flat_map(|(id, t)| a.get(id).into_iter().flatten().map(move |at| at.duration_since(*t).as_secs_f64() * 1000.0))
+        .flat_map(|(id, t)| {
+            a.get(id)
+                .into_iter()
+                .flatten()
+                .map(move |at| at.duration_since(*t).as_secs_f64() * 1000.0)
+        })
         .collect();
     lat.sort_by(|x, y| x.total_cmp(y));
-    let p = |q: f64| lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0.0);
+    let p = |q: f64| {
+        lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
     (p(0.50), p(0.99))
 }
 
@@ -125,7 +160,9 @@ async fn main() -> Result<()> {
     let records = arg("--records", 2000);
     let catchup = arg("--catchup", 100_000);
     let concurrency = arg("--concurrency", 32);
-    let fed = Federation::start(&CODES).await.context("start federation")?;
+    let fed = Federation::start(&CODES)
+        .await
+        .context("start federation")?;
     let dirs: Vec<NodeDir> = CODES.iter().map(|c| fed.dir(c).clone()).collect();
     println!("five nodes up on loopback; {records} records per phase, {concurrency} requests in flight per raiser");
 
@@ -153,7 +190,9 @@ async fn main() -> Result<()> {
     for (i, d) in dirs.iter().enumerate() {
         let to: Vec<&'static str> = CODES.iter().copied().filter(|c| *c != CODES[i]).collect();
         let d = d.clone();
-        raisers.push(tokio::spawn(async move { raise(&d, to, records, concurrency).await }));
+        raisers.push(tokio::spawn(async move {
+            raise(&d, to, records, concurrency).await
+        }));
     }
     let mut sent = HashMap::new();
     for r in raisers {
@@ -172,25 +211,43 @@ async fn main() -> Result<()> {
 
     // 3. Catch-up after an outage.
     let mut fed = fed;
-    let fr_index = fed.nodes.iter().position(|n| n.dir.code == "FR").context("FR")?;
+    let fr_index = fed
+        .nodes
+        .iter()
+        .position(|n| n.dir.code == "FR")
+        .context("FR")?;
     let fr = fed.nodes.remove(fr_index);
     let fr_dir = fr.dir.clone();
     fr.terminate().await?;
     let t = Instant::now();
     let sent = raise(&dirs[0], vec!["FR"], catchup, concurrency).await?;
-    println!("outage: {catchup} alerts queued for FR in {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "outage: {catchup} alerts queued for FR in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     let before = status_of(&dirs[0].admin_profile()).await?;
-    let target = before.peers.iter().find(|p| p.trust.as_ref().is_some_and(|t| t.jurisdiction == "FR")).map_or(0, |p| p.outbox_pending);
+    let target = before
+        .peers
+        .iter()
+        .find(|p| p.trust.as_ref().is_some_and(|t| t.jurisdiction == "FR"))
+        .map_or(0, |p| p.outbox_pending);
     let start = Instant::now();
     let node = NodeProcess::start(&fr_dir).await?;
     let de_cursor_goal = sent.len() as u64;
     loop {
         let s = status_of(&dirs[0].admin_profile()).await?;
-        let pending = s.peers.iter().find(|p| p.trust.as_ref().is_some_and(|t| t.jurisdiction == "FR")).map_or(u64::MAX, |p| p.outbox_pending);
+        let pending = s
+            .peers
+            .iter()
+            .find(|p| p.trust.as_ref().is_some_and(|t| t.jurisdiction == "FR"))
+            .map_or(u64::MAX, |p| p.outbox_pending);
         if pending == 0 {
             break;
         }
-        anyhow::ensure!(start.elapsed() < Duration::from_secs(1800), "catch-up did not finish");
+        anyhow::ensure!(
+            start.elapsed() < Duration::from_secs(1800),
+            "catch-up did not finish"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let secs = start.elapsed().as_secs_f64();

@@ -27,7 +27,10 @@ pub fn init() {
 }
 
 pub fn patience() -> Duration {
-    let secs = std::env::var("CONCORD_TEST_PATIENCE").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let secs = std::env::var("CONCORD_TEST_PATIENCE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
     Duration::from_secs(secs)
 }
 
@@ -41,22 +44,36 @@ where
     loop {
         match check().await {
             Ok(v) => return Ok(v),
-            Err(e) if Instant::now() >= deadline => return Err(e.context(format!("gave up waiting for {what}"))),
+            Err(e) if Instant::now() >= deadline => {
+                return Err(e.context(format!("gave up waiting for {what}")))
+            }
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }
 }
 
 pub fn bin(name: &str) -> PathBuf {
-    let var = if name == "concord" { "CONCORD_BIN" } else { "CONCORD_NODE_BIN" };
+    let var = if name == "concord" {
+        "CONCORD_BIN"
+    } else {
+        "CONCORD_NODE_BIN"
+    };
     if let Some(p) = std::env::var_os(var) {
         return PathBuf::from(p);
     }
     // target/<profile>/deps/<test-exe> -> target/<profile>/<name>
     let exe = std::env::current_exe().unwrap_or_default();
-    let dir = exe.parent().and_then(Path::parent).map(Path::to_owned).unwrap_or_default();
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_owned)
+        .unwrap_or_default();
     let path = dir.join(name);
-    assert!(path.exists(), "{} not built; run `cargo build --workspace --bins` (or cargo test --workspace)", path.display());
+    assert!(
+        path.exists(),
+        "{} not built; run `cargo build --workspace --bins` (or cargo test --workspace)",
+        path.display()
+    );
     path
 }
 
@@ -83,7 +100,10 @@ pub fn concord_ok(args: &[&str]) -> String {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or_else(|e| panic!("no free port: {e}"))
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
 /// One jurisdiction's directory as `concord pki init` lays it out.
@@ -102,7 +122,16 @@ impl NodeDir {
         let endpoint = format!("127.0.0.1:{}", free_port());
         let metrics = format!("127.0.0.1:{}", free_port());
         concord_ok(&[
-            "pki", "init", "--jurisdiction", code, "--dir", path_str(&dir), "--listen", &endpoint, "--metrics-listen", &metrics,
+            "pki",
+            "init",
+            "--jurisdiction",
+            code,
+            "--dir",
+            path_str(&dir),
+            "--listen",
+            &endpoint,
+            "--metrics-listen",
+            &metrics,
         ]);
         // Fast heartbeats keep tests short; production keeps the default.
         let config = dir.join("node.toml");
@@ -118,7 +147,12 @@ impl NodeDir {
             .map(|line| line + "\n")
             .collect();
         std::fs::write(&config, text).unwrap_or_else(|e| panic!("write config: {e}"));
-        NodeDir { code: code.to_owned(), dir, endpoint, metrics }
+        NodeDir {
+            code: code.to_owned(),
+            dir,
+            endpoint,
+            metrics,
+        }
     }
 
     pub fn config(&self) -> PathBuf {
@@ -132,14 +166,30 @@ impl NodeDir {
     pub fn trust_file(&self) -> PathBuf {
         let out = self.dir.join(format!("{}.trust.toml", self.code));
         if !out.exists() {
-            concord_ok(&["pki", "export-trust", "--dir", path_str(&self.dir), "--out", path_str(&out)]);
+            concord_ok(&[
+                "pki",
+                "export-trust",
+                "--dir",
+                path_str(&self.dir),
+                "--out",
+                path_str(&out),
+            ]);
         }
         out
     }
 
     /// Issues another client identity with `concord pki issue`; returns its profile path.
     pub fn issue(&self, role: &str, name: &str) -> PathBuf {
-        concord_ok(&["pki", "issue", "--dir", path_str(&self.dir), "--role", role, "--name", name]);
+        concord_ok(&[
+            "pki",
+            "issue",
+            "--dir",
+            path_str(&self.dir),
+            "--role",
+            role,
+            "--name",
+            name,
+        ]);
         self.dir.join(format!("{role}-{name}.profile.toml"))
     }
 
@@ -149,7 +199,8 @@ impl NodeDir {
 }
 
 pub fn path_str(p: &Path) -> &str {
-    p.to_str().unwrap_or_else(|| panic!("non-UTF-8 path {}", p.display()))
+    p.to_str()
+        .unwrap_or_else(|| panic!("non-UTF-8 path {}", p.display()))
 }
 
 /// A running `concord-node` process; killed on drop.
@@ -194,7 +245,11 @@ impl NodeProcess {
             .stderr(file)
             .spawn()
             .context("spawn concord-node")?;
-        Ok(NodeProcess { dir: dir.clone(), child: Some(child), log })
+        Ok(NodeProcess {
+            dir: dir.clone(),
+            child: Some(child),
+            log,
+        })
     }
 
     pub fn pid(&self) -> i32 {
@@ -202,7 +257,9 @@ impl NodeProcess {
     }
 
     pub fn try_exit(&mut self) -> Option<ExitStatus> {
-        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     /// SIGKILL: no chance to flush anything.
@@ -273,7 +330,8 @@ pub struct Credentials {
 
 impl Credentials {
     pub fn from_profile(profile: &Path) -> Result<Credentials> {
-        let text = std::fs::read_to_string(profile).with_context(|| format!("read {}", profile.display()))?;
+        let text = std::fs::read_to_string(profile)
+            .with_context(|| format!("read {}", profile.display()))?;
         let p: ProfileFile = toml::from_str(&text)?;
         let base = profile.parent().unwrap_or(Path::new("."));
         Ok(Credentials {
@@ -286,8 +344,14 @@ impl Credentials {
 
     /// A channel that presents these credentials (or none) over real mTLS.
     pub async fn channel(&self, present_cert: bool) -> Result<Channel> {
-        let host = self.endpoint.rsplit_once(':').map_or(self.endpoint.as_str(), |(h, _)| h).to_owned();
-        let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&self.ca_pem)).domain_name(host);
+        let host = self
+            .endpoint
+            .rsplit_once(':')
+            .map_or(self.endpoint.as_str(), |(h, _)| h)
+            .to_owned();
+        let mut tls = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(&self.ca_pem))
+            .domain_name(host);
         if present_cert {
             tls = tls.identity(Identity::from_pem(&self.cert_pem, &self.key_pem));
         }
@@ -311,7 +375,9 @@ pub async fn status_of(profile: &Path) -> Result<StatusResponse> {
 }
 
 pub fn trust_bundle(dir: &NodeDir) -> Result<TrustBundle> {
-    let b = concord_node::trust_bundle::TrustBundle::from_toml(&std::fs::read_to_string(dir.trust_file())?)?;
+    let b = concord_node::trust_bundle::TrustBundle::from_toml(&std::fs::read_to_string(
+        dir.trust_file(),
+    )?)?;
     Ok(TrustBundle {
         jurisdiction: b.jurisdiction.to_string(),
         endpoint: b.endpoint,
@@ -321,8 +387,14 @@ pub fn trust_bundle(dir: &NodeDir) -> Result<TrustBundle> {
 }
 
 pub async fn add_peer(on: &NodeDir, peer: &NodeDir) -> Result<()> {
-    let mut admin = Credentials::from_profile(&on.admin_profile())?.admin().await?;
-    admin.add_peer(AddPeerRequest { trust: Some(trust_bundle(peer)?) }).await?;
+    let mut admin = Credentials::from_profile(&on.admin_profile())?
+        .admin()
+        .await?;
+    admin
+        .add_peer(AddPeerRequest {
+            trust: Some(trust_bundle(peer)?),
+        })
+        .await?;
     Ok(())
 }
 
@@ -334,7 +406,10 @@ pub async fn wait_links(node: &NodeDir, peers: &[&str]) -> Result<StatusResponse
         async move {
             let s = status_of(&profile).await?;
             for p in peers {
-                let link = s.peers.iter().find(|x| x.trust.as_ref().is_some_and(|t| t.jurisdiction == *p));
+                let link = s
+                    .peers
+                    .iter()
+                    .find(|x| x.trust.as_ref().is_some_and(|t| t.jurisdiction == *p));
                 match link.and_then(|l| l.link.as_ref()) {
                     Some(l) if l.connected => {}
                     Some(l) => bail!("link to {p} down: {}", l.last_error),
@@ -357,7 +432,10 @@ impl Federation {
     pub async fn start(codes: &[&str]) -> Result<Federation> {
         init();
         let root = tempfile::tempdir()?;
-        let dirs: Vec<NodeDir> = codes.iter().map(|c| NodeDir::init(root.path(), c)).collect();
+        let dirs: Vec<NodeDir> = codes
+            .iter()
+            .map(|c| NodeDir::init(root.path(), c))
+            .collect();
         let mut nodes = Vec::new();
         for d in &dirs {
             nodes.push(NodeProcess::start(d).await?);
@@ -379,7 +457,10 @@ impl Federation {
     }
 
     pub fn node(&self, code: &str) -> &NodeProcess {
-        self.nodes.iter().find(|n| n.dir.code == code).unwrap_or_else(|| panic!("no node {code}"))
+        self.nodes
+            .iter()
+            .find(|n| n.dir.code == code)
+            .unwrap_or_else(|| panic!("no node {code}"))
     }
 }
 
@@ -387,7 +468,10 @@ impl Federation {
 pub fn metric(dir: &NodeDir, series: &str) -> u64 {
     let text = scrape_metrics(&dir.metrics).unwrap_or_default();
     text.lines()
-        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|rest| rest.strip_prefix(' '))
+        })
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0)
 }
@@ -397,7 +481,10 @@ pub fn scrape_metrics(addr: &str) -> Result<String> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(s, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
     let mut body = String::new();
     s.read_to_string(&mut body)?;
     Ok(body)
@@ -412,7 +499,11 @@ use concord_proto::v1::{Peer, PushRequest, PushResponse};
 impl Federation {
     /// Takes a node's process out of the federation, e.g. to stop or kill it.
     pub fn take(&mut self, code: &str) -> NodeProcess {
-        let i = self.nodes.iter().position(|n| n.dir.code == code).unwrap_or_else(|| panic!("no node {code}"));
+        let i = self
+            .nodes
+            .iter()
+            .position(|n| n.dir.code == code)
+            .unwrap_or_else(|| panic!("no node {code}"));
         self.nodes.remove(i)
     }
 
@@ -427,7 +518,9 @@ impl Federation {
 /// An exchange-service client presenting the identity of a CLI profile
 /// (as `NodeDir::issue` writes them).
 pub async fn exchange_client(profile: &Path) -> Result<ExchangeServiceClient<Channel>> {
-    Ok(ExchangeServiceClient::new(Credentials::from_profile(profile)?.channel(true).await?))
+    Ok(ExchangeServiceClient::new(
+        Credentials::from_profile(profile)?.channel(true).await?,
+    ))
 }
 
 /// `sender`'s node certificate, talking to `target`'s node: what a peer node presents.
@@ -442,7 +535,9 @@ pub fn node_credentials(sender: &NodeDir, target: &NodeDir) -> Credentials {
 
 /// A federation-service client for raw pushes, with room for oversized messages.
 pub fn federation_client(channel: Channel) -> FederationServiceClient<Channel> {
-    FederationServiceClient::new(channel).max_encoding_message_size(64 * 1024 * 1024).max_decoding_message_size(64 * 1024 * 1024)
+    FederationServiceClient::new(channel)
+        .max_encoding_message_size(64 * 1024 * 1024)
+        .max_decoding_message_size(64 * 1024 * 1024)
 }
 
 /// A jurisdiction's record-signing key, as `concord pki init` wrote it.
@@ -454,8 +549,14 @@ pub fn record_signer(dir: &NodeDir) -> Result<concord_node::crypto::RecordSigner
 /// One push call with `requests` as the whole inbound stream; collects every
 /// response until the node ends the stream. A refusal, whether from the call
 /// itself or from the stream, is the `Err`.
-pub async fn push_raw(client: &mut FederationServiceClient<Channel>, requests: Vec<PushRequest>) -> Result<Vec<PushResponse>, tonic::Status> {
-    let mut stream = client.push(tokio_stream::iter(requests)).await?.into_inner();
+pub async fn push_raw(
+    client: &mut FederationServiceClient<Channel>,
+    requests: Vec<PushRequest>,
+) -> Result<Vec<PushResponse>, tonic::Status> {
+    let mut stream = client
+        .push(tokio_stream::iter(requests))
+        .await?
+        .into_inner();
     let mut out = Vec::new();
     while let Some(response) = stream.message().await? {
         out.push(response);
@@ -465,5 +566,8 @@ pub async fn push_raw(client: &mut FederationServiceClient<Channel>, requests: V
 
 /// The peer entry for `code` in a status response.
 pub fn peer_in<'a>(status: &'a StatusResponse, code: &str) -> Option<&'a Peer> {
-    status.peers.iter().find(|p| p.trust.as_ref().is_some_and(|t| t.jurisdiction == code))
+    status
+        .peers
+        .iter()
+        .find(|p| p.trust.as_ref().is_some_and(|t| t.jurisdiction == code))
 }

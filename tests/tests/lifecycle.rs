@@ -32,7 +32,10 @@ async fn metrics_are_served_on_localhost() {
     assert_eq!(status.metrics_address, de.metrics);
     let text = scrape_metrics(&de.metrics).unwrap();
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-    assert!(text.contains("concord_rpc_requests_total{method=\"/concord.v1.AdminService/Status\"}"), "{text}");
+    assert!(
+        text.contains("concord_rpc_requests_total{method=\"/concord.v1.AdminService/Status\"}"),
+        "{text}"
+    );
     assert!(text.contains("concord_store_durable_writes"), "{text}");
     assert!(metric(&de, "concord_tls_handshakes_total{result=\"ok\"}") >= 1);
 }
@@ -44,15 +47,30 @@ async fn sigterm_stops_a_node_with_live_peer_streams_promptly() {
     let mut fed = Federation::start(&["DE", "FR"]).await.unwrap();
     let (de, fr) = (fed.dir("DE").clone(), fed.dir("FR").clone());
     // A watch stream at FR and DE's push stream to FR are both open when FR is told to stop.
-    let fr_analyst = Credentials::from_profile(&fr.issue("analyst", "w")).unwrap().channel(true).await.unwrap();
-    let mut watch = ExchangeServiceClient::new(fr_analyst).watch_alerts(WatchRequest {}).await.unwrap().into_inner();
-    let de_analyst = Credentials::from_profile(&de.issue("analyst", "a")).unwrap().channel(true).await.unwrap();
+    let fr_analyst = Credentials::from_profile(&fr.issue("analyst", "w"))
+        .unwrap()
+        .channel(true)
+        .await
+        .unwrap();
+    let mut watch = ExchangeServiceClient::new(fr_analyst)
+        .watch_alerts(WatchRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let de_analyst = Credentials::from_profile(&de.issue("analyst", "a"))
+        .unwrap()
+        .channel(true)
+        .await
+        .unwrap();
     let raised = ExchangeServiceClient::new(de_analyst)
         .raise_alert(RaiseAlertRequest {
             category: "other".into(),
             severity: "low".into(),
             summary: "keeps the push stream open".into(),
-            distribution: Some(Distribution { to: vec!["FR".into()], groups: vec![] }),
+            distribution: Some(Distribution {
+                to: vec!["FR".into()],
+                groups: vec![],
+            }),
             ..Default::default()
         })
         .await
@@ -61,13 +79,18 @@ async fn sigterm_stops_a_node_with_live_peer_streams_promptly() {
     let seen = watch.message().await.unwrap().unwrap();
     assert_eq!(seen.id, raised.id);
 
-    let fr_node = fed.nodes.remove(fed.nodes.iter().position(|n| n.dir.code == "FR").unwrap());
+    let fr_node = fed
+        .nodes
+        .remove(fed.nodes.iter().position(|n| n.dir.code == "FR").unwrap());
     let log = fr_node.log.clone();
     let status = fr_node.terminate().await.unwrap();
     assert!(status.success(), "{status}");
     let text = std::fs::read_to_string(log).unwrap();
     assert!(text.contains("node stopped cleanly"), "{text}");
-    assert!(!text.contains("did not finish in time"), "streams held shutdown open: {text}");
+    assert!(
+        !text.contains("did not finish in time"),
+        "streams held shutdown open: {text}"
+    );
     // The watch stream ended instead of hanging.
     assert!(!matches!(watch.message().await, Ok(Some(_))));
 }

@@ -24,7 +24,11 @@ fn check(config: &std::path::Path, expected_code: i32, expected_text: &str) {
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
     assert!(lines[0].starts_with("concord-node: error: "), "{stderr}");
-    assert!(lines[0].contains(expected_text), "{:?} not in {stderr}", expected_text);
+    assert!(
+        lines[0].contains(expected_text),
+        "{:?} not in {stderr}",
+        expected_text
+    );
 }
 
 fn fresh() -> (TempDir, NodeDir) {
@@ -50,11 +54,16 @@ fn corrupt_config() {
 fn config_with_bad_values_names_every_field() {
     let (_root, dir) = fresh();
     let text = std::fs::read_to_string(dir.config()).unwrap();
-    let text = text.replace("jurisdiction = \"DE\"", "jurisdiction = \"germany\"").replace(&dir.endpoint, "nowhere");
+    let text = text
+        .replace("jurisdiction = \"DE\"", "jurisdiction = \"germany\"")
+        .replace(&dir.endpoint, "nowhere");
     std::fs::write(dir.config(), text).unwrap();
     let (code, stderr) = run_node(&dir.config());
     assert_eq!(code, 78);
-    assert!(stderr.contains("jurisdiction") && stderr.contains("listen"), "{stderr}");
+    assert!(
+        stderr.contains("jurisdiction") && stderr.contains("listen"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -99,7 +108,10 @@ async fn a_store_written_by_a_newer_schema_is_refused() {
     assert!(node.terminate().await.unwrap().success());
     {
         let db = sled::open(dir.dir.join("data")).unwrap();
-        db.open_tree("meta").unwrap().insert(b"schema_version", &99u32.to_be_bytes()).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert(b"schema_version", &99u32.to_be_bytes())
+            .unwrap();
         db.flush().unwrap();
     }
     check(&dir.config(), 74, "newer Concord (schema 99)");

@@ -21,10 +21,23 @@ fn refused_handshakes(dir: &NodeDir) -> u64 {
     metric(dir, "concord_tls_handshakes_total{result=\"refused\"}")
 }
 
+/// The node counts the refusal just after sending its alert, so poll briefly.
+async fn assert_refused_since(dir: &NodeDir, before: u64) {
+    eventually("the node to count a refused handshake", || async move {
+        anyhow::ensure!(refused_handshakes(dir) > before, "not counted yet");
+        Ok(())
+    })
+    .await
+    .unwrap();
+}
+
 /// The call fails at the transport (handshake refused), not with an answer from a service.
 fn assert_transport_refusal(err: &tonic::Status) {
     assert!(
-        !matches!(err.code(), Code::PermissionDenied | Code::Ok | Code::InvalidArgument | Code::NotFound),
+        !matches!(
+            err.code(),
+            Code::PermissionDenied | Code::Ok | Code::InvalidArgument | Code::NotFound
+        ),
         "expected a refused handshake, got a service answer: {err:?}"
     );
 }
@@ -35,7 +48,10 @@ async fn status_with(creds: &Credentials, present_cert: bool) -> Result<(), toni
         // Refused at connect (TLS 1.2) is as good as refused at the first call.
         Err(e) => return Err(tonic::Status::unavailable(e.to_string())),
     };
-    AdminServiceClient::new(channel).status(StatusRequest {}).await.map(|_| ())
+    AdminServiceClient::new(channel)
+        .status(StatusRequest {})
+        .await
+        .map(|_| ())
 }
 
 fn issue(dir: &NodeDir, identity: Caller, validity: Validity) -> Credentials {
@@ -66,7 +82,7 @@ async fn a_client_without_certificate_is_refused_at_the_handshake() {
     let creds = Credentials::from_profile(&dir.admin_profile()).unwrap();
     let err = status_with(&creds, false).await.unwrap_err();
     assert_transport_refusal(&err);
-    assert!(refused_handshakes(&dir) > before, "node did not count a refused handshake");
+    assert_refused_since(&dir, before).await;
 }
 
 #[tokio::test]
@@ -79,20 +95,31 @@ async fn a_certificate_from_an_unknown_ca_is_refused_at_the_handshake() {
     creds.ca_pem = dir.read("ca.crt");
     let before = refused_handshakes(&dir);
     assert_transport_refusal(&status_with(&creds, true).await.unwrap_err());
-    assert!(refused_handshakes(&dir) > before);
+    assert_refused_since(&dir, before).await;
 }
 
 #[tokio::test]
 async fn an_expired_certificate_is_refused_at_the_handshake() {
     let (_root, dir, _node) = one_node().await;
     let now = OffsetDateTime::now_utc();
-    let expired = Validity { not_before: now - Duration::days(30), not_after: now - Duration::days(1) };
-    let creds = issue(&dir, Caller::new("DE".parse().unwrap(), Role::Admin, "old").unwrap(), expired);
+    let expired = Validity {
+        not_before: now - Duration::days(30),
+        not_after: now - Duration::days(1),
+    };
+    let creds = issue(
+        &dir,
+        Caller::new("DE".parse().unwrap(), Role::Admin, "old").unwrap(),
+        expired,
+    );
     let before = refused_handshakes(&dir);
     assert_transport_refusal(&status_with(&creds, true).await.unwrap_err());
-    assert!(refused_handshakes(&dir) > before);
+    assert_refused_since(&dir, before).await;
     // The same identity, currently valid, is accepted: the expiry was the reason.
-    let fresh = issue(&dir, Caller::new("DE".parse().unwrap(), Role::Admin, "old").unwrap(), Validity::days(1));
+    let fresh = issue(
+        &dir,
+        Caller::new("DE".parse().unwrap(), Role::Admin, "old").unwrap(),
+        Validity::days(1),
+    );
     status_with(&fresh, true).await.unwrap();
 }
 
@@ -109,15 +136,25 @@ async fn a_valid_certificate_with_the_wrong_role_is_permission_denied() {
     let mut node_creds = Credentials::from_profile(&dir.admin_profile()).unwrap();
     node_creds.cert_pem = dir.read("node.crt");
     node_creds.key_pem = dir.read("node.key");
-    assert_eq!(status_with(&node_creds, true).await.unwrap_err().code(), Code::PermissionDenied);
+    assert_eq!(
+        status_with(&node_creds, true).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
 }
 
 #[tokio::test]
 async fn an_admin_may_not_call_the_federation_service() {
     let (_root, dir, _node) = one_node().await;
-    let channel = Credentials::from_profile(&dir.admin_profile()).unwrap().channel(true).await.unwrap();
+    let channel = Credentials::from_profile(&dir.admin_profile())
+        .unwrap()
+        .channel(true)
+        .await
+        .unwrap();
     let err = FederationServiceClient::new(channel)
-        .hello(HelloRequest { jurisdiction: "DE".into(), sent_at_unix_ms: 0 })
+        .hello(HelloRequest {
+            jurisdiction: "DE".into(),
+            sent_at_unix_ms: 0,
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
@@ -128,13 +165,32 @@ async fn health_checking_and_reflection_are_served_over_mtls() {
     use tonic_health::pb::health_client::HealthClient;
     use tonic_health::pb::{health_check_response::ServingStatus, HealthCheckRequest};
     let (_root, dir, _node) = one_node().await;
-    let channel = Credentials::from_profile(&dir.admin_profile()).unwrap().channel(true).await.unwrap();
+    let channel = Credentials::from_profile(&dir.admin_profile())
+        .unwrap()
+        .channel(true)
+        .await
+        .unwrap();
     let mut health = HealthClient::new(channel.clone());
-    for service in ["", "concord.v1.AdminService", "concord.v1.FederationService"] {
-        let resp = health.check(HealthCheckRequest { service: service.into() }).await.unwrap().into_inner();
+    for service in [
+        "",
+        "concord.v1.AdminService",
+        "concord.v1.FederationService",
+    ] {
+        let resp = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(resp.status, ServingStatus::Serving as i32, "{service:?}");
     }
-    let unknown = health.check(HealthCheckRequest { service: "nope.Service".into() }).await.unwrap_err();
+    let unknown = health
+        .check(HealthCheckRequest {
+            service: "nope.Service".into(),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(unknown.code(), Code::NotFound);
 }
 
@@ -145,8 +201,15 @@ async fn reflection_lists_the_concord_services() {
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
     use tonic_reflection::pb::v1::ServerReflectionRequest;
     let (_root, dir, _node) = one_node().await;
-    let channel = Credentials::from_profile(&dir.admin_profile()).unwrap().channel(true).await.unwrap();
-    let request = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
+    let channel = Credentials::from_profile(&dir.admin_profile())
+        .unwrap()
+        .channel(true)
+        .await
+        .unwrap();
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
     let mut responses = ServerReflectionClient::new(channel)
         .server_reflection_info(tokio_stream::iter(vec![request]))
         .await
@@ -157,7 +220,14 @@ async fn reflection_lists_the_concord_services() {
         panic!("unexpected reflection answer {first:?}");
     };
     let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
-    for wanted in ["concord.v1.AdminService", "concord.v1.FederationService", "grpc.health.v1.Health"] {
-        assert!(names.iter().any(|n| n == wanted), "{wanted} missing from {names:?}");
+    for wanted in [
+        "concord.v1.AdminService",
+        "concord.v1.FederationService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(
+            names.iter().any(|n| n == wanted),
+            "{wanted} missing from {names:?}"
+        );
     }
 }

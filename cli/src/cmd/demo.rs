@@ -5,7 +5,13 @@
 //! Steps: PKI per jurisdiction on free loopback ports → trust bundles → start
 //! the nodes → wait until each answers Status → register every other
 //! jurisdiction as a peer on each node → wait until every link is connected →
-//! wait for Ctrl-C (or stop at once with `--once`) → SIGTERM the nodes.
+//! exchange records: analyst certificates at every node and an officer
+//! certificate at FR (as `pki issue` makes them), a sharing group at DE
+//! (CreateGroup), an alert raised at DE to FR only, a denial issued at FR to
+//! DE and JP, then poll each node's ListAlerts/ListDenials until every
+//! recipient holds what it was sent (and JP is shown not to hold the DE
+//! alert) → wait for Ctrl-C (or stop at once with `--once`) → SIGTERM the
+//! nodes.
 //!
 //! Architecture invariant: no child outlives the demo; [`Nodes`] kills any
 //! still running on drop, and a Ctrl-C or SIGTERM during any step stops them.
@@ -22,9 +28,11 @@ use serde::Serialize;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::time::Instant;
 
-use crate::args::{DemoArgs, ExportTrustArgs, InitArgs};
-use crate::client::{self, AdminClient};
-use crate::cmd::{peer, pki};
+use crate::args::{DemoArgs, ExportTrustArgs, InitArgs, IssueArgs};
+use crate::client::{self, AdminClient, ExchangeClient};
+use crate::cmd::group::GroupView;
+use crate::cmd::records::{DeliveryOut, RecordOut};
+use crate::cmd::{alert, denial, group, peer, pki};
 use crate::exit::{CliError, ErrorKind};
 use crate::nodes::{locate_node_binary, Nodes, Stopped};
 use crate::output::{print_json, print_text, OutputFormat, Table};
@@ -36,6 +44,14 @@ pub const JURISDICTIONS: [&str; 3] = ["DE", "FR", "JP"];
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the peer links may take to come up.
 const LINKS_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long exchanged records may take to reach their recipients.
+const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long to wait, once everything is held, for the issuers' signed receipts.
+const RECEIPTS_GRACE: Duration = Duration::from_secs(10);
+/// Name of the people the demo issues analyst and officer certificates to.
+const DEMO_PERSON: &str = "demo";
+/// The sharing group the demo creates at DE.
+const DEMO_GROUP: &str = "partners";
 /// How long a node may take to exit after SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(250);
@@ -232,8 +248,33 @@ pub struct DemoReport {
     pub nodes: Vec<DemoNode>,
     pub links_connected: usize,
     pub links_total: usize,
+    pub exchange: ExchangeReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<Vec<Stopped>>,
+}
+
+/// What the demo exchanged, and where each record ended up.
+#[derive(Debug, Serialize)]
+pub struct ExchangeReport {
+    /// The sharing group created at DE.
+    pub group: GroupView,
+    pub group_at: String,
+    pub records: Vec<HeldRecord>,
+}
+
+/// One exchanged record and the nodes holding it.
+#[derive(Debug, Serialize)]
+pub struct HeldRecord {
+    pub id: String,
+    pub kind: &'static str,
+    pub issuer: String,
+    pub recipients: Vec<String>,
+    pub held_at: Vec<String>,
+    pub not_held_at: Vec<String>,
+    /// Every holder re-verified the issuer's signature.
+    pub signatures_valid: bool,
+    /// The issuer's delivery state per recipient.
+    pub deliveries: Vec<DeliveryOut>,
 }
 
 #[derive(Debug, Serialize)]
@@ -245,6 +286,9 @@ pub struct DemoNode {
     pub signing_key_id: String,
     pub node_config: PathBuf,
     pub admin_profile: PathBuf,
+    pub analyst_profile: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub officer_profile: Option<PathBuf>,
     pub trust_bundle: PathBuf,
     pub log: PathBuf,
 }
@@ -271,21 +315,132 @@ impl DemoReport {
         }
         let mut out = format!(
             "Concord demo federation in {}\n\n{}\nAll {} of {} peer links are connected \
-             (peers registered through AddPeer).\n",
+             (peers registered through AddPeer).\n\n",
             self.dir.display(),
             table.render(),
             self.links_connected,
             self.links_total
         );
+        out.push_str(&self.exchange.render());
         if waiting {
-            out.push_str("\nPoint the CLI at a node:\n");
-            for n in &self.nodes {
+            out.push_str(&self.guidance());
+            out.push_str("\nPress Ctrl-C to stop the nodes.\n");
+        }
+        out
+    }
+
+    /// How to point the CLI at each node, as admin, analyst and officer.
+    fn guidance(&self) -> String {
+        let mut out = String::from("\nPoint the CLI at a node (admin profiles):\n");
+        for n in &self.nodes {
+            out.push_str(&format!(
+                "  concord --profile {} status\n",
+                n.admin_profile.display()
+            ));
+        }
+        out.push_str("\nAnalyst and officer profiles:\n");
+        for n in &self.nodes {
+            out.push_str(&format!(
+                "  {} analyst  {}\n",
+                n.jurisdiction,
+                n.analyst_profile.display()
+            ));
+            if let Some(officer) = &n.officer_profile {
                 out.push_str(&format!(
-                    "  concord --profile {} status\n",
-                    n.admin_profile.display()
+                    "  {} officer  {}\n",
+                    n.jurisdiction,
+                    officer.display()
                 ));
             }
-            out.push_str("\nPress Ctrl-C to stop the nodes.\n");
+        }
+        let node = |j: &str| self.nodes.iter().find(|n| n.jurisdiction == j);
+        let alert = self.exchange.records.iter().find(|r| r.kind == "alert");
+        let denial = self.exchange.records.iter().find(|r| r.kind == "denial");
+        if let (Some(de), Some(fr), Some(jp), Some(alert), Some(denial)) =
+            (node("DE"), node("FR"), node("JP"), alert, denial)
+        {
+            let analyst = |n: &DemoNode| n.analyst_profile.display().to_string();
+            let officer = fr
+                .officer_profile
+                .as_ref()
+                .map_or_else(|| analyst(fr), |p| p.display().to_string());
+            out.push_str(&format!(
+                "\nTry:\n  \
+                 concord --profile {fr_a} alert show {a}\n  \
+                 concord --profile {jp_a} alert list            # JP holds no DE alert\n  \
+                 concord --profile {jp_a} alert watch\n  \
+                 concord --profile {de_a} alert raise --category other --severity low \\\n      \
+                 --summary \"test\" --group {group}\n  \
+                 concord --profile {de_a} denial show {d}\n  \
+                 concord --profile {fr_o} denial amend {d} --reason \"new evidence\" --valid-for 90d\n  \
+                 concord --profile {de_admin} group list\n",
+                fr_a = analyst(fr),
+                jp_a = analyst(jp),
+                de_a = analyst(de),
+                fr_o = officer,
+                de_admin = de.admin_profile.display(),
+                a = alert.id,
+                d = denial.id,
+                group = self.exchange.group.name,
+            ));
+        }
+        out
+    }
+}
+
+impl ExchangeReport {
+    fn render(&self) -> String {
+        let mut table = Table::new([
+            "RECORD",
+            "ISSUER",
+            "RECIPIENTS",
+            "HELD AT",
+            "NOT HELD AT",
+            "SIGNATURES",
+            "DELIVERIES (ISSUER'S VIEW)",
+        ]);
+        for r in &self.records {
+            let deliveries: Vec<String> = r
+                .deliveries
+                .iter()
+                .map(|d| {
+                    let receipt = match (d.state.as_str(), d.receipt_valid) {
+                        ("delivered", true) => ", receipt valid",
+                        ("delivered", false) => ", receipt INVALID",
+                        _ => "",
+                    };
+                    format!("{} {}{receipt}", d.recipient, d.state)
+                })
+                .collect();
+            table.row([
+                format!("{} {}", r.kind, r.id),
+                r.issuer.clone(),
+                r.recipients.join(", "),
+                r.held_at.join(", "),
+                crate::output::or_dash(&r.not_held_at.join(", ")),
+                if r.signatures_valid {
+                    "valid"
+                } else {
+                    "INVALID"
+                }
+                .to_owned(),
+                crate::output::or_dash(&deliveries.join("; ")),
+            ]);
+        }
+        let mut out = format!(
+            "Sharing group {} at {}: {}\n\nWho received what:\n{}",
+            self.group.name,
+            self.group_at,
+            self.group.members.join(", "),
+            table.render()
+        );
+        for r in &self.records {
+            for j in &r.not_held_at {
+                out.push_str(&format!(
+                    "{j} does not hold {} {}: it was not a recipient (need-to-know).\n",
+                    r.kind, r.id
+                ));
+            }
         }
         out
     }
@@ -383,6 +538,8 @@ async fn bring_up(
     let connected = wait_links(&members, &mut clients, nodes, &bar).await?;
     bar.finish_with_message(format!("All {connected} peer links connected"));
 
+    let (exchange, roles) = exchange(&members, &mut clients, nodes, progress).await?;
+
     let pids: BTreeMap<&str, u32> = nodes.iter().map(|p| (p.name.as_str(), p.pid)).collect();
     let logs: BTreeMap<&str, PathBuf> = nodes
         .iter()
@@ -403,6 +560,13 @@ async fn bring_up(
                 signing_key_id: m.init.signing_key_id.clone(),
                 node_config: m.init.node_config.clone(),
                 admin_profile: m.init.admin_profile.clone(),
+                analyst_profile: roles
+                    .get(m.jurisdiction.as_str())
+                    .map(|r| r.analyst.path.clone())
+                    .unwrap_or_default(),
+                officer_profile: roles
+                    .get(m.jurisdiction.as_str())
+                    .and_then(|r| r.officer.as_ref().map(|o| o.path.clone())),
                 trust_bundle: m.trust.clone(),
                 log: logs
                     .get(m.jurisdiction.as_str())
@@ -412,8 +576,265 @@ async fn bring_up(
             .collect(),
         links_connected: connected,
         links_total: total,
+        exchange,
         stopped: None,
     })
+}
+
+/// The exchange-role profiles the demo issued at one node.
+struct Roles {
+    analyst: Profile,
+    officer: Option<Profile>,
+}
+
+/// Issues a person's certificate and profile the way `concord pki issue` does.
+fn issue_profile(m: &Member, role: &str) -> Result<Profile, CliError> {
+    let report = pki::issue(&IssueArgs {
+        dir: m.init.dir.clone(),
+        role: role.to_owned(),
+        name: DEMO_PERSON.to_owned(),
+        days: 30,
+    })
+    .map_err(|e| e.context(format!("pki issue {role} for {}", m.jurisdiction)))?;
+    Profile::load(&report.profile)
+}
+
+async fn exchange_client(profile: &Profile, who: &str) -> Result<ExchangeClient, CliError> {
+    client::connect_exchange(profile)
+        .await
+        .map_err(|e| e.context(who.to_owned()))
+}
+
+/// Issues analyst and officer certificates, creates a sharing group at DE,
+/// raises an alert at DE to FR only, issues a denial at FR to DE and JP, and
+/// waits until every recipient holds what it was sent.
+async fn exchange(
+    members: &[Member],
+    admins: &mut [AdminClient],
+    nodes: &mut Nodes,
+    progress: &Progress,
+) -> Result<(ExchangeReport, BTreeMap<String, Roles>), CliError> {
+    let bar = progress.bar("Exchanging records", 5);
+    bar.set_message("Issuing analyst and officer certificates");
+    let mut roles = BTreeMap::new();
+    for m in members {
+        let officer = if m.jurisdiction == "FR" {
+            Some(issue_profile(m, "officer")?)
+        } else {
+            None
+        };
+        let analyst = issue_profile(m, "analyst")?;
+        roles.insert(m.jurisdiction.clone(), Roles { analyst, officer });
+    }
+    bar.inc(1);
+
+    let index = |j: &str| {
+        members
+            .iter()
+            .position(|m| m.jurisdiction == j)
+            .ok_or_else(|| CliError::internal(format!("the demo has no {j}")))
+    };
+    let de = index("DE")?;
+    bar.set_message(format!("DE: creating sharing group {DEMO_GROUP}"));
+    let created = group::create(
+        &mut admins[de],
+        DEMO_GROUP,
+        vec!["FR".to_owned(), "JP".to_owned()],
+    )
+    .await
+    .map_err(|s| client::rpc_error("CreateGroup", &members[de].profile, &s).context("DE"))?;
+    bar.inc(1);
+
+    // One analyst client per node, for raising at DE and reading everywhere.
+    let mut readers = Vec::new();
+    for m in members {
+        let r = roles
+            .get(&m.jurisdiction)
+            .ok_or_else(|| CliError::internal(format!("no analyst at {}", m.jurisdiction)))?;
+        let who = format!("{} analyst", m.jurisdiction);
+        readers.push((
+            m.jurisdiction.clone(),
+            r.analyst.clone(),
+            exchange_client(&r.analyst, &who).await?,
+        ));
+    }
+
+    bar.set_message("DE: raising an alert to FR only");
+    let (_, de_analyst, de_client) = &mut readers[de];
+    let raised = de_client
+        .raise_alert(pb::RaiseAlertRequest {
+            category: "diversion-suspected".to_owned(),
+            severity: "high".to_owned(),
+            subjects: Some(pb::Subjects {
+                parties: vec![pb::Party {
+                    name: "Demo Trading Ltd (fictitious)".to_owned(),
+                    ..Default::default()
+                }],
+                destinations: vec!["ZZ".to_owned()],
+                items: vec!["3A001".to_owned()],
+                shipments: vec!["DEMO-SHIPMENT-1".to_owned()],
+            }),
+            indicators: vec!["orders split below reporting thresholds".to_owned()],
+            summary: "Demo: suspected diversion of 3A001 electronics via a third country"
+                .to_owned(),
+            expires_in_seconds: 7 * 86_400,
+            handling: "DEMO - FR only".to_owned(),
+            distribution: Some(pb::Distribution {
+                to: vec!["FR".to_owned()],
+                groups: vec![],
+            }),
+        })
+        .await
+        .map_err(|s| client::rpc_error("RaiseAlert", de_analyst, &s).context("DE analyst"))?
+        .into_inner();
+    bar.inc(1);
+
+    bar.set_message("FR: issuing a denial to DE and JP");
+    let fr_officer = roles
+        .get("FR")
+        .and_then(|r| r.officer.clone())
+        .ok_or_else(|| CliError::internal("no officer at FR"))?;
+    let mut officer = exchange_client(&fr_officer, "FR officer").await?;
+    let issued = officer
+        .issue_denial(pb::IssueDenialRequest {
+            party: Some(pb::Party {
+                name: "Demo Components SARL (fictitious)".to_owned(),
+                aliases: vec!["DemoComp".to_owned()],
+                country: "ZZ".to_owned(),
+                address: String::new(),
+            }),
+            items: vec![pb::DeniedItem {
+                code: "3A001".to_owned(),
+                description: "demo electronic components".to_owned(),
+            }],
+            destination: "ZZ".to_owned(),
+            end_use: "stated: civilian telecommunications".to_owned(),
+            reason: "Demo: end user could not be verified".to_owned(),
+            valid_for_seconds: 365 * 86_400,
+            distribution: Some(pb::Distribution {
+                to: vec!["DE".to_owned(), "JP".to_owned()],
+                groups: vec![],
+            }),
+        })
+        .await
+        .map_err(|s| client::rpc_error("IssueDenial", &fr_officer, &s).context("FR officer"))?
+        .into_inner();
+    bar.inc(1);
+
+    bar.set_message("Waiting until every recipient holds its records");
+    let records = wait_held(&[raised, issued], &mut readers, nodes).await?;
+    bar.inc(1);
+    bar.finish_with_message(format!(
+        "Exchanged {}: every recipient holds what it was sent",
+        records
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    Ok((
+        ExchangeReport {
+            group: GroupView::from(&created),
+            group_at: "DE".to_owned(),
+            records,
+        },
+        roles,
+    ))
+}
+
+/// Which nodes hold each record (through ListAlerts/ListDenials as each
+/// node's analyst); polls until every recipient holds it with a valid
+/// signature, then briefly for the issuer's receipts. Fails at once if a
+/// node that is not a recipient holds a record.
+async fn wait_held(
+    sent: &[pb::RecordView],
+    readers: &mut [(String, Profile, ExchangeClient)],
+    nodes: &mut Nodes,
+) -> Result<Vec<HeldRecord>, CliError> {
+    let deadline = Instant::now() + EXCHANGE_TIMEOUT;
+    let mut receipts_deadline: Option<Instant> = None;
+    loop {
+        nodes.check_running()?;
+        let mut held: Vec<HeldRecord> = Vec::new();
+        let mut missing: Vec<String> = Vec::new();
+        for record in sent {
+            let sent = RecordOut::from(record);
+            let mut row = HeldRecord {
+                id: sent.id.clone(),
+                kind: sent.kind,
+                issuer: sent.issuer.clone(),
+                recipients: sent.recipients.clone(),
+                held_at: Vec::new(),
+                not_held_at: Vec::new(),
+                signatures_valid: true,
+                deliveries: Vec::new(),
+            };
+            for (j, profile, client) in readers.iter_mut() {
+                let request = pb::ListRecordsRequest {
+                    issuer: sent.issuer.clone(),
+                    ..Default::default()
+                };
+                let (call, listed) = match sent.kind {
+                    "alert" => ("ListAlerts", alert::list(client, request).await),
+                    _ => ("ListDenials", denial::list(client, request).await),
+                };
+                let listed = listed.map_err(|s| {
+                    client::rpc_error(call, profile, &s).context(format!("{j} analyst"))
+                })?;
+                match listed.iter().find(|v| v.id == sent.id) {
+                    Some(v) => {
+                        let v = RecordOut::from(v);
+                        row.held_at.push(j.clone());
+                        row.signatures_valid &= v.signature_valid;
+                        if *j == sent.issuer {
+                            row.deliveries = v.deliveries.clone();
+                        }
+                        if *j != sent.issuer && !sent.recipients.contains(j) {
+                            return Err(CliError::internal(format!(
+                                "{j} holds {} {} though it is not a recipient ({})",
+                                sent.kind,
+                                sent.id,
+                                sent.recipients.join(", ")
+                            )));
+                        }
+                        if !v.signature_valid {
+                            missing.push(format!(
+                                "{j}: signature of {} {}",
+                                sent.id,
+                                v.signature()
+                            ));
+                        }
+                    }
+                    None => {
+                        row.not_held_at.push(j.clone());
+                        if sent.recipients.contains(j) || *j == sent.issuer {
+                            missing.push(format!("{j} does not hold {} yet", sent.id));
+                        }
+                    }
+                }
+            }
+            held.push(row);
+        }
+        if missing.is_empty() {
+            let receipted = held.iter().all(|r| {
+                r.deliveries.len() == r.recipients.len()
+                    && r.deliveries
+                        .iter()
+                        .all(|d| d.state == "delivered" && d.receipt_valid)
+            });
+            let grace = *receipts_deadline.get_or_insert_with(|| Instant::now() + RECEIPTS_GRACE);
+            if receipted || Instant::now() >= grace {
+                return Ok(held);
+            }
+        } else if Instant::now() >= deadline {
+            return Err(CliError::timeout(format!(
+                "records not held after {} s: {}",
+                EXCHANGE_TIMEOUT.as_secs(),
+                missing.join("; ")
+            )));
+        }
+        tokio::time::sleep(POLL).await;
+    }
 }
 
 /// Polls Status through the admin profile until the node answers.

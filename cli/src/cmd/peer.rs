@@ -119,6 +119,10 @@ pub struct PeerView {
     /// RFC 3339, or null if unknown.
     pub added_at: Option<String>,
     pub link: LinkView,
+    /// Own records still queued for this peer.
+    pub outbox_pending: u64,
+    /// Highest sequence number held from this peer.
+    pub received_cursor: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -144,11 +148,14 @@ impl From<&pb::Peer> for PeerView {
                 last_contact: rfc3339(link.last_contact_unix_ms),
                 last_error: Some(link.last_error).filter(|e| !e.is_empty()),
             },
+            outbox_pending: p.outbox_pending,
+            received_cursor: p.received_cursor,
         }
     }
 }
 
-/// The peer table: jurisdiction, endpoint, key id, link, last contact, last error.
+/// The peer table: jurisdiction, endpoint, key id, link, last contact,
+/// outbox, received cursor, last error.
 pub fn peer_table(peers: &[PeerView]) -> Table {
     let mut table = Table::new([
         "JURISDICTION",
@@ -156,6 +163,8 @@ pub fn peer_table(peers: &[PeerView]) -> Table {
         "KEY ID",
         "CONNECTED",
         "LAST CONTACT",
+        "OUTBOX",
+        "RECEIVED",
         "LAST ERROR",
     ]);
     for p in peers {
@@ -168,6 +177,8 @@ pub fn peer_table(peers: &[PeerView]) -> Table {
                 .last_contact
                 .clone()
                 .unwrap_or_else(|| time_or_never(0)),
+            p.outbox_pending.to_string(),
+            p.received_cursor.to_string(),
             or_dash(p.link.last_error.as_deref().unwrap_or("")),
         ]);
     }
@@ -199,6 +210,8 @@ mod tests {
                 last_contact_unix_ms: contact,
                 last_error: error.into(),
             }),
+            outbox_pending: if connected { 0 } else { 3 },
+            received_cursor: if connected { 12 } else { 0 },
             ..Default::default()
         }
     }
@@ -220,9 +233,9 @@ mod tests {
         assert_eq!(
             render_peers(&views),
             "\
-JURISDICTION  ENDPOINT        KEY ID            CONNECTED  LAST CONTACT              LAST ERROR
-FR            127.0.0.1:7402  0123456789abcdef  yes        2023-11-14T22:13:20.000Z  -
-JP            127.0.0.1:7402  0123456789abcdef  no         never                     tls: unknown issuer
+JURISDICTION  ENDPOINT        KEY ID            CONNECTED  LAST CONTACT              OUTBOX  RECEIVED  LAST ERROR
+FR            127.0.0.1:7402  0123456789abcdef  yes        2023-11-14T22:13:20.000Z  0       12        -
+JP            127.0.0.1:7402  0123456789abcdef  no         never                     3       0         tls: unknown issuer
 "
         );
         assert!(render_peers(&[]).contains("No peers"));

@@ -1,5 +1,6 @@
 //! `concord status`: the node's identity, store, metrics and peer links.
 
+use std::io::IsTerminal;
 use std::path::Path;
 
 use concord_proto::v1 as pb;
@@ -22,9 +23,31 @@ pub async fn run(profile: Option<&Path>, output: OutputFormat) -> Result<(), Cli
     let view = StatusView::from(&status);
     match output {
         OutputFormat::Json => print_json(&view),
-        OutputFormat::Table => print_text(&view.render()),
+        OutputFormat::Table => {
+            let text = view.render();
+            if std::io::stdout().is_terminal() {
+                print_text(&highlight(&text))
+            } else {
+                print_text(&text)
+            }
+        }
     }
 }
+
+/// Bold red for the equivocation warning, on terminals.
+fn highlight(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.contains(ATTENTION) {
+                format!("\x1b[1;31m{l}\x1b[0m\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect()
+}
+
+const ATTENTION: &str = "!! ATTENTION";
 
 #[derive(Debug, Serialize)]
 pub struct StatusView {
@@ -37,6 +60,8 @@ pub struct StatusView {
     pub store: Option<StoreView>,
     /// Null when metrics are disabled.
     pub metrics_address: Option<String>,
+    /// Equivocation evidence records held; non-zero needs an admin's attention.
+    pub equivocations: u64,
     pub peers: Vec<PeerView>,
 }
 
@@ -66,6 +91,7 @@ impl From<&pb::StatusResponse> for StatusView {
                 flushes: st.flushes,
             }),
             metrics_address: Some(s.metrics_address.clone()).filter(|m| !m.is_empty()),
+            equivocations: s.equivocations,
             peers: s.peers.iter().map(PeerView::from).collect(),
         }
     }
@@ -109,6 +135,21 @@ impl StatusView {
             )],
         ));
         out.push('\n');
+        out.push_str(&key_values(
+            "Exchange",
+            &[
+                ("equivocations", equivocations(self.equivocations)),
+                (
+                    "outbox pending",
+                    self.peers
+                        .iter()
+                        .map(|p| p.outbox_pending)
+                        .sum::<u64>()
+                        .to_string(),
+                ),
+            ],
+        ));
+        out.push('\n');
         let connected = self.peers.iter().filter(|p| p.link.connected).count();
         out.push_str(&format!(
             "Peers ({} registered, {connected} connected)\n",
@@ -116,6 +157,15 @@ impl StatusView {
         ));
         out.push_str(&render_peers(&self.peers));
         out
+    }
+}
+
+/// The equivocation count, flagged loudly when non-zero.
+fn equivocations(n: u64) -> String {
+    if n == 0 {
+        "0".to_owned()
+    } else {
+        format!("{n}  {ATTENTION}: a peer signed conflicting records; see `concord evidence list`")
     }
 }
 
@@ -147,6 +197,7 @@ mod tests {
             "  uptime          1m 5s\n",
             "  size on disk    2.0 KiB\n",
             "Metrics\n  address  disabled\n",
+            "Exchange\n  equivocations   0\n  outbox pending  0\n",
             "Peers (0 registered, 0 connected)\nNo peers",
         ] {
             assert!(text.contains(expected), "{expected:?} in\n{text}");
@@ -154,5 +205,12 @@ mod tests {
         let json = serde_json::to_value(StatusView::from(&status)).unwrap();
         assert_eq!(json["metrics_address"], serde_json::Value::Null);
         assert_eq!(json["store"]["flushes"], 2);
+        assert_eq!(json["equivocations"], 0);
+        let alarming = pb::StatusResponse {
+            equivocations: 2,
+            ..status
+        };
+        let text = StatusView::from(&alarming).render();
+        assert!(text.contains("  equivocations   2  !! ATTENTION"), "{text}");
     }
 }

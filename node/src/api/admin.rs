@@ -21,12 +21,21 @@ impl AdminApi {
 
 #[tonic::async_trait]
 impl AdminService for AdminApi {
-    async fn status(&self, _req: Request<pb::StatusRequest>) -> Result<Response<pb::StatusResponse>, Status> {
-        Ok(Response::new(convert::status(self.ctx.status(), env!("CARGO_PKG_VERSION"))))
+    async fn status(
+        &self,
+        _req: Request<pb::StatusRequest>,
+    ) -> Result<Response<pb::StatusResponse>, Status> {
+        Ok(Response::new(convert::status(
+            self.ctx.status(),
+            env!("CARGO_PKG_VERSION"),
+        )))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn add_peer(&self, req: Request<pb::AddPeerRequest>) -> Result<Response<pb::Peer>, Status> {
+    async fn add_peer(
+        &self,
+        req: Request<pb::AddPeerRequest>,
+    ) -> Result<Response<pb::Peer>, Status> {
         let who = caller(&req)?;
         let bundle = convert::trust_bundle(req.into_inner().trust)?;
         let record = self.ctx.peers.add(bundle).await?;
@@ -34,13 +43,24 @@ impl AdminService for AdminApi {
         Ok(Response::new(convert::peer(&record, &LinkState::default())))
     }
 
-    async fn list_peers(&self, _req: Request<pb::ListPeersRequest>) -> Result<Response<pb::ListPeersResponse>, Status> {
-        let peers = self.ctx.peers_with_links().iter().map(convert::peer_view).collect();
+    async fn list_peers(
+        &self,
+        _req: Request<pb::ListPeersRequest>,
+    ) -> Result<Response<pb::ListPeersResponse>, Status> {
+        let peers = self
+            .ctx
+            .peers_with_links()
+            .iter()
+            .map(convert::peer_view)
+            .collect();
         Ok(Response::new(pb::ListPeersResponse { peers }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn remove_peer(&self, req: Request<pb::RemovePeerRequest>) -> Result<Response<pb::RemovePeerResponse>, Status> {
+    async fn remove_peer(
+        &self,
+        req: Request<pb::RemovePeerRequest>,
+    ) -> Result<Response<pb::RemovePeerResponse>, Status> {
         let who = caller(&req)?;
         let jurisdiction = convert::jurisdiction("jurisdiction", &req.into_inner().jurisdiction)?;
         self.ctx.peers.remove(&jurisdiction).await?;
@@ -48,7 +68,10 @@ impl AdminService for AdminApi {
         Ok(Response::new(pb::RemovePeerResponse {}))
     }
 
-    async fn create_group(&self, req: Request<pb::CreateGroupRequest>) -> Result<Response<pb::SharingGroup>, Status> {
+    async fn create_group(
+        &self,
+        req: Request<pb::CreateGroupRequest>,
+    ) -> Result<Response<pb::SharingGroup>, Status> {
         let who = caller(&req)?;
         let r = req.into_inner();
         let members = r
@@ -61,12 +84,24 @@ impl AdminService for AdminApi {
         Ok(Response::new(convert::group(&group)))
     }
 
-    async fn list_groups(&self, _req: Request<pb::ListGroupsRequest>) -> Result<Response<pb::ListGroupsResponse>, Status> {
-        let groups = self.ctx.exchange.groups()?.iter().map(convert::group).collect();
+    async fn list_groups(
+        &self,
+        _req: Request<pb::ListGroupsRequest>,
+    ) -> Result<Response<pb::ListGroupsResponse>, Status> {
+        let groups = self
+            .ctx
+            .exchange
+            .groups()?
+            .iter()
+            .map(convert::group)
+            .collect();
         Ok(Response::new(pb::ListGroupsResponse { groups }))
     }
 
-    async fn remove_group(&self, req: Request<pb::RemoveGroupRequest>) -> Result<Response<pb::RemoveGroupResponse>, Status> {
+    async fn remove_group(
+        &self,
+        req: Request<pb::RemoveGroupRequest>,
+    ) -> Result<Response<pb::RemoveGroupResponse>, Status> {
         let who = caller(&req)?;
         let name = req.into_inner().name;
         self.ctx.exchange.remove_group(&name).await?;
@@ -74,8 +109,17 @@ impl AdminService for AdminApi {
         Ok(Response::new(pb::RemoveGroupResponse {}))
     }
 
-    async fn list_evidence(&self, _req: Request<pb::ListEvidenceRequest>) -> Result<Response<pb::ListEvidenceResponse>, Status> {
-        let evidence = self.ctx.exchange.evidence()?.iter().map(convert::evidence).collect();
+    async fn list_evidence(
+        &self,
+        _req: Request<pb::ListEvidenceRequest>,
+    ) -> Result<Response<pb::ListEvidenceResponse>, Status> {
+        let evidence = self
+            .ctx
+            .exchange
+            .evidence()?
+            .iter()
+            .map(convert::evidence)
+            .collect();
         Ok(Response::new(pb::ListEvidenceResponse { evidence }))
     }
 }

@@ -21,8 +21,18 @@ pub struct Guard {
 }
 
 impl Guard {
-    pub fn new(service: Service, own: Jurisdiction, peers: Arc<PeerDirectory>, metrics: Arc<Metrics>) -> Self {
-        Guard { service, own, peers, metrics }
+    pub fn new(
+        service: Service,
+        own: Jurisdiction,
+        peers: Arc<PeerDirectory>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Guard {
+            service,
+            own,
+            peers,
+            metrics,
+        }
     }
 }
 
@@ -32,7 +42,9 @@ impl Interceptor for Guard {
             .extensions()
             .get::<ConnInfo>()
             .map(|c| c.caller.clone())
-            .ok_or_else(|| Status::unauthenticated("no verified client certificate on this connection"))?;
+            .ok_or_else(|| {
+                Status::unauthenticated("no verified client certificate on this connection")
+            })?;
         // A removed peer's connection may outlive its registration: check now, not at handshake.
         let is_peer = self.peers.is_peer(&caller.jurisdiction);
         if let Err(denied) = policy::authorize(self.service, &caller, &self.own, is_peer) {

@@ -10,7 +10,9 @@ use crate::peers::PeerRecord;
 use crate::trust_bundle::TrustBundle;
 
 pub fn jurisdiction(field: &str, value: &str) -> Result<Jurisdiction, Error> {
-    value.parse().map_err(|e| Error::InvalidArgument(format!("{field}: {e}")))
+    value
+        .parse()
+        .map_err(|e| Error::InvalidArgument(format!("{field}: {e}")))
 }
 
 pub fn trust_bundle(pb: Option<pb::TrustBundle>) -> Result<TrustBundle, Error> {

@@ -22,14 +22,23 @@ pub struct ExchangeApi {
 }
 
 impl ExchangeApi {
-    pub fn new(exchange: Arc<Exchange>, metrics: Arc<Metrics>, stopping: watch::Receiver<bool>) -> Self {
-        ExchangeApi { exchange, metrics, stopping }
+    pub fn new(
+        exchange: Arc<Exchange>,
+        metrics: Arc<Metrics>,
+        stopping: watch::Receiver<bool>,
+    ) -> Self {
+        ExchangeApi {
+            exchange,
+            metrics,
+            stopping,
+        }
     }
 }
 
 fn allowed<T>(req: &Request<T>, action: ExchangeAction) -> Result<Caller, Status> {
     let who = caller(req)?;
-    policy::authorize_exchange(&who, action).map_err(|d| Status::permission_denied(d.to_string()))?;
+    policy::authorize_exchange(&who, action)
+        .map_err(|d| Status::permission_denied(d.to_string()))?;
     Ok(who)
 }
 
@@ -37,7 +46,10 @@ type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::RecordView, Status>> + S
 
 #[tonic::async_trait]
 impl ExchangeService for ExchangeApi {
-    async fn raise_alert(&self, req: Request<pb::RaiseAlertRequest>) -> Result<Response<pb::RecordView>, Status> {
+    async fn raise_alert(
+        &self,
+        req: Request<pb::RaiseAlertRequest>,
+    ) -> Result<Response<pb::RecordView>, Status> {
         let who = allowed(&req, ExchangeAction::RaiseAlert)?;
         let mut r = req.into_inner();
         let draft = conv::alert_draft(&mut r)?;
@@ -47,22 +59,41 @@ impl ExchangeService for ExchangeApi {
         Ok(Response::new(conv::record_view(&view)))
     }
 
-    async fn list_alerts(&self, req: Request<pb::ListRecordsRequest>) -> Result<Response<pb::ListRecordsResponse>, Status> {
+    async fn list_alerts(
+        &self,
+        req: Request<pb::ListRecordsRequest>,
+    ) -> Result<Response<pb::ListRecordsResponse>, Status> {
         allowed(&req, ExchangeAction::Read)?;
         let filter = conv::filter(req.get_ref())?;
-        let records = self.exchange.list(RecordKind::Alert, &filter)?.iter().map(conv::record_view).collect();
+        let records = self
+            .exchange
+            .list(RecordKind::Alert, &filter)?
+            .iter()
+            .map(conv::record_view)
+            .collect();
         Ok(Response::new(pb::ListRecordsResponse { records }))
     }
 
-    async fn get_alert(&self, req: Request<pb::GetRecordRequest>) -> Result<Response<pb::RecordHistory>, Status> {
+    async fn get_alert(
+        &self,
+        req: Request<pb::GetRecordRequest>,
+    ) -> Result<Response<pb::RecordHistory>, Status> {
         allowed(&req, ExchangeAction::Read)?;
-        let versions = self.exchange.history(RecordKind::Alert, &req.get_ref().id)?.iter().map(conv::record_view).collect();
+        let versions = self
+            .exchange
+            .history(RecordKind::Alert, &req.get_ref().id)?
+            .iter()
+            .map(conv::record_view)
+            .collect();
         Ok(Response::new(pb::RecordHistory { versions }))
     }
 
     type WatchAlertsStream = WatchStream;
 
-    async fn watch_alerts(&self, req: Request<pb::WatchRequest>) -> Result<Response<WatchStream>, Status> {
+    async fn watch_alerts(
+        &self,
+        req: Request<pb::WatchRequest>,
+    ) -> Result<Response<WatchStream>, Status> {
         allowed(&req, ExchangeAction::Read)?;
         let mut alerts = self.exchange.watch();
         let stopping = super::stopping(self.stopping.clone());
@@ -75,11 +106,15 @@ impl ExchangeService for ExchangeApi {
                     _ = &mut stopping => break,
                 };
                 let out = match item {
-                    Ok(view) if matches!(view.record, Record::Alert(_)) => Ok(conv::record_view(&view)),
+                    Ok(view) if matches!(view.record, Record::Alert(_)) => {
+                        Ok(conv::record_view(&view))
+                    }
                     Ok(_) => continue,
                     // A watcher too slow to keep up is told so rather than silently skipping alerts.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        Err(Status::resource_exhausted("watcher fell behind; alerts were skipped, re-list and watch again"))
+                        Err(Status::resource_exhausted(
+                            "watcher fell behind; alerts were skipped, re-list and watch again",
+                        ))
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 };
@@ -93,7 +128,10 @@ impl ExchangeService for ExchangeApi {
         Ok(Response::new(Box::pin(stream)))
     }
 
-    async fn issue_denial(&self, req: Request<pb::IssueDenialRequest>) -> Result<Response<pb::RecordView>, Status> {
+    async fn issue_denial(
+        &self,
+        req: Request<pb::IssueDenialRequest>,
+    ) -> Result<Response<pb::RecordView>, Status> {
         let who = allowed(&req, ExchangeAction::IssueDenial)?;
         let mut r = req.into_inner();
         let draft = conv::denial_draft(&mut r);
@@ -103,16 +141,25 @@ impl ExchangeService for ExchangeApi {
         Ok(Response::new(conv::record_view(&view)))
     }
 
-    async fn amend_denial(&self, req: Request<pb::AmendDenialRequest>) -> Result<Response<pb::RecordView>, Status> {
+    async fn amend_denial(
+        &self,
+        req: Request<pb::AmendDenialRequest>,
+    ) -> Result<Response<pb::RecordView>, Status> {
         let who = allowed(&req, ExchangeAction::IssueDenial)?;
         let r = req.into_inner();
         let id = r.id.clone();
-        let view = self.exchange.amend_denial(&who, &id, conv::denial_change(r)).await?;
+        let view = self
+            .exchange
+            .amend_denial(&who, &id, conv::denial_change(r))
+            .await?;
         self.metrics.issued("denial");
         Ok(Response::new(conv::record_view(&view)))
     }
 
-    async fn revoke_denial(&self, req: Request<pb::RevokeDenialRequest>) -> Result<Response<pb::RecordView>, Status> {
+    async fn revoke_denial(
+        &self,
+        req: Request<pb::RevokeDenialRequest>,
+    ) -> Result<Response<pb::RecordView>, Status> {
         let who = allowed(&req, ExchangeAction::IssueDenial)?;
         let r = req.into_inner();
         let view = self.exchange.revoke_denial(&who, &r.id, r.reason).await?;
@@ -120,16 +167,32 @@ impl ExchangeService for ExchangeApi {
         Ok(Response::new(conv::record_view(&view)))
     }
 
-    async fn list_denials(&self, req: Request<pb::ListRecordsRequest>) -> Result<Response<pb::ListRecordsResponse>, Status> {
+    async fn list_denials(
+        &self,
+        req: Request<pb::ListRecordsRequest>,
+    ) -> Result<Response<pb::ListRecordsResponse>, Status> {
         allowed(&req, ExchangeAction::Read)?;
         let filter = conv::filter(req.get_ref())?;
-        let records = self.exchange.list(RecordKind::Denial, &filter)?.iter().map(conv::record_view).collect();
+        let records = self
+            .exchange
+            .list(RecordKind::Denial, &filter)?
+            .iter()
+            .map(conv::record_view)
+            .collect();
         Ok(Response::new(pb::ListRecordsResponse { records }))
     }
 
-    async fn get_denial(&self, req: Request<pb::GetRecordRequest>) -> Result<Response<pb::RecordHistory>, Status> {
+    async fn get_denial(
+        &self,
+        req: Request<pb::GetRecordRequest>,
+    ) -> Result<Response<pb::RecordHistory>, Status> {
         allowed(&req, ExchangeAction::Read)?;
-        let versions = self.exchange.history(RecordKind::Denial, &req.get_ref().id)?.iter().map(conv::record_view).collect();
+        let versions = self
+            .exchange
+            .history(RecordKind::Denial, &req.get_ref().id)?
+            .iter()
+            .map(conv::record_view)
+            .collect();
         Ok(Response::new(pb::RecordHistory { versions }))
     }
 }

@@ -5,8 +5,13 @@ use std::time::Duration;
 use concord_proto::v1 as pb;
 
 use crate::error::Error;
-use crate::exchange::records::{AlertCategory, DeniedItem, DenialNotice, Party, RiskAlert, Severity, Subjects};
-use crate::exchange::{AlertDraft, DeliveryView, DenialChange, DenialDraft, Distribution, Record, RecordFilter, RecordView, SignatureCheck};
+use crate::exchange::records::{
+    AlertCategory, DenialNotice, DeniedItem, Party, RiskAlert, Severity, Subjects,
+};
+use crate::exchange::{
+    AlertDraft, DeliveryView, DenialChange, DenialDraft, Distribution, Record, RecordFilter,
+    RecordView, SignatureCheck,
+};
 use crate::identity::Jurisdiction;
 use crate::peers::now_unix_ms;
 
@@ -25,18 +30,32 @@ fn opt_secs(v: u64) -> Option<Duration> {
 }
 
 pub fn party_in(p: pb::Party) -> Party {
-    Party { name: p.name.trim().to_owned(), aliases: p.aliases, country: p.country.trim().to_uppercase(), address: p.address }
+    Party {
+        name: p.name.trim().to_owned(),
+        aliases: p.aliases,
+        country: p.country.trim().to_uppercase(),
+        address: p.address,
+    }
 }
 
 fn party_out(p: &Party) -> pb::Party {
-    pb::Party { name: p.name.clone(), aliases: p.aliases.clone(), country: p.country.clone(), address: p.address.clone() }
+    pb::Party {
+        name: p.name.clone(),
+        aliases: p.aliases.clone(),
+        country: p.country.clone(),
+        address: p.address.clone(),
+    }
 }
 
 fn subjects_in(s: Option<pb::Subjects>) -> Subjects {
     let s = s.unwrap_or_default();
     Subjects {
         parties: s.parties.into_iter().map(party_in).collect(),
-        destinations: s.destinations.into_iter().map(|d| d.trim().to_uppercase()).collect(),
+        destinations: s
+            .destinations
+            .into_iter()
+            .map(|d| d.trim().to_uppercase())
+            .collect(),
         items: s.items,
         shipments: s.shipments,
     }
@@ -52,19 +71,37 @@ fn subjects_out(s: &Subjects) -> pb::Subjects {
 }
 
 fn items_in(items: Vec<pb::DeniedItem>) -> Vec<DeniedItem> {
-    items.into_iter().map(|i| DeniedItem { code: i.code.trim().to_owned(), description: i.description }).collect()
+    items
+        .into_iter()
+        .map(|i| DeniedItem {
+            code: i.code.trim().to_owned(),
+            description: i.description,
+        })
+        .collect()
 }
 
 pub fn distribution(d: Option<pb::Distribution>) -> Result<Distribution, Error> {
     let d = d.unwrap_or_default();
-    let to = d.to.iter().map(|j| jurisdiction("distribution.to", j.trim())).collect::<Result<Vec<_>, _>>()?;
-    Ok(Distribution { to, groups: d.groups })
+    let to =
+        d.to.iter()
+            .map(|j| jurisdiction("distribution.to", j.trim()))
+            .collect::<Result<Vec<_>, _>>()?;
+    Ok(Distribution {
+        to,
+        groups: d.groups,
+    })
 }
 
 pub fn alert_draft(r: &mut pb::RaiseAlertRequest) -> Result<AlertDraft, Error> {
     Ok(AlertDraft {
-        category: r.category.parse::<AlertCategory>().map_err(|e| invalid("category", e))?,
-        severity: r.severity.parse::<Severity>().map_err(|e| invalid("severity", e))?,
+        category: r
+            .category
+            .parse::<AlertCategory>()
+            .map_err(|e| invalid("category", e))?,
+        severity: r
+            .severity
+            .parse::<Severity>()
+            .map_err(|e| invalid("severity", e))?,
         subjects: subjects_in(r.subjects.take()),
         indicators: std::mem::take(&mut r.indicators),
         summary: std::mem::take(&mut r.summary),
@@ -99,9 +136,18 @@ pub fn denial_change(r: pb::AmendDenialRequest) -> DenialChange {
 pub fn filter(r: &pb::ListRecordsRequest) -> Result<RecordFilter, Error> {
     let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     Ok(RecordFilter {
-        issuer: some(&r.issuer).map(|i| jurisdiction("issuer", &i)).transpose()?,
-        category: some(&r.category).map(|c| c.parse::<AlertCategory>().map_err(|e| invalid("category", e))).transpose()?,
-        severity: some(&r.severity).map(|s| s.parse::<Severity>().map_err(|e| invalid("severity", e))).transpose()?,
+        issuer: some(&r.issuer)
+            .map(|i| jurisdiction("issuer", &i))
+            .transpose()?,
+        category: some(&r.category)
+            .map(|c| {
+                c.parse::<AlertCategory>()
+                    .map_err(|e| invalid("category", e))
+            })
+            .transpose()?,
+        severity: some(&r.severity)
+            .map(|s| s.parse::<Severity>().map_err(|e| invalid("severity", e)))
+            .transpose()?,
         since_unix_ms: opt_ms(r.since_unix_ms),
         active_only: r.active_only,
         limit: (r.limit != 0).then_some(r.limit as usize),
@@ -130,7 +176,14 @@ fn denial_out(d: &DenialNotice) -> pb::DenialNotice {
         version: d.version,
         state: d.state.to_string(),
         party: Some(party_out(&d.party)),
-        items: d.items.iter().map(|i| pb::DeniedItem { code: i.code.clone(), description: i.description.clone() }).collect(),
+        items: d
+            .items
+            .iter()
+            .map(|i| pb::DeniedItem {
+                code: i.code.clone(),
+                description: i.description.clone(),
+            })
+            .collect(),
         destination: d.destination.clone(),
         end_use: d.end_use.clone(),
         reason: d.reason.clone(),
@@ -143,10 +196,20 @@ fn denial_out(d: &DenialNotice) -> pb::DenialNotice {
 fn delivery_out(recipient: &Jurisdiction, d: &DeliveryView) -> pb::Delivery {
     let (state, at, receipt_valid, duplicate) = match d {
         DeliveryView::Pending => ("pending", 0, false, false),
-        DeliveryView::Delivered { at_unix_ms, receipt_valid, duplicate } => ("delivered", *at_unix_ms, *receipt_valid, *duplicate),
+        DeliveryView::Delivered {
+            at_unix_ms,
+            receipt_valid,
+            duplicate,
+        } => ("delivered", *at_unix_ms, *receipt_valid, *duplicate),
         DeliveryView::Expired { at_unix_ms } => ("expired", *at_unix_ms, false, false),
     };
-    pb::Delivery { recipient: recipient.to_string(), state: state.into(), at_unix_ms: at, receipt_valid, duplicate }
+    pb::Delivery {
+        recipient: recipient.to_string(),
+        state: state.into(),
+        at_unix_ms: at,
+        receipt_valid,
+        duplicate,
+    }
 }
 
 pub fn record_view(v: &RecordView) -> pb::RecordView {
@@ -170,6 +233,10 @@ pub fn record_view(v: &RecordView) -> pb::RecordView {
             Record::Alert(a) => pb::record_view::Record::Alert(alert_out(a)),
             Record::Denial(d) => pb::record_view::Record::Denial(denial_out(d)),
         }),
-        deliveries: v.deliveries.iter().map(|(r, d)| delivery_out(r, d)).collect(),
+        deliveries: v
+            .deliveries
+            .iter()
+            .map(|(r, d)| delivery_out(r, d))
+            .collect(),
     }
 }

@@ -31,7 +31,10 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl FederationService for FederationApi {
-    async fn hello(&self, req: Request<pb::HelloRequest>) -> Result<Response<pb::HelloResponse>, Status> {
+    async fn hello(
+        &self,
+        req: Request<pb::HelloRequest>,
+    ) -> Result<Response<pb::HelloResponse>, Status> {
         let who = caller(&req)?;
         if req.get_ref().jurisdiction != who.jurisdiction.as_str() {
             return Err(Status::invalid_argument(format!(
@@ -49,7 +52,10 @@ impl FederationService for FederationApi {
 
     type PushStream = BoxStream<pb::PushResponse>;
 
-    async fn push(&self, req: Request<Streaming<pb::PushRequest>>) -> Result<Response<Self::PushStream>, Status> {
+    async fn push(
+        &self,
+        req: Request<Streaming<pb::PushRequest>>,
+    ) -> Result<Response<Self::PushStream>, Status> {
         let sender = caller(&req)?.jurisdiction;
         let mut inbound = req.into_inner();
         let exchange = self.ctx.exchange.clone();
@@ -72,7 +78,9 @@ impl FederationService for FederationApi {
                     Err(status) => {
                         // tonic reports an over-limit message as OutOfRange; gRPC says ResourceExhausted.
                         let status = match status.code() {
-                            Code::OutOfRange => Status::resource_exhausted(status.message().to_owned()),
+                            Code::OutOfRange => {
+                                Status::resource_exhausted(status.message().to_owned())
+                            }
                             _ => status,
                         };
                         let _ = tx.send(Err(status)).await;
@@ -80,7 +88,10 @@ impl FederationService for FederationApi {
                     }
                 };
                 if batch.envelopes.len() > BATCH {
-                    let msg = format!("at most {BATCH} envelopes per push, got {}", batch.envelopes.len());
+                    let msg = format!(
+                        "at most {BATCH} envelopes per push, got {}",
+                        batch.envelopes.len()
+                    );
                     let _ = tx.send(Err(Status::resource_exhausted(msg))).await;
                     break;
                 }
@@ -108,7 +119,10 @@ impl FederationService for FederationApi {
 
     type CatchUpStream = BoxStream<pb::PushRequest>;
 
-    async fn catch_up(&self, req: Request<pb::CatchUpRequest>) -> Result<Response<Self::CatchUpStream>, Status> {
+    async fn catch_up(
+        &self,
+        req: Request<pb::CatchUpRequest>,
+    ) -> Result<Response<Self::CatchUpStream>, Status> {
         let peer = caller(&req)?.jurisdiction;
         let mut after = req.get_ref().after_seq;
         let exchange = self.ctx.exchange.clone();

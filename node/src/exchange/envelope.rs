@@ -92,7 +92,11 @@ pub enum EnvelopeError {
 
 impl SignedEnvelope {
     /// Signs `record` as `header` describes it; fills in the body hash and key id.
-    pub fn seal(signer: &RecordSigner, mut header: EnvelopeHeader, record: &Record) -> SignedEnvelope {
+    pub fn seal(
+        signer: &RecordSigner,
+        mut header: EnvelopeHeader,
+        record: &Record,
+    ) -> SignedEnvelope {
         let body = match record {
             Record::Alert(a) => encode(a),
             Record::Denial(d) => encode(d),
@@ -104,7 +108,11 @@ impl SignedEnvelope {
         header.recipients.dedup();
         let header = encode(&header);
         let signature = signer.sign(&tagged(ENVELOPE_TAG, &header));
-        SignedEnvelope { header, body, signature }
+        SignedEnvelope {
+            header,
+            body,
+            signature,
+        }
     }
 
     /// Identity of these exact bytes: equal digests mean the same signed record.
@@ -119,7 +127,10 @@ impl SignedEnvelope {
     pub fn peek_header(&self) -> Result<EnvelopeHeader, EnvelopeError> {
         let header: EnvelopeHeader = decode(&self.header)?;
         if header.format != ENVELOPE_FORMAT {
-            return Err(EnvelopeError::Malformed(format!("unknown envelope format {}", header.format)));
+            return Err(EnvelopeError::Malformed(format!(
+                "unknown envelope format {}",
+                header.format
+            )));
         }
         Ok(header)
     }
@@ -129,9 +140,16 @@ impl SignedEnvelope {
         let header = self.peek_header()?;
         let expected = key_id(issuer_public_key);
         if header.key_id != expected {
-            return Err(EnvelopeError::UnknownKey { found: header.key_id, expected });
+            return Err(EnvelopeError::UnknownKey {
+                found: header.key_id,
+                expected,
+            });
         }
-        if !verify_signature(issuer_public_key, &tagged(ENVELOPE_TAG, &self.header), &self.signature) {
+        if !verify_signature(
+            issuer_public_key,
+            &tagged(ENVELOPE_TAG, &self.header),
+            &self.signature,
+        ) {
             return Err(EnvelopeError::BadSignature);
         }
         if sha256(&self.body) != header.body_sha256 {
@@ -142,7 +160,11 @@ impl SignedEnvelope {
             RecordKind::Denial => Record::Denial(decode(&self.body)?),
         };
         check_consistent(&header, &record)?;
-        Ok(Opened { header, record, digest: self.digest() })
+        Ok(Opened {
+            header,
+            record,
+            digest: self.digest(),
+        })
     }
 }
 
@@ -203,7 +225,11 @@ impl SignedReceipt {
     }
 
     pub fn verify(&self, receiver_public_key: &[u8]) -> Result<ReceiptBody, EnvelopeError> {
-        if !verify_signature(receiver_public_key, &tagged(RECEIPT_TAG, &self.body), &self.signature) {
+        if !verify_signature(
+            receiver_public_key,
+            &tagged(RECEIPT_TAG, &self.body),
+            &self.signature,
+        ) {
             return Err(EnvelopeError::BadSignature);
         }
         decode(&self.body)
@@ -268,7 +294,11 @@ pub(crate) mod tests {
     }
 
     fn sealed(s: &RecordSigner) -> SignedEnvelope {
-        SignedEnvelope::seal(s, header("DE", "DE-A-1", 1, &["JP", "FR"]), &Record::Alert(alert("DE", "DE-A-1")))
+        SignedEnvelope::seal(
+            s,
+            header("DE", "DE-A-1", 1, &["JP", "FR"]),
+            &Record::Alert(alert("DE", "DE-A-1")),
+        )
     }
 
     #[test]
@@ -276,10 +306,16 @@ pub(crate) mod tests {
         let s = signer();
         let env = sealed(&s);
         let opened = env.open(s.public_key()).unwrap();
-        assert_eq!(opened.header.recipients, vec!["FR".parse().unwrap(), "JP".parse().unwrap()]);
+        assert_eq!(
+            opened.header.recipients,
+            vec!["FR".parse().unwrap(), "JP".parse().unwrap()]
+        );
         assert_eq!(opened.record, Record::Alert(alert("DE", "DE-A-1")));
         let other = signer();
-        assert!(matches!(env.open(other.public_key()), Err(EnvelopeError::UnknownKey { .. })));
+        assert!(matches!(
+            env.open(other.public_key()),
+            Err(EnvelopeError::UnknownKey { .. })
+        ));
     }
 
     #[test]
@@ -289,23 +325,43 @@ pub(crate) mod tests {
         let mut body = env.clone();
         let last = body.body.len() - 1;
         body.body[last] ^= 1;
-        assert_eq!(body.open(s.public_key()).unwrap_err(), EnvelopeError::BodyMismatch);
+        assert_eq!(
+            body.open(s.public_key()).unwrap_err(),
+            EnvelopeError::BodyMismatch
+        );
         let mut sig = env.clone();
         sig.signature[0] ^= 1;
-        assert_eq!(sig.open(s.public_key()).unwrap_err(), EnvelopeError::BadSignature);
+        assert_eq!(
+            sig.open(s.public_key()).unwrap_err(),
+            EnvelopeError::BadSignature
+        );
         let mut hdr = env.clone();
         let mid = hdr.header.len() / 2;
         hdr.header[mid] ^= 0x40;
         assert!(hdr.open(s.public_key()).is_err());
-        let junk = SignedEnvelope { header: vec![1, 2, 3], body: vec![], signature: vec![] };
-        assert!(matches!(junk.open(s.public_key()), Err(EnvelopeError::Malformed(_))));
+        let junk = SignedEnvelope {
+            header: vec![1, 2, 3],
+            body: vec![],
+            signature: vec![],
+        };
+        assert!(matches!(
+            junk.open(s.public_key()),
+            Err(EnvelopeError::Malformed(_))
+        ));
     }
 
     #[test]
     fn a_header_lying_about_the_body_is_inconsistent() {
         let s = signer();
-        let env = SignedEnvelope::seal(&s, header("DE", "DE-A-2", 1, &["FR"]), &Record::Alert(alert("DE", "DE-A-1")));
-        assert!(matches!(env.open(s.public_key()), Err(EnvelopeError::Inconsistent(_))));
+        let env = SignedEnvelope::seal(
+            &s,
+            header("DE", "DE-A-2", 1, &["FR"]),
+            &Record::Alert(alert("DE", "DE-A-1")),
+        );
+        assert!(matches!(
+            env.open(s.public_key()),
+            Err(EnvelopeError::Inconsistent(_))
+        ));
     }
 
     #[test]

@@ -3,9 +3,13 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::envelope::{EnvelopeHeader, Record, RecordKind, SignedEnvelope, SignedReceipt, ENVELOPE_FORMAT};
+use super::envelope::{
+    EnvelopeHeader, Record, RecordKind, SignedEnvelope, SignedReceipt, ENVELOPE_FORMAT,
+};
 use super::ledger::{self, Delivery, IndexEntry, OutboxEntry, StoredEnvelope};
-use super::records::{AlertCategory, DeniedItem, DenialNotice, DenialState, Party, RiskAlert, Severity, Subjects};
+use super::records::{
+    AlertCategory, DenialNotice, DenialState, DeniedItem, Party, RiskAlert, Severity, Subjects,
+};
 use super::{Exchange, RecordView};
 use crate::error::{Error, Result};
 use crate::identity::{Caller, Jurisdiction};
@@ -56,7 +60,12 @@ pub struct DenialChange {
 pub const BATCH: usize = 256;
 
 impl Exchange {
-    pub async fn raise_alert(&self, actor: &Caller, draft: AlertDraft, dist: Distribution) -> Result<RecordView> {
+    pub async fn raise_alert(
+        &self,
+        actor: &Caller,
+        draft: AlertDraft,
+        dist: Distribution,
+    ) -> Result<RecordView> {
         let guard = self.issuing.lock().await;
         let recipients = self.resolve(&dist)?;
         let seq = self.next_seq()?;
@@ -70,15 +79,23 @@ impl Exchange {
             indicators: draft.indicators,
             summary: draft.summary,
             issued_at_unix_ms: now,
-            expires_at_unix_ms: draft.expires_in.map(|d| now.saturating_add(d.as_millis() as i64)),
+            expires_at_unix_ms: draft
+                .expires_in
+                .map(|d| now.saturating_add(d.as_millis() as i64)),
             handling: draft.handling,
         };
         alert.validate().map_err(Error::InvalidArgument)?;
         tracing::info!(actor = %actor, id = %alert.id, recipients = ?recipients, "alert raised");
-        self.seal_and_store(guard, seq, recipients, None, Record::Alert(alert)).await
+        self.seal_and_store(guard, seq, recipients, None, Record::Alert(alert))
+            .await
     }
 
-    pub async fn issue_denial(&self, actor: &Caller, draft: DenialDraft, dist: Distribution) -> Result<RecordView> {
+    pub async fn issue_denial(
+        &self,
+        actor: &Caller,
+        draft: DenialDraft,
+        dist: Distribution,
+    ) -> Result<RecordView> {
         let guard = self.issuing.lock().await;
         let recipients = self.resolve(&dist)?;
         let seq = self.next_seq()?;
@@ -94,32 +111,60 @@ impl Exchange {
             end_use: draft.end_use,
             reason: draft.reason,
             decision_date_unix_ms: now,
-            valid_until_unix_ms: draft.valid_for.map(|d| now.saturating_add(d.as_millis() as i64)),
+            valid_until_unix_ms: draft
+                .valid_for
+                .map(|d| now.saturating_add(d.as_millis() as i64)),
             change_reason: String::new(),
         };
         notice.validate().map_err(Error::InvalidArgument)?;
         tracing::info!(actor = %actor, id = %notice.id, recipients = ?recipients, "denial issued");
-        self.seal_and_store(guard, seq, recipients, None, Record::Denial(notice)).await
+        self.seal_and_store(guard, seq, recipients, None, Record::Denial(notice))
+            .await
     }
 
     /// Issues the next version of one of this node's denials, to the same recipients.
-    pub async fn amend_denial(&self, actor: &Caller, id: &str, change: DenialChange) -> Result<RecordView> {
-        self.next_denial_version(actor, id, change, DenialState::Amended).await
+    pub async fn amend_denial(
+        &self,
+        actor: &Caller,
+        id: &str,
+        change: DenialChange,
+    ) -> Result<RecordView> {
+        self.next_denial_version(actor, id, change, DenialState::Amended)
+            .await
     }
 
-    pub async fn revoke_denial(&self, actor: &Caller, id: &str, reason: String) -> Result<RecordView> {
-        let change = DenialChange { change_reason: reason, ..DenialChange::default() };
-        self.next_denial_version(actor, id, change, DenialState::Revoked).await
+    pub async fn revoke_denial(
+        &self,
+        actor: &Caller,
+        id: &str,
+        reason: String,
+    ) -> Result<RecordView> {
+        let change = DenialChange {
+            change_reason: reason,
+            ..DenialChange::default()
+        };
+        self.next_denial_version(actor, id, change, DenialState::Revoked)
+            .await
     }
 
-    async fn next_denial_version(&self, actor: &Caller, id: &str, change: DenialChange, state: DenialState) -> Result<RecordView> {
+    async fn next_denial_version(
+        &self,
+        actor: &Caller,
+        id: &str,
+        change: DenialChange,
+        state: DenialState,
+    ) -> Result<RecordView> {
         let guard = self.issuing.lock().await;
         let (prev_header, prev, prev_digest) = self.latest_denial(&self.own, id)?;
         if prev.state == DenialState::Revoked {
-            return Err(Error::FailedPrecondition(format!("denial {id} is revoked; it cannot change any more")));
+            return Err(Error::FailedPrecondition(format!(
+                "denial {id} is revoked; it cannot change any more"
+            )));
         }
         if change.change_reason.trim().is_empty() {
-            return Err(Error::InvalidArgument("a reason for the change is required".into()));
+            return Err(Error::InvalidArgument(
+                "a reason for the change is required".into(),
+            ));
         }
         let seq = self.next_seq()?;
         let now = now_unix_ms();
@@ -140,12 +185,26 @@ impl Exchange {
         };
         notice.validate().map_err(Error::InvalidArgument)?;
         tracing::info!(actor = %actor, id, version = notice.version, state = %state, "denial changed");
-        self.seal_and_store(guard, seq, prev_header.recipients, Some(prev_digest), Record::Denial(notice)).await
+        self.seal_and_store(
+            guard,
+            seq,
+            prev_header.recipients,
+            Some(prev_digest),
+            Record::Denial(notice),
+        )
+        .await
     }
 
     fn resolve(&self, dist: &Distribution) -> Result<Vec<Jurisdiction>> {
         let peers = self.peers.current().keys().cloned().collect();
-        policy::resolve_distribution(&self.own, &dist.to, &dist.groups, &self.group_map()?, &peers).map_err(|e| match e {
+        policy::resolve_distribution(
+            &self.own,
+            &dist.to,
+            &dist.groups,
+            &self.group_map()?,
+            &peers,
+        )
+        .map_err(|e| match e {
             DistributionError::UnknownGroup(_) => Error::NotFound(e.to_string()),
             DistributionError::NotAPeer(_) => Error::FailedPrecondition(e.to_string()),
             DistributionError::Empty => Error::InvalidArgument(e.to_string()),
@@ -171,8 +230,20 @@ impl Exchange {
         record: Record,
     ) -> Result<RecordView> {
         let (kind, id, version, issued_at, expires) = match &record {
-            Record::Alert(a) => (RecordKind::Alert, a.id.clone(), 1, a.issued_at_unix_ms, a.expires_at_unix_ms),
-            Record::Denial(d) => (RecordKind::Denial, d.id.clone(), d.version, now_unix_ms(), None),
+            Record::Alert(a) => (
+                RecordKind::Alert,
+                a.id.clone(),
+                1,
+                a.issued_at_unix_ms,
+                a.expires_at_unix_ms,
+            ),
+            Record::Denial(d) => (
+                RecordKind::Denial,
+                d.id.clone(),
+                d.version,
+                now_unix_ms(),
+                None,
+            ),
         };
         let header = EnvelopeHeader {
             format: ENVELOPE_FORMAT,
@@ -192,12 +263,33 @@ impl Exchange {
         let digest = envelope.digest();
         let now = now_unix_ms();
         let mut batch = self.store.batch();
-        let stored = StoredEnvelope { envelope, stored_at_unix_ms: now };
-        batch.put(&self.ledger.envelopes, ledger::seq_key(&self.own, seq), &stored)?;
-        let entry = IndexEntry { issuer: self.own.clone(), seq, digest };
-        batch.put(&self.ledger.index, ledger::index_key(kind, &self.own, &id, version), &entry)?;
+        let stored = StoredEnvelope {
+            envelope,
+            stored_at_unix_ms: now,
+        };
+        batch.put(
+            &self.ledger.envelopes,
+            ledger::seq_key(&self.own, seq),
+            &stored,
+        )?;
+        let entry = IndexEntry {
+            issuer: self.own.clone(),
+            seq,
+            digest,
+        };
+        batch.put(
+            &self.ledger.index,
+            ledger::index_key(kind, &self.own, &id, version),
+            &entry,
+        )?;
         for r in &recipients {
-            batch.put(&self.ledger.outbox, ledger::seq_key(r, seq), &OutboxEntry { queued_at_unix_ms: now })?;
+            batch.put(
+                &self.ledger.outbox,
+                ledger::seq_key(r, seq),
+                &OutboxEntry {
+                    queued_at_unix_ms: now,
+                },
+            )?;
         }
         batch.put(&self.ledger.counters, ledger::SEQ_COUNTER, &seq)?;
         let staged = self.store.stage(batch)?;
@@ -214,18 +306,29 @@ impl Exchange {
 
     /// The next envelopes queued for `peer`, in sequence order. Alerts that
     /// expired while queued are marked expired and never sent.
-    pub async fn pending_for(&self, peer: &Jurisdiction, limit: usize) -> Result<Vec<(u64, SignedEnvelope)>> {
+    pub async fn pending_for(
+        &self,
+        peer: &Jurisdiction,
+        limit: usize,
+    ) -> Result<Vec<(u64, SignedEnvelope)>> {
         let mut out = Vec::new();
         let mut expired = Vec::new();
         let now = now_unix_ms();
         for entry in self.ledger.outbox.lazy_scan_prefix(ledger::prefix(peer)) {
             let (key, _) = entry?;
-            let Some(seq) = ledger::seq_of(&key) else { continue };
+            let Some(seq) = ledger::seq_of(&key) else {
+                continue;
+            };
             if seq > self.durable_seq.load(Ordering::SeqCst) {
                 break;
             }
-            let Some(stored) = self.ledger.envelopes.get(ledger::seq_key(&self.own, seq))? else { continue };
-            let header = stored.envelope.peek_header().map_err(|e| Error::Internal(e.to_string()))?;
+            let Some(stored) = self.ledger.envelopes.get(ledger::seq_key(&self.own, seq))? else {
+                continue;
+            };
+            let header = stored
+                .envelope
+                .peek_header()
+                .map_err(|e| Error::Internal(e.to_string()))?;
             // Defence in depth: the outbox only ever holds named recipients.
             if !policy::may_send(&self.own, &header.issuer, &header.recipients, peer) {
                 tracing::error!(%peer, seq, "outbox entry for a non-recipient dropped");
@@ -246,7 +349,11 @@ impl Exchange {
             for (key, seq) in expired {
                 batch.delete(&self.ledger.outbox, &key);
                 if seq.is_some() {
-                    batch.put(&self.ledger.deliveries, &key, &Delivery::Expired { at_unix_ms: now })?;
+                    batch.put(
+                        &self.ledger.deliveries,
+                        &key,
+                        &Delivery::Expired { at_unix_ms: now },
+                    )?;
                 }
             }
             self.store.commit(batch).await?;
@@ -257,7 +364,12 @@ impl Exchange {
     /// Records `peer`'s signed receipts for envelopes it was sent. A receipt
     /// that does not verify, or acknowledges something else, is refused and
     /// the envelope stays queued.
-    pub async fn acknowledge(&self, peer: &Jurisdiction, sent: &[(u64, SignedEnvelope)], receipts: &[SignedReceipt]) -> Result<usize> {
+    pub async fn acknowledge(
+        &self,
+        peer: &Jurisdiction,
+        sent: &[(u64, SignedEnvelope)],
+        receipts: &[SignedReceipt],
+    ) -> Result<usize> {
         let key = self
             .peers
             .current()
@@ -267,13 +379,25 @@ impl Exchange {
         let mut batch = self.store.batch();
         let mut acked = 0;
         for ((seq, envelope), receipt) in sent.iter().zip(receipts) {
-            let body = receipt.verify(&key).map_err(|e| Error::Unauthenticated(format!("receipt from {peer}: {e}")))?;
-            if body.receiver != *peer || body.issuer != self.own || body.seq != *seq || body.envelope_digest != envelope.digest() {
-                return Err(Error::InvalidArgument(format!("receipt from {peer} does not match envelope {seq}")));
+            let body = receipt
+                .verify(&key)
+                .map_err(|e| Error::Unauthenticated(format!("receipt from {peer}: {e}")))?;
+            if body.receiver != *peer
+                || body.issuer != self.own
+                || body.seq != *seq
+                || body.envelope_digest != envelope.digest()
+            {
+                return Err(Error::InvalidArgument(format!(
+                    "receipt from {peer} does not match envelope {seq}"
+                )));
             }
             let k = ledger::seq_key(peer, *seq);
             batch.delete(&self.ledger.outbox, &k);
-            let delivery = Delivery::Delivered { at_unix_ms: body.received_at_unix_ms, receipt: receipt.clone(), duplicate: body.duplicate };
+            let delivery = Delivery::Delivered {
+                at_unix_ms: body.received_at_unix_ms,
+                receipt: receipt.clone(),
+                duplicate: body.duplicate,
+            };
             batch.put(&self.ledger.deliveries, &k, &delivery)?;
             acked += 1;
         }
@@ -286,7 +410,12 @@ impl Exchange {
 
     /// Own records naming `peer` with sequence numbers after `after`, for a
     /// peer catching up. Never another issuer's records.
-    pub fn catch_up(&self, peer: &Jurisdiction, after: u64, limit: usize) -> Result<Vec<(u64, SignedEnvelope)>> {
+    pub fn catch_up(
+        &self,
+        peer: &Jurisdiction,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, SignedEnvelope)>> {
         let now = now_unix_ms();
         let start = ledger::seq_key(&self.own, after.saturating_add(1));
         let durable = self.durable_seq.load(Ordering::SeqCst);
@@ -294,7 +423,10 @@ impl Exchange {
         let mut out = Vec::new();
         for entry in self.ledger.envelopes.lazy_range(start, end) {
             let (_, stored) = entry?;
-            let header = stored.envelope.peek_header().map_err(|e| Error::Internal(e.to_string()))?;
+            let header = stored
+                .envelope
+                .peek_header()
+                .map_err(|e| Error::Internal(e.to_string()))?;
             if policy::may_send(&self.own, &header.issuer, &header.recipients, peer)
                 && header.expires_at_unix_ms.is_none_or(|t| t > now)
             {
@@ -314,19 +446,40 @@ impl Exchange {
 
     /// Envelopes still queued for `peer`.
     pub fn queued_for(&self, peer: &Jurisdiction) -> usize {
-        self.ledger.outbox.lazy_scan_prefix(ledger::prefix(peer)).count()
+        self.ledger
+            .outbox
+            .lazy_scan_prefix(ledger::prefix(peer))
+            .count()
     }
 
-    pub(super) fn latest_denial(&self, issuer: &Jurisdiction, id: &str) -> Result<(EnvelopeHeader, DenialNotice, [u8; 32])> {
-        let entries = self.ledger.index.scan_prefix(ledger::record_prefix(RecordKind::Denial, issuer, id))?;
-        let (_, entry) = entries.last().ok_or_else(|| Error::NotFound(format!("no denial {id} issued by {issuer}")))?;
+    pub(super) fn latest_denial(
+        &self,
+        issuer: &Jurisdiction,
+        id: &str,
+    ) -> Result<(EnvelopeHeader, DenialNotice, [u8; 32])> {
+        let entries =
+            self.ledger
+                .index
+                .scan_prefix(ledger::record_prefix(RecordKind::Denial, issuer, id))?;
+        let (_, entry) = entries
+            .last()
+            .ok_or_else(|| Error::NotFound(format!("no denial {id} issued by {issuer}")))?;
         let stored = self
             .ledger
             .envelopes
             .get(ledger::seq_key(&entry.issuer, entry.seq))?
-            .ok_or_else(|| Error::Internal(format!("index names missing envelope {}/{}", entry.issuer, entry.seq)))?;
-        let header = stored.envelope.peek_header().map_err(|e| Error::Internal(e.to_string()))?;
-        let body: DenialNotice = postcard::from_bytes(&stored.envelope.body).map_err(|e| Error::Internal(e.to_string()))?;
+            .ok_or_else(|| {
+                Error::Internal(format!(
+                    "index names missing envelope {}/{}",
+                    entry.issuer, entry.seq
+                ))
+            })?;
+        let header = stored
+            .envelope
+            .peek_header()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let body: DenialNotice = postcard::from_bytes(&stored.envelope.body)
+            .map_err(|e| Error::Internal(e.to_string()))?;
         Ok((header, body, entry.digest))
     }
 }

@@ -31,7 +31,11 @@ pub struct OutboxEntry {
 /// How delivery of an own record to one recipient ended: key `recipient 0 seq`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Delivery {
-    Delivered { at_unix_ms: i64, receipt: SignedReceipt, duplicate: bool },
+    Delivered {
+        at_unix_ms: i64,
+        receipt: SignedReceipt,
+        duplicate: bool,
+    },
     /// The alert expired before the recipient acknowledged it; it was not sent.
     Expired { at_unix_ms: i64 },
 }
@@ -133,10 +137,17 @@ mod tests {
 
     #[test]
     fn keys_sort_by_jurisdiction_then_sequence() {
-        let (de, dee): (Jurisdiction, Jurisdiction) = ("DE".parse().unwrap(), "DEE".parse().unwrap());
+        let (de, dee): (Jurisdiction, Jurisdiction) =
+            ("DE".parse().unwrap(), "DEE".parse().unwrap());
         assert!(seq_key(&de, 2) < seq_key(&de, 10));
-        assert!(seq_key(&de, u64::MAX) < seq_key(&dee, 0), "a longer code must not interleave");
+        assert!(
+            seq_key(&de, u64::MAX) < seq_key(&dee, 0),
+            "a longer code must not interleave"
+        );
         assert_eq!(seq_of(&seq_key(&de, 77)), Some(77));
-        assert!(index_key(RecordKind::Denial, &de, "DE-D-1", 1) < index_key(RecordKind::Denial, &de, "DE-D-1", 2));
+        assert!(
+            index_key(RecordKind::Denial, &de, "DE-D-1", 1)
+                < index_key(RecordKind::Denial, &de, "DE-D-1", 2)
+        );
     }
 }

@@ -52,7 +52,12 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    pub fn open(store: Store, own: Jurisdiction, signer: Arc<RecordSigner>, peers: Arc<PeerDirectory>) -> Result<Self> {
+    pub fn open(
+        store: Store,
+        own: Jurisdiction,
+        signer: Arc<RecordSigner>,
+        peers: Arc<PeerDirectory>,
+    ) -> Result<Self> {
         let ledger = Ledger::open(&store)?;
         // Everything found on disk at start is durable.
         let durable_seq = AtomicU64::new(ledger.counters.get(ledger::SEQ_COUNTER)?.unwrap_or(0));
@@ -90,17 +95,34 @@ impl Exchange {
 
     // ---- sharing groups -------------------------------------------------
 
-    pub async fn create_group(&self, name: &str, members: Vec<Jurisdiction>) -> Result<SharingGroup> {
-        crate::identity::validate_name(name).map_err(|e| Error::InvalidArgument(format!("group name: {e}")))?;
-        let members: Vec<Jurisdiction> = members.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
+    pub async fn create_group(
+        &self,
+        name: &str,
+        members: Vec<Jurisdiction>,
+    ) -> Result<SharingGroup> {
+        crate::identity::validate_name(name)
+            .map_err(|e| Error::InvalidArgument(format!("group name: {e}")))?;
+        let members: Vec<Jurisdiction> = members
+            .into_iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         if members.is_empty() {
-            return Err(Error::InvalidArgument("a group needs at least one member".into()));
+            return Err(Error::InvalidArgument(
+                "a group needs at least one member".into(),
+            ));
         }
         let _guard = self.issuing.lock().await;
         if self.ledger.groups.contains(name)? {
-            return Err(Error::AlreadyExists(format!("group {name:?} already exists")));
+            return Err(Error::AlreadyExists(format!(
+                "group {name:?} already exists"
+            )));
         }
-        let group = SharingGroup { name: name.to_owned(), members, created_at_unix_ms: now_unix_ms() };
+        let group = SharingGroup {
+            name: name.to_owned(),
+            members,
+            created_at_unix_ms: now_unix_ms(),
+        };
         let mut batch = self.store.batch();
         batch.put(&self.ledger.groups, name, &group)?;
         self.store.commit(batch).await?;
@@ -108,7 +130,13 @@ impl Exchange {
     }
 
     pub fn groups(&self) -> Result<Vec<SharingGroup>> {
-        Ok(self.ledger.groups.iter()?.into_iter().map(|(_, g)| g).collect())
+        Ok(self
+            .ledger
+            .groups
+            .iter()?
+            .into_iter()
+            .map(|(_, g)| g)
+            .collect())
     }
 
     pub async fn remove_group(&self, name: &str) -> Result<()> {
@@ -123,13 +151,23 @@ impl Exchange {
     }
 
     fn group_map(&self) -> Result<BTreeMap<String, Vec<Jurisdiction>>> {
-        Ok(self.groups()?.into_iter().map(|g| (g.name, g.members)).collect())
+        Ok(self
+            .groups()?
+            .into_iter()
+            .map(|g| (g.name, g.members))
+            .collect())
     }
 
     // ---- equivocation evidence ------------------------------------------
 
     pub fn evidence(&self) -> Result<Vec<ledger::Evidence>> {
-        Ok(self.ledger.evidence.iter()?.into_iter().map(|(_, e)| e).collect())
+        Ok(self
+            .ledger
+            .evidence
+            .iter()?
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect())
     }
 
     pub fn evidence_count(&self) -> usize {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::envelope::{EnvelopeError, Record, ReceiptBody, SignedEnvelope, SignedReceipt};
+use super::envelope::{EnvelopeError, ReceiptBody, Record, SignedEnvelope, SignedReceipt};
 use super::ledger::{self, Evidence, IndexEntry, StoredEnvelope};
 use super::Exchange;
 use crate::error::{Error, Result};
@@ -20,13 +20,15 @@ impl Exchange {
     /// Accepts a batch pushed by `sender`: all or nothing. Returns one signed
     /// receipt per envelope, in order; already-held identical envelopes are
     /// acknowledged again (marked duplicate) and not stored twice.
-    pub async fn receive(&self, sender: &Jurisdiction, envelopes: &[SignedEnvelope]) -> Result<Vec<SignedReceipt>> {
-        let peer = self
-            .peers
-            .current()
-            .get(sender)
-            .cloned()
-            .ok_or_else(|| Error::PermissionDenied(format!("{sender} is not a registered peer")))?;
+    pub async fn receive(
+        &self,
+        sender: &Jurisdiction,
+        envelopes: &[SignedEnvelope],
+    ) -> Result<Vec<SignedReceipt>> {
+        let peer =
+            self.peers.current().get(sender).cloned().ok_or_else(|| {
+                Error::PermissionDenied(format!("{sender} is not a registered peer"))
+            })?;
         let lock = {
             let mut locks = self.receiving.lock().unwrap_or_else(|e| e.into_inner());
             locks.entry(sender.clone()).or_default().clone()
@@ -40,17 +42,26 @@ impl Exchange {
         let mut cursor = self.cursor(sender)?;
         for envelope in envelopes {
             check_sizes(envelope)?;
-            let header = envelope.peek_header().map_err(|e| Error::InvalidArgument(e.to_string()))?;
+            let header = envelope
+                .peek_header()
+                .map_err(|e| Error::InvalidArgument(e.to_string()))?;
             if &header.issuer != sender {
                 return Err(Error::PermissionDenied(format!(
                     "envelope issued by {} was sent by {sender}; nodes accept records only from their issuer",
                     header.issuer
                 )));
             }
-            let opened = envelope.open(&peer.bundle.signing_public_key).map_err(|e| match e {
-                EnvelopeError::Malformed(_) | EnvelopeError::Inconsistent(_) => Error::InvalidArgument(e.to_string()),
-                _ => Error::Unauthenticated(format!("{} {}: {e}", header.issuer, header.record_id)),
-            })?;
+            let opened = envelope
+                .open(&peer.bundle.signing_public_key)
+                .map_err(|e| match e {
+                    EnvelopeError::Malformed(_) | EnvelopeError::Inconsistent(_) => {
+                        Error::InvalidArgument(e.to_string())
+                    }
+                    _ => Error::Unauthenticated(format!(
+                        "{} {}: {e}",
+                        header.issuer, header.record_id
+                    )),
+                })?;
             if !policy::may_receive(&opened.header.recipients, &self.own) {
                 return Err(Error::PermissionDenied(format!(
                     "{} {} does not name {} as a recipient",
@@ -65,22 +76,42 @@ impl Exchange {
                 Some(d) => Some(*d),
                 None => self.ledger.index.get(&index_key)?.map(|e| e.digest),
             };
-            let seq_taken = self.ledger.envelopes.get(&seq_key)?.map(|s| s.envelope.digest());
+            let seq_taken = self
+                .ledger
+                .envelopes
+                .get(&seq_key)?
+                .map(|s| s.envelope.digest());
             let duplicate = match (held, seq_taken) {
                 (Some(d), _) if d == opened.digest => true,
                 (None, None) => false,
                 (held, taken) => {
-                    let existing = self.held_envelope(held.is_some().then_some(&index_key), taken.map(|_| &seq_key))?;
-                    return Err(self.equivocation(sender, &opened.header, existing, envelope.clone(), now).await);
+                    let existing = self.held_envelope(
+                        held.is_some().then_some(&index_key),
+                        taken.map(|_| &seq_key),
+                    )?;
+                    return Err(self
+                        .equivocation(sender, &opened.header, existing, envelope.clone(), now)
+                        .await);
                 }
             };
             if !duplicate {
                 if let Some(prev) = h.previous {
                     self.check_chain(h, prev)?;
                 }
-                let stored = StoredEnvelope { envelope: envelope.clone(), stored_at_unix_ms: now };
+                let stored = StoredEnvelope {
+                    envelope: envelope.clone(),
+                    stored_at_unix_ms: now,
+                };
                 batch.put(&self.ledger.envelopes, &seq_key, &stored)?;
-                batch.put(&self.ledger.index, &index_key, &IndexEntry { issuer: h.issuer.clone(), seq: h.seq, digest: opened.digest })?;
+                batch.put(
+                    &self.ledger.index,
+                    &index_key,
+                    &IndexEntry {
+                        issuer: h.issuer.clone(),
+                        seq: h.seq,
+                        digest: opened.digest,
+                    },
+                )?;
                 in_batch.insert(index_key, opened.digest);
                 cursor = cursor.max(h.seq);
                 fresh.push(stored);
@@ -109,10 +140,18 @@ impl Exchange {
         Ok(receipts)
     }
 
-    fn held_envelope(&self, index_key: Option<&Vec<u8>>, seq_key: Option<&Vec<u8>>) -> Result<Option<SignedEnvelope>> {
+    fn held_envelope(
+        &self,
+        index_key: Option<&Vec<u8>>,
+        seq_key: Option<&Vec<u8>>,
+    ) -> Result<Option<SignedEnvelope>> {
         if let Some(k) = index_key {
             if let Some(entry) = self.ledger.index.get(k)? {
-                return Ok(self.ledger.envelopes.get(ledger::seq_key(&entry.issuer, entry.seq))?.map(|s| s.envelope));
+                return Ok(self
+                    .ledger
+                    .envelopes
+                    .get(ledger::seq_key(&entry.issuer, entry.seq))?
+                    .map(|s| s.envelope));
             }
         }
         match seq_key {
@@ -151,7 +190,9 @@ impl Exchange {
         let mut key = ledger::seq_key(&h.issuer, h.seq);
         key.extend_from_slice(&conflicting.digest());
         let mut batch = self.store.batch();
-        let kept = batch.put(&self.ledger.evidence, &key, &evidence).map(|_| batch);
+        let kept = batch
+            .put(&self.ledger.evidence, &key, &evidence)
+            .map(|_| batch);
         match kept {
             Ok(batch) => {
                 if let Err(e) = self.store.commit(batch).await {
@@ -166,7 +207,10 @@ impl Exchange {
     /// A new version must extend the version this node holds, if it holds it.
     fn check_chain(&self, h: &super::envelope::EnvelopeHeader, previous: [u8; 32]) -> Result<()> {
         if h.version < 2 {
-            return Err(Error::InvalidArgument(format!("{} version {} cannot have a previous version", h.record_id, h.version)));
+            return Err(Error::InvalidArgument(format!(
+                "{} version {} cannot have a previous version",
+                h.record_id, h.version
+            )));
         }
         let prev_key = ledger::index_key(h.kind, &h.issuer, &h.record_id, h.version - 1);
         match self.ledger.index.get(prev_key)? {
@@ -190,7 +234,10 @@ fn check_sizes(e: &SignedEnvelope) -> Result<()> {
         )));
     }
     if e.signature.len() != SIGNATURE_LEN {
-        return Err(Error::InvalidArgument(format!("signature must be {SIGNATURE_LEN} bytes, got {}", e.signature.len())));
+        return Err(Error::InvalidArgument(format!(
+            "signature must be {SIGNATURE_LEN} bytes, got {}",
+            e.signature.len()
+        )));
     }
     Ok(())
 }
@@ -201,9 +248,15 @@ fn check_record(record: &Record) -> Result<()> {
         Record::Alert(a) => (&a.id, a.validate()),
         Record::Denial(d) => (&d.id, d.validate()),
     };
-    let id_ok = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    let id_ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
     if !id_ok {
-        return Err(Error::InvalidArgument(format!("record id {id:?} is not acceptable")));
+        return Err(Error::InvalidArgument(format!(
+            "record id {id:?} is not acceptable"
+        )));
     }
     checked.map_err(|e| Error::InvalidArgument(format!("record {id}: {e}")))
 }

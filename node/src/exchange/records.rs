@@ -184,7 +184,10 @@ fn text(field: &str, value: &str, required: bool) -> Result<(), String> {
     if value.len() > MAX_TEXT {
         return Err(format!("{field}: longer than {MAX_TEXT} bytes"));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(format!("{field}: contains control characters"));
     }
     Ok(())
@@ -204,7 +207,9 @@ fn country(field: &str, value: &str, required: bool) -> Result<(), String> {
     if value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase()) {
         Ok(())
     } else {
-        Err(format!("{field}: {value:?} is not a two-letter upper-case country code"))
+        Err(format!(
+            "{field}: {value:?} is not a two-letter upper-case country code"
+        ))
     }
 }
 
@@ -219,9 +224,13 @@ fn subjects(s: &Subjects) -> Result<(), String> {
     if s.parties.len() > MAX_LIST {
         return Err(format!("subjects.parties: at most {MAX_LIST}"));
     }
-    s.parties.iter().try_for_each(|p| party("subjects.party", p, true))?;
+    s.parties
+        .iter()
+        .try_for_each(|p| party("subjects.party", p, true))?;
     list("subjects.destinations", &s.destinations)?;
-    s.destinations.iter().try_for_each(|d| country("subjects.destinations", d, true))?;
+    s.destinations
+        .iter()
+        .try_for_each(|d| country("subjects.destinations", d, true))?;
     list("subjects.items", &s.items)?;
     list("subjects.shipments", &s.shipments)
 }
@@ -235,8 +244,14 @@ mod tests {
         for c in AlertCategory::ALL {
             assert_eq!(c.as_str().parse::<AlertCategory>().unwrap(), *c);
         }
-        assert_eq!("diversion-suspected".parse::<AlertCategory>().unwrap(), AlertCategory::DiversionSuspected);
-        assert!("Diversion".parse::<AlertCategory>().unwrap_err().contains("expected one of"));
+        assert_eq!(
+            "diversion-suspected".parse::<AlertCategory>().unwrap(),
+            AlertCategory::DiversionSuspected
+        );
+        assert!("Diversion"
+            .parse::<AlertCategory>()
+            .unwrap_err()
+            .contains("expected one of"));
         assert_eq!("critical".parse::<Severity>().unwrap(), Severity::Critical);
     }
 

@@ -26,10 +26,17 @@ fn j(s: &str) -> Jurisdiction {
 fn node(code: &str) -> TestNode {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let signer = Arc::new(RecordSigner::from_pkcs8(&RecordSigner::generate_pkcs8().unwrap()).unwrap());
+    let signer =
+        Arc::new(RecordSigner::from_pkcs8(&RecordSigner::generate_pkcs8().unwrap()).unwrap());
     let peers = Arc::new(PeerDirectory::open(store.clone(), j(code)).unwrap());
     let x = Exchange::open(store, j(code), signer.clone(), peers.clone()).unwrap();
-    TestNode { j: j(code), x, signer, peers, _dir: dir }
+    TestNode {
+        j: j(code),
+        x,
+        signer,
+        peers,
+        _dir: dir,
+    }
 }
 
 async fn befriend(a: &TestNode, b: &TestNode) {
@@ -65,7 +72,11 @@ fn draft() -> AlertDraft {
     AlertDraft {
         category: AlertCategory::DiversionSuspected,
         severity: Severity::High,
-        subjects: Subjects { destinations: vec!["IR".into()], items: vec!["3A001".into()], ..Subjects::default() },
+        subjects: Subjects {
+            destinations: vec!["IR".into()],
+            items: vec!["3A001".into()],
+            ..Subjects::default()
+        },
         indicators: vec!["end user changed after approval".into()],
         summary: "Consignee resells controlled FPGAs".into(),
         expires_in: None,
@@ -74,7 +85,10 @@ fn draft() -> AlertDraft {
 }
 
 fn to(codes: &[&str]) -> Distribution {
-    Distribution { to: codes.iter().map(|c| j(c)).collect(), groups: vec![] }
+    Distribution {
+        to: codes.iter().map(|c| j(c)).collect(),
+        groups: vec![],
+    }
 }
 
 /// Pushes everything queued at `from` for `to_node`, as the federation link would.
@@ -85,28 +99,55 @@ async fn deliver(from: &TestNode, to_node: &TestNode) -> usize {
     }
     let envelopes: Vec<_> = pending.iter().map(|(_, e)| e.clone()).collect();
     let receipts = to_node.x.receive(&from.j, &envelopes).await.unwrap();
-    from.x.acknowledge(&to_node.j, &pending, &receipts).await.unwrap()
+    from.x
+        .acknowledge(&to_node.j, &pending, &receipts)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
 async fn an_alert_reaches_exactly_its_recipients_with_signed_receipts() {
     let n = federation(&["DE", "FR", "JP"]).await;
     let (de, fr, jp) = (&n[0], &n[1], &n[2]);
-    let view = de.x.raise_alert(&analyst(de), draft(), to(&["FR"])).await.unwrap();
+    let view =
+        de.x.raise_alert(&analyst(de), draft(), to(&["FR"]))
+            .await
+            .unwrap();
     assert_eq!(view.header.recipients, vec![j("FR")]);
     assert_eq!(view.deliveries, vec![(j("FR"), DeliveryView::Pending)]);
-    assert!(de.x.pending_for(&jp.j, BATCH).await.unwrap().is_empty(), "JP is not named");
-    assert!(de.x.catch_up(&jp.j, 0, BATCH).unwrap().is_empty(), "catch-up must not leak either");
+    assert!(
+        de.x.pending_for(&jp.j, BATCH).await.unwrap().is_empty(),
+        "JP is not named"
+    );
+    assert!(
+        de.x.catch_up(&jp.j, 0, BATCH).unwrap().is_empty(),
+        "catch-up must not leak either"
+    );
 
     assert_eq!(deliver(de, fr).await, 1);
-    let held = fr.x.list(RecordKind::Alert, &RecordFilter::default()).unwrap();
+    let held =
+        fr.x.list(RecordKind::Alert, &RecordFilter::default())
+            .unwrap();
     assert_eq!(held.len(), 1);
     assert_eq!(held[0].signature, SignatureCheck::Valid);
     assert_eq!(held[0].header.record_id, view.header.record_id);
-    assert!(jp.x.list(RecordKind::Alert, &RecordFilter::default()).unwrap().is_empty());
+    assert!(jp
+        .x
+        .list(RecordKind::Alert, &RecordFilter::default())
+        .unwrap()
+        .is_empty());
 
-    let after = de.x.history(RecordKind::Alert, &view.header.record_id).unwrap();
-    assert!(matches!(after[0].deliveries[0].1, DeliveryView::Delivered { receipt_valid: true, duplicate: false, .. }));
+    let after =
+        de.x.history(RecordKind::Alert, &view.header.record_id)
+            .unwrap();
+    assert!(matches!(
+        after[0].deliveries[0].1,
+        DeliveryView::Delivered {
+            receipt_valid: true,
+            duplicate: false,
+            ..
+        }
+    ));
     assert_eq!(de.x.queued_for(&fr.j), 0);
     assert_eq!(fr.x.cursor(&de.j).unwrap(), view.header.seq);
 }
@@ -115,7 +156,9 @@ async fn an_alert_reaches_exactly_its_recipients_with_signed_receipts() {
 async fn receipt_is_idempotent_and_replays_store_nothing() {
     let n = federation(&["DE", "FR"]).await;
     let (de, fr) = (&n[0], &n[1]);
-    de.x.raise_alert(&analyst(de), draft(), to(&["FR"])).await.unwrap();
+    de.x.raise_alert(&analyst(de), draft(), to(&["FR"]))
+        .await
+        .unwrap();
     let pending = de.x.pending_for(&fr.j, BATCH).await.unwrap();
     let envs: Vec<_> = pending.iter().map(|(_, e)| e.clone()).collect();
     fr.x.receive(&de.j, &envs).await.unwrap();
@@ -129,35 +172,74 @@ async fn receipt_is_idempotent_and_replays_store_nothing() {
 async fn receivers_refuse_what_they_must_and_store_nothing() {
     let n = federation(&["DE", "FR", "JP"]).await;
     let (de, fr, jp) = (&n[0], &n[1], &n[2]);
-    de.x.raise_alert(&analyst(de), draft(), to(&["JP"])).await.unwrap();
+    de.x.raise_alert(&analyst(de), draft(), to(&["JP"]))
+        .await
+        .unwrap();
     let to_jp = de.x.pending_for(&jp.j, BATCH).await.unwrap()[0].1.clone();
 
     // Not a recipient.
-    let err = fr.x.receive(&de.j, std::slice::from_ref(&to_jp)).await.unwrap_err();
+    let err =
+        fr.x.receive(&de.j, std::slice::from_ref(&to_jp))
+            .await
+            .unwrap_err();
     assert!(matches!(err, Error::PermissionDenied(_)), "{err}");
     // Issuer other than the sender: JP relaying DE's record.
-    let err = jp.x.receive(&fr.j, std::slice::from_ref(&to_jp)).await.unwrap_err();
+    let err =
+        jp.x.receive(&fr.j, std::slice::from_ref(&to_jp))
+            .await
+            .unwrap_err();
     assert!(matches!(err, Error::PermissionDenied(_)), "{err}");
     // Tampered body.
     let mut tampered = to_jp.clone();
     let last = tampered.body.len() - 1;
     tampered.body[last] ^= 1;
-    assert!(matches!(jp.x.receive(&de.j, &[tampered]).await.unwrap_err(), Error::Unauthenticated(_)));
+    assert!(matches!(
+        jp.x.receive(&de.j, &[tampered]).await.unwrap_err(),
+        Error::Unauthenticated(_)
+    ));
     // Bad signature.
     let mut bad = to_jp.clone();
     bad.signature[3] ^= 1;
-    assert!(matches!(jp.x.receive(&de.j, &[bad]).await.unwrap_err(), Error::Unauthenticated(_)));
+    assert!(matches!(
+        jp.x.receive(&de.j, &[bad]).await.unwrap_err(),
+        Error::Unauthenticated(_)
+    ));
     // Signed by someone else's key.
-    let forged = SignedEnvelope::seal(&fr.signer, header("DE", "DE-A-9", 9, &["JP"]), &Record::Alert(alert("DE", "DE-A-9")));
-    assert!(matches!(jp.x.receive(&de.j, &[forged]).await.unwrap_err(), Error::Unauthenticated(_)));
+    let forged = SignedEnvelope::seal(
+        &fr.signer,
+        header("DE", "DE-A-9", 9, &["JP"]),
+        &Record::Alert(alert("DE", "DE-A-9")),
+    );
+    assert!(matches!(
+        jp.x.receive(&de.j, &[forged]).await.unwrap_err(),
+        Error::Unauthenticated(_)
+    ));
     // Malformed and oversized.
-    let junk = SignedEnvelope { header: vec![9; 10], body: vec![], signature: vec![0; 64] };
-    assert!(matches!(jp.x.receive(&de.j, &[junk]).await.unwrap_err(), Error::InvalidArgument(_)));
-    let huge = SignedEnvelope { body: vec![0; 1024 * 1024], ..to_jp.clone() };
-    assert!(matches!(jp.x.receive(&de.j, &[huge]).await.unwrap_err(), Error::ResourceExhausted(_)));
+    let junk = SignedEnvelope {
+        header: vec![9; 10],
+        body: vec![],
+        signature: vec![0; 64],
+    };
+    assert!(matches!(
+        jp.x.receive(&de.j, &[junk]).await.unwrap_err(),
+        Error::InvalidArgument(_)
+    ));
+    let huge = SignedEnvelope {
+        body: vec![0; 1024 * 1024],
+        ..to_jp.clone()
+    };
+    assert!(matches!(
+        jp.x.receive(&de.j, &[huge]).await.unwrap_err(),
+        Error::ResourceExhausted(_)
+    ));
     // Unknown issuer.
     let stranger = node("KR");
-    assert!(matches!(jp.x.receive(&stranger.j, std::slice::from_ref(&to_jp)).await.unwrap_err(), Error::PermissionDenied(_)));
+    assert!(matches!(
+        jp.x.receive(&stranger.j, std::slice::from_ref(&to_jp))
+            .await
+            .unwrap_err(),
+        Error::PermissionDenied(_)
+    ));
     // A good envelope in a batch with a bad one: all or nothing.
     let mut bad = to_jp.clone();
     bad.signature[0] ^= 1;
@@ -175,7 +257,10 @@ async fn receivers_refuse_what_they_must_and_store_nothing() {
 async fn equivocation_is_refused_and_kept_as_evidence() {
     let n = federation(&["DE", "FR"]).await;
     let (de, fr) = (&n[0], &n[1]);
-    let view = de.x.raise_alert(&analyst(de), draft(), to(&["FR"])).await.unwrap();
+    let view =
+        de.x.raise_alert(&analyst(de), draft(), to(&["FR"]))
+            .await
+            .unwrap();
     deliver(de, fr).await;
     // DE's key signs a different alert under the same id, version and sequence.
     let mut other = alert("DE", &view.header.record_id);
@@ -183,12 +268,19 @@ async fn equivocation_is_refused_and_kept_as_evidence() {
     let h = header("DE", &view.header.record_id, view.header.seq, &["FR"]);
     let twin = SignedEnvelope::seal(&de.signer, h, &Record::Alert(other));
     let err = fr.x.receive(&de.j, &[twin]).await.unwrap_err();
-    assert!(matches!(err, Error::AlreadyExists(ref m) if m.contains("equivocation")), "{err}");
+    assert!(
+        matches!(err, Error::AlreadyExists(ref m) if m.contains("equivocation")),
+        "{err}"
+    );
     assert_eq!(fr.x.evidence_count(), 1);
     assert_eq!(fr.x.held_from(&de.j), 1);
-    let held = fr.x.history(RecordKind::Alert, &view.header.record_id).unwrap();
+    let held =
+        fr.x.history(RecordKind::Alert, &view.header.record_id)
+            .unwrap();
     assert_eq!(held.len(), 1);
-    assert!(matches!(&held[0].record, Record::Alert(a) if a.summary == "Consignee resells controlled FPGAs"));
+    assert!(
+        matches!(&held[0].record, Record::Alert(a) if a.summary == "Consignee resells controlled FPGAs")
+    );
 }
 
 #[tokio::test]
@@ -196,62 +288,141 @@ async fn denials_are_amended_and_revoked_in_a_signed_chain() {
     let n = federation(&["DE", "FR"]).await;
     let (de, fr) = (&n[0], &n[1]);
     let denial = DenialDraft {
-        party: Party { name: "Rosoboron Trading LLC".into(), aliases: vec!["ROSOBORON".into()], country: "RU".into(), address: String::new() },
-        items: vec![DeniedItem { code: "3A001".into(), description: "FPGAs".into() }],
+        party: Party {
+            name: "Rosoboron Trading LLC".into(),
+            aliases: vec!["ROSOBORON".into()],
+            country: "RU".into(),
+            address: String::new(),
+        },
+        items: vec![DeniedItem {
+            code: "3A001".into(),
+            description: "FPGAs".into(),
+        }],
         destination: "RU".into(),
         end_use: "military radar".into(),
         reason: "risk of military end use".into(),
         valid_for: Some(Duration::from_secs(3600)),
     };
-    let v1 = de.x.issue_denial(&officer(de), denial, to(&["FR"])).await.unwrap();
+    let v1 =
+        de.x.issue_denial(&officer(de), denial, to(&["FR"]))
+            .await
+            .unwrap();
     let id = v1.header.record_id.clone();
-    let change = DenialChange { destination: Some("BY".into()), change_reason: "transshipment route found".into(), ..DenialChange::default() };
+    let change = DenialChange {
+        destination: Some("BY".into()),
+        change_reason: "transshipment route found".into(),
+        ..DenialChange::default()
+    };
     let v2 = de.x.amend_denial(&officer(de), &id, change).await.unwrap();
     assert_eq!(v2.header.version, 2);
     assert_eq!(v2.header.previous, Some(v1.digest));
-    let v3 = de.x.revoke_denial(&officer(de), &id, "appeal upheld".into()).await.unwrap();
+    let v3 =
+        de.x.revoke_denial(&officer(de), &id, "appeal upheld".into())
+            .await
+            .unwrap();
     assert_eq!(v3.header.version, 3);
-    let err = de.x.revoke_denial(&officer(de), &id, "again".into()).await.unwrap_err();
+    let err =
+        de.x.revoke_denial(&officer(de), &id, "again".into())
+            .await
+            .unwrap_err();
     assert!(matches!(err, Error::FailedPrecondition(_)));
-    assert!(matches!(de.x.amend_denial(&officer(de), &id, DenialChange::default()).await, Err(Error::FailedPrecondition(_))));
+    assert!(matches!(
+        de.x.amend_denial(&officer(de), &id, DenialChange::default())
+            .await,
+        Err(Error::FailedPrecondition(_))
+    ));
 
     assert_eq!(deliver(de, fr).await, 3);
     let history = fr.x.history(RecordKind::Denial, &id).unwrap();
-    assert_eq!(history.iter().map(|v| v.header.version).collect::<Vec<_>>(), vec![1, 2, 3]);
-    let current = fr.x.list(RecordKind::Denial, &RecordFilter::default()).unwrap();
+    assert_eq!(
+        history.iter().map(|v| v.header.version).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    let current =
+        fr.x.list(RecordKind::Denial, &RecordFilter::default())
+            .unwrap();
     assert_eq!(current.len(), 1);
-    assert!(matches!(&current[0].record, Record::Denial(d) if d.state == records::DenialState::Revoked && d.destination == "BY"));
-    assert!(fr.x.list(RecordKind::Denial, &RecordFilter { active_only: true, ..RecordFilter::default() }).unwrap().is_empty());
+    assert!(
+        matches!(&current[0].record, Record::Denial(d) if d.state == records::DenialState::Revoked && d.destination == "BY")
+    );
+    assert!(fr
+        .x
+        .list(
+            RecordKind::Denial,
+            &RecordFilter {
+                active_only: true,
+                ..RecordFilter::default()
+            }
+        )
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
 async fn expired_alerts_are_not_delivered() {
     let n = federation(&["DE", "FR"]).await;
     let (de, fr) = (&n[0], &n[1]);
-    let short = AlertDraft { expires_in: Some(Duration::from_millis(1)), ..draft() };
-    let view = de.x.raise_alert(&analyst(de), short, to(&["FR"])).await.unwrap();
+    let short = AlertDraft {
+        expires_in: Some(Duration::from_millis(1)),
+        ..draft()
+    };
+    let view =
+        de.x.raise_alert(&analyst(de), short, to(&["FR"]))
+            .await
+            .unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(deliver(de, fr).await, 0);
     assert_eq!(fr.x.held_from(&de.j), 0);
-    let after = de.x.history(RecordKind::Alert, &view.header.record_id).unwrap();
-    assert!(matches!(after[0].deliveries[0].1, DeliveryView::Expired { .. }));
+    let after =
+        de.x.history(RecordKind::Alert, &view.header.record_id)
+            .unwrap();
+    assert!(matches!(
+        after[0].deliveries[0].1,
+        DeliveryView::Expired { .. }
+    ));
 }
 
 #[tokio::test]
 async fn distributions_name_peers_and_groups() {
     let n = federation(&["DE", "FR", "JP"]).await;
     let de = &n[0];
-    de.x.create_group("g7", vec![j("FR"), j("JP"), j("DE")]).await.unwrap();
-    assert!(matches!(de.x.create_group("g7", vec![j("FR")]).await, Err(Error::AlreadyExists(_))));
-    let via_group = Distribution { to: vec![], groups: vec!["g7".into()] };
-    let v = de.x.raise_alert(&analyst(de), draft(), via_group).await.unwrap();
+    de.x.create_group("g7", vec![j("FR"), j("JP"), j("DE")])
+        .await
+        .unwrap();
+    assert!(matches!(
+        de.x.create_group("g7", vec![j("FR")]).await,
+        Err(Error::AlreadyExists(_))
+    ));
+    let via_group = Distribution {
+        to: vec![],
+        groups: vec!["g7".into()],
+    };
+    let v =
+        de.x.raise_alert(&analyst(de), draft(), via_group)
+            .await
+            .unwrap();
     assert_eq!(v.header.recipients, vec![j("FR"), j("JP")]);
-    let unknown = Distribution { to: vec![], groups: vec!["nato".into()] };
-    assert!(matches!(de.x.raise_alert(&analyst(de), draft(), unknown).await, Err(Error::NotFound(_))));
-    assert!(matches!(de.x.raise_alert(&analyst(de), draft(), to(&["US"])).await, Err(Error::FailedPrecondition(_))));
-    assert!(matches!(de.x.raise_alert(&analyst(de), draft(), to(&[])).await, Err(Error::InvalidArgument(_))));
+    let unknown = Distribution {
+        to: vec![],
+        groups: vec!["nato".into()],
+    };
+    assert!(matches!(
+        de.x.raise_alert(&analyst(de), draft(), unknown).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        de.x.raise_alert(&analyst(de), draft(), to(&["US"])).await,
+        Err(Error::FailedPrecondition(_))
+    ));
+    assert!(matches!(
+        de.x.raise_alert(&analyst(de), draft(), to(&[])).await,
+        Err(Error::InvalidArgument(_))
+    ));
     de.x.remove_group("g7").await.unwrap();
-    assert!(matches!(de.x.remove_group("g7").await, Err(Error::NotFound(_))));
+    assert!(matches!(
+        de.x.remove_group("g7").await,
+        Err(Error::NotFound(_))
+    ));
 }
 
 #[tokio::test]
@@ -262,9 +433,19 @@ async fn catch_up_serves_only_own_records_naming_the_peer_in_order() {
         let dist = if k % 2 == 0 { to(&["FR"]) } else { to(&["JP"]) };
         de.x.raise_alert(&analyst(de), draft(), dist).await.unwrap();
     }
-    let got: Vec<u64> = de.x.catch_up(&fr.j, 0, BATCH).unwrap().into_iter().map(|(s, _)| s).collect();
+    let got: Vec<u64> =
+        de.x.catch_up(&fr.j, 0, BATCH)
+            .unwrap()
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
     assert_eq!(got, vec![1, 3, 5]);
-    let later: Vec<u64> = de.x.catch_up(&fr.j, 3, BATCH).unwrap().into_iter().map(|(s, _)| s).collect();
+    let later: Vec<u64> =
+        de.x.catch_up(&fr.j, 3, BATCH)
+            .unwrap()
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
     assert_eq!(later, vec![5]);
 }
 
@@ -275,7 +456,13 @@ async fn concurrent_issues_get_dense_unique_sequence_numbers() {
     let mut tasks = Vec::new();
     for _ in 0..32 {
         let de = de.clone();
-        tasks.push(tokio::spawn(async move { de.x.raise_alert(&analyst(&de), draft(), to(&["FR"])).await.unwrap().header.seq }));
+        tasks.push(tokio::spawn(async move {
+            de.x.raise_alert(&analyst(&de), draft(), to(&["FR"]))
+                .await
+                .unwrap()
+                .header
+                .seq
+        }));
     }
     let mut seqs = Vec::new();
     for t in tasks {
@@ -283,6 +470,15 @@ async fn concurrent_issues_get_dense_unique_sequence_numbers() {
     }
     seqs.sort();
     assert_eq!(seqs, (1..=32).collect::<Vec<_>>());
-    let queued: Vec<u64> = de.x.pending_for(&j("FR"), BATCH).await.unwrap().into_iter().map(|(s, _)| s).collect();
-    assert_eq!(queued, seqs, "every acknowledged record is queued, in order");
+    let queued: Vec<u64> =
+        de.x.pending_for(&j("FR"), BATCH)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+    assert_eq!(
+        queued, seqs,
+        "every acknowledged record is queued, in order"
+    );
 }

@@ -18,8 +18,14 @@ pub enum SignatureCheck {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeliveryView {
     Pending,
-    Delivered { at_unix_ms: i64, receipt_valid: bool, duplicate: bool },
-    Expired { at_unix_ms: i64 },
+    Delivered {
+        at_unix_ms: i64,
+        receipt_valid: bool,
+        duplicate: bool,
+    },
+    Expired {
+        at_unix_ms: i64,
+    },
 }
 
 /// One stored record version as users see it.
@@ -39,7 +45,8 @@ impl RecordView {
         match &self.record {
             Record::Alert(a) => !a.is_expired(now),
             Record::Denial(d) => {
-                d.state != super::records::DenialState::Revoked && d.valid_until_unix_ms.is_none_or(|t| t > now)
+                d.state != super::records::DenialState::Revoked
+                    && d.valid_until_unix_ms.is_none_or(|t| t > now)
             }
         }
     }
@@ -58,25 +65,48 @@ pub struct RecordFilter {
 impl Exchange {
     /// Decodes and re-verifies a stored envelope.
     pub(super) fn view(&self, stored: &StoredEnvelope) -> Result<RecordView> {
-        let header = stored.envelope.peek_header().map_err(|e| Error::Internal(format!("stored envelope: {e}")))?;
+        let header = stored
+            .envelope
+            .peek_header()
+            .map_err(|e| Error::Internal(format!("stored envelope: {e}")))?;
         let key = self.issuer_key(&header.issuer);
         let (signature, record) = match key.as_deref().map(|k| stored.envelope.open(k)) {
             Some(Ok(opened)) => (SignatureCheck::Valid, opened.record),
-            Some(Err(e)) => (SignatureCheck::Invalid(e.to_string()), decode_unverified(&header, &stored.envelope.body)?),
+            Some(Err(e)) => (
+                SignatureCheck::Invalid(e.to_string()),
+                decode_unverified(&header, &stored.envelope.body)?,
+            ),
             None => (
-                SignatureCheck::Invalid(format!("issuer {} is no longer a registered peer; its key is unknown", header.issuer)),
+                SignatureCheck::Invalid(format!(
+                    "issuer {} is no longer a registered peer; its key is unknown",
+                    header.issuer
+                )),
                 decode_unverified(&header, &stored.envelope.body)?,
             ),
         };
-        let deliveries = if header.issuer == self.own { self.deliveries(&header)? } else { Vec::new() };
-        Ok(RecordView { digest: stored.envelope.digest(), header, record, signature, stored_at_unix_ms: stored.stored_at_unix_ms, deliveries })
+        let deliveries = if header.issuer == self.own {
+            self.deliveries(&header)?
+        } else {
+            Vec::new()
+        };
+        Ok(RecordView {
+            digest: stored.envelope.digest(),
+            header,
+            record,
+            signature,
+            stored_at_unix_ms: stored.stored_at_unix_ms,
+            deliveries,
+        })
     }
 
     fn issuer_key(&self, issuer: &Jurisdiction) -> Option<Vec<u8>> {
         if issuer == &self.own {
             return Some(self.signer.public_key().to_vec());
         }
-        self.peers.current().get(issuer).map(|p| p.bundle.signing_public_key.clone())
+        self.peers
+            .current()
+            .get(issuer)
+            .map(|p| p.bundle.signing_public_key.clone())
     }
 
     fn deliveries(&self, header: &EnvelopeHeader) -> Result<Vec<(Jurisdiction, DeliveryView)>> {
@@ -85,11 +115,21 @@ impl Exchange {
         for r in &header.recipients {
             let key = ledger::seq_key(r, header.seq);
             let state = match self.ledger.deliveries.get(&key)? {
-                Some(Delivery::Delivered { at_unix_ms, receipt, duplicate }) => {
+                Some(Delivery::Delivered {
+                    at_unix_ms,
+                    receipt,
+                    duplicate,
+                }) => {
                     let receipt_valid = peers.get(r).is_some_and(|p| {
-                        receipt.verify(&p.bundle.signing_public_key).is_ok_and(|b| b.seq == header.seq && &b.receiver == r)
+                        receipt
+                            .verify(&p.bundle.signing_public_key)
+                            .is_ok_and(|b| b.seq == header.seq && &b.receiver == r)
                     });
-                    DeliveryView::Delivered { at_unix_ms, receipt_valid, duplicate }
+                    DeliveryView::Delivered {
+                        at_unix_ms,
+                        receipt_valid,
+                        duplicate,
+                    }
                 }
                 Some(Delivery::Expired { at_unix_ms }) => DeliveryView::Expired { at_unix_ms },
                 None => DeliveryView::Pending,
@@ -104,7 +144,11 @@ impl Exchange {
         let now = now_unix_ms();
         let mut latest: Vec<ledger::IndexEntry> = Vec::new();
         let mut last_prefix: Option<Vec<u8>> = None;
-        for entry in self.ledger.index.lazy_scan_prefix([ledger::kind_byte(kind)]) {
+        for entry in self
+            .ledger
+            .index
+            .lazy_scan_prefix([ledger::kind_byte(kind)])
+        {
             let (key, e) = entry?;
             // Versions of one record are adjacent; keep the last of each run.
             let prefix = key[..key.len().saturating_sub(4)].to_vec();
@@ -119,7 +163,13 @@ impl Exchange {
             if filter.issuer.as_ref().is_some_and(|i| i != &e.issuer) {
                 continue;
             }
-            let Some(stored) = self.ledger.envelopes.get(ledger::seq_key(&e.issuer, e.seq))? else { continue };
+            let Some(stored) = self
+                .ledger
+                .envelopes
+                .get(ledger::seq_key(&e.issuer, e.seq))?
+            else {
+                continue;
+            };
             let view = self.view(&stored)?;
             if !matches_filter(&view, filter, now) {
                 continue;
@@ -140,28 +190,48 @@ impl Exchange {
             .split('-')
             .next()
             .and_then(|j| j.parse().ok())
-            .ok_or_else(|| Error::InvalidArgument(format!("{id:?} is not a record id (e.g. DE-A-12)")))?;
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!("{id:?} is not a record id (e.g. DE-A-12)"))
+            })?;
         let mut out = Vec::new();
-        for (_, e) in self.ledger.index.scan_prefix(ledger::record_prefix(kind, &issuer, id))? {
-            if let Some(stored) = self.ledger.envelopes.get(ledger::seq_key(&e.issuer, e.seq))? {
+        for (_, e) in self
+            .ledger
+            .index
+            .scan_prefix(ledger::record_prefix(kind, &issuer, id))?
+        {
+            if let Some(stored) = self
+                .ledger
+                .envelopes
+                .get(ledger::seq_key(&e.issuer, e.seq))?
+            {
                 out.push(self.view(&stored)?);
             }
         }
         if out.is_empty() {
-            return Err(Error::NotFound(format!("no {} {id} held on this node", kind.as_str())));
+            return Err(Error::NotFound(format!(
+                "no {} {id} held on this node",
+                kind.as_str()
+            )));
         }
         Ok(out)
     }
 
     /// Number of envelopes held from `issuer` (own or received).
     pub fn held_from(&self, issuer: &Jurisdiction) -> usize {
-        self.ledger.envelopes.lazy_scan_prefix(ledger::prefix(issuer)).count()
+        self.ledger
+            .envelopes
+            .lazy_scan_prefix(ledger::prefix(issuer))
+            .count()
     }
 
     /// Sequence numbers held from `issuer`, in order.
     pub fn held_seqs(&self, issuer: &Jurisdiction) -> Result<Vec<u64>> {
         let mut out = Vec::new();
-        for entry in self.ledger.envelopes.lazy_scan_prefix(ledger::prefix(issuer)) {
+        for entry in self
+            .ledger
+            .envelopes
+            .lazy_scan_prefix(ledger::prefix(issuer))
+        {
             let (key, _) = entry?;
             out.extend(ledger::seq_of(&key));
         }
@@ -170,14 +240,18 @@ impl Exchange {
 }
 
 fn matches_filter(view: &RecordView, f: &RecordFilter, now: i64) -> bool {
-    if f.since_unix_ms.is_some_and(|s| view.header.issued_at_unix_ms < s) {
+    if f.since_unix_ms
+        .is_some_and(|s| view.header.issued_at_unix_ms < s)
+    {
         return false;
     }
     if f.active_only && !view.is_active(now) {
         return false;
     }
     if let Record::Alert(a) = &view.record {
-        if f.category.is_some_and(|c| c != a.category) || f.severity.is_some_and(|s| s != a.severity) {
+        if f.category.is_some_and(|c| c != a.category)
+            || f.severity.is_some_and(|s| s != a.severity)
+        {
             return false;
         }
     }
@@ -185,7 +259,8 @@ fn matches_filter(view: &RecordView, f: &RecordFilter, now: i64) -> bool {
 }
 
 fn decode_unverified(header: &EnvelopeHeader, body: &[u8]) -> Result<Record> {
-    let err = |e: postcard::Error| Error::Internal(format!("stored body of {}: {e}", header.record_id));
+    let err =
+        |e: postcard::Error| Error::Internal(format!("stored body of {}: {e}", header.record_id));
     Ok(match header.kind {
         RecordKind::Alert => Record::Alert(postcard::from_bytes(body).map_err(err)?),
         RecordKind::Denial => Record::Denial(postcard::from_bytes(body).map_err(err)?),

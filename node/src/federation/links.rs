@@ -40,7 +40,12 @@ pub struct PeerLinks {
 
 impl PeerLinks {
     /// Starts a supervisor that keeps one link per peer in `peers`.
-    pub fn spawn(me: NodeIdentity, exchange: Arc<Exchange>, mut peers: watch::Receiver<PeerSet>, timing: LinkTiming) -> Self {
+    pub fn spawn(
+        me: NodeIdentity,
+        exchange: Arc<Exchange>,
+        mut peers: watch::Receiver<PeerSet>,
+        timing: LinkTiming,
+    ) -> Self {
         let states: States = Arc::default();
         let supervisor_states = states.clone();
         let supervisor = tokio::spawn(async move {
@@ -59,7 +64,13 @@ impl PeerLinks {
                 for (j, record) in wanted.iter() {
                     if !running.contains_key(j) {
                         lock(&supervisor_states).insert(j.clone(), LinkState::default());
-                        let link = run_link(me.clone(), exchange.clone(), record.clone(), timing, supervisor_states.clone());
+                        let link = run_link(
+                            me.clone(),
+                            exchange.clone(),
+                            record.clone(),
+                            timing,
+                            supervisor_states.clone(),
+                        );
                         let task = tokio::spawn(link);
                         running.insert(j.clone(), (record.clone(), task));
                     }
@@ -94,7 +105,13 @@ fn lock(states: &States) -> std::sync::MutexGuard<'_, BTreeMap<Jurisdiction, Lin
     states.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-async fn run_link(me: Arc<NodeIdentity>, exchange: Arc<Exchange>, peer: PeerRecord, timing: LinkTiming, states: States) {
+async fn run_link(
+    me: Arc<NodeIdentity>,
+    exchange: Arc<Exchange>,
+    peer: PeerRecord,
+    timing: LinkTiming,
+    states: States,
+) {
     let j = peer.bundle.jurisdiction.clone();
     // Aborting the link task drops this guard; the abort is also how it ends.
     let update = |f: &dyn Fn(&mut LinkState)| {
@@ -121,19 +138,31 @@ async fn run_link(me: Arc<NodeIdentity>, exchange: Arc<Exchange>, peer: PeerReco
     // The pusher and catch-up tasks die with this one.
     let report_states = states.clone();
     let report_peer = j.clone();
-    let pusher = tokio::spawn(super::push::run_pusher(exchange.clone(), j.clone(), channel.clone(), timing, move |err| {
-        if let Some(s) = lock(&report_states).get_mut(&report_peer) {
-            s.last_error = err;
-        }
-    }));
+    let pusher = tokio::spawn(super::push::run_pusher(
+        exchange.clone(),
+        j.clone(),
+        channel.clone(),
+        timing,
+        move |err| {
+            if let Some(s) = lock(&report_states).get_mut(&report_peer) {
+                s.last_error = err;
+            }
+        },
+    ));
     let _pusher = AbortOnDrop(pusher);
     let mut catching_up: Option<AbortOnDrop> = None;
     let mut backoff = timing.heartbeat;
     loop {
-        let request = HelloRequest { jurisdiction: me.caller.jurisdiction.to_string(), sent_at_unix_ms: now_unix_ms() };
+        let request = HelloRequest {
+            jurisdiction: me.caller.jurisdiction.to_string(),
+            sent_at_unix_ms: now_unix_ms(),
+        };
         let outcome = match tokio::time::timeout(timing.timeout, client.hello(request)).await {
             Ok(Ok(resp)) if resp.get_ref().jurisdiction == j.as_str() => Ok(()),
-            Ok(Ok(resp)) => Err(format!("peer answered as {:?}", resp.get_ref().jurisdiction)),
+            Ok(Ok(resp)) => Err(format!(
+                "peer answered as {:?}",
+                resp.get_ref().jurisdiction
+            )),
             Ok(Err(status)) => Err(describe_status(&status)),
             Err(_) => Err(format!("no answer within {:?}", timing.timeout)),
         };

@@ -20,7 +20,9 @@ const RESPONSE_DEADLINE: Duration = Duration::from_secs(30);
 const MAX_MESSAGE: usize = 64 * 1024 * 1024;
 
 fn client(channel: Channel) -> FederationServiceClient<Channel> {
-    FederationServiceClient::new(channel).max_decoding_message_size(MAX_MESSAGE).max_encoding_message_size(MAX_MESSAGE)
+    FederationServiceClient::new(channel)
+        .max_decoding_message_size(MAX_MESSAGE)
+        .max_encoding_message_size(MAX_MESSAGE)
 }
 
 /// Pushes the outbox for `peer` until aborted. Reports problems through `report`.
@@ -57,7 +59,10 @@ async fn push_session(
     // Wait for something to send before opening a stream.
     let first = loop {
         changes.borrow_and_update();
-        let pending = exchange.pending_for(peer, BATCH).await.map_err(|e| e.to_string())?;
+        let pending = exchange
+            .pending_for(peer, BATCH)
+            .await
+            .map_err(|e| e.to_string())?;
         if !pending.is_empty() {
             break pending;
         }
@@ -68,21 +73,38 @@ async fn push_session(
         }
     };
     let (tx, rx) = mpsc::channel::<pb::PushRequest>(1);
-    let mut responses = client(channel).push(ReceiverStream::new(rx)).await.map_err(|s| describe_status(&s))?.into_inner();
+    let mut responses = client(channel)
+        .push(ReceiverStream::new(rx))
+        .await
+        .map_err(|s| describe_status(&s))?
+        .into_inner();
     let mut pending = first;
     loop {
-        let request = pb::PushRequest { envelopes: pending.iter().map(|(_, e)| envelope_out(e.clone())).collect() };
-        tx.send(request).await.map_err(|_| "stream closed".to_owned())?;
+        let request = pb::PushRequest {
+            envelopes: pending
+                .iter()
+                .map(|(_, e)| envelope_out(e.clone()))
+                .collect(),
+        };
+        tx.send(request)
+            .await
+            .map_err(|_| "stream closed".to_owned())?;
         let response = tokio::time::timeout(RESPONSE_DEADLINE, responses.message())
             .await
             .map_err(|_| format!("no receipts within {RESPONSE_DEADLINE:?}"))?
             .map_err(|s| describe_status(&s))?
             .ok_or_else(|| "peer closed the stream".to_owned())?;
         let receipts: Vec<_> = response.receipts.into_iter().map(receipt_in).collect();
-        exchange.acknowledge(peer, &pending, &receipts).await.map_err(|e| e.to_string())?;
+        exchange
+            .acknowledge(peer, &pending, &receipts)
+            .await
+            .map_err(|e| e.to_string())?;
         loop {
             changes.borrow_and_update();
-            pending = exchange.pending_for(peer, BATCH).await.map_err(|e| e.to_string())?;
+            pending = exchange
+                .pending_for(peer, BATCH)
+                .await
+                .map_err(|e| e.to_string())?;
             if !pending.is_empty() {
                 break;
             }
@@ -95,14 +117,25 @@ async fn push_session(
 }
 
 /// Fetches `peer`'s records naming this node that are newer than what is held.
-pub async fn catch_up(exchange: &Exchange, peer: &Jurisdiction, channel: Channel) -> Result<usize, String> {
+pub async fn catch_up(
+    exchange: &Exchange,
+    peer: &Jurisdiction,
+    channel: Channel,
+) -> Result<usize, String> {
     let after = exchange.cursor(peer).map_err(|e| e.to_string())?;
     let request = pb::CatchUpRequest { after_seq: after };
-    let mut stream = client(channel).catch_up(request).await.map_err(|s| describe_status(&s))?.into_inner();
+    let mut stream = client(channel)
+        .catch_up(request)
+        .await
+        .map_err(|s| describe_status(&s))?
+        .into_inner();
     let mut received = 0;
     while let Some(batch) = stream.message().await.map_err(|s| describe_status(&s))? {
         let envelopes: Vec<_> = batch.envelopes.into_iter().map(envelope_in).collect();
-        exchange.receive(peer, &envelopes).await.map_err(|e| e.to_string())?;
+        exchange
+            .receive(peer, &envelopes)
+            .await
+            .map_err(|e| e.to_string())?;
         received += envelopes.len();
     }
     Ok(received)

@@ -111,7 +111,9 @@ pub struct Staged {
 impl Staged {
     /// Returns once the batch is on disk.
     pub async fn durable(self) -> Result<(), StoreError> {
-        let Some(store) = self.store else { return Ok(()) };
+        let Some(store) = self.store else {
+            return Ok(());
+        };
         store
             .inner
             .commit
@@ -284,7 +286,9 @@ impl Store {
             return Err(self.inner.flush_error(source));
         }
         self.apply(&batch)?;
-        Ok(Staged { store: Some(self.clone()) })
+        Ok(Staged {
+            store: Some(self.clone()),
+        })
     }
 
     /// Writes one value durably: a one-operation batch.

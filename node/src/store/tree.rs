@@ -117,7 +117,9 @@ impl<V: DeserializeOwned> Tree<V> {
     pub fn lazy_range(&self, start: impl AsRef<[u8]>, end: impl AsRef<[u8]>) -> Iter<V> {
         Iter {
             tree: self.clone(),
-            raw: self.raw.range(start.as_ref().to_vec()..end.as_ref().to_vec()),
+            raw: self
+                .raw
+                .range(start.as_ref().to_vec()..end.as_ref().to_vec()),
         }
     }
 

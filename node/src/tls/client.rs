@@ -19,13 +19,26 @@ use crate::identity::{Caller, Jurisdiction, Role};
 #[derive(Debug, thiserror::Error)]
 pub enum PeerConnectError {
     #[error("TLS configuration for peer {peer}: {source}")]
-    Config { peer: Jurisdiction, source: rustls::Error },
+    Config {
+        peer: Jurisdiction,
+        source: rustls::Error,
+    },
     #[error("peer {peer} endpoint {endpoint:?} is not a valid host:port")]
-    Endpoint { peer: Jurisdiction, endpoint: String },
+    Endpoint {
+        peer: Jurisdiction,
+        endpoint: String,
+    },
     #[error("connect to {endpoint}: {source}")]
-    Io { endpoint: String, source: std::io::Error },
+    Io {
+        endpoint: String,
+        source: std::io::Error,
+    },
     #[error("peer at {endpoint} presented {found}, expected a node of {expected}")]
-    WrongIdentity { endpoint: String, expected: Jurisdiction, found: String },
+    WrongIdentity {
+        endpoint: String,
+        expected: Jurisdiction,
+        found: String,
+    },
 }
 
 /// A lazily connecting gRPC channel to `peer` at `endpoint`.
@@ -36,8 +49,14 @@ pub fn peer_channel(
     endpoint: &str,
     timeout: Duration,
 ) -> Result<Channel, PeerConnectError> {
-    let config_err = |source| PeerConnectError::Config { peer: peer.clone(), source };
-    let bad_endpoint = || PeerConnectError::Endpoint { peer: peer.clone(), endpoint: endpoint.to_owned() };
+    let config_err = |source| PeerConnectError::Config {
+        peer: peer.clone(),
+        source,
+    };
+    let bad_endpoint = || PeerConnectError::Endpoint {
+        peer: peer.clone(),
+        endpoint: endpoint.to_owned(),
+    };
     let mut roots = RootCertStore::empty();
     roots.add(peer_ca).map_err(config_err)?;
     let mut config = ClientConfig::builder_with_provider(super::provider())
@@ -48,7 +67,8 @@ pub fn peer_channel(
         .map_err(config_err)?;
     config.alpn_protocols = vec![b"h2".to_vec()];
     let connector = TlsConnector::from(Arc::new(config));
-    let server_name = ServerName::try_from(endpoint_host(endpoint).to_owned()).map_err(|_| bad_endpoint())?;
+    let server_name =
+        ServerName::try_from(endpoint_host(endpoint).to_owned()).map_err(|_| bad_endpoint())?;
     // The connector does TLS itself, so tonic sees a plain http:// URI.
     let uri = Endpoint::from_shared(format!("http://{endpoint}")).map_err(|_| bad_endpoint())?;
     let (endpoint, expected) = (endpoint.to_owned(), peer.clone());
@@ -56,13 +76,23 @@ pub fn peer_channel(
         let (connector, server_name) = (connector.clone(), server_name.clone());
         let (endpoint, expected) = (endpoint.clone(), expected.clone());
         async move {
-            let io = |source| PeerConnectError::Io { endpoint: endpoint.clone(), source };
+            let io = |source| PeerConnectError::Io {
+                endpoint: endpoint.clone(),
+                source,
+            };
             let tcp = TcpStream::connect(&endpoint).await.map_err(io)?;
             let _ = tcp.set_nodelay(true);
             let tls = connector.connect(server_name, tcp).await.map_err(io)?;
-            let found = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|der| Caller::from_cert_der(der));
+            let found = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .map(|der| Caller::from_cert_der(der));
             match found {
-                Some(Ok(c)) if c.role == Role::Node && c.jurisdiction == expected => Ok(TokioIo::new(tls)),
+                Some(Ok(c)) if c.role == Role::Node && c.jurisdiction == expected => {
+                    Ok(TokioIo::new(tls))
+                }
                 other => Err(PeerConnectError::WrongIdentity {
                     endpoint: endpoint.clone(),
                     expected,

@@ -42,13 +42,21 @@ impl Connected for AuthenticatedStream {
 }
 
 impl AsyncRead for AuthenticatedStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for AuthenticatedStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -110,12 +118,19 @@ pub fn serve_incoming(
                     Ok((inner, caller)) => {
                         metrics.handshake(true);
                         tracing::debug!(%remote, %caller, "client authenticated");
-                        let stream = AuthenticatedStream { inner, info: ConnInfo { remote, caller }, _permit: permit };
+                        let stream = AuthenticatedStream {
+                            inner,
+                            info: ConnInfo { remote, caller },
+                            _permit: permit,
+                        };
                         let _ = tx.send(Ok(stream)).await;
                     }
-                    Err(e) => {
+                    Err((e, tcp)) => {
                         metrics.handshake(false);
                         tracing::info!(%remote, error = %e, "TLS handshake refused");
+                        if let Some(tcp) = tcp {
+                            close_after_alert(tcp).await;
+                        }
                     }
                 }
             });
@@ -132,9 +147,7 @@ async fn close_after_alert(mut tcp: TcpStream) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let _ = tcp.shutdown().await;
     let mut sink = [0u8; 4096];
-    let drain = async {
-        while matches!(tcp.read(&mut sink).await, Ok(n) if n > 0) {}
-    };
+    let drain = async { while matches!(tcp.read(&mut sink).await, Ok(n) if n > 0) {} };
     let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
 }
 
@@ -143,23 +156,31 @@ async fn handshake(
     tcp: TcpStream,
     remote: SocketAddr,
     limit: Duration,
-) -> io::Result<(TlsStream<TcpStream>, Caller)> {
+) -> Result<(TlsStream<TcpStream>, Caller), (io::Error, Option<TcpStream>)> {
     let accepted = tokio::time::timeout(limit, acceptor.accept(tcp).into_fallible())
         .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, format!("handshake with {remote} timed out")))?;
-    let tls = match accepted {
-        Ok(tls) => tls,
-        Err((e, tcp)) => {
-            close_after_alert(tcp).await;
-            return Err(e);
-        }
-    };
+        .map_err(|_| {
+            (
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("handshake with {remote} timed out"),
+                ),
+                None,
+            )
+        })?;
+    let tls = accepted.map_err(|(e, tcp)| (e, Some(tcp)))?;
     let der = tls
         .get_ref()
         .1
         .peer_certificates()
         .and_then(|c| c.first())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::PermissionDenied, "no client certificate"))?;
-    let caller = Caller::from_cert_der(der).map_err(|e| io::Error::new(io::ErrorKind::PermissionDenied, e))?;
+        .ok_or_else(|| {
+            (
+                io::Error::new(io::ErrorKind::PermissionDenied, "no client certificate"),
+                None,
+            )
+        })?;
+    let caller = Caller::from_cert_der(der)
+        .map_err(|e| (io::Error::new(io::ErrorKind::PermissionDenied, e), None))?;
     Ok((tls, caller))
 }

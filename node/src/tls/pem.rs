@@ -11,7 +11,10 @@ use crate::identity::{Caller, IdentityError};
 #[derive(Debug, thiserror::Error)]
 pub enum TlsLoadError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} holds no PEM certificate")]
     NoCertificate { path: PathBuf },
     #[error("{path} holds no usable PEM private key")]
@@ -19,7 +22,10 @@ pub enum TlsLoadError {
     #[error(transparent)]
     KeyFile(#[from] KeyFileError),
     #[error("certificate {path}: {source}")]
-    Identity { path: PathBuf, source: IdentityError },
+    Identity {
+        path: PathBuf,
+        source: IdentityError,
+    },
     #[error("TLS configuration: {0}")]
     Rustls(#[from] rustls::Error),
 }
@@ -46,20 +52,37 @@ impl Clone for NodeIdentity {
 
 pub fn load_identity(cert: &Path, key: &Path, ca: &Path) -> Result<NodeIdentity, TlsLoadError> {
     let chain = read_certs(cert)?;
-    let caller = Caller::from_cert_der(&chain[0]).map_err(|source| TlsLoadError::Identity { path: cert.to_owned(), source })?;
+    let caller = Caller::from_cert_der(&chain[0]).map_err(|source| TlsLoadError::Identity {
+        path: cert.to_owned(),
+        source,
+    })?;
     let key_pem = keyfile::read_private(key)?;
-    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|_| TlsLoadError::BadKey { path: key.to_owned() })?;
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|_| TlsLoadError::BadKey {
+        path: key.to_owned(),
+    })?;
     let ca = read_certs(ca)?.remove(0);
-    Ok(NodeIdentity { chain, key, caller, ca })
+    Ok(NodeIdentity {
+        chain,
+        key,
+        caller,
+        ca,
+    })
 }
 
 /// Every certificate in a PEM file; at least one.
 pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsLoadError> {
-    let bytes = std::fs::read(path).map_err(|source| TlsLoadError::Read { path: path.to_owned(), source })?;
-    certs_from_pem(&bytes).ok_or_else(|| TlsLoadError::NoCertificate { path: path.to_owned() })
+    let bytes = std::fs::read(path).map_err(|source| TlsLoadError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    certs_from_pem(&bytes).ok_or_else(|| TlsLoadError::NoCertificate {
+        path: path.to_owned(),
+    })
 }
 
 pub fn certs_from_pem(pem: &[u8]) -> Option<Vec<CertificateDer<'static>>> {
-    let certs: Vec<_> = CertificateDer::pem_slice_iter(pem).collect::<Result<_, _>>().ok()?;
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<_, _>>()
+        .ok()?;
     (!certs.is_empty()).then_some(certs)
 }

@@ -10,7 +10,10 @@ use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvi
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, Error, OtherError, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, Error, OtherError, RootCertStore,
+    SignatureScheme,
+};
 
 use crate::identity::{Caller, Jurisdiction};
 
@@ -40,19 +43,26 @@ impl TrustAnchors {
     }
 
     /// Replaces the peer CAs; the node's own CA always stays.
-    pub fn set_peers(&self, peers: impl IntoIterator<Item = (Jurisdiction, CertificateDer<'static>)>) -> Result<(), Error> {
+    pub fn set_peers(
+        &self,
+        peers: impl IntoIterator<Item = (Jurisdiction, CertificateDer<'static>)>,
+    ) -> Result<(), Error> {
         let mut map: TrustedJurisdictions = HashMap::new();
         let own = std::iter::once(self.own.clone());
         for (jurisdiction, ca) in own.chain(peers) {
             let mut roots = RootCertStore::empty();
             roots.add(ca)?;
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
-                .build()
-                .map_err(|e| Error::General(format!("trust anchor for {jurisdiction}: {e}")))?;
+            let verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
+                    .build()
+                    .map_err(|e| Error::General(format!("trust anchor for {jurisdiction}: {e}")))?;
             map.entry(jurisdiction).or_insert(verifier);
         }
         // A poisoned lock only means a panic elsewhere mid-swap of an Arc; the value is still whole.
-        *self.by_jurisdiction.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(map);
+        *self
+            .by_jurisdiction
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Arc::new(map);
         Ok(())
     }
 
@@ -61,7 +71,10 @@ impl TrustAnchors {
     }
 
     fn current(&self) -> Arc<TrustedJurisdictions> {
-        self.by_jurisdiction.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.by_jurisdiction
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -96,7 +109,12 @@ impl ClientCertVerifier for TrustAnchors {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -105,11 +123,18 @@ impl ClientCertVerifier for TrustAnchors {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -132,20 +157,56 @@ mod tests {
         let anchors = TrustAnchors::new(de.clone(), der(de_ca.cert_pem())).unwrap();
         let now = UnixTime::now();
 
-        let de_admin = de_ca.issue(&Caller::new(de.clone(), Role::Admin, "a").unwrap(), &[], Validity::days(1)).unwrap();
-        assert!(anchors.verify_client_cert(&der(&de_admin.cert_pem), &[], now).is_ok());
+        let de_admin = de_ca
+            .issue(
+                &Caller::new(de.clone(), Role::Admin, "a").unwrap(),
+                &[],
+                Validity::days(1),
+            )
+            .unwrap();
+        assert!(anchors
+            .verify_client_cert(&der(&de_admin.cert_pem), &[], now)
+            .is_ok());
 
-        let fr_node = fr_ca.issue(&Caller::new(fr.clone(), Role::Node, "n").unwrap(), &[], Validity::days(1)).unwrap();
-        assert!(anchors.verify_client_cert(&der(&fr_node.cert_pem), &[], now).is_err(), "FR not yet a peer");
-        anchors.set_peers([(fr.clone(), der(fr_ca.cert_pem()))]).unwrap();
-        assert!(anchors.verify_client_cert(&der(&fr_node.cert_pem), &[], now).is_ok());
+        let fr_node = fr_ca
+            .issue(
+                &Caller::new(fr.clone(), Role::Node, "n").unwrap(),
+                &[],
+                Validity::days(1),
+            )
+            .unwrap();
+        assert!(
+            anchors
+                .verify_client_cert(&der(&fr_node.cert_pem), &[], now)
+                .is_err(),
+            "FR not yet a peer"
+        );
+        anchors
+            .set_peers([(fr.clone(), der(fr_ca.cert_pem()))])
+            .unwrap();
+        assert!(anchors
+            .verify_client_cert(&der(&fr_node.cert_pem), &[], now)
+            .is_ok());
 
         // FR's CA minting a DE identity is refused.
-        let forged = fr_ca.issue(&Caller::new(de.clone(), Role::Admin, "evil").unwrap(), &[], Validity::days(1)).unwrap();
-        assert!(anchors.verify_client_cert(&der(&forged.cert_pem), &[], now).is_err());
+        let forged = fr_ca
+            .issue(
+                &Caller::new(de.clone(), Role::Admin, "evil").unwrap(),
+                &[],
+                Validity::days(1),
+            )
+            .unwrap();
+        assert!(anchors
+            .verify_client_cert(&der(&forged.cert_pem), &[], now)
+            .is_err());
 
         anchors.set_peers([]).unwrap();
         assert!(!anchors.trusts(&fr));
-        assert!(anchors.verify_client_cert(&der(&fr_node.cert_pem), &[], now).is_err(), "removed peer");
+        assert!(
+            anchors
+                .verify_client_cert(&der(&fr_node.cert_pem), &[], now)
+                .is_err(),
+            "removed peer"
+        );
     }
 }

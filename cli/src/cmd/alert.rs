@@ -1,0 +1,275 @@
+//! `concord alert raise|list|show|watch`: risk alerts, through the node's
+//! ExchangeService. Raising needs an analyst profile; reading an analyst,
+//! officer or admin profile of the node's jurisdiction.
+
+use std::path::Path;
+
+use concord_node::exchange::records::{AlertCategory, Severity};
+use concord_proto::v1 as pb;
+
+use crate::args::{AlertCommand, AlertListArgs, RaiseAlertArgs};
+use crate::client::{self, rpc_error, ExchangeClient};
+use crate::cmd::records::{
+    self, alert_table, render_version, watch_line, HistoryOut, RecordList, RecordOut,
+};
+use crate::duration::{now_unix_ms, seconds_arg};
+use crate::exit::CliError;
+use crate::output::{print_json, print_text, OutputFormat};
+use crate::profile::Profile;
+
+pub async fn run(
+    cmd: AlertCommand,
+    profile: Option<&Path>,
+    output: OutputFormat,
+) -> Result<(), CliError> {
+    match cmd {
+        AlertCommand::Raise(args) => {
+            // Check the input before looking at the profile or the network.
+            let request = raise_request(&args)?;
+            let profile = Profile::required(profile)?;
+            let mut client = client::connect_exchange(&profile).await?;
+            let view = client
+                .raise_alert(request)
+                .await
+                .map_err(|s| rpc_error("RaiseAlert", &profile, &s))?
+                .into_inner();
+            let record = RecordOut::from(&view);
+            match output {
+                OutputFormat::Json => print_json(&record),
+                OutputFormat::Table => print_text(&format!(
+                    "Raised alert {} to {}\n\n{}",
+                    record.id,
+                    record.recipients.join(", "),
+                    render_version(&record, "Alert")
+                )),
+            }
+        }
+        AlertCommand::List(args) => {
+            let request = list_request(&args, now_unix_ms())?;
+            let profile = Profile::required(profile)?;
+            let mut client = client::connect_exchange(&profile).await?;
+            let records = list(&mut client, request)
+                .await
+                .map_err(|s| rpc_error("ListAlerts", &profile, &s))?;
+            let records: Vec<RecordOut> = records.iter().map(RecordOut::from).collect();
+            match output {
+                OutputFormat::Json => print_json(&RecordList { records }),
+                OutputFormat::Table => print_text(&alert_table(&records)),
+            }
+        }
+        AlertCommand::Show { id } => {
+            let profile = Profile::required(profile)?;
+            let mut client = client::connect_exchange(&profile).await?;
+            let versions = client
+                .get_alert(pb::GetRecordRequest { id: id.clone() })
+                .await
+                .map_err(|s| rpc_error("GetAlert", &profile, &s))?
+                .into_inner()
+                .versions;
+            let history = HistoryOut::new(&id, versions.iter().map(RecordOut::from).collect());
+            match output {
+                OutputFormat::Json => print_json(&history),
+                OutputFormat::Table => print_text(&history.render()),
+            }
+        }
+        AlertCommand::Watch => {
+            let profile = Profile::required(profile)?;
+            watch(&profile, output).await
+        }
+    }
+}
+
+/// ListAlerts, as the demo uses it too.
+pub async fn list(
+    client: &mut ExchangeClient,
+    request: pb::ListRecordsRequest,
+) -> Result<Vec<pb::RecordView>, tonic::Status> {
+    client
+        .list_alerts(request)
+        .await
+        .map(|r| r.into_inner().records)
+}
+
+fn unknown(flag: &str, what: &str, value: &str, all: &[&str]) -> CliError {
+    CliError::invalid_argument(format!(
+        "{flag}: unknown {what} {value:?}; expected one of {}",
+        all.join(", ")
+    ))
+}
+
+fn category(flag: &str, value: &str) -> Result<String, CliError> {
+    value
+        .parse::<AlertCategory>()
+        .map(|c| c.as_str().to_owned())
+        .map_err(|_| {
+            let all: Vec<&str> = AlertCategory::ALL.iter().map(|c| c.as_str()).collect();
+            unknown(flag, "category", value, &all)
+        })
+}
+
+fn severity(flag: &str, value: &str) -> Result<String, CliError> {
+    value
+        .parse::<Severity>()
+        .map(|s| s.as_str().to_owned())
+        .map_err(|_| {
+            let all: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
+            unknown(flag, "severity", value, &all)
+        })
+}
+
+/// The RaiseAlert request for the command line; checks words, countries,
+/// durations and recipients first.
+pub fn raise_request(args: &RaiseAlertArgs) -> Result<pb::RaiseAlertRequest, CliError> {
+    let destinations = args
+        .subject_destinations
+        .iter()
+        .map(|d| records::country("--subject-destination", d))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(pb::RaiseAlertRequest {
+        category: category("--category", &args.category)?,
+        severity: severity("--severity", &args.severity)?,
+        subjects: Some(pb::Subjects {
+            parties: args
+                .subject_parties
+                .iter()
+                .map(|name| pb::Party {
+                    name: name.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            destinations,
+            items: args.subject_items.clone(),
+            shipments: args.subject_shipments.clone(),
+        }),
+        indicators: args.indicators.clone(),
+        summary: args.summary.clone(),
+        expires_in_seconds: seconds_arg("--expires-in", args.expires_in.as_deref())?,
+        handling: args.handling.clone().unwrap_or_default(),
+        distribution: Some(records::distribution(&args.distribution)?),
+    })
+}
+
+fn list_request(args: &AlertListArgs, now: i64) -> Result<pb::ListRecordsRequest, CliError> {
+    Ok(pb::ListRecordsRequest {
+        issuer: records::issuer_filter(args.issuer.as_deref())?,
+        category: args
+            .category
+            .as_deref()
+            .map(|c| category("--category", c))
+            .transpose()?
+            .unwrap_or_default(),
+        severity: args
+            .severity
+            .as_deref()
+            .map(|s| severity("--severity", s))
+            .transpose()?
+            .unwrap_or_default(),
+        since_unix_ms: records::since_filter(args.since.as_deref(), now)?,
+        active_only: args.active,
+        limit: args.limit.unwrap_or(0),
+    })
+}
+
+/// Streams WatchAlerts: one line (or one compact JSON object) per alert,
+/// until Ctrl-C or SIGTERM, which end it with success.
+async fn watch(profile: &Profile, output: OutputFormat) -> Result<(), CliError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let install = |kind| {
+        signal(kind)
+            .map_err(|e| CliError::internal(format!("cannot install a signal handler: {e}")))
+    };
+    let mut interrupt = install(SignalKind::interrupt())?;
+    let mut terminate = install(SignalKind::terminate())?;
+    let mut client = client::connect_exchange(profile).await?;
+    let mut stream = client
+        .watch_alerts(pb::WatchRequest {})
+        .await
+        .map_err(|s| rpc_error("WatchAlerts", profile, &s))?
+        .into_inner();
+    if output == OutputFormat::Table {
+        eprintln!(
+            "Watching alerts on {}; press Ctrl-C to stop.",
+            profile.endpoint
+        );
+    }
+    loop {
+        let next = tokio::select! {
+            _ = interrupt.recv() => return Ok(()),
+            _ = terminate.recv() => return Ok(()),
+            next = stream.message() => next,
+        };
+        let view = match next {
+            Ok(Some(view)) => view,
+            Ok(None) => {
+                return Err(CliError::new(
+                    crate::exit::ErrorKind::ConnectionRefused,
+                    format!("{} ended the alert stream", profile.endpoint),
+                ))
+            }
+            Err(s) => return Err(rpc_error("WatchAlerts", profile, &s)),
+        };
+        let record = RecordOut::from(&view);
+        let line = match output {
+            OutputFormat::Json => serde_json::to_string(&record)
+                .map_err(|e| CliError::internal(format!("cannot encode JSON output: {e}")))?,
+            OutputFormat::Table => watch_line(&record),
+        };
+        print_text(&line)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::DistributionArgs;
+
+    fn raise(category: &str, expires: Option<&str>, dest: &str) -> RaiseAlertArgs {
+        RaiseAlertArgs {
+            category: category.into(),
+            severity: "high".into(),
+            summary: "s".into(),
+            subject_parties: vec!["P".into()],
+            subject_destinations: vec![dest.into()],
+            subject_items: vec![],
+            subject_shipments: vec![],
+            indicators: vec![],
+            handling: None,
+            expires_in: expires.map(Into::into),
+            distribution: DistributionArgs {
+                to: vec!["FR".into()],
+                groups: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn builds_checked_requests() {
+        let r = raise_request(&raise("diversion-suspected", Some("12h"), "zz")).unwrap();
+        assert_eq!(r.expires_in_seconds, 43_200);
+        assert_eq!(r.subjects.unwrap().destinations, ["ZZ"]);
+        assert_eq!(r.distribution.unwrap().to, ["FR"]);
+        for bad in [
+            raise("Diversion", None, "ZZ"),
+            raise("other", Some("12"), "ZZ"),
+            raise("other", None, "Iran"),
+        ] {
+            assert_eq!(raise_request(&bad).unwrap_err().exit_code(), 6);
+        }
+        let args = AlertListArgs {
+            issuer: Some("DE".into()),
+            category: None,
+            severity: Some("low".into()),
+            since: Some("1h".into()),
+            active: true,
+            limit: Some(5),
+        };
+        let req = list_request(&args, 10_000_000).unwrap();
+        assert_eq!(req.since_unix_ms, 10_000_000 - 3_600_000);
+        assert_eq!((req.issuer.as_str(), req.limit), ("DE", 5));
+        let bad = AlertListArgs {
+            since: Some("last week".into()),
+            ..args
+        };
+        assert_eq!(list_request(&bad, 0).unwrap_err().exit_code(), 6);
+    }
+}

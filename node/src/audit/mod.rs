@@ -1,0 +1,264 @@
+//! The tamper-evident audit trail: every state-changing action appends an
+//! entry chained to the previous one by SHA-256; signed checkpoints pin the
+//! head so that even the node's administrator cannot rewrite history
+//! unnoticed once a checkpoint has been exported or witnessed.
+//!
+//! An entry is appended in the same store batch as the action it records, so
+//! after a crash both are there or neither is.
+
+mod chain;
+mod checkpoint;
+
+use std::sync::{Arc, Mutex};
+
+pub use chain::{entry_hash, AuditEntry, Broken};
+pub use checkpoint::{Checkpoint, CHECKPOINT_TAG};
+
+use crate::crypto::RecordSigner;
+use crate::error::{Error, Result};
+use crate::peers::now_unix_ms;
+use crate::store::{Batch, Store, Tree};
+
+/// What happened, as the caller describes it; the log adds sequence, time and hashes.
+#[derive(Clone, Debug)]
+pub struct Action<'a> {
+    /// Who did it: a certificate identity (`DE/officer/olivia`), a peer (`node FR`) or `system`.
+    pub actor: &'a str,
+    /// Dotted verb, e.g. `license.decide`, `peer.add`, `alert.receive`.
+    pub action: &'a str,
+    /// Reference to the record acted on, e.g. a license or alert id.
+    pub record: &'a str,
+    pub rationale: &'a str,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Head {
+    seq: u64,
+    hash: [u8; 32],
+}
+
+pub struct AuditLog {
+    store: Store,
+    entries: Tree<AuditEntry>,
+    checkpoints: Tree<Checkpoint>,
+    signer: Arc<RecordSigner>,
+    jurisdiction: String,
+    head: Arc<tokio::sync::Mutex<Head>>,
+    last_checkpoint: Mutex<u64>,
+}
+
+/// An open append: holds the log's lock until the batch carrying the new
+/// entries has been applied, so no two writers chain onto the same head.
+pub struct AuditTx {
+    guard: tokio::sync::OwnedMutexGuard<Head>,
+    next: Head,
+    entries: Tree<AuditEntry>,
+}
+
+impl AuditTx {
+    /// Adds one entry to `batch`; returns its sequence number.
+    pub fn append(&mut self, batch: &mut Batch, a: Action<'_>) -> Result<u64> {
+        let entry = AuditEntry::new(self.next.seq + 1, now_unix_ms(), a, self.next.hash);
+        batch.put(&self.entries, entry.seq.to_be_bytes(), &entry)?;
+        self.next = Head {
+            seq: entry.seq,
+            hash: entry.hash,
+        };
+        Ok(entry.seq)
+    }
+
+    /// Call once the batch is applied (staged): the new head becomes current.
+    pub fn applied(mut self) {
+        *self.guard = self.next;
+    }
+}
+
+impl AuditLog {
+    pub fn open(store: Store, signer: Arc<RecordSigner>, jurisdiction: &str) -> Result<Self> {
+        let entries = store.tree::<AuditEntry>("audit")?;
+        let checkpoints = store.tree::<Checkpoint>("audit_checkpoints")?;
+        let head = match entries.lazy_iter().next_back() {
+            Some(last) => {
+                let (_, e) = last?;
+                Head {
+                    seq: e.seq,
+                    hash: e.hash,
+                }
+            }
+            None => Head {
+                seq: 0,
+                hash: [0; 32],
+            },
+        };
+        let last_checkpoint = match checkpoints.lazy_iter().next_back() {
+            Some(c) => c?.1.count,
+            None => 0,
+        };
+        Ok(AuditLog {
+            store,
+            entries,
+            checkpoints,
+            signer,
+            jurisdiction: jurisdiction.to_owned(),
+            head: Arc::new(tokio::sync::Mutex::new(head)),
+            last_checkpoint: Mutex::new(last_checkpoint),
+        })
+    }
+
+    /// Starts an append; keep the returned value until the batch is staged.
+    pub async fn begin(&self) -> AuditTx {
+        let guard = self.head.clone().lock_owned().await;
+        let next = *guard;
+        AuditTx {
+            guard,
+            next,
+            entries: self.entries.clone(),
+        }
+    }
+
+    /// Appends one entry on its own, durably.
+    pub async fn record(&self, a: Action<'_>) -> Result<u64> {
+        let mut tx = self.begin().await;
+        let mut batch = self.store.batch();
+        let seq = tx.append(&mut batch, a)?;
+        let staged = self.store.stage(batch)?;
+        tx.applied();
+        staged.durable().await?;
+        Ok(seq)
+    }
+
+    /// Number of entries (the head's sequence number).
+    pub async fn count(&self) -> u64 {
+        self.head.lock().await.seq
+    }
+
+    /// Entries with sequence numbers in `[from, to]`.
+    pub fn entries(&self, from: u64, to: u64) -> Result<Vec<AuditEntry>> {
+        let start = from.to_be_bytes();
+        let end = to.saturating_add(1).to_be_bytes();
+        self.entries
+            .lazy_range(start, end)
+            .map(|r| r.map(|(_, e)| e).map_err(Error::from))
+            .collect()
+    }
+
+    pub fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        Ok(self
+            .checkpoints
+            .iter()?
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect())
+    }
+
+    /// Signs a checkpoint of the current head, durably. Returns the existing
+    /// one when nothing was appended since.
+    pub async fn checkpoint(&self) -> Result<Checkpoint> {
+        let head = *self.head.lock().await;
+        if let Some(c) = self.checkpoints.get(head.seq.to_be_bytes())? {
+            return Ok(c);
+        }
+        let c = Checkpoint::sign(
+            &self.signer,
+            &self.jurisdiction,
+            head.seq,
+            head.hash,
+            now_unix_ms(),
+        );
+        let mut batch = self.store.batch();
+        batch.put(&self.checkpoints, head.seq.to_be_bytes(), &c)?;
+        self.store.commit(batch).await?;
+        *self
+            .last_checkpoint
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = head.seq;
+        Ok(c)
+    }
+
+    /// Whether entries were appended since the last checkpoint.
+    pub async fn needs_checkpoint(&self) -> bool {
+        let head = self.head.lock().await.seq;
+        head > *self
+            .last_checkpoint
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Recomputes the whole chain and every checkpoint; names the first break.
+    pub fn verify(&self) -> Result<Verified, Broken> {
+        let mut prev = [0u8; 32];
+        let mut expected_seq = 1;
+        for item in self.entries.lazy_iter() {
+            let (key, entry) = item.map_err(|e| Broken {
+                seq: expected_seq,
+                reason: format!("unreadable entry: {e}"),
+            })?;
+            chain::check(&key, &entry, expected_seq, prev)?;
+            prev = entry.hash;
+            expected_seq += 1;
+        }
+        let count = expected_seq - 1;
+        let checkpoints = self.checkpoints().map_err(|e| Broken {
+            seq: count,
+            reason: format!("unreadable checkpoints: {e}"),
+        })?;
+        for c in &checkpoints {
+            c.verify(self.signer.public_key(), &self.jurisdiction)
+                .map_err(|reason| Broken {
+                    seq: c.count,
+                    reason: format!("checkpoint at {}: {reason}", c.count),
+                })?;
+            self.check_against(c, count)?;
+        }
+        Ok(Verified {
+            entries: count,
+            head: prev,
+            checkpoints: checkpoints.len(),
+        })
+    }
+
+    /// Checks that `c` (own or witnessed) matches the chain held now.
+    pub fn check_against(&self, c: &Checkpoint, count: u64) -> Result<(), Broken> {
+        if c.count > count {
+            return Err(Broken {
+                seq: count + 1,
+                reason: format!(
+                    "checkpoint signed at {} entries but only {count} remain: entries were deleted",
+                    c.count
+                ),
+            });
+        }
+        if c.count == 0 {
+            return Ok(());
+        }
+        let at = self
+            .entries
+            .get(c.count.to_be_bytes())
+            .map_err(|e| Broken {
+                seq: c.count,
+                reason: e.to_string(),
+            })?
+            .ok_or(Broken {
+                seq: c.count,
+                reason: "entry named by a checkpoint is missing".into(),
+            })?;
+        if at.hash != c.head_hash {
+            return Err(Broken {
+                seq: c.count,
+                reason: format!("history differs from the checkpoint signed at {}: rewritten after it was signed", c.count),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of a clean verification.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    pub entries: u64,
+    pub head: [u8; 32],
+    pub checkpoints: usize,
+}
+
+#[cfg(test)]
+mod tests;
