@@ -38,6 +38,23 @@ pub struct ConfigFile {
     pub federation: FederationFile,
     #[serde(default)]
     pub limits: LimitsFile,
+    #[serde(default)]
+    pub audit: AuditFile,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditFile {
+    /// How often the node signs a checkpoint of its audit chain (when it grew).
+    pub checkpoint_every_s: u64,
+}
+
+impl Default for AuditFile {
+    fn default() -> Self {
+        AuditFile {
+            checkpoint_every_s: 300,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -128,6 +145,7 @@ pub struct NodeConfig {
     pub max_connections: usize,
     pub handshake_timeout: Duration,
     pub shutdown_grace: Duration,
+    pub checkpoint_every: Duration,
 }
 
 /// Every problem found in a config file.
@@ -246,6 +264,7 @@ impl NodeConfig {
                 max_connections: file.limits.max_connections,
                 handshake_timeout: Duration::from_millis(file.limits.handshake_timeout_ms),
                 shutdown_grace: Duration::from_millis(file.limits.shutdown_grace_ms),
+                checkpoint_every: Duration::from_secs(file.audit.checkpoint_every_s),
             }),
             _ => Err(ConfigError {
                 path: path.to_owned(),

@@ -21,6 +21,7 @@ pub struct NodeContext {
     pub peers: Arc<PeerDirectory>,
     pub links: PeerLinks,
     pub exchange: Arc<Exchange>,
+    pub audit: Arc<crate::audit::AuditLog>,
     pub metrics: Arc<Metrics>,
     pub metrics_addr: Option<SocketAddr>,
     pub started: Instant,
@@ -37,6 +38,8 @@ pub struct NodeStatus {
     pub peers: Vec<PeerView>,
     pub metrics_addr: Option<SocketAddr>,
     pub equivocations: usize,
+    pub audit_entries: u64,
+    pub audit_checkpointed: u64,
 }
 
 /// A peer with its link and exchange counters.
@@ -50,7 +53,7 @@ pub struct PeerView {
 }
 
 impl NodeContext {
-    pub fn status(&self) -> NodeStatus {
+    pub async fn status(&self) -> NodeStatus {
         NodeStatus {
             jurisdiction: self.jurisdiction.clone(),
             node_name: self.node_name.clone(),
@@ -61,6 +64,8 @@ impl NodeContext {
             peers: self.peers_with_links(),
             metrics_addr: self.metrics_addr,
             equivocations: self.exchange.evidence_count(),
+            audit_entries: self.audit.count().await,
+            audit_checkpointed: self.audit.checkpointed(),
         }
     }
 

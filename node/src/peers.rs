@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Mutex};
 
+use crate::audit::{Action, AuditLog};
 use crate::error::{Error, Result};
 use crate::identity::Jurisdiction;
 use crate::store::{Store, Tree};
@@ -33,6 +34,7 @@ pub struct PeerDirectory {
     writer: Mutex<()>,
     published: watch::Sender<PeerSet>,
     observers: std::sync::Mutex<Vec<Observer>>,
+    audit: Option<Arc<AuditLog>>,
 }
 
 type Observer = Box<dyn Fn(&PeerSet) + Send + Sync>;
@@ -52,12 +54,38 @@ impl PeerDirectory {
             writer: Mutex::new(()),
             published,
             observers: Default::default(),
+            audit: None,
         })
+    }
+
+    /// Records every change in `audit`, in the same batch as the change.
+    pub fn audited(mut self, audit: Arc<AuditLog>) -> Self {
+        self.audit = Some(audit);
+        self
+    }
+
+    /// Commits `batch` with an audit entry for `action`, when audited.
+    async fn commit_audited(
+        &self,
+        mut batch: crate::store::Batch,
+        action: Action<'_>,
+    ) -> Result<()> {
+        match &self.audit {
+            Some(audit) => {
+                let mut tx = audit.begin().await;
+                tx.append(&mut batch, action)?;
+                let staged = self.store.stage(batch)?;
+                tx.applied();
+                staged.durable().await?;
+            }
+            None => self.store.commit(batch).await?,
+        }
+        Ok(())
     }
 
     /// Registers a peer durably. Fails if it is this node's own jurisdiction
     /// or already registered (remove it first to replace its trust).
-    pub async fn add(&self, bundle: TrustBundle) -> Result<PeerRecord> {
+    pub async fn add(&self, actor: &str, bundle: TrustBundle) -> Result<PeerRecord> {
         bundle
             .validate()
             .map_err(|e| Error::InvalidArgument(e.to_string()))?;
@@ -81,14 +109,29 @@ impl PeerDirectory {
         };
         let mut batch = self.store.batch();
         batch.put(&self.tree, &key, &record)?;
-        self.store.commit(batch).await?;
+        let rationale = format!(
+            "trust bundle: endpoint {}, signing key {}",
+            record.bundle.endpoint,
+            record.bundle.signing_key_id()
+        );
+        let what = record.bundle.jurisdiction.to_string();
+        self.commit_audited(
+            batch,
+            Action {
+                actor,
+                action: "peer.add",
+                record: &what,
+                rationale: &rationale,
+            },
+        )
+        .await?;
         self.publish(|set| {
             set.insert(record.bundle.jurisdiction.clone(), record.clone());
         });
         Ok(record)
     }
 
-    pub async fn remove(&self, jurisdiction: &Jurisdiction) -> Result<()> {
+    pub async fn remove(&self, actor: &str, jurisdiction: &Jurisdiction) -> Result<()> {
         let _guard = self.writer.lock().await;
         let key = jurisdiction.as_str().as_bytes();
         if self.tree.get(key)?.is_none() {
@@ -98,7 +141,17 @@ impl PeerDirectory {
         }
         let mut batch = self.store.batch();
         batch.delete(&self.tree, key);
-        self.store.commit(batch).await?;
+        let what = jurisdiction.to_string();
+        self.commit_audited(
+            batch,
+            Action {
+                actor,
+                action: "peer.remove",
+                record: &what,
+                rationale: "",
+            },
+        )
+        .await?;
         self.publish(|set| {
             set.remove(jurisdiction);
         });

@@ -17,6 +17,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
 
 use crate::api::{AdminApi, ExchangeApi, FederationApi, Guard};
+use crate::audit::AuditLog;
 use crate::config::NodeConfig;
 use crate::context::NodeContext;
 use crate::crypto::keyfile::{self, KeyFileError};
@@ -105,10 +106,15 @@ impl Node {
         })?;
 
         let store = Store::open(&config.data_dir)?;
-        let peers = Arc::new(PeerDirectory::open(
+        let signer = Arc::new(signer);
+        let audit = Arc::new(AuditLog::open(
             store.clone(),
-            config.jurisdiction.clone(),
+            signer.clone(),
+            config.jurisdiction.as_str(),
         )?);
+        let peers = Arc::new(
+            PeerDirectory::open(store.clone(), config.jurisdiction.clone())?.audited(audit.clone()),
+        );
         let anchors = TrustAnchors::new(config.jurisdiction.clone(), identity.ca.clone())?;
         let observed = anchors.clone();
         peers.observe(move |set: &PeerSet| {
@@ -154,16 +160,17 @@ impl Node {
             timeout: config.peer_timeout,
             max_backoff: config.max_backoff,
         };
-        let signer = Arc::new(signer);
         let exchange = Arc::new(Exchange::open(
             store.clone(),
             config.jurisdiction.clone(),
             signer.clone(),
             peers.clone(),
+            audit.clone(),
         )?);
         let links = PeerLinks::spawn(
             identity.clone(),
             exchange.clone(),
+            audit.clone(),
             peers.subscribe(),
             timing,
         );
@@ -176,12 +183,18 @@ impl Node {
             peers: peers.clone(),
             links,
             exchange: exchange.clone(),
+            audit: audit.clone(),
             metrics: metrics.clone(),
             metrics_addr,
             started: Instant::now(),
         });
 
         let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(checkpoint_periodically(
+            audit.clone(),
+            config.checkpoint_every,
+            stop_rx.clone(),
+        ));
         tokio::spawn(async move {
             shutdown.await;
             let _ = stop_tx.send(true);
@@ -299,5 +312,31 @@ impl Node {
             metrics_addr,
             task,
         })
+    }
+}
+
+/// Signs a checkpoint of the audit chain whenever entries were appended
+/// since the last one, every `every`, and once more at shutdown.
+async fn checkpoint_periodically(
+    audit: Arc<AuditLog>,
+    every: std::time::Duration,
+    stopping: watch::Receiver<bool>,
+) {
+    let stop = crate::api::stopping(stopping);
+    tokio::pin!(stop);
+    loop {
+        let stopping_now = tokio::select! {
+            _ = tokio::time::sleep(every) => false,
+            _ = &mut stop => true,
+        };
+        if audit.needs_checkpoint().await {
+            match audit.checkpoint().await {
+                Ok(c) => tracing::debug!(count = c.count, "audit checkpoint signed"),
+                Err(e) => tracing::error!(error = %e, "cannot sign audit checkpoint"),
+            }
+        }
+        if stopping_now {
+            return;
+        }
     }
 }

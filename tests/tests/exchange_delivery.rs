@@ -253,8 +253,13 @@ async fn an_alert_reaches_only_the_jurisdictions_it_names() {
     assert_eq!(ledger.cursors.get("DE").unwrap(), Some(sentinel.seq));
     let own = "JP".parse().unwrap();
     let peers = Arc::new(PeerDirectory::open(store.clone(), "JP".parse().unwrap()).unwrap());
-    let exchange =
-        Exchange::open(store, own, Arc::new(record_signer(&jp).unwrap()), peers).unwrap();
+    let exchange = {
+        let signer = Arc::new(record_signer(&jp).unwrap());
+        let audit = Arc::new(
+            concord_node::audit::AuditLog::open(store.clone(), signer.clone(), "JP").unwrap(),
+        );
+        Exchange::open(store, own, signer, peers, audit).unwrap()
+    };
     let de_code = "DE".parse().unwrap();
     assert_eq!(
         exchange.held_from(&de_code),

@@ -143,6 +143,7 @@ pub fn init(args: &InitArgs) -> Result<InitReport, CliError> {
         },
         federation: FederationFile::default(),
         limits: LimitsFile::default(),
+        audit: concord_node::config::AuditFile::default(),
     };
     // Check every setting before creating anything.
     let checked = NodeConfig::check(config_file.clone(), &args.dir.join(NODE_CONFIG), &args.dir)

@@ -26,7 +26,7 @@ impl AdminService for AdminApi {
         _req: Request<pb::StatusRequest>,
     ) -> Result<Response<pb::StatusResponse>, Status> {
         Ok(Response::new(convert::status(
-            self.ctx.status(),
+            self.ctx.status().await,
             env!("CARGO_PKG_VERSION"),
         )))
     }
@@ -38,7 +38,7 @@ impl AdminService for AdminApi {
     ) -> Result<Response<pb::Peer>, Status> {
         let who = caller(&req)?;
         let bundle = convert::trust_bundle(req.into_inner().trust)?;
-        let record = self.ctx.peers.add(bundle).await?;
+        let record = self.ctx.peers.add(&who.to_string(), bundle).await?;
         tracing::info!(actor = %who, peer = %record.bundle.jurisdiction, key_id = %record.bundle.signing_key_id(), "peer added");
         Ok(Response::new(convert::peer(&record, &LinkState::default())))
     }
@@ -63,7 +63,10 @@ impl AdminService for AdminApi {
     ) -> Result<Response<pb::RemovePeerResponse>, Status> {
         let who = caller(&req)?;
         let jurisdiction = convert::jurisdiction("jurisdiction", &req.into_inner().jurisdiction)?;
-        self.ctx.peers.remove(&jurisdiction).await?;
+        self.ctx
+            .peers
+            .remove(&who.to_string(), &jurisdiction)
+            .await?;
         tracing::info!(actor = %who, peer = %jurisdiction, "peer removed");
         Ok(Response::new(pb::RemovePeerResponse {}))
     }
@@ -79,7 +82,11 @@ impl AdminService for AdminApi {
             .iter()
             .map(|m| convert::jurisdiction("members", m.trim()))
             .collect::<Result<Vec<_>, _>>()?;
-        let group = self.ctx.exchange.create_group(&r.name, members).await?;
+        let group = self
+            .ctx
+            .exchange
+            .create_group(&who.to_string(), &r.name, members)
+            .await?;
         tracing::info!(actor = %who, group = %group.name, members = ?group.members, "sharing group created");
         Ok(Response::new(convert::group(&group)))
     }
@@ -104,9 +111,149 @@ impl AdminService for AdminApi {
     ) -> Result<Response<pb::RemoveGroupResponse>, Status> {
         let who = caller(&req)?;
         let name = req.into_inner().name;
-        self.ctx.exchange.remove_group(&name).await?;
+        self.ctx
+            .exchange
+            .remove_group(&who.to_string(), &name)
+            .await?;
         tracing::info!(actor = %who, group = %name, "sharing group removed");
         Ok(Response::new(pb::RemoveGroupResponse {}))
+    }
+
+    async fn audit_verify(
+        &self,
+        req: Request<pb::AuditVerifyRequest>,
+    ) -> Result<Response<pb::AuditVerifyResponse>, Status> {
+        let audit = &self.ctx.audit;
+        let mut resp = match audit.verify() {
+            Ok(v) => pb::AuditVerifyResponse {
+                ok: true,
+                entries: v.entries,
+                head_hash_hex: hex::encode(v.head),
+                checkpoints: v.checkpoints as u32,
+                ..Default::default()
+            },
+            Err(broken) => pb::AuditVerifyResponse {
+                ok: false,
+                entries: audit.count().await,
+                first_broken_seq: broken.seq,
+                reason: broken.reason,
+                ..Default::default()
+            },
+        };
+        if req.get_ref().with_witnesses {
+            let count = audit.count().await;
+            for peer in self.ctx.peers.current().keys() {
+                let report = match self.ctx.links.channel(peer) {
+                    None => pb::WitnessReport {
+                        peer: peer.to_string(),
+                        ok: false,
+                        detail: "no link to this peer".into(),
+                        ..Default::default()
+                    },
+                    Some(channel) => match crate::federation::fetch_witnessed(
+                        channel,
+                        std::time::Duration::from_secs(10),
+                    )
+                    .await
+                    {
+                        Err(e) => pb::WitnessReport {
+                            peer: peer.to_string(),
+                            ok: false,
+                            detail: format!("unreachable: {e}"),
+                            ..Default::default()
+                        },
+                        Ok(held) => {
+                            let problem = held.iter().find_map(|c| {
+                                c.verify(audit.public_key(), audit.jurisdiction())
+                                    .err()
+                                    .or_else(|| {
+                                        audit.check_against(c, count).err().map(|b| b.to_string())
+                                    })
+                            });
+                            pb::WitnessReport {
+                                peer: peer.to_string(),
+                                checkpoints: held.len() as u32,
+                                ok: problem.is_none(),
+                                detail: problem.unwrap_or_default(),
+                            }
+                        }
+                    },
+                };
+                if !report.ok && report.checkpoints > 0 {
+                    resp.ok = false;
+                    if resp.reason.is_empty() {
+                        resp.reason = format!("witness {}: {}", report.peer, report.detail);
+                    }
+                }
+                resp.witnesses.push(report);
+            }
+        }
+        Ok(Response::new(resp))
+    }
+
+    type AuditExportStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<pb::AuditExportChunk, Status>> + Send>,
+    >;
+
+    async fn audit_export(
+        &self,
+        req: Request<pb::AuditExportRequest>,
+    ) -> Result<Response<Self::AuditExportStream>, Status> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let audit = self.ctx.audit.clone();
+        let head = audit.count().await;
+        let checkpoints: Vec<_> = audit
+            .checkpoints()?
+            .iter()
+            .map(convert::checkpoint)
+            .collect();
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let first = pb::AuditExportChunk {
+            entries: vec![],
+            checkpoints,
+            jurisdiction: audit.jurisdiction().to_owned(),
+            public_key_hex: hex::encode(audit.public_key()),
+        };
+        tracing::info!(actor = %who, since = r.since_seq, "audit exported");
+        tokio::spawn(async move {
+            if tx.send(Ok(first)).await.is_err() {
+                return;
+            }
+            let mut from = r.since_seq.max(1);
+            while from <= head {
+                let to = (from + 999).min(head);
+                let chunk = match audit.entries(from, to) {
+                    Ok(entries) => Ok(pb::AuditExportChunk {
+                        entries: entries
+                            .iter()
+                            .filter(|e| e.at_unix_ms >= r.since_unix_ms)
+                            .map(convert::audit_entry)
+                            .collect(),
+                        ..Default::default()
+                    }),
+                    Err(e) => Err(Status::from(e)),
+                };
+                let failed = chunk.is_err();
+                if tx.send(chunk).await.is_err() || failed {
+                    return;
+                }
+                from = to + 1;
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+
+    async fn audit_checkpoint(
+        &self,
+        req: Request<pb::AuditCheckpointRequest>,
+    ) -> Result<Response<pb::AuditCheckpointInfo>, Status> {
+        let who = caller(&req)?;
+        let c = self.ctx.audit.checkpoint().await?;
+        tracing::info!(actor = %who, count = c.count, "audit checkpoint signed on demand");
+        Ok(Response::new(convert::checkpoint(&c)))
     }
 
     async fn list_evidence(

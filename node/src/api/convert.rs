@@ -71,6 +71,8 @@ pub fn status(s: NodeStatus, version: &str) -> pb::StatusResponse {
         peers: s.peers.iter().map(peer_view).collect(),
         metrics_address: s.metrics_addr.map(|a| a.to_string()).unwrap_or_default(),
         equivocations: s.equivocations as u64,
+        audit_entries: s.audit_entries,
+        audit_checkpointed: s.audit_checkpointed,
     }
 }
 
@@ -91,5 +93,29 @@ pub fn evidence(e: &crate::exchange::ledger::Evidence) -> pb::EquivocationEviden
         at_unix_ms: e.at_unix_ms,
         held_digest_hex: hex::encode(e.held.digest()),
         conflicting_digest_hex: hex::encode(e.conflicting.digest()),
+    }
+}
+
+pub fn audit_entry(e: &crate::audit::AuditEntry) -> pb::AuditEntry {
+    pb::AuditEntry {
+        seq: e.seq,
+        at_unix_ms: e.at_unix_ms,
+        actor: e.actor.clone(),
+        action: e.action.clone(),
+        record: e.record.clone(),
+        rationale: e.rationale.clone(),
+        prev_hash_hex: hex::encode(e.prev_hash),
+        hash_hex: hex::encode(e.hash),
+    }
+}
+
+pub fn checkpoint(c: &crate::audit::Checkpoint) -> pb::AuditCheckpointInfo {
+    pb::AuditCheckpointInfo {
+        jurisdiction: c.jurisdiction.clone(),
+        count: c.count,
+        head_hash_hex: hex::encode(c.head_hash),
+        at_unix_ms: c.at_unix_ms,
+        key_id: c.key_id.clone(),
+        signature_hex: hex::encode(&c.signature),
     }
 }

@@ -10,6 +10,7 @@ use tonic::{Code, Request, Response, Status, Streaming};
 
 use super::auth::caller;
 use super::wire::{envelope_in, envelope_out, receipt_out};
+use crate::audit::Checkpoint;
 use crate::context::NodeContext;
 use crate::exchange::BATCH;
 use crate::peers::now_unix_ms;
@@ -115,6 +116,42 @@ impl FederationService for FederationApi {
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn witness(
+        &self,
+        req: Request<pb::WitnessRequest>,
+    ) -> Result<Response<pb::WitnessResponse>, Status> {
+        let peer = caller(&req)?.jurisdiction;
+        let checkpoint =
+            Checkpoint::from_bytes(&req.get_ref().checkpoint).map_err(Status::invalid_argument)?;
+        let key = self
+            .ctx
+            .peers
+            .current()
+            .get(&peer)
+            .map(|p| p.bundle.signing_public_key.clone())
+            .ok_or_else(|| Status::permission_denied(format!("{peer} is not a registered peer")))?;
+        self.ctx
+            .audit
+            .witness(peer.as_str(), &key, checkpoint)
+            .await?;
+        Ok(Response::new(pb::WitnessResponse {}))
+    }
+
+    async fn get_witnessed(
+        &self,
+        req: Request<pb::GetWitnessedRequest>,
+    ) -> Result<Response<pb::GetWitnessedResponse>, Status> {
+        let peer = caller(&req)?.jurisdiction;
+        let checkpoints = self
+            .ctx
+            .audit
+            .witnessed_for(peer.as_str())?
+            .iter()
+            .map(Checkpoint::to_bytes)
+            .collect();
+        Ok(Response::new(pb::GetWitnessedResponse { checkpoints }))
     }
 
     type CatchUpStream = BoxStream<pb::PushRequest>;

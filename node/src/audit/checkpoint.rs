@@ -78,3 +78,15 @@ impl Checkpoint {
         }
     }
 }
+
+impl Checkpoint {
+    /// Wire form for witnesses.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // postcard cannot fail on this plain struct.
+        postcard::to_stdvec(self).unwrap_or_default()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        postcard::from_bytes(bytes).map_err(|e| format!("malformed checkpoint: {e}"))
+    }
+}

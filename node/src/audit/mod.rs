@@ -45,6 +45,10 @@ pub struct AuditLog {
     jurisdiction: String,
     head: Arc<tokio::sync::Mutex<Head>>,
     last_checkpoint: Mutex<u64>,
+    /// Peers' checkpoints this node keeps as a witness: key `issuer 0 count`.
+    witnessed: Tree<Checkpoint>,
+    /// The newest own checkpoint, for the links that send it to peers.
+    latest: tokio::sync::watch::Sender<Option<Checkpoint>>,
 }
 
 /// An open append: holds the log's lock until the batch carrying the new
@@ -90,10 +94,12 @@ impl AuditLog {
                 hash: [0; 32],
             },
         };
-        let last_checkpoint = match checkpoints.lazy_iter().next_back() {
-            Some(c) => c?.1.count,
-            None => 0,
+        let latest_checkpoint = match checkpoints.lazy_iter().next_back() {
+            Some(c) => Some(c?.1),
+            None => None,
         };
+        let last_checkpoint = latest_checkpoint.as_ref().map_or(0, |c| c.count);
+        let witnessed = store.tree::<Checkpoint>("audit_witnessed")?;
         Ok(AuditLog {
             store,
             entries,
@@ -102,6 +108,8 @@ impl AuditLog {
             jurisdiction: jurisdiction.to_owned(),
             head: Arc::new(tokio::sync::Mutex::new(head)),
             last_checkpoint: Mutex::new(last_checkpoint),
+            witnessed,
+            latest: tokio::sync::watch::channel(latest_checkpoint).0,
         })
     }
 
@@ -172,7 +180,64 @@ impl AuditLog {
             .last_checkpoint
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = head.seq;
+        self.latest.send_replace(Some(c.clone()));
         Ok(c)
+    }
+
+    /// The newest own checkpoint, as it changes.
+    pub fn latest_checkpoint(&self) -> tokio::sync::watch::Receiver<Option<Checkpoint>> {
+        self.latest.subscribe()
+    }
+
+    pub fn public_key(&self) -> &[u8] {
+        self.signer.public_key()
+    }
+
+    pub fn jurisdiction(&self) -> &str {
+        &self.jurisdiction
+    }
+
+    /// Keeps a peer's checkpoint as a witness, after checking its signature
+    /// with the peer's registered key. Idempotent.
+    pub async fn witness(&self, issuer: &str, issuer_key: &[u8], c: Checkpoint) -> Result<()> {
+        c.verify(issuer_key, issuer)
+            .map_err(|e| Error::Unauthenticated(format!("checkpoint from {issuer}: {e}")))?;
+        let key = witness_key(issuer, c.count);
+        if let Some(held) = self.witnessed.get(&key)? {
+            if held.head_hash != c.head_hash {
+                // Two signed heads for one count: the issuer rewrote its history.
+                tracing::error!(%issuer, count = c.count, "peer signed two different audit heads for one count");
+                return Err(Error::AlreadyExists(format!(
+                    "{issuer} already checkpointed {} entries with another head",
+                    c.count
+                )));
+            }
+            return Ok(());
+        }
+        let mut batch = self.store.batch();
+        batch.put(&self.witnessed, &key, &c)?;
+        self.store.commit(batch).await?;
+        Ok(())
+    }
+
+    /// Checkpoints of `issuer` held here as a witness.
+    pub fn witnessed_for(&self, issuer: &str) -> Result<Vec<Checkpoint>> {
+        let mut prefix = issuer.as_bytes().to_vec();
+        prefix.push(0);
+        Ok(self
+            .witnessed
+            .scan_prefix(prefix)?
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect())
+    }
+
+    /// Newest checkpointed entry count.
+    pub fn checkpointed(&self) -> u64 {
+        *self
+            .last_checkpoint
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether entries were appended since the last checkpoint.
@@ -250,6 +315,13 @@ impl AuditLog {
         }
         Ok(())
     }
+}
+
+fn witness_key(issuer: &str, count: u64) -> Vec<u8> {
+    let mut k = issuer.as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(&count.to_be_bytes());
+    k
 }
 
 /// The outcome of a clean verification.

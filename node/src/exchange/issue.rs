@@ -11,10 +11,12 @@ use super::records::{
     AlertCategory, DenialNotice, DenialState, DeniedItem, Party, RiskAlert, Severity, Subjects,
 };
 use super::{Exchange, RecordView};
+use crate::audit::{Action, AuditTx};
 use crate::error::{Error, Result};
 use crate::identity::{Caller, Jurisdiction};
 use crate::peers::now_unix_ms;
 use crate::policy::{self, DistributionError};
+use crate::store::Batch;
 
 /// Who a record goes to, as the issuer names it.
 #[derive(Clone, Debug, Default)]
@@ -56,6 +58,20 @@ pub struct DenialChange {
     pub change_reason: String,
 }
 
+/// Writes committed atomically with an issued record, such as the license
+/// decision that caused a denial: given the batch, the open audit
+/// transaction, and the record's id and version.
+pub type AlongWith<'a> =
+    Box<dyn FnOnce(&mut Batch, &mut AuditTx, &str, u32) -> Result<()> + Send + 'a>;
+
+/// Who issues a record and why, for the audit trail.
+pub(super) struct IssueAudit<'a> {
+    actor: &'a Caller,
+    action: &'static str,
+    rationale: String,
+    along: Option<AlongWith<'a>>,
+}
+
 /// Most envelopes one push or catch-up message carries.
 pub const BATCH: usize = 256;
 
@@ -86,7 +102,13 @@ impl Exchange {
         };
         alert.validate().map_err(Error::InvalidArgument)?;
         tracing::info!(actor = %actor, id = %alert.id, recipients = ?recipients, "alert raised");
-        self.seal_and_store(guard, seq, recipients, None, Record::Alert(alert))
+        let why = IssueAudit {
+            actor,
+            action: "alert.raise",
+            rationale: alert.summary.clone(),
+            along: None,
+        };
+        self.seal_and_store(guard, seq, recipients, None, Record::Alert(alert), why)
             .await
     }
 
@@ -95,6 +117,17 @@ impl Exchange {
         actor: &Caller,
         draft: DenialDraft,
         dist: Distribution,
+    ) -> Result<RecordView> {
+        self.issue_denial_with(actor, draft, dist, None).await
+    }
+
+    /// Issues a denial and commits `along` in the same durable batch.
+    pub async fn issue_denial_with(
+        &self,
+        actor: &Caller,
+        draft: DenialDraft,
+        dist: Distribution,
+        along: Option<AlongWith<'_>>,
     ) -> Result<RecordView> {
         let guard = self.issuing.lock().await;
         let recipients = self.resolve(&dist)?;
@@ -118,7 +151,13 @@ impl Exchange {
         };
         notice.validate().map_err(Error::InvalidArgument)?;
         tracing::info!(actor = %actor, id = %notice.id, recipients = ?recipients, "denial issued");
-        self.seal_and_store(guard, seq, recipients, None, Record::Denial(notice))
+        let why = IssueAudit {
+            actor,
+            action: "denial.issue",
+            rationale: notice.reason.clone(),
+            along,
+        };
+        self.seal_and_store(guard, seq, recipients, None, Record::Denial(notice), why)
             .await
     }
 
@@ -129,7 +168,7 @@ impl Exchange {
         id: &str,
         change: DenialChange,
     ) -> Result<RecordView> {
-        self.next_denial_version(actor, id, change, DenialState::Amended)
+        self.next_denial_version(actor, id, change, DenialState::Amended, None)
             .await
     }
 
@@ -139,11 +178,22 @@ impl Exchange {
         id: &str,
         reason: String,
     ) -> Result<RecordView> {
+        self.revoke_denial_with(actor, id, reason, None).await
+    }
+
+    /// Revokes a denial and commits `along` in the same durable batch.
+    pub async fn revoke_denial_with(
+        &self,
+        actor: &Caller,
+        id: &str,
+        reason: String,
+        along: Option<AlongWith<'_>>,
+    ) -> Result<RecordView> {
         let change = DenialChange {
             change_reason: reason,
             ..DenialChange::default()
         };
-        self.next_denial_version(actor, id, change, DenialState::Revoked)
+        self.next_denial_version(actor, id, change, DenialState::Revoked, along)
             .await
     }
 
@@ -153,6 +203,7 @@ impl Exchange {
         id: &str,
         change: DenialChange,
         state: DenialState,
+        along: Option<AlongWith<'_>>,
     ) -> Result<RecordView> {
         let guard = self.issuing.lock().await;
         let (prev_header, prev, prev_digest) = self.latest_denial(&self.own, id)?;
@@ -185,12 +236,24 @@ impl Exchange {
         };
         notice.validate().map_err(Error::InvalidArgument)?;
         tracing::info!(actor = %actor, id, version = notice.version, state = %state, "denial changed");
+        let action = if state == DenialState::Revoked {
+            "denial.revoke"
+        } else {
+            "denial.amend"
+        };
+        let why = IssueAudit {
+            actor,
+            action,
+            rationale: notice.change_reason.clone(),
+            along,
+        };
         self.seal_and_store(
             guard,
             seq,
             prev_header.recipients,
             Some(prev_digest),
             Record::Denial(notice),
+            why,
         )
         .await
     }
@@ -228,6 +291,7 @@ impl Exchange {
         recipients: Vec<Jurisdiction>,
         previous: Option<[u8; 32]>,
         record: Record,
+        why: IssueAudit<'_>,
     ) -> Result<RecordView> {
         let (kind, id, version, issued_at, expires) = match &record {
             Record::Alert(a) => (
@@ -292,7 +356,24 @@ impl Exchange {
             )?;
         }
         batch.put(&self.ledger.counters, ledger::SEQ_COUNTER, &seq)?;
+        // Lock order: issuing, then audit.
+        let mut audit = self.audit.begin().await;
+        let reference = format!("{id} v{version}");
+        let actor = why.actor.to_string();
+        audit.append(
+            &mut batch,
+            Action {
+                actor: &actor,
+                action: why.action,
+                record: &reference,
+                rationale: &why.rationale,
+            },
+        )?;
+        if let Some(along) = why.along {
+            along(&mut batch, &mut audit, &id, version)?;
+        }
         let staged = self.store.stage(batch)?;
+        audit.applied();
         drop(guard);
         staged.durable().await?;
         self.durable_seq.fetch_max(seq, Ordering::SeqCst);

@@ -20,9 +20,10 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, watch, Mutex};
 
 pub use envelope::{Record, RecordKind, SignedEnvelope, SignedReceipt};
-pub use issue::{AlertDraft, DenialChange, DenialDraft, Distribution, BATCH};
+pub use issue::{AlertDraft, AlongWith, DenialChange, DenialDraft, Distribution, BATCH};
 pub use view::{DeliveryView, RecordFilter, RecordView, SignatureCheck};
 
+use crate::audit::{Action, AuditLog};
 use crate::crypto::RecordSigner;
 use crate::error::{Error, Result};
 use crate::identity::Jurisdiction;
@@ -36,6 +37,7 @@ pub struct Exchange {
     store: Store,
     peers: Arc<PeerDirectory>,
     ledger: Ledger,
+    audit: Arc<AuditLog>,
     // Sequence numbers are assigned under this lock so they follow commit order.
     issuing: Mutex<()>,
     // Duplicate and equivocation checks must see every earlier receive from
@@ -57,6 +59,7 @@ impl Exchange {
         own: Jurisdiction,
         signer: Arc<RecordSigner>,
         peers: Arc<PeerDirectory>,
+        audit: Arc<AuditLog>,
     ) -> Result<Self> {
         let ledger = Ledger::open(&store)?;
         // Everything found on disk at start is durable.
@@ -68,10 +71,12 @@ impl Exchange {
             store,
             peers,
             ledger,
+            audit,
             issuing: Mutex::new(()),
             receiving: Default::default(),
             outbox_changed: watch::channel(0).0,
-            stored: broadcast::channel(1024).0,
+            // Sized for bursts: a watcher that still falls behind is told so, not silently skipped.
+            stored: broadcast::channel(16_384).0,
         })
     }
 
@@ -97,6 +102,7 @@ impl Exchange {
 
     pub async fn create_group(
         &self,
+        actor: &str,
         name: &str,
         members: Vec<Jurisdiction>,
     ) -> Result<SharingGroup> {
@@ -125,7 +131,18 @@ impl Exchange {
         };
         let mut batch = self.store.batch();
         batch.put(&self.ledger.groups, name, &group)?;
-        self.store.commit(batch).await?;
+        let members: Vec<_> = group.members.iter().map(|m| m.as_str()).collect();
+        let rationale = format!("members {}", members.join(","));
+        self.commit_audited(
+            batch,
+            Action {
+                actor,
+                action: "group.create",
+                record: name,
+                rationale: &rationale,
+            },
+        )
+        .await?;
         Ok(group)
     }
 
@@ -139,14 +156,36 @@ impl Exchange {
             .collect())
     }
 
-    pub async fn remove_group(&self, name: &str) -> Result<()> {
+    pub async fn remove_group(&self, actor: &str, name: &str) -> Result<()> {
         let _guard = self.issuing.lock().await;
         if !self.ledger.groups.contains(name)? {
             return Err(Error::NotFound(format!("no group {name:?}")));
         }
         let mut batch = self.store.batch();
         batch.delete(&self.ledger.groups, name);
-        self.store.commit(batch).await?;
+        self.commit_audited(
+            batch,
+            Action {
+                actor,
+                action: "group.remove",
+                record: name,
+                rationale: "",
+            },
+        )
+        .await
+    }
+
+    /// Commits `batch` together with one audit entry.
+    pub(crate) async fn commit_audited(
+        &self,
+        mut batch: crate::store::Batch,
+        action: Action<'_>,
+    ) -> Result<()> {
+        let mut tx = self.audit.begin().await;
+        tx.append(&mut batch, action)?;
+        let staged = self.store.stage(batch)?;
+        tx.applied();
+        staged.durable().await?;
         Ok(())
     }
 

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use super::envelope::{EnvelopeError, ReceiptBody, Record, SignedEnvelope, SignedReceipt};
 use super::ledger::{self, Evidence, IndexEntry, StoredEnvelope};
 use super::Exchange;
+use crate::audit::Action;
 use crate::error::{Error, Result};
 use crate::identity::Jurisdiction;
 use crate::peers::now_unix_ms;
@@ -130,7 +131,33 @@ impl Exchange {
         }
         if !fresh.is_empty() {
             batch.put(&self.ledger.cursors, sender.as_str(), &cursor)?;
-            self.store.commit(batch).await?;
+            let actor = format!("node {sender}");
+            let mut audit = self.audit.begin().await;
+            for stored in &fresh {
+                if let Ok(h) = stored.envelope.peek_header() {
+                    let action = match h.kind {
+                        super::RecordKind::Alert => "alert.receive",
+                        super::RecordKind::Denial => "denial.receive",
+                    };
+                    let reference = format!("{} v{}", h.record_id, h.version);
+                    let rationale = format!(
+                        "signed by {} key {}, sequence {}",
+                        h.issuer, h.key_id, h.seq
+                    );
+                    audit.append(
+                        &mut batch,
+                        Action {
+                            actor: &actor,
+                            action,
+                            record: &reference,
+                            rationale: &rationale,
+                        },
+                    )?;
+                }
+            }
+            let staged = self.store.stage(batch)?;
+            audit.applied();
+            staged.durable().await?;
             for stored in &fresh {
                 if let Ok(view) = self.view(stored) {
                     let _ = self.stored.send(view);

@@ -28,8 +28,14 @@ fn node(code: &str) -> TestNode {
     let store = Store::open(dir.path()).unwrap();
     let signer =
         Arc::new(RecordSigner::from_pkcs8(&RecordSigner::generate_pkcs8().unwrap()).unwrap());
-    let peers = Arc::new(PeerDirectory::open(store.clone(), j(code)).unwrap());
-    let x = Exchange::open(store, j(code), signer.clone(), peers.clone()).unwrap();
+    let audit =
+        Arc::new(crate::audit::AuditLog::open(store.clone(), signer.clone(), code).unwrap());
+    let peers = Arc::new(
+        PeerDirectory::open(store.clone(), j(code))
+            .unwrap()
+            .audited(audit.clone()),
+    );
+    let x = Exchange::open(store, j(code), signer.clone(), peers.clone(), audit.clone()).unwrap();
     TestNode {
         j: j(code),
         x,
@@ -47,7 +53,7 @@ async fn befriend(a: &TestNode, b: &TestNode) {
         ca_cert_pem: ca.cert_pem().into(),
         signing_public_key: b.signer.public_key().to_vec(),
     };
-    a.peers.add(bundle).await.unwrap();
+    a.peers.add("DE/admin/test", bundle).await.unwrap();
 }
 
 async fn federation(codes: &[&str]) -> Vec<TestNode> {
@@ -386,11 +392,11 @@ async fn expired_alerts_are_not_delivered() {
 async fn distributions_name_peers_and_groups() {
     let n = federation(&["DE", "FR", "JP"]).await;
     let de = &n[0];
-    de.x.create_group("g7", vec![j("FR"), j("JP"), j("DE")])
+    de.x.create_group("DE/admin/a", "g7", vec![j("FR"), j("JP"), j("DE")])
         .await
         .unwrap();
     assert!(matches!(
-        de.x.create_group("g7", vec![j("FR")]).await,
+        de.x.create_group("DE/admin/a", "g7", vec![j("FR")]).await,
         Err(Error::AlreadyExists(_))
     ));
     let via_group = Distribution {
@@ -418,9 +424,9 @@ async fn distributions_name_peers_and_groups() {
         de.x.raise_alert(&analyst(de), draft(), to(&[])).await,
         Err(Error::InvalidArgument(_))
     ));
-    de.x.remove_group("g7").await.unwrap();
+    de.x.remove_group("DE/admin/a", "g7").await.unwrap();
     assert!(matches!(
-        de.x.remove_group("g7").await,
+        de.x.remove_group("DE/admin/a", "g7").await,
         Err(Error::NotFound(_))
     ));
 }

@@ -10,6 +10,7 @@ use concord_proto::v1::HelloRequest;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::audit::AuditLog;
 use crate::exchange::Exchange;
 use crate::identity::Jurisdiction;
 use crate::peers::{now_unix_ms, PeerRecord, PeerSet};
@@ -33,8 +34,11 @@ pub struct LinkTiming {
 
 type States = Arc<Mutex<BTreeMap<Jurisdiction, LinkState>>>;
 
+type Channels = Arc<Mutex<BTreeMap<Jurisdiction, tonic::transport::Channel>>>;
+
 pub struct PeerLinks {
     states: States,
+    channels: Channels,
     supervisor: JoinHandle<()>,
 }
 
@@ -43,11 +47,14 @@ impl PeerLinks {
     pub fn spawn(
         me: NodeIdentity,
         exchange: Arc<Exchange>,
+        audit: Arc<AuditLog>,
         mut peers: watch::Receiver<PeerSet>,
         timing: LinkTiming,
     ) -> Self {
         let states: States = Arc::default();
+        let channels: Channels = Arc::default();
         let supervisor_states = states.clone();
+        let supervisor_channels = channels.clone();
         let supervisor = tokio::spawn(async move {
             let me = Arc::new(me);
             let mut running: HashMap<Jurisdiction, (PeerRecord, JoinHandle<()>)> = HashMap::new();
@@ -58,6 +65,10 @@ impl PeerLinks {
                     if !keep {
                         task.abort();
                         lock(&supervisor_states).remove(j);
+                        supervisor_channels
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .remove(j);
                     }
                     keep
                 });
@@ -67,9 +78,11 @@ impl PeerLinks {
                         let link = run_link(
                             me.clone(),
                             exchange.clone(),
+                            audit.clone(),
                             record.clone(),
                             timing,
                             supervisor_states.clone(),
+                            supervisor_channels.clone(),
                         );
                         let task = tokio::spawn(link);
                         running.insert(j.clone(), (record.clone(), task));
@@ -83,7 +96,20 @@ impl PeerLinks {
                 task.abort();
             }
         });
-        PeerLinks { states, supervisor }
+        PeerLinks {
+            states,
+            channels,
+            supervisor,
+        }
+    }
+
+    /// The open channel to `peer`, for one-off calls.
+    pub fn channel(&self, peer: &Jurisdiction) -> Option<tonic::transport::Channel> {
+        self.channels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(peer)
+            .cloned()
     }
 
     pub fn states(&self) -> BTreeMap<Jurisdiction, LinkState> {
@@ -105,12 +131,15 @@ fn lock(states: &States) -> std::sync::MutexGuard<'_, BTreeMap<Jurisdiction, Lin
     states.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_link(
     me: Arc<NodeIdentity>,
     exchange: Arc<Exchange>,
+    audit: Arc<AuditLog>,
     peer: PeerRecord,
     timing: LinkTiming,
     states: States,
+    channels: Channels,
 ) {
     let j = peer.bundle.jurisdiction.clone();
     // Aborting the link task drops this guard; the abort is also how it ends.
@@ -134,7 +163,18 @@ async fn run_link(
             return;
         }
     };
+    channels
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(j.clone(), channel.clone());
     let mut client = FederationServiceClient::new(channel.clone());
+    let witness = tokio::spawn(super::witness::send_checkpoints(
+        audit.latest_checkpoint(),
+        j.clone(),
+        channel.clone(),
+        timing,
+    ));
+    let _witness = AbortOnDrop(witness);
     // The pusher and catch-up tasks die with this one.
     let report_states = states.clone();
     let report_peer = j.clone();

@@ -3,5 +3,8 @@
 
 mod links;
 mod push;
+mod witness;
+
+pub use witness::fetch_witnessed;
 
 pub use links::{describe_status, LinkState, LinkTiming, PeerLinks};
