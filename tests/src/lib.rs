@@ -21,6 +21,8 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 
 pub use tempfile::TempDir;
 
+pub mod proxy;
+
 /// Installs the ring provider once; every test client needs it.
 pub fn init() {
     let _ = rustls::crypto::ring::default_provider().install_default();
