@@ -42,12 +42,22 @@ impl LinkProxy {
                 live.push(task);
             }
         });
-        Ok(LinkProxy { addr, cut, live, accept })
+        Ok(LinkProxy {
+            addr,
+            cut,
+            live,
+            accept,
+        })
     }
 
     pub fn cut(&self) {
         self.cut.store(true, Ordering::SeqCst);
-        for task in self.live.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        for task in self
+            .live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
             task.abort();
         }
     }
@@ -64,7 +74,12 @@ impl LinkProxy {
 impl Drop for LinkProxy {
     fn drop(&mut self) {
         self.accept.abort();
-        for task in self.live.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        for task in self
+            .live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
             task.abort();
         }
     }

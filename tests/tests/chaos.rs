@@ -45,14 +45,19 @@ fn env_u64(name: &str) -> Option<u64> {
 async fn the_federation_converges_under_crashes_and_cut_links() {
     init();
     let seed = env_u64("CONCORD_CHAOS_SEED").unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
     });
     let secs = env_u64("CONCORD_CHAOS_SECS").unwrap_or(40);
     println!("chaos seed {seed}; rerun with CONCORD_CHAOS_SEED={seed}; duration {secs} s");
     let mut rng = Rng(seed);
 
     let root = tempfile::tempdir().unwrap();
-    let dirs: Vec<NodeDir> = CODES.iter().map(|c| NodeDir::init(root.path(), c)).collect();
+    let dirs: Vec<NodeDir> = CODES
+        .iter()
+        .map(|c| NodeDir::init(root.path(), c))
+        .collect();
     let mut nodes: Vec<Option<NodeProcess>> = Vec::new();
     for d in &dirs {
         nodes.push(Some(NodeProcess::start(d).await.unwrap()));
@@ -66,16 +71,30 @@ async fn the_federation_converges_under_crashes_and_cut_links() {
         }
     }
     for a in 0..CODES.len() {
-        let mut admin = Credentials::from_profile(&dirs[a].admin_profile()).unwrap().admin().await.unwrap();
+        let mut admin = Credentials::from_profile(&dirs[a].admin_profile())
+            .unwrap()
+            .admin()
+            .await
+            .unwrap();
         for b in (0..CODES.len()).filter(|b| *b != a) {
             let mut bundle = trust_bundle(&dirs[b]).unwrap();
             bundle.endpoint = proxies[&(a, b)].addr.to_string();
-            admin.add_peer(AddPeerRequest { trust: Some(bundle) }).await.unwrap();
+            admin
+                .add_peer(AddPeerRequest {
+                    trust: Some(bundle),
+                })
+                .await
+                .unwrap();
         }
     }
     let analysts: Vec<_> = dirs.iter().map(|d| d.issue("analyst", "chaos")).collect();
     for (a, d) in dirs.iter().enumerate() {
-        let others: Vec<&str> = CODES.iter().enumerate().filter(|(b, _)| *b != a).map(|(_, c)| *c).collect();
+        let others: Vec<&str> = CODES
+            .iter()
+            .enumerate()
+            .filter(|(b, _)| *b != a)
+            .map(|(_, c)| *c)
+            .collect();
         wait_links(d, &others).await.unwrap();
     }
 
@@ -93,8 +112,12 @@ async fn the_federation_converges_under_crashes_and_cut_links() {
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
                 let mask = 1 + wrng.below((1 << (CODES.len() - 1)) - 1);
                 let others: Vec<usize> = (0..CODES.len()).filter(|b| *b != issuer).collect();
-                let recipients: Vec<usize> =
-                    others.iter().enumerate().filter(|(k, _)| mask & (1 << k) != 0).map(|(_, b)| *b).collect();
+                let recipients: Vec<usize> = others
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| mask & (1 << k) != 0)
+                    .map(|(_, b)| *b)
+                    .collect();
                 let request = RaiseAlertRequest {
                     category: "suspicious-shipment".into(),
                     severity: "medium".into(),
@@ -143,7 +166,11 @@ async fn the_federation_converges_under_crashes_and_cut_links() {
                 cuts += 1;
             }
             _ => {
-                let cut: Vec<_> = proxies.iter().filter(|(_, p)| p.is_cut()).map(|(k, _)| *k).collect();
+                let cut: Vec<_> = proxies
+                    .iter()
+                    .filter(|(_, p)| p.is_cut())
+                    .map(|(k, _)| *k)
+                    .collect();
                 if !cut.is_empty() {
                     proxies[&cut[rng.below(cut.len())]].restore();
                 }
@@ -160,8 +187,15 @@ async fn the_federation_converges_under_crashes_and_cut_links() {
         acked.extend(a);
         attempts += n;
     }
-    println!("chaos: {attempts} raises attempted, {} acknowledged, {kills} kills, {cuts} link cuts", acked.len());
-    assert!(acked.len() > 20, "too few acknowledged raises to mean anything: {}", acked.len());
+    println!(
+        "chaos: {attempts} raises attempted, {} acknowledged, {kills} kills, {cuts} link cuts",
+        acked.len()
+    );
+    assert!(
+        acked.len() > 20,
+        "too few acknowledged raises to mean anything: {}",
+        acked.len()
+    );
 
     // Heal.
     for p in proxies.values() {
@@ -187,10 +221,19 @@ async fn the_federation_converges_under_crashes_and_cut_links() {
     let mut held: Vec<HashSet<String>> = Vec::new();
     for (n, d) in dirs.iter().enumerate() {
         let mut client = exchange_client(&analysts[n]).await.unwrap();
-        let list = client.list_alerts(ListRecordsRequest::default()).await.unwrap().into_inner().records;
+        let list = client
+            .list_alerts(ListRecordsRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .records;
         let mut ids = HashSet::new();
         for r in &list {
-            assert!(r.signature_valid, "{} holds {} with an invalid signature: {}", d.code, r.id, r.signature_error);
+            assert!(
+                r.signature_valid,
+                "{} holds {} with an invalid signature: {}",
+                d.code, r.id, r.signature_error
+            );
             assert!(
                 r.issuer == d.code || r.recipients.iter().any(|x| x == &d.code),
                 "{} holds {} which names only {:?} (seed {seed})",
@@ -198,17 +241,43 @@ async fn the_federation_converges_under_crashes_and_cut_links() {
                 r.id,
                 r.recipients
             );
-            assert!(ids.insert(r.id.clone()), "{} holds {} twice (seed {seed})", d.code, r.id);
+            assert!(
+                ids.insert(r.id.clone()),
+                "{} holds {} twice (seed {seed})",
+                d.code,
+                r.id
+            );
         }
         held.push(ids);
-        let mut admin = Credentials::from_profile(&d.admin_profile()).unwrap().admin().await.unwrap();
-        let verified = admin.audit_verify(AuditVerifyRequest { with_witnesses: false }).await.unwrap().into_inner();
-        assert!(verified.ok, "{} audit chain broken at {}: {} (seed {seed})", d.code, verified.first_broken_seq, verified.reason);
+        let mut admin = Credentials::from_profile(&d.admin_profile())
+            .unwrap()
+            .admin()
+            .await
+            .unwrap();
+        let verified = admin
+            .audit_verify(AuditVerifyRequest {
+                with_witnesses: false,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            verified.ok,
+            "{} audit chain broken at {}: {} (seed {seed})",
+            d.code, verified.first_broken_seq, verified.reason
+        );
     }
     for (id, issuer, recipients) in &acked {
         for n in 0..CODES.len() {
             let expected = n == *issuer || recipients.contains(&n);
-            assert_eq!(held[n].contains(id), expected, "{id} issued by {} to {:?}: held at {}? (seed {seed})", CODES[*issuer], recipients, CODES[n]);
+            assert_eq!(
+                held[n].contains(id),
+                expected,
+                "{id} issued by {} to {:?}: held at {}? (seed {seed})",
+                CODES[*issuer],
+                recipients,
+                CODES[n]
+            );
         }
     }
 }
