@@ -8,6 +8,8 @@ const PROTOS: &[&str] = &[
     "concord/v1/admin.proto",
     "concord/v1/federation.proto",
     "concord/v1/exchange.proto",
+    "concord/v1/licensing.proto",
+    "concord/v1/screening.proto",
 ];
 
 fn main() -> Result<(), Box<dyn Error>> {

@@ -50,6 +50,44 @@ pub enum Command {
     /// Show evidence of peers signing conflicting records (equivocation).
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Denied-party screening: import watchlists (admin), screen names
+    /// (analysts, officers, admins), list the watchlists.
+    #[command(subcommand)]
+    Screen(crate::cmd::screen::ScreenCommand),
+    /// The control-list catalog: import a new version (admin), list, show a code's history.
+    #[command(subcommand)]
+    Catalog(crate::cmd::catalog::CatalogCommand),
+    /// Parties licensing records name: create (officer), list, show.
+    #[command(subcommand)]
+    Party(crate::cmd::party::PartyCommand),
+    /// License applications and decisions: submit, review, decide, appeal,
+    /// revoke (officers); show and list.
+    #[command(subcommand)]
+    License(crate::cmd::license::LicenseCommand),
+    /// Time-bounded waivers and carve-outs: create (officer), list.
+    #[command(subcommand)]
+    Waiver(crate::cmd::waiver::WaiverCommand),
+    /// Shipments against approved licenses: record (officer), list.
+    #[command(subcommand)]
+    Shipment(crate::cmd::shipment::ShipmentCommand),
+    /// End-use checks: record (officer; a failed check can raise an alert), list.
+    #[command(subcommand)]
+    Enduse(crate::cmd::enduse::EnduseCommand),
+    /// Voluntary disclosures: record (officer), list.
+    #[command(subcommand)]
+    Disclosure(crate::cmd::disclosure::DisclosureCommand),
+    /// Verify, export and checkpoint the tamper-evident audit trail.
+    #[command(subcommand)]
+    Audit(crate::cmd::audit::AuditCommand),
+    /// Write a consistent backup of the running node's store to a file (admin).
+    Backup(crate::cmd::backup::BackupArgs),
+    /// Restore a backup into a new, empty data directory (offline; the node is not running).
+    Restore(crate::cmd::backup::RestoreArgs),
+    /// Apply the node's retention policy now.
+    #[command(subcommand)]
+    Retention(crate::cmd::retention::RetentionCommand),
+    /// Counts of exchanged records; --public for publishable figures (admin).
+    Stats(crate::cmd::stats::StatsArgs),
 }
 
 #[derive(Debug, Subcommand)]

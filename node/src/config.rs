@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{self, Jurisdiction};
+use crate::retention::RetentionPolicy;
 
 /// The config file as written on disk.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -40,6 +41,51 @@ pub struct ConfigFile {
     pub limits: LimitsFile,
     #[serde(default)]
     pub audit: AuditFile,
+    #[serde(default)]
+    pub retention: RetentionFile,
+    #[serde(default)]
+    pub screening: ScreeningFile,
+}
+
+/// Denied-party screening.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScreeningFile {
+    /// Score (0..1] from which a listed name is reported as a match, unless
+    /// a query gives its own.
+    pub threshold: f64,
+}
+
+impl Default for ScreeningFile {
+    fn default() -> Self {
+        ScreeningFile { threshold: 0.85 }
+    }
+}
+
+/// How long exchanged records are kept once they stop being in force. The
+/// audit trail is never purged.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionFile {
+    /// Days an alert is kept after it expired (or, without an expiry, after
+    /// it was issued); 0 keeps alerts forever.
+    pub alerts_days: u32,
+    /// Days a denial is kept after it was revoked or reached its end date;
+    /// 0 keeps denials forever.
+    pub denials_days: u32,
+    /// How often the node sweeps for records past their period.
+    pub sweep_every_s: u64,
+}
+
+impl Default for RetentionFile {
+    fn default() -> Self {
+        let policy = RetentionPolicy::default();
+        RetentionFile {
+            alerts_days: policy.alerts_days,
+            denials_days: policy.denials_days,
+            sweep_every_s: policy.sweep_every.as_secs(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -107,6 +153,18 @@ pub struct LimitsFile {
     pub handshake_timeout_ms: u64,
     /// How long a graceful shutdown waits for in-flight requests.
     pub shutdown_grace_ms: u64,
+    /// Most TLS handshakes in progress at once; a flood of half-open
+    /// connections waits here without taking established connections' slots.
+    pub max_pending_handshakes: usize,
+    /// Most concurrent connections one certificate identity may hold.
+    pub max_connections_per_identity: usize,
+    /// Sustained requests per second one identity may make (token bucket).
+    pub requests_per_second_per_identity: u32,
+    /// Burst allowance of that bucket.
+    pub request_burst_per_identity: u32,
+    /// Most own records queued for one peer. Beyond it, issuing a record
+    /// naming that peer fails with ResourceExhausted (nothing is dropped).
+    pub max_outbox_per_peer: usize,
 }
 
 impl Default for LimitsFile {
@@ -116,6 +174,11 @@ impl Default for LimitsFile {
             max_connections: 1024,
             handshake_timeout_ms: 10_000,
             shutdown_grace_ms: 10_000,
+            max_pending_handshakes: 256,
+            max_connections_per_identity: 64,
+            requests_per_second_per_identity: 5_000,
+            request_burst_per_identity: 10_000,
+            max_outbox_per_peer: 1_000_000,
         }
     }
 }
@@ -145,7 +208,14 @@ pub struct NodeConfig {
     pub max_connections: usize,
     pub handshake_timeout: Duration,
     pub shutdown_grace: Duration,
+    pub max_pending_handshakes: usize,
+    pub max_connections_per_identity: usize,
+    pub requests_per_second_per_identity: u32,
+    pub request_burst_per_identity: u32,
+    pub max_outbox_per_peer: usize,
     pub checkpoint_every: Duration,
+    pub retention: RetentionPolicy,
+    pub screening_threshold: f32,
 }
 
 /// Every problem found in a config file.
@@ -242,8 +312,22 @@ impl NodeConfig {
                 "limits.handshake_timeout_ms",
                 file.limits.handshake_timeout_ms,
             ),
+            positive("limits.shutdown_grace_ms", file.limits.shutdown_grace_ms),
+            positive("limits.max_pending_handshakes", file.limits.max_pending_handshakes as u64),
+            positive("limits.max_connections_per_identity", file.limits.max_connections_per_identity as u64),
+            positive("limits.requests_per_second_per_identity", file.limits.requests_per_second_per_identity as u64),
+            positive("limits.request_burst_per_identity", file.limits.request_burst_per_identity as u64),
+            positive("limits.max_outbox_per_peer", file.limits.max_outbox_per_peer as u64),
+            positive("audit.checkpoint_every_s", file.audit.checkpoint_every_s),
         ];
         problems.extend(more.drain(..).filter_map(Result::err));
+        problems.extend(check_retention(&file.retention).err());
+        let threshold = file.screening.threshold;
+        if !(threshold > 0.0 && threshold <= 1.0) {
+            problems.push(format!(
+                "screening.threshold {threshold} must be above 0 and at most 1"
+            ));
+        }
         match (jurisdiction, listen, problems.is_empty()) {
             (Ok(jurisdiction), Ok(listen), true) => Ok(NodeConfig {
                 path: path.to_owned(),
@@ -264,13 +348,45 @@ impl NodeConfig {
                 max_connections: file.limits.max_connections,
                 handshake_timeout: Duration::from_millis(file.limits.handshake_timeout_ms),
                 shutdown_grace: Duration::from_millis(file.limits.shutdown_grace_ms),
+                max_pending_handshakes: file.limits.max_pending_handshakes,
+                max_connections_per_identity: file.limits.max_connections_per_identity,
+                requests_per_second_per_identity: file.limits.requests_per_second_per_identity,
+                request_burst_per_identity: file.limits.request_burst_per_identity,
+                max_outbox_per_peer: file.limits.max_outbox_per_peer,
                 checkpoint_every: Duration::from_secs(file.audit.checkpoint_every_s),
+                retention: RetentionPolicy {
+                    alerts_days: file.retention.alerts_days,
+                    denials_days: file.retention.denials_days,
+                    sweep_every: Duration::from_secs(file.retention.sweep_every_s),
+                },
+                screening_threshold: threshold as f32,
             }),
             _ => Err(ConfigError {
                 path: path.to_owned(),
                 problems,
             }),
         }
+    }
+}
+
+/// Periods of at most a century, and a positive sweep interval.
+fn check_retention(r: &RetentionFile) -> Result<(), String> {
+    const MAX_DAYS: u32 = 36_500;
+    let mut bad = Vec::new();
+    for (name, days) in [("alerts_days", r.alerts_days), ("denials_days", r.denials_days)] {
+        if days > MAX_DAYS {
+            bad.push(format!(
+                "retention.{name} {days} exceeds {MAX_DAYS} (use 0 to keep forever)"
+            ));
+        }
+    }
+    if r.sweep_every_s == 0 {
+        bad.push("retention.sweep_every_s must be positive".to_owned());
+    }
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(bad.join("; "))
     }
 }
 
@@ -341,6 +457,24 @@ mod tests {
         assert_eq!(err.problems.len(), 4, "{err}");
         assert!(err.to_string().contains("jurisdiction"));
         assert!(err.to_string().contains("loopback"));
+    }
+
+    #[test]
+    fn retention_has_defaults_and_is_checked() {
+        let c = file(GOOD).unwrap();
+        assert_eq!(c.retention, RetentionPolicy::default());
+        let c = file(&format!(
+            "{GOOD}\n[retention]\nalerts_days = 0\ndenials_days = 30\n"
+        ))
+        .unwrap();
+        assert_eq!((c.retention.alerts_days, c.retention.denials_days), (0, 30));
+        assert_eq!(c.retention.sweep_every, Duration::from_secs(86_400));
+        let err = file(&format!(
+            "{GOOD}\n[retention]\nalerts_days = 99999\nsweep_every_s = 0\n"
+        ))
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("retention.alerts_days") && text.contains("sweep_every_s"), "{text}");
     }
 
     #[test]

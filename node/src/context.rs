@@ -22,6 +22,9 @@ pub struct NodeContext {
     pub links: PeerLinks,
     pub exchange: Arc<Exchange>,
     pub audit: Arc<crate::audit::AuditLog>,
+    pub retention: crate::retention::RetentionPolicy,
+    /// For `stats` only; the licensing service holds its own handle.
+    pub licensing: Arc<crate::licensing::Licensing>,
     pub metrics: Arc<Metrics>,
     pub metrics_addr: Option<SocketAddr>,
     pub started: Instant,

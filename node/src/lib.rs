@@ -8,15 +8,23 @@
 //! - `store`: the only code naming sled; typed trees, schema versions, durable group commit.
 //! - `policy`: pure authorization decisions over a `Caller`.
 //! - `peers`: the peer registry as domain logic.
+//! - `licensing`: catalog, parties, license applications and decisions, waivers,
+//!   shipments, end-use checks, disclosures.
 //! - `tls`: rustls server and client configurations; turns certificates into `Caller`s.
 //! - `federation`: the only code talking to peers (outgoing links).
 //! - `api`: the gRPC services; the only code seeing prost types on the inbound side.
 //! - `metrics`: Prometheus counters and their localhost HTTP listener.
 //! - `context`: the running node's shared state.
 //! - `server`: `Node::start`, wiring it all together, and graceful shutdown.
+//! - `backup`: consistent backups of a running node's store; offline restore.
+//! - `retention`: the retention policy and its periodic sweep.
+//! - `stats`: licensing decision figures for `concord stats` (aggregates only).
+//! - `screening`: denied-party screening: fuzzy name matching over imported
+//!   watchlists and the denial notices held.
 
 pub mod api;
 pub mod audit;
+pub mod backup;
 pub mod config;
 pub mod context;
 pub mod crypto;
@@ -24,10 +32,14 @@ pub mod error;
 pub mod exchange;
 pub mod federation;
 pub mod identity;
+pub mod licensing;
 pub mod metrics;
 pub mod peers;
 pub mod policy;
+pub mod retention;
+pub mod screening;
 pub mod server;
+pub mod stats;
 pub mod store;
 pub mod tls;
 pub mod trust_bundle;

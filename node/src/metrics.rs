@@ -46,6 +46,7 @@ pub struct Snapshot {
 pub struct Metrics {
     registry: Mutex<Registry>,
     handshakes: Family<ResultLabel, Counter>,
+    limited: Family<ResultLabel, Counter>,
     requests: Family<MethodLabel, Counter>,
     denied: Family<MethodLabel, Counter>,
     issued: Family<RecordLabel, Counter>,
@@ -64,6 +65,7 @@ impl Metrics {
         let mut registry = Registry::with_prefix("concord");
         let m = Metrics {
             handshakes: Family::default(),
+            limited: Family::default(),
             requests: Family::default(),
             denied: Family::default(),
             issued: Family::default(),
@@ -77,6 +79,11 @@ impl Metrics {
             store_bytes: Gauge::default(),
             registry: Mutex::new(Registry::default()),
         };
+        registry.register(
+            "limits_hit",
+            "Connections or requests refused by a resource limit, by limit",
+            m.limited.clone(),
+        );
         registry.register(
             "tls_handshakes",
             "TLS handshakes by result",
@@ -135,6 +142,14 @@ impl Metrics {
         );
         *m.registry.lock().unwrap_or_else(|e| e.into_inner()) = registry;
         Arc::new(m)
+    }
+
+    pub fn connection_refused(&self, limit: &str) {
+        self.limited.get_or_create(&ResultLabel { result: limit.to_owned() }).inc();
+    }
+
+    pub fn rate_limited(&self) {
+        self.limited.get_or_create(&ResultLabel { result: "requests_per_second_per_identity".to_owned() }).inc();
     }
 
     pub fn handshake(&self, ok: bool) {

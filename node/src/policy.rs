@@ -15,6 +15,11 @@ pub enum Service {
     Federation,
     /// Risk alerts and denial notices, for the jurisdiction's own people.
     Exchange,
+    /// Licensing records (catalog, parties, licenses and what follows them),
+    /// for the jurisdiction's own people.
+    Licensing,
+    /// Denied-party screening, for the jurisdiction's own people.
+    Screening,
 }
 
 /// What a caller wants to do on the exchange service.
@@ -84,7 +89,7 @@ pub fn authorize(
             }
             Ok(())
         }
-        Service::Exchange => {
+        Service::Exchange | Service::Licensing | Service::Screening => {
             if &caller.jurisdiction != own {
                 return Err(Denied::ForeignCaller {
                     service,
@@ -122,6 +127,75 @@ pub fn authorize_exchange(caller: &Caller, action: ExchangeAction) -> Result<(),
     };
     Err(Denied::WrongRole {
         service: Service::Exchange,
+        caller: caller.to_string(),
+        required,
+        actual: caller.role,
+    })
+}
+
+/// What a caller wants to do on the licensing service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LicensingAction {
+    /// Submit applications; create parties and waivers; record shipments,
+    /// end-use checks and disclosures.
+    Record,
+    /// Move a license through its lifecycle (review, decide, appeal, revoke).
+    Decide,
+    /// Import a new catalog version.
+    ImportCatalog,
+    /// Set the node's default distribution of denials from decisions.
+    Configure,
+    Read,
+}
+
+/// Which of the licensing service's actions a (local, admitted) caller may
+/// take: officers record and decide, admins import the catalog and configure,
+/// officers, analysts and admins read.
+pub fn authorize_licensing(caller: &Caller, action: LicensingAction) -> Result<(), Denied> {
+    let required = match action {
+        LicensingAction::Record | LicensingAction::Decide => Role::Officer,
+        LicensingAction::ImportCatalog | LicensingAction::Configure => Role::Admin,
+        LicensingAction::Read => {
+            if matches!(caller.role, Role::Officer | Role::Analyst | Role::Admin) {
+                return Ok(());
+            }
+            Role::Analyst
+        }
+    };
+    if caller.role == required {
+        return Ok(());
+    }
+    Err(Denied::WrongRole {
+        service: Service::Licensing,
+        caller: caller.to_string(),
+        required,
+        actual: caller.role,
+    })
+}
+
+/// What a caller wants to do on the screening service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScreeningAction {
+    /// Replace an imported watchlist.
+    Import,
+    Query,
+}
+
+/// Which of the screening service's actions a (local, admitted) caller may
+/// take: admins import lists; analysts, officers and admins screen.
+pub fn authorize_screening(caller: &Caller, action: ScreeningAction) -> Result<(), Denied> {
+    let (allowed, required) = match action {
+        ScreeningAction::Import => (caller.role == Role::Admin, Role::Admin),
+        ScreeningAction::Query => (
+            matches!(caller.role, Role::Analyst | Role::Officer | Role::Admin),
+            Role::Analyst,
+        ),
+    };
+    if allowed {
+        return Ok(());
+    }
+    Err(Denied::WrongRole {
+        service: Service::Screening,
         caller: caller.to_string(),
         required,
         actual: caller.role,
@@ -235,6 +309,59 @@ mod tests {
         check(Service::Exchange, "FR", Role::Analyst, true, false);
         check(Service::Exchange, "DE", Role::Node, false, false);
         check(Service::Exchange, "DE", Role::Taskforce, false, false);
+    }
+
+    #[test]
+    fn screening_roles() {
+        use ScreeningAction as S;
+        check(Service::Screening, "DE", Role::Analyst, false, true);
+        check(Service::Screening, "DE", Role::Officer, false, true);
+        check(Service::Screening, "DE", Role::Admin, false, true);
+        check(Service::Screening, "FR", Role::Admin, true, false);
+        check(Service::Screening, "DE", Role::Node, false, false);
+        check(Service::Screening, "DE", Role::Taskforce, false, false);
+        // roles: admin, officer, analyst, taskforce, node
+        let roles = [Role::Admin, Role::Officer, Role::Analyst, Role::Taskforce, Role::Node];
+        for (action, allowed) in [
+            (S::Import, [true, false, false, false, false]),
+            (S::Query, [true, true, true, false, false]),
+        ] {
+            for (role, ok) in roles.iter().zip(allowed) {
+                let got = authorize_screening(&caller("DE", *role), action);
+                assert_eq!(got.is_ok(), ok, "{action:?} by {role}: {got:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn licensing_roles() {
+        use LicensingAction as L;
+        let table = [
+            (L::Record, [false, true, false, false, false]),
+            (L::Decide, [false, true, false, false, false]),
+            (L::ImportCatalog, [true, false, false, false, false]),
+            (L::Configure, [true, false, false, false, false]),
+            (L::Read, [true, true, true, false, false]),
+        ];
+        let roles = [
+            Role::Admin,
+            Role::Officer,
+            Role::Analyst,
+            Role::Taskforce,
+            Role::Node,
+        ];
+        for (action, allowed) in table {
+            for (role, allowed) in roles.iter().zip(allowed) {
+                let got = authorize_licensing(&caller("DE", *role), action);
+                assert_eq!(got.is_ok(), allowed, "{role} {action:?}: {got:?}");
+            }
+        }
+        check(Service::Licensing, "DE", Role::Officer, false, true);
+        check(Service::Licensing, "DE", Role::Analyst, false, true);
+        check(Service::Licensing, "DE", Role::Admin, false, true);
+        check(Service::Licensing, "FR", Role::Officer, true, false);
+        check(Service::Licensing, "DE", Role::Node, false, false);
+        check(Service::Licensing, "DE", Role::Taskforce, false, false);
     }
 
     #[test]

@@ -10,13 +10,15 @@ use std::time::Instant;
 use concord_proto::v1::admin_service_server::AdminServiceServer;
 use concord_proto::v1::exchange_service_server::ExchangeServiceServer;
 use concord_proto::v1::federation_service_server::FederationServiceServer;
+use concord_proto::v1::licensing_service_server::LicensingServiceServer;
+use concord_proto::v1::screening_service_server::ScreeningServiceServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
 
-use crate::api::{AdminApi, ExchangeApi, FederationApi, Guard};
+use crate::api::{AdminApi, ExchangeApi, FederationApi, Guard, LicensingApi};
 use crate::audit::AuditLog;
 use crate::config::NodeConfig;
 use crate::context::NodeContext;
@@ -25,6 +27,7 @@ use crate::crypto::{RecordSigner, SigningError};
 use crate::exchange::Exchange;
 use crate::federation::{LinkTiming, PeerLinks};
 use crate::identity::Role;
+use crate::licensing::Licensing;
 use crate::metrics::{self, Metrics};
 use crate::peers::{PeerDirectory, PeerSet};
 use crate::policy::Service;
@@ -167,6 +170,21 @@ impl Node {
             peers.clone(),
             audit.clone(),
         )?);
+        exchange.set_outbox_limit(config.max_outbox_per_peer);
+        let licensing = Arc::new(Licensing::open(
+            store.clone(),
+            config.jurisdiction.clone(),
+            exchange.clone(),
+            audit.clone(),
+        )?);
+        // Imported watchlists are indexed before the node reports itself started.
+        let screening = Arc::new(
+            crate::screening::Screening::open(store.clone(), audit.clone(), config.screening_threshold)
+                .map_err(|e| match e {
+                    crate::error::Error::Store(e) => StartError::Store(e),
+                    other => StartError::Peers(other),
+                })?,
+        );
         let links = PeerLinks::spawn(
             identity.clone(),
             exchange.clone(),
@@ -184,6 +202,8 @@ impl Node {
             links,
             exchange: exchange.clone(),
             audit: audit.clone(),
+            retention: config.retention,
+            licensing: licensing.clone(),
             metrics: metrics.clone(),
             metrics_addr,
             started: Instant::now(),
@@ -195,6 +215,16 @@ impl Node {
             config.checkpoint_every,
             stop_rx.clone(),
         ));
+        tokio::spawn(crate::retention::sweep_periodically(
+            exchange.clone(),
+            config.retention,
+            stop_rx.clone(),
+        ));
+        tokio::spawn(
+            screening
+                .clone()
+                .follow_denials(exchange.clone(), stop_rx.clone()),
+        );
         tokio::spawn(async move {
             shutdown.await;
             let _ = stop_tx.send(true);
@@ -221,6 +251,12 @@ impl Node {
         health
             .set_serving::<ExchangeServiceServer<ExchangeApi>>()
             .await;
+        health
+            .set_serving::<LicensingServiceServer<LicensingApi>>()
+            .await;
+        health
+            .set_serving::<ScreeningServiceServer<crate::api::ScreeningApi>>()
+            .await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(concord_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -228,12 +264,14 @@ impl Node {
             .map_err(|e| StartError::Reflection(e.to_string()))?;
 
         let max = config.max_message_bytes;
+        let limit = crate::api::rate_limit(config.requests_per_second_per_identity, config.request_burst_per_identity);
         let guard = |service| {
             Guard::new(
                 service,
                 config.jurisdiction.clone(),
                 peers.clone(),
                 metrics.clone(),
+                limit.clone(),
             )
         };
         let admin = AdminServiceServer::new(AdminApi::new(ctx.clone()))
@@ -250,6 +288,13 @@ impl Node {
         ))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
+        let licensing_api =
+            LicensingServiceServer::new(LicensingApi::new(licensing, metrics.clone()))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max);
+        let screening_api = ScreeningServiceServer::new(crate::api::ScreeningApi::new(screening))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
         let counted = metrics.clone();
         let router = Server::builder()
             .layer(tower::util::MapRequestLayer::new(
@@ -268,15 +313,23 @@ impl Node {
             .add_service(InterceptedService::new(
                 exchange_api,
                 guard(Service::Exchange),
+            ))
+            .add_service(InterceptedService::new(
+                licensing_api,
+                guard(Service::Licensing),
+            ))
+            .add_service(InterceptedService::new(
+                screening_api,
+                guard(Service::Screening),
             ));
 
-        let incoming = tls::serve_incoming(
-            listener,
-            Arc::new(server_config),
-            config.handshake_timeout,
-            config.max_connections,
-            metrics.clone(),
-        );
+        let limits = tls::IncomingLimits {
+            handshake_timeout: config.handshake_timeout,
+            max_connections: config.max_connections,
+            max_pending_handshakes: config.max_pending_handshakes,
+            max_connections_per_identity: config.max_connections_per_identity,
+        };
+        let incoming = tls::serve_incoming(listener, Arc::new(server_config), limits, metrics.clone());
         tracing::info!(
             jurisdiction = %config.jurisdiction,
             listen = %local_addr,

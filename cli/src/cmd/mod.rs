@@ -2,14 +2,26 @@
 //! prints its result in the requested [`OutputFormat`].
 
 pub mod alert;
+pub mod audit;
+pub mod backup;
+pub mod catalog;
 pub mod demo;
 pub mod denial;
+pub mod disclosure;
+pub mod enduse;
 pub mod evidence;
 pub mod group;
+pub mod license;
+pub mod party;
 pub mod peer;
 pub mod pki;
 pub mod records;
+pub mod retention;
+pub mod screen;
+pub mod shipment;
+pub mod stats;
 pub mod status;
+pub mod waiver;
 
 use crate::args::{Cli, Command};
 use crate::exit::CliError;
@@ -27,5 +39,18 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Denial(cmd) => denial::run(cmd, profile, output).await,
         Command::Group(cmd) => group::run(cmd, profile, output).await,
         Command::Evidence(cmd) => evidence::run(cmd, profile, output).await,
+        Command::Screen(cmd) => screen::run(cmd, profile, output).await,
+        Command::Catalog(cmd) => catalog::run(cmd, profile, output).await,
+        Command::Party(cmd) => party::run(cmd, profile, output).await,
+        Command::License(cmd) => license::run(cmd, profile, output).await,
+        Command::Waiver(cmd) => waiver::run(cmd, profile, output).await,
+        Command::Shipment(cmd) => shipment::run(cmd, profile, output).await,
+        Command::Enduse(cmd) => enduse::run(cmd, profile, output).await,
+        Command::Disclosure(cmd) => disclosure::run(cmd, profile, output).await,
+        Command::Audit(cmd) => audit::run(cmd, profile, output).await,
+        Command::Backup(args) => backup::backup(args, profile, output).await,
+        Command::Restore(args) => backup::restore(args, output),
+        Command::Retention(cmd) => retention::run(cmd, profile, output).await,
+        Command::Stats(args) => stats::run(args, profile, output).await,
     }
 }

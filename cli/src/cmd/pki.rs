@@ -144,6 +144,8 @@ pub fn init(args: &InitArgs) -> Result<InitReport, CliError> {
         federation: FederationFile::default(),
         limits: LimitsFile::default(),
         audit: concord_node::config::AuditFile::default(),
+        retention: concord_node::config::RetentionFile::default(),
+        screening: concord_node::config::ScreeningFile::default(),
     };
     // Check every setting before creating anything.
     let checked = NodeConfig::check(config_file.clone(), &args.dir.join(NODE_CONFIG), &args.dir)

@@ -203,9 +203,13 @@ impl AdminService for AdminApi {
         let r = req.into_inner();
         let audit = self.ctx.audit.clone();
         let head = audit.count().await;
+        // A checkpoint signed after `head` was read covers entries this
+        // export does not hold; leave it out rather than have it look like
+        // missing entries.
         let checkpoints: Vec<_> = audit
             .checkpoints()?
             .iter()
+            .filter(|c| c.count <= head)
             .map(convert::checkpoint)
             .collect();
         let (tx, rx) = tokio::sync::mpsc::channel(4);
@@ -268,5 +272,210 @@ impl AdminService for AdminApi {
             .map(convert::evidence)
             .collect();
         Ok(Response::new(pb::ListEvidenceResponse { evidence }))
+    }
+
+    type BackupStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<pb::BackupChunk, Status>> + Send>,
+    >;
+
+    /// Copies the store to a local temporary file under the snapshot lock
+    /// (writers wait only for that), records the backup in the audit trail,
+    /// then streams the file.
+    #[tracing::instrument(skip_all)]
+    async fn backup(
+        &self,
+        req: Request<pb::BackupRequest>,
+    ) -> Result<Response<Self::BackupStream>, Status> {
+        let who = caller(&req)?;
+        let store = self.ctx.store.clone();
+        let jurisdiction = self.ctx.jurisdiction.to_string();
+        let started = std::time::Instant::now();
+        let taken = tokio::task::spawn_blocking(move || crate::backup::take(&store, &jurisdiction))
+            .await
+            .map_err(|e| Status::internal(format!("backup task failed: {e}")))?
+            .map_err(crate::error::Error::from)?;
+        let rationale = format!(
+            "{} entries, {} bytes, sha256 {}",
+            taken.entries,
+            taken.size,
+            hex::encode(taken.checksum)
+        );
+        self.ctx
+            .audit
+            .record(crate::audit::Action {
+                actor: &who.to_string(),
+                action: "store.backup",
+                record: "",
+                rationale: &rationale,
+            })
+            .await?;
+        tracing::info!(actor = %who, entries = taken.entries, bytes = taken.size, elapsed = ?started.elapsed(), "backup taken");
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let (size, entries) = (taken.size, taken.entries);
+        tokio::task::spawn_blocking(move || stream_file(taken.file, size, entries, &tx));
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn run_retention(
+        &self,
+        req: Request<pb::RunRetentionRequest>,
+    ) -> Result<Response<pb::RunRetentionResponse>, Status> {
+        let who = caller(&req)?;
+        let policy = self.ctx.retention;
+        let purged = policy.run(&self.ctx.exchange, &who.to_string()).await?;
+        tracing::info!(actor = %who, records = purged.len(), "retention run on demand");
+        Ok(Response::new(pb::RunRetentionResponse {
+            purged: purged.iter().map(purged_record).collect(),
+            alerts_days: policy.alerts_days,
+            denials_days: policy.denials_days,
+        }))
+    }
+
+    async fn stats(
+        &self,
+        req: Request<pb::StatsRequest>,
+    ) -> Result<Response<pb::StatsResponse>, Status> {
+        let public = req.get_ref().public;
+        let now = crate::peers::now_unix_ms();
+        let (exchange, licensing) = (self.ctx.exchange.clone(), self.ctx.licensing.clone());
+        let (stats, decisions) = tokio::task::spawn_blocking(move || {
+            let licenses = licensing.licenses(&Default::default())?;
+            Ok::<_, crate::error::Error>((
+                exchange.stats(now)?,
+                crate::stats::decisions(&licenses),
+            ))
+        })
+        .await
+        .map_err(|e| Status::internal(format!("stats task failed: {e}")))??;
+        let peers = match public {
+            true => Vec::new(),
+            false => stats
+                .peers
+                .iter()
+                .map(|(j, c)| pb::PeerCounts {
+                    jurisdiction: j.to_string(),
+                    alerts_sent: c.alerts_sent,
+                    alerts_received: c.alerts_received,
+                    denials_sent: c.denials_sent,
+                    denials_received: c.denials_received,
+                    equivocations: c.equivocations,
+                })
+                .collect(),
+        };
+        // Licensing figures are aggregates only: the same in public mode.
+        Ok(Response::new(pb::StatsResponse {
+            jurisdiction: self.ctx.jurisdiction.to_string(),
+            at_unix_ms: now,
+            public,
+            alerts: Some(record_counts(&stats.alerts)),
+            denials: Some(record_counts(&stats.denials)),
+            equivocations: stats.equivocations,
+            peers,
+            audit_entries: self.ctx.audit.count().await,
+            licensing: Some(decision_stats(&decisions)),
+        }))
+    }
+}
+
+fn decision_stats(d: &crate::stats::DecisionStats) -> pb::DecisionStats {
+    let counts = |m: &std::collections::BTreeMap<String, u64>| {
+        m.iter()
+            .map(|(outcome, count)| pb::OutcomeCount {
+                outcome: outcome.clone(),
+                count: *count,
+            })
+            .collect()
+    };
+    pb::DecisionStats {
+        applications: d.applications,
+        decided: d.decided,
+        pending: d.pending,
+        p50_days: d.p50_days.unwrap_or(0.0),
+        p90_days: d.p90_days.unwrap_or(0.0),
+        by_outcome: counts(&d.by_outcome),
+        by_state: counts(&d.by_state),
+    }
+}
+
+/// Sends the backup file in chunks; the first carries its size.
+fn stream_file(
+    mut file: std::fs::File,
+    size: u64,
+    entries: u64,
+    tx: &tokio::sync::mpsc::Sender<Result<pb::BackupChunk, Status>>,
+) {
+    use std::io::Read;
+    const CHUNK: usize = 256 * 1024;
+    let mut first = true;
+    loop {
+        let mut data = vec![0u8; CHUNK];
+        let n = match file.read(&mut data) {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(Status::internal(format!(
+                    "reading the backup file: {e}"
+                ))));
+                return;
+            }
+        };
+        if n == 0 && !first {
+            return;
+        }
+        data.truncate(n);
+        let chunk = pb::BackupChunk {
+            data,
+            total_bytes: if first { size } else { 0 },
+            entries: if first { entries } else { 0 },
+        };
+        first = false;
+        if tx.blocking_send(Ok(chunk)).is_err() {
+            return;
+        }
+        if n == 0 {
+            return;
+        }
+    }
+}
+
+fn purged_record(p: &crate::exchange::Purged) -> pb::PurgedRecord {
+    pb::PurgedRecord {
+        kind: p.kind.as_str().to_owned(),
+        id: p.id.clone(),
+        issuer: p.issuer.to_string(),
+        versions: p
+            .versions
+            .iter()
+            .map(|(version, digest)| pb::PurgedVersion {
+                version: *version,
+                envelope_digest_hex: hex::encode(digest),
+            })
+            .collect(),
+        ended_at_unix_ms: p.ended_at_unix_ms,
+    }
+}
+
+fn record_counts(c: &crate::exchange::KindCounts) -> pb::RecordCounts {
+    let categories = |m: &std::collections::BTreeMap<String, u64>| {
+        m.iter()
+            .map(|(category, count)| pb::CategoryCount {
+                category: category.clone(),
+                count: *count,
+            })
+            .collect()
+    };
+    pb::RecordCounts {
+        issued: c.issued,
+        received: c.received,
+        issued_active: c.issued_active,
+        received_active: c.received_active,
+        issued_by_category: categories(&c.issued_by_category),
+        received_by_category: categories(&c.received_by_category),
+        issued_changes: c.issued_changes,
+        received_changes: c.received_changes,
+        issued_revoked: c.issued_revoked,
+        received_revoked: c.received_revoked,
     }
 }

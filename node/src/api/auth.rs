@@ -12,12 +12,23 @@ use crate::peers::PeerDirectory;
 use crate::policy::{self, Service};
 use crate::tls::ConnInfo;
 
+/// Requests per identity, shared by every service's guard.
+pub type RateLimit = governor::DefaultKeyedRateLimiter<Caller>;
+
+/// A token bucket per certificate identity: `per_second` sustained, `burst` at once.
+pub fn rate_limit(per_second: u32, burst: u32) -> Arc<RateLimit> {
+    let rate = std::num::NonZeroU32::new(per_second).unwrap_or(std::num::NonZeroU32::MIN);
+    let burst = std::num::NonZeroU32::new(burst).unwrap_or(rate);
+    Arc::new(governor::RateLimiter::keyed(governor::Quota::per_second(rate).allow_burst(burst)))
+}
+
 #[derive(Clone)]
 pub struct Guard {
     service: Service,
     own: Jurisdiction,
     peers: Arc<PeerDirectory>,
     metrics: Arc<Metrics>,
+    limit: Arc<RateLimit>,
 }
 
 impl Guard {
@@ -26,12 +37,14 @@ impl Guard {
         own: Jurisdiction,
         peers: Arc<PeerDirectory>,
         metrics: Arc<Metrics>,
+        limit: Arc<RateLimit>,
     ) -> Self {
         Guard {
             service,
             own,
             peers,
             metrics,
+            limit,
         }
     }
 }
@@ -51,6 +64,12 @@ impl Interceptor for Guard {
             self.metrics.denied(&format!("{:?}", self.service));
             tracing::warn!(%caller, service = ?self.service, reason = %denied, "request denied");
             return Err(Status::permission_denied(denied.to_string()));
+        }
+        if self.limit.check_key(&caller).is_err() {
+            self.metrics.rate_limited();
+            return Err(Status::resource_exhausted(format!(
+                "rate limit: {caller} is sending requests faster than this node allows; retry later"
+            )));
         }
         req.extensions_mut().insert(caller);
         Ok(req)

@@ -9,12 +9,18 @@ mod errors;
 mod exchange;
 mod exchange_convert;
 mod federation;
+mod licensing;
+mod licensing_convert;
+mod screening;
+mod screening_convert;
 pub(crate) mod wire;
 
 pub use admin::AdminApi;
-pub use auth::Guard;
+pub use auth::{rate_limit, Guard, RateLimit};
 pub use exchange::ExchangeApi;
 pub use federation::FederationApi;
+pub use licensing::LicensingApi;
+pub use screening::ScreeningApi;
 
 /// Completes once the node starts shutting down.
 pub(crate) async fn stopping(mut rx: tokio::sync::watch::Receiver<bool>) {

@@ -293,6 +293,7 @@ impl Exchange {
         record: Record,
         why: IssueAudit<'_>,
     ) -> Result<RecordView> {
+        self.check_outbox_room(&recipients)?;
         let (kind, id, version, issued_at, expires) = match &record {
             Record::Alert(a) => (
                 RecordKind::Alert,
@@ -376,6 +377,7 @@ impl Exchange {
         audit.applied();
         drop(guard);
         staged.durable().await?;
+        self.outbox_grew(&recipients);
         self.durable_seq.fetch_max(seq, Ordering::SeqCst);
         self.outbox_changed.send_modify(|n| *n += 1);
         let view = self.view(&stored)?;
@@ -425,7 +427,12 @@ impl Exchange {
                 break;
             }
         }
+        if out.is_empty() {
+            // A drained outbox is the moment to correct the cached count.
+            self.recount_outbox(peer);
+        }
         if !expired.is_empty() {
+            self.outbox_shrank(peer, expired.len());
             let mut batch = self.store.batch();
             for (key, seq) in expired {
                 batch.delete(&self.ledger.outbox, &key);
@@ -459,6 +466,7 @@ impl Exchange {
             .ok_or_else(|| Error::FailedPrecondition(format!("{peer} is no longer a peer")))?;
         let mut batch = self.store.batch();
         let mut acked = 0;
+        let mut removed = 0;
         for ((seq, envelope), receipt) in sent.iter().zip(receipts) {
             let body = receipt
                 .verify(&key)
@@ -473,6 +481,9 @@ impl Exchange {
                 )));
             }
             let k = ledger::seq_key(peer, *seq);
+            if self.ledger.outbox.contains(&k)? {
+                removed += 1;
+            }
             batch.delete(&self.ledger.outbox, &k);
             let delivery = Delivery::Delivered {
                 at_unix_ms: body.received_at_unix_ms,
@@ -486,6 +497,7 @@ impl Exchange {
             tracing::warn!(%peer, sent = sent.len(), receipts = receipts.len(), "receipt count mismatch");
         }
         self.store.commit(batch).await?;
+        self.outbox_shrank(peer, removed);
         Ok(acked)
     }
 
@@ -527,10 +539,50 @@ impl Exchange {
 
     /// Envelopes still queued for `peer`.
     pub fn queued_for(&self, peer: &Jurisdiction) -> usize {
-        self.ledger
-            .outbox
-            .lazy_scan_prefix(ledger::prefix(peer))
-            .count()
+        let cached = self.outbox_len.lock().unwrap_or_else(|e| e.into_inner()).get(peer).copied();
+        cached.unwrap_or_else(|| self.recount_outbox(peer))
+    }
+
+    /// Counts `peer`'s outbox in the store and caches the count.
+    fn recount_outbox(&self, peer: &Jurisdiction) -> usize {
+        let n = self.ledger.outbox.lazy_scan_prefix(ledger::prefix(peer)).count();
+        self.outbox_len.lock().unwrap_or_else(|e| e.into_inner()).insert(peer.clone(), n);
+        n
+    }
+
+    fn outbox_grew(&self, recipients: &[Jurisdiction]) {
+        let mut lens = self.outbox_len.lock().unwrap_or_else(|e| e.into_inner());
+        for r in recipients {
+            if let Some(n) = lens.get_mut(r) {
+                *n += 1;
+            }
+        }
+    }
+
+    fn outbox_shrank(&self, peer: &Jurisdiction, by: usize) {
+        if let Some(n) = self.outbox_len.lock().unwrap_or_else(|e| e.into_inner()).get_mut(peer) {
+            *n = n.saturating_sub(by);
+        }
+    }
+
+    /// Refuses to queue more for a peer whose outbox is full: a peer down for
+    /// weeks must not fill the disk. Nothing already queued is dropped.
+    fn check_outbox_room(&self, recipients: &[Jurisdiction]) -> Result<()> {
+        let max = self.max_outbox.load(Ordering::Relaxed);
+        for r in recipients {
+            if self.queued_for(r) >= max && self.recount_outbox(r) >= max {
+                return Err(Error::ResourceExhausted(format!(
+                    "outbox for {r} is full ({max} records queued and unacknowledged); {r} has been unreachable, \
+                     so the record was not issued — leave {r} out of the distribution or restore the link"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Caps how many own records may wait for one peer.
+    pub fn set_outbox_limit(&self, max: usize) {
+        self.max_outbox.store(max, Ordering::Relaxed);
     }
 
     pub(super) fn latest_denial(

@@ -11,6 +11,8 @@ mod issue;
 pub mod ledger;
 mod receive;
 pub mod records;
+mod retention;
+mod stats;
 mod view;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -21,6 +23,8 @@ use tokio::sync::{broadcast, watch, Mutex};
 
 pub use envelope::{Record, RecordKind, SignedEnvelope, SignedReceipt};
 pub use issue::{AlertDraft, AlongWith, DenialChange, DenialDraft, Distribution, BATCH};
+pub use retention::{Purged, RetentionPeriods};
+pub use stats::{ExchangeStats, KindCounts, PeerCounts};
 pub use view::{DeliveryView, RecordFilter, RecordView, SignatureCheck};
 
 use crate::audit::{Action, AuditLog};
@@ -44,6 +48,9 @@ pub struct Exchange {
     // the same issuer; different issuers' records never collide, so their
     // receives run concurrently and share flushes.
     receiving: std::sync::Mutex<HashMap<Jurisdiction, Arc<Mutex<()>>>>,
+    /// Cached per-peer outbox sizes (corrected whenever an outbox drains).
+    outbox_len: std::sync::Mutex<HashMap<Jurisdiction, usize>>,
+    max_outbox: std::sync::atomic::AtomicUsize,
     /// Highest own sequence number known to be on disk. Records above it may
     /// be visible in the store but must not leave the node yet.
     durable_seq: AtomicU64,
@@ -65,6 +72,8 @@ impl Exchange {
         // Everything found on disk at start is durable.
         let durable_seq = AtomicU64::new(ledger.counters.get(ledger::SEQ_COUNTER)?.unwrap_or(0));
         Ok(Exchange {
+            outbox_len: Default::default(),
+            max_outbox: std::sync::atomic::AtomicUsize::new(usize::MAX),
             durable_seq,
             own,
             signer,

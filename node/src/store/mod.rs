@@ -17,6 +17,7 @@
 
 mod codec;
 mod commit;
+mod snapshot;
 mod tree;
 
 use std::any::{self, TypeId};
@@ -24,7 +25,7 @@ use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
@@ -33,6 +34,7 @@ use sled::transaction::{TransactionError, Transactional};
 
 use codec::show_key;
 use commit::GroupCommit;
+pub use snapshot::{RawEntry, SnapshotStats};
 pub use tree::{Iter, Tree};
 
 /// The layout version this build reads and writes.
@@ -100,6 +102,8 @@ pub enum StoreError {
     },
     #[error("tree {tree} belongs to another store than the one at {path}")]
     ForeignTree { tree: &'static str, path: PathBuf },
+    #[error("store at {path}: cannot import: {reason}")]
+    Import { path: PathBuf, reason: String },
 }
 
 /// A batch applied to the store but not yet known to be on disk.
@@ -151,6 +155,9 @@ struct Inner {
     /// two record kinds.
     kinds: Mutex<HashMap<&'static str, (TypeId, &'static str)>>,
     durable_writes: AtomicU64,
+    /// Held shared while a batch is applied and exclusively while a snapshot
+    /// reads every tree, so a snapshot never sees part of a batch.
+    snapshot_lock: RwLock<()>,
     // Dropped last: joining the flusher releases its handle on `db`.
     commit: GroupCommit,
 }
@@ -203,6 +210,7 @@ impl Store {
                 db,
                 kinds: Mutex::new(HashMap::new()),
                 durable_writes: AtomicU64::new(0),
+                snapshot_lock: RwLock::new(()),
                 commit,
             }),
         })
@@ -285,7 +293,14 @@ impl Store {
         if let Some(source) = self.inner.commit.failure() {
             return Err(self.inner.flush_error(source));
         }
-        self.apply(&batch)?;
+        {
+            let _applying = self
+                .inner
+                .snapshot_lock
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            self.apply(&batch)?;
+        }
         Ok(Staged {
             store: Some(self.clone()),
         })

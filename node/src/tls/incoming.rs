@@ -4,7 +4,8 @@
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -32,6 +33,48 @@ pub struct AuthenticatedStream {
     inner: TlsStream<TcpStream>,
     info: ConnInfo,
     _permit: OwnedSemaphorePermit,
+    _identity: IdentitySlot,
+}
+
+/// Limits on who may hold how many connections.
+#[derive(Clone, Copy, Debug)]
+pub struct IncomingLimits {
+    pub handshake_timeout: Duration,
+    pub max_connections: usize,
+    pub max_pending_handshakes: usize,
+    pub max_connections_per_identity: usize,
+}
+
+type IdentityCounts = Arc<Mutex<HashMap<Caller, usize>>>;
+
+/// One identity's hold on a connection; released when the connection closes.
+struct IdentitySlot {
+    counts: IdentityCounts,
+    caller: Caller,
+}
+
+impl IdentitySlot {
+    fn take(counts: &IdentityCounts, caller: &Caller, max: usize) -> Option<IdentitySlot> {
+        let mut map = counts.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(caller.clone()).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(IdentitySlot { counts: counts.clone(), caller: caller.clone() })
+    }
+}
+
+impl Drop for IdentitySlot {
+    fn drop(&mut self) {
+        let mut map = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.caller) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.caller);
+            }
+        }
+    }
 }
 
 impl Connected for AuthenticatedStream {
@@ -79,24 +122,27 @@ impl AsyncWrite for AuthenticatedStream {
 
 /// Accepts connections until the returned stream is dropped.
 ///
-/// Handshakes run concurrently so one slow client cannot stall the others;
-/// at most `max_connections` live at once (further clients wait in the
-/// kernel's backlog).
+/// Handshakes run concurrently, bounded by `max_pending_handshakes` and a
+/// deadline, so a flood of half-open connections delays new clients but never
+/// takes the slots of established ones. Established connections are bounded
+/// overall and per certificate identity; over a bound, the connection is
+/// closed right after the handshake and the refusal is logged and counted.
 pub fn serve_incoming(
     listener: TcpListener,
     config: Arc<rustls::ServerConfig>,
-    handshake_timeout: Duration,
-    max_connections: usize,
+    limits: IncomingLimits,
     metrics: Arc<Metrics>,
 ) -> ReceiverStream<Result<AuthenticatedStream, io::Error>> {
     let (tx, rx) = mpsc::channel(64);
     let acceptor = TlsAcceptor::from(config);
-    let slots = Arc::new(Semaphore::new(max_connections));
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let pending = Arc::new(Semaphore::new(limits.max_pending_handshakes));
+    let identities: IdentityCounts = Arc::default();
     tokio::spawn(async move {
         loop {
-            let permit = tokio::select! {
+            let handshake_permit = tokio::select! {
                 _ = tx.closed() => return,
-                p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+                p = pending.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
             };
             let accepted = tokio::select! {
                 _ = tx.closed() => return,
@@ -112,16 +158,30 @@ pub fn serve_incoming(
                 }
             };
             let (acceptor, tx, metrics) = (acceptor.clone(), tx.clone(), metrics.clone());
+            let (slots, identities) = (slots.clone(), identities.clone());
             tokio::spawn(async move {
                 let _ = tcp.set_nodelay(true);
-                match handshake(acceptor, tcp, remote, handshake_timeout).await {
+                let outcome = handshake(acceptor, tcp, remote, limits.handshake_timeout).await;
+                drop(handshake_permit);
+                match outcome {
                     Ok((inner, caller)) => {
                         metrics.handshake(true);
+                        let Ok(permit) = slots.try_acquire_owned() else {
+                            metrics.connection_refused("max_connections");
+                            tracing::warn!(%remote, %caller, "connection limit reached; closing");
+                            return;
+                        };
+                        let Some(identity) = IdentitySlot::take(&identities, &caller, limits.max_connections_per_identity) else {
+                            metrics.connection_refused("max_connections_per_identity");
+                            tracing::warn!(%remote, %caller, "per-identity connection limit reached; closing");
+                            return;
+                        };
                         tracing::debug!(%remote, %caller, "client authenticated");
                         let stream = AuthenticatedStream {
                             inner,
                             info: ConnInfo { remote, caller },
                             _permit: permit,
+                            _identity: identity,
                         };
                         let _ = tx.send(Ok(stream)).await;
                     }

@@ -12,7 +12,7 @@ mod pem;
 mod trust;
 
 pub use client::{peer_channel, PeerConnectError};
-pub use incoming::{serve_incoming, ConnInfo};
+pub use incoming::{serve_incoming, ConnInfo, IncomingLimits};
 pub use pem::{certs_from_pem, load_identity, read_certs, NodeIdentity, TlsLoadError};
 pub use trust::{TrustAnchors, TrustedJurisdictions};
 

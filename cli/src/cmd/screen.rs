@@ -1,0 +1,629 @@
+//! `concord screen import|query|lists`: denied-party screening through the
+//! node's ScreeningService. Importing a list needs an admin profile;
+//! screening and listing an analyst, officer or admin profile.
+//!
+//! `import` parses the files here, with the node library's parsers (so the
+//! node never parses files), reports every malformed row with its file and
+//! line and skips it, then streams the entries to the node, which replaces
+//! the list atomically.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use concord_node::screening::formats::{self, Format, Malformed};
+use concord_node::screening::WatchlistEntry;
+use concord_proto::v1 as pb;
+use concord_proto::v1::import_list_request::Part;
+use concord_proto::v1::screening_service_client::ScreeningServiceClient;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use tonic::transport::Channel;
+
+use crate::client::{self, rpc_error};
+use crate::exit::CliError;
+use crate::output::{print_json, print_text, time_or_never, OutputFormat, Table};
+use crate::profile::Profile;
+
+type ScreeningClient = ScreeningServiceClient<Channel>;
+
+#[derive(Debug, Subcommand)]
+pub enum ScreenCommand {
+    /// Import a public list, replacing the list of that name atomically (admin).
+    /// Malformed rows are reported with their line numbers and skipped.
+    Import(ImportArgs),
+    /// Screen a name (or every line of --file) against the node's watchlists:
+    /// imported lists and the denial notices the node holds.
+    Query(QueryArgs),
+    /// List the watchlists screened, with their sizes and import times.
+    Lists,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// ofac-csv (a folder with sdn.csv or cons_prim.csv, and their alt/add
+    /// files), bis-dpl, csl-csv or jsonl.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub format: Format,
+    /// Name of the list to create or replace, e.g. ofac-sdn.
+    #[arg(long, value_name = "NAME")]
+    pub list: String,
+    /// The list's folder (ofac-csv) or file.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The name to screen (several words are joined with spaces).
+    #[arg(
+        value_name = "NAME",
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    pub name: Vec<String>,
+    /// Screen every non-empty line of this file ("-": standard input); with
+    /// --output json, one JSON object per line, in order.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Most matches per name (default 10, at most 100).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub limit: Option<u32>,
+    /// Lowest score reported, in (0, 1] (default: the node's, 0.85 unless configured).
+    #[arg(long, value_name = "T", value_parser = parse_threshold)]
+    pub threshold: Option<f64>,
+    /// Only parties of this country, or with none on file (ISO code; repeatable or comma-separated).
+    #[arg(long = "country", value_name = "CC", value_delimiter = ',')]
+    pub countries: Vec<String>,
+    /// Only this list (repeatable); default: every list.
+    #[arg(long = "list", value_name = "NAME")]
+    pub lists: Vec<String>,
+}
+
+fn parse_threshold(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t > 0.0 && t <= 1.0 => Ok(t),
+        _ => Err(format!("{s:?} is not a number above 0 and at most 1")),
+    }
+}
+
+/// Entries per streamed chunk, and a byte budget well under the node's message limit.
+const CHUNK_ENTRIES: usize = 500;
+const CHUNK_BYTES: usize = 1024 * 1024;
+/// Names per QueryBatch call, and calls in flight while screening a file.
+const BATCH: usize = 256;
+const IN_FLIGHT: usize = 4;
+/// An import of a large list may take longer than an ordinary call.
+const IMPORT_TIMEOUT: Duration = Duration::from_secs(600);
+/// Malformed rows listed in table output before summarizing.
+const SHOWN_MALFORMED: usize = 50;
+
+pub async fn run(
+    cmd: ScreenCommand,
+    profile: Option<&Path>,
+    output: OutputFormat,
+) -> Result<(), CliError> {
+    match cmd {
+        ScreenCommand::Import(args) => import(args, profile, output).await,
+        ScreenCommand::Query(args) => {
+            let options = options(&args)?;
+            match &args.file {
+                Some(file) => {
+                    let names = read_names(file)?;
+                    let profile = Profile::required(profile)?;
+                    let client = ScreeningServiceClient::new(client::channel(&profile).await?);
+                    query_file(client, &profile, names, options, output).await
+                }
+                None => {
+                    let name = args.name.join(" ");
+                    let profile = Profile::required(profile)?;
+                    let mut client = ScreeningServiceClient::new(client::channel(&profile).await?);
+                    let result = client
+                        .query(pb::ScreenQuery {
+                            name,
+                            options: Some(options),
+                        })
+                        .await
+                        .map_err(|s| rpc_error("Query", &profile, &s))?
+                        .into_inner();
+                    let out = ResultOut::from(&result);
+                    match output {
+                        OutputFormat::Json => print_json(&out),
+                        OutputFormat::Table => print_text(&render_result(&out)),
+                    }
+                }
+            }
+        }
+        ScreenCommand::Lists => {
+            let profile = Profile::required(profile)?;
+            let mut client = ScreeningServiceClient::new(client::channel(&profile).await?);
+            let lists = client
+                .list_lists(pb::ListListsRequest {})
+                .await
+                .map_err(|s| rpc_error("ListLists", &profile, &s))?
+                .into_inner()
+                .lists;
+            let out = ListsOut {
+                lists: lists.iter().map(ListOut::from).collect(),
+            };
+            match output {
+                OutputFormat::Json => print_json(&out),
+                OutputFormat::Table => print_text(&render_lists(&out)),
+            }
+        }
+    }
+}
+
+fn options(args: &QueryArgs) -> Result<pb::ScreenOptions, CliError> {
+    let countries = args
+        .countries
+        .iter()
+        .map(|c| {
+            let c = c.trim().to_ascii_uppercase();
+            if concord_node::screening::entry::is_country_code(&c) {
+                Ok(c)
+            } else {
+                Err(CliError::invalid_argument(format!(
+                    "--country {c:?}: expected a two-letter country code"
+                )))
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(pb::ScreenOptions {
+        limit: args.limit.unwrap_or(0),
+        threshold: args.threshold.unwrap_or(0.0),
+        countries,
+        lists: args.lists.clone(),
+    })
+}
+
+fn read_names(file: &Path) -> Result<Vec<String>, CliError> {
+    let text = if file == Path::new("-") {
+        let mut lines = Vec::new();
+        for line in std::io::stdin().lock().lines() {
+            lines.push(line.map_err(|e| {
+                CliError::invalid_argument(format!("cannot read standard input: {e}"))
+            })?);
+        }
+        lines.join("\n")
+    } else {
+        std::fs::read_to_string(file).map_err(|e| {
+            CliError::invalid_argument(format!("cannot read {}: {e}", file.display()))
+        })?
+    };
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Screens `names` in batches, several in flight, printing each result in
+/// input order as soon as it and all before it are back.
+async fn query_file(
+    client: ScreeningClient,
+    profile: &Profile,
+    names: Vec<String>,
+    options: pb::ScreenOptions,
+    output: OutputFormat,
+) -> Result<(), CliError> {
+    let mut batches = names.chunks(BATCH).map(<[String]>::to_vec);
+    let mut in_flight = VecDeque::new();
+    let spawn = |names: Vec<String>| {
+        let mut client = client.clone();
+        let options = options.clone();
+        tokio::spawn(async move {
+            client
+                .query_batch(pb::ScreenBatchQuery {
+                    names,
+                    options: Some(options),
+                })
+                .await
+                .map(|r| r.into_inner().results)
+        })
+    };
+    for batch in batches.by_ref().take(IN_FLIGHT) {
+        in_flight.push_back(spawn(batch));
+    }
+    while let Some(next) = in_flight.pop_front() {
+        let results = next
+            .await
+            .map_err(|e| CliError::internal(format!("screening task failed: {e}")))?
+            .map_err(|s| rpc_error("QueryBatch", profile, &s))?;
+        if let Some(batch) = batches.next() {
+            in_flight.push_back(spawn(batch));
+        }
+        for r in &results {
+            let out = ResultOut::from(r);
+            let text = match output {
+                OutputFormat::Json => serde_json::to_string(&out)
+                    .map_err(|e| CliError::internal(format!("cannot encode JSON output: {e}")))?,
+                OutputFormat::Table => render_result(&out),
+            };
+            print_text(&text)?;
+        }
+    }
+    Ok(())
+}
+
+async fn import(
+    args: ImportArgs,
+    profile: Option<&Path>,
+    output: OutputFormat,
+) -> Result<(), CliError> {
+    let shown = args.path.display().to_string();
+    let progress = Progress::new(output);
+    let parsing = progress.spinner(&format!("reading {shown}"));
+    let parsed = formats::read(args.format, &args.path);
+    parsing.finish_and_clear();
+    let parsed = parsed.map_err(|e| CliError::invalid_argument(e.to_string()))?;
+    let malformed: Vec<MalformedOut> = parsed.malformed.iter().map(MalformedOut::from).collect();
+    if output == OutputFormat::Table {
+        report_malformed(&parsed.malformed);
+    }
+    if parsed.entries.is_empty() {
+        return Err(CliError::invalid_argument(format!(
+            "{shown}: no usable entries ({} malformed rows); nothing imported",
+            malformed.len()
+        )));
+    }
+
+    let profile = Profile::required(profile)?;
+    let channel = client::endpoint(&profile)?
+        .timeout(IMPORT_TIMEOUT)
+        .connect()
+        .await
+        .map_err(|e| {
+            CliError::from_transport(&e).context(format!("connecting to {}", profile.endpoint))
+        })?;
+    let mut client =
+        ScreeningServiceClient::new(channel).max_encoding_message_size(4 * CHUNK_BYTES);
+    let total = parsed.entries.len();
+    let bar = progress.bar(&format!("importing {total} entries"), total);
+    let counted = bar.clone();
+    let requests = requests(&args.list, args.format, parsed.entries)
+        .into_iter()
+        .inspect(move |r| {
+            if let Some(Part::Entries(c)) = &r.part {
+                counted.inc(c.entries.len() as u64);
+            }
+        });
+    let result = client
+        .import_list(tonic::codegen::tokio_stream::iter(requests))
+        .await;
+    bar.finish_and_clear();
+    let r = result
+        .map_err(|s| rpc_error("ImportList", &profile, &s))?
+        .into_inner();
+    let out = ImportOut {
+        list: r.list,
+        format: args.format.to_string(),
+        entries: r.entries,
+        names: r.names,
+        replaced: r.replaced,
+        imported_at: time_or_never(r.imported_at_unix_ms),
+        malformed,
+    };
+    match output {
+        OutputFormat::Json => print_json(&out),
+        OutputFormat::Table => print_text(&format!(
+            "Imported list {}: {} entries ({} names) from {}, replacing {} entries; {} malformed rows skipped\n",
+            out.list, out.entries, out.names, shown, out.replaced, out.malformed.len()
+        )),
+    }
+}
+
+/// On stderr: each malformed row (the first few, then a count).
+fn report_malformed(malformed: &[Malformed]) {
+    for m in malformed.iter().take(SHOWN_MALFORMED) {
+        eprintln!("skipped {m}");
+    }
+    if malformed.len() > SHOWN_MALFORMED {
+        eprintln!(
+            "skipped {} more malformed rows (--output json lists them all)",
+            malformed.len() - SHOWN_MALFORMED
+        );
+    }
+}
+
+/// The import stream: header, chunks of entries, commit.
+fn requests(
+    list: &str,
+    format: Format,
+    entries: Vec<WatchlistEntry>,
+) -> Vec<pb::ImportListRequest> {
+    let total = entries.len() as u64;
+    let mut out = vec![pb::ImportListRequest {
+        part: Some(Part::Header(pb::ImportHeader {
+            list: list.to_owned(),
+            format: format.to_string(),
+        })),
+    }];
+    let mut chunk: Vec<pb::WatchlistEntry> = Vec::new();
+    let mut bytes = 0;
+    let flush = |chunk: &mut Vec<pb::WatchlistEntry>, out: &mut Vec<pb::ImportListRequest>| {
+        if !chunk.is_empty() {
+            out.push(pb::ImportListRequest {
+                part: Some(Part::Entries(pb::ImportEntries {
+                    entries: std::mem::take(chunk),
+                })),
+            });
+        }
+    };
+    for e in entries {
+        let size = 64
+            + e.source_id.len()
+            + e.names().map(|n| n.len() + 4).sum::<usize>()
+            + [&e.countries, &e.addresses, &e.programs]
+                .iter()
+                .flat_map(|v| v.iter())
+                .map(|s| s.len() + 4)
+                .sum::<usize>();
+        if chunk.len() >= CHUNK_ENTRIES || (bytes + size > CHUNK_BYTES && !chunk.is_empty()) {
+            flush(&mut chunk, &mut out);
+            bytes = 0;
+        }
+        bytes += size;
+        chunk.push(pb::WatchlistEntry {
+            source_id: e.source_id,
+            entity_type: e.entity_type.to_string(),
+            name: e.name,
+            aliases: e.aliases,
+            countries: e.countries,
+            addresses: e.addresses,
+            programs: e.programs,
+        });
+    }
+    flush(&mut chunk, &mut out);
+    out.push(pb::ImportListRequest {
+        part: Some(Part::Commit(pb::ImportCommit {
+            total_entries: total,
+        })),
+    });
+    out
+}
+
+// ---- output -------------------------------------------------------------
+
+#[derive(Debug, Serialize)]
+struct MalformedOut {
+    file: String,
+    line: u64,
+    reason: String,
+}
+
+impl From<&Malformed> for MalformedOut {
+    fn from(m: &Malformed) -> Self {
+        MalformedOut {
+            file: m.file.clone(),
+            line: m.line,
+            reason: m.reason.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ImportOut {
+    list: String,
+    format: String,
+    entries: u64,
+    names: u64,
+    replaced: u64,
+    imported_at: String,
+    malformed: Vec<MalformedOut>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+struct MatchOut {
+    list: String,
+    source_id: String,
+    entity_type: String,
+    name: String,
+    matched_name: String,
+    score: f64,
+    explanation: String,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+struct ResultOut {
+    query: String,
+    matches: Vec<MatchOut>,
+}
+
+impl From<&pb::ScreenResult> for ResultOut {
+    fn from(r: &pb::ScreenResult) -> Self {
+        ResultOut {
+            query: r.query.clone(),
+            matches: r
+                .matches
+                .iter()
+                .map(|m| MatchOut {
+                    list: m.list.clone(),
+                    source_id: m.source_id.clone(),
+                    entity_type: m.entity_type.clone(),
+                    name: m.name.clone(),
+                    matched_name: m.matched_name.clone(),
+                    score: m.score,
+                    explanation: m.explanation.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn render_result(r: &ResultOut) -> String {
+    if r.matches.is_empty() {
+        return format!("{:?}: no match\n", r.query);
+    }
+    let mut table = Table::new(["#", "SCORE", "LIST", "SOURCE ID", "TYPE", "NAME"]);
+    for (i, m) in r.matches.iter().enumerate() {
+        table.row([
+            (i + 1).to_string(),
+            format!("{:.2}", m.score),
+            m.list.clone(),
+            m.source_id.clone(),
+            m.entity_type.clone(),
+            m.name.clone(),
+        ]);
+    }
+    let mut out = format!(
+        "{:?}: {} match{}\n{}",
+        r.query,
+        r.matches.len(),
+        if r.matches.len() == 1 { "" } else { "es" },
+        table.render()
+    );
+    for (i, m) in r.matches.iter().enumerate() {
+        out.push_str(&format!("  {}. {}\n", i + 1, m.explanation));
+    }
+    out
+}
+
+#[derive(Debug, Serialize)]
+struct ListOut {
+    name: String,
+    kind: String,
+    format: String,
+    entries: u64,
+    names: u64,
+    updated_at: String,
+    imported_by: String,
+}
+
+impl From<&pb::WatchlistInfo> for ListOut {
+    fn from(l: &pb::WatchlistInfo) -> Self {
+        ListOut {
+            name: l.name.clone(),
+            kind: l.kind.clone(),
+            format: l.format.clone(),
+            entries: l.entries,
+            names: l.names,
+            updated_at: time_or_never(l.updated_at_unix_ms),
+            imported_by: l.imported_by.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ListsOut {
+    lists: Vec<ListOut>,
+}
+
+fn render_lists(out: &ListsOut) -> String {
+    if out.lists.is_empty() {
+        return "No watchlists: import one with `concord screen import`.\n".to_owned();
+    }
+    let mut table = Table::new([
+        "LIST", "KIND", "FORMAT", "ENTRIES", "NAMES", "UPDATED", "BY",
+    ]);
+    for l in &out.lists {
+        table.row([
+            l.name.clone(),
+            l.kind.clone(),
+            l.format.clone(),
+            l.entries.to_string(),
+            l.names.to_string(),
+            l.updated_at.clone(),
+            l.imported_by.clone(),
+        ]);
+    }
+    table.render()
+}
+
+struct Progress {
+    visible: bool,
+}
+
+impl Progress {
+    fn new(output: OutputFormat) -> Self {
+        Progress {
+            visible: output == OutputFormat::Table && std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn target(&self) -> ProgressDrawTarget {
+        if self.visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        }
+    }
+
+    fn spinner(&self, message: &str) -> ProgressBar {
+        let style = ProgressStyle::with_template("{spinner:.green} {msg} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let bar = ProgressBar::with_draw_target(None, self.target()).with_style(style);
+        bar.set_message(message.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(100));
+        bar
+    }
+
+    fn bar(&self, message: &str, len: usize) -> ProgressBar {
+        let style = ProgressStyle::with_template(
+            "{spinner:.green} {msg} [{bar:24.cyan}] {pos}/{len} {elapsed}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        let bar = ProgressBar::with_draw_target(Some(len as u64), self.target()).with_style(style);
+        bar.set_message(message.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(100));
+        bar
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use concord_node::screening::EntityType;
+
+    #[test]
+    fn the_import_stream_is_header_chunks_commit() {
+        let entries: Vec<WatchlistEntry> = (0..1_234)
+            .map(|i| WatchlistEntry::new(i.to_string(), EntityType::Entity, format!("PARTY {i}")))
+            .collect();
+        let reqs = requests("l", Format::Jsonl, entries);
+        assert!(
+            matches!(&reqs[0].part, Some(Part::Header(h)) if h.list == "l" && h.format == "jsonl")
+        );
+        let sizes: Vec<usize> = reqs[1..reqs.len() - 1]
+            .iter()
+            .map(|r| match &r.part {
+                Some(Part::Entries(c)) => c.entries.len(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(sizes, [500, 500, 234]);
+        assert!(
+            matches!(&reqs[reqs.len() - 1].part, Some(Part::Commit(c)) if c.total_entries == 1_234)
+        );
+    }
+
+    #[test]
+    fn checks_options_locally() {
+        assert!(parse_threshold("0.9").is_ok());
+        for bad in ["0", "1.1", "x", "-0.5"] {
+            assert!(parse_threshold(bad).is_err(), "{bad}");
+        }
+        let args = QueryArgs {
+            name: vec!["x".into()],
+            file: None,
+            limit: None,
+            threshold: None,
+            countries: vec!["cu".into()],
+            lists: vec![],
+        };
+        assert_eq!(options(&args).unwrap().countries, ["CU"]);
+        let bad = QueryArgs {
+            countries: vec!["Cuba".into()],
+            ..args
+        };
+        assert_eq!(options(&bad).unwrap_err().exit_code(), 6);
+    }
+}

@@ -1,0 +1,274 @@
+//! `concord stats [--public]`: counts of exchanged records (admin). With
+//! `--public`, nothing naming a peer, a party or a record is requested or
+//! printed, so the output can be published as it is.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use clap::Args;
+use concord_proto::v1 as pb;
+use serde::Serialize;
+
+use crate::client::{self, rpc_error};
+use crate::exit::CliError;
+use crate::output::{key_values, print_json, print_text, rfc3339, OutputFormat, Table};
+use crate::profile::Profile;
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Leave out everything naming a peer, a party or a record (for publication).
+    #[arg(long)]
+    pub public: bool,
+}
+
+pub async fn run(
+    args: StatsArgs,
+    profile: Option<&Path>,
+    output: OutputFormat,
+) -> Result<(), CliError> {
+    let profile = Profile::required(profile)?;
+    let mut client = client::connect(&profile).await?;
+    let resp = client
+        .stats(pb::StatsRequest {
+            public: args.public,
+        })
+        .await
+        .map_err(|s| rpc_error("Stats", &profile, &s))?
+        .into_inner();
+    let view = StatsView::new(&resp, args.public);
+    match output {
+        OutputFormat::Json => print_json(&view),
+        OutputFormat::Table => print_text(&view.render()),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatsView {
+    pub jurisdiction: String,
+    pub at: Option<String>,
+    pub public: bool,
+    pub alerts: CountsView,
+    pub denials: CountsView,
+    pub equivocations: u64,
+    pub audit_entries: u64,
+    /// Absent in public statistics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peers: Option<Vec<PeerStatsView>>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct CountsView {
+    pub issued: u64,
+    pub received: u64,
+    pub issued_active: u64,
+    pub received_active: u64,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub issued_by_category: BTreeMap<String, u64>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub received_by_category: BTreeMap<String, u64>,
+    pub issued_changes: u64,
+    pub received_changes: u64,
+    pub issued_revoked: u64,
+    pub received_revoked: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PeerStatsView {
+    pub jurisdiction: String,
+    pub alerts_sent: u64,
+    pub alerts_received: u64,
+    pub denials_sent: u64,
+    pub denials_received: u64,
+    pub equivocations: u64,
+}
+
+impl From<Option<&pb::RecordCounts>> for CountsView {
+    fn from(c: Option<&pb::RecordCounts>) -> Self {
+        let Some(c) = c else {
+            return CountsView::default();
+        };
+        let categories = |v: &[pb::CategoryCount]| {
+            v.iter()
+                .map(|c| (c.category.clone(), c.count))
+                .collect::<BTreeMap<_, _>>()
+        };
+        CountsView {
+            issued: c.issued,
+            received: c.received,
+            issued_active: c.issued_active,
+            received_active: c.received_active,
+            issued_by_category: categories(&c.issued_by_category),
+            received_by_category: categories(&c.received_by_category),
+            issued_changes: c.issued_changes,
+            received_changes: c.received_changes,
+            issued_revoked: c.issued_revoked,
+            received_revoked: c.received_revoked,
+        }
+    }
+}
+
+impl StatsView {
+    /// `public` is what was asked for: peers are dropped even if a node sent them.
+    pub fn new(r: &pb::StatsResponse, public: bool) -> Self {
+        StatsView {
+            jurisdiction: r.jurisdiction.clone(),
+            at: rfc3339(r.at_unix_ms),
+            public,
+            alerts: CountsView::from(r.alerts.as_ref()),
+            denials: CountsView::from(r.denials.as_ref()),
+            equivocations: r.equivocations,
+            audit_entries: r.audit_entries,
+            peers: (!public).then(|| {
+                r.peers
+                    .iter()
+                    .map(|p| PeerStatsView {
+                        jurisdiction: p.jurisdiction.clone(),
+                        alerts_sent: p.alerts_sent,
+                        alerts_received: p.alerts_received,
+                        denials_sent: p.denials_sent,
+                        denials_received: p.denials_received,
+                        equivocations: p.equivocations,
+                    })
+                    .collect()
+            }),
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let title = format!(
+            "{} statistics{} at {}",
+            self.jurisdiction,
+            if self.public { " (public)" } else { "" },
+            self.at.clone().unwrap_or_else(|| "-".into())
+        );
+        let mut out = format!("{title}\n\n");
+        let a = &self.alerts;
+        out.push_str(&key_values(
+            "Alerts",
+            &[
+                ("sent", format!("{} ({} active)", a.issued, a.issued_active)),
+                ("received", format!("{} ({} active)", a.received, a.received_active)),
+            ],
+        ));
+        let categories: std::collections::BTreeSet<&String> = a
+            .issued_by_category
+            .keys()
+            .chain(a.received_by_category.keys())
+            .collect();
+        if !categories.is_empty() {
+            let mut table = Table::new(["  CATEGORY", "SENT", "RECEIVED"]);
+            for c in categories {
+                table.row([
+                    format!("  {c}"),
+                    a.issued_by_category.get(c).copied().unwrap_or(0).to_string(),
+                    a.received_by_category
+                        .get(c)
+                        .copied()
+                        .unwrap_or(0)
+                        .to_string(),
+                ]);
+            }
+            out.push_str(&table.render());
+        }
+        out.push('\n');
+        let d = &self.denials;
+        out.push_str(&key_values(
+            "Denials",
+            &[
+                (
+                    "issued",
+                    format!(
+                        "{} ({} in force, {} revoked, {} amendments/revocations)",
+                        d.issued, d.issued_active, d.issued_revoked, d.issued_changes
+                    ),
+                ),
+                (
+                    "received",
+                    format!(
+                        "{} ({} in force, {} revoked, {} amendments/revocations)",
+                        d.received, d.received_active, d.received_revoked, d.received_changes
+                    ),
+                ),
+            ],
+        ));
+        out.push('\n');
+        out.push_str(&key_values(
+            "Integrity",
+            &[
+                ("equivocations", self.equivocations.to_string()),
+                ("audit entries", self.audit_entries.to_string()),
+            ],
+        ));
+        if let Some(peers) = &self.peers {
+            out.push('\n');
+            if peers.is_empty() {
+                out.push_str("Peers\n  none\n");
+            } else {
+                let mut table = Table::new([
+                    "PEER",
+                    "ALERTS SENT",
+                    "ALERTS RECEIVED",
+                    "DENIALS SENT",
+                    "DENIALS RECEIVED",
+                    "EQUIVOCATIONS",
+                ]);
+                for p in peers {
+                    table.row([
+                        p.jurisdiction.clone(),
+                        p.alerts_sent.to_string(),
+                        p.alerts_received.to_string(),
+                        p.denials_sent.to_string(),
+                        p.denials_received.to_string(),
+                        p.equivocations.to_string(),
+                    ]);
+                }
+                out.push_str("Peers\n");
+                out.push_str(&table.render());
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response() -> pb::StatsResponse {
+        pb::StatsResponse {
+            jurisdiction: "DE".into(),
+            at_unix_ms: 1_700_000_000_000,
+            public: false,
+            alerts: Some(pb::RecordCounts {
+                issued: 2,
+                issued_active: 1,
+                issued_by_category: vec![pb::CategoryCount {
+                    category: "diversion-suspected".into(),
+                    count: 2,
+                }],
+                ..Default::default()
+            }),
+            denials: None,
+            equivocations: 0,
+            peers: vec![pb::PeerCounts {
+                jurisdiction: "FR".into(),
+                alerts_sent: 2,
+                ..Default::default()
+            }],
+            audit_entries: 7,
+        }
+    }
+
+    #[test]
+    fn public_statistics_drop_peers() {
+        let private = StatsView::new(&response(), false);
+        let text = private.render();
+        assert!(text.contains("  sent      2 (1 active)"), "{text}");
+        assert!(text.contains("  diversion-suspected  2     0"), "{text}");
+        assert!(text.contains("FR    2"), "{text}");
+        let public = StatsView::new(&response(), true);
+        let json = serde_json::to_string(&public).unwrap();
+        assert!(!json.contains("FR") && !json.contains("peers"), "{json}");
+        assert!(!public.render().contains("Peers"));
+    }
+}

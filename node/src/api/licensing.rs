@@ -1,0 +1,421 @@
+//! The licensing service: catalog, parties, licenses and their decisions,
+//! waivers, shipments, end-use checks and disclosures. The `Guard` admits
+//! the jurisdiction's officers, analysts and admins; each call then asks
+//! `policy::authorize_licensing` for its action.
+
+use std::sync::Arc;
+
+use concord_proto::v1 as pb;
+use concord_proto::v1::licensing_service_server::LicensingService;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::auth::caller;
+use super::exchange_convert::distribution;
+use super::licensing_convert as conv;
+use crate::error::Error;
+use crate::identity::Caller;
+use crate::licensing::{LicenseAction, Licensing, WaiverFilter, MAX_CATALOG_ENTRIES};
+use crate::metrics::Metrics;
+use crate::policy::{self, LicensingAction};
+
+/// Most text one catalog import may hold in memory.
+const MAX_CATALOG_BYTES: usize = 64 << 20;
+
+pub struct LicensingApi {
+    licensing: Arc<Licensing>,
+    metrics: Arc<Metrics>,
+}
+
+impl LicensingApi {
+    pub fn new(licensing: Arc<Licensing>, metrics: Arc<Metrics>) -> Self {
+        LicensingApi { licensing, metrics }
+    }
+
+    fn license_out(&self, l: &crate::licensing::License) -> Result<pb::License, Status> {
+        let waivers = self.licensing.matching_waivers(
+            &l.destination,
+            &l.codes(),
+            crate::peers::now_unix_ms(),
+        )?;
+        Ok(conv::license_out(l, waivers))
+    }
+
+    async fn act(
+        &self,
+        who: &Caller,
+        id: &str,
+        action: LicenseAction,
+        rationale: &str,
+        dist: Option<pb::Distribution>,
+    ) -> Result<Response<pb::License>, Status> {
+        let dist = distribution(dist)?;
+        let license = self
+            .licensing
+            .transition(who, id.trim(), action, rationale, dist)
+            .await?;
+        if action == LicenseAction::Deny {
+            self.metrics.issued("denial");
+        }
+        Ok(Response::new(self.license_out(&license)?))
+    }
+}
+
+fn allowed<T>(req: &Request<T>, action: LicensingAction) -> Result<Caller, Status> {
+    let who = caller(req)?;
+    policy::authorize_licensing(&who, action)
+        .map_err(|d| Status::permission_denied(d.to_string()))?;
+    Ok(who)
+}
+
+#[tonic::async_trait]
+impl LicensingService for LicensingApi {
+    async fn import_catalog(
+        &self,
+        req: Request<Streaming<pb::ImportCatalogChunk>>,
+    ) -> Result<Response<pb::CatalogVersion>, Status> {
+        let who = allowed(&req, LicensingAction::ImportCatalog)?;
+        let mut stream = req.into_inner();
+        let mut source = None;
+        let mut raw = Vec::new();
+        let mut bytes = 0usize;
+        while let Some(chunk) = stream.message().await? {
+            if source.is_none() {
+                source = Some(chunk.source);
+            }
+            bytes += chunk
+                .entries
+                .iter()
+                .map(|e| e.code.len() + e.title.len() + e.category.len() + e.rationale.len())
+                .sum::<usize>();
+            if raw.len() + chunk.entries.len() > MAX_CATALOG_ENTRIES || bytes > MAX_CATALOG_BYTES {
+                return Err(Error::InvalidArgument(format!(
+                    "catalog refused, nothing imported: more than {MAX_CATALOG_ENTRIES} entries \
+                     or {} MiB",
+                    MAX_CATALOG_BYTES >> 20
+                ))
+                .into());
+            }
+            raw.extend(chunk.entries);
+        }
+        let entries = conv::catalog_entries_in(raw)?;
+        let version = self
+            .licensing
+            .import_catalog(&who, source.as_deref().unwrap_or(""), entries)
+            .await?;
+        Ok(Response::new(conv::catalog_version_out(&version)))
+    }
+
+    async fn list_catalog(
+        &self,
+        req: Request<pb::ListCatalogRequest>,
+    ) -> Result<Response<pb::ListCatalogResponse>, Status> {
+        allowed(&req, LicensingAction::Read)?;
+        let r = req.into_inner();
+        let category = conv::opt_parse("category", &r.category)?;
+        let version = (r.version != 0).then_some(r.version);
+        let (meta, entries) = self
+            .licensing
+            .catalog(version, category, conv::limit(r.limit))?;
+        let versions = self.licensing.catalog_versions()?;
+        Ok(Response::new(pb::ListCatalogResponse {
+            version: Some(conv::catalog_version_out(&meta)),
+            entries: entries.iter().map(conv::catalog_entry_out).collect(),
+            versions: versions.iter().map(conv::catalog_version_out).collect(),
+        }))
+    }
+
+    async fn get_catalog_entry(
+        &self,
+        req: Request<pb::GetCatalogEntryRequest>,
+    ) -> Result<Response<pb::CatalogEntryHistory>, Status> {
+        allowed(&req, LicensingAction::Read)?;
+        let code = req.get_ref().code.trim();
+        let history = self.licensing.catalog_entry_history(code)?;
+        let current = self.licensing.current_catalog()?.map_or(0, |v| v.version);
+        Ok(Response::new(pb::CatalogEntryHistory {
+            versions: history
+                .iter()
+                .map(|(v, e)| pb::VersionedCatalogEntry {
+                    version: *v,
+                    entry: Some(conv::catalog_entry_out(e)),
+                })
+                .collect(),
+            current_version: current,
+        }))
+    }
+
+    async fn create_party(
+        &self,
+        req: Request<pb::CreatePartyRequest>,
+    ) -> Result<Response<pb::PartyRecord>, Status> {
+        let who = allowed(&req, LicensingAction::Record)?;
+        let party = self
+            .licensing
+            .create_party(&who, conv::party_draft(req.into_inner()))
+            .await?;
+        Ok(Response::new(conv::party_out(&party)))
+    }
+
+    async fn list_parties(
+        &self,
+        req: Request<pb::ListPartiesRequest>,
+    ) -> Result<Response<pb::ListPartiesResponse>, Status> {
+        allowed(&req, LicensingAction::Read)?;
+        let parties = self.licensing.parties(&conv::party_filter(req.get_ref()))?;
+        Ok(Response::new(pb::ListPartiesResponse {
+            parties: parties.iter().map(conv::party_out).collect(),
+        }))
+    }
+
+    async fn get_party(
+        &self,
+        req: Request<pb::GetPartyRequest>,
+    ) -> Result<Response<pb::PartyRecord>, Status> {
+        allowed(&req, LicensingAction::Read)?;
+        let party = self.licensing.party(req.get_ref().id.trim())?;
+        Ok(Response::new(conv::party_out(&party)))
+    }
+
+    async fn submit_license(
+        &self,
+        req: Request<pb::SubmitLicenseRequest>,
+    ) -> Result<Response<pb::License>, Status> {
+        let who = allowed(&req, LicensingAction::Record)?;
+        let license = self
+            .licensing
+            .submit(&who, conv::application(req.into_inner()))
+            .await?;
+        Ok(Response::new(self.license_out(&license)?))
+    }
+
+    async fn review_license(
+        &self,
+        req: Request<pb::LicenseActionRequest>,
+    ) -> Result<Response<pb::License>, Status> {
+        let who = allowed(&req, LicensingAction::Decide)?;
+        let r = req.into_inner();
+        self.act(&who, &r.id, LicenseAction::Review, &r.rationale, None)
+            .await
+    }
+
+    async fn decide_license(
+        &self,
+        req: Request<pb::DecideLicenseRequest>,
+    ) -> Result<Response<pb::License>, Status> {
+        let who = allowed(&req, LicensingAction::Decide)?;
+        let r = req.into_inner();
+        let action = match r.decision.trim() {
+            "approve" => LicenseAction::Approve,
+            "deny" => LicenseAction::Deny,
+            "return" => LicenseAction::Return,
+            other => {
+                return Err(Status::invalid_argument(format!(
+                    "decision: {other:?} is not approve, deny or return"
+                )))
+            }
+        };
+        self.act(&who, &r.id, action, &r.rationale, r.distribution)
+            .await
+    }
+
+    async fn appeal_license(
+        &self,
+        req: Request<pb::LicenseActionRequest>,
+    ) -> Result<Response<pb::License>, Status> {
+        let who = allowed(&req, LicensingAction::Decide)?;
+        let r = req.into_inner();
+        self.act(&who, &r.id, LicenseAction::Appeal, &r.rationale, None)
+            .await
+    }
+
+    async fn decide_appeal(
+        &self,
+        req: Request<pb::DecideAppealRequest>,
+    ) -> Result<Response<pb::License>, Status> {
+        let who = allowed(&req, LicensingAction::Decide)?;
+        let r = req.into_inner();
+        let action = match r.outcome.trim() {
+            "uphold" => LicenseAction::Uphold,
+            "overturn" => LicenseAction::Overturn,
+            other => {
+                return Err(Status::invalid_argument(format!(
+                    "outcome: {other:?} is not uphold or overturn"
+                )))
+            }
+        };
+        self.act(&who, &r.id, action, &r.rationale, None).await
+    }
+
+    async fn revoke_license(
+        &self,
+        req: Request<pb::LicenseActionRequest>,
+    ) -> Result<Response<pb::License>, Status> {
+        let who = allowed(&req, LicensingAction::Decide)?;
+        let r = req.into_inner();
+        self.act(&who, &r.id, LicenseAction::Revoke, &r.rationale, None)
+            .await
+    }
+
+    async fn get_license(
+        &self,
+        req: Request<pb::GetLicenseRequest>,
+    ) -> Result<Response<pb::License>, Status> {
+        allowed(&req, LicensingAction::Read)?;
+        let license = self.licensing.license(req.get_ref().id.trim())?;
+        Ok(Response::new(self.license_out(&license)?))
+    }
+
+    async fn list_licenses(
+        &self,
+        req: Request<pb::ListLicensesRequest>,
+    ) -> Result<Response<pb::ListLicensesResponse>, Status> {
+        allowed(&req, LicensingAction::Read)?;
+        let filter = conv::license_filter(req.get_ref())?;
+        let licenses = self.licensing.licenses(&filter)?;
+        // Listing skips the per-license waiver scan; `GetLicense` shows them.
+        Ok(Response::new(pb::ListLicensesResponse {
+            licenses: licenses
+                .iter()
+                .map(|l| conv::license_out(l, Vec::new()))
+                .collect(),
+        }))
+    }
+
+    async fn create_waiver(
+        &self,
+        req: Request<pb::CreateWaiverRequest>,
+    ) -> Result<Response<pb::Waiver>, Status> {
+        let who = allowed(&req, LicensingAction::Record)?;
+        let draft = conv::waiver_draft(req.into_inner())?;
+        let waiver = self.licensing.create_waiver(&who, draft).await?;
+        Ok(Response::new(conv::waiver_out(&waiver)))
+    }
+
+    async fn list_waivers(
+        &self,
+        req: Request<pb::ListWaiversRequest>,
+    ) -> Result<Response<pb::ListWaiversResponse>, Status> {
+        allowed(&req, LicensingAction::Read)?;
+        let r = req.get_ref();
+        let filter = WaiverFilter {
+            destination: (!r.destination.trim().is_empty())
+                .then(|| r.destination.trim().to_uppercase()),
+            active_only: r.active_only,
+            limit: conv::limit(r.limit),
+        };
+        let waivers = self.licensing.waivers(&filter)?;
+        Ok(Response::new(pb::ListWaiversResponse {
+            waivers: waivers.iter().map(conv::waiver_out).collect(),
+        }))
+    }
+
+    async fn record_shipment(
+        &self,
+        req: Request<pb::RecordShipmentRequest>,
+    ) -> Result<Response<pb::Shipment>, Status> {
+        let who = allowed(&req, LicensingAction::Record)?;
+        let draft = conv::shipment_draft(req.into_inner());
+        let shipment = self.licensing.record_shipment(&who, draft).await?;
+        Ok(Response::new(conv::shipment_out(&shipment)))
+    }
+
+    async fn list_shipments(
+        &self,
+        req: Request<pb::ListShipmentsRequest>,
+    ) -> Result<Response<pb::ListShipmentsResponse>, Status> {
+        allowed(&req, LicensingAction::Read)?;
+        let r = req.get_ref();
+        let license = r.license_id.trim();
+        let shipments = self.licensing.shipments(
+            (!license.is_empty()).then_some(license),
+            conv::limit(r.limit),
+        )?;
+        Ok(Response::new(pb::ListShipmentsResponse {
+            shipments: shipments.iter().map(conv::shipment_out).collect(),
+        }))
+    }
+
+    async fn record_end_use_check(
+        &self,
+        req: Request<pb::RecordEndUseCheckRequest>,
+    ) -> Result<Response<pb::EndUseCheck>, Status> {
+        let who = allowed(&req, LicensingAction::Record)?;
+        let mut r = req.into_inner();
+        let draft = conv::check_draft(&r)?;
+        let alert = distribution(r.alert.take())?;
+        let check = self.licensing.record_check(&who, draft, alert).await?;
+        if check.alert_id.is_some() {
+            self.metrics.issued("alert");
+        }
+        Ok(Response::new(conv::check_out(&check)))
+    }
+
+    async fn list_end_use_checks(
+        &self,
+        req: Request<pb::ListEndUseChecksRequest>,
+    ) -> Result<Response<pb::ListEndUseChecksResponse>, Status> {
+        allowed(&req, LicensingAction::Read)?;
+        let r = req.get_ref();
+        let license = r.license_id.trim();
+        let checks = self.licensing.checks(
+            (!license.is_empty()).then_some(license),
+            conv::opt_parse("result", &r.result)?,
+            conv::limit(r.limit),
+        )?;
+        Ok(Response::new(pb::ListEndUseChecksResponse {
+            checks: checks.iter().map(conv::check_out).collect(),
+        }))
+    }
+
+    async fn record_disclosure(
+        &self,
+        req: Request<pb::RecordDisclosureRequest>,
+    ) -> Result<Response<pb::Disclosure>, Status> {
+        let who = allowed(&req, LicensingAction::Record)?;
+        let r = req.into_inner();
+        let disclosure = self
+            .licensing
+            .record_disclosure(
+                &who,
+                r.party_id.trim(),
+                &r.description,
+                conv::received_at(r.received_at_unix_ms),
+            )
+            .await?;
+        Ok(Response::new(conv::disclosure_out(&disclosure)))
+    }
+
+    async fn list_disclosures(
+        &self,
+        req: Request<pb::ListDisclosuresRequest>,
+    ) -> Result<Response<pb::ListDisclosuresResponse>, Status> {
+        allowed(&req, LicensingAction::Read)?;
+        let r = req.get_ref();
+        let party = r.party_id.trim();
+        let disclosures = self
+            .licensing
+            .disclosures((!party.is_empty()).then_some(party), conv::limit(r.limit))?;
+        Ok(Response::new(pb::ListDisclosuresResponse {
+            disclosures: disclosures.iter().map(conv::disclosure_out).collect(),
+        }))
+    }
+
+    async fn set_denial_distribution(
+        &self,
+        req: Request<pb::SetDenialDistributionRequest>,
+    ) -> Result<Response<pb::DenialDistribution>, Status> {
+        let who = allowed(&req, LicensingAction::Configure)?;
+        let dist = distribution(req.into_inner().distribution)?;
+        let defaults = self.licensing.set_denial_defaults(&who, dist).await?;
+        Ok(Response::new(conv::denial_defaults_out(&defaults)))
+    }
+
+    async fn get_denial_distribution(
+        &self,
+        req: Request<pb::GetDenialDistributionRequest>,
+    ) -> Result<Response<pb::DenialDistribution>, Status> {
+        allowed(&req, LicensingAction::Read)?;
+        let defaults = self.licensing.denial_defaults()?;
+        Ok(Response::new(conv::denial_defaults_out(&defaults)))
+    }
+}

@@ -1,0 +1,156 @@
+//! The screening service: list imports (admins) and name queries
+//! (analysts, officers, admins).
+
+use std::sync::Arc;
+
+use concord_proto::v1 as pb;
+use concord_proto::v1::import_list_request::Part;
+use concord_proto::v1::screening_service_server::ScreeningService;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::auth::caller;
+use super::screening_convert as conv;
+use crate::error::Error;
+use crate::identity::Caller;
+use crate::policy::{self, ScreeningAction};
+use crate::screening::{Screening, WatchlistEntry, MAX_BATCH};
+
+/// Most entries one import may send (the store's per-list bound).
+const MAX_IMPORT: usize = 2_000_000;
+
+pub struct ScreeningApi {
+    screening: Arc<Screening>,
+}
+
+impl ScreeningApi {
+    pub fn new(screening: Arc<Screening>) -> Self {
+        ScreeningApi { screening }
+    }
+}
+
+fn allowed<T>(req: &Request<T>, action: ScreeningAction) -> Result<Caller, Status> {
+    let who = caller(req)?;
+    policy::authorize_screening(&who, action)
+        .map_err(|d| Status::permission_denied(d.to_string()))?;
+    Ok(who)
+}
+
+fn invalid(message: impl Into<String>) -> Status {
+    Error::InvalidArgument(message.into()).into()
+}
+
+#[tonic::async_trait]
+impl ScreeningService for ScreeningApi {
+    async fn import_list(
+        &self,
+        req: Request<Streaming<pb::ImportListRequest>>,
+    ) -> Result<Response<pb::ImportListResponse>, Status> {
+        let who = allowed(&req, ScreeningAction::Import)?;
+        let mut stream = req.into_inner();
+        let header = match stream.message().await? {
+            Some(pb::ImportListRequest {
+                part: Some(Part::Header(h)),
+            }) => h,
+            _ => return Err(invalid("an import starts with a header naming the list")),
+        };
+        let mut entries: Vec<WatchlistEntry> = Vec::new();
+        loop {
+            match stream.message().await? {
+                Some(pb::ImportListRequest {
+                    part: Some(Part::Entries(chunk)),
+                }) => {
+                    if entries.len() + chunk.entries.len() > MAX_IMPORT {
+                        return Err(Error::ResourceExhausted(format!(
+                            "list {}: more than {MAX_IMPORT} entries",
+                            header.list
+                        ))
+                        .into());
+                    }
+                    for e in chunk.entries {
+                        entries.push(conv::entry_in(e)?);
+                    }
+                }
+                Some(pb::ImportListRequest {
+                    part: Some(Part::Commit(c)),
+                }) => {
+                    if c.total_entries != entries.len() as u64 {
+                        return Err(invalid(format!(
+                            "the commit names {} entries but {} arrived; nothing was imported",
+                            c.total_entries,
+                            entries.len()
+                        )));
+                    }
+                    break;
+                }
+                Some(_) => {
+                    return Err(invalid(
+                        "unexpected message in an import; nothing was imported",
+                    ))
+                }
+                None => {
+                    return Err(invalid(
+                        "the import ended without a commit; nothing was imported",
+                    ))
+                }
+            }
+        }
+        if stream.message().await?.is_some() {
+            return Err(invalid("messages after the commit; nothing was imported"));
+        }
+        let outcome = self
+            .screening
+            .import(&who.to_string(), &header.list, &header.format, entries)
+            .await?;
+        Ok(Response::new(conv::import_out(outcome)))
+    }
+
+    async fn query(
+        &self,
+        req: Request<pb::ScreenQuery>,
+    ) -> Result<Response<pb::ScreenResult>, Status> {
+        allowed(&req, ScreeningAction::Query)?;
+        let r = req.into_inner();
+        let mut request = conv::options_in(r.options)?;
+        request.name = r.name;
+        let result = self.screening.query(&request)?;
+        Ok(Response::new(conv::result_out(result)))
+    }
+
+    async fn query_batch(
+        &self,
+        req: Request<pb::ScreenBatchQuery>,
+    ) -> Result<Response<pb::ScreenBatchResult>, Status> {
+        allowed(&req, ScreeningAction::Query)?;
+        let r = req.into_inner();
+        if r.names.len() > MAX_BATCH {
+            return Err(invalid(format!(
+                "a batch holds at most {MAX_BATCH} names, not {}",
+                r.names.len()
+            )));
+        }
+        let options = conv::options_in(r.options)?;
+        let screening = self.screening.clone();
+        // Screening is CPU work: keep it off the async workers.
+        let results =
+            tokio::task::spawn_blocking(move || screening.query_batch(&r.names, &options))
+                .await
+                .map_err(|e| Status::internal(format!("screening a batch: {e}")))??;
+        Ok(Response::new(pb::ScreenBatchResult {
+            results: results.into_iter().map(conv::result_out).collect(),
+        }))
+    }
+
+    async fn list_lists(
+        &self,
+        req: Request<pb::ListListsRequest>,
+    ) -> Result<Response<pb::ListListsResponse>, Status> {
+        allowed(&req, ScreeningAction::Query)?;
+        let lists = self
+            .screening
+            .lists()
+            .into_iter()
+            .map(conv::list_out)
+            .collect();
+        Ok(Response::new(pb::ListListsResponse { lists }))
+    }
+}

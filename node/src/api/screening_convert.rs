@@ -1,0 +1,95 @@
+//! Conversions for the screening service: wire entries, options and
+//! results ↔ domain types.
+
+use concord_proto::v1 as pb;
+
+use crate::error::Error;
+use crate::screening::{
+    ImportOutcome, ListInfo, ListKind, ScreenMatch, ScreenRequest, ScreenResult, WatchlistEntry,
+};
+
+pub fn entry_in(e: pb::WatchlistEntry) -> Result<WatchlistEntry, Error> {
+    let entity_type = e
+        .entity_type
+        .parse()
+        .map_err(|reason| Error::InvalidArgument(format!("entry {:?}: {reason}", e.source_id)))?;
+    Ok(WatchlistEntry {
+        source_id: e.source_id,
+        entity_type,
+        name: e.name,
+        aliases: e.aliases,
+        countries: e.countries,
+        addresses: e.addresses,
+        programs: e.programs,
+    })
+}
+
+/// Options as a request without a name; range checks happen in `screening`.
+pub fn options_in(o: Option<pb::ScreenOptions>) -> Result<ScreenRequest, Error> {
+    let o = o.unwrap_or_default();
+    if !o.threshold.is_finite() || o.threshold < 0.0 {
+        return Err(Error::InvalidArgument(format!(
+            "threshold {} must be above 0 and at most 1",
+            o.threshold
+        )));
+    }
+    Ok(ScreenRequest {
+        name: String::new(),
+        limit: o.limit as usize,
+        threshold: (o.threshold != 0.0).then_some(o.threshold as f32),
+        countries: o
+            .countries
+            .iter()
+            .map(|c| c.trim().to_ascii_uppercase())
+            .collect(),
+        lists: o.lists,
+    })
+}
+
+pub fn result_out(r: ScreenResult) -> pb::ScreenResult {
+    pb::ScreenResult {
+        query: r.query,
+        threshold: f64::from(r.threshold),
+        matches: r.matches.into_iter().map(match_out).collect(),
+    }
+}
+
+fn match_out(m: ScreenMatch) -> pb::ScreenMatch {
+    pb::ScreenMatch {
+        list: m.list,
+        source_id: m.source_id,
+        entity_type: m.entity_type.to_string(),
+        name: m.name,
+        matched_name: m.matched_name,
+        // Scores are computed in f32; round so JSON shows 0.93, not 0.9300000071525574.
+        score: (f64::from(m.score) * 10_000.0).round() / 10_000.0,
+        explanation: m.explanation,
+        countries: m.countries,
+    }
+}
+
+pub fn list_out(l: ListInfo) -> pb::WatchlistInfo {
+    pb::WatchlistInfo {
+        name: l.name,
+        kind: match l.kind {
+            ListKind::Imported => "imported",
+            ListKind::Denials => "denials",
+        }
+        .to_owned(),
+        format: l.format,
+        entries: l.entries as u64,
+        names: l.names as u64,
+        updated_at_unix_ms: l.updated_at_unix_ms,
+        imported_by: l.imported_by,
+    }
+}
+
+pub fn import_out(o: ImportOutcome) -> pb::ImportListResponse {
+    pb::ImportListResponse {
+        list: o.list,
+        entries: o.entries as u64,
+        names: o.names as u64,
+        replaced: o.replaced as u64,
+        imported_at_unix_ms: o.imported_at_unix_ms,
+    }
+}

@@ -1,0 +1,401 @@
+//! License applications: submission, the lifecycle's transitions (with the
+//! denial notices they issue and revoke), and reads.
+
+use super::lifecycle::{self, LicenseAction, LicenseState};
+use super::model::{text, Application, Decision, DenialDefaults, License, LicenseItem, MAX_TEXT};
+use super::{key, Kind, LicenseFilter, Licensing};
+use crate::audit::{Action, AuditTx};
+use crate::error::{Error, Result};
+use crate::exchange::records::{DeniedItem, Party as NoticeParty};
+use crate::exchange::{AlongWith, DenialDraft, Distribution, RecordKind};
+use crate::identity::Caller;
+use crate::peers::now_unix_ms;
+use crate::store::Batch;
+
+impl Licensing {
+    /// Records a new application in state `submitted`. Every party must
+    /// exist and every item code must be in the current catalog.
+    pub async fn submit(&self, officer: &Caller, app: Application) -> Result<License> {
+        app.validate()?;
+        for (field, id) in [
+            ("applicant", &app.applicant),
+            ("end_user", &app.end_user),
+            ("consignee", &app.consignee),
+        ]
+        .into_iter()
+        .chain(app.intermediaries.iter().map(|i| ("intermediaries", i)))
+        {
+            self.party(id)
+                .map_err(|e| Error::NotFound(format!("{field}: {e}")))?;
+        }
+        let codes: Vec<String> = app.items.iter().map(|i| i.code.clone()).collect();
+        let (catalog_version, entries) = self.current_entries("items", &codes)?;
+        let items = app
+            .items
+            .into_iter()
+            .zip(entries)
+            .map(|(i, e)| LicenseItem {
+                code: i.code,
+                description: i.description,
+                quantity: i.quantity,
+                value: i.value,
+                category: e.category,
+                tier: e.tier,
+            })
+            .collect();
+
+        let guard = self.writing.lock().await;
+        let mut batch = self.store.batch();
+        let (n, id) = self.next_id(&mut batch, Kind::License)?;
+        let now = now_unix_ms();
+        let officer_id = officer.to_string();
+        let license = License {
+            id: id.clone(),
+            state: LicenseState::Submitted,
+            applicant: app.applicant,
+            items,
+            end_user: app.end_user,
+            consignee: app.consignee,
+            intermediaries: app.intermediaries,
+            destination: app.destination,
+            end_use: app.end_use,
+            catalog_version,
+            submitted_at_unix_ms: now,
+            submitted_by: officer_id.clone(),
+            updated_at_unix_ms: now,
+            history: vec![Decision {
+                action: LicenseAction::Submit,
+                from: None,
+                to: LicenseState::Submitted,
+                officer: officer_id.clone(),
+                at_unix_ms: now,
+                rationale: String::new(),
+                waivers: Vec::new(),
+                denial: None,
+            }],
+            denial_id: None,
+        };
+        batch.put(&self.trees.licenses, key(n), &license)?;
+        let summary = format!(
+            "applicant {}, end user {}, destination {}, items {}",
+            license.applicant,
+            license.end_user,
+            license.destination,
+            license.codes().join(",")
+        );
+        self.commit(
+            guard,
+            batch,
+            Action {
+                actor: &officer_id,
+                action: LicenseAction::Submit.audit_action(),
+                record: &id,
+                rationale: &summary,
+            },
+        )
+        .await?;
+        tracing::info!(officer = %officer_id, %id, "license submitted");
+        Ok(license)
+    }
+
+    /// Moves license `id` by `action`. The officer is the caller; a rationale
+    /// is required. `dist` is only used by `deny`: who receives the denial
+    /// notice (empty: the node's default denial distribution).
+    pub async fn transition(
+        &self,
+        officer: &Caller,
+        id: &str,
+        action: LicenseAction,
+        rationale: &str,
+        dist: Distribution,
+    ) -> Result<License> {
+        text("rationale", rationale, true, MAX_TEXT).map_err(Error::InvalidArgument)?;
+        let n = self.number(Kind::License, id)?;
+        let _guard = self.writing.lock().await;
+        let license = self.license(id)?;
+        let to = lifecycle::transition(id, license.state, action)?;
+        let now = now_unix_ms();
+        let waivers = if action.is_decision() {
+            self.matching_waivers(&license.destination, &license.codes(), now)?
+        } else {
+            Vec::new()
+        };
+        let step = Step {
+            license,
+            decision: Decision {
+                action,
+                from: None,
+                to,
+                officer: officer.to_string(),
+                at_unix_ms: now,
+                rationale: rationale.to_owned(),
+                waivers,
+                denial: None,
+            },
+            licenses: self.trees.licenses.clone(),
+            key: key(n),
+        };
+        match action {
+            LicenseAction::Deny => {
+                let dist = self.denial_distribution(dist)?;
+                let draft = self.denial_draft(&step.license, rationale)?;
+                let view = self
+                    .exchange
+                    .issue_denial_with(officer, draft, dist, Some(step.along()))
+                    .await?;
+                tracing::info!(%officer, id, denial = %view.header.record_id, "license denied");
+            }
+            LicenseAction::Overturn => {
+                let denial_id = step.license.denial_id.clone().ok_or_else(|| {
+                    Error::Internal(format!("license {id} was denied without a denial notice"))
+                })?;
+                if self.denial_revoked(&denial_id)? {
+                    // Someone revoked the notice directly; the decision still stands.
+                    self.write_step(step).await?;
+                } else {
+                    self.exchange
+                        .revoke_denial_with(
+                            officer,
+                            &denial_id,
+                            rationale.to_owned(),
+                            Some(step.along()),
+                        )
+                        .await?;
+                }
+                tracing::info!(%officer, id, denial = %denial_id, "denial overturned on appeal");
+            }
+            _ => {
+                self.write_step(step).await?;
+                tracing::info!(%officer, id, %action, state = %to, "license moved");
+            }
+        }
+        // Still under the licensing lock: what is stored now is what this call wrote.
+        self.license(id)
+    }
+
+    /// Commits a transition that issues no record, with its audit entry.
+    async fn write_step(&self, step: Step) -> Result<()> {
+        let mut batch = self.store.batch();
+        // Lock order: licensing (held by the caller), then audit.
+        let mut tx = self.audit.begin().await;
+        step.write(&mut batch, &mut tx, None)?;
+        let staged = self.store.stage(batch)?;
+        tx.applied();
+        staged.durable().await?;
+        Ok(())
+    }
+
+    pub fn license(&self, id: &str) -> Result<License> {
+        let n = self.number(Kind::License, id)?;
+        self.trees
+            .licenses
+            .get(key(n))?
+            .ok_or_else(|| Error::NotFound(format!("no license {id}")))
+    }
+
+    /// Licenses matching `filter`, newest first.
+    pub fn licenses(&self, filter: &LicenseFilter) -> Result<Vec<License>> {
+        let mut out = Vec::new();
+        for item in self.trees.licenses.lazy_iter().rev() {
+            let (_, l) = item?;
+            if filter.state.is_some_and(|s| s != l.state) {
+                continue;
+            }
+            if filter.party.as_deref().is_some_and(|p| !l.names_party(p)) {
+                continue;
+            }
+            out.push(l);
+            if filter.limit.is_some_and(|n| out.len() >= n) {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Ids of the waivers covering an application for `codes` to `destination` at `now`.
+    pub fn matching_waivers(
+        &self,
+        destination: &str,
+        codes: &[String],
+        now_unix_ms: i64,
+    ) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for item in self.trees.waivers.lazy_iter() {
+            let (_, w) = item?;
+            if w.matches(destination, codes, now_unix_ms) {
+                out.push(w.id);
+            }
+        }
+        Ok(out)
+    }
+
+    // ---- denial distribution -------------------------------------------
+
+    pub fn denial_defaults(&self) -> Result<DenialDefaults> {
+        Ok(self
+            .trees
+            .settings
+            .get(super::DENIAL_DEFAULTS)?
+            .unwrap_or_default())
+    }
+
+    /// Sets (or, with an empty distribution, clears) where denial notices
+    /// from decisions go when a decision names nobody.
+    pub async fn set_denial_defaults(
+        &self,
+        actor: &Caller,
+        dist: Distribution,
+    ) -> Result<DenialDefaults> {
+        for g in &dist.groups {
+            crate::identity::validate_name(g)
+                .map_err(|e| Error::InvalidArgument(format!("groups: {e}")))?;
+        }
+        let known = self.exchange.groups()?;
+        if let Some(g) = dist
+            .groups
+            .iter()
+            .find(|g| !known.iter().any(|k| &k.name == *g))
+        {
+            return Err(Error::NotFound(format!("unknown sharing group {g:?}")));
+        }
+        let guard = self.writing.lock().await;
+        let defaults = DenialDefaults {
+            to: dist.to,
+            groups: dist.groups,
+            updated_at_unix_ms: now_unix_ms(),
+            updated_by: actor.to_string(),
+        };
+        let mut batch = self.store.batch();
+        batch.put(&self.trees.settings, super::DENIAL_DEFAULTS, &defaults)?;
+        let to: Vec<&str> = defaults.to.iter().map(|j| j.as_str()).collect();
+        let rationale = if defaults.is_empty() {
+            "cleared".to_owned()
+        } else {
+            format!("to {} groups {}", to.join(","), defaults.groups.join(","))
+        };
+        let actor = actor.to_string();
+        self.commit(
+            guard,
+            batch,
+            Action {
+                actor: &actor,
+                action: "licensing.denial-distribution",
+                record: "denial distribution",
+                rationale: &rationale,
+            },
+        )
+        .await?;
+        Ok(defaults)
+    }
+
+    /// The request's distribution, or the node's default when it names nobody.
+    fn denial_distribution(&self, requested: Distribution) -> Result<Distribution> {
+        if !requested.to.is_empty() || !requested.groups.is_empty() {
+            return Ok(requested);
+        }
+        let defaults = self.denial_defaults()?;
+        if defaults.is_empty() {
+            return Err(Error::FailedPrecondition(
+                "denying needs recipients for the denial notice: name them (--to/--group), \
+                 or have an admin set the default denial distribution"
+                    .to_owned(),
+            ));
+        }
+        Ok(Distribution {
+            to: defaults.to,
+            groups: defaults.groups,
+        })
+    }
+
+    /// The denial notice for denying `license`: the end user, the items'
+    /// codes, the destination, the stated end use, the rationale as reason.
+    fn denial_draft(&self, license: &License, rationale: &str) -> Result<DenialDraft> {
+        let end_user = self.party(&license.end_user)?;
+        let mut items: Vec<DeniedItem> = Vec::new();
+        for i in &license.items {
+            if !items.iter().any(|d| d.code == i.code) {
+                items.push(DeniedItem {
+                    code: i.code.clone(),
+                    description: i.description.clone(),
+                });
+            }
+        }
+        Ok(DenialDraft {
+            party: NoticeParty {
+                name: end_user.name,
+                aliases: end_user.aliases,
+                country: end_user.country,
+                address: end_user.address,
+            },
+            items,
+            destination: license.destination.clone(),
+            end_use: license.end_use.clone(),
+            reason: rationale.to_owned(),
+            valid_for: None,
+        })
+    }
+
+    fn denial_revoked(&self, denial_id: &str) -> Result<bool> {
+        let versions = self.exchange.history(RecordKind::Denial, denial_id)?;
+        Ok(versions.last().is_some_and(|v| match &v.record {
+            crate::exchange::Record::Denial(d) => {
+                d.state == crate::exchange::records::DenialState::Revoked
+            }
+            _ => false,
+        }))
+    }
+}
+
+/// One transition about to be written: the license before it, the decision,
+/// and where the license is stored.
+struct Step {
+    license: License,
+    decision: Decision,
+    licenses: crate::store::Tree<License>,
+    key: [u8; 8],
+}
+
+impl Step {
+    /// Adds the updated license and its audit entry to `batch`. `denial`:
+    /// the notice (id, version) this transition issued or revoked.
+    fn write(
+        mut self,
+        batch: &mut Batch,
+        audit: &mut AuditTx,
+        denial: Option<(&str, u32)>,
+    ) -> Result<()> {
+        let l = &mut self.license;
+        let mut d = self.decision;
+        d.from = Some(l.state);
+        d.denial = denial.map(|(id, v)| (id.to_owned(), v));
+        if d.action == LicenseAction::Deny {
+            l.denial_id = denial.map(|(id, _)| id.to_owned());
+        }
+        l.state = d.to;
+        l.updated_at_unix_ms = d.at_unix_ms;
+        let record = match &d.denial {
+            Some((id, v)) => format!("{} {} {id} v{v}", l.id, d.action),
+            None => format!("{} {}", l.id, d.action),
+        };
+        let (officer, action, rationale) = (d.officer.clone(), d.action, d.rationale.clone());
+        l.history.push(d);
+        batch.put(&self.licenses, self.key, &self.license)?;
+        audit.append(
+            batch,
+            Action {
+                actor: &officer,
+                action: action.audit_action(),
+                record: &record,
+                rationale: &rationale,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// `write`, as the writes an issued or revoked denial carries along.
+    fn along(self) -> AlongWith<'static> {
+        Box::new(move |batch, audit, denial_id, version| {
+            self.write(batch, audit, Some((denial_id, version)))
+        })
+    }
+}

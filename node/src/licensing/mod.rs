@@ -1,0 +1,227 @@
+//! Licensing: the records a jurisdiction keeps for itself (shared/DOMAIN.md
+//! section 1 and 5) — the versioned control-list catalog, parties, license
+//! applications and their decisions, waivers, shipments, end-use checks and
+//! voluntary disclosures.
+//!
+//! Every write appends an audit entry in the same store batch. Denying an
+//! application issues a denial notice through [`Exchange::issue_denial_with`]
+//! and overturning the denial on appeal revokes it through
+//! [`Exchange::revoke_denial_with`]; in both the license and its audit entry
+//! ride in the exchange's batch, so a crash leaves the license, its audit
+//! entry and the notice all present or all absent.
+//!
+//! Lock order: the licensing lock (`writing`, held around every
+//! read-modify-write), then the exchange's issuing lock, then the audit log.
+//!
+//! # Layout
+//! - `model`: the records and their field checks.
+//! - `lifecycle`: the license state machine, pure.
+//! - `catalog`: catalog versions (import, list, per-code history).
+//! - `licenses`: submission, transitions, reads.
+//! - `registry`: parties, waivers, shipments, end-use checks, disclosures.
+
+mod catalog;
+mod licenses;
+pub mod lifecycle;
+pub mod model;
+mod registry;
+
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, MutexGuard};
+
+pub use catalog::{import_problems, refusal, SourcedEntry};
+pub use lifecycle::{LicenseAction, LicenseState};
+pub use model::MAX_CATALOG_ENTRIES;
+pub use model::{
+    Application, CatalogEntry, CatalogVersion, Category, CheckDraft, CheckResult, Decision,
+    DenialDefaults, Disclosure, EndUseCheck, Identifier, ItemDraft, License, LicenseItem, Money,
+    Party, PartyDraft, Shipment, ShipmentDraft, Waiver, WaiverDraft, WaiverKind,
+};
+
+use crate::audit::{Action, AuditLog};
+use crate::error::{Error, Result};
+use crate::exchange::Exchange;
+use crate::identity::Jurisdiction;
+use crate::store::{Batch, Store, StoreError, Tree};
+
+/// Kinds of numbered licensing records; ids read `<JURISDICTION>-<letter>-<n>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Party,
+    License,
+    Waiver,
+    Shipment,
+    Check,
+    Disclosure,
+}
+
+impl Kind {
+    fn letter(self) -> &'static str {
+        match self {
+            Kind::Party => "P",
+            Kind::License => "L",
+            Kind::Waiver => "W",
+            Kind::Shipment => "S",
+            Kind::Check => "E",
+            Kind::Disclosure => "V",
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Party => "party",
+            Kind::License => "license",
+            Kind::Waiver => "waiver",
+            Kind::Shipment => "shipment",
+            Kind::Check => "end-use check",
+            Kind::Disclosure => "disclosure",
+        }
+    }
+}
+
+const DENIAL_DEFAULTS: &str = "denial_distribution";
+
+/// Store layout. Numbered records are keyed by their number (8 bytes big
+/// endian) so they list in the order they were made; shipments and checks
+/// by their license's number, then their own.
+struct Trees {
+    /// version (4 bytes BE)
+    catalog_versions: Tree<CatalogVersion>,
+    /// version (4 bytes BE) + code
+    catalog_entries: Tree<CatalogEntry>,
+    parties: Tree<Party>,
+    licenses: Tree<License>,
+    waivers: Tree<Waiver>,
+    shipments: Tree<Shipment>,
+    checks: Tree<EndUseCheck>,
+    disclosures: Tree<Disclosure>,
+    /// Kind letter -> last number handed out.
+    counters: Tree<u64>,
+    settings: Tree<DenialDefaults>,
+}
+
+pub struct Licensing {
+    own: Jurisdiction,
+    store: Store,
+    exchange: Arc<Exchange>,
+    audit: Arc<AuditLog>,
+    trees: Trees,
+    /// Held around every read-modify-write of licensing records.
+    writing: Mutex<()>,
+}
+
+/// List filters; `None` matches everything, a `limit` of `None` returns all.
+#[derive(Clone, Debug, Default)]
+pub struct LicenseFilter {
+    pub state: Option<LicenseState>,
+    /// A party id in any role.
+    pub party: Option<String>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PartyFilter {
+    /// Case-insensitive substring of the name or an alias.
+    pub name: Option<String>,
+    pub country: Option<String>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct WaiverFilter {
+    pub destination: Option<String>,
+    pub active_only: bool,
+    pub limit: Option<usize>,
+}
+
+impl Licensing {
+    pub fn open(
+        store: Store,
+        own: Jurisdiction,
+        exchange: Arc<Exchange>,
+        audit: Arc<AuditLog>,
+    ) -> Result<Self, StoreError> {
+        let trees = Trees {
+            catalog_versions: store.tree("licensing_catalog_versions")?,
+            catalog_entries: store.tree("licensing_catalog_entries")?,
+            parties: store.tree("licensing_parties")?,
+            licenses: store.tree("licensing_licenses")?,
+            waivers: store.tree("licensing_waivers")?,
+            shipments: store.tree("licensing_shipments")?,
+            checks: store.tree("licensing_end_use_checks")?,
+            disclosures: store.tree("licensing_disclosures")?,
+            counters: store.tree("licensing_counters")?,
+            settings: store.tree("licensing_settings")?,
+        };
+        Ok(Licensing {
+            own,
+            store,
+            exchange,
+            audit,
+            trees,
+            writing: Mutex::new(()),
+        })
+    }
+
+    pub fn jurisdiction(&self) -> &Jurisdiction {
+        &self.own
+    }
+
+    /// Allocates the next number of `kind` into `batch`; call under `writing`.
+    fn next_id(&self, batch: &mut Batch, kind: Kind) -> Result<(u64, String)> {
+        let n = self.trees.counters.get(kind.letter())?.unwrap_or(0) + 1;
+        batch.put(&self.trees.counters, kind.letter(), &n)?;
+        Ok((n, self.id(kind, n)))
+    }
+
+    fn id(&self, kind: Kind, n: u64) -> String {
+        format!("{}-{}-{n}", self.own, kind.letter())
+    }
+
+    /// The number in one of this node's ids of `kind`; NotFound otherwise.
+    fn number(&self, kind: Kind, id: &str) -> Result<u64> {
+        let prefix = format!("{}-{}-", self.own, kind.letter());
+        id.strip_prefix(&prefix)
+            .filter(|n| !n.starts_with('0') && !n.starts_with('+'))
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "no {} {id:?} (ids of this node read {prefix}<n>)",
+                    kind.noun()
+                ))
+            })
+    }
+
+    /// Commits `batch` with one audit entry, releasing `guard` once the batch
+    /// is applied so concurrent writers share the flush.
+    async fn commit(
+        &self,
+        guard: MutexGuard<'_, ()>,
+        mut batch: Batch,
+        action: Action<'_>,
+    ) -> Result<()> {
+        // Lock order: licensing (held by the caller), then audit.
+        let mut tx = self.audit.begin().await;
+        tx.append(&mut batch, action)?;
+        let staged = self.store.stage(batch)?;
+        tx.applied();
+        drop(guard);
+        staged.durable().await?;
+        Ok(())
+    }
+}
+
+fn key(n: u64) -> [u8; 8] {
+    n.to_be_bytes()
+}
+
+fn pair_key(a: u64, b: u64) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&a.to_be_bytes());
+    k[8..].copy_from_slice(&b.to_be_bytes());
+    k
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,177 @@
+//! The US Consolidated Screening List CSV (trade.gov): a header naming at
+//! least `name`; `alt_names`, `addresses` and `programs` separated by `;`;
+//! `citizenships` and `nationalities` as country codes or names.
+//!
+//! Source id: the `_id` column when present, else the list abbreviation
+//! from `source` (`Denied Persons List (DPL) - …` → `DPL`) with
+//! `entity_number`, else with the name as a slug. Rows with the same source
+//! id are one party listed again and are merged.
+
+use std::collections::HashMap;
+
+use super::{error_line, field, line_of, push_unique, slug, split_list, Parsed};
+use crate::screening::countries;
+use crate::screening::entry::{EntityType, WatchlistEntry};
+
+pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
+    let mut parsed = Parsed::default();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(bytes);
+    let headers: Vec<String> = match reader.byte_headers() {
+        Ok(h) => h
+            .iter()
+            .map(|f| field(f).trim_start_matches('\u{feff}').to_ascii_lowercase())
+            .collect(),
+        Err(e) => {
+            parsed.malformed(
+                file,
+                error_line(&e).max(1),
+                format!("unreadable header: {e}"),
+            );
+            return parsed;
+        }
+    };
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let Some(name_col) = col("name") else {
+        parsed.malformed(file, 1, "header has no name column");
+        return parsed;
+    };
+    let cols = Cols {
+        id: col("_id"),
+        source: col("source"),
+        number: col("entity_number"),
+        kind: col("type"),
+        programs: col("programs"),
+        addresses: col("addresses"),
+        alt_names: col("alt_names"),
+        citizenships: col("citizenships"),
+        nationalities: col("nationalities"),
+    };
+    let mut entries: Vec<WatchlistEntry> = Vec::new();
+    let mut lines: Vec<u64> = Vec::new();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                parsed.malformed(file, error_line(&e), format!("unreadable row: {e}"));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
+                continue;
+            }
+        }
+        let line = line_of(&record);
+        if record.len() != headers.len() {
+            parsed.malformed(
+                file,
+                line,
+                format!("expected {} fields, found {}", headers.len(), record.len()),
+            );
+            continue;
+        }
+        let get = |c: Option<usize>| c.and_then(|i| record.get(i)).map(field).unwrap_or_default();
+        let name = get(Some(name_col));
+        if name.is_empty() {
+            parsed.malformed(file, line, "empty name");
+            continue;
+        }
+        let entity_type = match get(cols.kind).parse::<EntityType>() {
+            Ok(t) => t,
+            Err(reason) => {
+                parsed.malformed(file, line, reason);
+                continue;
+            }
+        };
+        let source = abbreviation(&get(cols.source));
+        let id = match (get(cols.id), get(cols.number)) {
+            (id, _) if !id.is_empty() => id,
+            (_, n) if !n.is_empty() => join_id(&source, &n),
+            _ => join_id(&source, &slug(&name)),
+        };
+        let mut e = WatchlistEntry::new(id.clone(), entity_type, name);
+        for alias in split_list(&get(cols.alt_names), ';') {
+            if alias != e.name {
+                push_unique(&mut e.aliases, alias);
+            }
+        }
+        e.programs = split_list(&get(cols.programs), ';');
+        for address in split_list(&get(cols.addresses), ';') {
+            // The country is the address's last part, as a code.
+            if let Some(code) = address.rsplit(',').next().and_then(countries::code) {
+                push_unique(&mut e.countries, code.to_owned());
+            }
+            push_unique(&mut e.addresses, address);
+        }
+        for c in [cols.citizenships, cols.nationalities] {
+            for value in get(c).split([';', ',']) {
+                if let Some(code) = countries::code(value) {
+                    push_unique(&mut e.countries, code.to_owned());
+                }
+            }
+        }
+        match by_id.get(&id) {
+            Some(i) => entries[*i].merge(e),
+            None => {
+                by_id.insert(id, entries.len());
+                entries.push(e);
+                lines.push(line);
+            }
+        }
+    }
+    parsed.entries = entries;
+    parsed.validate(file, &lines);
+    parsed
+}
+
+struct Cols {
+    id: Option<usize>,
+    source: Option<usize>,
+    number: Option<usize>,
+    kind: Option<usize>,
+    programs: Option<usize>,
+    addresses: Option<usize>,
+    alt_names: Option<usize>,
+    citizenships: Option<usize>,
+    nationalities: Option<usize>,
+}
+
+/// `Denied Persons List (DPL) - Bureau of Industry and Security` → `DPL`;
+/// without parentheses, the source as a slug.
+fn abbreviation(source: &str) -> String {
+    match (source.find('('), source.find(')')) {
+        (Some(a), Some(b)) if b > a + 1 => source[a + 1..b].trim().to_owned(),
+        _ => slug(source),
+    }
+}
+
+fn join_id(source: &str, rest: &str) -> String {
+    if source.is_empty() {
+        rest.to_owned()
+    } else {
+        format!("{source}-{rest}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::abbreviation;
+
+    #[test]
+    fn source_abbreviations() {
+        assert_eq!(
+            abbreviation("Denied Persons List (DPL) - Bureau of Industry and Security"),
+            "DPL"
+        );
+        assert_eq!(
+            abbreviation("Specially Designated Nationals (SDN) - Treasury Department"),
+            "SDN"
+        );
+        assert_eq!(abbreviation("Some List"), "some-list");
+        assert_eq!(abbreviation(""), "");
+    }
+}

@@ -1,0 +1,114 @@
+//! One JSON object per line:
+//!
+//! ```json
+//! {"id": "X-1", "name": "ACME TRADING FZE", "aliases": ["ACME FZE"], "type": "entity",
+//!  "countries": ["AE"], "addresses": ["Jebel Ali"], "programs": ["NATIONAL"]}
+//! ```
+//!
+//! `id` (string or number) and `name` are required; `type` is `individual`,
+//! `entity`, `vessel`, `aircraft` or absent (`unknown`); `countries` are
+//! ISO 3166-1 alpha-2 codes or country names. Other fields are ignored.
+//! Blank lines are skipped.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use super::Parsed;
+use crate::screening::countries;
+use crate::screening::entry::{EntityType, WatchlistEntry};
+
+#[derive(Deserialize)]
+struct Row {
+    id: serde_json::Value,
+    name: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    countries: Vec<String>,
+    #[serde(default)]
+    addresses: Vec<String>,
+    #[serde(default)]
+    programs: Vec<String>,
+}
+
+pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
+    let mut parsed = Parsed::default();
+    let mut entries: Vec<WatchlistEntry> = Vec::new();
+    let mut lines: Vec<u64> = Vec::new();
+    let mut by_id: HashMap<String, u64> = HashMap::new();
+    for (n, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+        let line = n as u64 + 1;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let row: Row = match serde_json::from_slice(raw) {
+            Ok(r) => r,
+            Err(e) => {
+                parsed.malformed(file, line, format!("not a watchlist entry: {e}"));
+                continue;
+            }
+        };
+        let id = match &row.id {
+            serde_json::Value::String(s) => s.trim().to_owned(),
+            serde_json::Value::Number(n) => n.to_string(),
+            other => {
+                parsed.malformed(
+                    file,
+                    line,
+                    format!("id must be a string or number, not {other}"),
+                );
+                continue;
+            }
+        };
+        if let Some(first) = by_id.get(&id) {
+            parsed.malformed(
+                file,
+                line,
+                format!("id {id:?} listed again (first at line {first})"),
+            );
+            continue;
+        }
+        let entity_type = match row.kind.as_deref().unwrap_or("").parse::<EntityType>() {
+            Ok(t) => t,
+            Err(reason) => {
+                parsed.malformed(file, line, reason);
+                continue;
+            }
+        };
+        let mut countries = Vec::new();
+        let mut unknown = None;
+        for c in &row.countries {
+            match countries::code(c) {
+                Some(code) if !countries.contains(&code.to_owned()) => {
+                    countries.push(code.to_owned())
+                }
+                Some(_) => {}
+                None => unknown = Some(c.clone()),
+            }
+        }
+        if let Some(c) = unknown {
+            parsed.malformed(file, line, format!("{id}: unknown country {c:?}"));
+            continue;
+        }
+        let mut e = WatchlistEntry::new(id.clone(), entity_type, row.name.trim());
+        e.aliases = row
+            .aliases
+            .into_iter()
+            .map(|a| a.trim().to_owned())
+            .filter(|a| a != &e.name)
+            .collect();
+        e.countries = countries;
+        e.addresses = row.addresses;
+        e.programs = row.programs;
+        by_id.insert(id, line);
+        entries.push(e);
+        lines.push(line);
+    }
+    parsed.entries = entries;
+    parsed.validate(file, &lines);
+    parsed
+}

@@ -1,0 +1,277 @@
+//! Import formats: public lists as published, turned into
+//! [`WatchlistEntry`]s. Parsing is pure (bytes in, entries out) apart from
+//! [`read`], which finds and reads the files of a format.
+//!
+//! A row that cannot be used is never dropped silently: it is returned in
+//! [`Parsed::malformed`] with its file, line number and reason, and the
+//! other rows are kept.
+//!
+//! - `ofac-csv` — a folder with OFAC's legacy CSV files, `sdn.csv` (+
+//!   `alt.csv`, `add.csv`) or `cons_prim.csv` (+ `cons_alt.csv`,
+//!   `cons_add.csv`). No header, `-0-` for empty, CRLF, maybe a final 0x1A.
+//!   Weak aliases quoted in the remarks (`a.k.a. 'X'`) become aliases too.
+//! - `bis-dpl` — the BIS Denied Persons List, tab-separated with a header.
+//! - `csl-csv` — the US Consolidated Screening List CSV (header;
+//!   `alt_names` separated by `;`).
+//! - `jsonl` — one JSON object per line: `{"id", "name", "aliases": [],
+//!   "type", "countries": [], "addresses": [], "programs": []}`.
+
+mod bis;
+mod csl;
+mod jsonl;
+mod ofac;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use super::entry::WatchlistEntry;
+
+pub use ofac::OfacFiles;
+
+/// A list format `concord screen import --format` accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    OfacCsv,
+    BisDpl,
+    CslCsv,
+    Jsonl,
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [
+        Format::OfacCsv,
+        Format::BisDpl,
+        Format::CslCsv,
+        Format::Jsonl,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::OfacCsv => "ofac-csv",
+            Format::BisDpl => "bis-dpl",
+            Format::CslCsv => "csl-csv",
+            Format::Jsonl => "jsonl",
+        }
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Format::ALL
+            .iter()
+            .copied()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| {
+                let all: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
+                format!("unknown format {s:?}; expected one of {}", all.join(", "))
+            })
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A row that was skipped, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Malformed {
+    /// File name (not the whole path).
+    pub file: String,
+    /// 1-based line number where the row starts.
+    pub line: u64,
+    pub reason: String,
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
+    }
+}
+
+/// What a file (or folder) held.
+#[derive(Clone, Debug, Default)]
+pub struct Parsed {
+    pub entries: Vec<WatchlistEntry>,
+    pub malformed: Vec<Malformed>,
+}
+
+impl Parsed {
+    fn malformed(&mut self, file: &str, line: u64, reason: impl Into<String>) {
+        self.malformed.push(Malformed {
+            file: file.to_owned(),
+            line,
+            reason: reason.into(),
+        });
+    }
+
+    /// Moves entries that fail validation to `malformed`; `lines` gives
+    /// each entry's line (same order as `entries`).
+    fn validate(&mut self, file: &str, lines: &[u64]) {
+        let entries = std::mem::take(&mut self.entries);
+        for (e, line) in entries.into_iter().zip(lines.iter().copied()) {
+            match e.validate() {
+                Ok(()) => self.entries.push(e),
+                Err(reason) => self.malformed(file, line, format!("{}: {reason}", e.source_id)),
+            }
+        }
+        self.malformed
+            .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FormatError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {reason}")]
+    Layout { path: PathBuf, reason: String },
+}
+
+/// Reads and parses `path` (a folder for `ofac-csv`, a file otherwise).
+pub fn read(format: Format, path: &Path) -> Result<Parsed, FormatError> {
+    let read = |p: &Path| {
+        std::fs::read(p).map_err(|source| FormatError::Io {
+            path: p.to_owned(),
+            source,
+        })
+    };
+    let name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| p.display().to_string())
+    };
+    match format {
+        Format::OfacCsv => {
+            if !path.is_dir() {
+                return Err(FormatError::Layout {
+                    path: path.to_owned(),
+                    reason: "ofac-csv expects a folder holding sdn.csv (alt.csv, add.csv) or cons_prim.csv (cons_alt.csv, cons_add.csv)".into(),
+                });
+            }
+            let (prim, alt, add) = if path.join("sdn.csv").is_file() {
+                ("sdn.csv", "alt.csv", "add.csv")
+            } else if path.join("cons_prim.csv").is_file() {
+                ("cons_prim.csv", "cons_alt.csv", "cons_add.csv")
+            } else {
+                return Err(FormatError::Layout {
+                    path: path.to_owned(),
+                    reason: "holds neither sdn.csv nor cons_prim.csv".into(),
+                });
+            };
+            let optional = |f: &str| -> Result<Option<(String, Vec<u8>)>, FormatError> {
+                let p = path.join(f);
+                if p.is_file() {
+                    Ok(Some((f.to_owned(), read(&p)?)))
+                } else {
+                    Ok(None)
+                }
+            };
+            let files = OfacFiles {
+                primary: (prim.to_owned(), read(&path.join(prim))?),
+                aliases: optional(alt)?,
+                addresses: optional(add)?,
+            };
+            Ok(ofac::parse(&files))
+        }
+        Format::BisDpl => Ok(bis::parse(&name(path), &read(path)?)),
+        Format::CslCsv => Ok(csl::parse(&name(path), &read(path)?)),
+        Format::Jsonl => Ok(jsonl::parse(&name(path), &read(path)?)),
+    }
+}
+
+/// Parses the bytes of one file of a single-file format.
+pub fn parse(format: Format, file: &str, bytes: &[u8]) -> Parsed {
+    match format {
+        Format::OfacCsv => ofac::parse(&OfacFiles {
+            primary: (file.to_owned(), bytes.to_vec()),
+            aliases: None,
+            addresses: None,
+        }),
+        Format::BisDpl => bis::parse(file, bytes),
+        Format::CslCsv => csl::parse(file, bytes),
+        Format::Jsonl => jsonl::parse(file, bytes),
+    }
+}
+
+/// Parses an OFAC folder's files, given as bytes.
+pub fn parse_ofac(files: &OfacFiles) -> Parsed {
+    ofac::parse(files)
+}
+
+// ---- helpers shared by the CSV formats ----------------------------------
+
+/// A field as text: UTF-8, or Latin-1 when it is not valid UTF-8; trimmed.
+fn field(raw: &[u8]) -> String {
+    match std::str::from_utf8(raw) {
+        Ok(s) => s.trim().to_owned(),
+        Err(_) => raw
+            .iter()
+            .map(|b| char::from(*b))
+            .collect::<String>()
+            .trim()
+            .to_owned(),
+    }
+}
+
+/// Line number of a CSV record (1-based), 0 if unknown.
+fn line_of(record: &csv::ByteRecord) -> u64 {
+    record.position().map_or(0, |p| p.line())
+}
+
+/// The line a CSV error refers to.
+fn error_line(e: &csv::Error) -> u64 {
+    e.position().map_or(0, |p| p.line())
+}
+
+/// A stable id from a name: lower-case ASCII words joined by `-`.
+fn slug(text: &str) -> String {
+    any_ascii::any_ascii(text)
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Splits on `sep`, trims, drops empties.
+fn split_list(text: &str, sep: char) -> Vec<String> {
+    text.split(sep)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn push_unique(into: &mut Vec<String>, value: String) {
+    if !value.is_empty() && !into.contains(&value) {
+        into.push(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_round_trip() {
+        for f in Format::ALL {
+            assert_eq!(f.as_str().parse::<Format>(), Ok(f));
+        }
+        assert!("ofac".parse::<Format>().is_err());
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(field(b" caf\xe9 "), "café");
+        assert_eq!(field(" café ".as_bytes()), "café");
+        assert_eq!(slug(" AARON  Abraham-Villa, Jr."), "aaron-abraham-villa-jr");
+        assert_eq!(split_list("a; b;;c ", ';'), ["a", "b", "c"]);
+    }
+}

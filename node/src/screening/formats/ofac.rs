@@ -1,0 +1,245 @@
+//! OFAC's legacy CSV files (SDN list and the consolidated non-SDN list).
+//!
+//! - primary (`sdn.csv`, `cons_prim.csv`): ent_num, name, type, program,
+//!   title, call_sign, vessel_type, tonnage, grt, vessel_flag, vessel_owner,
+//!   remarks — 12 fields;
+//! - aliases (`alt.csv`, `cons_alt.csv`): ent_num, alt_num, alt_type,
+//!   alt_name, alt_remarks — 5 fields;
+//! - addresses (`add.csv`, `cons_add.csv`): ent_num, add_num, address,
+//!   city/state/postal code, country, add_remarks — 6 fields.
+
+use std::collections::HashMap;
+
+use super::{error_line, field, line_of, push_unique, Parsed};
+use crate::screening::countries;
+use crate::screening::entry::{EntityType, WatchlistEntry};
+
+/// The files of one OFAC list: (file name, bytes).
+pub struct OfacFiles {
+    pub primary: (String, Vec<u8>),
+    pub aliases: Option<(String, Vec<u8>)>,
+    pub addresses: Option<(String, Vec<u8>)>,
+}
+
+/// Rows of a legacy OFAC file: `-0-` as empty, the trailing 0x1A dropped.
+/// Yields (line, fields) or (line, error).
+fn rows(bytes: &[u8]) -> Vec<(u64, Result<Vec<String>, String>)> {
+    let end = bytes
+        .iter()
+        .rposition(|b| *b != 0x1a && !b.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(&bytes[..end]);
+    let mut out = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let fields = record
+                    .iter()
+                    .map(|f| {
+                        let v = field(f);
+                        if v == "-0-" {
+                            String::new()
+                        } else {
+                            v
+                        }
+                    })
+                    .collect();
+                out.push((line_of(&record), Ok(fields)));
+            }
+            Err(e) => {
+                out.push((error_line(&e), Err(format!("unreadable CSV: {e}"))));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+pub fn parse(files: &OfacFiles) -> Parsed {
+    let mut parsed = Parsed::default();
+    let (prim_name, prim) = (&files.primary.0, &files.primary.1);
+    let mut entries: Vec<WatchlistEntry> = Vec::new();
+    let mut lines: Vec<u64> = Vec::new();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    for (line, row) in rows(prim) {
+        let f = match row {
+            Ok(f) => f,
+            Err(reason) => {
+                parsed.malformed(prim_name, line, reason);
+                continue;
+            }
+        };
+        if f.len() != 12 {
+            parsed.malformed(
+                prim_name,
+                line,
+                format!("expected 12 fields, found {}", f.len()),
+            );
+            continue;
+        }
+        let id = &f[0];
+        if id.parse::<u64>().is_err() {
+            parsed.malformed(prim_name, line, format!("ent_num {id:?} is not a number"));
+            continue;
+        }
+        if f[1].is_empty() {
+            parsed.malformed(prim_name, line, format!("entry {id}: empty name"));
+            continue;
+        }
+        if let Some(first) = by_id.get(id) {
+            parsed.malformed(
+                prim_name,
+                line,
+                format!("entry {id} listed again (first at line {})", lines[*first]),
+            );
+            continue;
+        }
+        let entity_type = match f[2].to_ascii_lowercase().as_str() {
+            "individual" => EntityType::Individual,
+            "vessel" => EntityType::Vessel,
+            "aircraft" => EntityType::Aircraft,
+            "" | "entity" => EntityType::Entity,
+            other => {
+                parsed.malformed(
+                    prim_name,
+                    line,
+                    format!("entry {id}: unknown type {other:?}"),
+                );
+                continue;
+            }
+        };
+        let mut e = WatchlistEntry::new(id.clone(), entity_type, f[1].clone());
+        e.programs = f[3]
+            .split("] [")
+            .map(|p| p.trim_matches(|c: char| c == '[' || c == ']' || c.is_whitespace()))
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        for alias in weak_aliases(&f[11]) {
+            if alias != e.name {
+                push_unique(&mut e.aliases, alias);
+            }
+        }
+        by_id.insert(id.clone(), entries.len());
+        entries.push(e);
+        lines.push(line);
+    }
+
+    if let Some((name, bytes)) = &files.aliases {
+        for (line, row) in rows(bytes) {
+            let f = match row {
+                Ok(f) => f,
+                Err(reason) => {
+                    parsed.malformed(name, line, reason);
+                    continue;
+                }
+            };
+            if f.len() != 5 {
+                parsed.malformed(name, line, format!("expected 5 fields, found {}", f.len()));
+                continue;
+            }
+            let Some(&i) = by_id.get(&f[0]) else {
+                parsed.malformed(name, line, format!("alias of unknown entry {:?}", f[0]));
+                continue;
+            };
+            if f[3].is_empty() {
+                parsed.malformed(name, line, format!("alias of entry {}: empty name", f[0]));
+                continue;
+            }
+            let e = &mut entries[i];
+            if f[3] != e.name {
+                push_unique(&mut e.aliases, f[3].clone());
+            }
+        }
+    }
+
+    if let Some((name, bytes)) = &files.addresses {
+        for (line, row) in rows(bytes) {
+            let f = match row {
+                Ok(f) => f,
+                Err(reason) => {
+                    parsed.malformed(name, line, reason);
+                    continue;
+                }
+            };
+            if f.len() != 6 {
+                parsed.malformed(name, line, format!("expected 6 fields, found {}", f.len()));
+                continue;
+            }
+            let Some(&i) = by_id.get(&f[0]) else {
+                parsed.malformed(name, line, format!("address of unknown entry {:?}", f[0]));
+                continue;
+            };
+            let e = &mut entries[i];
+            let text: Vec<&str> = f[2..5]
+                .iter()
+                .map(String::as_str)
+                .filter(|s| !s.is_empty())
+                .collect();
+            push_unique(&mut e.addresses, text.join(", "));
+            if let Some(code) = countries::code(&f[4]) {
+                push_unique(&mut e.countries, code.to_owned());
+            }
+        }
+    }
+    parsed.entries = entries;
+    parsed.validate(prim_name, &lines);
+    parsed
+}
+
+/// Names quoted after `a.k.a.` (or `f.k.a.`, `n.k.a.`) in OFAC remarks:
+/// `a.k.a. 'PACHO'; a.k.a. 'H7'.` → PACHO, H7. An apostrophe followed by a
+/// letter belongs to the name (`'O'NEIL'`).
+pub fn weak_aliases(remarks: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let lower = remarks.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(pos) = ["a.k.a. '", "f.k.a. '", "n.k.a. '"]
+        .iter()
+        .filter_map(|m| lower[from..].find(m).map(|p| from + p + m.len()))
+        .min()
+    {
+        let rest = &remarks[pos..];
+        let bytes = rest.as_bytes();
+        let mut end = None;
+        for (i, b) in bytes.iter().enumerate() {
+            if *b == b'\'' && !bytes.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric()) {
+                end = Some(i);
+                break;
+            }
+        }
+        let Some(end) = end else { break };
+        let alias = rest[..end].trim();
+        if !alias.is_empty() {
+            push_unique(&mut out, alias.to_owned());
+        }
+        from = pos + end + 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weak_aliases_in_remarks() {
+        assert_eq!(
+            weak_aliases("DOB 24 Aug 1951; a.k.a. 'PACHO'; a.k.a. 'H7'."),
+            ["PACHO", "H7"]
+        );
+        assert_eq!(
+            weak_aliases("a.k.a. 'O'NEIL'; f.k.a. 'X Y'"),
+            ["O'NEIL", "X Y"]
+        );
+        assert!(weak_aliases("DOB 1962; POB Shati.").is_empty());
+        assert!(weak_aliases("a.k.a. 'unterminated").is_empty());
+    }
+}

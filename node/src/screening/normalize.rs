@@ -1,0 +1,604 @@
+//! From a name as written to the tokens the matcher compares.
+//!
+//! 1. Transliterate to ASCII (`any_ascii`): accents go (`Krejčová` →
+//!    `krejcova`), Cyrillic, Greek, Arabic, Devanagari, kana … become Latin.
+//!    Han ideographs and Hangul syllables are transliterated one by one with a
+//!    space after each (`王毅` → `wang yi`), since those scripts write no spaces.
+//! 2. Lower-case; apostrophes and similar marks vanish (`O'Neil` → `oneil`);
+//!    every other non-alphanumeric character separates tokens (`AL-SHANTI,
+//!    Jamileh` → `al shanti jamileh`). Token order is kept but never matters
+//!    for scoring, so `SURNAME, Given` and `Given SURNAME` compare equal.
+//! 3. Each token gets a canonical spelling: common transliteration variants
+//!    of the same name map to one form through [`VARIANTS`] (`mohamed`,
+//!    `mohammed`, `muhammed` → `muhammad`), and Slavic endings `-iy`, `-ii`,
+//!    `-ij` become `-y`.
+//! 4. Each token gets a class and weight: company-form words ([`FORMS`]: `llc`,
+//!    `ooo`, `gmbh` …) weigh nothing, particles (`al`, `bin`, `de` …) and
+//!    generic business words (`trading`, `bank` …) weigh little, initials
+//!    little, anything else 1. If every token of a name is a company-form
+//!    word, they count as ordinary words, so a name never becomes empty.
+//!
+//! Tokens that came from an abjad script (Arabic, Persian, Hebrew, Syriac,
+//! Thaana) carry no short vowels, so they are also compared by their consonant
+//! [`skeleton`]: `محمد` → `mhmd` ~ `muhammad`.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// How much a token says about identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenClass {
+    /// A legal-form word (LLC, GmbH, OOO …): ignored for similarity.
+    Form,
+    /// Articles, genealogical particles, connectives: `al`, `bin`, `de`, `of`.
+    Particle,
+    /// Words many unrelated organisations share: `trading`, `bank`, `group`.
+    Generic,
+    /// A single letter, usually an initial.
+    Initial,
+    Word,
+}
+
+impl TokenClass {
+    pub fn weight(self) -> f32 {
+        match self {
+            TokenClass::Form => 0.0,
+            TokenClass::Particle => 0.3,
+            TokenClass::Initial => 0.3,
+            TokenClass::Generic => 0.5,
+            TokenClass::Word => 1.0,
+        }
+    }
+}
+
+/// One normalized token.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Token {
+    /// Canonical spelling (lower-case ASCII letters and digits).
+    pub text: String,
+    /// The token as transliterated, before the variant table.
+    pub raw: String,
+    pub class: TokenClass,
+    /// Written in an abjad script (no short vowels): compared by skeleton too.
+    pub abjad: bool,
+}
+
+impl Token {
+    pub fn weight(&self) -> f32 {
+        self.class.weight()
+    }
+
+    /// Takes part in similarity (not a company-form word).
+    pub fn is_content(&self) -> bool {
+        self.class != TokenClass::Form
+    }
+}
+
+/// Splits and normalizes a name into tokens (see the module docs).
+pub fn tokens(name: &str) -> Vec<Token> {
+    let mut out: Vec<Token> = Vec::new();
+    let mut word = String::new();
+    let mut abjad = false;
+    let mut flush = |word: &mut String, abjad: &mut bool, out: &mut Vec<Token>| {
+        if !word.is_empty() {
+            let raw = std::mem::take(word);
+            out.push(make_token(raw, *abjad));
+        }
+        *abjad = false;
+    };
+    let mut buf = [0u8; 4];
+    for c in name.chars() {
+        if c.is_ascii() {
+            push_ascii(c, &mut word, &mut abjad, &mut out, &mut flush);
+            continue;
+        }
+        let script_abjad = is_abjad(c);
+        let split = is_syllabic_ideograph(c);
+        let translit = any_ascii::any_ascii(c.encode_utf8(&mut buf));
+        if split {
+            flush(&mut word, &mut abjad, &mut out);
+        }
+        for t in translit.chars() {
+            if script_abjad && t.is_ascii_alphanumeric() {
+                abjad = true;
+            }
+            push_ascii(t, &mut word, &mut abjad, &mut out, &mut flush);
+        }
+        if split {
+            flush(&mut word, &mut abjad, &mut out);
+        }
+    }
+    flush(&mut word, &mut abjad, &mut out);
+    // A name made only of company-form words keeps them as words.
+    if !out.is_empty() && out.iter().all(|t| t.class == TokenClass::Form) {
+        for t in &mut out {
+            t.class = TokenClass::Word;
+        }
+    }
+    out
+}
+
+fn push_ascii(
+    c: char,
+    word: &mut String,
+    abjad: &mut bool,
+    out: &mut Vec<Token>,
+    flush: &mut impl FnMut(&mut String, &mut bool, &mut Vec<Token>),
+) {
+    if c.is_ascii_alphanumeric() {
+        word.push(c.to_ascii_lowercase());
+    } else if matches!(c, '\'' | '`' | '^' | '"') {
+        // Apostrophes join (O'Neil, Qa'ida); transliterated ayn/hamza vanish.
+    } else {
+        flush(word, abjad, out);
+    }
+}
+
+fn make_token(raw: String, abjad: bool) -> Token {
+    let text = canonical(&raw);
+    let class = classify(&text);
+    Token {
+        text,
+        raw,
+        class,
+        abjad,
+    }
+}
+
+/// The canonical spelling of one lower-case ASCII token.
+pub fn canonical(raw: &str) -> String {
+    if let Some(c) = variants().get(raw) {
+        return (*c).to_owned();
+    }
+    // Slavic adjectival endings: Zhukovskiy / Zhukovskii / Zhukovsky.
+    for ending in ["iy", "ii", "ij", "yi"] {
+        if raw.len() > 4 && raw.ends_with(ending) {
+            let stem = &raw[..raw.len() - 2];
+            return format!("{stem}y");
+        }
+    }
+    raw.to_owned()
+}
+
+fn classify(text: &str) -> TokenClass {
+    if FORMS.contains(&text) {
+        TokenClass::Form
+    } else if PARTICLES.contains(&text) {
+        TokenClass::Particle
+    } else if GENERIC.contains(&text) {
+        TokenClass::Generic
+    } else if text.len() == 1 {
+        TokenClass::Initial
+    } else {
+        TokenClass::Word
+    }
+}
+
+fn is_abjad(c: char) -> bool {
+    matches!(c as u32,
+        0x0590..=0x05FF   // Hebrew
+        | 0x0600..=0x06FF // Arabic
+        | 0x0700..=0x074F // Syriac
+        | 0x0750..=0x077F // Arabic Supplement
+        | 0x0780..=0x07BF // Thaana
+        | 0x08A0..=0x08FF // Arabic Extended-A
+        | 0xFB1D..=0xFB4F // Hebrew presentation forms
+        | 0xFB50..=0xFDFF // Arabic presentation forms A
+        | 0xFE70..=0xFEFF // Arabic presentation forms B
+    )
+}
+
+/// Scripts written without spaces between syllables or words.
+fn is_syllabic_ideograph(c: char) -> bool {
+    matches!(c as u32,
+        0x3400..=0x4DBF     // CJK Extension A
+        | 0x4E00..=0x9FFF   // CJK Unified Ideographs
+        | 0xF900..=0xFAFF   // CJK Compatibility Ideographs
+        | 0xAC00..=0xD7AF   // Hangul syllables
+        | 0x20000..=0x2FA1F // CJK Extensions B-F, compatibility supplement
+    )
+}
+
+/// A coarse consonant skeleton for comparing abjad-script tokens with their
+/// Latin spellings: vowels and semivowels dropped, digraphs and
+/// near-homophones folded, doubled letters collapsed, a final `h` (tā
+/// marbūṭa) dropped. `muhammad`, `mohamed`, `mhmd` → `mhmd`; `usama`, `smh`
+/// → `sm`; `mousavi`, `mwswy` → `ms`.
+pub fn skeleton(token: &str) -> String {
+    let b = token.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let next = b.get(i + 1).copied();
+        let (mapped, used) = match (c, next) {
+            (b'k', Some(b'h')) | (b'g', Some(b'h')) => (b'k', 2),
+            (b's', Some(b'h')) => (b's', 2),
+            (b't', Some(b'h')) | (b'd', Some(b'h')) => (b't', 2),
+            (b'z', Some(b'h')) => (b'z', 2),
+            (b'c', Some(b'h')) => (b's', 2),
+            (b'p', Some(b'h')) => (b'f', 2),
+            (b'q' | b'c' | b'g', _) => (b'k', 1),
+            (b'd', _) => (b't', 1),
+            (b'p', _) => (b'b', 1),
+            (b'j', _) => (b'j', 1),
+            (b'x', _) => (b'k', 1),
+            (b'a' | b'e' | b'i' | b'o' | b'u' | b'y' | b'w' | b'v', _) => (0, 1),
+            _ => (c, 1),
+        };
+        if mapped != 0 && out.last() != Some(&mapped) {
+            out.push(mapped);
+        }
+        i += used;
+    }
+    if out.len() > 1 && out.last() == Some(&b'h') {
+        out.pop();
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Legal-form words: ignored for similarity, so they neither help nor hurt a
+/// match (`ROMASHKA OOO` = `Romashka LLC`), and two names that share only
+/// these never match.
+pub const FORMS: &[&str] = &[
+    "ab",
+    "ad",
+    "ag",
+    "ao",
+    "aps",
+    "as",
+    "bhd",
+    "bv",
+    "cjsc",
+    "co",
+    "company",
+    "corp",
+    "corporation",
+    "cv",
+    "cie",
+    "dd",
+    "dmcc",
+    "doo",
+    "ead",
+    "eirl",
+    "eood",
+    "est",
+    "establishment",
+    "fz",
+    "fzc",
+    "fzco",
+    "fze",
+    "fzllc",
+    "gk",
+    "gmbh",
+    "inc",
+    "incorporated",
+    "jsc",
+    "kft",
+    "kg",
+    "kk",
+    "llc",
+    "llp",
+    "lp",
+    "ltd",
+    "ltda",
+    "limited",
+    "mbh",
+    "nv",
+    "oao",
+    "ojsc",
+    "ood",
+    "ooo",
+    "oy",
+    "oyj",
+    "pao",
+    "pjsc",
+    "plc",
+    "pt",
+    "pte",
+    "pty",
+    "pvt",
+    "sa",
+    "sac",
+    "saic",
+    "sal",
+    "sarl",
+    "sas",
+    "sdn",
+    "sl",
+    "spa",
+    "sprl",
+    "srl",
+    "sro",
+    "tbk",
+    "tov",
+    "ulc",
+    "zao",
+    "zrt",
+];
+
+/// Articles, genealogical particles and connectives.
+pub const PARTICLES: &[&str] = &[
+    "al", "and", "abu", "bin", "bint", "da", "das", "de", "del", "della", "der", "des", "di", "do",
+    "dos", "du", "e", "en", "et", "for", "la", "le", "les", "of", "the", "um", "umm", "van", "von",
+    "y", "zu",
+];
+
+/// Words that many unrelated organisations share.
+pub const GENERIC: &[&str] = &[
+    "agency",
+    "airlines",
+    "airways",
+    "association",
+    "bank",
+    "center",
+    "centre",
+    "chemical",
+    "chemicals",
+    "commercial",
+    "construction",
+    "development",
+    "electronics",
+    "energy",
+    "engineering",
+    "enterprise",
+    "enterprises",
+    "equipment",
+    "exchange",
+    "export",
+    "factory",
+    "foundation",
+    "general",
+    "global",
+    "group",
+    "holding",
+    "holdings",
+    "import",
+    "industrial",
+    "industries",
+    "industry",
+    "institute",
+    "international",
+    "intl",
+    "investment",
+    "investments",
+    "logistics",
+    "machinery",
+    "manufacturing",
+    "marine",
+    "maritime",
+    "national",
+    "network",
+    "office",
+    "oil",
+    "organization",
+    "organisation",
+    "partners",
+    "petroleum",
+    "products",
+    "project",
+    "projects",
+    "research",
+    "resources",
+    "services",
+    "service",
+    "shipping",
+    "solutions",
+    "supply",
+    "systems",
+    "tech",
+    "technologies",
+    "technology",
+    "trade",
+    "trading",
+    "ventures",
+];
+
+/// Spelling and transliteration variants of the same name, mapped to one
+/// canonical form (the first of each row). Kept short on purpose: each row
+/// is a name commonly romanized several ways in sanctions lists; typos and
+/// rarer spellings are left to the fuzzy comparison.
+pub const VARIANTS: &[&[&str]] = &[
+    // Arabic given names and name parts
+    &[
+        "muhammad",
+        "mohammed",
+        "mohammad",
+        "mohamed",
+        "mohamad",
+        "muhammed",
+        "muhamed",
+        "muhamad",
+        "mohd",
+        "mohamud",
+        "mohammod",
+        "mouhamed",
+        "mouhammad",
+        "mehmet",
+        "mehmed",
+        "muhamet",
+    ],
+    &["ahmad", "ahmed", "ahmet", "achmed", "akhmed", "ahmat"],
+    &[
+        "husayn", "hussein", "hussain", "husain", "husein", "hossein", "hosein", "huseyin",
+        "houssein", "hussien",
+    ],
+    &["hasan", "hassan", "hasen", "hassen"],
+    &[
+        "yusuf", "yousef", "yousuf", "youssef", "yusef", "yousif", "yusif", "youssouf", "yussuf",
+    ],
+    &["qaida", "qaeda", "qaidah", "kaida"],
+    &["usama", "osama", "oussama", "ousama"],
+    &["umar", "omar", "omer"],
+    &["abdul", "abdel", "abdal", "abdol", "abdoul", "abdoel"],
+    &["abdullah", "abdallah", "abdulla", "abdalla", "abdellah"],
+    &["ibrahim", "ebrahim", "ibraheem", "ebrahem", "ibrahem"],
+    &["mustafa", "mostafa", "moustafa", "mustapha", "mostapha"],
+    &["mahmud", "mahmoud", "mahmood", "mahmut"],
+    &["khalid", "khaled", "halid"],
+    &[
+        "said", "saeed", "sayed", "sayyid", "saied", "saiid", "sayid",
+    ],
+    &["rahman", "rehman", "rahmaan"],
+    &["rahim", "raheem"],
+    &["hamid", "hameed", "hamed"],
+    &["mahdi", "mehdi"],
+    &["jafar", "jaafar", "jaffar", "djafar"],
+    &["nasir", "nasser", "naser", "nassir"],
+    &[
+        "sulayman", "suleiman", "sulaiman", "soleiman", "suleyman", "soliman", "sulejman",
+    ],
+    &["yahya", "yehia", "yahia", "yehya"],
+    &["zakariya", "zakaria", "zakariyya", "zakariah", "zakariyah"],
+    &["abu", "abou", "abo"],
+    &["bin", "ibn"],
+    &["al", "el", "ul"],
+    &["ali", "aly"],
+    &["salih", "saleh", "salah"],
+    &["hezbollah", "hizballah", "hizbullah", "hizbollah"],
+    &["taliban", "taleban"],
+    &[
+        "qadhafi",
+        "gaddafi",
+        "qaddafi",
+        "kadhafi",
+        "gadhafi",
+        "qadhdhafi",
+        "kaddafi",
+    ],
+    // Russian and other Slavic given names
+    &[
+        "aleksandr",
+        "alexander",
+        "aleksander",
+        "alexandr",
+        "oleksandr",
+    ],
+    &[
+        "aleksei", "alexei", "alexey", "aleksey", "oleksiy", "oleksii",
+    ],
+    &["sergei", "sergey", "serguei", "serhiy", "serhii"],
+    &[
+        "evgeni", "yevgeny", "yevgeniy", "evgeny", "evgeniy", "evgenii", "yevgeni", "yevgenii",
+        "evgueni",
+    ],
+    &["dmitri", "dmitry", "dmitriy", "dmitrii"],
+    &["yuri", "yury", "yuriy", "iouri", "yurii", "iurii"],
+    &["andrei", "andrey", "andriy", "andrii"],
+    &["nikolai", "nikolay", "mykola"],
+    &["mikhail", "michail", "mykhailo", "mikhael"],
+    &["pyotr", "petr", "piotr"],
+    &["fyodor", "fedor", "feodor"],
+    &["vyacheslav", "viacheslav"],
+    &["anatoli", "anatoly", "anatoliy", "anatolii"],
+    &["vitali", "vitaly", "vitaliy", "vitalii"],
+    &["valeri", "valery", "valeriy", "valerii"],
+    &["grigori", "grigory", "grigoriy", "grigorii"],
+    &["gennadi", "gennady", "gennadiy", "gennadii"],
+    &["arkadi", "arkady", "arkadiy", "arkadii"],
+    &["yakov", "iakov", "jakov"],
+    &["ilya", "ilia", "ilja"],
+];
+
+fn variants() -> &'static HashMap<&'static str, &'static str> {
+    static MAP: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+    MAP.get_or_init(|| {
+        let mut map = HashMap::new();
+        for row in VARIANTS {
+            if let Some(first) = row.first() {
+                for v in row.iter() {
+                    map.insert(*v, *first);
+                }
+            }
+        }
+        map
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(name: &str, expected: &str) {
+        let got: Vec<String> = tokens(name)
+            .iter()
+            .map(|t| match t.class {
+                TokenClass::Form => format!("[{}]", t.text),
+                _ if t.abjad => format!("{}*", t.text),
+                _ => t.text.clone(),
+            })
+            .collect();
+        assert_eq!(got.join(" "), expected, "tokens of {name:?}");
+    }
+
+    #[test]
+    fn normalizes_names() {
+        check("ABU MARZOOK, Mousa Mohammed", "abu marzook mousa muhammad");
+        check("Kateřina  Krejčová", "katerina krejcova");
+        check("AL-SHANTI, Jamileh", "al shanti jamileh");
+        check("O'Neil & Sons", "oneil sons");
+        check("Al Qa'ida", "al qaida");
+        check("JSC ARGUMENT", "[jsc] argument");
+        check("Romashka, OOO", "romashka [ooo]");
+        check("Владимир Путин", "vladimir putin");
+        check("Евгений Пригожин", "evgeni prigozhin");
+        check("王毅", "wang yi");
+        check("Zhukovskiy", "zhukovsky");
+        check("محمد حسين", "mhmd* hsyn*");
+        check("", "");
+        check("  --  ", "");
+        // Only form words: they count as words, the name is not empty.
+        check("Company Limited", "company limited");
+    }
+
+    #[test]
+    fn classes_and_weights() {
+        let t = tokens("Bank of J. Smith LLC");
+        let classes: Vec<TokenClass> = t.iter().map(|t| t.class).collect();
+        assert_eq!(
+            classes,
+            [
+                TokenClass::Generic,
+                TokenClass::Particle,
+                TokenClass::Initial,
+                TokenClass::Word,
+                TokenClass::Form
+            ]
+        );
+        assert_eq!(t[4].weight(), 0.0);
+        assert!(!t[4].is_content());
+    }
+
+    #[test]
+    fn skeletons() {
+        for (token, skel) in [
+            ("muhammad", "mhmt"),
+            ("mohamed", "mhmt"),
+            ("mhmd", "mhmt"),
+            ("usama", "sm"),
+            ("smh", "sm"),
+            ("mousavi", "ms"),
+            ("mwswy", "ms"),
+            ("husayn", "hsn"),
+            ("hsyn", "hsn"),
+            ("ladin", "ltn"),
+            ("ldn", "ltn"),
+            ("qaida", "kt"),
+        ] {
+            assert_eq!(skeleton(token), skel, "{token}");
+        }
+    }
+
+    #[test]
+    fn variant_rows_do_not_overlap() {
+        let mut seen = HashMap::new();
+        for row in VARIANTS {
+            for v in row.iter() {
+                if let Some(other) = seen.insert(*v, row[0]) {
+                    panic!("{v} is in the rows of {other} and {}", row[0]);
+                }
+                assert_eq!(v.to_ascii_lowercase(), *v, "variant {v} must be lower case");
+            }
+        }
+    }
+}

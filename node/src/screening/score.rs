@@ -1,0 +1,476 @@
+//! Scoring one query name against one listed name: the best one-to-one
+//! alignment of their tokens, order ignored, and a score in 0..=1.
+//!
+//! Token pairs are compared by canonical spelling (equal → 1), else within
+//! an edit budget that grows with length (none for tokens of up to 3
+//! letters, 1 up to 5, 2 up to 9, 3 beyond) by Jaro-Winkler (`strsim`);
+//! abjad-script tokens also by consonant skeleton; an initial matches a word
+//! it begins. A token may also match two adjacent tokens of the other side
+//! written together (`JSCARGUMENT` = `JSC ARGUMENT`, `ALSHANTI` = `AL
+//! SHANTI`). Pairs are taken greedily, best first.
+//!
+//! With `w` the token weights (company-form words weigh 0, see
+//! `normalize`), each matched pair counts its similarity times the weight of
+//! its tokens on both sides; unmatched tokens count at [`UNMATCHED`] of their
+//! weight, so a missing or extra middle name costs a little and a missing
+//! surname a lot:
+//!
+//! `score = Σ sim·(wq+wc) / (Σ (wq+wc) + UNMATCHED · Σ w_unmatched)`
+//!
+//! A match resting on a single token while either name has more content
+//! tokens is scaled by [`SINGLE_TOKEN`]. Names sharing no content token
+//! (only company-form words, or nothing) score 0.
+
+use std::fmt::Write as _;
+use std::ops::Range;
+
+use super::normalize::{skeleton, Token, TokenClass};
+
+/// Weight at which unmatched tokens count against a match.
+pub const UNMATCHED: f32 = 0.5;
+/// Factor for a match resting on one token out of several.
+pub const SINGLE_TOKEN: f32 = 0.9;
+/// Pairs less similar than this are not matched at all.
+pub const MIN_TOKEN_SIM: f32 = 0.78;
+
+/// A token as the scorer sees it (a query's own, or an index's interned one).
+#[derive(Clone, Debug)]
+pub struct Tok {
+    pub text: Box<str>,
+    pub skel: Box<str>,
+    pub class: TokenClass,
+    pub abjad: bool,
+}
+
+impl Tok {
+    pub fn new(t: &Token) -> Tok {
+        Tok {
+            skel: skeleton(&t.text).into(),
+            text: t.text.as_str().into(),
+            class: t.class,
+            abjad: t.abjad,
+        }
+    }
+
+    pub fn weight(&self) -> f32 {
+        self.class.weight()
+    }
+
+    fn is_content(&self) -> bool {
+        self.class != TokenClass::Form
+    }
+}
+
+/// How two tokens (or a token and two joined ones) were found to match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PairKind {
+    /// Same canonical spelling.
+    Equal,
+    /// Within the edit budget; Jaro-Winkler similarity.
+    Fuzzy,
+    /// Abjad-script token and a Latin spelling with the same consonants.
+    Skeleton,
+    /// An initial and a word it begins.
+    Initial,
+    /// One side writes two tokens as one word.
+    Joined,
+}
+
+/// One matched pair: token ranges on each side (two tokens for joins).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pair {
+    pub query: Range<usize>,
+    pub listed: Range<usize>,
+    pub sim: f32,
+    pub kind: PairKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alignment {
+    pub score: f32,
+    pub pairs: Vec<Pair>,
+}
+
+impl Alignment {
+    fn none() -> Alignment {
+        Alignment {
+            score: 0.0,
+            pairs: Vec::new(),
+        }
+    }
+}
+
+/// Edit budget for tokens whose shorter one has `len` letters.
+pub fn edit_budget(len: usize) -> usize {
+    match len {
+        0..=3 => 0,
+        4..=5 => 1,
+        6..=9 => 2,
+        _ => 3,
+    }
+}
+
+/// Similarity of two single tokens, if they match at all.
+pub fn token_sim(q: &Tok, c: &Tok) -> Option<(f32, PairKind)> {
+    if q.text == c.text {
+        return Some((1.0, PairKind::Equal));
+    }
+    if q.class == TokenClass::Initial || c.class == TokenClass::Initial {
+        let (i, w) = if q.class == TokenClass::Initial {
+            (q, c)
+        } else {
+            (c, q)
+        };
+        return (w.text.len() > 1 && w.text.starts_with(&*i.text))
+            .then_some((0.8, PairKind::Initial));
+    }
+    if (q.abjad || c.abjad) && q.skel.len() >= 2 && q.skel == c.skel {
+        return Some((0.9, PairKind::Skeleton));
+    }
+    text_sim(&q.text, &c.text).map(|s| (s, PairKind::Fuzzy))
+}
+
+/// Edit-budget-gated Jaro-Winkler similarity of two strings.
+fn text_sim(a: &str, b: &str) -> Option<f32> {
+    let (la, lb) = (a.len(), b.len());
+    let budget = edit_budget(la.min(lb));
+    if budget == 0 || la.abs_diff(lb) > budget {
+        return None;
+    }
+    if strsim::osa_distance(a, b) > budget {
+        return None;
+    }
+    let jw = strsim::jaro_winkler(a, b) as f32;
+    (jw >= MIN_TOKEN_SIM).then_some(jw)
+}
+
+/// `one` against `a` and `b` written together.
+fn joined_sim(one: &str, a: &str, b: &str) -> Option<f32> {
+    let joined = a.len() + b.len();
+    let budget = edit_budget(one.len().min(joined));
+    if one.len().abs_diff(joined) > budget {
+        return None;
+    }
+    if one.len() == joined && one.starts_with(a) && one.ends_with(b) {
+        return Some(1.0);
+    }
+    if budget == 0 {
+        return None;
+    }
+    let mut s = String::with_capacity(joined);
+    s.push_str(a);
+    s.push_str(b);
+    text_sim(one, &s)
+}
+
+fn weights(toks: &[&Tok], range: &Range<usize>) -> f32 {
+    toks[range.clone()].iter().map(|t| t.weight()).sum()
+}
+
+/// Best alignment of `query` against `listed` and its score.
+pub fn score(query: &[&Tok], listed: &[&Tok]) -> Alignment {
+    let mut options: Vec<Pair> = Vec::new();
+    for (i, q) in query.iter().enumerate() {
+        if !q.is_content() {
+            continue;
+        }
+        for (j, c) in listed.iter().enumerate() {
+            if !c.is_content() {
+                continue;
+            }
+            if let Some((sim, kind)) = token_sim(q, c) {
+                options.push(Pair {
+                    query: i..i + 1,
+                    listed: j..j + 1,
+                    sim,
+                    kind,
+                });
+            }
+        }
+    }
+    // Joined words: one token on one side, two adjacent on the other (at
+    // least one of the two carrying content).
+    let joins = |one: &[&Tok], two: &[&Tok], flip: bool, options: &mut Vec<Pair>| {
+        for (i, o) in one.iter().enumerate() {
+            if o.text.len() < 4 {
+                continue;
+            }
+            for j in 0..two.len().saturating_sub(1) {
+                let (a, b) = (two[j], two[j + 1]);
+                if !(a.is_content() || b.is_content()) || !o.is_content() {
+                    continue;
+                }
+                if let Some(sim) = joined_sim(&o.text, &a.text, &b.text) {
+                    let (query, listed) = if flip {
+                        (j..j + 2, i..i + 1)
+                    } else {
+                        (i..i + 1, j..j + 2)
+                    };
+                    options.push(Pair {
+                        query,
+                        listed,
+                        sim,
+                        kind: PairKind::Joined,
+                    });
+                }
+            }
+        }
+    };
+    joins(query, listed, false, &mut options);
+    joins(listed, query, true, &mut options);
+    if options.is_empty() {
+        return Alignment::none();
+    }
+    // Best first; among equals, the pair covering more weight.
+    options.sort_by(|a, b| {
+        let wa = weights(query, &a.query) + weights(listed, &a.listed);
+        let wb = weights(query, &b.query) + weights(listed, &b.listed);
+        b.sim.total_cmp(&a.sim).then(wb.total_cmp(&wa))
+    });
+    let mut q_used = vec![false; query.len()];
+    let mut c_used = vec![false; listed.len()];
+    let mut pairs = Vec::new();
+    for o in options {
+        if o.query.clone().any(|i| q_used[i]) || o.listed.clone().any(|j| c_used[j]) {
+            continue;
+        }
+        o.query.clone().for_each(|i| q_used[i] = true);
+        o.listed.clone().for_each(|j| c_used[j] = true);
+        pairs.push(o);
+    }
+    let (mut num, mut den) = (0.0f32, 0.0f32);
+    let mut content_pairs = 0;
+    for p in &pairs {
+        let w = weights(query, &p.query) + weights(listed, &p.listed);
+        if w > 0.0 {
+            content_pairs += 1;
+        }
+        num += p.sim * w;
+        den += w;
+    }
+    if content_pairs == 0 || den <= 0.0 {
+        return Alignment { score: 0.0, pairs };
+    }
+    let unmatched: f32 = query
+        .iter()
+        .zip(&q_used)
+        .chain(listed.iter().zip(&c_used))
+        .filter(|(_, used)| !**used)
+        .map(|(t, _)| t.weight())
+        .sum();
+    let mut score = num / (den + UNMATCHED * unmatched);
+    let content = |toks: &[&Tok]| toks.iter().filter(|t| t.is_content()).count();
+    if content_pairs == 1 && (content(query) > 1 || content(listed) > 1) {
+        score *= SINGLE_TOKEN;
+    }
+    Alignment {
+        score: score.clamp(0.0, 1.0),
+        pairs,
+    }
+}
+
+/// A readable account of an alignment: `matched name "ABU MARZOOK, Mousa":
+/// marzok~marzook 0.97, mousa=mousa; unmatched: muhammad`.
+pub fn explain(
+    what: &str,
+    listed_name: &str,
+    query: &[Token],
+    listed: &[Token],
+    alignment: &Alignment,
+) -> String {
+    let side = |toks: &[Token], r: &Range<usize>| -> String {
+        toks.get(r.clone())
+            .map(|ts| {
+                ts.iter()
+                    .map(|t| t.raw.as_str())
+                    .collect::<Vec<_>>()
+                    .join("+")
+            })
+            .unwrap_or_default()
+    };
+    let mut out = format!("matched {what} {listed_name:?}:");
+    let mut first = true;
+    for p in &alignment.pairs {
+        let (q, c) = (side(query, &p.query), side(listed, &p.listed));
+        out.push_str(if first { " " } else { ", " });
+        first = false;
+        let _ = match p.kind {
+            PairKind::Equal if q == c => write!(out, "{q}={c}"),
+            PairKind::Equal => write!(out, "{q}={c} (variant)"),
+            PairKind::Fuzzy => write!(out, "{q}~{c} {:.2}", p.sim),
+            PairKind::Skeleton => write!(out, "{q}~{c} (transliteration)"),
+            PairKind::Initial => write!(out, "{q}~{c} (initial)"),
+            PairKind::Joined => write!(out, "{q}={c} (joined) {:.2}", p.sim),
+        };
+    }
+    let unmatched = |toks: &[Token], used: &dyn Fn(usize) -> bool| -> Vec<String> {
+        toks.iter()
+            .enumerate()
+            .filter(|(i, t)| t.is_content() && !used(*i))
+            .map(|(_, t)| t.raw.clone())
+            .collect()
+    };
+    let q_un = unmatched(query, &|i| {
+        alignment.pairs.iter().any(|p| p.query.contains(&i))
+    });
+    let c_un = unmatched(listed, &|i| {
+        alignment.pairs.iter().any(|p| p.listed.contains(&i))
+    });
+    if !q_un.is_empty() {
+        let _ = write!(out, "; not in listed name: {}", q_un.join(" "));
+    }
+    if !c_un.is_empty() {
+        let _ = write!(out, "; not in query: {}", c_un.join(" "));
+    }
+    out
+}
+
+/// Scores two names given as text; for tests and tools.
+pub fn score_names(query: &str, listed: &str) -> f32 {
+    let q: Vec<Tok> = super::normalize::tokens(query)
+        .iter()
+        .map(Tok::new)
+        .collect();
+    let c: Vec<Tok> = super::normalize::tokens(listed)
+        .iter()
+        .map(Tok::new)
+        .collect();
+    let q: Vec<&Tok> = q.iter().collect();
+    let c: Vec<&Tok> = c.iter().collect();
+    score(&q, &c).score
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const THRESHOLD: f32 = 0.85;
+
+    fn check(query: &str, listed: &str, expect_match: bool) {
+        let s = score_names(query, listed);
+        assert_eq!(
+            s >= THRESHOLD,
+            expect_match,
+            "{query:?} vs {listed:?} scored {s:.3}"
+        );
+    }
+
+    #[test]
+    fn variants_that_must_match() {
+        for (q, l) in [
+            // case, accents, punctuation
+            ("abu marzook mousa mohammed", "ABU MARZOOK, Mousa Mohammed"),
+            ("Kateřina Krejčová", "KREJCOVA, Katerina"),
+            ("Al-Shanti Jamileh Abdullah", "AL-SHANTI, Jamileh Abdullah"),
+            ("O'Neil Trading", "ONEIL TRADING"),
+            // word order, SURNAME, Given
+            ("Mousa Mohammed Abu Marzook", "ABU MARZOOK, Mousa Mohammed"),
+            ("Ismail Haniya", "HANIYA, Ismail"),
+            // missing / extra middle names
+            ("Mousa Abu Marzook", "ABU MARZOOK, Mousa Mohammed"),
+            (
+                "Ismail Abdul Salah Haniya",
+                "HANIYA, Ismail Abdul Salah Ahmed",
+            ),
+            ("Helmer Herrera Buitrago", "HERRERA BUITRAGO, Helmer"),
+            // typos
+            ("Musa Abu Marzouk", "ABU MARZOOK, Mousa Mohammed"),
+            (
+                "Gilberto Rodriguez Orejuella",
+                "RODRIGUEZ OREJUELA, Gilberto Jose",
+            ),
+            ("Banco Nacinal de Cuba", "BANCO NACIONAL DE CUBA"),
+            ("Aerocarribean Airlines", "AEROCARIBBEAN AIRLINES"),
+            // joined / split words
+            ("JSCARGUMENT", "JSC ARGUMENT"),
+            ("JSC ARGUMENT", "JSCARGUMENT"),
+            ("Aero Caribbean Airlines", "AEROCARIBBEAN AIRLINES"),
+            ("Alshanti Jamileh", "AL-SHANTI, Jamileh"),
+            // spelling / transliteration variants
+            ("Mohamed Yousef", "YUSUF, Muhammad"),
+            ("Al Qaeda", "AL QA'IDA"),
+            ("Osama bin Laden", "BIN LADIN, Usama"),
+            ("Evgeny Prigozhin", "PRIGOZHIN, Yevgeniy Viktorovich"),
+            ("Hussein Ali", "ALI, Husayn"),
+            // other scripts against their Latin listing
+            (
+                "Евгений Викторович Пригожин",
+                "PRIGOZHIN, Yevgeniy Viktorovich",
+            ),
+            ("Владимир Путин", "PUTIN, Vladimir Vladimirovich"),
+            ("أسامة بن لادن", "BIN LADIN, Usama"),
+            ("محمد حسين", "HUSSEIN, Mohammed"),
+            ("王毅", "WANG, Yi"),
+            // company forms ignored for similarity
+            ("Romashka LLC", "OOO ROMASHKA"),
+            ("Argument", "JSC ARGUMENT"),
+            ("Acme Trading GmbH", "ACME TRADING LTD"),
+            // initials
+            ("J. Smith Johnson", "SMITH JOHNSON, John"),
+        ] {
+            check(q, l, true);
+        }
+    }
+
+    #[test]
+    fn different_parties_that_must_not_match() {
+        for (q, l) in [
+            // sharing only a company-form word
+            ("Acme LLC", "ZENITH LLC"),
+            ("OOO Romashka", "OOO VASILEK"),
+            ("JSC Argument", "JSC PROMETEY"),
+            ("Alpha Trading LLC", "OMEGA TRADING LLC"),
+            ("Bank Melli", "BANK SADERAT"),
+            ("LLC", "ROMASHKA LLC"),
+            // short names
+            ("Li Na", "LI MA"),
+            ("BNC", "BNP"),
+            ("Ali", "ALIA"),
+            ("Mir", "MIRA"),
+            // a surname alone, a given name alone
+            ("Marzook", "ABU MARZOOK, Mousa Mohammed"),
+            ("Ahmad", "AHMAD KARIMI"),
+            ("Ahmad Karimi", "AHMAD"),
+            // different people sharing a name part
+            ("John Smithson", "SMITH, John"),
+            ("Maria Rodriguez", "RODRIGUEZ OREJUELA, Gilberto Jose"),
+            ("Mohammed Hassan", "HUSSEIN, Mohammed"),
+            // nothing in common
+            ("Kateřina Krejčová", "BANCO NACIONAL DE CUBA"),
+            ("", "BANCO NACIONAL DE CUBA"),
+        ] {
+            check(q, l, false);
+        }
+    }
+
+    #[test]
+    fn scores_are_ordered_sensibly() {
+        let exact = score_names("ABU MARZOOK, Mousa Mohammed", "ABU MARZOOK, Mousa Mohammed");
+        let typo = score_names("ABU MARZOK, Mousa Mohammed", "ABU MARZOOK, Mousa Mohammed");
+        let missing = score_names("Mousa Abu Marzook", "ABU MARZOOK, Mousa Mohammed");
+        assert!((exact - 1.0).abs() < 1e-6, "{exact}");
+        assert!(exact > typo && typo > missing, "{exact} {typo} {missing}");
+    }
+
+    #[test]
+    fn explanations_name_the_matched_tokens() {
+        use super::super::normalize::tokens;
+        let q = tokens("Mohamed Marzok Mousa");
+        let l = tokens("ABU MARZOOK, Mousa Mohammed");
+        let qt: Vec<Tok> = q.iter().map(Tok::new).collect();
+        let lt: Vec<Tok> = l.iter().map(Tok::new).collect();
+        let a = score(
+            &qt.iter().collect::<Vec<_>>(),
+            &lt.iter().collect::<Vec<_>>(),
+        );
+        let text = explain("name", "ABU MARZOOK, Mousa Mohammed", &q, &l, &a);
+        assert!(
+            text.starts_with("matched name \"ABU MARZOOK, Mousa Mohammed\":"),
+            "{text}"
+        );
+        assert!(text.contains("mousa=mousa"), "{text}");
+        assert!(text.contains("mohamed=mohammed (variant)"), "{text}");
+        assert!(text.contains("marzok~marzook"), "{text}");
+        assert!(text.contains("not in query: abu"), "{text}");
+    }
+}

@@ -1,0 +1,148 @@
+//! Licensing figures for `concord stats`: how long decisions take and how
+//! they come out. Pure functions over licenses read from `licensing`; they
+//! yield only aggregates, never a party or a license id, so the same figures
+//! serve public and internal statistics.
+
+use std::collections::BTreeMap;
+
+use crate::licensing::{License, LicenseAction, LicenseState};
+
+const DAY_MS: f64 = 86_400_000.0;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DecisionStats {
+    pub applications: u64,
+    /// Applications with a first decision (approve, deny or return).
+    pub decided: u64,
+    pub pending: u64,
+    /// Days from submission to first decision (nearest-rank percentiles);
+    /// `None` when nothing was decided.
+    pub p50_days: Option<f64>,
+    pub p90_days: Option<f64>,
+    /// First decisions by outcome: `approved`, `denied`, `returned`.
+    pub by_outcome: BTreeMap<String, u64>,
+    /// Current states.
+    pub by_state: BTreeMap<String, u64>,
+}
+
+/// The first decision on an application and when it was made.
+fn first_decision(l: &License) -> Option<(LicenseState, i64)> {
+    l.history.iter().find_map(|d| {
+        matches!(
+            d.action,
+            LicenseAction::Approve | LicenseAction::Deny | LicenseAction::Return
+        )
+        .then_some((d.to, d.at_unix_ms))
+    })
+}
+
+/// The value at quantile `q` of sorted `values` by the nearest-rank method.
+fn nearest_rank(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
+}
+
+pub fn decisions<'a>(licenses: impl IntoIterator<Item = &'a License>) -> DecisionStats {
+    let mut stats = DecisionStats::default();
+    let mut days = Vec::new();
+    for l in licenses {
+        stats.applications += 1;
+        *stats.by_state.entry(l.state.as_str().to_owned()).or_default() += 1;
+        match first_decision(l) {
+            Some((outcome, at)) => {
+                stats.decided += 1;
+                *stats
+                    .by_outcome
+                    .entry(outcome.as_str().to_owned())
+                    .or_default() += 1;
+                days.push(at.saturating_sub(l.submitted_at_unix_ms).max(0) as f64 / DAY_MS);
+            }
+            None => stats.pending += 1,
+        }
+    }
+    days.sort_by(f64::total_cmp);
+    stats.p50_days = nearest_rank(&days, 0.5);
+    stats.p90_days = nearest_rank(&days, 0.9);
+    stats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::licensing::Decision;
+
+    fn step(action: LicenseAction, to: LicenseState, at_day: i64) -> Decision {
+        Decision {
+            action,
+            from: None,
+            to,
+            officer: "DE/officer/oli".into(),
+            at_unix_ms: at_day * 86_400_000,
+            rationale: String::new(),
+            waivers: vec![],
+            denial: None,
+        }
+    }
+
+    fn license(id: &str, steps: Vec<Decision>) -> License {
+        let state = steps.last().map_or(LicenseState::Submitted, |d| d.to);
+        License {
+            id: id.into(),
+            state,
+            applicant: "DE-P-1".into(),
+            items: vec![],
+            end_user: "DE-P-2".into(),
+            consignee: "DE-P-3".into(),
+            intermediaries: vec![],
+            destination: "ZZ".into(),
+            end_use: String::new(),
+            catalog_version: 1,
+            submitted_at_unix_ms: 0,
+            submitted_by: "DE/officer/oli".into(),
+            updated_at_unix_ms: 0,
+            history: steps,
+            denial_id: None,
+        }
+    }
+
+    #[test]
+    fn percentiles_and_outcomes() {
+        use LicenseAction::*;
+        use LicenseState as S;
+        let submit = || step(Submit, S::Submitted, 0);
+        let mut all = vec![license("DE-L-0", vec![submit()])];
+        for (i, days) in (1..=10).enumerate() {
+            let (action, to) = match i % 3 {
+                0 => (Approve, S::Approved),
+                1 => (Deny, S::Denied),
+                _ => (Return, S::Returned),
+            };
+            all.push(license(
+                &format!("DE-L-{days}"),
+                vec![
+                    submit(),
+                    step(Review, S::UnderReview, 0),
+                    step(action, to, days),
+                ],
+            ));
+        }
+        // An appeal after a denial does not change when the decision was made.
+        all[2].history.push(step(Appeal, S::Appealed, 30));
+        all[2].history.push(step(Overturn, S::AppealOverturned, 40));
+        all[2].state = S::AppealOverturned;
+
+        let s = decisions(&all);
+        assert_eq!((s.applications, s.decided, s.pending), (11, 10, 1));
+        assert_eq!(s.p50_days, Some(5.0));
+        assert_eq!(s.p90_days, Some(9.0));
+        assert_eq!(s.by_outcome["approved"], 4);
+        assert_eq!(s.by_outcome["denied"], 3);
+        assert_eq!(s.by_outcome["returned"], 3);
+        assert_eq!(s.by_state["submitted"], 1);
+        assert_eq!(s.by_state["appeal-overturned"], 1);
+        assert_eq!(decisions(&[]).p50_days, None);
+    }
+}

@@ -1,0 +1,130 @@
+//! `concord stats`: exchange counts on both sides of a federation, and public
+//! statistics that name no peer, no party and no record.
+
+use std::path::Path;
+
+use anyhow::ensure;
+use concord_tests::*;
+use serde_json::Value;
+
+fn json(profile: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["--profile", path_str(profile), "--output", "json"];
+    all.extend_from_slice(args);
+    let text = concord_ok(&all);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {text}"))
+}
+
+#[tokio::test]
+async fn statistics_count_exchanges_and_public_ones_name_nobody() {
+    let fed = Federation::start(&["DE", "FR"]).await.unwrap();
+    let (de, fr) = (fed.dir("DE").clone(), fed.dir("FR").clone());
+    let analyst = de.issue("analyst", "ana");
+    let officer = de.issue("officer", "oli");
+    let alert = json(
+        &analyst,
+        &[
+            "alert",
+            "raise",
+            "--category",
+            "diversion-suspected",
+            "--severity",
+            "high",
+            "--summary",
+            "Consignee resells controlled FPGAs",
+            "--subject-party",
+            "Acme Trading FZE",
+            "--to",
+            "FR",
+        ],
+    );
+    let denial = json(
+        &officer,
+        &[
+            "denial",
+            "issue",
+            "--party",
+            "Zeta Dual-Use GmbH",
+            "--party-country",
+            "ZZ",
+            "--item",
+            "3A001",
+            "--destination",
+            "ZZ",
+            "--reason",
+            "diversion risk",
+            "--to",
+            "FR",
+        ],
+    );
+    let ids = [
+        alert["id"].as_str().unwrap().to_owned(),
+        denial["id"].as_str().unwrap().to_owned(),
+    ];
+    json(
+        &officer,
+        &["denial", "revoke", &ids[1], "--reason", "appeal upheld"],
+    );
+
+    let fr_admin = fr.admin_profile();
+    let fr_stats = eventually("FR to hold both records", || {
+        let fr_admin = fr_admin.clone();
+        async move {
+            let s = json(&fr_admin, &["stats"]);
+            ensure!(s["alerts"]["received"] == 1, "{s}");
+            ensure!(s["denials"]["received"] == 1, "{s}");
+            ensure!(s["denials"]["received_revoked"] == 1, "{s}");
+            Ok(s)
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        fr_stats["alerts"]["received_by_category"]["diversion-suspected"],
+        1
+    );
+    assert_eq!(fr_stats["denials"]["received_changes"], 1);
+    assert_eq!(fr_stats["peers"][0]["jurisdiction"], "DE");
+    assert_eq!(fr_stats["peers"][0]["alerts_received"], 1);
+
+    let de_stats = json(&de.admin_profile(), &["stats"]);
+    assert_eq!(de_stats["alerts"]["issued"], 1, "{de_stats}");
+    assert_eq!(de_stats["alerts"]["issued_active"], 1);
+    assert_eq!(
+        de_stats["alerts"]["issued_by_category"]["diversion-suspected"],
+        1
+    );
+    assert_eq!(de_stats["denials"]["issued"], 1);
+    assert_eq!(de_stats["denials"]["issued_active"], 0);
+    assert_eq!(de_stats["denials"]["issued_revoked"], 1);
+    assert_eq!(de_stats["equivocations"], 0);
+    assert_eq!(de_stats["peers"][0]["jurisdiction"], "FR");
+    assert_eq!(de_stats["peers"][0]["alerts_sent"], 1);
+    assert_eq!(de_stats["peers"][0]["denials_sent"], 1);
+    let table = concord_ok(&["--profile", path_str(&de.admin_profile()), "stats"]);
+    assert!(table.contains("diversion-suspected"), "{table}");
+
+    for (node, other) in [(&de, "FR"), (&fr, "DE")] {
+        let public = json(&node.admin_profile(), &["stats", "--public"]);
+        assert_eq!(public["public"], true);
+        assert!(public.get("peers").is_none(), "{public}");
+        let text = public.to_string();
+        for secret in [
+            "Acme",
+            "Zeta",
+            "FPGA",
+            "diversion risk",
+            other,
+            ids[0].as_str(),
+            ids[1].as_str(),
+            "-A-",
+            "-D-",
+        ] {
+            assert!(!text.contains(secret), "{secret:?} in public stats {text}");
+        }
+        // The counts are still there.
+        assert_eq!(
+            public["alerts"]["issued"].as_u64().unwrap() + public["alerts"]["received"].as_u64().unwrap(),
+            1
+        );
+    }
+}

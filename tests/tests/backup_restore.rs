@@ -1,0 +1,216 @@
+//! Backups of a running node under write load restore to a consistent node;
+//! corrupt backups are refused before anything is written.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Output;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::ensure;
+use concord_proto::v1 as pb;
+use concord_tests::*;
+use serde_json::Value;
+
+fn cli(profile: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["--profile", path_str(profile)];
+    all.extend_from_slice(args);
+    concord(&all)
+}
+
+fn cli_ok(profile: &Path, args: &[&str]) -> String {
+    let mut all = vec!["--profile", path_str(profile)];
+    all.extend_from_slice(args);
+    concord_ok(&all)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn alert(n: usize) -> pb::RaiseAlertRequest {
+    pb::RaiseAlertRequest {
+        category: "suspicious-shipment".into(),
+        severity: "medium".into(),
+        summary: format!("load alert {n}"),
+        distribution: Some(pb::Distribution {
+            to: vec!["FR".into()],
+            groups: vec![],
+        }),
+        ..Default::default()
+    }
+}
+
+async fn held_alert_ids(profile: &Path) -> anyhow::Result<BTreeSet<String>> {
+    let mut client = exchange_client(profile).await?;
+    Ok(client
+        .list_alerts(pb::ListRecordsRequest {
+            limit: 0,
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .records
+        .into_iter()
+        .map(|r| r.id)
+        .collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backup_taken_under_write_load_restores_a_consistent_node() {
+    let mut fed = Federation::start(&["DE", "FR"]).await.unwrap();
+    let de = fed.dir("DE").clone();
+    let admin = de.admin_profile();
+    let analyst = de.issue("analyst", "ana");
+
+    // Keep raising alerts, recording when each raise was acknowledged.
+    let acked: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = tokio::spawn({
+        let (acked, stop, analyst) = (acked.clone(), stop.clone(), analyst.clone());
+        async move {
+            let mut client = exchange_client(&analyst).await?;
+            let mut n = 0;
+            while !stop.load(Ordering::SeqCst) {
+                n += 1;
+                let id = client.raise_alert(alert(n)).await?.into_inner().id;
+                acked
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((Instant::now(), id));
+            }
+            anyhow::Ok(n)
+        }
+    });
+    let count = |acked: &Arc<Mutex<Vec<(Instant, String)>>>| {
+        acked.lock().unwrap_or_else(|e| e.into_inner()).len()
+    };
+    eventually("the load to get going", || {
+        let n = count(&acked);
+        async move {
+            ensure!(n >= 30, "{n} alerts so far");
+            Ok(())
+        }
+    })
+    .await
+    .unwrap();
+
+    let backup = fed.root.path().join("de.backup");
+    let started = Instant::now();
+    let out = tokio::task::spawn_blocking({
+        let (admin, backup) = (admin.clone(), backup.clone());
+        move || cli(&admin, &["backup", "--out", path_str(&backup)])
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "backup failed: {}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("checksum verified"), "{text}");
+    // The load ran on while the backup was being taken.
+    let before_backup: BTreeSet<String> = {
+        let all = acked.lock().unwrap_or_else(|e| e.into_inner());
+        all.iter()
+            .filter(|(at, _)| *at < started)
+            .map(|(_, id)| id.clone())
+            .collect()
+    };
+    eventually("more alerts after the backup started", || {
+        let later = count(&acked) - before_backup.len();
+        async move {
+            ensure!(later >= 5, "{later} alerts since the backup started");
+            Ok(())
+        }
+    })
+    .await
+    .unwrap();
+    stop.store(true, Ordering::SeqCst);
+    let raised = load.await.unwrap().unwrap();
+    assert!(raised > before_backup.len());
+
+    // Restore into a fresh data directory and start the node on it.
+    let node = fed.take("DE");
+    assert!(node.terminate().await.unwrap().success());
+    let data = de.dir.join("data");
+    std::fs::rename(&data, de.dir.join("data.before-restore")).unwrap();
+    let out = concord(&[
+        "restore",
+        "--from",
+        path_str(&backup),
+        "--data-dir",
+        path_str(&data),
+    ]);
+    assert!(out.status.success(), "restore failed: {}", stderr(&out));
+    fed.restart(&de).await.unwrap();
+
+    let verified: Value =
+        serde_json::from_str(&cli_ok(&admin, &["--output", "json", "audit", "verify"])).unwrap();
+    assert_eq!(verified["ok"], true, "{verified}");
+    let held = held_alert_ids(&analyst).await.unwrap();
+    let missing: Vec<&String> = before_backup.difference(&held).collect();
+    assert!(
+        missing.is_empty(),
+        "alerts acknowledged before the backup started are missing: {missing:?}"
+    );
+    // Whatever the snapshot holds is whole: every alert it has is audited.
+    let audited = verified["entries"].as_u64().unwrap();
+    assert!(audited as usize > held.len(), "{audited} entries, {} alerts", held.len());
+    let peers: Value =
+        serde_json::from_str(&cli_ok(&admin, &["--output", "json", "peer", "list"])).unwrap();
+    assert_eq!(peers["peers"][0]["jurisdiction"], "FR", "{peers}");
+    wait_links(&de, &["FR"]).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_corrupt_backup_is_refused_and_nothing_is_written() {
+    init();
+    let root = tempfile::tempdir().unwrap();
+    let de = NodeDir::init(root.path(), "DE");
+    let _node = NodeProcess::start(&de).await.unwrap();
+    let admin = de.admin_profile();
+    for name in ["g1", "g2", "g3"] {
+        cli_ok(&admin, &["group", "create", name, "--members", "FR"]);
+    }
+    let backup = root.path().join("de.backup");
+    let backup_s = path_str(&backup).to_owned();
+    cli_ok(&admin, &["backup", "--out", &backup_s]);
+    let again = cli(&admin, &["backup", "--out", &backup_s]);
+    assert_eq!(again.status.code(), Some(8), "{}", stderr(&again));
+
+    // A good backup restores, but never over existing data.
+    let restored = root.path().join("restored");
+    concord_ok(&["restore", "--from", &backup_s, "--data-dir", path_str(&restored)]);
+    let out = concord(&["restore", "--from", &backup_s, "--data-dir", path_str(&restored)]);
+    assert_eq!(out.status.code(), Some(8), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not empty"), "{}", stderr(&out));
+
+    let good = std::fs::read(&backup).unwrap();
+    let check_refused = |bytes: &[u8], expected: &[&str]| {
+        let bad = root.path().join("bad.backup");
+        std::fs::write(&bad, bytes).unwrap();
+        let target = root.path().join("target");
+        let out = concord(&["restore", "--from", path_str(&bad), "--data-dir", path_str(&target)]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(6), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            expected.iter().any(|e| err.contains(e)),
+            "{expected:?} not in {err}"
+        );
+        assert!(err.contains("nothing was written"), "{err}");
+        assert!(!target.exists(), "{} was created", target.display());
+    };
+    // One bit anywhere: in a value the checksum catches it, in a length
+    // the structure does; either way before anything is written.
+    let mut flipped = good.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x01;
+    check_refused(&flipped, &["checksum mismatch", "malformed"]);
+    // In the trailing entry count (read before the checksum is compared).
+    let mut flipped = good.clone();
+    let at = flipped.len() - 33;
+    flipped[at] ^= 0x01;
+    check_refused(&flipped, &["checksum mismatch"]);
+    check_refused(&good[..good.len() - 10], &["truncated"]);
+    check_refused(b"this is not a backup at all", &["not a Concord backup"]);
+}
