@@ -51,8 +51,8 @@ pub enum StartError {
     Signing { path: PathBuf, source: SigningError },
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("loading peers: {0}")]
-    Peers(#[from] crate::error::Error),
+    #[error("loading the node's stored state: {0}")]
+    State(#[from] crate::error::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -182,7 +182,7 @@ impl Node {
             crate::screening::Screening::open(store.clone(), audit.clone(), config.screening_threshold)
                 .map_err(|e| match e {
                     crate::error::Error::Store(e) => StartError::Store(e),
-                    other => StartError::Peers(other),
+                    other => StartError::State(other),
                 })?,
         );
         let links = PeerLinks::spawn(

@@ -50,7 +50,10 @@ pub fn decisions<'a>(licenses: impl IntoIterator<Item = &'a License>) -> Decisio
     let mut days = Vec::new();
     for l in licenses {
         stats.applications += 1;
-        *stats.by_state.entry(l.state.as_str().to_owned()).or_default() += 1;
+        *stats
+            .by_state
+            .entry(l.state.as_str().to_owned())
+            .or_default() += 1;
         match first_decision(l) {
             Some((outcome, at)) => {
                 stats.decided += 1;

@@ -65,6 +65,80 @@ async fn statistics_count_exchanges_and_public_ones_name_nobody() {
         &["denial", "revoke", &ids[1], "--reason", "appeal upheld"],
     );
 
+    // Licensing: one application decided, one pending.
+    let catalog = fed.root.path().join("catalog.csv");
+    std::fs::write(
+        &catalog,
+        "code,title,category,tier,rationale\nML4,Bombs,military,3,Wassenaar ML4\n",
+    )
+    .unwrap();
+    json(
+        &de.admin_profile(),
+        &["catalog", "import", path_str(&catalog)],
+    );
+    let parties: Vec<String> = [
+        "Applicant Alpha Ltd",
+        "End User Beta LLC",
+        "Consignee Gamma SA",
+    ]
+    .iter()
+    .map(|name| {
+        json(
+            &officer,
+            &["party", "create", "--name", name, "--country", "AE"],
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    })
+    .collect();
+    let submit = || {
+        json(
+            &officer,
+            &[
+                "license",
+                "submit",
+                "--applicant",
+                &parties[0],
+                "--end-user",
+                &parties[1],
+                "--consignee",
+                &parties[2],
+                "--destination",
+                "AE",
+                "--end-use",
+                "border surveillance",
+                "--item",
+                "ML4:1:100:EUR",
+            ],
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let licenses = [submit(), submit()];
+    json(
+        &officer,
+        &[
+            "license",
+            "review",
+            &licenses[0],
+            "--rationale",
+            "complete file",
+        ],
+    );
+    json(
+        &officer,
+        &[
+            "license",
+            "decide",
+            &licenses[0],
+            "--approve",
+            "--rationale",
+            "end user verified",
+        ],
+    );
+
     let fr_admin = fr.admin_profile();
     let fr_stats = eventually("FR to hold both records", || {
         let fr_admin = fr_admin.clone();
@@ -100,9 +174,19 @@ async fn statistics_count_exchanges_and_public_ones_name_nobody() {
     assert_eq!(de_stats["peers"][0]["jurisdiction"], "FR");
     assert_eq!(de_stats["peers"][0]["alerts_sent"], 1);
     assert_eq!(de_stats["peers"][0]["denials_sent"], 1);
+    let licensing = &de_stats["licensing"];
+    assert_eq!(licensing["applications"], 2, "{licensing}");
+    assert_eq!(licensing["decided"], 1);
+    assert_eq!(licensing["pending"], 1);
+    assert_eq!(licensing["by_outcome"]["approved"], 1);
+    assert_eq!(licensing["by_state"]["submitted"], 1);
+    let p50 = licensing["p50_days"].as_f64().unwrap();
+    assert!((0.0..0.01).contains(&p50), "decided within seconds: {p50}");
     let table = concord_ok(&["--profile", path_str(&de.admin_profile()), "stats"]);
     assert!(table.contains("diversion-suspected"), "{table}");
 
+    let public = json(&de.admin_profile(), &["stats", "--public"]);
+    assert_eq!(public["licensing"]["decided"], 1, "{public}");
     for (node, other) in [(&de, "FR"), (&fr, "DE")] {
         let public = json(&node.admin_profile(), &["stats", "--public"]);
         assert_eq!(public["public"], true);
@@ -118,12 +202,19 @@ async fn statistics_count_exchanges_and_public_ones_name_nobody() {
             ids[1].as_str(),
             "-A-",
             "-D-",
+            "Alpha",
+            "Beta",
+            "Gamma",
+            parties[0].as_str(),
+            licenses[0].as_str(),
+            licenses[1].as_str(),
         ] {
             assert!(!text.contains(secret), "{secret:?} in public stats {text}");
         }
         // The counts are still there.
         assert_eq!(
-            public["alerts"]["issued"].as_u64().unwrap() + public["alerts"]["received"].as_u64().unwrap(),
+            public["alerts"]["issued"].as_u64().unwrap()
+                + public["alerts"]["received"].as_u64().unwrap(),
             1
         );
     }

@@ -53,7 +53,11 @@ async fn entries_of(dir: &NodeDir) -> Result<Vec<pb::AuditEntry>> {
     Ok(out)
 }
 
-fn find<'a>(entries: &'a [pb::AuditEntry], action: &str, record: &str) -> Option<&'a pb::AuditEntry> {
+fn find<'a>(
+    entries: &'a [pb::AuditEntry],
+    action: &str,
+    record: &str,
+) -> Option<&'a pb::AuditEntry> {
     entries
         .iter()
         .find(|e| e.action == action && e.record == record)
@@ -159,7 +163,10 @@ async fn actions_are_audited_by_actor_and_an_edited_entry_is_named() {
         let mut e = audit.get(seq.to_be_bytes()).unwrap().unwrap();
         assert_eq!(e.actor, "DE/analyst/ana");
         e.actor = "DE/analyst/somebody-else".into();
-        store.put_durable(&audit, seq.to_be_bytes(), &e).await.unwrap();
+        store
+            .put_durable(&audit, seq.to_be_bytes(), &e)
+            .await
+            .unwrap();
     }
     fed.restart(&de).await.unwrap();
 
@@ -260,7 +267,11 @@ async fn deleted_history_is_caught_by_a_witness_even_without_own_checkpoints() {
     assert!(err.contains("witness FR"), "{err}");
     assert!(err.contains("deleted"), "{err}");
     let report: Value = serde_json::from_slice(
-        &cli(&admin, &["--output", "json", "audit", "verify", "--with-witnesses"]).stdout,
+        &cli(
+            &admin,
+            &["--output", "json", "audit", "verify", "--with-witnesses"],
+        )
+        .stdout,
     )
     .unwrap();
     let fr = witness(&report, "FR").unwrap();
@@ -292,7 +303,10 @@ async fn an_export_verifies_offline_and_tampering_is_named() {
     let file: PathBuf = root.path().join("de.jsonl");
     let file_s = path_str(&file).to_owned();
     let summary = cli_ok(&admin, &["audit", "export", "--out", &file_s]);
-    assert!(summary.contains("Exported 5 entries (1..5) and 1 checkpoints"), "{summary}");
+    assert!(
+        summary.contains("Exported 5 entries (1..5) and 1 checkpoints"),
+        "{summary}"
+    );
     // An existing file is never overwritten.
     let again = cli(&admin, &["audit", "export", "--out", &file_s]);
     assert_eq!(again.status.code(), Some(8), "{}", stderr(&again));
@@ -326,7 +340,13 @@ async fn an_export_verifies_offline_and_tampering_is_named() {
     let check_fails = |lines: &[Value], key: &str, expected: &[&str]| {
         let bad = root.path().join("bad.jsonl");
         write_lines(&bad, lines);
-        let out = concord(&["audit", "verify-export", path_str(&bad), "--public-key", key]);
+        let out = concord(&[
+            "audit",
+            "verify-export",
+            path_str(&bad),
+            "--public-key",
+            key,
+        ]);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(9), "{err}");
         assert_eq!(err.lines().count(), 1, "{err}");
@@ -342,11 +362,18 @@ async fn an_export_verifies_offline_and_tampering_is_named() {
         .position(|l| l["type"] == "entry" && l["seq"] == 2)
         .unwrap();
     edited[at]["rationale"] = Value::from("members FR,XX");
-    check_fails(&edited, &key, &[&format!("line {} (entry 2)", at + 1), "edited"]);
+    check_fails(
+        &edited,
+        &key,
+        &[&format!("line {} (entry 2)", at + 1), "edited"],
+    );
 
     // A forged checkpoint signature.
     let mut forged = lines.clone();
-    let cp = forged.iter().position(|l| l["type"] == "checkpoint").unwrap();
+    let cp = forged
+        .iter()
+        .position(|l| l["type"] == "checkpoint")
+        .unwrap();
     forged[cp]["at_unix_ms"] = Value::from(forged[cp]["at_unix_ms"].as_i64().unwrap() + 1);
     check_fails(&forged, &key, &["signature does not verify"]);
 
@@ -363,7 +390,14 @@ async fn an_export_verifies_offline_and_tampering_is_named() {
     let partial = root.path().join("partial.jsonl");
     cli_ok(
         &admin,
-        &["audit", "export", "--out", path_str(&partial), "--since", "3"],
+        &[
+            "audit",
+            "export",
+            "--out",
+            path_str(&partial),
+            "--since",
+            "3",
+        ],
     );
     let report: Value = serde_json::from_str(&concord_ok(&[
         "--output",

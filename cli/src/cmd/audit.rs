@@ -102,7 +102,10 @@ pub async fn run(
         AuditCommand::VerifyExport { file, public_key } => {
             let key = public_key
                 .as_deref()
-                .map(|h| decode_key(h).map_err(|e| CliError::invalid_argument(format!("--public-key: {e}"))))
+                .map(|h| {
+                    decode_key(h)
+                        .map_err(|e| CliError::invalid_argument(format!("--public-key: {e}")))
+                })
                 .transpose()?;
             let report = verify_export_file(&file, key.as_deref())?;
             match output {
@@ -371,7 +374,10 @@ async fn export(
     let temp = tempfile::NamedTempFile::new_in(dir).map_err(write_error)?;
     let mut file = std::io::BufWriter::new(temp);
 
-    let bar = progress(output, total.saturating_sub(since.unwrap_or(1).saturating_sub(1)));
+    let bar = progress(
+        output,
+        total.saturating_sub(since.unwrap_or(1).saturating_sub(1)),
+    );
     let mut view = ExportView {
         file: out.display().to_string(),
         jurisdiction: String::new(),
@@ -403,7 +409,8 @@ async fn export(
             header_written = true;
         }
         for c in &chunk.checkpoints {
-            write_line(&mut file, &Line::Checkpoint(CheckpointLine::from(c))).map_err(write_error)?;
+            write_line(&mut file, &Line::Checkpoint(CheckpointLine::from(c)))
+                .map_err(write_error)?;
             view.checkpoints += 1;
         }
         for e in &chunk.entries {
@@ -418,9 +425,7 @@ async fn export(
     if !header_written {
         return Err(CliError::internal("the node sent an empty export"));
     }
-    let temp = file
-        .into_inner()
-        .map_err(|e| write_error(e.into_error()))?;
+    let temp = file.into_inner().map_err(|e| write_error(e.into_error()))?;
     temp.as_file().sync_all().map_err(write_error)?;
     temp.persist_noclobber(out).map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
@@ -525,7 +530,10 @@ impl ExportReport {
         };
         let signed = match (self.signed_through, self.last_seq) {
             (Some(s), Some(last)) if s < last => {
-                format!("{s} (entries {}..{last} are chained but not yet signed)", s + 1)
+                format!(
+                    "{s} (entries {}..{last} are chained but not yet signed)",
+                    s + 1
+                )
             }
             (Some(s), _) => s.to_string(),
             (None, _) => "none (no checkpoint covers these entries)".to_owned(),
@@ -552,9 +560,8 @@ impl ExportReport {
 
 /// Verifies an export file; the error names the file, line and entry.
 pub fn verify_export_file(path: &Path, key: Option<&[u8]>) -> Result<ExportReport, CliError> {
-    let file = std::fs::File::open(path).map_err(|e| {
-        CliError::invalid_argument(format!("cannot read {}: {e}", path.display()))
-    })?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| CliError::invalid_argument(format!("cannot read {}: {e}", path.display())))?;
     verify_export(BufReader::new(file), key).map_err(|p| p.into_error(path))
 }
 
@@ -580,10 +587,7 @@ impl Problem {
         } else {
             ErrorKind::FailedPrecondition
         };
-        CliError::new(
-            kind,
-            format!("{} {at}: {}", path.display(), self.reason),
-        )
+        CliError::new(kind, format!("{} {at}: {}", path.display(), self.reason))
     }
 }
 
@@ -614,7 +618,8 @@ pub fn verify_export(input: impl BufRead, key: Option<&[u8]>) -> Result<ExportRe
             format!("format {:?}, expected {EXPORT_FORMAT:?}", header.format),
         ));
     }
-    let file_key = decode_key(&header.public_key_hex).map_err(|e| malformed(n, format!("public_key_hex: {e}")))?;
+    let file_key = decode_key(&header.public_key_hex)
+        .map_err(|e| malformed(n, format!("public_key_hex: {e}")))?;
     if header.key_id != key_id(&file_key) {
         return Err(fail(
             n,
@@ -705,11 +710,7 @@ pub fn verify_export(input: impl BufRead, key: Option<&[u8]>) -> Result<ExportRe
                         ))
                     }
                     Some(p) if entry.prev_hash != p.hash => {
-                        return Err(fail(
-                            n,
-                            seq,
-                            "does not chain to the previous entry".into(),
-                        ))
+                        return Err(fail(n, seq, "does not chain to the previous entry".into()))
                     }
                     Some(_) => {}
                 }

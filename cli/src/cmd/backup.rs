@@ -119,7 +119,9 @@ pub async fn backup(
     temp.as_file().sync_all().map_err(write_error)?;
     // Check what arrived before calling it a backup.
     let summary = backup::verify(temp.path()).map_err(|e| {
-        CliError::internal(format!("the backup received from the node does not verify: {e}"))
+        CliError::internal(format!(
+            "the backup received from the node does not verify: {e}"
+        ))
     })?;
     temp.persist_noclobber(out).map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {

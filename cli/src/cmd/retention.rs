@@ -150,6 +150,9 @@ mod tests {
         });
         let text = some.render();
         assert!(text.contains("Purged 1 record(s)"), "{text}");
-        assert!(text.contains("DE-A-1  DE      2023-11-14T22:13:20.000Z  v1 ab"), "{text}");
+        assert!(
+            text.contains("DE-A-1  DE      2023-11-14T22:13:20.000Z  v1 ab"),
+            "{text}"
+        );
     }
 }

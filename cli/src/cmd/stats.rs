@@ -51,6 +51,7 @@ pub struct StatsView {
     pub denials: CountsView,
     pub equivocations: u64,
     pub audit_entries: u64,
+    pub licensing: DecisionsView,
     /// Absent in public statistics.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peers: Option<Vec<PeerStatsView>>,
@@ -70,6 +71,42 @@ pub struct CountsView {
     pub received_changes: u64,
     pub issued_revoked: u64,
     pub received_revoked: u64,
+}
+
+/// License applications; aggregates only.
+#[derive(Debug, Default, Serialize)]
+pub struct DecisionsView {
+    pub applications: u64,
+    pub decided: u64,
+    pub pending: u64,
+    /// Days from submission to first decision; null when nothing was decided.
+    pub p50_days: Option<f64>,
+    pub p90_days: Option<f64>,
+    pub by_outcome: BTreeMap<String, u64>,
+    pub by_state: BTreeMap<String, u64>,
+}
+
+impl From<Option<&pb::DecisionStats>> for DecisionsView {
+    fn from(d: Option<&pb::DecisionStats>) -> Self {
+        let Some(d) = d else {
+            return DecisionsView::default();
+        };
+        let counts = |v: &[pb::OutcomeCount]| {
+            v.iter()
+                .map(|c| (c.outcome.clone(), c.count))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let decided = d.decided > 0;
+        DecisionsView {
+            applications: d.applications,
+            decided: d.decided,
+            pending: d.pending,
+            p50_days: decided.then_some(d.p50_days),
+            p90_days: decided.then_some(d.p90_days),
+            by_outcome: counts(&d.by_outcome),
+            by_state: counts(&d.by_state),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -118,6 +155,7 @@ impl StatsView {
             denials: CountsView::from(r.denials.as_ref()),
             equivocations: r.equivocations,
             audit_entries: r.audit_entries,
+            licensing: DecisionsView::from(r.licensing.as_ref()),
             peers: (!public).then(|| {
                 r.peers
                     .iter()
@@ -147,7 +185,10 @@ impl StatsView {
             "Alerts",
             &[
                 ("sent", format!("{} ({} active)", a.issued, a.issued_active)),
-                ("received", format!("{} ({} active)", a.received, a.received_active)),
+                (
+                    "received",
+                    format!("{} ({} active)", a.received, a.received_active),
+                ),
             ],
         ));
         let categories: std::collections::BTreeSet<&String> = a
@@ -160,7 +201,11 @@ impl StatsView {
             for c in categories {
                 table.row([
                     format!("  {c}"),
-                    a.issued_by_category.get(c).copied().unwrap_or(0).to_string(),
+                    a.issued_by_category
+                        .get(c)
+                        .copied()
+                        .unwrap_or(0)
+                        .to_string(),
                     a.received_by_category
                         .get(c)
                         .copied()
@@ -189,6 +234,36 @@ impl StatsView {
                         d.received, d.received_active, d.received_revoked, d.received_changes
                     ),
                 ),
+            ],
+        ));
+        out.push('\n');
+        let l = &self.licensing;
+        let days = |d: Option<f64>| d.map_or_else(|| "-".to_owned(), |d| format!("{d:.1} days"));
+        let joined = |m: &BTreeMap<String, u64>| {
+            if m.is_empty() {
+                return "-".to_owned();
+            }
+            m.iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push_str(&key_values(
+            "Licensing",
+            &[
+                (
+                    "applications",
+                    format!(
+                        "{} ({} decided, {} pending)",
+                        l.applications, l.decided, l.pending
+                    ),
+                ),
+                (
+                    "time to decision",
+                    format!("p50 {}, p90 {}", days(l.p50_days), days(l.p90_days)),
+                ),
+                ("first decisions", joined(&l.by_outcome)),
+                ("current states", joined(&l.by_state)),
             ],
         ));
         out.push('\n');
@@ -256,6 +331,18 @@ mod tests {
                 ..Default::default()
             }],
             audit_entries: 7,
+            licensing: Some(pb::DecisionStats {
+                applications: 3,
+                decided: 2,
+                pending: 1,
+                p50_days: 1.5,
+                p90_days: 4.0,
+                by_outcome: vec![pb::OutcomeCount {
+                    outcome: "approved".into(),
+                    count: 2,
+                }],
+                by_state: vec![],
+            }),
         }
     }
 
@@ -266,6 +353,11 @@ mod tests {
         assert!(text.contains("  sent      2 (1 active)"), "{text}");
         assert!(text.contains("  diversion-suspected  2     0"), "{text}");
         assert!(text.contains("FR    2"), "{text}");
+        assert!(
+            text.contains("  time to decision  p50 1.5 days, p90 4.0 days\n"),
+            "{text}"
+        );
+        assert!(text.contains("  first decisions   approved 2\n"), "{text}");
         let public = StatsView::new(&response(), true);
         let json = serde_json::to_string(&public).unwrap();
         assert!(!json.contains("FR") && !json.contains("peers"), "{json}");

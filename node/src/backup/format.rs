@@ -188,7 +188,10 @@ impl<R: Read> Reader<R> {
             TAG_ENTRY => {
                 let tree = self.field16(MAX_TREE_NAME, "tree name")?;
                 let tree = String::from_utf8(tree).map_err(|_| {
-                    FormatError::Malformed(format!("entry {}: tree name is not UTF-8", self.entries + 1))
+                    FormatError::Malformed(format!(
+                        "entry {}: tree name is not UTF-8",
+                        self.entries + 1
+                    ))
                 })?;
                 let key = self.field32(MAX_KEY, "key")?;
                 let value = self.field32(MAX_VALUE, "value")?;
@@ -213,9 +216,7 @@ impl<R: Read> Reader<R> {
                 }
                 let mut extra = [0u8; 1];
                 if self.input.read(&mut extra)? != 0 {
-                    return Err(FormatError::Malformed(
-                        "bytes after the checksum".into(),
-                    ));
+                    return Err(FormatError::Malformed("bytes after the checksum".into()));
                 }
                 self.done = true;
                 Ok(None)
@@ -345,7 +346,10 @@ mod tests {
         ));
         let mut future = good;
         future[15] = 9;
-        assert!(matches!(read_all(&future), Err(FormatError::UnknownFormat(9))));
+        assert!(matches!(
+            read_all(&future),
+            Err(FormatError::UnknownFormat(9))
+        ));
     }
 
     #[test]

@@ -82,6 +82,17 @@ impl Exchange {
         draft: AlertDraft,
         dist: Distribution,
     ) -> Result<RecordView> {
+        self.raise_alert_with(actor, draft, dist, None).await
+    }
+
+    /// Raises an alert and commits `along` in the same durable batch.
+    pub async fn raise_alert_with(
+        &self,
+        actor: &Caller,
+        draft: AlertDraft,
+        dist: Distribution,
+        along: Option<AlongWith<'_>>,
+    ) -> Result<RecordView> {
         let guard = self.issuing.lock().await;
         let recipients = self.resolve(&dist)?;
         let seq = self.next_seq()?;
@@ -106,7 +117,7 @@ impl Exchange {
             actor,
             action: "alert.raise",
             rationale: alert.summary.clone(),
-            along: None,
+            along,
         };
         self.seal_and_store(guard, seq, recipients, None, Record::Alert(alert), why)
             .await

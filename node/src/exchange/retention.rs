@@ -54,7 +54,9 @@ pub fn ended_at(header: &EnvelopeHeader, denial: Option<&DenialNotice>, now: i64
         RecordKind::Alert => Some(
             header
                 .expires_at_unix_ms
-                .map_or(header.issued_at_unix_ms, |e| e.max(header.issued_at_unix_ms)),
+                .map_or(header.issued_at_unix_ms, |e| {
+                    e.max(header.issued_at_unix_ms)
+                }),
         ),
         RecordKind::Denial => {
             let d = denial?;
@@ -282,11 +284,31 @@ mod tests {
         check(header(Alert, 100, Some(500)), None, Some(500));
         check(header(Alert, 100, Some(5_000)), None, Some(5_000));
         check(header(Denial, 100, None), Some(denial(Active, None)), None);
-        check(header(Denial, 100, None), Some(denial(Amended, Some(5_000))), None);
-        check(header(Denial, 100, None), Some(denial(Active, Some(700))), Some(700));
-        check(header(Denial, 300, None), Some(denial(Revoked, None)), Some(300));
-        check(header(Denial, 300, None), Some(denial(Revoked, Some(200))), Some(200));
-        check(header(Denial, 300, None), Some(denial(Revoked, Some(9_000))), Some(300));
+        check(
+            header(Denial, 100, None),
+            Some(denial(Amended, Some(5_000))),
+            None,
+        );
+        check(
+            header(Denial, 100, None),
+            Some(denial(Active, Some(700))),
+            Some(700),
+        );
+        check(
+            header(Denial, 300, None),
+            Some(denial(Revoked, None)),
+            Some(300),
+        );
+        check(
+            header(Denial, 300, None),
+            Some(denial(Revoked, Some(200))),
+            Some(200),
+        );
+        check(
+            header(Denial, 300, None),
+            Some(denial(Revoked, Some(9_000))),
+            Some(300),
+        );
         check(header(Denial, 300, None), None, None);
     }
 
@@ -311,8 +333,14 @@ mod tests {
                 .unwrap()
                 .audited(audit.clone()),
         );
-        let x = Exchange::open(store, j.clone(), signer.clone(), peers.clone(), audit.clone())
-            .unwrap();
+        let x = Exchange::open(
+            store,
+            j.clone(),
+            signer.clone(),
+            peers.clone(),
+            audit.clone(),
+        )
+        .unwrap();
         TestNode {
             j,
             x,
@@ -342,7 +370,10 @@ mod tests {
         let pending = from.x.pending_for(&to.j, BATCH).await.unwrap();
         let envelopes: Vec<_> = pending.iter().map(|(_, e)| e.clone()).collect();
         let receipts = to.x.receive(&from.j, &envelopes).await.unwrap();
-        from.x.acknowledge(&to.j, &pending, &receipts).await.unwrap();
+        from.x
+            .acknowledge(&to.j, &pending, &receipts)
+            .await
+            .unwrap();
     }
 
     const SUMMARY: &str = "Consignee resells controlled FPGAs";
@@ -396,29 +427,25 @@ mod tests {
         let (de, fr) = pair().await;
         let analyst = Caller::new(de.j.clone(), Role::Analyst, "ana").unwrap();
         let officer = Caller::new(de.j.clone(), Role::Officer, "oli").unwrap();
-        let alert = de
-            .x
-            .raise_alert(&analyst, alert_draft(Some(day())), to_fr())
-            .await
-            .unwrap();
-        let kept = de
-            .x
-            .raise_alert(&analyst, alert_draft(Some(day() * 400)), to_fr())
-            .await
-            .unwrap();
-        let revoked = de
-            .x
-            .issue_denial(&officer, denial_draft(), to_fr())
-            .await
-            .unwrap();
+        let alert =
+            de.x.raise_alert(&analyst, alert_draft(Some(day())), to_fr())
+                .await
+                .unwrap();
+        let kept =
+            de.x.raise_alert(&analyst, alert_draft(Some(day() * 400)), to_fr())
+                .await
+                .unwrap();
+        let revoked =
+            de.x.issue_denial(&officer, denial_draft(), to_fr())
+                .await
+                .unwrap();
         de.x.revoke_denial(&officer, &revoked.header.record_id, "appeal upheld".into())
             .await
             .unwrap();
-        let active = de
-            .x
-            .issue_denial(&officer, denial_draft(), to_fr())
-            .await
-            .unwrap();
+        let active =
+            de.x.issue_denial(&officer, denial_draft(), to_fr())
+                .await
+                .unwrap();
         deliver(&de, &fr).await;
 
         let periods = RetentionPeriods {
@@ -427,7 +454,12 @@ mod tests {
         };
         // Within the period nothing goes.
         let soon = now_unix_ms() + millis(day() * 20);
-        assert!(de.x.purge_expired("system", periods, soon).await.unwrap().is_empty());
+        assert!(de
+            .x
+            .purge_expired("system", periods, soon)
+            .await
+            .unwrap()
+            .is_empty());
 
         let later = now_unix_ms() + millis(day() * 40);
         let entries_before = de.audit.count().await;
@@ -445,22 +477,31 @@ mod tests {
             );
             assert_eq!(purged[1].versions.len(), 2, "both versions of the denial");
             assert_eq!(purged[0].versions, vec![(1, alert.digest)]);
-            let left: Vec<String> = n
-                .x
-                .list(RecordKind::Alert, &RecordFilter::default())
-                .unwrap()
-                .into_iter()
-                .map(|v| v.header.record_id)
-                .collect();
-            assert_eq!(left, [kept.header.record_id.clone()]);
-            let left = n.x.list(RecordKind::Denial, &RecordFilter::default()).unwrap();
+            let left: Vec<String> =
+                n.x.list(RecordKind::Alert, &RecordFilter::default())
+                    .unwrap()
+                    .into_iter()
+                    .map(|v| v.header.record_id)
+                    .collect();
+            assert_eq!(left, std::slice::from_ref(&kept.header.record_id));
+            let left =
+                n.x.list(RecordKind::Denial, &RecordFilter::default())
+                    .unwrap();
             assert_eq!(left.len(), 1);
             assert_eq!(left[0].header.record_id, active.header.record_id);
-            assert!(n.x.history(RecordKind::Denial, &revoked.header.record_id).is_err());
+            assert!(n
+                .x
+                .history(RecordKind::Denial, &revoked.header.record_id)
+                .is_err());
             // Nothing else of the purged records remains in any exchange tree.
             assert_eq!(n.x.held_from(&de.j), 2);
             // Purging again finds nothing.
-            assert!(n.x.purge_expired(actor, periods, later).await.unwrap().is_empty());
+            assert!(n
+                .x
+                .purge_expired(actor, periods, later)
+                .await
+                .unwrap()
+                .is_empty());
         }
         assert!(de.x.ledger.deliveries.iter().unwrap().iter().all(|(k, _)| {
             let seq = ledger::seq_of(k).unwrap();
@@ -501,12 +542,20 @@ mod tests {
             .unwrap();
         let far = now_unix_ms() + millis(day() * 365 * 100);
         let keep_all = RetentionPeriods::default();
-        assert!(de.x.purge_expired("system", keep_all, far).await.unwrap().is_empty());
+        assert!(de
+            .x
+            .purge_expired("system", keep_all, far)
+            .await
+            .unwrap()
+            .is_empty());
         let alerts_only = RetentionPeriods {
             alerts: Some(Duration::from_millis(1)),
             denials: None,
         };
-        let purged = de.x.purge_expired("system", alerts_only, far).await.unwrap();
+        let purged =
+            de.x.purge_expired("system", alerts_only, far)
+                .await
+                .unwrap();
         assert_eq!(purged.len(), 1);
         assert_eq!(purged[0].kind, RecordKind::Alert);
     }

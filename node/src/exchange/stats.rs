@@ -106,8 +106,9 @@ impl Exchange {
             .envelope
             .peek_header()
             .map_err(|e| Error::Internal(format!("stored envelope: {e}")))?;
-        let undecodable =
-            |e: postcard::Error| Error::Internal(format!("stored body of {}: {e}", header.record_id));
+        let undecodable = |e: postcard::Error| {
+            Error::Internal(format!("stored body of {}: {e}", header.record_id))
+        };
         let own = header.issuer == self.own;
         let counts = match kind {
             RecordKind::Alert => &mut stats.alerts,
@@ -115,7 +116,8 @@ impl Exchange {
         };
         let (active, category, revoked) = match kind {
             RecordKind::Alert => {
-                let a: RiskAlert = postcard::from_bytes(&stored.envelope.body).map_err(undecodable)?;
+                let a: RiskAlert =
+                    postcard::from_bytes(&stored.envelope.body).map_err(undecodable)?;
                 (!a.is_expired(now), Some(a.category.as_str()), false)
             }
             RecordKind::Denial => {

@@ -9,7 +9,9 @@ use super::{key, pair_key, Kind, Licensing, PartyFilter, WaiverFilter};
 use crate::audit::Action;
 use crate::error::{Error, Result};
 use crate::exchange::records::{AlertCategory, Party as NoticeParty, Severity, Subjects};
-use crate::exchange::{AlertDraft, Distribution};
+use crate::audit::AuditTx;
+use crate::exchange::{AlertDraft, AlongWith, Distribution};
+use crate::store::Batch;
 use crate::identity::Caller;
 use crate::peers::now_unix_ms;
 
@@ -243,77 +245,71 @@ impl Licensing {
         let license = self.license(&draft.license_id)?;
         let mut batch = self.store.batch();
         let (n, id) = self.next_id(&mut batch, Kind::Check)?;
-        let alert_id = if wants_alert {
-            // raise_alert has no way to carry our writes along, so the alert
-            // goes first: a refused distribution then leaves nothing behind.
-            let end_user = self.party(&license.end_user)?;
-            let shipments: Vec<String> = self
-                .shipments(Some(&license.id), Some(MAX_LIST))?
-                .into_iter()
-                .map(|s| s.id)
-                .collect();
-            let mut codes: Vec<String> = Vec::new();
-            for c in license.codes() {
-                if !codes.contains(&c) && codes.len() < MAX_LIST {
-                    codes.push(c);
-                }
-            }
-            let draft_alert = AlertDraft {
-                category: AlertCategory::FailedEndUseVerification,
-                severity: Severity::High,
-                subjects: Subjects {
-                    parties: vec![NoticeParty {
-                        name: end_user.name,
-                        aliases: end_user.aliases,
-                        country: end_user.country,
-                        address: end_user.address,
-                    }],
-                    destinations: vec![license.destination.clone()],
-                    items: codes,
-                    shipments,
-                },
-                indicators: vec![format!(
-                    "end-use check {id} of license {} failed",
-                    license.id
-                )],
-                summary: draft.findings.clone(),
-                expires_in: None,
-                handling: String::new(),
-            };
-            let view = self
-                .exchange
-                .raise_alert(officer, draft_alert, alert)
-                .await?;
-            Some(view.header.record_id)
-        } else {
-            None
-        };
         let check = EndUseCheck {
             id: id.clone(),
-            license_id: license.id,
+            license_id: license.id.clone(),
             result: draft.result,
-            findings: draft.findings,
+            findings: draft.findings.clone(),
             checked_at_unix_ms: draft.checked_at_unix_ms.unwrap_or_else(now_unix_ms),
             officer: officer.to_string(),
-            alert_id,
+            alert_id: None,
         };
-        batch.put(&self.trees.checks, pair_key(license_n, n), &check)?;
-        let record = match &check.alert_id {
-            Some(a) => format!("{id} {} {} alert {a}", check.license_id, check.result),
-            None => format!("{id} {} {}", check.license_id, check.result),
-        };
-        self.commit(
-            guard,
-            batch,
-            Action {
-                actor: &check.officer,
-                action: "enduse.record",
-                record: &record,
-                rationale: &check.findings,
+        let check_key = pair_key(license_n, n);
+        if !wants_alert {
+            batch.put(&self.trees.checks, check_key, &check)?;
+            let record = format!("{id} {} {}", check.license_id, check.result);
+            let action = Action { actor: &check.officer, action: "enduse.record", record: &record, rationale: &check.findings };
+            self.commit(guard, batch, action).await?;
+            return Ok(check);
+        }
+        let end_user = self.party(&license.end_user)?;
+        let shipments: Vec<String> = self
+            .shipments(Some(&license.id), Some(MAX_LIST))?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        let mut codes: Vec<String> = Vec::new();
+        for c in license.codes() {
+            if !codes.contains(&c) && codes.len() < MAX_LIST {
+                codes.push(c);
+            }
+        }
+        let draft_alert = AlertDraft {
+            category: AlertCategory::FailedEndUseVerification,
+            severity: Severity::High,
+            subjects: Subjects {
+                parties: vec![NoticeParty {
+                    name: end_user.name,
+                    aliases: end_user.aliases,
+                    country: end_user.country,
+                    address: end_user.address,
+                }],
+                destinations: vec![license.destination.clone()],
+                items: codes,
+                shipments,
             },
-        )
-        .await?;
-        Ok(check)
+            indicators: vec![format!("end-use check {id} of license {} failed", license.id)],
+            summary: draft.findings.clone(),
+            expires_in: None,
+            handling: String::new(),
+        };
+        // The check, its audit entry and the alert commit in one batch: after
+        // a crash all three are there or none is.
+        let recorded = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let (slot, checks) = (recorded.clone(), self.trees.checks.clone());
+        let along: AlongWith<'_> = Box::new(move |b: &mut Batch, audit: &mut AuditTx, alert_id: &str, _version: u32| {
+            let check = EndUseCheck { alert_id: Some(alert_id.to_owned()), ..check };
+            batch.put(&checks, check_key, &check)?;
+            b.append(batch);
+            let record = format!("{} {} {} alert {alert_id}", check.id, check.license_id, check.result);
+            audit.append(b, Action { actor: &check.officer, action: "enduse.record", record: &record, rationale: &check.findings })?;
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(check);
+            Ok(())
+        });
+        self.exchange.raise_alert_with(officer, draft_alert, alert, Some(along)).await?;
+        drop(guard);
+        let check = recorded.lock().unwrap_or_else(|e| e.into_inner()).take();
+        check.ok_or_else(|| Error::Internal("end-use check was not recorded with its alert".into()))
     }
 
     /// End-use checks of one license (or of all), optionally of one result, newest first.

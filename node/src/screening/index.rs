@@ -70,7 +70,8 @@ pub struct ListIndex {
     entries: Vec<IndexedEntry>,
     names: Vec<Name>,
     keys: Vec<Key>,
-    key_ids: HashMap<Box<str>, u32>,
+    /// Canonical (folded) spelling → keys spelled so.
+    folded: HashMap<Box<str>, Vec<u32>>,
     /// (hash of a key or of one of its one-deletion variants, key), sorted.
     deletes: Vec<(u64, u32)>,
     /// Consonant skeleton → keys, for abjad-script queries.
@@ -96,10 +97,10 @@ impl PreparedQuery {
         let probes = toks
             .iter()
             .map(|t| {
-                if t.text.len() >= 4 && t.class != TokenClass::Form {
-                    deletion_hashes(&t.text)
-                } else {
+                if t.class == TokenClass::Form {
                     Vec::new()
+                } else {
+                    probes(t)
                 }
             })
             .collect();
@@ -170,10 +171,12 @@ impl ListIndex {
                 let mut compounds = Vec::new();
                 for w in tokens.windows(2) {
                     if w[0].is_content() || w[1].is_content() {
-                        let joined = format!("{}{}", w[0].text, w[1].text);
+                        let base = format!("{}{}", w[0].base, w[1].base);
+                        let text = normalize::fold(&base);
                         let tok = Tok {
-                            skel: normalize::skeleton(&joined).into(),
-                            text: joined.into(),
+                            skel: normalize::skeleton(&text).into(),
+                            text: text.into(),
+                            base: base.into(),
                             class: TokenClass::Word,
                             abjad: false,
                         };
@@ -191,6 +194,7 @@ impl ListIndex {
             }
         }
         let mut deletes = Vec::new();
+        let mut folded: HashMap<Box<str>, Vec<u32>> = HashMap::new();
         let mut skeletons: HashMap<Box<str>, Vec<u32>> = HashMap::new();
         let mut abjad_skeletons: HashMap<Box<str>, Vec<u32>> = HashMap::new();
         for (id, key) in b.keys.iter_mut().enumerate() {
@@ -199,13 +203,8 @@ impl ListIndex {
             if key.postings.is_empty() {
                 continue;
             }
-            if tok.text.len() >= 4 {
-                deletes.extend(
-                    deletion_hashes(&tok.text)
-                        .into_iter()
-                        .map(|h| (h, id as u32)),
-                );
-            }
+            folded.entry(tok.text.clone()).or_default().push(id as u32);
+            deletes.extend(probes(tok).into_iter().map(|h| (h, id as u32)));
             if tok.skel.len() >= 2 {
                 skeletons
                     .entry(tok.skel.clone())
@@ -226,7 +225,7 @@ impl ListIndex {
             entries,
             names,
             keys: b.keys,
-            key_ids: b.ids,
+            folded,
             deletes,
             skeletons,
             abjad_skeletons,
@@ -299,8 +298,8 @@ impl ListIndex {
     /// Keys a query token may match, with an estimated similarity.
     fn lookup(&self, q: &PreparedQuery, i: usize, out: &mut Vec<(u32, f32)>) {
         let tok = &q.toks[i];
-        if let Some(&id) = self.key_ids.get(&*tok.text) {
-            out.push((id, 1.0));
+        if let Some(ids) = self.folded.get(&*tok.text) {
+            out.extend(ids.iter().map(|id| (*id, 1.0)));
         }
         for h in &q.probes[i] {
             let start = self.deletes.partition_point(|(x, _)| x < h);
@@ -321,6 +320,25 @@ impl ListIndex {
                 out.extend(ids.iter().map(|id| (*id, 0.85)));
             }
         }
+    }
+
+    /// Keys of the two halves of a token that is two words written
+    /// together (`omarmohammed` → `umar`, `muhamad`), for each cut where
+    /// both halves are keys.
+    fn split_lookup(&self, base: &str) -> Vec<(&[u32], &[u32])> {
+        if !base.is_ascii() {
+            return Vec::new();
+        }
+        (3..=base.len().saturating_sub(3))
+            .filter_map(|p| {
+                let left = normalize::canonical(&base[..p]);
+                let right = normalize::canonical(&base[p..]);
+                Some((
+                    self.folded.get(left.as_str())?.as_slice(),
+                    self.folded.get(right.as_str())?.as_slice(),
+                ))
+            })
+            .collect()
     }
 
     fn candidates(&self, q: &PreparedQuery, k: usize, filter: &Filter<'_>) -> Vec<u32> {
@@ -346,6 +364,19 @@ impl ListIndex {
             }
             let mut keys = Vec::new();
             self.lookup(q, i, &mut keys);
+            if t.text.len() >= 7 && !keys.iter().any(|k| k.1 >= 1.0) {
+                // Each half is a unit of half the weight: names holding
+                // both words rank above names holding one.
+                for (left, right) in self.split_lookup(&q.tokens[i].base) {
+                    for half in [left, right] {
+                        units.push(Unit {
+                            weight: t.weight() / 2.0,
+                            postings: 0,
+                            keys: half.iter().map(|id| (*id, 0.95)).collect(),
+                        });
+                    }
+                }
+            }
             if !keys.is_empty() {
                 units.push(Unit {
                     weight: t.weight(),
@@ -354,17 +385,17 @@ impl ListIndex {
                 });
             }
         }
-        for w in q.toks.windows(2) {
+        for w in q.tokens.windows(2) {
             let weight = w[0].weight() + w[1].weight();
             if weight <= 0.0 {
                 continue;
             }
-            let joined = format!("{}{}", w[0].text, w[1].text);
-            if let Some(&id) = self.key_ids.get(joined.as_str()) {
+            let joined = normalize::fold(&format!("{}{}", w[0].base, w[1].base));
+            if let Some(ids) = self.folded.get(joined.as_str()) {
                 units.push(Unit {
                     weight,
                     postings: 0,
-                    keys: vec![(id, 1.0)],
+                    keys: ids.iter().map(|id| (*id, 1.0)).collect(),
                 });
             }
         }
@@ -430,13 +461,13 @@ struct Builder {
 }
 
 impl Builder {
-    /// Interns `tok` (abjad-script tokens apart from Latin ones with the
-    /// same letters); adds `name` to its postings.
+    /// Interns `tok` by its unfolded spelling (abjad-script tokens apart
+    /// from Latin ones with the same letters); adds `name` to its postings.
     fn key(&mut self, tok: Tok, name: Option<u32>) -> u32 {
         let lookup: Box<str> = if tok.abjad {
-            format!("*{}", tok.text).into()
+            format!("*{}", tok.base).into()
         } else {
-            tok.text.clone()
+            tok.base.clone()
         };
         let id = match self.ids.get(&lookup) {
             Some(id) => *id,
@@ -458,6 +489,26 @@ impl Builder {
         }
         id
     }
+}
+
+/// Hashes under which a token is found one edit away: of its canonical and
+/// unfolded spellings and their one-deletion variants (3-letter tokens:
+/// only themselves; shorter ones: none).
+fn probes(t: &Tok) -> Vec<u64> {
+    let mut out = Vec::new();
+    for s in [&*t.text, &*t.base] {
+        match s.len() {
+            0..=2 => {}
+            3 => out.push(fnv(&[s.as_bytes()])),
+            _ => out.extend(deletion_hashes(s)),
+        }
+        if t.text == t.base {
+            break;
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// FNV-1a over the concatenation of `parts`.

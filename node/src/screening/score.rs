@@ -36,7 +36,11 @@ pub const MIN_TOKEN_SIM: f32 = 0.78;
 /// A token as the scorer sees it (a query's own, or an index's interned one).
 #[derive(Clone, Debug)]
 pub struct Tok {
+    /// Canonical (folded) spelling.
     pub text: Box<str>,
+    /// Spelling before folding: a typo near a folded letter pair may be one
+    /// edit away here and two in `text`.
+    pub base: Box<str>,
     pub skel: Box<str>,
     pub class: TokenClass,
     pub abjad: bool,
@@ -47,6 +51,7 @@ impl Tok {
         Tok {
             skel: skeleton(&t.text).into(),
             text: t.text.as_str().into(),
+            base: t.base.as_str().into(),
             class: t.class,
             abjad: t.abjad,
         }
@@ -127,25 +132,61 @@ pub fn token_sim(q: &Tok, c: &Tok) -> Option<(f32, PairKind)> {
     if (q.abjad || c.abjad) && q.skel.len() >= 2 && q.skel == c.skel {
         return Some((0.9, PairKind::Skeleton));
     }
-    text_sim(&q.text, &c.text).map(|s| (s, PairKind::Fuzzy))
+    text_sim(&q.text, &c.text)
+        .or_else(|| {
+            (q.base != q.text || c.base != c.text)
+                .then(|| text_sim(&q.base, &c.base))
+                .flatten()
+        })
+        .map(|s| (s, PairKind::Fuzzy))
 }
 
 /// Edit-budget-gated Jaro-Winkler similarity of two strings.
 fn text_sim(a: &str, b: &str) -> Option<f32> {
     let (la, lb) = (a.len(), b.len());
-    let budget = edit_budget(la.min(lb));
+    // A letter more or less in a three-letter word (KAB / KASB) is allowed
+    // but discounted, so it never matches on its own.
+    let (budget, factor) = match (la.min(lb), la.max(lb)) {
+        (3, 4) => (1, 0.85),
+        (min, _) => (edit_budget(min), 1.0),
+    };
     if budget == 0 || la.abs_diff(lb) > budget {
         return None;
     }
     if strsim::osa_distance(a, b) > budget {
         return None;
     }
-    let jw = strsim::jaro_winkler(a, b) as f32;
+    let jw = strsim::jaro_winkler(a, b) as f32 * factor;
     (jw >= MIN_TOKEN_SIM).then_some(jw)
 }
 
 /// `one` against `a` and `b` written together.
-fn joined_sim(one: &str, a: &str, b: &str) -> Option<f32> {
+fn joined_sim(one: &Tok, a: &Tok, b: &Tok) -> Option<f32> {
+    joined_text_sim(&one.text, &a.text, &b.text).or_else(|| split_sim(one, a, b))
+}
+
+/// `one` cut in two, each half spelled canonically on its own (so the
+/// variant table applies: `abbasihossein` → `abasi` + `husayn`), against
+/// `a` and `b`; the weaker half's similarity.
+fn split_sim(one: &Tok, a: &Tok, b: &Tok) -> Option<f32> {
+    let base = &*one.base;
+    if !base.is_ascii() || base.len() < 6 {
+        return None;
+    }
+    let half = |piece: &str, t: &Tok| -> Option<f32> {
+        let c = super::normalize::canonical(piece);
+        if *c == *t.text {
+            Some(1.0)
+        } else {
+            text_sim(&c, &t.text)
+        }
+    };
+    (3..=base.len() - 3)
+        .filter_map(|p| Some(half(&base[..p], a)?.min(half(&base[p..], b)?)))
+        .max_by(f32::total_cmp)
+}
+
+fn joined_text_sim(one: &str, a: &str, b: &str) -> Option<f32> {
     let joined = a.len() + b.len();
     let budget = edit_budget(one.len().min(joined));
     if one.len().abs_diff(joined) > budget {
@@ -200,7 +241,7 @@ pub fn score(query: &[&Tok], listed: &[&Tok]) -> Alignment {
                 if !(a.is_content() || b.is_content()) || !o.is_content() {
                     continue;
                 }
-                if let Some(sim) = joined_sim(&o.text, &a.text, &b.text) {
+                if let Some(sim) = joined_sim(o, a, b) {
                     let (query, listed) = if flip {
                         (j..j + 2, i..i + 1)
                     } else {

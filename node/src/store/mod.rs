@@ -439,6 +439,36 @@ impl Batch {
         self.ops.is_empty()
     }
 
+    /// Moves every operation of `other` (of the same store) into this batch,
+    /// after this batch's own, so two modules' writes commit as one.
+    pub fn append(&mut self, other: Batch) {
+        if !Arc::ptr_eq(&other.store, &self.store) {
+            self.foreign.get_or_insert(other.names.first().copied().unwrap_or("?"));
+        }
+        if let Some(f) = other.foreign {
+            self.foreign.get_or_insert(f);
+        }
+        // Re-index the other batch's trees into this one's slots.
+        let mut map = Vec::with_capacity(other.trees.len());
+        for (name, tree) in other.names.iter().zip(other.trees) {
+            let index = match self.names.iter().position(|n| n == name) {
+                Some(i) => i,
+                None => {
+                    self.names.push(name);
+                    self.trees.push(tree);
+                    self.trees.len() - 1
+                }
+            };
+            map.push(index);
+        }
+        for op in other.ops {
+            self.ops.push(match op {
+                Op::Put { tree, key, value } => Op::Put { tree: map[tree], key, value },
+                Op::Delete { tree, key } => Op::Delete { tree: map[tree], key },
+            });
+        }
+    }
+
     fn slot<V>(&mut self, tree: &Tree<V>) -> usize {
         if !Arc::ptr_eq(&tree.store, &self.store) {
             self.foreign.get_or_insert(tree.name);

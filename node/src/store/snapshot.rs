@@ -49,15 +49,16 @@ impl Store {
             .unwrap_or_else(PoisonError::into_inner);
         let mut stats = SnapshotStats::default();
         for name in self.user_trees() {
-            let tree = self
-                .inner
-                .db
-                .open_tree(&name)
-                .map_err(|e| self.inner.io(format!("opening tree {name} for a snapshot"), e))?;
+            let tree = self.inner.db.open_tree(&name).map_err(|e| {
+                self.inner
+                    .io(format!("opening tree {name} for a snapshot"), e)
+            })?;
             stats.trees += 1;
             for item in tree.iter() {
-                let (key, value) = item
-                    .map_err(|e| self.inner.io(format!("reading tree {name} for a snapshot"), e))?;
+                let (key, value) = item.map_err(|e| {
+                    self.inner
+                        .io(format!("reading tree {name} for a snapshot"), e)
+                })?;
                 visit(&name, &key, &value).map_err(|source| StoreError::Io {
                     path: self.inner.path.clone(),
                     what: "writing the snapshot".to_owned(),
@@ -114,13 +115,11 @@ impl Store {
             }
             match entry.value.first() {
                 Some(&VALUE_VERSION) => {}
-                Some(&other) => {
-                    return Err(refuse(format!(
-                        "key {} of tree {} has value version {other}; this build reads {VALUE_VERSION}",
-                        show_key(&entry.key),
-                        entry.tree
-                    )))
-                }
+                Some(&other) => return Err(refuse(format!(
+                    "key {} of tree {} has value version {other}; this build reads {VALUE_VERSION}",
+                    show_key(&entry.key),
+                    entry.tree
+                ))),
                 None => {
                     return Err(refuse(format!(
                         "key {} of tree {} has an empty value",
