@@ -20,6 +20,7 @@ mod client;
 mod cmd;
 mod duration;
 mod exit;
+mod local;
 mod nodes;
 mod output;
 mod profile;

@@ -17,33 +17,27 @@
 //! still running on drop, and a Ctrl-C or SIGTERM during any step stops them.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use concord_proto::v1 as pb;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::time::Instant;
 
-use crate::args::{DemoArgs, ExportTrustArgs, InitArgs, IssueArgs};
+use crate::args::{DemoArgs, IssueArgs};
 use crate::client::{self, AdminClient, ExchangeClient};
 use crate::cmd::group::GroupView;
 use crate::cmd::records::{DeliveryOut, RecordOut};
-use crate::cmd::{alert, denial, group, peer, pki};
-use crate::exit::{CliError, ErrorKind};
+use crate::cmd::{alert, denial, group, pki};
+use crate::exit::CliError;
+use crate::local::{self, Launched, Member, Progress};
 use crate::nodes::{locate_node_binary, Nodes, Stopped};
 use crate::output::{print_json, print_text, OutputFormat, Table};
 use crate::profile::Profile;
 
 /// The demo's jurisdictions.
 pub const JURISDICTIONS: [&str; 3] = ["DE", "FR", "JP"];
-/// How long a node may take to answer its first Status.
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long the peer links may take to come up.
-const LINKS_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long exchanged records may take to reach their recipients.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long to wait, once everything is held, for the issuers' signed receipts.
@@ -446,98 +440,18 @@ impl ExchangeReport {
     }
 }
 
-/// One jurisdiction on its way up.
-struct Member {
-    jurisdiction: String,
-    init: pki::InitReport,
-    trust: PathBuf,
-    metrics: String,
-    profile: Profile,
-}
-
 async fn bring_up(
     bin: &Path,
     dir: &Path,
     nodes: &mut Nodes,
     progress: &Progress,
 ) -> Result<DemoReport, CliError> {
-    let bar = progress.bar("Creating PKI and trust bundles", JURISDICTIONS.len());
-    let ports = free_ports(JURISDICTIONS.len() * 2)?;
-    let mut members = Vec::new();
-    for (i, j) in JURISDICTIONS.iter().enumerate() {
-        bar.set_message(format!("Creating PKI for {j}"));
-        let metrics = format!("127.0.0.1:{}", ports[2 * i + 1]);
-        let init = pki::init(&InitArgs {
-            jurisdiction: (*j).to_owned(),
-            dir: dir.join(j),
-            listen: format!("127.0.0.1:{}", ports[2 * i]),
-            advertise: None,
-            metrics_listen: metrics.clone(),
-            node_name: "node".to_owned(),
-            admin_name: "admin".to_owned(),
-            days: 30,
-        })
-        .map_err(|e| e.context(format!("pki init for {j}")))?;
-        let trust = dir.join(format!("{j}.trust.toml"));
-        pki::export_trust(&ExportTrustArgs {
-            dir: init.dir.clone(),
-            out: trust.clone(),
-        })
-        .map_err(|e| e.context(format!("export-trust for {j}")))?;
-        let profile = Profile::load(&init.admin_profile)?;
-        members.push(Member {
-            jurisdiction: (*j).to_owned(),
-            init,
-            trust,
-            metrics,
-            profile,
-        });
-        bar.inc(1);
-    }
-    bar.finish_with_message("Created PKI and trust bundles for DE, FR, JP");
-
-    let bar = progress.bar("Starting nodes", members.len());
-    for m in &members {
-        bar.set_message(format!("Starting {}", m.jurisdiction));
-        nodes.spawn(
-            &m.jurisdiction,
-            bin,
-            &m.init.node_config,
-            &m.init.dir.join("node.log"),
-        )?;
-    }
-    let mut clients = Vec::new();
-    for m in &members {
-        bar.set_message(format!("Waiting for {} to answer Status", m.jurisdiction));
-        clients.push(wait_ready(m, nodes).await?);
-        bar.inc(1);
-    }
-    bar.finish_with_message("Started DE, FR, JP; each answers Status");
-
+    let Launched {
+        members,
+        mut clients,
+        links: connected,
+    } = local::launch(&JURISDICTIONS, bin, dir, nodes, progress).await?;
     let total = members.len() * (members.len() - 1);
-    let bar = progress.bar("Registering peers", total);
-    for (client, m) in clients.iter_mut().zip(&members) {
-        for other in members.iter().filter(|o| o.jurisdiction != m.jurisdiction) {
-            bar.set_message(format!(
-                "{}: adding peer {}",
-                m.jurisdiction, other.jurisdiction
-            ));
-            let bundle = peer::read_bundle(&other.trust)?;
-            peer::add(client, &bundle).await.map_err(|s| {
-                client::rpc_error("AddPeer", &m.profile, &s).context(format!(
-                    "{}: adding peer {}",
-                    m.jurisdiction, other.jurisdiction
-                ))
-            })?;
-            bar.inc(1);
-        }
-    }
-    bar.finish_with_message(format!("Registered {total} peerings through AddPeer"));
-
-    let bar = progress.bar("Waiting for peer links", total);
-    let connected = wait_links(&members, &mut clients, nodes, &bar).await?;
-    bar.finish_with_message(format!("All {connected} peer links connected"));
-
     let (exchange, roles) = exchange(&members, &mut clients, nodes, progress).await?;
 
     let pids: BTreeMap<&str, u32> = nodes.iter().map(|p| (p.name.as_str(), p.pid)).collect();
@@ -834,179 +748,5 @@ async fn wait_held(
             )));
         }
         tokio::time::sleep(POLL).await;
-    }
-}
-
-/// Polls Status through the admin profile until the node answers.
-async fn wait_ready(m: &Member, nodes: &mut Nodes) -> Result<AdminClient, CliError> {
-    let deadline = Instant::now() + READY_TIMEOUT;
-    loop {
-        nodes.check_running()?;
-        let attempt = async {
-            let mut client = client::connect(&m.profile).await?;
-            client
-                .status(pb::StatusRequest {})
-                .await
-                .map_err(|s| client::rpc_error("Status", &m.profile, &s))?;
-            Ok::<_, CliError>(client)
-        };
-        let last = match attempt.await {
-            Ok(client) => return Ok(client),
-            Err(e) => e,
-        };
-        // A refused connection means "not listening yet"; anything else is final.
-        if last.kind != ErrorKind::ConnectionRefused {
-            return Err(last.context(format!("node {} is up but Status fails", m.jurisdiction)));
-        }
-        if Instant::now() >= deadline {
-            return Err(CliError::timeout(format!(
-                "node {} did not answer Status within {} s; last error: {}",
-                m.jurisdiction,
-                READY_TIMEOUT.as_secs(),
-                last.message
-            )));
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-/// Polls every node's Status until every link is connected; returns the count.
-async fn wait_links(
-    members: &[Member],
-    clients: &mut [AdminClient],
-    nodes: &mut Nodes,
-    bar: &ProgressBar,
-) -> Result<usize, CliError> {
-    let total = members.len() * (members.len() - 1);
-    let deadline = Instant::now() + LINKS_TIMEOUT;
-    loop {
-        nodes.check_running()?;
-        let mut down = Vec::new();
-        for (client, m) in clients.iter_mut().zip(members) {
-            match client.status(pb::StatusRequest {}).await {
-                Ok(status) => {
-                    down.extend(links_down(m, members, &status.into_inner()));
-                }
-                Err(s) => {
-                    let e = CliError::from_status(&s);
-                    down.push(format!("{}: Status failed: {}", m.jurisdiction, e.message));
-                }
-            }
-        }
-        let connected = total.saturating_sub(down.len());
-        bar.set_position(connected as u64);
-        if down.is_empty() {
-            return Ok(connected);
-        }
-        if Instant::now() >= deadline {
-            return Err(CliError::timeout(format!(
-                "only {connected} of {total} peer links connected after {} s: {}",
-                LINKS_TIMEOUT.as_secs(),
-                down.join("; ")
-            )));
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-/// The links of `m` that are not connected, each with its last error.
-fn links_down(m: &Member, members: &[Member], status: &pb::StatusResponse) -> Vec<String> {
-    let peers = |j: &str| {
-        status
-            .peers
-            .iter()
-            .find(|p| p.trust.as_ref().is_some_and(|t| t.jurisdiction == j))
-    };
-    members
-        .iter()
-        .filter(|o| o.jurisdiction != m.jurisdiction)
-        .filter_map(|o| {
-            let arrow = format!("{}→{}", m.jurisdiction, o.jurisdiction);
-            match peers(&o.jurisdiction).map(|p| p.link.clone().unwrap_or_default()) {
-                None => Some(format!("{arrow}: peer not registered")),
-                Some(link) if link.connected => None,
-                Some(link) if link.last_error.is_empty() => {
-                    Some(format!("{arrow}: not connected yet"))
-                }
-                Some(link) => Some(format!("{arrow}: {}", link.last_error)),
-            }
-        })
-        .collect()
-}
-
-/// Distinct free loopback ports, found by binding them all at once.
-fn free_ports(n: usize) -> Result<Vec<u16>, CliError> {
-    let listeners = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| CliError::internal(format!("cannot find a free port on 127.0.0.1: {e}")))?;
-    listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| CliError::internal(format!("cannot find a free port on 127.0.0.1: {e}")))
-}
-
-/// Spinner frames; the last one marks a finished step.
-const TICKS: &str = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏✔";
-
-/// indicatif progress on stderr, hidden when stderr is not a terminal or the
-/// output is JSON.
-struct Progress {
-    multi: MultiProgress,
-}
-
-impl Progress {
-    fn new(output: OutputFormat) -> Self {
-        let visible = output == OutputFormat::Table && std::io::stderr().is_terminal();
-        let target = if visible {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        Progress {
-            multi: MultiProgress::with_draw_target(target),
-        }
-    }
-
-    fn bar(&self, message: &str, len: usize) -> ProgressBar {
-        let style = ProgressStyle::with_template(
-            "{spinner:.green} {msg:<48} [{bar:12.cyan}] {pos}/{len} {elapsed}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .tick_chars(TICKS)
-        .progress_chars("=> ");
-        self.start(ProgressBar::new(len as u64).with_style(style), message)
-    }
-
-    fn spinner(&self, message: &str) -> ProgressBar {
-        let style = ProgressStyle::with_template("{spinner:.green} {msg} {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner())
-            .tick_chars(TICKS);
-        self.start(ProgressBar::new_spinner().with_style(style), message)
-    }
-
-    fn start(&self, bar: ProgressBar, message: &str) -> ProgressBar {
-        let bar = self.multi.add(bar);
-        bar.set_message(message.to_owned());
-        bar.enable_steady_tick(Duration::from_millis(100));
-        bar
-    }
-
-    fn clear(&self) {
-        let _ = self.multi.clear();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn free_ports_are_distinct() {
-        let mut ports = free_ports(6).unwrap();
-        ports.sort_unstable();
-        ports.dedup();
-        assert_eq!(ports.len(), 6);
     }
 }
