@@ -36,6 +36,8 @@ pub enum Command {
     Status,
     /// Start a three-jurisdiction federation (DE, FR, JP) on this machine.
     Demo(DemoArgs),
+    /// Measure record exchange: throughput and raise-to-stored latency.
+    Bench(BenchArgs),
     /// Raise, list, show and watch risk alerts (analysts raise; analysts,
     /// officers and admins read).
     #[command(subcommand)]
@@ -182,6 +184,28 @@ pub struct DemoArgs {
     /// Stop the nodes as soon as every link is up, instead of waiting for Ctrl-C.
     #[arg(long)]
     pub once: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Start a throw-away federation of N nodes on this machine (2-8) and measure it.
+    #[arg(long, value_name = "N")]
+    pub local: Option<usize>,
+    /// Analyst profile at the node that raises (instead of --local).
+    #[arg(long, value_name = "FILE")]
+    pub raise_profile: Option<PathBuf>,
+    /// Recipient jurisdictions, one per --watch-profile, in the same order.
+    #[arg(long, value_delimiter = ',', value_name = "J,J")]
+    pub to: Vec<String>,
+    /// Analyst profile at each recipient's node (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub watch_profile: Vec<PathBuf>,
+    /// Alerts to raise.
+    #[arg(long, default_value_t = 1000)]
+    pub records: usize,
+    /// Raise requests in flight at once.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
 }
 
 /// Who a new record goes to. Recipients are the named jurisdictions plus the

@@ -373,7 +373,10 @@ impl NodeConfig {
 fn check_retention(r: &RetentionFile) -> Result<(), String> {
     const MAX_DAYS: u32 = 36_500;
     let mut bad = Vec::new();
-    for (name, days) in [("alerts_days", r.alerts_days), ("denials_days", r.denials_days)] {
+    for (name, days) in [
+        ("alerts_days", r.alerts_days),
+        ("denials_days", r.denials_days),
+    ] {
         if days > MAX_DAYS {
             bad.push(format!(
                 "retention.{name} {days} exceeds {MAX_DAYS} (use 0 to keep forever)"
@@ -474,7 +477,10 @@ mod tests {
         ))
         .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("retention.alerts_days") && text.contains("sweep_every_s"), "{text}");
+        assert!(
+            text.contains("retention.alerts_days") && text.contains("sweep_every_s"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod alert;
 pub mod audit;
 pub mod backup;
+pub mod bench;
 pub mod catalog;
 pub mod demo;
 pub mod denial;
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Peer(cmd) => peer::run(cmd, profile, output).await,
         Command::Status => status::run(profile, output).await,
         Command::Demo(args) => demo::run(args, output).await,
+        Command::Bench(args) => bench::run(args, output).await,
         Command::Alert(cmd) => alert::run(cmd, profile, output).await,
         Command::Denial(cmd) => denial::run(cmd, profile, output).await,
         Command::Group(cmd) => group::run(cmd, profile, output).await,

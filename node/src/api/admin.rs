@@ -274,9 +274,8 @@ impl AdminService for AdminApi {
         Ok(Response::new(pb::ListEvidenceResponse { evidence }))
     }
 
-    type BackupStream = std::pin::Pin<
-        Box<dyn tokio_stream::Stream<Item = Result<pb::BackupChunk, Status>> + Send>,
-    >;
+    type BackupStream =
+        std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::BackupChunk, Status>> + Send>>;
 
     /// Copies the store to a local temporary file under the snapshot lock
     /// (writers wait only for that), records the backup in the audit trail,
@@ -343,10 +342,7 @@ impl AdminService for AdminApi {
         let (exchange, licensing) = (self.ctx.exchange.clone(), self.ctx.licensing.clone());
         let (stats, decisions) = tokio::task::spawn_blocking(move || {
             let licenses = licensing.licenses(&Default::default())?;
-            Ok::<_, crate::error::Error>((
-                exchange.stats(now)?,
-                crate::stats::decisions(&licenses),
-            ))
+            Ok::<_, crate::error::Error>((exchange.stats(now)?, crate::stats::decisions(&licenses)))
         })
         .await
         .map_err(|e| Status::internal(format!("stats task failed: {e}")))??;

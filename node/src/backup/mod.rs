@@ -141,9 +141,7 @@ pub struct Summary {
 pub fn verify(path: &Path) -> Result<Summary, BackupError> {
     let mut trees = std::collections::BTreeSet::new();
     let summary = read(path, |entry| {
-        if !trees.contains(&entry.tree) {
-            trees.insert(entry.tree.clone());
-        }
+        trees.insert(entry.tree);
         Ok(())
     })?;
     Ok(Summary {

@@ -125,8 +125,12 @@ impl Exchange {
         period: Duration,
         now: i64,
     ) -> Result<Option<Purged>> {
-        // The same locks as issuing and receiving, so no new version of this
-        // record can land between the decision and the purge.
+        // Most records are not due: decide without locks first.
+        if self.due(prefix, period, now)?.is_none() {
+            return Ok(None);
+        }
+        // Then again under the same locks as issuing and receiving, so no new
+        // version of this record can land between the decision and the purge.
         let own = issuer == &self.own;
         let receive_lock = (!own).then(|| {
             let mut locks = self.receiving.lock().unwrap_or_else(|e| e.into_inner());
@@ -140,41 +144,17 @@ impl Exchange {
             Some(lock) => Some(lock.lock().await),
             None => None,
         };
-
-        let versions: Vec<(Vec<u8>, IndexEntry)> = self.ledger.index.scan_prefix(prefix)?;
-        let mut headers = Vec::with_capacity(versions.len());
-        let mut latest_body = None;
-        for (_, entry) in &versions {
-            let Some(stored) = self
-                .ledger
-                .envelopes
-                .get(ledger::seq_key(&entry.issuer, entry.seq))?
-            else {
-                tracing::warn!(issuer = %entry.issuer, seq = entry.seq, "index names a missing envelope; not purged");
-                return Ok(None);
-            };
-            let header = stored
-                .envelope
-                .peek_header()
-                .map_err(|e| Error::Internal(format!("stored envelope: {e}")))?;
-            latest_body = Some(stored.envelope.body);
-            headers.push(header);
-        }
-        let (Some(latest), Some(body)) = (headers.last(), latest_body) else {
+        let Some(Due {
+            versions,
+            headers,
+            ended,
+        }) = self.due(prefix, period, now)?
+        else {
             return Ok(None);
         };
-        let denial: Option<DenialNotice> = match latest.kind {
-            RecordKind::Alert => None,
-            RecordKind::Denial => Some(postcard::from_bytes(&body).map_err(|e| {
-                Error::Internal(format!("stored body of {}: {e}", latest.record_id))
-            })?),
-        };
-        let Some(ended) = ended_at(latest, denial.as_ref(), now) else {
+        let Some(latest) = headers.last() else {
             return Ok(None);
         };
-        if ended.saturating_add(millis(period)) > now {
-            return Ok(None);
-        }
 
         let mut batch = self.store.batch();
         let mut removed = Vec::with_capacity(versions.len());
@@ -211,6 +191,15 @@ impl Exchange {
             },
         )
         .await?;
+        if own {
+            // The exchange caches outbox sizes; let it count again.
+            let mut lens = self.outbox_len.lock().unwrap_or_else(|e| e.into_inner());
+            for header in &headers {
+                for r in &header.recipients {
+                    lens.remove(r);
+                }
+            }
+        }
         tracing::info!(record = %latest.record_id, %issuer, versions = removed.len(), "purged by retention");
         Ok(Some(Purged {
             kind: latest.kind,
@@ -218,6 +207,58 @@ impl Exchange {
             issuer: issuer.clone(),
             versions: removed,
             ended_at_unix_ms: ended,
+        }))
+    }
+}
+
+/// A record found past its retention period: every version held, oldest first.
+struct Due {
+    versions: Vec<(Vec<u8>, IndexEntry)>,
+    headers: Vec<EnvelopeHeader>,
+    ended: i64,
+}
+
+impl Exchange {
+    /// The record under `prefix` if it is past its period at `now`.
+    fn due(&self, prefix: &[u8], period: Duration, now: i64) -> Result<Option<Due>> {
+        let versions: Vec<(Vec<u8>, IndexEntry)> = self.ledger.index.scan_prefix(prefix)?;
+        let mut headers = Vec::with_capacity(versions.len());
+        let mut latest_body = None;
+        for (_, entry) in &versions {
+            let Some(stored) = self
+                .ledger
+                .envelopes
+                .get(ledger::seq_key(&entry.issuer, entry.seq))?
+            else {
+                tracing::warn!(issuer = %entry.issuer, seq = entry.seq, "index names a missing envelope; not purged");
+                return Ok(None);
+            };
+            let header = stored
+                .envelope
+                .peek_header()
+                .map_err(|e| Error::Internal(format!("stored envelope: {e}")))?;
+            latest_body = Some(stored.envelope.body);
+            headers.push(header);
+        }
+        let (Some(latest), Some(body)) = (headers.last(), latest_body) else {
+            return Ok(None);
+        };
+        let denial: Option<DenialNotice> = match latest.kind {
+            RecordKind::Alert => None,
+            RecordKind::Denial => Some(postcard::from_bytes(&body).map_err(|e| {
+                Error::Internal(format!("stored body of {}: {e}", latest.record_id))
+            })?),
+        };
+        let Some(ended) = ended_at(latest, denial.as_ref(), now) else {
+            return Ok(None);
+        };
+        if ended.saturating_add(millis(period)) > now {
+            return Ok(None);
+        }
+        Ok(Some(Due {
+            versions,
+            headers,
+            ended,
         }))
     }
 }

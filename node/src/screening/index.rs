@@ -18,7 +18,8 @@
 //! already found. The best [`CANDIDATES`] (plus `4 × limit`) by an estimated
 //! Dice score are then scored exactly (`score`).
 
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use super::entry::WatchlistEntry;
@@ -194,9 +195,9 @@ impl ListIndex {
             }
         }
         let mut deletes = Vec::new();
-        let mut folded: HashMap<Box<str>, Vec<u32>> = HashMap::new();
-        let mut skeletons: HashMap<Box<str>, Vec<u32>> = HashMap::new();
-        let mut abjad_skeletons: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+        let mut folded: HashMap<Box<str>, Vec<u32>> = HashMap::default();
+        let mut skeletons: HashMap<Box<str>, Vec<u32>> = HashMap::default();
+        let mut abjad_skeletons: HashMap<Box<str>, Vec<u32>> = HashMap::default();
         for (id, key) in b.keys.iter_mut().enumerate() {
             key.postings.dedup();
             let tok = &key.tok;
@@ -260,7 +261,7 @@ impl ListIndex {
         let k = CANDIDATES.max(limit.saturating_mul(4));
         let candidates = self.candidates(q, k, filter);
         let query: Vec<&Tok> = q.toks.iter().collect();
-        let mut best: HashMap<u32, Hit<'_>> = HashMap::new();
+        let mut best: HashMap<u32, Hit<'_>> = HashMap::default();
         let mut listed: Vec<&Tok> = Vec::new();
         for name_id in candidates {
             let name = &self.names[name_id as usize];
@@ -411,7 +412,7 @@ impl ListIndex {
         }
         units.sort_by_key(|u| u.postings);
 
-        let mut acc: HashMap<u32, f32> = HashMap::new();
+        let mut acc: HashMap<u32, f32> = HashMap::default();
         let mut hits: Vec<(u32, f32)> = Vec::new();
         for u in &units {
             if u.postings > LONG_POSTINGS && acc.len() >= k {
@@ -510,6 +511,37 @@ fn probes(t: &Tok) -> Vec<u64> {
     out.dedup();
     out
 }
+
+/// FNV-1a as a `Hasher`: the index's maps hash short strings and `u32`s,
+/// where SipHash's DoS resistance buys nothing (keys come from the lists).
+#[derive(Default)]
+pub struct FnvHasher(u64);
+
+impl Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        // Fibonacci hashing: one multiply spreads sequential ids.
+        self.0 = (u64::from(n) ^ self.0).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<FnvHasher>>;
 
 /// FNV-1a over the concatenation of `parts`.
 fn fnv(parts: &[&[u8]]) -> u64 {

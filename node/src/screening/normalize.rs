@@ -174,10 +174,15 @@ pub fn spelling(raw: &str) -> String {
 /// i, y; `ch` kept), `ou` and `oo` → `u`, `ee` → `i`, doubled letters once
 /// (Hassan / Hasan, Youssef / Yusef).
 pub fn fold(s: &str) -> String {
+    if !s.is_ascii() {
+        // Tokens are ASCII by construction; anything else is left alone.
+        return s.to_owned();
+    }
     let b = s.as_bytes();
-    let mut out: Vec<u8> = Vec::with_capacity(b.len() + 2);
-    let push = |out: &mut Vec<u8>, c: u8| {
-        if !(c.is_ascii_alphabetic() && out.last() == Some(&c)) {
+    let mut out = String::with_capacity(b.len() + 2);
+    let push = |out: &mut String, c: u8| {
+        let c = char::from(c);
+        if !(c.is_ascii_alphabetic() && out.ends_with(c)) {
             out.push(c);
         }
     };
@@ -203,7 +208,7 @@ pub fn fold(s: &str) -> String {
         }
         i += used;
     }
-    String::from_utf8(out).unwrap_or_default()
+    out
 }
 
 fn classify(text: &str) -> TokenClass {

@@ -113,20 +113,19 @@ impl Store {
             {
                 return Err(refuse(format!("tree name {:?} is reserved", entry.tree)));
             }
-            match entry.value.first() {
-                Some(&VALUE_VERSION) => {}
-                Some(&other) => return Err(refuse(format!(
-                    "key {} of tree {} has value version {other}; this build reads {VALUE_VERSION}",
+            let problem = match entry.value.first() {
+                Some(&VALUE_VERSION) => None,
+                Some(&other) => Some(format!(
+                    "value version {other}; this build reads {VALUE_VERSION}"
+                )),
+                None => Some("an empty value".to_owned()),
+            };
+            if let Some(problem) = problem {
+                return Err(refuse(format!(
+                    "key {} of tree {} has {problem}",
                     show_key(&entry.key),
                     entry.tree
-                ))),
-                None => {
-                    return Err(refuse(format!(
-                        "key {} of tree {} has an empty value",
-                        show_key(&entry.key),
-                        entry.tree
-                    )))
-                }
+                )));
             }
             if current.as_ref().is_none_or(|(name, _)| *name != entry.tree) {
                 let tree = self
@@ -167,7 +166,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
     use std::sync::Arc;
 
     use super::*;
@@ -256,8 +255,9 @@ mod tests {
         let left = store.tree::<u32>("left").unwrap();
         let right = store.tree::<u32>("right").unwrap();
         let done = Arc::new(AtomicBool::new(false));
+        let committed = Arc::new(AtomicU32::new(0));
         let writer = tokio::spawn({
-            let (store, done) = (store.clone(), done.clone());
+            let (store, done, committed) = (store.clone(), done.clone(), committed.clone());
             async move {
                 let mut i = 0u32;
                 while !done.load(Ordering::SeqCst) {
@@ -266,16 +266,27 @@ mod tests {
                     batch.put(&right, i.to_be_bytes(), &i).unwrap();
                     store.commit(batch).await.unwrap();
                     i += 1;
+                    committed.store(i, Ordering::SeqCst);
                 }
-                i
             }
         });
-        for _ in 0..20 {
+        // Snapshots taken while batches keep landing, until a good number
+        // of both happened.
+        let mut snapshots = 0;
+        let mut seen = Vec::new();
+        while snapshots < 20 || committed.load(Ordering::SeqCst) < 200 {
             let taken = tokio::task::block_in_place(|| entries(&store));
             let count = |tree: &str| taken.iter().filter(|e| e.tree == tree).count();
             assert_eq!(count("left"), count("right"));
+            seen.push(count("left"));
+            snapshots += 1;
         }
         done.store(true, Ordering::SeqCst);
-        assert!(writer.await.unwrap() > 0);
+        writer.await.unwrap();
+        seen.dedup();
+        assert!(
+            seen.len() > 1,
+            "the snapshots saw the store change: {seen:?}"
+        );
     }
 }
