@@ -10,6 +10,7 @@ const PROTOS: &[&str] = &[
     "concord/v1/exchange.proto",
     "concord/v1/licensing.proto",
     "concord/v1/screening.proto",
+    "concord/v1/taskforce.proto",
 ];
 
 fn main() -> Result<(), Box<dyn Error>> {

@@ -45,6 +45,34 @@ pub struct ConfigFile {
     pub retention: RetentionFile,
     #[serde(default)]
     pub screening: ScreeningFile,
+    #[serde(default)]
+    pub taskforce: TaskForceFile,
+}
+
+/// Joint task-force queries.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TaskForceFile {
+    /// How long a query waits for each peer's answer.
+    pub peer_deadline_ms: u64,
+    /// Sustained task-force queries per minute one identity may make.
+    pub queries_per_minute_per_identity: u32,
+    /// Burst allowance of that bucket.
+    pub query_burst_per_identity: u32,
+    /// Most peers one query may fan out to.
+    pub max_fanout: usize,
+}
+
+impl Default for TaskForceFile {
+    fn default() -> Self {
+        let limits = crate::taskforce::Limits::default();
+        TaskForceFile {
+            peer_deadline_ms: limits.peer_deadline.as_millis() as u64,
+            queries_per_minute_per_identity: limits.queries_per_minute,
+            query_burst_per_identity: limits.query_burst,
+            max_fanout: limits.max_fanout,
+        }
+    }
 }
 
 /// Denied-party screening.
@@ -216,6 +244,7 @@ pub struct NodeConfig {
     pub checkpoint_every: Duration,
     pub retention: RetentionPolicy,
     pub screening_threshold: f32,
+    pub taskforce: crate::taskforce::Limits,
 }
 
 /// Every problem found in a config file.
@@ -313,12 +342,40 @@ impl NodeConfig {
                 file.limits.handshake_timeout_ms,
             ),
             positive("limits.shutdown_grace_ms", file.limits.shutdown_grace_ms),
-            positive("limits.max_pending_handshakes", file.limits.max_pending_handshakes as u64),
-            positive("limits.max_connections_per_identity", file.limits.max_connections_per_identity as u64),
-            positive("limits.requests_per_second_per_identity", file.limits.requests_per_second_per_identity as u64),
-            positive("limits.request_burst_per_identity", file.limits.request_burst_per_identity as u64),
-            positive("limits.max_outbox_per_peer", file.limits.max_outbox_per_peer as u64),
+            positive(
+                "limits.max_pending_handshakes",
+                file.limits.max_pending_handshakes as u64,
+            ),
+            positive(
+                "limits.max_connections_per_identity",
+                file.limits.max_connections_per_identity as u64,
+            ),
+            positive(
+                "limits.requests_per_second_per_identity",
+                file.limits.requests_per_second_per_identity as u64,
+            ),
+            positive(
+                "limits.request_burst_per_identity",
+                file.limits.request_burst_per_identity as u64,
+            ),
+            positive(
+                "limits.max_outbox_per_peer",
+                file.limits.max_outbox_per_peer as u64,
+            ),
             positive("audit.checkpoint_every_s", file.audit.checkpoint_every_s),
+            positive(
+                "taskforce.peer_deadline_ms",
+                file.taskforce.peer_deadline_ms,
+            ),
+            positive(
+                "taskforce.queries_per_minute_per_identity",
+                file.taskforce.queries_per_minute_per_identity as u64,
+            ),
+            positive(
+                "taskforce.query_burst_per_identity",
+                file.taskforce.query_burst_per_identity as u64,
+            ),
+            positive("taskforce.max_fanout", file.taskforce.max_fanout as u64),
         ];
         problems.extend(more.drain(..).filter_map(Result::err));
         problems.extend(check_retention(&file.retention).err());
@@ -360,6 +417,12 @@ impl NodeConfig {
                     sweep_every: Duration::from_secs(file.retention.sweep_every_s),
                 },
                 screening_threshold: threshold as f32,
+                taskforce: crate::taskforce::Limits {
+                    peer_deadline: Duration::from_millis(file.taskforce.peer_deadline_ms),
+                    queries_per_minute: file.taskforce.queries_per_minute_per_identity,
+                    query_burst: file.taskforce.query_burst_per_identity,
+                    max_fanout: file.taskforce.max_fanout,
+                },
             }),
             _ => Err(ConfigError {
                 path: path.to_owned(),

@@ -21,6 +21,8 @@
 //! - `stats`: licensing decision figures for `concord stats` (aggregates only).
 //! - `screening`: denied-party screening: fuzzy name matching over imported
 //!   watchlists and the denial notices held.
+//! - `taskforce`: joint task forces: federated queries answered at each
+//!   node's policy level, signed, audited at both ends.
 
 pub mod api;
 pub mod audit;
@@ -41,5 +43,6 @@ pub mod screening;
 pub mod server;
 pub mod stats;
 pub mod store;
+pub mod taskforce;
 pub mod tls;
 pub mod trust_bundle;

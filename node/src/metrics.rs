@@ -145,11 +145,19 @@ impl Metrics {
     }
 
     pub fn connection_refused(&self, limit: &str) {
-        self.limited.get_or_create(&ResultLabel { result: limit.to_owned() }).inc();
+        self.limited
+            .get_or_create(&ResultLabel {
+                result: limit.to_owned(),
+            })
+            .inc();
     }
 
     pub fn rate_limited(&self) {
-        self.limited.get_or_create(&ResultLabel { result: "requests_per_second_per_identity".to_owned() }).inc();
+        self.limited
+            .get_or_create(&ResultLabel {
+                result: "requests_per_second_per_identity".to_owned(),
+            })
+            .inc();
     }
 
     pub fn handshake(&self, ok: bool) {

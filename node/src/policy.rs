@@ -20,6 +20,11 @@ pub enum Service {
     Licensing,
     /// Denied-party screening, for the jurisdiction's own people.
     Screening,
+    /// Joint task forces, for the jurisdiction's own task-force members,
+    /// analysts and admins; refined by [`authorize_taskforce`].
+    TaskForce,
+    /// Task-force queries between nodes: registered peers' nodes only.
+    TaskForcePeer,
 }
 
 /// What a caller wants to do on the exchange service.
@@ -80,7 +85,7 @@ pub fn authorize(
             }
             require_role(Role::Admin)
         }
-        Service::Federation => {
+        Service::Federation | Service::TaskForcePeer => {
             require_role(Role::Node)?;
             if &caller.jurisdiction == own || !is_peer {
                 return Err(Denied::NotAPeer {
@@ -103,6 +108,24 @@ pub fn authorize(
                     service,
                     caller: caller.to_string(),
                     required: Role::Analyst,
+                    actual,
+                }),
+            }
+        }
+        Service::TaskForce => {
+            if &caller.jurisdiction != own {
+                return Err(Denied::ForeignCaller {
+                    service,
+                    own: own.clone(),
+                    caller: caller.to_string(),
+                });
+            }
+            match caller.role {
+                Role::Taskforce | Role::Analyst | Role::Admin => Ok(()),
+                actual => Err(Denied::WrongRole {
+                    service,
+                    caller: caller.to_string(),
+                    required: Role::Taskforce,
                     actual,
                 }),
             }
@@ -200,6 +223,179 @@ pub fn authorize_screening(caller: &Caller, action: ScreeningAction) -> Result<(
         required,
         actual: caller.role,
     })
+}
+
+/// What a caller wants to do on the task-force service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskForceAction {
+    /// Register or close a task force on this node.
+    Register,
+    /// List and show task forces.
+    Read,
+    /// Query the federation; request and fetch details.
+    Query,
+    /// List, approve and decline detail requests made to this node.
+    Review,
+}
+
+/// Which of the task-force service's actions a (local, admitted) caller may
+/// take: admins register, members query, analysts review detail requests,
+/// all three read.
+pub fn authorize_taskforce(caller: &Caller, action: TaskForceAction) -> Result<(), Denied> {
+    let (allowed, required) = match action {
+        TaskForceAction::Register => (caller.role == Role::Admin, Role::Admin),
+        TaskForceAction::Read => (
+            matches!(caller.role, Role::Admin | Role::Analyst | Role::Taskforce),
+            Role::Taskforce,
+        ),
+        TaskForceAction::Query => (caller.role == Role::Taskforce, Role::Taskforce),
+        TaskForceAction::Review => (caller.role == Role::Analyst, Role::Analyst),
+    };
+    if allowed {
+        return Ok(());
+    }
+    Err(Denied::WrongRole {
+        service: Service::TaskForce,
+        caller: caller.to_string(),
+        required,
+        actual: caller.role,
+    })
+}
+
+/// How much a node reveals in a task-force answer. Ordered: `Hit` < `Summary` < `Full`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum DisclosureLevel {
+    /// Only whether something matches, plus one opaque reference.
+    Hit,
+    /// Per match: record kind, issuer, date, category, match score.
+    Summary,
+    /// The records themselves, as their issuers signed them.
+    Full,
+}
+
+impl DisclosureLevel {
+    pub const ALL: [DisclosureLevel; 3] = [
+        DisclosureLevel::Hit,
+        DisclosureLevel::Summary,
+        DisclosureLevel::Full,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisclosureLevel::Hit => "hit",
+            DisclosureLevel::Summary => "summary",
+            DisclosureLevel::Full => "full",
+        }
+    }
+}
+
+impl std::str::FromStr for DisclosureLevel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        DisclosureLevel::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .ok_or_else(|| format!("unknown level {s:?}; expected hit, summary or full"))
+    }
+}
+
+impl std::fmt::Display for DisclosureLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A registered task force as policy sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct TaskForceTerms<'a> {
+    pub name: &'a str,
+    pub members: &'a [Jurisdiction],
+    pub ends_at_unix_ms: i64,
+    pub closed: bool,
+}
+
+/// Why a task-force question is not answered.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TaskForceRefusal {
+    #[error("task force {name} was closed")]
+    Closed { name: String },
+    #[error("task force {name} has ended (its end date passed)")]
+    Expired { name: String },
+    #[error("{jurisdiction} is not a member of task force {name} on this node")]
+    NotAMember {
+        name: String,
+        jurisdiction: Jurisdiction,
+    },
+    #[error("node {node} asked on behalf of {asker}: a node asks only for its own jurisdiction's task-force members")]
+    ForeignAsker { node: Jurisdiction, asker: String },
+}
+
+/// May a member of `asker` ask task force `terms` at time `now`? Only while
+/// it is open and before its end date, and only members' jurisdictions.
+pub fn authorize_taskforce_member(
+    asker: &Jurisdiction,
+    terms: &TaskForceTerms<'_>,
+    now_unix_ms: i64,
+) -> Result<(), TaskForceRefusal> {
+    let name = terms.name.to_owned();
+    if terms.closed {
+        return Err(TaskForceRefusal::Closed { name });
+    }
+    if now_unix_ms >= terms.ends_at_unix_ms {
+        return Err(TaskForceRefusal::Expired { name });
+    }
+    if !terms.members.contains(asker) {
+        return Err(TaskForceRefusal::NotAMember {
+            name,
+            jurisdiction: asker.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// A peer node relays questions of its own task-force members only.
+pub fn authorize_peer_asker(node: &Jurisdiction, asker: &Caller) -> Result<(), TaskForceRefusal> {
+    if &asker.jurisdiction == node && asker.role == Role::Taskforce {
+        Ok(())
+    } else {
+        Err(TaskForceRefusal::ForeignAsker {
+            node: node.clone(),
+            asker: asker.to_string(),
+        })
+    }
+}
+
+/// Need-to-know for task forces: may node `answering` reveal — at any level,
+/// even as a bare hit — a record issued by `issuer` with the signed
+/// `recipients` to a member of `asker`?
+///
+/// To its own jurisdiction's members a node reveals what it holds (its own
+/// records and those naming it). To another jurisdiction's members it
+/// reveals only its own records, and only those naming that jurisdiction:
+/// never one whose distribution excludes the asker, and never another
+/// issuer's record (nodes do not forward; the issuer answers for its own).
+pub fn may_disclose(
+    answering: &Jurisdiction,
+    asker: &Jurisdiction,
+    issuer: &Jurisdiction,
+    recipients: &[Jurisdiction],
+) -> bool {
+    if asker == answering {
+        return issuer == answering || may_receive(recipients, answering);
+    }
+    may_send(answering, issuer, recipients, asker)
+}
+
+/// The level a node answers at: its own setting for the task force, but a
+/// blind (keyed-hash) question gets hit/no-hit only.
+pub fn answer_level(configured: DisclosureLevel, blind: bool) -> DisclosureLevel {
+    if blind {
+        DisclosureLevel::Hit
+    } else {
+        configured
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -321,7 +517,13 @@ mod tests {
         check(Service::Screening, "DE", Role::Node, false, false);
         check(Service::Screening, "DE", Role::Taskforce, false, false);
         // roles: admin, officer, analyst, taskforce, node
-        let roles = [Role::Admin, Role::Officer, Role::Analyst, Role::Taskforce, Role::Node];
+        let roles = [
+            Role::Admin,
+            Role::Officer,
+            Role::Analyst,
+            Role::Taskforce,
+            Role::Node,
+        ];
         for (action, allowed) in [
             (S::Import, [true, false, false, false, false]),
             (S::Query, [true, true, true, false, false]),
@@ -387,6 +589,137 @@ mod tests {
 
     fn code() -> impl Strategy<Value = Jurisdiction> {
         prop::sample::select(vec!["DE", "FR", "JP", "IT", "US", "KR", "NL", "SE"]).prop_map(j)
+    }
+
+    #[test]
+    fn taskforce_roles() {
+        use TaskForceAction as T;
+        check(Service::TaskForce, "DE", Role::Taskforce, false, true);
+        check(Service::TaskForce, "DE", Role::Analyst, false, true);
+        check(Service::TaskForce, "DE", Role::Admin, false, true);
+        check(Service::TaskForce, "DE", Role::Officer, false, false);
+        check(Service::TaskForce, "DE", Role::Node, false, false);
+        check(Service::TaskForce, "FR", Role::Taskforce, true, false);
+        check(Service::TaskForcePeer, "FR", Role::Node, true, true);
+        check(Service::TaskForcePeer, "FR", Role::Node, false, false);
+        check(Service::TaskForcePeer, "FR", Role::Taskforce, true, false);
+        check(Service::TaskForcePeer, "DE", Role::Node, true, false);
+        let roles = [
+            Role::Admin,
+            Role::Officer,
+            Role::Analyst,
+            Role::Taskforce,
+            Role::Node,
+        ];
+        for (action, allowed) in [
+            (T::Register, [true, false, false, false, false]),
+            (T::Read, [true, false, true, true, false]),
+            (T::Query, [false, false, false, true, false]),
+            (T::Review, [false, false, true, false, false]),
+        ] {
+            for (role, ok) in roles.iter().zip(allowed) {
+                let got = authorize_taskforce(&caller("DE", *role), action);
+                assert_eq!(got.is_ok(), ok, "{action:?} by {role}: {got:?}");
+            }
+        }
+        let de = j("DE");
+        assert!(authorize_peer_asker(&de, &caller("DE", Role::Taskforce)).is_ok());
+        assert!(authorize_peer_asker(&de, &caller("FR", Role::Taskforce)).is_err());
+        assert!(authorize_peer_asker(&de, &caller("DE", Role::Admin)).is_err());
+    }
+
+    #[test]
+    fn taskforce_terms() {
+        let members = [j("DE"), j("FR")];
+        let terms = |closed| TaskForceTerms {
+            name: "ops",
+            members: &members,
+            ends_at_unix_ms: 1_000,
+            closed,
+        };
+        assert_eq!(
+            authorize_taskforce_member(&j("FR"), &terms(false), 999),
+            Ok(())
+        );
+        assert!(matches!(
+            authorize_taskforce_member(&j("FR"), &terms(false), 1_000),
+            Err(TaskForceRefusal::Expired { .. })
+        ));
+        assert!(matches!(
+            authorize_taskforce_member(&j("FR"), &terms(true), 0),
+            Err(TaskForceRefusal::Closed { .. })
+        ));
+        assert!(matches!(
+            authorize_taskforce_member(&j("JP"), &terms(false), 0),
+            Err(TaskForceRefusal::NotAMember { .. })
+        ));
+        assert_eq!(
+            answer_level(DisclosureLevel::Full, true),
+            DisclosureLevel::Hit
+        );
+        assert_eq!(
+            answer_level(DisclosureLevel::Summary, false),
+            DisclosureLevel::Summary
+        );
+        for l in DisclosureLevel::ALL {
+            assert_eq!(l.as_str().parse::<DisclosureLevel>(), Ok(l));
+        }
+        assert!("Full".parse::<DisclosureLevel>().is_err());
+    }
+
+    proptest! {
+        /// Whatever the node, asker, issuer and distribution: a record is
+        /// revealed to a task-force member only if the member's
+        /// jurisdiction issued it or is named in its signed recipient list,
+        /// and another jurisdiction's node reveals only its own records.
+        #[test]
+        fn taskforce_answers_never_reveal_outside_the_distribution(
+            answering in code(),
+            asker in code(),
+            issuer in code(),
+            recipients in prop::collection::vec(code(), 0..6),
+        ) {
+            let revealed = may_disclose(&answering, &asker, &issuer, &recipients);
+            if revealed {
+                prop_assert!(asker == issuer || recipients.contains(&asker));
+                if asker != answering {
+                    prop_assert_eq!(&issuer, &answering);
+                } else {
+                    // What a node shows its own members, it lawfully holds.
+                    prop_assert!(issuer == answering || recipients.contains(&answering));
+                }
+            }
+            // The issuer answering a member of a named recipient always may.
+            if issuer == answering && recipients.contains(&asker) {
+                prop_assert!(revealed);
+            }
+        }
+
+        /// Only members' jurisdictions, only before the end date, only while open.
+        #[test]
+        fn taskforce_membership(
+            asker in code(),
+            members in prop::collection::vec(code(), 0..5),
+            ends in 0i64..2_000,
+            now in 0i64..2_000,
+            closed: bool,
+        ) {
+            let terms = TaskForceTerms { name: "t", members: &members, ends_at_unix_ms: ends, closed };
+            let ok = authorize_taskforce_member(&asker, &terms, now).is_ok();
+            prop_assert_eq!(ok, !closed && now < ends && members.contains(&asker));
+        }
+
+        /// Task forces are for the own jurisdiction's people; the peer half
+        /// for registered peers' nodes only.
+        #[test]
+        fn taskforce_services(j in "[A-Z]{2}", r in role(), is_peer: bool) {
+            let own: Jurisdiction = "DE".parse().unwrap();
+            let c = caller(&j, r);
+            let local = authorize(Service::TaskForce, &c, &own, is_peer).is_ok();
+            prop_assert_eq!(local, j == "DE" && matches!(r, Role::Taskforce | Role::Analyst | Role::Admin));
+            let peer = authorize(Service::TaskForcePeer, &c, &own, is_peer).is_ok();
+            prop_assert_eq!(peer, j != "DE" && r == Role::Node && is_peer);
+        }
     }
 
     proptest! {

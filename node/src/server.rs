@@ -179,11 +179,15 @@ impl Node {
         )?);
         // Imported watchlists are indexed before the node reports itself started.
         let screening = Arc::new(
-            crate::screening::Screening::open(store.clone(), audit.clone(), config.screening_threshold)
-                .map_err(|e| match e {
-                    crate::error::Error::Store(e) => StartError::Store(e),
-                    other => StartError::State(other),
-                })?,
+            crate::screening::Screening::open(
+                store.clone(),
+                audit.clone(),
+                config.screening_threshold,
+            )
+            .map_err(|e| match e {
+                crate::error::Error::Store(e) => StartError::Store(e),
+                other => StartError::State(other),
+            })?,
         );
         let links = PeerLinks::spawn(
             identity.clone(),
@@ -264,7 +268,10 @@ impl Node {
             .map_err(|e| StartError::Reflection(e.to_string()))?;
 
         let max = config.max_message_bytes;
-        let limit = crate::api::rate_limit(config.requests_per_second_per_identity, config.request_burst_per_identity);
+        let limit = crate::api::rate_limit(
+            config.requests_per_second_per_identity,
+            config.request_burst_per_identity,
+        );
         let guard = |service| {
             Guard::new(
                 service,
@@ -329,7 +336,8 @@ impl Node {
             max_pending_handshakes: config.max_pending_handshakes,
             max_connections_per_identity: config.max_connections_per_identity,
         };
-        let incoming = tls::serve_incoming(listener, Arc::new(server_config), limits, metrics.clone());
+        let incoming =
+            tls::serve_incoming(listener, Arc::new(server_config), limits, metrics.clone());
         tracing::info!(
             jurisdiction = %config.jurisdiction,
             listen = %local_addr,

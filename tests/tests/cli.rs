@@ -155,11 +155,28 @@ fn the_demo_runs_a_three_jurisdiction_federation() {
 
 #[test]
 fn bench_measures_a_local_federation() {
-    let out = concord(&["bench", "--local", "2", "--records", "40", "--concurrency", "4", "--output", "json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = concord(&[
+        "bench",
+        "--local",
+        "2",
+        "--records",
+        "40",
+        "--concurrency",
+        "4",
+        "--output",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["records"], 40);
     assert_eq!(report["recipients"], serde_json::json!(["FR"]));
     assert!(report["records_per_second"].as_f64().unwrap() > 0.0);
-    assert!(report["latency_ms"]["max"].as_f64().unwrap() >= report["latency_ms"]["p50"].as_f64().unwrap());
+    assert!(
+        report["latency_ms"]["max"].as_f64().unwrap()
+            >= report["latency_ms"]["p50"].as_f64().unwrap()
+    );
 }

@@ -32,9 +32,19 @@ async fn one_identity_cannot_exceed_its_request_rate() {
     init();
     let root = tempfile::tempdir().unwrap();
     let de = NodeDir::init(root.path(), "DE");
-    set_limits(&de, &[("requests_per_second_per_identity", 2), ("request_burst_per_identity", 5)]);
+    set_limits(
+        &de,
+        &[
+            ("requests_per_second_per_identity", 2),
+            ("request_burst_per_identity", 5),
+        ],
+    );
     let _node = NodeProcess::start(&de).await.unwrap();
-    let mut admin = Credentials::from_profile(&de.admin_profile()).unwrap().admin().await.unwrap();
+    let mut admin = Credentials::from_profile(&de.admin_profile())
+        .unwrap()
+        .admin()
+        .await
+        .unwrap();
     let mut exhausted = 0;
     for _ in 0..40 {
         if let Err(e) = admin.status(StatusRequest {}).await {
@@ -42,12 +52,24 @@ async fn one_identity_cannot_exceed_its_request_rate() {
             exhausted += 1;
         }
     }
-    assert!(exhausted >= 30, "only {exhausted} of 40 rapid calls were limited");
+    assert!(
+        exhausted >= 30,
+        "only {exhausted} of 40 rapid calls were limited"
+    );
     // Another identity has its own bucket.
     let other = de.issue("admin", "second");
-    let mut second = Credentials::from_profile(&other).unwrap().admin().await.unwrap();
+    let mut second = Credentials::from_profile(&other)
+        .unwrap()
+        .admin()
+        .await
+        .unwrap();
     second.status(StatusRequest {}).await.unwrap();
-    assert!(metric(&de, "concord_limits_hit_total{result=\"requests_per_second_per_identity\"}") >= 30);
+    assert!(
+        metric(
+            &de,
+            "concord_limits_hit_total{result=\"requests_per_second_per_identity\"}"
+        ) >= 30
+    );
 }
 
 #[tokio::test]
@@ -69,10 +91,19 @@ async fn one_identity_cannot_hold_more_than_its_connections() {
         anyhow::Ok(c.status(StatusRequest {}).await?)
     }
     .await;
-    assert!(fourth.is_err(), "a fourth connection of the same identity was served");
+    assert!(
+        fourth.is_err(),
+        "a fourth connection of the same identity was served"
+    );
     // Another identity is unaffected; and once one is closed, the identity may connect again.
     let other = Credentials::from_profile(&de.issue("admin", "other")).unwrap();
-    other.admin().await.unwrap().status(StatusRequest {}).await.unwrap();
+    other
+        .admin()
+        .await
+        .unwrap()
+        .status(StatusRequest {})
+        .await
+        .unwrap();
     drop(held.pop());
     eventually("a freed connection slot", || async {
         let mut c = creds.admin().await?;
@@ -89,7 +120,13 @@ async fn idle_and_garbage_connections_do_not_stop_the_exchange() {
     let root = tempfile::tempdir().unwrap();
     let de = NodeDir::init(root.path(), "DE");
     let fr = NodeDir::init(root.path(), "FR");
-    set_limits(&de, &[("max_pending_handshakes", 32), ("handshake_timeout_ms", 3000)]);
+    set_limits(
+        &de,
+        &[
+            ("max_pending_handshakes", 32),
+            ("handshake_timeout_ms", 3000),
+        ],
+    );
     let _de_node = NodeProcess::start(&de).await.unwrap();
     let _fr_node = NodeProcess::start(&fr).await.unwrap();
     add_peer(&de, &fr).await.unwrap();
@@ -99,8 +136,14 @@ async fn idle_and_garbage_connections_do_not_stop_the_exchange() {
     // Users' connections opened before the flood.
     let mut de_analyst = exchange_client(&de.issue("analyst", "a")).await.unwrap();
     let mut fr_analyst = exchange_client(&fr.issue("analyst", "b")).await.unwrap();
-    de_analyst.list_alerts(ListRecordsRequest::default()).await.unwrap();
-    fr_analyst.list_alerts(ListRecordsRequest::default()).await.unwrap();
+    de_analyst
+        .list_alerts(ListRecordsRequest::default())
+        .await
+        .unwrap();
+    fr_analyst
+        .list_alerts(ListRecordsRequest::default())
+        .await
+        .unwrap();
 
     // 300 idle TCP connections that never start TLS, and 30 streaming garbage.
     let mut flood = Vec::new();
@@ -113,22 +156,50 @@ async fn idle_and_garbage_connections_do_not_stop_the_exchange() {
             flood.push(s);
         }
     }
-    assert!(flood.len() >= 300, "could not open the flood: {}", flood.len());
+    assert!(
+        flood.len() >= 300,
+        "could not open the flood: {}",
+        flood.len()
+    );
 
     let alert = |to: &str, summary: &str| RaiseAlertRequest {
         category: "other".into(),
         severity: "low".into(),
         summary: summary.into(),
-        distribution: Some(Distribution { to: vec![to.into()], groups: vec![] }),
+        distribution: Some(Distribution {
+            to: vec![to.into()],
+            groups: vec![],
+        }),
         ..Default::default()
     };
-    let a = de_analyst.raise_alert(alert("FR", "during the flood, DE to FR")).await.unwrap().into_inner();
-    let b = fr_analyst.raise_alert(alert("DE", "during the flood, FR to DE")).await.unwrap().into_inner();
+    let a = de_analyst
+        .raise_alert(alert("FR", "during the flood, DE to FR"))
+        .await
+        .unwrap()
+        .into_inner();
+    let b = fr_analyst
+        .raise_alert(alert("DE", "during the flood, FR to DE"))
+        .await
+        .unwrap()
+        .into_inner();
     eventually("both alerts delivered during the flood", || {
-        let (mut de_analyst, mut fr_analyst, a, b) = (de_analyst.clone(), fr_analyst.clone(), a.id.clone(), b.id.clone());
+        let (mut de_analyst, mut fr_analyst, a, b) = (
+            de_analyst.clone(),
+            fr_analyst.clone(),
+            a.id.clone(),
+            b.id.clone(),
+        );
         async move {
-            let at_fr = fr_analyst.list_alerts(ListRecordsRequest::default()).await?.into_inner().records;
-            let at_de = de_analyst.list_alerts(ListRecordsRequest::default()).await?.into_inner().records;
+            let at_fr = fr_analyst
+                .list_alerts(ListRecordsRequest::default())
+                .await?
+                .into_inner()
+                .records;
+            let at_de = de_analyst
+                .list_alerts(ListRecordsRequest::default())
+                .await?
+                .into_inner()
+                .records;
             anyhow::ensure!(at_fr.iter().any(|r| r.id == a), "DE's alert not at FR yet");
             anyhow::ensure!(at_de.iter().any(|r| r.id == b), "FR's alert not at DE yet");
             Ok(())

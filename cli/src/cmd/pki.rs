@@ -146,6 +146,7 @@ pub fn init(args: &InitArgs) -> Result<InitReport, CliError> {
         audit: concord_node::config::AuditFile::default(),
         retention: concord_node::config::RetentionFile::default(),
         screening: concord_node::config::ScreeningFile::default(),
+        taskforce: concord_node::config::TaskForceFile::default(),
     };
     // Check every setting before creating anything.
     let checked = NodeConfig::check(config_file.clone(), &args.dir.join(NODE_CONFIG), &args.dir)

@@ -19,7 +19,9 @@ pub type RateLimit = governor::DefaultKeyedRateLimiter<Caller>;
 pub fn rate_limit(per_second: u32, burst: u32) -> Arc<RateLimit> {
     let rate = std::num::NonZeroU32::new(per_second).unwrap_or(std::num::NonZeroU32::MIN);
     let burst = std::num::NonZeroU32::new(burst).unwrap_or(rate);
-    Arc::new(governor::RateLimiter::keyed(governor::Quota::per_second(rate).allow_burst(burst)))
+    Arc::new(governor::RateLimiter::keyed(
+        governor::Quota::per_second(rate).allow_burst(burst),
+    ))
 }
 
 #[derive(Clone)]

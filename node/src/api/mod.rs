@@ -13,6 +13,9 @@ mod licensing;
 mod licensing_convert;
 mod screening;
 mod screening_convert;
+mod taskforce;
+mod taskforce_client;
+mod taskforce_convert;
 pub(crate) mod wire;
 
 pub use admin::AdminApi;
@@ -21,6 +24,8 @@ pub use exchange::ExchangeApi;
 pub use federation::FederationApi;
 pub use licensing::LicensingApi;
 pub use screening::ScreeningApi;
+pub use taskforce::{query_limit, QueryLimit, TaskForceApi, TaskForcePeerApi};
+pub use taskforce_client::GrpcPeers;
 
 /// Completes once the node starts shutting down.
 pub(crate) async fn stopping(mut rx: tokio::sync::watch::Receiver<bool>) {

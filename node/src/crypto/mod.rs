@@ -4,11 +4,13 @@
 //! Architecture invariant: no other module reads a private key or calls ring.
 
 pub mod digest;
+pub mod keyed_hash;
 pub mod keyfile;
 pub mod pki;
 pub mod signing;
 
 pub use digest::Sha256;
+pub use keyed_hash::{KeyedHash, KeyedHashError};
 pub use keyfile::KeyFileError;
 pub use pki::{CertificateAuthority, IssuedCertificate, PkiError, Validity};
 pub use signing::{key_id, sha256, verify_signature, RecordSigner, SigningError};

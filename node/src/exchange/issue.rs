@@ -116,7 +116,13 @@ impl Exchange {
         let why = IssueAudit {
             actor,
             action: "alert.raise",
-            rationale: alert.summary.clone(),
+            // The trail outlives retention purges: it names the alert, not its content.
+            rationale: format!(
+                "{} {} to {}",
+                alert.category,
+                alert.severity,
+                join(&recipients)
+            ),
             along,
         };
         self.seal_and_store(guard, seq, recipients, None, Record::Alert(alert), why)
@@ -550,14 +556,26 @@ impl Exchange {
 
     /// Envelopes still queued for `peer`.
     pub fn queued_for(&self, peer: &Jurisdiction) -> usize {
-        let cached = self.outbox_len.lock().unwrap_or_else(|e| e.into_inner()).get(peer).copied();
+        let cached = self
+            .outbox_len
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(peer)
+            .copied();
         cached.unwrap_or_else(|| self.recount_outbox(peer))
     }
 
     /// Counts `peer`'s outbox in the store and caches the count.
     fn recount_outbox(&self, peer: &Jurisdiction) -> usize {
-        let n = self.ledger.outbox.lazy_scan_prefix(ledger::prefix(peer)).count();
-        self.outbox_len.lock().unwrap_or_else(|e| e.into_inner()).insert(peer.clone(), n);
+        let n = self
+            .ledger
+            .outbox
+            .lazy_scan_prefix(ledger::prefix(peer))
+            .count();
+        self.outbox_len
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(peer.clone(), n);
         n
     }
 
@@ -571,7 +589,12 @@ impl Exchange {
     }
 
     fn outbox_shrank(&self, peer: &Jurisdiction, by: usize) {
-        if let Some(n) = self.outbox_len.lock().unwrap_or_else(|e| e.into_inner()).get_mut(peer) {
+        if let Some(n) = self
+            .outbox_len
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(peer)
+        {
             *n = n.saturating_sub(by);
         }
     }
@@ -626,4 +649,8 @@ impl Exchange {
             .map_err(|e| Error::Internal(e.to_string()))?;
         Ok((header, body, entry.digest))
     }
+}
+
+fn join(js: &[Jurisdiction]) -> String {
+    js.iter().map(|j| j.as_str()).collect::<Vec<_>>().join(",")
 }

@@ -593,11 +593,15 @@ mod tests {
             alerts: Some(Duration::from_millis(1)),
             denials: None,
         };
+        let fr: Jurisdiction = "FR".parse().unwrap();
+        assert_eq!(de.x.queued_for(&fr), 1, "never delivered");
         let purged =
             de.x.purge_expired("system", alerts_only, far)
                 .await
                 .unwrap();
         assert_eq!(purged.len(), 1);
         assert_eq!(purged[0].kind, RecordKind::Alert);
+        assert_eq!(de.x.queued_for(&fr), 0, "the outbox entry went too");
+        assert!(de.x.pending_for(&fr, BATCH).await.unwrap().is_empty());
     }
 }

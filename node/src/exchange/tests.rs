@@ -495,15 +495,27 @@ async fn a_full_outbox_refuses_new_records_for_that_peer_only() {
     let (de, fr, jp) = (&n[0], &n[1], &n[2]);
     de.x.set_outbox_limit(3);
     for _ in 0..3 {
-        de.x.raise_alert(&analyst(de), draft(), to(&["FR"])).await.unwrap();
+        de.x.raise_alert(&analyst(de), draft(), to(&["FR"]))
+            .await
+            .unwrap();
     }
-    let err = de.x.raise_alert(&analyst(de), draft(), to(&["FR"])).await.unwrap_err();
-    assert!(matches!(err, Error::ResourceExhausted(ref m) if m.contains("FR")), "{err}");
+    let err =
+        de.x.raise_alert(&analyst(de), draft(), to(&["FR"]))
+            .await
+            .unwrap_err();
+    assert!(
+        matches!(err, Error::ResourceExhausted(ref m) if m.contains("FR")),
+        "{err}"
+    );
     // Other peers are unaffected, and nothing queued was dropped.
-    de.x.raise_alert(&analyst(de), draft(), to(&["JP"])).await.unwrap();
+    de.x.raise_alert(&analyst(de), draft(), to(&["JP"]))
+        .await
+        .unwrap();
     assert_eq!(de.x.queued_for(&fr.j), 3);
     assert_eq!(deliver(de, fr).await, 3);
     assert_eq!(deliver(de, jp).await, 1);
-    de.x.raise_alert(&analyst(de), draft(), to(&["FR"])).await.unwrap();
+    de.x.raise_alert(&analyst(de), draft(), to(&["FR"]))
+        .await
+        .unwrap();
     assert_eq!(de.x.queued_for(&fr.j), 1);
 }

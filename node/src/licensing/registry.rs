@@ -7,13 +7,13 @@ use super::model::{
 };
 use super::{key, pair_key, Kind, Licensing, PartyFilter, WaiverFilter};
 use crate::audit::Action;
+use crate::audit::AuditTx;
 use crate::error::{Error, Result};
 use crate::exchange::records::{AlertCategory, Party as NoticeParty, Severity, Subjects};
-use crate::audit::AuditTx;
 use crate::exchange::{AlertDraft, AlongWith, Distribution};
-use crate::store::Batch;
 use crate::identity::Caller;
 use crate::peers::now_unix_ms;
+use crate::store::Batch;
 
 impl Licensing {
     // ---- parties ---------------------------------------------------------
@@ -258,7 +258,12 @@ impl Licensing {
         if !wants_alert {
             batch.put(&self.trees.checks, check_key, &check)?;
             let record = format!("{id} {} {}", check.license_id, check.result);
-            let action = Action { actor: &check.officer, action: "enduse.record", record: &record, rationale: &check.findings };
+            let action = Action {
+                actor: &check.officer,
+                action: "enduse.record",
+                record: &record,
+                rationale: &check.findings,
+            };
             self.commit(guard, batch, action).await?;
             return Ok(check);
         }
@@ -288,7 +293,10 @@ impl Licensing {
                 items: codes,
                 shipments,
             },
-            indicators: vec![format!("end-use check {id} of license {} failed", license.id)],
+            indicators: vec![format!(
+                "end-use check {id} of license {} failed",
+                license.id
+            )],
             summary: draft.findings.clone(),
             expires_in: None,
             handling: String::new(),
@@ -297,16 +305,34 @@ impl Licensing {
         // a crash all three are there or none is.
         let recorded = std::sync::Arc::new(std::sync::Mutex::new(None));
         let (slot, checks) = (recorded.clone(), self.trees.checks.clone());
-        let along: AlongWith<'_> = Box::new(move |b: &mut Batch, audit: &mut AuditTx, alert_id: &str, _version: u32| {
-            let check = EndUseCheck { alert_id: Some(alert_id.to_owned()), ..check };
-            batch.put(&checks, check_key, &check)?;
-            b.append(batch);
-            let record = format!("{} {} {} alert {alert_id}", check.id, check.license_id, check.result);
-            audit.append(b, Action { actor: &check.officer, action: "enduse.record", record: &record, rationale: &check.findings })?;
-            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(check);
-            Ok(())
-        });
-        self.exchange.raise_alert_with(officer, draft_alert, alert, Some(along)).await?;
+        let along: AlongWith<'_> = Box::new(
+            move |b: &mut Batch, audit: &mut AuditTx, alert_id: &str, _version: u32| {
+                let check = EndUseCheck {
+                    alert_id: Some(alert_id.to_owned()),
+                    ..check
+                };
+                batch.put(&checks, check_key, &check)?;
+                b.append(batch);
+                let record = format!(
+                    "{} {} {} alert {alert_id}",
+                    check.id, check.license_id, check.result
+                );
+                audit.append(
+                    b,
+                    Action {
+                        actor: &check.officer,
+                        action: "enduse.record",
+                        record: &record,
+                        rationale: &check.findings,
+                    },
+                )?;
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(check);
+                Ok(())
+            },
+        );
+        self.exchange
+            .raise_alert_with(officer, draft_alert, alert, Some(along))
+            .await?;
         drop(guard);
         let check = recorded.lock().unwrap_or_else(|e| e.into_inner()).take();
         check.ok_or_else(|| Error::Internal("end-use check was not recorded with its alert".into()))

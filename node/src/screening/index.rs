@@ -174,13 +174,7 @@ impl ListIndex {
                     if w[0].is_content() || w[1].is_content() {
                         let base = format!("{}{}", w[0].base, w[1].base);
                         let text = normalize::fold(&base);
-                        let tok = Tok {
-                            skel: normalize::skeleton(&text).into(),
-                            text: text.into(),
-                            base: base.into(),
-                            class: TokenClass::Word,
-                            abjad: false,
-                        };
+                        let tok = Tok::from_parts(text, base, TokenClass::Word, false);
                         compounds.push(b.key(tok, Some(name_id)));
                     }
                 }

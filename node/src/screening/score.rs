@@ -41,6 +41,9 @@ pub struct Tok {
     /// Spelling before folding: a typo near a folded letter pair may be one
     /// edit away here and two in `text`.
     pub base: Box<str>,
+    /// Letters present in `text` and `base` (bit per letter, digits share one).
+    sig: u32,
+    base_sig: u32,
     pub skel: Box<str>,
     pub class: TokenClass,
     pub abjad: bool,
@@ -48,12 +51,18 @@ pub struct Tok {
 
 impl Tok {
     pub fn new(t: &Token) -> Tok {
+        Tok::from_parts(t.text.clone(), t.base.clone(), t.class, t.abjad)
+    }
+
+    pub fn from_parts(text: String, base: String, class: TokenClass, abjad: bool) -> Tok {
         Tok {
-            skel: skeleton(&t.text).into(),
-            text: t.text.as_str().into(),
-            base: t.base.as_str().into(),
-            class: t.class,
-            abjad: t.abjad,
+            skel: skeleton(&text).into(),
+            sig: letters(&text),
+            base_sig: letters(&base),
+            text: text.into(),
+            base: base.into(),
+            class,
+            abjad,
         }
     }
 
@@ -132,13 +141,38 @@ pub fn token_sim(q: &Tok, c: &Tok) -> Option<(f32, PairKind)> {
     if (q.abjad || c.abjad) && q.skel.len() >= 2 && q.skel == c.skel {
         return Some((0.9, PairKind::Skeleton));
     }
-    text_sim(&q.text, &c.text)
-        .or_else(|| {
-            (q.base != q.text || c.base != c.text)
-                .then(|| text_sim(&q.base, &c.base))
-                .flatten()
-        })
+    let folded = || {
+        maybe_close(q.sig, c.sig, q.text.len(), c.text.len())
+            .then(|| text_sim(&q.text, &c.text))
+            .flatten()
+    };
+    let unfolded = || {
+        (q.base != q.text || c.base != c.text)
+            && maybe_close(q.base_sig, c.base_sig, q.base.len(), c.base.len())
+    };
+    folded()
+        .or_else(|| unfolded().then(|| text_sim(&q.base, &c.base)).flatten())
         .map(|s| (s, PairKind::Fuzzy))
+}
+
+/// The letters of a token as a set: bit i for the i-th letter, bit 26 for any digit.
+fn letters(s: &str) -> u32 {
+    s.bytes().fold(0, |acc, b| match b {
+        b'a'..=b'z' => acc | 1 << (b - b'a'),
+        b'0'..=b'9' => acc | 1 << 26,
+        _ => acc,
+    })
+}
+
+/// A cheap necessary condition for being within the edit budget: lengths
+/// close enough, and letter sets differing by at most two letters per
+/// edit (a substitution removes one letter and adds another).
+fn maybe_close(sig_a: u32, sig_b: u32, la: usize, lb: usize) -> bool {
+    let budget = match (la.min(lb), la.max(lb)) {
+        (3, 4) => 1,
+        (min, _) => edit_budget(min),
+    };
+    budget > 0 && la.abs_diff(lb) <= budget && (sig_a ^ sig_b).count_ones() as usize <= 2 * budget
 }
 
 /// Edit-budget-gated Jaro-Winkler similarity of two strings.
@@ -162,7 +196,18 @@ fn text_sim(a: &str, b: &str) -> Option<f32> {
 
 /// `one` against `a` and `b` written together.
 fn joined_sim(one: &Tok, a: &Tok, b: &Tok) -> Option<f32> {
-    joined_text_sim(&one.text, &a.text, &b.text).or_else(|| split_sim(one, a, b))
+    let joined = a.text.len() + b.text.len();
+    let direct = || {
+        maybe_close(one.sig, a.sig | b.sig, one.text.len(), joined)
+            .then(|| joined_text_sim(&one.text, &a.text, &b.text))
+            .flatten()
+    };
+    // Variants may change a few letters of each half, not most of them.
+    let split = || {
+        ((a.base_sig | b.base_sig) & !one.base_sig).count_ones() <= 3
+            && (one.base_sig & !(a.base_sig | b.base_sig)).count_ones() <= 3
+    };
+    direct().or_else(|| split().then(|| split_sim(one, a, b)).flatten())
 }
 
 /// `one` cut in two, each half spelled canonically on its own (so the

@@ -443,7 +443,8 @@ impl Batch {
     /// after this batch's own, so two modules' writes commit as one.
     pub fn append(&mut self, other: Batch) {
         if !Arc::ptr_eq(&other.store, &self.store) {
-            self.foreign.get_or_insert(other.names.first().copied().unwrap_or("?"));
+            self.foreign
+                .get_or_insert(other.names.first().copied().unwrap_or("?"));
         }
         if let Some(f) = other.foreign {
             self.foreign.get_or_insert(f);
@@ -463,8 +464,15 @@ impl Batch {
         }
         for op in other.ops {
             self.ops.push(match op {
-                Op::Put { tree, key, value } => Op::Put { tree: map[tree], key, value },
-                Op::Delete { tree, key } => Op::Delete { tree: map[tree], key },
+                Op::Put { tree, key, value } => Op::Put {
+                    tree: map[tree],
+                    key,
+                    value,
+                },
+                Op::Delete { tree, key } => Op::Delete {
+                    tree: map[tree],
+                    key,
+                },
             });
         }
     }

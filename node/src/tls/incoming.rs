@@ -1,10 +1,10 @@
 //! The server's accept loop: TCP, then a bounded-time TLS handshake, then the
 //! verified certificate becomes the connection's [`Caller`].
 
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -61,7 +61,10 @@ impl IdentitySlot {
             return None;
         }
         *n += 1;
-        Some(IdentitySlot { counts: counts.clone(), caller: caller.clone() })
+        Some(IdentitySlot {
+            counts: counts.clone(),
+            caller: caller.clone(),
+        })
     }
 }
 
@@ -171,7 +174,11 @@ pub fn serve_incoming(
                             tracing::warn!(%remote, %caller, "connection limit reached; closing");
                             return;
                         };
-                        let Some(identity) = IdentitySlot::take(&identities, &caller, limits.max_connections_per_identity) else {
+                        let Some(identity) = IdentitySlot::take(
+                            &identities,
+                            &caller,
+                            limits.max_connections_per_identity,
+                        ) else {
                             metrics.connection_refused("max_connections_per_identity");
                             tracing::warn!(%remote, %caller, "per-identity connection limit reached; closing");
                             return;

@@ -1,0 +1,125 @@
+//! Asking peers: the narrow interface task forces use to reach other
+//! member nodes, and the parallel fan-out with a deadline per peer.
+//!
+//! The gRPC implementation lives in `api::taskforce_client` (over the
+//! federation links' channels); tests substitute their own to delay, drop
+//! or refuse.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use super::answer::SignedAnswer;
+use super::model::{DetailRequest, Query};
+use crate::error::Error;
+use crate::identity::{Caller, Jurisdiction};
+
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Why a peer gave no answer.
+#[derive(Debug)]
+pub enum PeerFailure {
+    /// No link, connection refused or broken.
+    Unreachable(String),
+    /// No answer within the deadline.
+    TimedOut(Duration),
+    /// The peer answered with a refusal (not a member, closed, rate limit …).
+    Refused(Error),
+}
+
+impl std::fmt::Display for PeerFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PeerFailure::Unreachable(why) => write!(f, "unreachable: {why}"),
+            PeerFailure::TimedOut(d) => write!(f, "no answer within {} ms", d.as_millis()),
+            PeerFailure::Refused(e) => write!(f, "refused: {e}"),
+        }
+    }
+}
+
+/// A question relayed to a peer on behalf of one of this node's members.
+#[derive(Clone, Debug)]
+pub struct PeerQuery {
+    pub taskforce: String,
+    pub asker: Caller,
+    pub query: Query,
+}
+
+/// What a detail request's owner says about it.
+#[derive(Clone, Debug)]
+pub struct PeerDetails {
+    pub request: DetailRequest,
+    /// Set once approved.
+    pub answer: Option<SignedAnswer>,
+}
+
+/// How task forces reach other member nodes.
+pub trait PeerTransport: Send + Sync + 'static {
+    fn query(
+        &self,
+        peer: Jurisdiction,
+        query: PeerQuery,
+        deadline: Duration,
+    ) -> BoxFuture<Result<SignedAnswer, PeerFailure>>;
+
+    fn request_details(
+        &self,
+        peer: Jurisdiction,
+        reference: String,
+        asker: Caller,
+        justification: String,
+        deadline: Duration,
+    ) -> BoxFuture<Result<DetailRequest, PeerFailure>>;
+
+    fn get_details(
+        &self,
+        peer: Jurisdiction,
+        id: String,
+        asker: Caller,
+        deadline: Duration,
+    ) -> BoxFuture<Result<PeerDetails, PeerFailure>>;
+}
+
+/// Runs `call` with a deadline: a peer that does not answer in time is
+/// `TimedOut`, whatever the transport does.
+pub async fn within<T>(
+    deadline: Duration,
+    call: BoxFuture<Result<T, PeerFailure>>,
+) -> (Result<T, PeerFailure>, Duration) {
+    let started = Instant::now();
+    let out = match tokio::time::timeout(deadline, call).await {
+        Ok(r) => r,
+        Err(_) => Err(PeerFailure::TimedOut(deadline)),
+    };
+    (out, started.elapsed())
+}
+
+/// Asks every peer in parallel, each within `deadline`; returns their
+/// outcomes in the order of `peers`. A slow or dead peer delays nobody
+/// else, and the whole fan-out takes at most about one deadline.
+pub async fn fan_out(
+    transport: &std::sync::Arc<dyn PeerTransport>,
+    peers: &[Jurisdiction],
+    query: &PeerQuery,
+    deadline: Duration,
+) -> Vec<(Jurisdiction, Result<SignedAnswer, PeerFailure>, Duration)> {
+    let tasks: Vec<_> = peers
+        .iter()
+        .map(|peer| {
+            let call = transport.query(peer.clone(), query.clone(), deadline);
+            (peer.clone(), tokio::spawn(within(deadline, call)))
+        })
+        .collect();
+    let mut out = Vec::with_capacity(tasks.len());
+    for (peer, task) in tasks {
+        let (result, elapsed) = match task.await {
+            Ok(done) => done,
+            Err(e) => (
+                Err(PeerFailure::Unreachable(format!("query task failed: {e}"))),
+                Duration::ZERO,
+            ),
+        };
+        out.push((peer, result, elapsed));
+    }
+    out
+}
