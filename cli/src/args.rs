@@ -90,6 +90,14 @@ pub enum Command {
     Retention(crate::cmd::retention::RetentionCommand),
     /// Counts of exchanged records; --public for publishable figures (admin).
     Stats(crate::cmd::stats::StatsArgs),
+    /// Joint task forces this node takes part in: create and close (admin),
+    /// list and show; keygen for blind-match keys.
+    #[command(subcommand)]
+    Taskforce(crate::cmd::taskforce::TaskForceCommand),
+    /// Task-force questions to every member node (member), and detail
+    /// requests (members ask, analysts of the answering node decide).
+    #[command(subcommand)]
+    Query(crate::cmd::query::QueryCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -27,6 +27,8 @@ pub struct NodeContext {
     pub licensing: Arc<crate::licensing::Licensing>,
     pub metrics: Arc<Metrics>,
     pub metrics_addr: Option<SocketAddr>,
+    /// The TLS trust anchors, to check certificates outside a handshake.
+    pub trust: Arc<crate::tls::TrustAnchors>,
     pub started: Instant,
 }
 

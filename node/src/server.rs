@@ -12,6 +12,8 @@ use concord_proto::v1::exchange_service_server::ExchangeServiceServer;
 use concord_proto::v1::federation_service_server::FederationServiceServer;
 use concord_proto::v1::licensing_service_server::LicensingServiceServer;
 use concord_proto::v1::screening_service_server::ScreeningServiceServer;
+use concord_proto::v1::task_force_peer_service_server::TaskForcePeerServiceServer;
+use concord_proto::v1::task_force_service_server::TaskForceServiceServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -153,7 +155,7 @@ impl Node {
 
         let mut server_config = rustls::ServerConfig::builder_with_provider(tls::provider())
             .with_safe_default_protocol_versions()?
-            .with_client_cert_verifier(anchors)
+            .with_client_cert_verifier(anchors.clone())
             .with_single_cert(identity.chain.clone(), identity.key.clone_key())?;
         server_config.alpn_protocols = vec![b"h2".to_vec()];
 
@@ -210,8 +212,28 @@ impl Node {
             licensing: licensing.clone(),
             metrics: metrics.clone(),
             metrics_addr,
+            trust: anchors.clone(),
             started: Instant::now(),
         });
+        // Task forces reach peers over the links' channels.
+        let taskforce_peers: Arc<dyn crate::taskforce::PeerTransport> =
+            Arc::new(crate::api::GrpcPeers::new(ctx.clone()));
+        let taskforces = Arc::new(
+            crate::taskforce::TaskForces::open(
+                store.clone(),
+                config.jurisdiction.clone(),
+                exchange.clone(),
+                peers.clone(),
+                audit.clone(),
+                signer.clone(),
+                taskforce_peers,
+                config.taskforce,
+            )
+            .map_err(|e| match e {
+                crate::error::Error::Store(e) => StartError::Store(e),
+                other => StartError::State(other),
+            })?,
+        );
 
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(checkpoint_periodically(
@@ -261,6 +283,12 @@ impl Node {
         health
             .set_serving::<ScreeningServiceServer<crate::api::ScreeningApi>>()
             .await;
+        health
+            .set_serving::<TaskForceServiceServer<crate::api::TaskForceApi>>()
+            .await;
+        health
+            .set_serving::<TaskForcePeerServiceServer<crate::api::TaskForcePeerApi>>()
+            .await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(concord_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -302,6 +330,21 @@ impl Node {
         let screening_api = ScreeningServiceServer::new(crate::api::ScreeningApi::new(screening))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
+        let query_limit = crate::api::query_limit(&config.taskforce);
+        let taskforce_api = TaskForceServiceServer::new(crate::api::TaskForceApi::new(
+            taskforces.clone(),
+            query_limit.clone(),
+            metrics.clone(),
+        ))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+        let taskforce_peer_api = TaskForcePeerServiceServer::new(crate::api::TaskForcePeerApi::new(
+            taskforces,
+            query_limit,
+            metrics.clone(),
+        ))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
         let counted = metrics.clone();
         let router = Server::builder()
             .layer(tower::util::MapRequestLayer::new(
@@ -328,6 +371,14 @@ impl Node {
             .add_service(InterceptedService::new(
                 screening_api,
                 guard(Service::Screening),
+            ))
+            .add_service(InterceptedService::new(
+                taskforce_api,
+                guard(Service::TaskForce),
+            ))
+            .add_service(InterceptedService::new(
+                taskforce_peer_api,
+                guard(Service::TaskForcePeer),
             ));
 
         let limits = tls::IncomingLimits {

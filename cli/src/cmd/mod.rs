@@ -16,12 +16,14 @@ pub mod license;
 pub mod party;
 pub mod peer;
 pub mod pki;
+pub mod query;
 pub mod records;
 pub mod retention;
 pub mod screen;
 pub mod shipment;
 pub mod stats;
 pub mod status;
+pub mod taskforce;
 pub mod waiver;
 
 use crate::args::{Cli, Command};
@@ -32,7 +34,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let output = cli.output;
     let profile = cli.profile.as_deref();
     match cli.command {
-        Command::Pki(cmd) => pki::run(cmd, output),
+        Command::Pki(cmd) => pki::run(cmd, output).await,
         Command::Peer(cmd) => peer::run(cmd, profile, output).await,
         Command::Status => status::run(profile, output).await,
         Command::Demo(args) => demo::run(args, output).await,
@@ -54,5 +56,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Restore(args) => backup::restore(args, output),
         Command::Retention(cmd) => retention::run(cmd, profile, output).await,
         Command::Stats(args) => stats::run(args, profile, output).await,
+        Command::Taskforce(cmd) => taskforce::run(cmd, profile, output).await,
+        Command::Query(cmd) => query::run(cmd, profile, output).await,
     }
 }

@@ -36,7 +36,7 @@ pub const NODE_CONFIG: &str = "node.toml";
 pub const ADMIN_PROFILE: &str = "admin.profile.toml";
 pub const DATA_DIR: &str = "data";
 
-pub fn run(cmd: PkiCommand, output: OutputFormat) -> Result<(), CliError> {
+pub async fn run(cmd: PkiCommand, output: OutputFormat) -> Result<(), CliError> {
     match cmd {
         PkiCommand::Init(args) => {
             let report = init(&args)?;
@@ -47,6 +47,7 @@ pub fn run(cmd: PkiCommand, output: OutputFormat) -> Result<(), CliError> {
         }
         PkiCommand::Issue(args) => {
             let report = issue(&args)?;
+            record_issuance(&args.dir, &report).await;
             match output {
                 OutputFormat::Json => print_json(&report),
                 OutputFormat::Table => print_text(&report.render()),
@@ -59,6 +60,43 @@ pub fn run(cmd: PkiCommand, output: OutputFormat) -> Result<(), CliError> {
                 OutputFormat::Table => print_text(&report.render()),
             }
         }
+    }
+}
+
+/// Records the issuance in the node's audit trail through the jurisdiction's
+/// admin profile; a node that cannot be reached is reported, not fatal (the
+/// certificate exists either way, and issuing must work offline).
+async fn record_issuance(dir: &Path, report: &IssueReport) {
+    let recorded = async {
+        let cert_pem = std::fs::read_to_string(&report.cert).map_err(|e| {
+            CliError::internal(format!("cannot read {}: {e}", report.cert.display()))
+        })?;
+        let der = concord_node::tls::certs_from_pem(cert_pem.as_bytes())
+            .and_then(|mut c| c.pop())
+            .ok_or_else(|| CliError::internal("issued certificate unreadable"))?;
+        let profile = crate::profile::Profile::load(&dir.join("admin.profile.toml"))?;
+        {
+            let mut admin = crate::client::connect(&profile).await?;
+            let request = concord_proto::v1::RecordIssuanceRequest {
+                identity: report.identity.clone(),
+                certificate_sha256_hex: hex::encode(concord_node::crypto::sha256(&der)),
+                certificate_pem: cert_pem,
+            };
+            let resp = admin
+                .record_issuance(request)
+                .await
+                .map_err(|s| crate::client::rpc_error("RecordIssuance", &profile, &s))?;
+            Ok::<u64, CliError>(resp.into_inner().audit_seq)
+        }
+    }
+    .await;
+    match recorded {
+        Ok(seq) => eprintln!("Recorded in the node's audit trail as entry {seq}."),
+        Err(e) => eprintln!(
+            "warning: certificate issued, but not recorded in the node's audit trail ({}); \
+             run `concord pki issue` while the node is up, or record it by hand",
+            e.line()
+        ),
     }
 }
 

@@ -16,7 +16,7 @@ pub const MAX_ALIASES: usize = 1000;
 pub const MAX_DETAILS: usize = 256;
 
 /// What kind of party an entry is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum EntityType {
     Individual,
     Entity,

@@ -207,17 +207,19 @@ pub fn parse_ofac(files: &OfacFiles) -> Parsed {
 
 // ---- helpers shared by the CSV formats ----------------------------------
 
-/// A field as text: UTF-8, or Latin-1 when it is not valid UTF-8; trimmed.
+/// A field as text: UTF-8, or Latin-1 when it is not valid UTF-8; line
+/// breaks and other control characters (multi-line cells) become spaces;
+/// trimmed.
 fn field(raw: &[u8]) -> String {
-    match std::str::from_utf8(raw) {
-        Ok(s) => s.trim().to_owned(),
-        Err(_) => raw
-            .iter()
-            .map(|b| char::from(*b))
-            .collect::<String>()
-            .trim()
-            .to_owned(),
-    }
+    let text = match std::str::from_utf8(raw) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => std::borrow::Cow::Owned(raw.iter().map(|b| char::from(*b)).collect()),
+    };
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_owned()
 }
 
 /// Line number of a CSV record (1-based), 0 if unknown.
@@ -230,14 +232,24 @@ fn error_line(e: &csv::Error) -> u64 {
     e.position().map_or(0, |p| p.line())
 }
 
-/// A stable id from a name: lower-case ASCII words joined by `-`.
+/// A stable id from a name: lower-case ASCII words joined by `-`, at most
+/// 96 bytes (whole words).
 fn slug(text: &str) -> String {
-    any_ascii::any_ascii(text)
+    let mut out = String::new();
+    for w in any_ascii::any_ascii(text)
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_ascii_lowercase)
-        .collect::<Vec<_>>()
-        .join("-")
+    {
+        if !out.is_empty() && out.len() + 1 + w.len() > 96 {
+            break;
+        }
+        if !out.is_empty() {
+            out.push('-');
+        }
+        out.push_str(&w.to_ascii_lowercase());
+    }
+    out.truncate(96);
+    out
 }
 
 /// Splits on `sep`, trims, drops empties.
@@ -271,6 +283,8 @@ mod tests {
     fn helpers() {
         assert_eq!(field(b" caf\xe9 "), "café");
         assert_eq!(field(" café ".as_bytes()), "café");
+        assert_eq!(field(b"two\nlines"), "two lines");
+        assert!(slug(&"word ".repeat(40)).len() <= 96);
         assert_eq!(slug(" AARON  Abraham-Villa, Jr."), "aaron-abraham-villa-jr");
         assert_eq!(split_list("a; b;;c ", ';'), ["a", "b", "c"]);
     }
