@@ -294,13 +294,16 @@ impl NodeProcess {
     }
 }
 
-fn unique(mut p: PathBuf) -> PathBuf {
+/// `node.log`, else `node.1.log`, `node.2.log`, ... — one log per start.
+fn unique(p: PathBuf) -> PathBuf {
+    let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut candidate = p.clone();
     let mut n = 0;
-    while p.exists() {
+    while candidate.exists() {
         n += 1;
-        p.set_extension(format!("{n}.log"));
+        candidate = p.with_file_name(format!("{stem}.{n}.log"));
     }
-    p
+    candidate
 }
 
 impl Drop for NodeProcess {
