@@ -379,7 +379,10 @@ pub async fn run(
 }
 
 /// Sends a query to the member's home node; the demo uses it too.
-pub async fn ask(profile: &Profile, request: pb::TaskForceQueryRequest) -> Result<QueryOut, CliError> {
+pub async fn ask(
+    profile: &Profile,
+    request: pb::TaskForceQueryRequest,
+) -> Result<QueryOut, CliError> {
     let mut client = connect(profile).await?;
     let response = client
         .query(request)
@@ -449,7 +452,11 @@ pub fn query_request(cmd: &QueryCommand) -> Result<pb::TaskForceQueryRequest, Cl
 }
 
 pub fn render_query(q: &QueryOut) -> String {
-    let answered = q.sections.iter().filter(|s| s.outcome == "answered").count();
+    let answered = q
+        .sections
+        .iter()
+        .filter(|s| s.outcome == "answered")
+        .count();
     let mut out = format!(
         "Task force {}: {}{}\n{} jurisdiction{}, {answered} answered\n",
         q.taskforce,
@@ -516,7 +523,11 @@ pub fn render_section(s: &SectionOut) -> String {
     }
     for e in &s.entries {
         if let Some(record) = &e.record {
-            let title = if record.kind == "alert" { "Alert" } else { "Denial" };
+            let title = if record.kind == "alert" {
+                "Alert"
+            } else {
+                "Denial"
+            };
             out.push('\n');
             for line in render_version(record, title).lines() {
                 out.push_str("    ");
@@ -549,7 +560,12 @@ fn render_request(r: &DetailRequestOut) -> String {
     if r.state != "pending" {
         pairs.push((
             "decision",
-            format!("{} by {} at {}", r.state, opt(&r.decided_by), opt(&r.decided_at)),
+            format!(
+                "{} by {} at {}",
+                r.state,
+                opt(&r.decided_by),
+                opt(&r.decided_at)
+            ),
         ));
     }
     if let Some(level) = &r.level {
@@ -565,7 +581,15 @@ fn render_requests(list: &[DetailRequestOut]) -> String {
     if list.is_empty() {
         return "No detail requests awaiting a decision.\n".to_owned();
     }
-    let mut t = Table::new(["ID", "STATE", "TASK FORCE", "ASKED BY", "REQUESTED", "REFERENCE", "JUSTIFICATION"]);
+    let mut t = Table::new([
+        "ID",
+        "STATE",
+        "TASK FORCE",
+        "ASKED BY",
+        "REQUESTED",
+        "REFERENCE",
+        "JUSTIFICATION",
+    ]);
     for r in list {
         t.row([
             r.id.clone(),
@@ -589,7 +613,8 @@ mod tests {
     fn parse(args: &[&str]) -> Result<pb::TaskForceQueryRequest, CliError> {
         let mut argv = vec!["concord", "query"];
         argv.extend_from_slice(args);
-        let cli = Cli::try_parse_from(argv).map_err(|e| CliError::invalid_argument(e.to_string()))?;
+        let cli =
+            Cli::try_parse_from(argv).map_err(|e| CliError::invalid_argument(e.to_string()))?;
         match cli.command {
             Command::Query(cmd) => query_request(&cmd),
             other => panic!("{other:?}"),
@@ -611,7 +636,9 @@ mod tests {
             Some(Kind::Denials(d)) if d.destination == "IR" && d.party.is_empty()
         ));
         assert_eq!(
-            parse(&["denials", "--taskforce", "ops"]).unwrap_err().exit_code(),
+            parse(&["denials", "--taskforce", "ops"])
+                .unwrap_err()
+                .exit_code(),
             6
         );
         assert_eq!(
@@ -620,7 +647,10 @@ mod tests {
                 .exit_code(),
             6
         );
-        assert!(parse(&["party", "Acme"]).is_err(), "--taskforce is required");
+        assert!(
+            parse(&["party", "Acme"]).is_err(),
+            "--taskforce is required"
+        );
         assert!(parse(&["alerts", "--taskforce", "ops", "--subject", "3A001"]).is_ok());
     }
 
@@ -644,6 +674,9 @@ mod tests {
         assert!(hit.contains("hit — reference FR-R-01"), "{hit}");
         assert!(render_section(&section("answered", "hit", false)).contains("no hit"));
         let timed_out = render_section(&section("timed-out", "", false));
-        assert!(timed_out.starts_with("FR  timed out  no answer within 2000 ms"), "{timed_out}");
+        assert!(
+            timed_out.starts_with("FR  timed out  no answer within 2000 ms"),
+            "{timed_out}"
+        );
     }
 }

@@ -20,7 +20,7 @@ use crate::client::{self, rpc_error};
 use crate::cmd::records::jurisdictions;
 use crate::duration::{now_unix_ms, parse_duration};
 use crate::exit::CliError;
-use crate::output::{key_values, or_dash, print_json, print_text, rfc3339, time_or_never, OutputFormat, Table};
+use crate::output::{key_values, or_dash, print_json, print_text, rfc3339, OutputFormat, Table};
 use crate::profile::Profile;
 
 pub type TaskForceClient = TaskForceServiceClient<Channel>;
@@ -225,7 +225,9 @@ pub async fn run(
 pub fn create_request(args: &CreateArgs, now: i64) -> Result<pb::CreateTaskForceRequest, CliError> {
     let members = jurisdictions("--members", &args.members)?;
     if members.is_empty() {
-        return Err(CliError::invalid_argument("--members: name at least one jurisdiction"));
+        return Err(CliError::invalid_argument(
+            "--members: name at least one jurisdiction",
+        ));
     }
     let level = args.level.trim().to_ascii_lowercase();
     if !matches!(level.as_str(), "hit" | "summary" | "full") {
@@ -262,7 +264,9 @@ pub fn ends_at(text: &str, now: i64) -> Result<i64, CliError> {
     let ms = i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
         .map_err(|_| CliError::invalid_argument(format!("--ends: {text:?} is out of range")))?;
     if ms <= now {
-        return Err(CliError::invalid_argument(format!("--ends: {text} is in the past")));
+        return Err(CliError::invalid_argument(format!(
+            "--ends: {text} is in the past"
+        )));
     }
     Ok(ms)
 }
@@ -270,10 +274,12 @@ pub fn ends_at(text: &str, now: i64) -> Result<i64, CliError> {
 /// A blind key file: hex (as `keygen` writes it), mode 0600.
 fn read_blind_key(path: &Path) -> Result<Vec<u8>, CliError> {
     let raw = keyfile::read_private(path).map_err(CliError::config)?;
-    let text = String::from_utf8(raw)
-        .map_err(|_| CliError::invalid_argument(format!("{}: not a hex key file", path.display())))?;
-    let key = hex::decode(text.trim())
-        .map_err(|e| CliError::invalid_argument(format!("{}: not a hex key: {e}", path.display())))?;
+    let text = String::from_utf8(raw).map_err(|_| {
+        CliError::invalid_argument(format!("{}: not a hex key file", path.display()))
+    })?;
+    let key = hex::decode(text.trim()).map_err(|e| {
+        CliError::invalid_argument(format!("{}: not a hex key: {e}", path.display()))
+    })?;
     keyed_hash::check_key(&key)
         .map_err(|e| CliError::invalid_argument(format!("{}: {e}", path.display())))?;
     Ok(key)
@@ -306,7 +312,10 @@ fn render(tf: &TaskForceOut) -> String {
         ("level", tf.level.clone()),
         ("state", tf.state.clone()),
         ("ends", opt(&tf.ends_at)),
-        ("created", format!("{} by {}", opt(&tf.created_at), tf.created_by)),
+        (
+            "created",
+            format!("{} by {}", opt(&tf.created_at), tf.created_by),
+        ),
         ("blind key id", opt(&tf.blind_key_id)),
     ];
     if let Some(by) = &tf.closed_by {
@@ -321,7 +330,6 @@ fn render(tf: &TaskForceOut) -> String {
     }
     key_values("Task force", &pairs)
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -341,7 +349,7 @@ mod tests {
     #[test]
     fn builds_checked_requests() {
         let now = 1_700_000_000_000;
-        let r = create_request(&args("90d", "Summary", &["fr", "JP"]), now).unwrap();
+        let r = create_request(&args("90d", "Summary", &["FR", "JP"]), now).unwrap();
         assert_eq!(r.ends_at_unix_ms, now + 90 * 86_400_000);
         assert_eq!(r.level, "summary");
         assert_eq!(r.members, ["FR", "JP"]);
@@ -353,7 +361,11 @@ mod tests {
             args("1d", "everything", &["FR"]),
             args("1d", "hit", &["France"]),
         ] {
-            assert_eq!(create_request(&bad, now).unwrap_err().exit_code(), 6, "{bad:?}");
+            assert_eq!(
+                create_request(&bad, now).unwrap_err().exit_code(),
+                6,
+                "{bad:?}"
+            );
         }
     }
 

@@ -53,6 +53,10 @@ fn failure(status: &tonic::Status, deadline: Duration) -> PeerFailure {
     let m = status.message().to_owned();
     match status.code() {
         Code::DeadlineExceeded => PeerFailure::TimedOut(deadline),
+        // tonic enforces the request's own grpc-timeout as Cancelled("Timeout expired").
+        Code::Cancelled if m.eq_ignore_ascii_case("timeout expired") => {
+            PeerFailure::TimedOut(deadline)
+        }
         Code::Unavailable | Code::Unknown | Code::Cancelled | Code::Aborted => {
             PeerFailure::Unreachable(describe_status(status))
         }

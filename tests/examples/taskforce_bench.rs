@@ -1,0 +1,200 @@
+//! Task-force query latency: a member of DE asks a party question that DE
+//! answers and fans out to four answering peers (FR, IT, JP, NL), each
+//! holding `--records` denials naming DE; p50/p99 with every peer up, with
+//! one peer dead (killed: connection refused), and with one peer frozen
+//! (SIGSTOP: connection open, no answer; the per-peer deadline bounds it).
+//!
+//!   cargo build --release --workspace --bins --examples
+//!   target/release/examples/taskforce_bench [--records 200] [--queries 300] [--frozen-queries 10]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context, Result};
+use concord_proto::v1 as pb;
+use concord_proto::v1::task_force_service_client::TaskForceServiceClient;
+use concord_tests::*;
+use tonic::transport::Channel;
+
+fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+const PEERS: [&str; 4] = ["FR", "IT", "JP", "NL"];
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn seed(officer: &Path, code: &str, records: usize) -> Result<()> {
+    let mut x = exchange_client(officer).await?;
+    for i in 0..records {
+        // One party in 50 is the one asked about; the others are distinct.
+        let name = if i % 50 == 0 {
+            "Acme Trading FZE".to_owned()
+        } else {
+            format!("{code} Holding {i} Industrial Supply")
+        };
+        x.issue_denial(pb::IssueDenialRequest {
+            party: Some(pb::Party {
+                name,
+                country: "AE".into(),
+                ..Default::default()
+            }),
+            items: vec![pb::DeniedItem {
+                code: "3A001".into(),
+                description: String::new(),
+            }],
+            destination: "IR".into(),
+            reason: "diversion risk".into(),
+            distribution: Some(pb::Distribution {
+                to: vec!["DE".into()],
+                groups: vec![],
+            }),
+            ..Default::default()
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+async fn run(
+    client: &mut TaskForceServiceClient<Channel>,
+    queries: usize,
+    expect_answered: usize,
+) -> Result<Vec<Duration>> {
+    let mut times = Vec::with_capacity(queries);
+    for _ in 0..queries {
+        let started = Instant::now();
+        let r = client
+            .query(pb::TaskForceQueryRequest {
+                taskforce: "bench".into(),
+                query: Some(pb::TaskForceQuery {
+                    kind: Some(pb::task_force_query::Kind::Party(pb::TaskForcePartyQuery {
+                        name: "Acme Trading FZE".into(),
+                    })),
+                }),
+                blind: false,
+            })
+            .await?
+            .into_inner();
+        times.push(started.elapsed());
+        let answered = r
+            .sections
+            .iter()
+            .filter(|s| s.outcome == "answered" && s.signature_valid && s.hit)
+            .count();
+        ensure!(
+            answered == expect_answered,
+            "{answered} sections answered with a hit, expected {expect_answered}: {:?}",
+            r.sections
+                .iter()
+                .map(|s| (&s.jurisdiction, &s.outcome, &s.reason))
+                .collect::<Vec<_>>()
+        );
+    }
+    times.sort();
+    Ok(times)
+}
+
+fn report(what: &str, times: &[Duration]) {
+    println!(
+        "| {what} | {} | {:.1} ms | {:.1} ms | {:.1} ms |",
+        times.len(),
+        percentile(times, 0.5).as_secs_f64() * 1e3,
+        percentile(times, 0.99).as_secs_f64() * 1e3,
+        times.last().map_or(0.0, |t| t.as_secs_f64() * 1e3),
+    );
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let records: usize = arg("--records", 200);
+    let queries: usize = arg("--queries", 300);
+    let frozen_queries: usize = arg("--frozen-queries", 10);
+    let mut codes = vec!["DE"];
+    codes.extend(PEERS);
+    let mut fed = Federation::start(&codes).await?;
+
+    // The bench asks far faster than a person; lift DE's per-identity query limit.
+    let de = fed.dir("DE").clone();
+    fed.take("DE").terminate().await?;
+    let config = de.config();
+    let text: String = std::fs::read_to_string(&config)?
+        .lines()
+        .map(|line| match line.split(" = ").next() {
+            Some("queries_per_minute_per_identity") => {
+                "queries_per_minute_per_identity = 1000000".into()
+            }
+            Some("query_burst_per_identity") => "query_burst_per_identity = 1000000".into(),
+            _ => line.to_owned(),
+        })
+        .map(|l| l + "\n")
+        .collect();
+    std::fs::write(&config, text)?;
+    fed.restart(&de).await?;
+    wait_links(&de, &PEERS).await?;
+
+    for code in &codes {
+        let admin = fed.dir(code).admin_profile();
+        concord_ok(&[
+            "--profile",
+            path_str(&admin),
+            "taskforce",
+            "create",
+            "bench",
+            "--mandate",
+            "benchmark",
+            "--members",
+            "DE,FR,IT,JP,NL",
+            "--ends",
+            "1d",
+            "--level",
+            "summary",
+        ]);
+    }
+    let started = Instant::now();
+    for code in PEERS {
+        let officer = fed.dir(code).issue("officer", "oli");
+        seed(&officer, code, records)
+            .await
+            .with_context(|| format!("seeding {code}"))?;
+    }
+    println!(
+        "seeded {} denials on each of {} peers in {:.1} s",
+        records,
+        PEERS.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let tina = de.issue("taskforce", "tina");
+    let mut client =
+        TaskForceServiceClient::new(Credentials::from_profile(&tina)?.channel(true).await?);
+    // Warm-up: connections and caches.
+    run(&mut client, 10, 4).await?;
+
+    println!("| scenario | queries | p50 | p99 | max |");
+    println!("| --- | --- | --- | --- | --- |");
+    // DE holds the hits it received; the peers answer from their own.
+    let all_up = run(&mut client, queries, 5).await?;
+    report("all four peers up", &all_up);
+
+    let nl = fed.take("NL");
+    nl.kill();
+    let dead = run(&mut client, queries, 4).await?;
+    report("NL dead (killed)", &dead);
+
+    let jp_pid = fed.node("JP").pid();
+    // SAFETY: plain syscall on a pid this process started.
+    unsafe { libc::kill(jp_pid, libc::SIGSTOP) };
+    let frozen = run(&mut client, frozen_queries, 3).await;
+    // SAFETY: as above.
+    unsafe { libc::kill(jp_pid, libc::SIGCONT) };
+    report("NL dead and JP frozen (SIGSTOP)", &frozen?);
+    Ok(())
+}

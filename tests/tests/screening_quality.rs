@@ -1,0 +1,256 @@
+//! Match quality on the OFAC fixture (306 entries, every name and alias
+//! indexed): perturbed primary names must still find their entry, and
+//! different companies sharing only company-form words must not match.
+//! The full-list figures are in BENCHMARKS.md (examples/screening_bench).
+
+use std::path::PathBuf;
+
+use concord_node::screening::formats::{self, Format};
+use concord_node::screening::normalize::{tokens, FORMS};
+use concord_node::screening::score::score_names;
+use concord_node::screening::{
+    EntityType, Filter, IndexedEntry, ListIndex, PreparedQuery, WatchlistEntry,
+};
+
+const THRESHOLD: f32 = 0.85;
+
+fn entries() -> Vec<WatchlistEntry> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/screening/ofac");
+    formats::read(Format::OfacCsv, &dir)
+        .expect("fixture")
+        .entries
+}
+
+fn index(entries: &[WatchlistEntry]) -> ListIndex {
+    ListIndex::build(
+        "ofac",
+        entries.iter().cloned().map(IndexedEntry::from).collect(),
+    )
+}
+
+/// Whether `id` is among the best five for `query`, and at the threshold.
+fn found(ix: &ListIndex, query: &str, id: &str) -> (bool, bool) {
+    let filter = Filter {
+        countries: &[],
+        now_unix_ms: 0,
+    };
+    let mut hits = ix.search(&PreparedQuery::new(query), 5, 0.3, &filter);
+    hits.sort_by(|a, b| b.score().total_cmp(&a.score()));
+    hits.truncate(5);
+    match hits.iter().find(|h| h.entry.entry.source_id == id) {
+        Some(h) => (true, h.score() >= THRESHOLD),
+        None => (false, false),
+    }
+}
+
+/// xorshift: deterministic perturbations.
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+}
+
+fn words(name: &str) -> Vec<String> {
+    name.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn typo(name: &str, rng: &mut Rng) -> Option<String> {
+    let mut w = words(name);
+    let long: Vec<usize> = (0..w.len())
+        .filter(|i| w[*i].chars().count() >= 5 && w[*i].is_ascii())
+        .collect();
+    let i = *long.get(rng.below(long.len()))?;
+    let mut c: Vec<char> = w[i].chars().collect();
+    let at = 1 + rng.below(c.len() - 2);
+    match rng.below(4) {
+        0 => c[at] = if c[at] == 'X' { 'Q' } else { 'X' },
+        1 => c.insert(at, 'E'),
+        2 => {
+            c.remove(at);
+        }
+        _ => c.swap(at, at + 1),
+    }
+    w[i] = c.into_iter().collect();
+    Some(w.join(" "))
+}
+
+fn reorder(name: &str) -> Option<String> {
+    let mut w = words(name);
+    if w.len() < 2 {
+        return None;
+    }
+    w.rotate_left(1);
+    Some(w.join(" "))
+}
+
+fn joined(name: &str, rng: &mut Rng) -> Option<String> {
+    let mut w = words(name);
+    if w.len() < 2 {
+        return None;
+    }
+    let i = rng.below(w.len() - 1);
+    let next = w.remove(i + 1);
+    w[i].push_str(&next);
+    Some(w.join(" "))
+}
+
+/// Latin capitals to Cyrillic, as a Russian clerk might write the name.
+fn cyrillic(name: &str) -> Option<String> {
+    const MAP: &[(&str, &str)] = &[
+        ("SH", "Ш"),
+        ("CH", "Ч"),
+        ("ZH", "Ж"),
+        ("KH", "Х"),
+        ("YA", "Я"),
+        ("YU", "Ю"),
+        ("A", "А"),
+        ("B", "Б"),
+        ("V", "В"),
+        ("G", "Г"),
+        ("D", "Д"),
+        ("E", "Е"),
+        ("Z", "З"),
+        ("I", "И"),
+        ("Y", "Й"),
+        ("K", "К"),
+        ("L", "Л"),
+        ("M", "М"),
+        ("N", "Н"),
+        ("O", "О"),
+        ("P", "П"),
+        ("R", "Р"),
+        ("S", "С"),
+        ("T", "Т"),
+        ("U", "У"),
+        ("F", "Ф"),
+        ("C", "К"),
+        ("H", "Х"),
+        ("W", "В"),
+        ("Q", "К"),
+        ("J", "ДЖ"),
+        ("X", "КС"),
+    ];
+    let upper = name.to_uppercase();
+    let mut rest = upper.as_str();
+    let mut out = String::new();
+    'next: while !rest.is_empty() {
+        for (lat, cyr) in MAP {
+            if let Some(r) = rest.strip_prefix(lat) {
+                out.push_str(cyr);
+                rest = r;
+                continue 'next;
+            }
+        }
+        let mut chars = rest.chars();
+        out.extend(chars.next());
+        rest = chars.as_str();
+    }
+    Some(out)
+}
+
+fn recall(kind: &str, floor: f64, perturb: &mut dyn FnMut(&str) -> Option<String>) {
+    let entries = entries();
+    let ix = index(&entries);
+    let (mut n, mut top5, mut at_threshold) = (0usize, 0usize, 0usize);
+    let mut misses = Vec::new();
+    for e in &entries {
+        let Some(q) = perturb(&e.name) else { continue };
+        n += 1;
+        let (hit, strong) = found(&ix, &q, &e.source_id);
+        top5 += usize::from(hit);
+        at_threshold += usize::from(strong);
+        if !hit {
+            misses.push(format!("{q:?} for {:?}", e.name));
+        }
+    }
+    let r5 = top5 as f64 / n as f64;
+    let rt = at_threshold as f64 / n as f64;
+    println!("{kind}: {n} queries, recall@5 {r5:.3}, at threshold {rt:.3}");
+    assert!(n >= 100, "{kind}: only {n} queries");
+    assert!(
+        r5 >= floor,
+        "{kind}: recall@5 {r5:.3} < {floor}; misses: {misses:#?}"
+    );
+}
+
+#[test]
+fn typos_are_found() {
+    let mut rng = Rng(7);
+    recall("typo", 0.97, &mut |n| typo(n, &mut rng));
+}
+
+#[test]
+fn reorderings_are_found() {
+    recall("reorder", 0.99, &mut reorder);
+}
+
+#[test]
+fn joined_words_are_found() {
+    let mut rng = Rng(11);
+    recall("joined", 0.97, &mut |n| joined(n, &mut rng));
+}
+
+#[test]
+fn names_in_cyrillic_are_found() {
+    recall("cyrillic", 0.95, &mut cyrillic);
+}
+
+#[test]
+fn case_and_punctuation_do_not_matter() {
+    recall("lower case, no punctuation", 1.0, &mut |n| {
+        Some(n.to_lowercase().replace([',', '.', '-', '\''], " "))
+    });
+}
+
+#[test]
+fn companies_sharing_only_company_form_words_never_match() {
+    let entries = entries();
+    let companies: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.entity_type == EntityType::Entity)
+        .map(|e| e.name.as_str())
+        .collect();
+    let content = |name: &str| -> std::collections::HashSet<String> {
+        tokens(name)
+            .into_iter()
+            .filter(|t| t.is_content())
+            .map(|t| t.text)
+            .collect()
+    };
+    let mut pairs = 0;
+    for (i, a) in companies.iter().enumerate() {
+        let ca = content(a);
+        for b in &companies[i + 1..] {
+            if ca.is_disjoint(&content(b)) {
+                pairs += 1;
+                let s = score_names(a, b);
+                assert!(s < THRESHOLD, "{a:?} matched {b:?} at {s:.2}");
+            }
+        }
+    }
+    assert!(pairs > 1000, "{pairs}");
+    // A made-up company with each company-form word matches nothing listed.
+    let ix = index(&entries);
+    let filter = Filter {
+        countries: &[],
+        now_unix_ms: 0,
+    };
+    for form in FORMS {
+        for query in [
+            format!("ZENTRIXA {form}"),
+            form.to_string(),
+            format!("{form} {form}"),
+        ] {
+            let hits = ix.search(&PreparedQuery::new(&query), 5, THRESHOLD, &filter);
+            let names: Vec<&str> = hits.iter().map(|h| h.matched_name).collect();
+            assert!(names.is_empty(), "{query:?} matched {names:?}");
+        }
+    }
+}
