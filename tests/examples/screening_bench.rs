@@ -2,7 +2,7 @@
 //! list (../shared/data/sanctions), in process and through a real node.
 //!
 //!   cargo build --release --workspace --bins --examples
-//!   target/release/examples/screening_bench [--data DIR] [--sample N] [--scale N] [--skip-grpc]
+//!   target/release/examples/screening_bench [--data DIR] [--sample N] [--scale N] [--skip-grpc] [--speed-only] [--show-failures]
 //!
 //! 1. Perturbation recall: primary names perturbed by kind (typo, two typos,
 //!    reordering, joined words, split word, dropped middle name, spelling
@@ -458,128 +458,133 @@ fn main() -> Result<()> {
         full.name_count()
     );
 
-    // 1. Perturbations.
-    let mut rng = Rng(0x5eed_cafe_f00d_d00d);
-    let mut picks: Vec<&WatchlistEntry> = entries.iter().collect();
-    for i in (1..picks.len()).rev() {
-        picks.swap(i, rng.below(i + 1));
-    }
-    picks.truncate(sample);
-    println!(
-        "\n### Perturbed primary names ({} entries sampled), all names indexed\n",
-        picks.len()
-    );
-    println!("| perturbation | queries | recall@1 | recall@5 | recall at threshold {THRESHOLD} |");
-    println!("| --- | --- | --- | --- | --- |");
-    let mut failures: HashMap<Kind, Vec<String>> = HashMap::new();
-    for kind in KINDS {
-        let mut r = Recall::default();
-        for e in &picks {
-            let Some(q) = perturb(&e.name, kind, &mut rng) else {
-                continue;
-            };
-            let (pos, score) = rank(&full, &q, &e.source_id);
-            r.add(pos, score);
-            if pos.is_none() {
-                failures
-                    .entry(kind)
-                    .or_default()
-                    .push(format!("{q:?} for {:?}", e.name));
+    let speed_only = flag("--speed-only");
+    if !speed_only {
+        // 1. Perturbations.
+        let mut rng = Rng(0x5eed_cafe_f00d_d00d);
+        let mut picks: Vec<&WatchlistEntry> = entries.iter().collect();
+        for i in (1..picks.len()).rev() {
+            picks.swap(i, rng.below(i + 1));
+        }
+        picks.truncate(sample);
+        println!(
+            "\n### Perturbed primary names ({} entries sampled), all names indexed\n",
+            picks.len()
+        );
+        println!(
+            "| perturbation | queries | recall@1 | recall@5 | recall at threshold {THRESHOLD} |"
+        );
+        println!("| --- | --- | --- | --- | --- |");
+        let mut failures: HashMap<Kind, Vec<String>> = HashMap::new();
+        for kind in KINDS {
+            let mut r = Recall::default();
+            for e in &picks {
+                let Some(q) = perturb(&e.name, kind, &mut rng) else {
+                    continue;
+                };
+                let (pos, score) = rank(&full, &q, &e.source_id);
+                r.add(pos, score);
+                if pos.is_none() {
+                    failures
+                        .entry(kind)
+                        .or_default()
+                        .push(format!("{q:?} for {:?}", e.name));
+                }
+            }
+            println!("{}", r.row(&format!("{kind:?}")));
+        }
+        if flag("--show-failures") {
+            for (kind, f) in &failures {
+                println!("{kind:?} misses (first 15): {:?}", &f[..f.len().min(15)]);
             }
         }
-        println!("{}", r.row(&format!("{kind:?}")));
     }
-    if flag("--show-failures") {
-        for (kind, f) in &failures {
-            println!("{kind:?} misses (first 15): {:?}", &f[..f.len().min(15)]);
-        }
-    }
-
     // 2. Aliases.
     let alias_list = aliases(&sdn_dir, &entries)?;
-    let type_of: HashMap<&str, EntityType> = entries
-        .iter()
-        .map(|e| (e.source_id.as_str(), e.entity_type))
-        .collect();
-    let primaries: Vec<WatchlistEntry> = entries
-        .iter()
-        .map(|e| WatchlistEntry {
-            aliases: Vec::new(),
-            ..e.clone()
-        })
-        .collect();
-    let (primary_only, _) = build(&primaries);
-    let mut by: std::collections::BTreeMap<String, Recall> = Default::default();
-    let mut all = Recall::default();
-    let mut alias_misses = Vec::new();
-    for (id, kind, alias) in &alias_list {
-        let (pos, score) = rank(&primary_only, alias, id);
-        all.add(pos, score);
-        let et = type_of.get(id.as_str()).map_or("?", |t| t.as_str());
-        by.entry(format!("alias type {kind}"))
-            .or_default()
-            .add(pos, score);
-        by.entry(format!("entity type {et}"))
-            .or_default()
-            .add(pos, score);
-        if pos.is_none() && alias_misses.len() < 15 {
-            alias_misses.push(format!("{alias:?} (of {id})"));
-        }
-    }
-    println!("\n### Aliases queried against primary names only\n");
-    println!("| aliases | queries | recall@1 | recall@5 | recall at threshold {THRESHOLD} |");
-    println!("| --- | --- | --- | --- | --- |");
-    println!("{}", all.row("all"));
-    for (label, r) in &by {
-        println!("{}", r.row(label));
-    }
-    if flag("--show-failures") {
-        println!("alias misses (first 15): {alias_misses:?}");
-    }
-
-    const FOLDS: usize = 20;
-    let mut loo = Recall::default();
-    let mut loo_by: std::collections::BTreeMap<String, Recall> = Default::default();
-    for fold in 0..FOLDS {
-        let out: std::collections::HashSet<(&str, &str)> = alias_list
+    if !speed_only {
+        let type_of: HashMap<&str, EntityType> = entries
             .iter()
-            .enumerate()
-            .filter(|(i, _)| i % FOLDS == fold)
-            .map(|(_, (id, _, a))| (id.as_str(), a.as_str()))
+            .map(|e| (e.source_id.as_str(), e.entity_type))
             .collect();
-        let held: Vec<WatchlistEntry> = entries
+        let primaries: Vec<WatchlistEntry> = entries
             .iter()
             .map(|e| WatchlistEntry {
-                aliases: e
-                    .aliases
-                    .iter()
-                    .filter(|a| !out.contains(&(e.source_id.as_str(), a.as_str())))
-                    .cloned()
-                    .collect(),
+                aliases: Vec::new(),
                 ..e.clone()
             })
             .collect();
-        let (ix, _) = build(&held);
-        for (i, (id, kind, alias)) in alias_list.iter().enumerate() {
-            if i % FOLDS != fold {
-                continue;
-            }
-            let (pos, score) = rank(&ix, alias, id);
-            loo.add(pos, score);
-            loo_by
-                .entry(format!("alias type {kind}"))
+        let (primary_only, _) = build(&primaries);
+        let mut by: std::collections::BTreeMap<String, Recall> = Default::default();
+        let mut all = Recall::default();
+        let mut alias_misses = Vec::new();
+        for (id, kind, alias) in &alias_list {
+            let (pos, score) = rank(&primary_only, alias, id);
+            all.add(pos, score);
+            let et = type_of.get(id.as_str()).map_or("?", |t| t.as_str());
+            by.entry(format!("alias type {kind}"))
                 .or_default()
                 .add(pos, score);
+            by.entry(format!("entity type {et}"))
+                .or_default()
+                .add(pos, score);
+            if pos.is_none() && alias_misses.len() < 15 {
+                alias_misses.push(format!("{alias:?} (of {id})"));
+            }
+        }
+        println!("\n### Aliases queried against primary names only\n");
+        println!("| aliases | queries | recall@1 | recall@5 | recall at threshold {THRESHOLD} |");
+        println!("| --- | --- | --- | --- | --- |");
+        println!("{}", all.row("all"));
+        for (label, r) in &by {
+            println!("{}", r.row(label));
+        }
+        if flag("--show-failures") {
+            println!("alias misses (first 15): {alias_misses:?}");
+        }
+
+        const FOLDS: usize = 20;
+        let mut loo = Recall::default();
+        let mut loo_by: std::collections::BTreeMap<String, Recall> = Default::default();
+        for fold in 0..FOLDS {
+            let out: std::collections::HashSet<(&str, &str)> = alias_list
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % FOLDS == fold)
+                .map(|(_, (id, _, a))| (id.as_str(), a.as_str()))
+                .collect();
+            let held: Vec<WatchlistEntry> = entries
+                .iter()
+                .map(|e| WatchlistEntry {
+                    aliases: e
+                        .aliases
+                        .iter()
+                        .filter(|a| !out.contains(&(e.source_id.as_str(), a.as_str())))
+                        .cloned()
+                        .collect(),
+                    ..e.clone()
+                })
+                .collect();
+            let (ix, _) = build(&held);
+            for (i, (id, kind, alias)) in alias_list.iter().enumerate() {
+                if i % FOLDS != fold {
+                    continue;
+                }
+                let (pos, score) = rank(&ix, alias, id);
+                loo.add(pos, score);
+                loo_by
+                    .entry(format!("alias type {kind}"))
+                    .or_default()
+                    .add(pos, score);
+            }
+        }
+        println!("\n### Leave-one-out: each alias against every other name ({FOLDS} folds)\n");
+        println!("| aliases | queries | recall@1 | recall@5 | recall at threshold {THRESHOLD} |");
+        println!("| --- | --- | --- | --- | --- |");
+        println!("{}", loo.row("all"));
+        for (label, r) in &loo_by {
+            println!("{}", r.row(label));
         }
     }
-    println!("\n### Leave-one-out: each alias against every other name ({FOLDS} folds)\n");
-    println!("| aliases | queries | recall@1 | recall@5 | recall at threshold {THRESHOLD} |");
-    println!("| --- | --- | --- | --- | --- |");
-    println!("{}", loo.row("all"));
-    for (label, r) in &loo_by {
-        println!("{}", r.row(label));
-    }
-
     // 3. False positives.
     let negatives_file = data.join("synthetic_negatives_2025-08-27/negatives_global.csv");
     let mut reader = csv::Reader::from_path(&negatives_file)
@@ -588,43 +593,44 @@ fn main() -> Result<()> {
         .records()
         .filter_map(|r| r.ok().and_then(|r| r.get(0).map(str::to_owned)))
         .collect();
-    let mut fp: std::collections::BTreeMap<u32, usize> = Default::default();
-    let mut examples = Vec::new();
-    for n in &negatives {
-        let q = PreparedQuery::new(n);
-        let best = full
-            .search(&q, 1, 0.5, &no_filter())
-            .into_iter()
-            .map(|h| (h.score(), h.matched_name.to_owned()))
-            .max_by(|a, b| a.0.total_cmp(&b.0));
-        if let Some((s, name)) = best {
-            for t in [80u32, 85, 90, 95] {
-                if s >= t as f32 / 100.0 {
-                    *fp.entry(t).or_default() += 1;
+    if !speed_only {
+        let mut fp: std::collections::BTreeMap<u32, usize> = Default::default();
+        let mut examples = Vec::new();
+        for n in &negatives {
+            let q = PreparedQuery::new(n);
+            let best = full
+                .search(&q, 1, 0.5, &no_filter())
+                .into_iter()
+                .map(|h| (h.score(), h.matched_name.to_owned()))
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            if let Some((s, name)) = best {
+                for t in [80u32, 85, 90, 95] {
+                    if s >= t as f32 / 100.0 {
+                        *fp.entry(t).or_default() += 1;
+                    }
+                }
+                if s >= THRESHOLD && examples.len() < 20 {
+                    examples.push(format!("{n:?} ~ {name:?} {s:.2}"));
                 }
             }
-            if s >= THRESHOLD && examples.len() < 20 {
-                examples.push(format!("{n:?} ~ {name:?} {s:.2}"));
-            }
+        }
+        println!(
+            "\n### False positives: {} synthetic negatives against every SDN name\n",
+            negatives.len()
+        );
+        println!("| threshold | negatives with a hit | rate |");
+        println!("| --- | --- | --- |");
+        for (t, c) in &fp {
+            println!(
+                "| {:.2} | {c} | {:.2} % |",
+                *t as f64 / 100.0,
+                100.0 * *c as f64 / negatives.len() as f64
+            );
+        }
+        if flag("--show-failures") {
+            println!("false positives (first 20): {examples:#?}");
         }
     }
-    println!(
-        "\n### False positives: {} synthetic negatives against every SDN name\n",
-        negatives.len()
-    );
-    println!("| threshold | negatives with a hit | rate |");
-    println!("| --- | --- | --- |");
-    for (t, c) in &fp {
-        println!(
-            "| {:.2} | {c} | {:.2} % |",
-            *t as f64 / 100.0,
-            100.0 * *c as f64 / negatives.len() as f64
-        );
-    }
-    if flag("--show-failures") {
-        println!("false positives (first 20): {examples:#?}");
-    }
-
     // 4. Engine speed.
     let queries: Vec<String> = alias_list.iter().map(|(_, _, a)| a.clone()).collect();
     let t1 = throughput(&full, &queries, 1);

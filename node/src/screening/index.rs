@@ -20,7 +20,7 @@
 
 use std::collections::HashMap as StdHashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::entry::WatchlistEntry;
 use super::normalize::{self, Token, TokenClass};
@@ -65,6 +65,25 @@ struct Key {
     postings: Vec<u32>,
 }
 
+/// Per-query accumulators with one slot per name, reused across queries
+/// (epochs instead of clearing), so gathering candidates costs a few array
+/// writes per posting however large the list.
+struct Scratch {
+    acc: Vec<f32>,
+    /// Query epoch in which `acc[n]` was last written.
+    seen: Vec<u32>,
+    /// Unit epoch in which `unit_best[n]` was last written.
+    unit_seen: Vec<u32>,
+    unit_best: Vec<f32>,
+    touched: Vec<u32>,
+    unit_touched: Vec<u32>,
+    epoch: u32,
+    unit_epoch: u32,
+}
+
+/// Scratch buffers kept for reuse (more queries at once allocate more).
+const SCRATCH_POOL: usize = 8;
+
 /// One list's names, ready to be queried.
 pub struct ListIndex {
     list: Arc<str>,
@@ -79,6 +98,7 @@ pub struct ListIndex {
     skeletons: HashMap<Box<str>, Vec<u32>>,
     /// Consonant skeleton → abjad-script keys, for Latin queries.
     abjad_skeletons: HashMap<Box<str>, Vec<u32>>,
+    scratch: Mutex<Vec<Scratch>>,
 }
 
 /// A query name prepared once and run against every list.
@@ -224,6 +244,35 @@ impl ListIndex {
             deletes,
             skeletons,
             abjad_skeletons,
+            scratch: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn scratch(&self) -> Scratch {
+        let pooled = self
+            .scratch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        pooled.unwrap_or_else(|| {
+            let n = self.names.len();
+            Scratch {
+                acc: vec![0.0; n],
+                seen: vec![0; n],
+                unit_seen: vec![0; n],
+                unit_best: vec![0.0; n],
+                touched: Vec::new(),
+                unit_touched: Vec::new(),
+                epoch: 0,
+                unit_epoch: 0,
+            }
+        })
+    }
+
+    fn give_back(&self, s: Scratch) {
+        let mut pool = self.scratch.lock().unwrap_or_else(PoisonError::into_inner);
+        if pool.len() < SCRATCH_POOL {
+            pool.push(s);
         }
     }
 
@@ -406,41 +455,77 @@ impl ListIndex {
         }
         units.sort_by_key(|u| u.postings);
 
-        let mut acc: HashMap<u32, f32> = HashMap::default();
-        let mut hits: Vec<(u32, f32)> = Vec::new();
+        let mut scratch = self.scratch();
+        let Scratch {
+            acc,
+            seen,
+            unit_seen,
+            unit_best,
+            touched,
+            unit_touched,
+            epoch,
+            unit_epoch,
+        } = &mut scratch;
+        *epoch = epoch.wrapping_add(1);
+        if *epoch == 0 {
+            seen.fill(0);
+            *epoch = 1;
+        }
+        touched.clear();
         for u in &units {
-            if u.postings > LONG_POSTINGS && acc.len() >= k {
+            if u.postings > LONG_POSTINGS && touched.len() >= k {
                 // Only add to the candidates found so far.
-                for (name_id, sum) in acc.iter_mut() {
-                    let name = &self.names[*name_id as usize];
+                for &n in touched.iter() {
+                    let name = &self.names[n as usize];
                     let best = u
                         .keys
                         .iter()
                         .filter(|(id, _)| name.tokens.contains(id) || name.compounds.contains(id))
                         .map(|(_, est)| *est)
                         .fold(0.0f32, f32::max);
-                    *sum += u.weight * best;
+                    acc[n as usize] += u.weight * best;
                 }
                 continue;
             }
-            hits.clear();
-            for (id, est) in &u.keys {
-                hits.extend(self.keys[*id as usize].postings.iter().map(|n| (*n, *est)));
+            // A name counts once per unit, with its best key.
+            *unit_epoch = unit_epoch.wrapping_add(1);
+            if *unit_epoch == 0 {
+                unit_seen.fill(0);
+                *unit_epoch = 1;
             }
-            hits.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
-            hits.dedup_by_key(|h| h.0);
-            for (name_id, est) in &hits {
-                *acc.entry(*name_id).or_insert(0.0) += u.weight * est;
+            unit_touched.clear();
+            for (id, est) in &u.keys {
+                for &n in &self.keys[*id as usize].postings {
+                    let i = n as usize;
+                    if unit_seen[i] != *unit_epoch {
+                        unit_seen[i] = *unit_epoch;
+                        unit_best[i] = *est;
+                        unit_touched.push(n);
+                    } else if *est > unit_best[i] {
+                        unit_best[i] = *est;
+                    }
+                }
+            }
+            for &n in unit_touched.iter() {
+                let i = n as usize;
+                if seen[i] != *epoch {
+                    seen[i] = *epoch;
+                    acc[i] = 0.0;
+                    touched.push(n);
+                }
+                acc[i] += u.weight * unit_best[i];
             }
         }
-        let mut ranked: Vec<(u32, f32)> = acc
-            .into_iter()
-            .filter(|(n, _)| filter.admits(&self.entries[self.names[*n as usize].entry as usize]))
-            .map(|(n, sum)| {
+        let mut ranked: Vec<(u32, f32)> = touched
+            .iter()
+            .copied()
+            .filter(|n| filter.admits(&self.entries[self.names[*n as usize].entry as usize]))
+            .map(|n| {
                 let w = q.weight + self.names[n as usize].content_weight;
-                (n, 2.0 * sum / w.max(f32::EPSILON))
+                (n, 2.0 * acc[n as usize] / w.max(f32::EPSILON))
             })
             .collect();
+        self.give_back(scratch);
         if ranked.len() > k {
             ranked.select_nth_unstable_by(k, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             ranked.truncate(k);
