@@ -338,11 +338,9 @@ impl Node {
         ))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
-        let taskforce_peer_api = TaskForcePeerServiceServer::new(crate::api::TaskForcePeerApi::new(
-            taskforces,
-            query_limit,
-            metrics.clone(),
-        ))
+        let taskforce_peer_api = TaskForcePeerServiceServer::new(
+            crate::api::TaskForcePeerApi::new(taskforces, query_limit, metrics.clone()),
+        )
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
         let counted = metrics.clone();

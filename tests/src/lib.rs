@@ -296,7 +296,10 @@ impl NodeProcess {
 
 /// `node.log`, else `node.1.log`, `node.2.log`, ... — one log per start.
 fn unique(p: PathBuf) -> PathBuf {
-    let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = p
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut candidate = p.clone();
     let mut n = 0;
     while candidate.exists() {

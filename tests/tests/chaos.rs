@@ -102,8 +102,8 @@ async fn the_federation_converges_under_crashes_and_cut_links() {
     // kills land in the middle of raises, pushes and receives.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut workers = Vec::new();
-    for issuer in 0..CODES.len() {
-        let (profile, stop) = (analysts[issuer].clone(), stop.clone());
+    for (issuer, profile) in analysts.iter().enumerate() {
+        let (profile, stop) = (profile.clone(), stop.clone());
         let mut wrng = Rng(seed ^ (issuer as u64 + 1).wrapping_mul(0x9E37_79B9));
         workers.push(tokio::spawn(async move {
             // (id, issuer index, recipient indices) of every alert whose raise was acknowledged.

@@ -10,8 +10,9 @@
 //! (CreateGroup), an alert raised at DE to FR only, a denial issued at FR to
 //! DE and JP, then poll each node's ListAlerts/ListDenials until every
 //! recipient holds what it was sent (and JP is shown not to hold the DE
-//! alert) → wait for Ctrl-C (or stop at once with `--once`) → SIGTERM the
-//! nodes.
+//! alert) → register a joint task force on every node (each at its own
+//! level) and ask it, as a DE task-force member, about the denied party →
+//! wait for Ctrl-C (or stop at once with `--once`) → SIGTERM the nodes.
 //!
 //! Architecture invariant: no child outlives the demo; [`Nodes`] kills any
 //! still running on drop, and a Ctrl-C or SIGTERM during any step stops them.
@@ -243,6 +244,7 @@ pub struct DemoReport {
     pub links_connected: usize,
     pub links_total: usize,
     pub exchange: ExchangeReport,
+    pub taskforce: TaskForceReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<Vec<Stopped>>,
 }
@@ -316,6 +318,7 @@ impl DemoReport {
             self.links_total
         );
         out.push_str(&self.exchange.render());
+        out.push_str(&self.taskforce.render());
         if waiting {
             out.push_str(&self.guidance());
             out.push_str("\nPress Ctrl-C to stop the nodes.\n");
@@ -367,7 +370,8 @@ impl DemoReport {
                  --summary \"test\" --group {group}\n  \
                  concord --profile {de_a} denial show {d}\n  \
                  concord --profile {fr_o} denial amend {d} --reason \"new evidence\" --valid-for 90d\n  \
-                 concord --profile {de_admin} group list\n",
+                 concord --profile {de_admin} group list\n  \
+                 concord --profile {member} query party \"{party}\" --taskforce {tf}\n",
                 fr_a = analyst(fr),
                 jp_a = analyst(jp),
                 de_a = analyst(de),
@@ -376,6 +380,9 @@ impl DemoReport {
                 a = alert.id,
                 d = denial.id,
                 group = self.exchange.group.name,
+                member = self.taskforce.member_profile.display(),
+                party = TASKFORCE_PARTY,
+                tf = self.taskforce.name,
             ));
         }
         out
@@ -440,6 +447,119 @@ impl ExchangeReport {
     }
 }
 
+/// The task force the demo registers, the level each node answers it at,
+/// and the party its member asks about.
+const TASKFORCE: &str = "demo-ops";
+const TASKFORCE_LEVELS: [(&str, &str); 3] = [("DE", "hit"), ("FR", "full"), ("JP", "summary")];
+const TASKFORCE_PARTY: &str = "Demo Components SARL";
+
+/// The demo's task force and the answer to its member's question.
+#[derive(Debug, Serialize)]
+pub struct TaskForceReport {
+    pub name: String,
+    /// Per jurisdiction: the level its node answers at.
+    pub levels: BTreeMap<String, String>,
+    pub member_profile: PathBuf,
+    pub answer: crate::cmd::query::QueryOut,
+}
+
+impl TaskForceReport {
+    fn render(&self) -> String {
+        let levels: Vec<String> = self
+            .levels
+            .iter()
+            .map(|(j, l)| format!("{j} {l}"))
+            .collect();
+        format!(
+            "\nTask force {} registered on every node (answering at: {}).\n\
+             A DE task-force member asks it; FR reveals its denial in full (it names DE), \
+             JP answers for its own records only (none), DE says hit:\n\n{}",
+            self.name,
+            levels.join(", "),
+            crate::cmd::query::render_query(&self.answer)
+        )
+    }
+}
+
+/// Registers the task force on every node (admin), issues a DE task-force
+/// member certificate and asks about the denied party until every member
+/// node has answered.
+async fn taskforce(
+    members: &[Member],
+    nodes: &mut Nodes,
+    progress: &Progress,
+) -> Result<TaskForceReport, CliError> {
+    let bar = progress.bar("Asking a joint task force", members.len() + 1);
+    let ends = crate::duration::now_unix_ms() + 7 * 86_400_000;
+    let mut levels = BTreeMap::new();
+    for m in members {
+        let level = TASKFORCE_LEVELS
+            .iter()
+            .find(|(j, _)| *j == m.jurisdiction)
+            .map_or("hit", |(_, l)| *l);
+        bar.set_message(format!(
+            "{}: registering {TASKFORCE} at level {level}",
+            m.jurisdiction
+        ));
+        let mut client = crate::cmd::taskforce::connect(&m.profile).await?;
+        client
+            .create_task_force(pb::CreateTaskForceRequest {
+                name: TASKFORCE.to_owned(),
+                mandate: "Demo: a component broker supplying a denied end user".to_owned(),
+                members: JURISDICTIONS.iter().map(|j| j.to_string()).collect(),
+                ends_at_unix_ms: ends,
+                level: level.to_owned(),
+                blind_key: Vec::new(),
+            })
+            .await
+            .map_err(|s| {
+                client::rpc_error("CreateTaskForce", &m.profile, &s).context(m.jurisdiction.clone())
+            })?;
+        levels.insert(m.jurisdiction.clone(), level.to_owned());
+        bar.inc(1);
+    }
+    let de = members
+        .iter()
+        .find(|m| m.jurisdiction == "DE")
+        .ok_or_else(|| CliError::internal("the demo has no DE"))?;
+    let member = issue_profile(de, "taskforce")?;
+    bar.set_message(format!("DE member: query party {TASKFORCE_PARTY:?}"));
+    let request = pb::TaskForceQueryRequest {
+        taskforce: TASKFORCE.to_owned(),
+        query: Some(pb::TaskForceQuery {
+            kind: Some(pb::task_force_query::Kind::Party(pb::TaskForcePartyQuery {
+                name: TASKFORCE_PARTY.to_owned(),
+            })),
+        }),
+        blind: false,
+    };
+    let deadline = Instant::now() + EXCHANGE_TIMEOUT;
+    let answer = loop {
+        nodes.check_running()?;
+        let answer = crate::cmd::query::ask(&member, request.clone()).await?;
+        if answer.sections.iter().all(|s| s.outcome == "answered") || Instant::now() >= deadline {
+            break answer;
+        }
+        tokio::time::sleep(POLL).await;
+    };
+    bar.inc(1);
+    bar.finish_with_message(format!(
+        "Task force {TASKFORCE}: {} of {} members answered",
+        answer
+            .sections
+            .iter()
+            .filter(|s| s.outcome == "answered")
+            .count(),
+        answer.sections.len()
+    ));
+    Ok(TaskForceReport {
+        name: TASKFORCE.to_owned(),
+        levels,
+        member_profile: member.path.clone(),
+        answer,
+    })
+}
+
 async fn bring_up(
     bin: &Path,
     dir: &Path,
@@ -453,6 +573,7 @@ async fn bring_up(
     } = local::launch(&JURISDICTIONS, bin, dir, nodes, progress).await?;
     let total = members.len() * (members.len() - 1);
     let (exchange, roles) = exchange(&members, &mut clients, nodes, progress).await?;
+    let taskforce = taskforce(&members, nodes, progress).await?;
 
     let pids: BTreeMap<&str, u32> = nodes.iter().map(|p| (p.name.as_str(), p.pid)).collect();
     let logs: BTreeMap<&str, PathBuf> = nodes
@@ -491,6 +612,7 @@ async fn bring_up(
         links_connected: connected,
         links_total: total,
         exchange,
+        taskforce,
         stopped: None,
     })
 }

@@ -81,6 +81,9 @@ struct Scratch {
     unit_epoch: u32,
 }
 
+/// Candidates kept once common tokens only add to existing ones.
+const KEEP: usize = 2_000;
+
 /// Scratch buffers kept for reuse (more queries at once allocate more).
 const SCRATCH_POOL: usize = 8;
 
@@ -474,14 +477,26 @@ impl ListIndex {
         touched.clear();
         for u in &units {
             if u.postings > LONG_POSTINGS && touched.len() >= k {
-                // Only add to the candidates found so far.
+                // Only add to the candidates found so far, keeping the
+                // best of them when there are very many (every later unit
+                // is as common or more, so it adds little to tell them apart).
+                if touched.len() > 4 * KEEP {
+                    touched.select_nth_unstable_by(KEEP, |a, b| {
+                        acc[*b as usize].total_cmp(&acc[*a as usize])
+                    });
+                    touched.truncate(KEEP);
+                }
                 for &n in touched.iter() {
                     let name = &self.names[n as usize];
-                    let best = u
-                        .keys
+                    // `u.keys` is sorted by key id.
+                    let best = name
+                        .tokens
                         .iter()
-                        .filter(|(id, _)| name.tokens.contains(id) || name.compounds.contains(id))
-                        .map(|(_, est)| *est)
+                        .chain(name.compounds.iter())
+                        .filter_map(|t| {
+                            let at = u.keys.binary_search_by_key(t, |k| k.0).ok()?;
+                            Some(u.keys[at].1)
+                        })
                         .fold(0.0f32, f32::max);
                     acc[n as usize] += u.weight * best;
                 }

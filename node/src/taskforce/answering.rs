@@ -176,7 +176,7 @@ impl TaskForces {
         let level = policy::answer_level(tf.level, query.is_blind());
         let subject = AnswerSubject::Query(query.digest());
         let matches = matching::find(
-            &self.exchange,
+            &self.ledger,
             &self.own,
             &asker.jurisdiction,
             &query,
@@ -335,7 +335,7 @@ impl TaskForces {
         };
         let level = policy::answer_level(tf.level, query.is_blind());
         let matches = matching::find(
-            &self.exchange,
+            &self.ledger,
             &self.own,
             &asker.jurisdiction,
             &query,
@@ -387,9 +387,9 @@ impl TaskForces {
         let truncated = matches.len() > MAX_ENTRIES;
         matches.truncate(MAX_ENTRIES);
         let record_ref = |m: &Match| RecordRef {
-            kind: m.view.header.kind,
-            issuer: m.view.header.issuer.clone(),
-            id: m.view.header.record_id.clone(),
+            kind: m.header.kind,
+            issuer: m.header.issuer.clone(),
+            id: m.header.record_id.clone(),
         };
         let mut minted = Vec::new();
         let mut reference_for = |records: Vec<RecordRef>| -> Result<String> {
@@ -419,15 +419,15 @@ impl TaskForces {
                 let mut entries = Vec::with_capacity(matches.len());
                 for m in &matches {
                     let envelope = match level {
-                        Level::Full => self.envelope_of(&m.view)?,
+                        Level::Full => self.envelope_of(&m.header)?,
                         _ => None,
                     };
                     entries.push(AnswerEntry {
                         reference: reference_for(vec![record_ref(m)])?,
-                        kind: m.view.header.kind,
-                        issuer: m.view.header.issuer.clone(),
-                        date_unix_ms: matching::date(&m.view.record),
-                        category: matching::category(&m.view.record),
+                        kind: m.header.kind,
+                        issuer: m.header.issuer.clone(),
+                        date_unix_ms: matching::date(&m.record),
+                        category: matching::category(&m.record),
                         score: m.score,
                         envelope,
                     });
@@ -451,10 +451,7 @@ impl TaskForces {
         Ok(Built {
             body,
             refs: minted,
-            record_ids: matches
-                .iter()
-                .map(|m| m.view.header.record_id.clone())
-                .collect(),
+            record_ids: matches.iter().map(|m| m.header.record_id.clone()).collect(),
         })
     }
 
@@ -464,11 +461,14 @@ impl TaskForces {
     }
 
     /// The envelope of a record version exactly as its issuer signed it.
-    fn envelope_of(&self, view: &RecordView) -> Result<Option<crate::exchange::SignedEnvelope>> {
+    fn envelope_of(
+        &self,
+        header: &crate::exchange::envelope::EnvelopeHeader,
+    ) -> Result<Option<crate::exchange::SignedEnvelope>> {
         Ok(self
             .ledger
             .envelopes
-            .get(ledger::seq_key(&view.header.issuer, view.header.seq))?
+            .get(ledger::seq_key(&header.issuer, header.seq))?
             .map(|s| s.envelope))
     }
 

@@ -316,7 +316,11 @@ impl TaskForces {
                 &view.header.issuer,
                 &view.header.recipients,
             ) {
-                matches.push(Match { view, score: 1.0 });
+                matches.push(Match {
+                    header: view.header,
+                    record: view.record,
+                    score: 1.0,
+                });
             }
         }
         let level = level.max(Level::Summary);

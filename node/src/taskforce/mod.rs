@@ -99,7 +99,8 @@ pub struct TaskForces {
     store: Store,
     trees: Trees,
     exchange: Arc<Exchange>,
-    /// Read-only: the envelopes of records revealed at the full level.
+    /// Read-only: the held records questions are matched against, and the
+    /// envelopes revealed at the full level.
     ledger: Ledger,
     peers: Arc<PeerDirectory>,
     audit: Arc<AuditLog>,

@@ -1,0 +1,55 @@
+//! `concord demo` ends with a task-force question: every node answers at its
+//! own level, and only FR — the issuer of a denial naming DE — reveals it.
+
+use concord_tests::*;
+
+#[test]
+fn the_demo_asks_a_joint_task_force() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("demo");
+    let out = concord(&[
+        "demo",
+        "--once",
+        "--dir",
+        path_str(&dir),
+        "--output",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tf = &report["taskforce"];
+    assert_eq!(tf["name"], "demo-ops");
+    let denial = report["exchange"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "denial")
+        .unwrap()["id"]
+        .clone();
+    let section = |j: &str| {
+        tf["answer"]["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["jurisdiction"] == j)
+            .unwrap_or_else(|| panic!("no {j} section: {tf:#}"))
+            .clone()
+    };
+    for j in ["DE", "FR", "JP"] {
+        let s = section(j);
+        assert_eq!(s["outcome"], "answered", "{s:#}");
+        assert_eq!(s["signature"], "valid", "{s:#}");
+        assert_eq!(s["level"], tf["levels"][j], "{s:#}");
+    }
+    assert_eq!(section("DE")["hit"], true);
+    assert_eq!(section("FR")["entries"][0]["record"]["id"], denial);
+    assert_eq!(
+        section("JP")["hit"],
+        false,
+        "JP answers for its own records only"
+    );
+}
