@@ -125,6 +125,8 @@ impl TaskForces {
             ));
         }
         let key = blind_key(&tf)?;
+        // The home node's own trail keeps the question as the member asked it.
+        let asked = query.describe();
         let query = if blind {
             let Query::Party { name } = &query else {
                 return Err(Error::InvalidArgument(
@@ -251,7 +253,11 @@ impl TaskForces {
         }
         let rationale = format!(
             "{}; {}",
-            query.describe(),
+            if query.is_blind() {
+                format!("{asked}, sent blind as {}", query.describe())
+            } else {
+                asked
+            },
             sections
                 .iter()
                 .map(|s| audit_line(s, &built))

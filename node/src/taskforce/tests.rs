@@ -563,6 +563,12 @@ async fn blind_questions_carry_no_cleartext_and_need_the_same_key() {
         "{fr_audit}"
     );
     assert!(!fr_audit.to_lowercase().contains("ivanov"), "{fr_audit}");
+    // The home node's own trail keeps what its member asked.
+    let de_audit = audit_text(&n[0]);
+    assert!(
+        de_audit.contains("party \"IVANOV Petr\", sent blind as blind party"),
+        "{de_audit}"
+    );
     // Without a key there is no blind question.
     register(&n[0], "plain", &["FR"], Level::Full, None).await;
     let err = n[0]
