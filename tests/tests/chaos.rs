@@ -221,12 +221,20 @@ async fn the_federation_converges_under_crashes_and_cut_links() {
     let mut held: Vec<HashSet<String>> = Vec::new();
     for (n, d) in dirs.iter().enumerate() {
         let mut client = exchange_client(&analysts[n]).await.unwrap();
-        let list = client
-            .list_alerts(ListRecordsRequest::default())
-            .await
-            .unwrap()
-            .into_inner()
-            .records;
+        // Paged: a long run holds more than one response may carry.
+        let mut list = Vec::new();
+        let mut request = ListRecordsRequest {
+            page_size: 1000,
+            ..ListRecordsRequest::default()
+        };
+        loop {
+            let page = client.list_alerts(request.clone()).await.unwrap().into_inner();
+            list.extend(page.records);
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            request.page_token = page.next_page_token;
+        }
         let mut ids = HashSet::new();
         for r in &list {
             assert!(

@@ -102,6 +102,7 @@ async fn wait_delivered(
             let versions = match kind {
                 RecordKind::Alert => client.get_alert(request).await?,
                 RecordKind::Denial => client.get_denial(request).await?,
+                other => anyhow::bail!("no versions to wait for on a {}", other.as_str()),
             }
             .into_inner()
             .versions;
@@ -518,6 +519,41 @@ async fn alerts_raised_while_a_recipient_is_down_arrive_in_full_and_in_order() {
             w[1].seq
         );
     }
+    // The same listing read in small pages: every record exactly once.
+    let mut paged = Vec::new();
+    let mut request = ListRecordsRequest {
+        issuer: "DE".into(),
+        page_size: 64,
+        ..Default::default()
+    };
+    let mut pages = 0;
+    loop {
+        let page = fr_ana
+            .clone()
+            .list_alerts(request.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.records.len() <= 64);
+        pages += 1;
+        paged.extend(page.records.into_iter().map(|r| r.id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        request.page_token = page.next_page_token;
+    }
+    assert_eq!(pages, N.div_ceil(64));
+    let paged_ids: HashSet<&str> = paged.iter().map(String::as_str).collect();
+    let held_ids: HashSet<&str> = held.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(paged.len(), N, "no record twice");
+    assert_eq!(paged_ids, held_ids);
+    let bad = ListRecordsRequest {
+        page_token: "not-hex".into(),
+        ..Default::default()
+    };
+    let err = fr_ana.clone().list_alerts(bad).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+
     let s = status_of(&fr.admin_profile()).await.unwrap();
     assert_eq!(
         peer_in(&s, "DE").unwrap().received_cursor,

@@ -13,6 +13,9 @@ use crate::args::DistributionArgs;
 use crate::exit::CliError;
 use crate::output::{key_values, or_dash, rfc3339, time_or_never, yes_no, Table};
 
+/// Records per ListAlerts/ListDenials page when the CLI reads a whole listing.
+pub const PAGE_SIZE: u32 = 500;
+
 /// One stored record version. Times are RFC 3339 UTC; absent times are null.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecordOut {
@@ -568,6 +571,7 @@ mod tests {
             signature_error: String::new(),
             digest_hex: "ab".repeat(32),
             stored_at_unix_ms: 1_700_000_000_123,
+            issued_at_unix_ms: 1_700_000_000_000,
             active: true,
             record: Some(pb::record_view::Record::Alert(pb::RiskAlert {
                 id: "DE-A-3".into(),
@@ -615,6 +619,7 @@ mod tests {
             },
             digest_hex: "cd".repeat(32),
             stored_at_unix_ms: 1_700_000_000_000,
+            issued_at_unix_ms: 1_700_000_000_000,
             active: state != "revoked",
             record: Some(pb::record_view::Record::Denial(pb::DenialNotice {
                 id: "FR-D-1".into(),

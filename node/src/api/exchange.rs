@@ -35,6 +35,46 @@ impl ExchangeApi {
     }
 }
 
+/// Largest page a paged listing returns.
+const MAX_PAGE: usize = 1000;
+/// Largest unpaged listing: beyond it a response could exceed the message
+/// size limit, so the caller is told to page instead.
+const MAX_UNPAGED: usize = 10_000;
+
+impl ExchangeApi {
+    fn list(
+        &self,
+        kind: RecordKind,
+        req: &pb::ListRecordsRequest,
+    ) -> Result<pb::ListRecordsResponse, Status> {
+        let filter = conv::filter(req)?;
+        if req.page_size == 0 && req.page_token.is_empty() {
+            let records = self.exchange.list(kind, &filter)?;
+            if records.len() > MAX_UNPAGED {
+                return Err(Status::resource_exhausted(format!(
+                    "{} {}s match; list them in pages (page_size, page_token) or narrow the filter",
+                    records.len(),
+                    kind.as_str()
+                )));
+            }
+            return Ok(pb::ListRecordsResponse {
+                records: records.iter().map(conv::record_view).collect(),
+                next_page_token: String::new(),
+            });
+        }
+        let after = conv::page_token(&req.page_token)?;
+        let size = match req.page_size as usize {
+            0 => MAX_PAGE,
+            n => n.min(MAX_PAGE),
+        };
+        let (records, next) = self.exchange.list_page(kind, &filter, size, after.as_ref())?;
+        Ok(pb::ListRecordsResponse {
+            records: records.iter().map(conv::record_view).collect(),
+            next_page_token: next.map(|c| hex::encode(c.0)).unwrap_or_default(),
+        })
+    }
+}
+
 fn allowed<T>(req: &Request<T>, action: ExchangeAction) -> Result<Caller, Status> {
     let who = caller(req)?;
     policy::authorize_exchange(&who, action)
@@ -64,14 +104,7 @@ impl ExchangeService for ExchangeApi {
         req: Request<pb::ListRecordsRequest>,
     ) -> Result<Response<pb::ListRecordsResponse>, Status> {
         allowed(&req, ExchangeAction::Read)?;
-        let filter = conv::filter(req.get_ref())?;
-        let records = self
-            .exchange
-            .list(RecordKind::Alert, &filter)?
-            .iter()
-            .map(conv::record_view)
-            .collect();
-        Ok(Response::new(pb::ListRecordsResponse { records }))
+        Ok(Response::new(self.list(RecordKind::Alert, req.get_ref())?))
     }
 
     async fn get_alert(
@@ -172,14 +205,7 @@ impl ExchangeService for ExchangeApi {
         req: Request<pb::ListRecordsRequest>,
     ) -> Result<Response<pb::ListRecordsResponse>, Status> {
         allowed(&req, ExchangeAction::Read)?;
-        let filter = conv::filter(req.get_ref())?;
-        let records = self
-            .exchange
-            .list(RecordKind::Denial, &filter)?
-            .iter()
-            .map(conv::record_view)
-            .collect();
-        Ok(Response::new(pb::ListRecordsResponse { records }))
+        Ok(Response::new(self.list(RecordKind::Denial, req.get_ref())?))
     }
 
     async fn get_denial(

@@ -9,7 +9,7 @@ use crate::exchange::records::{
     AlertCategory, DenialNotice, DeniedItem, Party, RiskAlert, Severity, Subjects,
 };
 use crate::exchange::{
-    AlertDraft, DeliveryView, DenialChange, DenialDraft, Distribution, Record, RecordFilter,
+    AlertDraft, DeliveryView, DenialChange, DenialDraft, Distribution, PageCursor, Record, RecordFilter,
     RecordView, SignatureCheck,
 };
 use crate::identity::Jurisdiction;
@@ -133,6 +133,19 @@ pub fn denial_change(r: pb::AmendDenialRequest) -> DenialChange {
     }
 }
 
+/// The cursor inside a `page_token`; `None` for the first page.
+pub fn page_token(token: &str) -> Result<Option<PageCursor>, Error> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    if token.len() > 1024 {
+        return Err(invalid("page_token", "too long"));
+    }
+    hex::decode(token)
+        .map(|b| Some(PageCursor(b)))
+        .map_err(|_| invalid("page_token", "not a token this node returned"))
+}
+
 pub fn filter(r: &pb::ListRecordsRequest) -> Result<RecordFilter, Error> {
     let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     Ok(RecordFilter {
@@ -228,11 +241,14 @@ pub fn record_view(v: &RecordView) -> pb::RecordView {
         signature_error,
         digest_hex: hex::encode(v.digest),
         stored_at_unix_ms: v.stored_at_unix_ms,
+        issued_at_unix_ms: v.header.issued_at_unix_ms,
         active: v.is_active(now_unix_ms()),
-        record: Some(match &v.record {
-            Record::Alert(a) => pb::record_view::Record::Alert(alert_out(a)),
-            Record::Denial(d) => pb::record_view::Record::Denial(denial_out(d)),
-        }),
+        record: match &v.record {
+            Record::Alert(a) => Some(pb::record_view::Record::Alert(alert_out(a))),
+            Record::Denial(d) => Some(pb::record_view::Record::Denial(denial_out(d))),
+            // Shown by the consult service only; the exchange service never lists them.
+            Record::Consultation(_) => None,
+        },
         deliveries: v
             .deliveries
             .iter()

@@ -6,6 +6,7 @@
 //! [`Exchange::receive`], which accepts only authentic records that name this
 //! node, exactly once. Need-to-know is decided by `policy` on every path.
 
+pub mod consultation;
 pub mod envelope;
 mod issue;
 pub mod ledger;
@@ -25,7 +26,7 @@ pub use envelope::{Record, RecordKind, SignedEnvelope, SignedReceipt};
 pub use issue::{AlertDraft, AlongWith, DenialChange, DenialDraft, Distribution, BATCH};
 pub use retention::{Purged, RetentionPeriods};
 pub use stats::{ExchangeStats, KindCounts, PeerCounts};
-pub use view::{DeliveryView, RecordFilter, RecordView, SignatureCheck};
+pub use view::{DeliveryView, PageCursor, RecordFilter, RecordView, SignatureCheck};
 
 use crate::audit::{Action, AuditLog};
 use crate::crypto::RecordSigner;

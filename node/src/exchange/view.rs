@@ -48,9 +48,14 @@ impl RecordView {
                 d.state != super::records::DenialState::Revoked
                     && d.valid_until_unix_ms.is_none_or(|t| t > now)
             }
+            Record::Consultation(_) => true,
         }
     }
 }
+
+/// Where a paged listing resumes: the store prefix of the last record returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageCursor(pub Vec<u8>);
 
 #[derive(Clone, Debug, Default)]
 pub struct RecordFilter {
@@ -160,27 +165,91 @@ impl Exchange {
         }
         let mut out = Vec::new();
         for e in latest {
-            if filter.issuer.as_ref().is_some_and(|i| i != &e.issuer) {
-                continue;
+            if let Some(view) = self.current_view(&e, filter, now)? {
+                out.push(view);
             }
-            let Some(stored) = self
-                .ledger
-                .envelopes
-                .get(ledger::seq_key(&e.issuer, e.seq))?
-            else {
-                continue;
-            };
-            let view = self.view(&stored)?;
-            if !matches_filter(&view, filter, now) {
-                continue;
-            }
-            out.push(view);
         }
         out.sort_by_key(|v| std::cmp::Reverse(v.header.issued_at_unix_ms));
         if let Some(limit) = filter.limit {
             out.truncate(limit);
         }
         Ok(out)
+    }
+
+    /// One page of current records of one kind, in the store's stable order
+    /// (issuer, then record id) so a listing of any size can be read in
+    /// bounded messages. `after` is the cursor a previous page returned; the
+    /// returned cursor is `None` on the last page. Only the records on the
+    /// page are decoded and verified.
+    pub fn list_page(
+        &self,
+        kind: RecordKind,
+        filter: &RecordFilter,
+        page_size: usize,
+        after: Option<&PageCursor>,
+    ) -> Result<(Vec<RecordView>, Option<PageCursor>)> {
+        let kind_byte = ledger::kind_byte(kind);
+        let start = match after {
+            Some(cursor) => {
+                if cursor.0.first() != Some(&kind_byte) {
+                    return Err(Error::InvalidArgument(
+                        "page_token: not a token of this listing".into(),
+                    ));
+                }
+                // Past every version key (prefix + 4 bytes) of the cursor's record.
+                let mut k = cursor.0.clone();
+                k.extend_from_slice(&[0xFF; 5]);
+                k
+            }
+            None => vec![kind_byte],
+        };
+        let now = now_unix_ms();
+        let page_size = page_size.max(1);
+        let mut out = Vec::new();
+        // The latest version of the record being scanned, with its prefix.
+        let mut pending: Option<(Vec<u8>, ledger::IndexEntry)> = None;
+        let mut scan = self.ledger.index.lazy_range(start, [kind_byte + 1]);
+        loop {
+            let next = scan.next().transpose()?;
+            let prefix = next
+                .as_ref()
+                .map(|(key, _)| key[..key.len().saturating_sub(4)].to_vec());
+            if let Some((done_prefix, e)) = pending.take_if(|(p, _)| Some(&*p) != prefix.as_ref()) {
+                // Every version of `done_prefix` has been seen.
+                if let Some(view) = self.current_view(&e, filter, now)? {
+                    out.push(view);
+                }
+                if out.len() == page_size {
+                    let more = next.is_some();
+                    return Ok((out, more.then_some(PageCursor(done_prefix))));
+                }
+            }
+            match (next, prefix) {
+                (Some((_, e)), Some(p)) => pending = Some((p, e)),
+                _ => return Ok((out, None)),
+            }
+        }
+    }
+
+    /// The view of `e` if it passes `filter`.
+    fn current_view(
+        &self,
+        e: &ledger::IndexEntry,
+        filter: &RecordFilter,
+        now: i64,
+    ) -> Result<Option<RecordView>> {
+        if filter.issuer.as_ref().is_some_and(|i| i != &e.issuer) {
+            return Ok(None);
+        }
+        let Some(stored) = self
+            .ledger
+            .envelopes
+            .get(ledger::seq_key(&e.issuer, e.seq))?
+        else {
+            return Ok(None);
+        };
+        let view = self.view(&stored)?;
+        Ok(matches_filter(&view, filter, now).then_some(view))
     }
 
     /// Every version of one record, oldest first. `id` is unique across
@@ -264,5 +333,8 @@ fn decode_unverified(header: &EnvelopeHeader, body: &[u8]) -> Result<Record> {
     Ok(match header.kind {
         RecordKind::Alert => Record::Alert(postcard::from_bytes(body).map_err(err)?),
         RecordKind::Denial => Record::Denial(postcard::from_bytes(body).map_err(err)?),
+        RecordKind::Consultation => {
+            Record::Consultation(postcard::from_bytes(body).map_err(err)?)
+        }
     })
 }
