@@ -98,6 +98,11 @@ pub enum Command {
     /// requests (members ask, analysts of the answering node decide).
     #[command(subcommand)]
     Query(crate::cmd::query::QueryCommand),
+    /// No-undercut consultations with a denying jurisdiction (officers) and
+    /// breach consultations with a group (analysts): request, respond, list,
+    /// show, check a license.
+    #[command(subcommand)]
+    Consult(crate::cmd::consult::ConsultCommand),
 }
 
 #[derive(Debug, Subcommand)]

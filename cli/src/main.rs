@@ -9,7 +9,7 @@
 //! - `duration`: `--expires-in 12h`-style durations and `--since` times.
 //! - `nodes`: child `concord-node` processes for the demo.
 //! - `cmd`: one file per command (`pki`, `peer`, `status`, `demo`, `alert`,
-//!   `denial`, `group`, `evidence`), plus `records`, the rendering of
+//!   `denial`, `group`, `evidence`, `consult`, ...), plus `records`, the rendering of
 //!   exchanged records they share.
 //!
 //! Architecture invariant: `anyhow` lives only in this file; commands return

@@ -21,6 +21,8 @@
 //! - `stats`: licensing decision figures for `concord stats` (aggregates only).
 //! - `screening`: denied-party screening: fuzzy name matching over imported
 //!   watchlists and the denial notices held.
+//! - `consult`: the no-undercut consultation: approvals resembling a peer's
+//!   denial wait for an answered consultation; multilateral consultations.
 //! - `taskforce`: joint task forces: federated queries answered at each
 //!   node's policy level, signed, audited at both ends.
 
@@ -28,6 +30,7 @@ pub mod api;
 pub mod audit;
 pub mod backup;
 pub mod config;
+pub mod consult;
 pub mod context;
 pub mod crypto;
 pub mod error;

@@ -25,6 +25,9 @@ pub enum Service {
     TaskForce,
     /// Task-force queries between nodes: registered peers' nodes only.
     TaskForcePeer,
+    /// No-undercut and breach consultations, for the jurisdiction's own
+    /// people; refined by [`authorize_consult`].
+    Consult,
 }
 
 /// What a caller wants to do on the exchange service.
@@ -94,7 +97,7 @@ pub fn authorize(
             }
             Ok(())
         }
-        Service::Exchange | Service::Licensing | Service::Screening => {
+        Service::Exchange | Service::Licensing | Service::Screening | Service::Consult => {
             if &caller.jurisdiction != own {
                 return Err(Denied::ForeignCaller {
                     service,
@@ -219,6 +222,45 @@ pub fn authorize_screening(caller: &Caller, action: ScreeningAction) -> Result<(
     }
     Err(Denied::WrongRole {
         service: Service::Screening,
+        caller: caller.to_string(),
+        required,
+        actual: caller.role,
+    })
+}
+
+/// What a caller wants to do on the consult service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsultAction {
+    /// Consult the denying jurisdiction before approving (no undercut).
+    RequestUndercut,
+    /// Open a multilateral consultation on a suspected breach.
+    RequestBreach,
+    /// Answer a consultation addressed to this node.
+    Respond,
+    Read,
+}
+
+/// Which of the consult service's actions a (local, admitted) caller may
+/// take: officers, who decide licenses, consult before approving; analysts
+/// open breach consultations; officers and analysts answer; all three read.
+pub fn authorize_consult(caller: &Caller, action: ConsultAction) -> Result<(), Denied> {
+    let (allowed, required) = match action {
+        ConsultAction::RequestUndercut => (caller.role == Role::Officer, Role::Officer),
+        ConsultAction::RequestBreach => (caller.role == Role::Analyst, Role::Analyst),
+        ConsultAction::Respond => (
+            matches!(caller.role, Role::Officer | Role::Analyst),
+            Role::Officer,
+        ),
+        ConsultAction::Read => (
+            matches!(caller.role, Role::Officer | Role::Analyst | Role::Admin),
+            Role::Analyst,
+        ),
+    };
+    if allowed {
+        return Ok(());
+    }
+    Err(Denied::WrongRole {
+        service: Service::Consult,
         caller: caller.to_string(),
         required,
         actual: caller.role,
@@ -530,6 +572,33 @@ mod tests {
         ] {
             for (role, ok) in roles.iter().zip(allowed) {
                 let got = authorize_screening(&caller("DE", *role), action);
+                assert_eq!(got.is_ok(), ok, "{action:?} by {role}: {got:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn consult_roles() {
+        use ConsultAction as C;
+        check(Service::Consult, "DE", Role::Officer, false, true);
+        check(Service::Consult, "FR", Role::Officer, true, false);
+        check(Service::Consult, "DE", Role::Node, false, false);
+        // roles: admin, officer, analyst, taskforce, node
+        let roles = [
+            Role::Admin,
+            Role::Officer,
+            Role::Analyst,
+            Role::Taskforce,
+            Role::Node,
+        ];
+        for (action, allowed) in [
+            (C::RequestUndercut, [false, true, false, false, false]),
+            (C::RequestBreach, [false, false, true, false, false]),
+            (C::Respond, [false, true, true, false, false]),
+            (C::Read, [true, true, true, false, false]),
+        ] {
+            for (role, ok) in roles.iter().zip(allowed) {
+                let got = authorize_consult(&caller("DE", *role), action);
                 assert_eq!(got.is_ok(), ok, "{action:?} by {role}: {got:?}");
             }
         }

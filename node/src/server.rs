@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use concord_proto::v1::admin_service_server::AdminServiceServer;
+use concord_proto::v1::consult_service_server::ConsultServiceServer;
 use concord_proto::v1::exchange_service_server::ExchangeServiceServer;
 use concord_proto::v1::federation_service_server::FederationServiceServer;
 use concord_proto::v1::licensing_service_server::LicensingServiceServer;
@@ -191,6 +192,14 @@ impl Node {
                 other => StartError::State(other),
             })?,
         );
+        // Approvals wait for consultations: the gate is in place before any request is served.
+        let consult = Arc::new(crate::consult::Consult::new(
+            exchange.clone(),
+            licensing.clone(),
+            peers.clone(),
+            config.screening_threshold,
+        ));
+        licensing.set_approval_gate(consult.gate());
         let links = PeerLinks::spawn(
             identity.clone(),
             exchange.clone(),
@@ -289,6 +298,9 @@ impl Node {
         health
             .set_serving::<TaskForcePeerServiceServer<crate::api::TaskForcePeerApi>>()
             .await;
+        health
+            .set_serving::<ConsultServiceServer<crate::api::ConsultApi>>()
+            .await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(concord_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -343,6 +355,9 @@ impl Node {
         )
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
+        let consult_api = ConsultServiceServer::new(crate::api::ConsultApi::new(consult))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
         let counted = metrics.clone();
         let router = Server::builder()
             .layer(tower::util::MapRequestLayer::new(
@@ -377,6 +392,10 @@ impl Node {
             .add_service(InterceptedService::new(
                 taskforce_peer_api,
                 guard(Service::TaskForcePeer),
+            ))
+            .add_service(InterceptedService::new(
+                consult_api,
+                guard(Service::Consult),
             ));
 
         let limits = tls::IncomingLimits {

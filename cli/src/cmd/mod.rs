@@ -6,6 +6,7 @@ pub mod audit;
 pub mod backup;
 pub mod bench;
 pub mod catalog;
+pub mod consult;
 pub mod demo;
 pub mod denial;
 pub mod disclosure;
@@ -58,5 +59,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Stats(args) => stats::run(args, profile, output).await,
         Command::Taskforce(cmd) => taskforce::run(cmd, profile, output).await,
         Command::Query(cmd) => query::run(cmd, profile, output).await,
+        Command::Consult(cmd) => consult::run(cmd, profile, output).await,
     }
 }

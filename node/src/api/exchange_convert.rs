@@ -206,7 +206,7 @@ fn denial_out(d: &DenialNotice) -> pb::DenialNotice {
     }
 }
 
-fn delivery_out(recipient: &Jurisdiction, d: &DeliveryView) -> pb::Delivery {
+pub(super) fn delivery_out(recipient: &Jurisdiction, d: &DeliveryView) -> pb::Delivery {
     let (state, at, receipt_valid, duplicate) = match d {
         DeliveryView::Pending => ("pending", 0, false, false),
         DeliveryView::Delivered {

@@ -4,6 +4,8 @@
 
 mod admin;
 mod auth;
+mod consult;
+mod consult_convert;
 mod convert;
 mod errors;
 mod exchange;
@@ -20,6 +22,7 @@ pub(crate) mod wire;
 
 pub use admin::AdminApi;
 pub use auth::{rate_limit, Guard, RateLimit};
+pub use consult::ConsultApi;
 pub use exchange::ExchangeApi;
 pub use federation::FederationApi;
 pub use licensing::LicensingApi;

@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::consultation::Consultation;
 use super::records::{DenialNotice, RiskAlert};
 use crate::crypto::{key_id, sha256, verify_signature, RecordSigner};
 use crate::identity::Jurisdiction;
@@ -21,6 +22,8 @@ pub const ENVELOPE_FORMAT: u8 = 1;
 pub enum RecordKind {
     Alert,
     Denial,
+    /// Added after the first two; postcard encodes the variant index, so it stays last.
+    Consultation,
 }
 
 impl RecordKind {
@@ -28,6 +31,7 @@ impl RecordKind {
         match self {
             RecordKind::Alert => "alert",
             RecordKind::Denial => "denial",
+            RecordKind::Consultation => "consultation",
         }
     }
 }
@@ -66,6 +70,7 @@ pub struct SignedEnvelope {
 pub enum Record {
     Alert(RiskAlert),
     Denial(DenialNotice),
+    Consultation(Consultation),
 }
 
 /// An envelope whose signature and body have been verified.
@@ -100,6 +105,7 @@ impl SignedEnvelope {
         let body = match record {
             Record::Alert(a) => encode(a),
             Record::Denial(d) => encode(d),
+            Record::Consultation(c) => encode(c),
         };
         header.format = ENVELOPE_FORMAT;
         header.key_id = signer.key_id().to_owned();
@@ -158,6 +164,7 @@ impl SignedEnvelope {
         let record = match header.kind {
             RecordKind::Alert => Record::Alert(decode(&self.body)?),
             RecordKind::Denial => Record::Denial(decode(&self.body)?),
+            RecordKind::Consultation => Record::Consultation(decode(&self.body)?),
         };
         check_consistent(&header, &record)?;
         Ok(Opened {
@@ -178,6 +185,12 @@ fn check_consistent(h: &EnvelopeHeader, record: &Record) -> Result<(), EnvelopeE
             (&a.id, &a.issuer, 1)
         }
         Record::Denial(d) => (&d.id, &d.issuer, d.version),
+        Record::Consultation(c) => {
+            if h.expires_at_unix_ms.is_some() || h.previous.is_some() {
+                return bad("consultations neither expire nor have versions");
+            }
+            (&c.id, &c.issuer, 1)
+        }
     };
     if id != &h.record_id {
         return bad("record id");

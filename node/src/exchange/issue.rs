@@ -66,10 +66,10 @@ pub type AlongWith<'a> =
 
 /// Who issues a record and why, for the audit trail.
 pub(super) struct IssueAudit<'a> {
-    actor: &'a Caller,
-    action: &'static str,
-    rationale: String,
-    along: Option<AlongWith<'a>>,
+    pub(super) actor: &'a Caller,
+    pub(super) action: &'static str,
+    pub(super) rationale: String,
+    pub(super) along: Option<AlongWith<'a>>,
 }
 
 /// Most envelopes one push or catch-up message carries.
@@ -275,7 +275,7 @@ impl Exchange {
         .await
     }
 
-    fn resolve(&self, dist: &Distribution) -> Result<Vec<Jurisdiction>> {
+    pub(super) fn resolve(&self, dist: &Distribution) -> Result<Vec<Jurisdiction>> {
         let peers = self.peers.current().keys().cloned().collect();
         policy::resolve_distribution(
             &self.own,
@@ -291,7 +291,7 @@ impl Exchange {
         })
     }
 
-    fn next_seq(&self) -> Result<u64> {
+    pub(super) fn next_seq(&self) -> Result<u64> {
         Ok(self.ledger.counters.get(ledger::SEQ_COUNTER)?.unwrap_or(0) + 1)
     }
 
@@ -301,7 +301,7 @@ impl Exchange {
     /// The issuing lock is released once the batch is applied, so concurrent
     /// issues share one flush; nothing leaves the node until it is durable
     /// (`durable_seq` gates the outbox and catch-up).
-    async fn seal_and_store(
+    pub(super) async fn seal_and_store(
         &self,
         guard: tokio::sync::MutexGuard<'_, ()>,
         seq: u64,
@@ -324,6 +324,13 @@ impl Exchange {
                 d.id.clone(),
                 d.version,
                 now_unix_ms(),
+                None,
+            ),
+            Record::Consultation(c) => (
+                RecordKind::Consultation,
+                c.id.clone(),
+                1,
+                c.issued_at_unix_ms,
                 None,
             ),
         };

@@ -113,6 +113,7 @@ pub fn kind_byte(kind: RecordKind) -> u8 {
     match kind {
         RecordKind::Alert => b'A',
         RecordKind::Denial => b'D',
+        RecordKind::Consultation => b'C',
     }
 }
 

@@ -138,6 +138,7 @@ impl Exchange {
                     let action = match h.kind {
                         super::RecordKind::Alert => "alert.receive",
                         super::RecordKind::Denial => "denial.receive",
+                        super::RecordKind::Consultation => "consult.receive",
                     };
                     let reference = format!("{} v{}", h.record_id, h.version);
                     let rationale = format!(
@@ -274,6 +275,7 @@ fn check_record(record: &Record) -> Result<()> {
     let (id, checked) = match record {
         Record::Alert(a) => (&a.id, a.validate()),
         Record::Denial(d) => (&d.id, d.validate()),
+        Record::Consultation(c) => (&c.id, c.validate()),
     };
     let id_ok = !id.is_empty()
         && id.len() <= 64

@@ -44,6 +44,7 @@ macro_rules! kebab_enum {
         }
     };
 }
+pub(super) use kebab_enum;
 
 kebab_enum!(
     /// Why an alert was raised.

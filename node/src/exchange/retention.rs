@@ -32,6 +32,8 @@ impl RetentionPeriods {
         match kind {
             RecordKind::Alert => self.alerts,
             RecordKind::Denial => self.denials,
+            // Consultations are the record of why a decision was taken: kept.
+            RecordKind::Consultation => None,
         }
     }
 }
@@ -58,6 +60,7 @@ pub fn ended_at(header: &EnvelopeHeader, denial: Option<&DenialNotice>, now: i64
                     e.max(header.issued_at_unix_ms)
                 }),
         ),
+        RecordKind::Consultation => None,
         RecordKind::Denial => {
             let d = denial?;
             let revoked = (d.state == DenialState::Revoked).then_some(header.issued_at_unix_ms);
@@ -180,6 +183,7 @@ impl Exchange {
         let action = match latest.kind {
             RecordKind::Alert => "alert.purge",
             RecordKind::Denial => "denial.purge",
+            RecordKind::Consultation => "consult.purge",
         };
         self.commit_audited(
             batch,
@@ -244,7 +248,7 @@ impl Exchange {
             return Ok(None);
         };
         let denial: Option<DenialNotice> = match latest.kind {
-            RecordKind::Alert => None,
+            RecordKind::Alert | RecordKind::Consultation => None,
             RecordKind::Denial => Some(postcard::from_bytes(&body).map_err(|e| {
                 Error::Internal(format!("stored body of {}: {e}", latest.record_id))
             })?),

@@ -113,6 +113,7 @@ impl Exchange {
         let counts = match kind {
             RecordKind::Alert => &mut stats.alerts,
             RecordKind::Denial => &mut stats.denials,
+            RecordKind::Consultation => return Ok(()),
         };
         let (active, category, revoked) = match kind {
             RecordKind::Alert => {
@@ -127,6 +128,7 @@ impl Exchange {
                 let active = !revoked && d.valid_until_unix_ms.is_none_or(|t| t > now);
                 (active, None, revoked)
             }
+            RecordKind::Consultation => return Ok(()),
         };
         let changes = versions.saturating_sub(1);
         if own {
@@ -142,6 +144,7 @@ impl Exchange {
                 match kind {
                     RecordKind::Alert => peer.alerts_sent += 1,
                     RecordKind::Denial => peer.denials_sent += 1,
+                    RecordKind::Consultation => {}
                 }
             }
         } else {
@@ -156,6 +159,7 @@ impl Exchange {
             match kind {
                 RecordKind::Alert => peer.alerts_received += 1,
                 RecordKind::Denial => peer.denials_received += 1,
+                RecordKind::Consultation => {}
             }
         }
         Ok(())

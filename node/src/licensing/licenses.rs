@@ -114,6 +114,16 @@ impl Licensing {
         let _guard = self.writing.lock().await;
         let license = self.license(id)?;
         let to = lifecycle::transition(id, license.state, action)?;
+        let mut rationale = rationale.to_owned();
+        if action == LicenseAction::Approve {
+            if let Some(gate) = self.gate.get() {
+                // Under the licensing lock: nothing changes the license between check and write.
+                for note in gate.check_approval(self, &license)? {
+                    rationale.push('\n');
+                    rationale.push_str(&note);
+                }
+            }
+        }
         let now = now_unix_ms();
         let waivers = if action.is_decision() {
             self.matching_waivers(&license.destination, &license.codes(), now)?
@@ -128,7 +138,7 @@ impl Licensing {
                 to,
                 officer: officer.to_string(),
                 at_unix_ms: now,
-                rationale: rationale.to_owned(),
+                rationale: rationale.clone(),
                 waivers,
                 denial: None,
             },
@@ -138,7 +148,7 @@ impl Licensing {
         match action {
             LicenseAction::Deny => {
                 let dist = self.denial_distribution(dist)?;
-                let draft = self.denial_draft(&step.license, rationale)?;
+                let draft = self.denial_draft(&step.license, &rationale)?;
                 let view = self
                     .exchange
                     .issue_denial_with(officer, draft, dist, Some(step.along()))

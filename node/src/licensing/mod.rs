@@ -19,8 +19,11 @@
 //! - `catalog`: catalog versions (import, list, per-code history).
 //! - `licenses`: submission, transitions, reads.
 //! - `registry`: parties, waivers, shipments, end-use checks, disclosures.
+//! - `gate`: [`ApprovalGate`], checks other modules run before an approval
+//!   (the no-undercut consultation).
 
 mod catalog;
+mod gate;
 mod licenses;
 pub mod lifecycle;
 pub mod model;
@@ -31,6 +34,7 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard};
 
 pub use catalog::{import_problems, refusal, SourcedEntry};
+pub use gate::ApprovalGate;
 pub use lifecycle::{LicenseAction, LicenseState};
 pub use model::MAX_CATALOG_ENTRIES;
 pub use model::{
@@ -109,6 +113,8 @@ pub struct Licensing {
     trees: Trees,
     /// Held around every read-modify-write of licensing records.
     writing: Mutex<()>,
+    /// Asked before every approval; set once at start.
+    gate: std::sync::OnceLock<Arc<dyn ApprovalGate>>,
 }
 
 /// List filters; `None` matches everything, a `limit` of `None` returns all.
@@ -161,7 +167,15 @@ impl Licensing {
             audit,
             trees,
             writing: Mutex::new(()),
+            gate: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Installs the check every approval must pass; a second call is ignored.
+    pub fn set_approval_gate(&self, gate: Arc<dyn ApprovalGate>) {
+        if self.gate.set(gate).is_err() {
+            tracing::warn!("approval gate already installed; the new one is ignored");
+        }
     }
 
     pub fn jurisdiction(&self) -> &Jurisdiction {

@@ -128,6 +128,8 @@ fn decode(header: &EnvelopeHeader, body: &[u8]) -> Option<Record> {
     match header.kind {
         RecordKind::Alert => postcard::from_bytes(body).ok().map(Record::Alert),
         RecordKind::Denial => postcard::from_bytes(body).ok().map(Record::Denial),
+        // Consultations stay between the jurisdictions concerned: never an answer.
+        RecordKind::Consultation => None,
     }
 }
 
@@ -237,6 +239,7 @@ fn blind_score(key: &KeyedHash, wanted: &BTreeSet<[u8; 32]>, record: &Record) ->
     let parties: Vec<&Party> = match record {
         Record::Denial(d) => vec![&d.party],
         Record::Alert(a) => a.subjects.parties.iter().collect(),
+        Record::Consultation(_) => return None,
     };
     let hit = parties
         .into_iter()
@@ -257,6 +260,7 @@ pub fn category(record: &Record) -> String {
                 d.items.iter().map(|i| control_category(&i.code)).collect();
             cats.into_iter().collect::<Vec<_>>().join(", ")
         }
+        Record::Consultation(_) => "consultation".to_owned(),
     }
 }
 
@@ -274,6 +278,7 @@ pub fn date(record: &Record) -> i64 {
     match record {
         Record::Alert(a) => a.issued_at_unix_ms,
         Record::Denial(d) => d.decision_date_unix_ms,
+        Record::Consultation(c) => c.issued_at_unix_ms,
     }
 }
 

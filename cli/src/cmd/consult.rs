@@ -1,0 +1,674 @@
+//! `concord consult request|respond|list|show|check`: the no-undercut
+//! consultation, through the node's ConsultService. Officers consult the
+//! denying jurisdiction before approving what it denied (`request --license
+//! --denial`); analysts open multilateral consultations on a suspected breach
+//! (`request --subject --group`); officers and analysts answer those addressed
+//! to their node; officers, analysts and admins read. `show` prints the
+//! signatures as the node re-verified them.
+
+use std::path::Path;
+
+use clap::{Args, Subcommand};
+use concord_proto::v1 as pb;
+use concord_proto::v1::consult_service_client::ConsultServiceClient;
+use serde::Serialize;
+use tonic::transport::Channel;
+
+use crate::args::DistributionArgs;
+use crate::client::{self, rpc_error};
+use crate::cmd::records::{self, DeliveryOut};
+use crate::exit::CliError;
+use crate::output::{key_values, or_dash, print_json, print_text, rfc3339, OutputFormat, Table};
+use crate::profile::Profile;
+
+pub type ConsultClient = ConsultServiceClient<Channel>;
+
+/// The positions a response takes.
+const POSITIONS: [&str; 3] = ["no-objection", "objection", "more-info"];
+const STATUSES: [&str; 3] = ["open", "more-info", "answered"];
+
+/// Connects to the consult API of the node named by a profile.
+pub async fn connect(profile: &Profile) -> Result<ConsultClient, CliError> {
+    Ok(ConsultServiceClient::new(client::channel(profile).await?))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConsultCommand {
+    /// Open a consultation: with the denying jurisdiction before approving a
+    /// license resembling its denial (officer: --license --denial), or on a
+    /// suspected breach with a group (analyst: --subject --group/--to).
+    Request(RequestArgs),
+    /// Answer a consultation addressed to this node (officer or analyst).
+    Respond(RespondArgs),
+    /// List the consultations this node holds, newest first.
+    List(ListArgs),
+    /// Show a consultation (by its request's or a response's id) with its
+    /// responses and their re-verified signatures.
+    Show {
+        /// Consultation id, e.g. DE-C-4.
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+    /// Show which peer denials approving a license would undercut, and
+    /// whether a consultation released each.
+    Check {
+        /// License id, e.g. DE-L-3.
+        #[arg(value_name = "LICENSE")]
+        license: String,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RequestArgs {
+    /// The license about to be decided (no-undercut consultation).
+    #[arg(long, value_name = "ID", requires = "denial")]
+    pub license: Option<String>,
+    /// The peer's denial it resembles, e.g. FR-D-3.
+    #[arg(long, value_name = "ID", requires = "license")]
+    pub denial: Option<String>,
+    /// What a breach consultation is about (multilateral consultation).
+    #[arg(long, value_name = "TEXT", conflicts_with_all = ["license", "denial"])]
+    pub subject: Option<String>,
+    #[command(flatten)]
+    pub distribution: DistributionArgs,
+    /// The question or justification.
+    #[arg(long, value_name = "TEXT")]
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RespondArgs {
+    /// The request's id, e.g. DE-C-4.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// no-objection, objection or more-info (more-info does not release a block).
+    #[arg(long, value_name = "POSITION")]
+    pub position: String,
+    /// The answer (required unless no-objection).
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Only consultations about this license.
+    #[arg(long, value_name = "ID")]
+    pub license: Option<String>,
+    /// Only consultations about this denial.
+    #[arg(long, value_name = "ID")]
+    pub denial: Option<String>,
+    /// open, more-info or answered.
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<String>,
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
+}
+
+/// What was asked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AskedOut {
+    /// undercut or breach
+    pub kind: String,
+    pub subject: String,
+    pub text: String,
+    pub denial_id: Option<String>,
+    pub denial_issuer: Option<String>,
+    pub license_id: Option<String>,
+    pub parties: Vec<String>,
+    pub items: Vec<String>,
+    pub destination: Option<String>,
+    pub end_use: Option<String>,
+}
+
+/// What was answered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnswerOut {
+    pub in_reply_to: String,
+    pub request_issuer: String,
+    /// no-objection, objection or more-info
+    pub position: String,
+    pub text: String,
+}
+
+/// One signed consultation record. Times are RFC 3339 UTC.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConsultationOut {
+    pub id: String,
+    pub issuer: String,
+    pub seq: u64,
+    pub recipients: Vec<String>,
+    pub signature_valid: bool,
+    pub signature_error: Option<String>,
+    pub key_id: String,
+    pub digest: String,
+    pub issued_at: Option<String>,
+    pub stored_at: Option<String>,
+    pub request: Option<AskedOut>,
+    pub response: Option<AnswerOut>,
+    pub deliveries: Vec<DeliveryOut>,
+}
+
+impl From<&pb::ConsultationView> for ConsultationOut {
+    fn from(v: &pb::ConsultationView) -> Self {
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        let (request, response) = match &v.body {
+            Some(pb::consultation_view::Body::Request(r)) => {
+                let i = r.intended.clone().unwrap_or_default();
+                let asked = AskedOut {
+                    kind: r.kind.clone(),
+                    subject: r.subject.clone(),
+                    text: r.text.clone(),
+                    denial_id: opt(&r.denial_id),
+                    denial_issuer: opt(&r.denial_issuer),
+                    license_id: opt(&i.license_id),
+                    parties: i.parties,
+                    items: i.items,
+                    destination: opt(&i.destination),
+                    end_use: opt(&i.end_use),
+                };
+                (Some(asked), None)
+            }
+            Some(pb::consultation_view::Body::Response(r)) => (
+                None,
+                Some(AnswerOut {
+                    in_reply_to: r.in_reply_to.clone(),
+                    request_issuer: r.request_issuer.clone(),
+                    position: r.position.clone(),
+                    text: r.text.clone(),
+                }),
+            ),
+            None => (None, None),
+        };
+        ConsultationOut {
+            id: v.id.clone(),
+            issuer: v.issuer.clone(),
+            seq: v.seq,
+            recipients: v.recipients.clone(),
+            signature_valid: v.signature_valid,
+            signature_error: (!v.signature_valid).then(|| match v.signature_error.as_str() {
+                "" => "no reason given".to_owned(),
+                e => e.to_owned(),
+            }),
+            key_id: v.key_id.clone(),
+            digest: v.digest_hex.clone(),
+            issued_at: rfc3339(v.issued_at_unix_ms),
+            stored_at: rfc3339(v.stored_at_unix_ms),
+            request,
+            response,
+            deliveries: v
+                .deliveries
+                .iter()
+                .map(|d| DeliveryOut {
+                    recipient: d.recipient.clone(),
+                    state: d.state.clone(),
+                    at: rfc3339(d.at_unix_ms),
+                    receipt_valid: d.receipt_valid,
+                    duplicate: d.duplicate,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl ConsultationOut {
+    fn signature(&self) -> String {
+        match &self.signature_error {
+            None if self.signature_valid => "valid".to_owned(),
+            None => "INVALID (no reason given)".to_owned(),
+            Some(e) => format!("INVALID ({e})"),
+        }
+    }
+
+    fn render(&self, title: &str) -> String {
+        let opt = |t: &Option<String>| or_dash(t.as_deref().unwrap_or(""));
+        let mut pairs: Vec<(&str, String)> = vec![
+            ("issuer", self.issuer.clone()),
+            ("recipients", or_dash(&self.recipients.join(", "))),
+            ("signature", self.signature()),
+            ("key id", self.key_id.clone()),
+            ("issued", opt(&self.issued_at)),
+        ];
+        if let Some(r) = &self.request {
+            pairs.push(("kind", r.kind.clone()));
+            pairs.push(("subject", r.subject.clone()));
+            if let (Some(d), Some(by)) = (&r.denial_id, &r.denial_issuer) {
+                pairs.push(("denial", format!("{d} by {by}")));
+            }
+            if let Some(l) = &r.license_id {
+                pairs.push(("license", l.clone()));
+                pairs.push(("parties", or_dash(&r.parties.join(", "))));
+                pairs.push(("items", or_dash(&r.items.join(", "))));
+                pairs.push(("destination", opt(&r.destination)));
+                pairs.push(("end use", opt(&r.end_use)));
+            }
+            pairs.push(("text", r.text.clone()));
+        }
+        if let Some(a) = &self.response {
+            pairs.push(("in reply to", a.in_reply_to.clone()));
+            pairs.push(("position", a.position.clone()));
+            pairs.push(("text", or_dash(&a.text)));
+        }
+        let deliveries: Vec<String> = self
+            .deliveries
+            .iter()
+            .map(|d| format!("{} {}", d.recipient, d.state))
+            .collect();
+        if !deliveries.is_empty() {
+            pairs.push(("deliveries", deliveries.join(", ")));
+        }
+        key_values(title, &pairs)
+    }
+}
+
+/// A request with its responses.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThreadOut {
+    pub id: String,
+    /// open, more-info or answered
+    pub status: String,
+    pub request: Option<ConsultationOut>,
+    pub responses: Vec<ConsultationOut>,
+}
+
+impl From<&pb::ConsultationThread> for ThreadOut {
+    fn from(t: &pb::ConsultationThread) -> Self {
+        let request = t.request.as_ref().map(ConsultationOut::from);
+        ThreadOut {
+            id: request.as_ref().map(|r| r.id.clone()).unwrap_or_default(),
+            status: t.status.clone(),
+            request,
+            responses: t.responses.iter().map(ConsultationOut::from).collect(),
+        }
+    }
+}
+
+impl ThreadOut {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Some(r) = &self.request {
+            let kind = r.request.as_ref().map_or("", |a| a.kind.as_str());
+            out.push_str(&format!(
+                "Consultation {} ({kind}) from {} to {}: {}\n\n",
+                self.id,
+                r.issuer,
+                or_dash(&r.recipients.join(", ")),
+                self.status
+            ));
+            out.push_str(&r.render("Request"));
+        }
+        for resp in &self.responses {
+            out.push('\n');
+            out.push_str(&resp.render(&format!("Response {}", resp.id)));
+        }
+        out
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ThreadList {
+    consultations: Vec<ThreadOut>,
+}
+
+fn table(threads: &[ThreadOut]) -> String {
+    if threads.is_empty() {
+        return "No consultations.".to_owned();
+    }
+    let mut t = Table::new([
+        "ID",
+        "KIND",
+        "FROM",
+        "TO",
+        "ABOUT",
+        "STATUS",
+        "RESPONSES",
+        "SIGNATURE",
+    ]);
+    for th in threads {
+        let Some(r) = &th.request else { continue };
+        let asked = r.request.as_ref();
+        let about = match asked {
+            Some(AskedOut {
+                denial_id: Some(d),
+                license_id: Some(l),
+                ..
+            }) => format!("{d} / {l}"),
+            Some(a) => a.subject.clone(),
+            None => String::new(),
+        };
+        let responses: Vec<String> = th
+            .responses
+            .iter()
+            .map(|x| {
+                let position = x.response.as_ref().map_or("", |a| a.position.as_str());
+                format!("{} {} {position}", x.id, x.issuer)
+            })
+            .collect();
+        t.row([
+            th.id.clone(),
+            asked.map(|a| a.kind.clone()).unwrap_or_default(),
+            r.issuer.clone(),
+            r.recipients.join(", "),
+            or_dash(&about),
+            th.status.clone(),
+            or_dash(&responses.join("; ")),
+            if r.signature_valid && th.responses.iter().all(|x| x.signature_valid) {
+                "valid".to_owned()
+            } else {
+                "INVALID".to_owned()
+            },
+        ]);
+    }
+    t.render()
+}
+
+/// `concord consult check` as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckOut {
+    pub license_id: String,
+    pub blocked: bool,
+    pub findings: Vec<FindingOut>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FindingOut {
+    pub denial_id: String,
+    pub denial_issuer: String,
+    pub resemblance: String,
+    pub released_by: Option<String>,
+    pub answer_id: Option<String>,
+    pub consultations: Vec<String>,
+}
+
+impl From<&pb::CheckLicenseResponse> for CheckOut {
+    fn from(r: &pb::CheckLicenseResponse) -> Self {
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        CheckOut {
+            license_id: r.license_id.clone(),
+            blocked: r.blocked,
+            findings: r
+                .findings
+                .iter()
+                .map(|f| FindingOut {
+                    denial_id: f.denial_id.clone(),
+                    denial_issuer: f.denial_issuer.clone(),
+                    resemblance: f.resemblance.clone(),
+                    released_by: opt(&f.released_by),
+                    answer_id: opt(&f.answer_id),
+                    consultations: f.consultations.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl CheckOut {
+    fn render(&self) -> String {
+        if self.findings.is_empty() {
+            return format!(
+                "{}: no active peer denial resembles it; approval is not blocked.",
+                self.license_id
+            );
+        }
+        let mut out = format!(
+            "{}: {}\n\n",
+            self.license_id,
+            if self.blocked {
+                "approval is BLOCKED until the consultations below are answered"
+            } else {
+                "every resembling denial was consulted on and answered"
+            }
+        );
+        let mut t = Table::new(["DENIAL", "BY", "WHY", "RELEASED BY"]);
+        for f in &self.findings {
+            t.row([
+                f.denial_id.clone(),
+                f.denial_issuer.clone(),
+                f.resemblance.clone(),
+                match (&f.released_by, &f.answer_id) {
+                    (Some(c), Some(a)) => format!("{c} (answer {a})"),
+                    _ if f.consultations.is_empty() => format!(
+                        "- (concord consult request --license {} --denial {} --text ...)",
+                        self.license_id, f.denial_id
+                    ),
+                    _ => format!("- ({} unanswered)", f.consultations.join(", ")),
+                },
+            ]);
+        }
+        out.push_str(&t.render());
+        out
+    }
+}
+
+pub async fn run(
+    cmd: ConsultCommand,
+    profile: Option<&Path>,
+    output: OutputFormat,
+) -> Result<(), CliError> {
+    match cmd {
+        ConsultCommand::Request(args) => {
+            let request = request_of(&args)?;
+            let profile = Profile::required(profile)?;
+            let view = request_consultation(&profile, request).await?;
+            let record = ConsultationOut::from(&view);
+            match output {
+                OutputFormat::Json => print_json(&record),
+                OutputFormat::Table => print_text(&format!(
+                    "Opened consultation {} with {}\n\n{}",
+                    record.id,
+                    record.recipients.join(", "),
+                    record.render("Request")
+                )),
+            }
+        }
+        ConsultCommand::Respond(args) => {
+            let request = respond_of(&args)?;
+            let profile = Profile::required(profile)?;
+            let view = respond(&profile, request).await?;
+            let record = ConsultationOut::from(&view);
+            match output {
+                OutputFormat::Json => print_json(&record),
+                OutputFormat::Table => print_text(&format!(
+                    "Answered {} to {}\n\n{}",
+                    args.id.trim(),
+                    record.recipients.join(", "),
+                    record.render(&format!("Response {}", record.id))
+                )),
+            }
+        }
+        ConsultCommand::List(args) => {
+            let request = list_of(&args)?;
+            let profile = Profile::required(profile)?;
+            let threads = list(&profile, request).await?;
+            let consultations: Vec<ThreadOut> = threads.iter().map(ThreadOut::from).collect();
+            match output {
+                OutputFormat::Json => print_json(&ThreadList { consultations }),
+                OutputFormat::Table => print_text(&table(&consultations)),
+            }
+        }
+        ConsultCommand::Show { id } => {
+            let profile = Profile::required(profile)?;
+            let thread = show(&profile, id.trim()).await?;
+            let thread = ThreadOut::from(&thread);
+            match output {
+                OutputFormat::Json => print_json(&thread),
+                OutputFormat::Table => print_text(&thread.render()),
+            }
+        }
+        ConsultCommand::Check { license } => {
+            let profile = Profile::required(profile)?;
+            let mut client = connect(&profile).await?;
+            let checked = client
+                .check_license(pb::CheckLicenseRequest {
+                    license_id: license.trim().to_owned(),
+                })
+                .await
+                .map_err(|s| rpc_error("CheckLicense", &profile, &s))?
+                .into_inner();
+            let checked = CheckOut::from(&checked);
+            match output {
+                OutputFormat::Json => print_json(&checked),
+                OutputFormat::Table => print_text(&checked.render()),
+            }
+        }
+    }
+}
+
+/// RequestConsultation, as the demo uses it too.
+pub async fn request_consultation(
+    profile: &Profile,
+    request: pb::RequestConsultationRequest,
+) -> Result<pb::ConsultationView, CliError> {
+    let mut client = connect(profile).await?;
+    client
+        .request_consultation(request)
+        .await
+        .map(|r| r.into_inner())
+        .map_err(|s| rpc_error("RequestConsultation", profile, &s))
+}
+
+/// Respond, as the demo uses it too.
+pub async fn respond(
+    profile: &Profile,
+    request: pb::RespondRequest,
+) -> Result<pb::ConsultationView, CliError> {
+    let mut client = connect(profile).await?;
+    client
+        .respond(request)
+        .await
+        .map(|r| r.into_inner())
+        .map_err(|s| rpc_error("Respond", profile, &s))
+}
+
+/// ListConsultations, as the demo uses it too.
+pub async fn list(
+    profile: &Profile,
+    request: pb::ListConsultationsRequest,
+) -> Result<Vec<pb::ConsultationThread>, CliError> {
+    let mut client = connect(profile).await?;
+    client
+        .list_consultations(request)
+        .await
+        .map(|r| r.into_inner().consultations)
+        .map_err(|s| rpc_error("ListConsultations", profile, &s))
+}
+
+async fn show(profile: &Profile, id: &str) -> Result<pb::ConsultationThread, CliError> {
+    let mut client = connect(profile).await?;
+    client
+        .get_consultation(pb::GetConsultationRequest { id: id.to_owned() })
+        .await
+        .map(|r| r.into_inner())
+        .map_err(|s| rpc_error("GetConsultation", profile, &s))
+}
+
+/// The request for the command line: a no-undercut consultation names a
+/// license and a denial and nobody else; a breach consultation a subject and
+/// its participants.
+pub fn request_of(args: &RequestArgs) -> Result<pb::RequestConsultationRequest, CliError> {
+    if args.text.trim().is_empty() {
+        return Err(CliError::invalid_argument("--text: required"));
+    }
+    match (&args.license, &args.denial, &args.subject) {
+        (Some(license), Some(denial), None) => {
+            if !args.distribution.to.is_empty() || !args.distribution.groups.is_empty() {
+                return Err(CliError::invalid_argument(
+                    "a no-undercut consultation goes to the denying jurisdiction only; \
+                     drop --to/--group",
+                ));
+            }
+            Ok(pb::RequestConsultationRequest {
+                license_id: license.trim().to_owned(),
+                denial_id: denial.trim().to_owned(),
+                subject: String::new(),
+                distribution: None,
+                text: args.text.clone(),
+            })
+        }
+        (None, None, Some(subject)) => Ok(pb::RequestConsultationRequest {
+            license_id: String::new(),
+            denial_id: String::new(),
+            subject: subject.clone(),
+            distribution: Some(records::distribution(&args.distribution)?),
+            text: args.text.clone(),
+        }),
+        _ => Err(CliError::invalid_argument(
+            "give --license and --denial (no-undercut consultation) or --subject with \
+             --group/--to (breach consultation)",
+        )),
+    }
+}
+
+fn respond_of(args: &RespondArgs) -> Result<pb::RespondRequest, CliError> {
+    let position = args.position.trim();
+    if !POSITIONS.contains(&position) {
+        return Err(CliError::invalid_argument(format!(
+            "--position: unknown position {position:?}; expected one of {}",
+            POSITIONS.join(", ")
+        )));
+    }
+    Ok(pb::RespondRequest {
+        id: args.id.trim().to_owned(),
+        position: position.to_owned(),
+        text: args.text.clone(),
+    })
+}
+
+fn list_of(args: &ListArgs) -> Result<pb::ListConsultationsRequest, CliError> {
+    let status = args.status.as_deref().map(str::trim).unwrap_or("");
+    if !status.is_empty() && !STATUSES.contains(&status) {
+        return Err(CliError::invalid_argument(format!(
+            "--status: unknown status {status:?}; expected one of {}",
+            STATUSES.join(", ")
+        )));
+    }
+    Ok(pb::ListConsultationsRequest {
+        license_id: args.license.clone().unwrap_or_default(),
+        denial_id: args.denial.clone().unwrap_or_default(),
+        status: status.to_owned(),
+        limit: args.limit.unwrap_or(0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(
+        license: Option<&str>,
+        denial: Option<&str>,
+        subject: Option<&str>,
+        groups: &[&str],
+    ) -> RequestArgs {
+        RequestArgs {
+            license: license.map(Into::into),
+            denial: denial.map(Into::into),
+            subject: subject.map(Into::into),
+            distribution: DistributionArgs {
+                to: vec![],
+                groups: groups.iter().map(|g| g.to_string()).collect(),
+            },
+            text: "why".into(),
+        }
+    }
+
+    #[test]
+    fn requests_are_either_bilateral_or_multilateral() {
+        let r = request_of(&request(Some("DE-L-1"), Some("FR-D-2"), None, &[])).unwrap();
+        assert_eq!((r.license_id.as_str(), r.distribution), ("DE-L-1", None));
+        let r = request_of(&request(None, None, Some("breach"), &["g"])).unwrap();
+        assert_eq!(r.distribution.unwrap().groups, ["g"]);
+        for bad in [
+            request(Some("DE-L-1"), Some("FR-D-2"), None, &["g"]),
+            request(None, None, Some("breach"), &[]),
+            request(None, None, None, &[]),
+        ] {
+            assert_eq!(request_of(&bad).unwrap_err().exit_code(), 6);
+        }
+        let bad = RespondArgs {
+            id: "DE-C-1".into(),
+            position: "fine".into(),
+            text: String::new(),
+        };
+        assert_eq!(respond_of(&bad).unwrap_err().exit_code(), 6);
+    }
+}

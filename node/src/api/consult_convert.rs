@@ -1,0 +1,137 @@
+//! Conversions for the consult service: wire requests → domain values,
+//! consultation threads → wire views.
+
+use concord_proto::v1 as pb;
+
+use super::exchange_convert::delivery_out;
+use crate::consult::{consultation, Finding, Thread, ThreadFilter, ThreadStatus};
+use crate::error::Error;
+use crate::exchange::consultation::{ConsultationBody, Position};
+use crate::exchange::{RecordView, SignatureCheck};
+
+fn invalid(field: &str, e: impl std::fmt::Display) -> Error {
+    Error::InvalidArgument(format!("{field}: {e}"))
+}
+
+pub fn position(s: &str) -> Result<Position, Error> {
+    s.trim()
+        .parse::<Position>()
+        .map_err(|e| invalid("position", e))
+}
+
+/// A record id as the node issues them: `<J>-<letter>-<n>`, short, plain.
+pub fn record_id(field: &str, id: &str) -> Result<String, Error> {
+    let id = id.trim();
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if ok {
+        Ok(id.to_owned())
+    } else {
+        Err(invalid(
+            field,
+            format!("{id:?} is not a record id (e.g. FR-D-3)"),
+        ))
+    }
+}
+
+pub fn filter(r: &pb::ListConsultationsRequest) -> Result<ThreadFilter, Error> {
+    let some = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+    Ok(ThreadFilter {
+        license: some(&r.license_id),
+        denial: some(&r.denial_id),
+        status: some(&r.status)
+            .map(|s| s.parse::<ThreadStatus>().map_err(|e| invalid("status", e)))
+            .transpose()?,
+        limit: (r.limit != 0).then_some(r.limit as usize),
+    })
+}
+
+pub fn view(v: &RecordView) -> pb::ConsultationView {
+    let (signature_valid, signature_error) = match &v.signature {
+        SignatureCheck::Valid => (true, String::new()),
+        SignatureCheck::Invalid(e) => (false, e.clone()),
+    };
+    let c = consultation(v);
+    let body = c.map(|c| match &c.body {
+        ConsultationBody::Request(r) => {
+            pb::consultation_view::Body::Request(pb::ConsultationAsked {
+                kind: r.kind.to_string(),
+                denial_id: r.denial.as_ref().map(|d| d.id.clone()).unwrap_or_default(),
+                denial_issuer: r
+                    .denial
+                    .as_ref()
+                    .map(|d| d.issuer.to_string())
+                    .unwrap_or_default(),
+                denial_version: r.denial.as_ref().map_or(0, |d| d.version),
+                intended: r.intended.as_ref().map(|i| pb::IntendedDecision {
+                    license_id: i.license_id.clone(),
+                    parties: i.parties.clone(),
+                    items: i.items.clone(),
+                    destination: i.destination.clone(),
+                    end_use: i.end_use.clone(),
+                }),
+                subject: r.subject.clone(),
+                text: r.text.clone(),
+            })
+        }
+        ConsultationBody::Response(r) => {
+            pb::consultation_view::Body::Response(pb::ConsultationAnswer {
+                in_reply_to: r.in_reply_to.clone(),
+                request_issuer: r.request_issuer.to_string(),
+                position: r.position.to_string(),
+                text: r.text.clone(),
+            })
+        }
+    });
+    pb::ConsultationView {
+        id: v.header.record_id.clone(),
+        issuer: v.header.issuer.to_string(),
+        seq: v.header.seq,
+        recipients: v.header.recipients.iter().map(|r| r.to_string()).collect(),
+        key_id: v.header.key_id.clone(),
+        signature_valid,
+        signature_error,
+        digest_hex: hex::encode(v.digest),
+        issued_at_unix_ms: c.map_or(v.header.issued_at_unix_ms, |c| c.issued_at_unix_ms),
+        stored_at_unix_ms: v.stored_at_unix_ms,
+        body,
+        deliveries: v
+            .deliveries
+            .iter()
+            .map(|(r, d)| delivery_out(r, d))
+            .collect(),
+    }
+}
+
+pub fn thread(t: &Thread) -> pb::ConsultationThread {
+    pb::ConsultationThread {
+        request: Some(view(&t.request)),
+        responses: t.responses.iter().map(view).collect(),
+        status: t.status().to_string(),
+    }
+}
+
+pub fn check(license_id: &str, findings: &[Finding]) -> pb::CheckLicenseResponse {
+    let findings: Vec<pb::UndercutFinding> = findings
+        .iter()
+        .map(|f| {
+            let released = f.released_by();
+            pb::UndercutFinding {
+                denial_id: f.denial.id.clone(),
+                denial_issuer: f.denial.issuer.to_string(),
+                resemblance: f.resemblance.to_string(),
+                released_by: released.map(|(t, _)| t.id().to_owned()).unwrap_or_default(),
+                answer_id: released.map(|(_, a)| a.id.clone()).unwrap_or_default(),
+                consultations: f.consultations.iter().map(|t| t.id().to_owned()).collect(),
+            }
+        })
+        .collect();
+    pb::CheckLicenseResponse {
+        license_id: license_id.to_owned(),
+        blocked: findings.iter().any(|f| f.released_by.is_empty()),
+        findings,
+    }
+}

@@ -1,0 +1,202 @@
+//! The no-undercut gate licensing asks before every approval.
+//!
+//! It compares the application with every active, signature-valid denial
+//! notice a *peer* issued (this node's own denials are its own business),
+//! and refuses the approval while a resembling denial has no answered
+//! consultation from this node about it and this license.
+
+use std::sync::Arc;
+
+use super::matcher::{self, Intended, ItemClass, PartyNames, Resemblance};
+use super::threads::{self, consultation, Thread};
+use crate::error::{Error, Result};
+use crate::exchange::consultation::Consultation;
+use crate::exchange::records::DenialNotice;
+use crate::exchange::{Exchange, Record, RecordFilter, RecordKind, SignatureCheck};
+use crate::identity::Jurisdiction;
+use crate::licensing::{ApprovalGate, Category, License, Licensing};
+
+/// A peer denial an approval of the license would undercut.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub denial: DenialNotice,
+    pub resemblance: Resemblance,
+    /// This node's consultations about the denial and the license, newest first.
+    pub consultations: Vec<Thread>,
+}
+
+impl Finding {
+    /// The consultation that releases the block, with the answer: the denying
+    /// jurisdiction answered (whatever its position — the officer decides).
+    pub fn released_by(&self) -> Option<(&Thread, &Consultation)> {
+        self.consultations.iter().find_map(|t| {
+            t.answers()
+                .filter(|v| v.header.issuer == self.denial.issuer)
+                .find_map(consultation)
+                .map(|answer| (t, answer))
+        })
+    }
+}
+
+pub struct NoUndercut {
+    own: Jurisdiction,
+    exchange: Arc<Exchange>,
+    /// The node's screening threshold: a party "is" the denied party from here up.
+    threshold: f32,
+}
+
+impl NoUndercut {
+    pub fn new(own: Jurisdiction, exchange: Arc<Exchange>, threshold: f32) -> Self {
+        NoUndercut {
+            own,
+            exchange,
+            threshold,
+        }
+    }
+
+    /// The application as the rule compares it: party names from the
+    /// registry, item categories as recorded at submission.
+    pub fn intended(licensing: &Licensing, license: &License) -> Result<Intended> {
+        let roles = [
+            ("applicant", &license.applicant),
+            ("end user", &license.end_user),
+            ("consignee", &license.consignee),
+        ]
+        .into_iter()
+        .chain(license.intermediaries.iter().map(|p| ("intermediary", p)));
+        let mut parties = Vec::new();
+        for (role, id) in roles {
+            let p = licensing.party(id)?;
+            parties.push(PartyNames {
+                role,
+                name: p.name,
+                aliases: p.aliases,
+            });
+        }
+        Ok(Intended {
+            parties,
+            items: license
+                .items
+                .iter()
+                .map(|i| ItemClass {
+                    code: i.code.clone(),
+                    category: i.category,
+                })
+                .collect(),
+            destination: license.destination.clone(),
+        })
+    }
+
+    /// Every active peer denial `license` resembles, with this node's
+    /// consultations about it.
+    pub fn findings(&self, licensing: &Licensing, license: &License) -> Result<Vec<Finding>> {
+        let intended = Self::intended(licensing, license)?;
+        let category_of = |code: &str| -> Option<Category> {
+            licensing
+                .catalog_entry_history(code)
+                .ok()
+                .and_then(|h| h.last().map(|(_, e)| e.category))
+        };
+        let filter = RecordFilter {
+            active_only: true,
+            ..RecordFilter::default()
+        };
+        let mut found = Vec::new();
+        for view in self.exchange.list(RecordKind::Denial, &filter)? {
+            if view.header.issuer == self.own || view.signature != SignatureCheck::Valid {
+                continue;
+            }
+            let Record::Denial(denial) = view.record else {
+                continue;
+            };
+            if let Some(resemblance) =
+                matcher::resemblance(&intended, &denial, &category_of, self.threshold)
+            {
+                found.push((denial, resemblance));
+            }
+        }
+        if found.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mine: Vec<Thread> = threads::threads(&self.exchange)?
+            .into_iter()
+            .filter(|t| t.request.header.issuer == self.own)
+            .collect();
+        Ok(found
+            .into_iter()
+            .map(|(denial, resemblance)| {
+                let consultations = mine
+                    .iter()
+                    .filter(|t| {
+                        t.asked().is_some_and(|r| {
+                            r.denial
+                                .as_ref()
+                                .is_some_and(|d| d.id == denial.id && d.issuer == denial.issuer)
+                                && r.intended
+                                    .as_ref()
+                                    .is_some_and(|i| i.license_id == license.id)
+                        })
+                    })
+                    .cloned()
+                    .collect();
+                Finding {
+                    denial,
+                    resemblance,
+                    consultations,
+                }
+            })
+            .collect())
+    }
+}
+
+impl ApprovalGate for NoUndercut {
+    fn check_approval(&self, licensing: &Licensing, license: &License) -> Result<Vec<String>> {
+        let findings = self.findings(licensing, license)?;
+        let mut blocked = Vec::new();
+        let mut notes = Vec::new();
+        for f in &findings {
+            match f.released_by() {
+                Some((thread, answer)) => {
+                    let position = answer
+                        .response()
+                        .map(|r| r.position.as_str())
+                        .unwrap_or_default();
+                    notes.push(format!(
+                        "No undercut: {} consulted on denial {} in {}, answered {} ({position}).",
+                        f.denial.issuer,
+                        f.denial.id,
+                        thread.id(),
+                        answer.id
+                    ));
+                }
+                None => blocked.push(refusal(&license.id, f)),
+            }
+        }
+        if blocked.is_empty() {
+            Ok(notes)
+        } else {
+            Err(Error::FailedPrecondition(blocked.join("; ")))
+        }
+    }
+}
+
+/// Why one denial blocks the approval, and what to do about it.
+fn refusal(license: &str, f: &Finding) -> String {
+    let d = &f.denial;
+    let pending = match f.consultations.first() {
+        Some(t) => format!(
+            "consultation {} with {} is {} — wait for its answer",
+            t.id(),
+            d.issuer,
+            t.status()
+        ),
+        None => format!(
+            "consult {} first: concord consult request --license {license} --denial {} --text ...",
+            d.issuer, d.id
+        ),
+    };
+    format!(
+        "approving {license} would undercut active denial {} by {} ({}); {pending}",
+        d.id, d.issuer, f.resemblance
+    )
+}

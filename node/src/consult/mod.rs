@@ -1,0 +1,87 @@
+//! The no-undercut consultation (shared/DOMAIN.md section 3): before a node
+//! approves an application essentially identical to a peer's active denial,
+//! it consults the denying jurisdiction; and analysts open multilateral
+//! consultations on suspected breaches with a group.
+//!
+//! Consultations are exchange records (`exchange::consultation`): signed,
+//! delivered need-to-know through the durable outbox, verified and audited at
+//! both ends. This module decides what they say and whom they go to, and
+//! installs the approval gate licensing asks (licensing ← consult: licensing
+//! never names this module).
+//!
+//! # Layout
+//! - `matcher`: the rule itself, pure (party by screening score, item by code
+//!   or catalog category, destination).
+//! - `gate`: [`NoUndercut`], the [`crate::licensing::ApprovalGate`]:
+//!   peer denials a license resembles, and whether a consultation answered.
+//! - `requests`: opening consultations and answering them.
+//! - `threads`: reading them back, a request with its responses.
+
+mod gate;
+pub mod matcher;
+mod requests;
+mod threads;
+
+use std::sync::Arc;
+
+pub use gate::{Finding, NoUndercut};
+pub use requests::BreachDraft;
+pub use threads::{consultation, Thread, ThreadFilter, ThreadStatus};
+
+use crate::error::Result;
+use crate::exchange::Exchange;
+use crate::identity::Jurisdiction;
+use crate::licensing::Licensing;
+use crate::peers::PeerDirectory;
+
+pub struct Consult {
+    own: Jurisdiction,
+    exchange: Arc<Exchange>,
+    licensing: Arc<Licensing>,
+    peers: Arc<PeerDirectory>,
+    gate: Arc<NoUndercut>,
+    /// Held while deciding and issuing, so two answers to one request cannot race.
+    writing: tokio::sync::Mutex<()>,
+}
+
+impl Consult {
+    /// `threshold`: the screening score from which a license party is the denied party.
+    pub fn new(
+        exchange: Arc<Exchange>,
+        licensing: Arc<Licensing>,
+        peers: Arc<PeerDirectory>,
+        threshold: f32,
+    ) -> Self {
+        let own = exchange.jurisdiction().clone();
+        Consult {
+            gate: Arc::new(NoUndercut::new(own.clone(), exchange.clone(), threshold)),
+            own,
+            exchange,
+            licensing,
+            peers,
+            writing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The gate to install with [`Licensing::set_approval_gate`].
+    pub fn gate(&self) -> Arc<NoUndercut> {
+        self.gate.clone()
+    }
+
+    /// Consultations this node holds, newest first.
+    pub fn list(&self, filter: &ThreadFilter) -> Result<Vec<Thread>> {
+        threads::list(&self.exchange, filter)
+    }
+
+    /// One consultation by the id of its request or of a response.
+    pub fn show(&self, id: &str) -> Result<Thread> {
+        threads::show(&self.exchange, id)
+    }
+
+    /// The peer denials an approval of `license_id` would undercut, with
+    /// the consultations about them.
+    pub fn check(&self, license_id: &str) -> Result<Vec<Finding>> {
+        let license = self.licensing.license(license_id)?;
+        self.gate.findings(&self.licensing, &license)
+    }
+}

@@ -1,0 +1,156 @@
+//! Reading consultations back: each request with the responses to it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::exchange::consultation::{Consultation, ConsultationKind};
+use crate::exchange::{Exchange, Record, RecordFilter, RecordKind, RecordView, SignatureCheck};
+use crate::licensing::model::kebab_enum;
+
+kebab_enum!(
+    /// Where a consultation stands, as this node sees it.
+    ThreadStatus {
+        Open = "open",
+        MoreInfo = "more-info",
+        Answered = "answered",
+    }
+);
+
+/// A request and the responses this node holds, oldest first. Every view
+/// was re-verified when read.
+#[derive(Clone, Debug)]
+pub struct Thread {
+    pub request: RecordView,
+    pub responses: Vec<RecordView>,
+}
+
+/// The consultation inside a view, if it holds one.
+pub fn consultation(view: &RecordView) -> Option<&Consultation> {
+    match &view.record {
+        Record::Consultation(c) => Some(c),
+        _ => None,
+    }
+}
+
+impl Thread {
+    pub fn id(&self) -> &str {
+        &self.request.header.record_id
+    }
+
+    /// The request (a thread is only built around one).
+    pub fn asked(&self) -> Option<&crate::exchange::consultation::ConsultationRequest> {
+        consultation(&self.request).and_then(Consultation::request)
+    }
+
+    pub fn kind(&self) -> Option<ConsultationKind> {
+        self.asked().map(|r| r.kind)
+    }
+
+    /// Responses whose signature verifies now and that answer the request.
+    pub fn answers(&self) -> impl Iterator<Item = &RecordView> {
+        self.responses.iter().filter(|v| {
+            v.signature == SignatureCheck::Valid
+                && consultation(v)
+                    .and_then(Consultation::response)
+                    .is_some_and(|r| r.position.is_answer())
+        })
+    }
+
+    pub fn status(&self) -> ThreadStatus {
+        if self.answers().next().is_some() {
+            ThreadStatus::Answered
+        } else if self.responses.is_empty() {
+            ThreadStatus::Open
+        } else {
+            ThreadStatus::MoreInfo
+        }
+    }
+}
+
+/// What to list; `None` matches everything.
+#[derive(Clone, Debug, Default)]
+pub struct ThreadFilter {
+    /// Requests about this (own) license.
+    pub license: Option<String>,
+    /// Requests about this denial.
+    pub denial: Option<String>,
+    pub status: Option<ThreadStatus>,
+    pub limit: Option<usize>,
+}
+
+impl ThreadFilter {
+    fn admits(&self, t: &Thread) -> bool {
+        let asked = t.asked();
+        let license = asked
+            .and_then(|r| r.intended.as_ref())
+            .map(|i| &i.license_id);
+        let denial = asked.and_then(|r| r.denial.as_ref()).map(|d| &d.id);
+        self.license.as_ref().is_none_or(|l| license == Some(l))
+            && self.denial.as_ref().is_none_or(|d| denial == Some(d))
+            && self.status.is_none_or(|s| s == t.status())
+    }
+}
+
+/// Every consultation this node holds, newest request first.
+pub fn threads(exchange: &Exchange) -> Result<Vec<Thread>> {
+    let filter = RecordFilter::default();
+    let mut requests: BTreeMap<String, Thread> = BTreeMap::new();
+    let mut responses: Vec<RecordView> = Vec::new();
+    for view in exchange.list(RecordKind::Consultation, &filter)? {
+        match consultation(&view).map(|c| c.request().is_some()) {
+            Some(true) => {
+                requests.insert(
+                    view.header.record_id.clone(),
+                    Thread {
+                        request: view,
+                        responses: Vec::new(),
+                    },
+                );
+            }
+            Some(false) => responses.push(view),
+            None => {}
+        }
+    }
+    for view in responses {
+        let Some(r) = consultation(&view).and_then(Consultation::response) else {
+            continue;
+        };
+        // A response without its request held here cannot be shown in context.
+        let Some(thread) = requests.get_mut(&r.in_reply_to) else {
+            continue;
+        };
+        if thread.request.header.issuer == r.request_issuer {
+            thread.responses.push(view);
+        }
+    }
+    let mut out: Vec<Thread> = requests.into_values().collect();
+    for t in &mut out {
+        t.responses.sort_by_key(|v| v.header.issued_at_unix_ms);
+    }
+    out.sort_by_key(|t| std::cmp::Reverse(t.request.header.issued_at_unix_ms));
+    Ok(out)
+}
+
+/// The threads `filter` admits.
+pub fn list(exchange: &Exchange, filter: &ThreadFilter) -> Result<Vec<Thread>> {
+    let mut out: Vec<Thread> = threads(exchange)?
+        .into_iter()
+        .filter(|t| filter.admits(t))
+        .collect();
+    if let Some(limit) = filter.limit {
+        out.truncate(limit);
+    }
+    Ok(out)
+}
+
+/// The thread of a request or response id.
+pub fn show(exchange: &Exchange, id: &str) -> Result<Thread> {
+    threads(exchange)?
+        .into_iter()
+        .find(|t| t.id() == id || t.responses.iter().any(|r| r.header.record_id == id))
+        .ok_or_else(|| Error::NotFound(format!("no consultation {id} held on this node")))
+}

@@ -1,0 +1,228 @@
+//! Consultations: signed requests and responses between the jurisdictions
+//! concerned by a denial (the no-undercut rule, shared/DOMAIN.md section 3)
+//! or by a suspected breach (a multilateral consultation with a group).
+//!
+//! They travel as exchange records so they get what alerts and denials get:
+//! a signed recipient list, need-to-know delivery through the durable
+//! outbox, verification on receipt, equivocation evidence and audit at both
+//! ends. Who they go to is decided by `consult`; this file only carries them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::envelope::Record;
+use super::issue::{Distribution, IssueAudit};
+use super::records::{kebab_enum, MAX_LIST, MAX_TEXT};
+use super::{Exchange, RecordView};
+use crate::error::{Error, Result};
+use crate::identity::{Caller, Jurisdiction};
+use crate::peers::now_unix_ms;
+
+kebab_enum!(
+    /// What a consultation is about: `undercut` (bilateral, an intended
+    /// approval resembling the consulted jurisdiction's active denial) or
+    /// `breach` (multilateral, a suspected breach, with a group).
+    ConsultationKind {
+        Undercut = "undercut",
+        Breach = "breach",
+    }
+);
+
+kebab_enum!(
+    /// A response's stance; `more-info` is not an answer yet.
+    Position {
+        NoObjection = "no-objection",
+        Objection = "objection",
+        MoreInfo = "more-info",
+    }
+);
+
+impl Position {
+    /// Whether the response answers the request (the officer decides either way).
+    pub fn is_answer(self) -> bool {
+        self != Position::MoreInfo
+    }
+}
+
+/// The denial a bilateral consultation concerns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DenialRef {
+    pub id: String,
+    pub issuer: Jurisdiction,
+    /// The version the requester held when asking.
+    pub version: u32,
+}
+
+/// The decision the requester intends, reduced to what the consulted
+/// jurisdiction needs to compare it with its denial.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntendedDecision {
+    /// The requester's license id (meaningful to the requester only).
+    pub license_id: String,
+    /// Names of the license parties resembling the denied party.
+    pub parties: Vec<String>,
+    /// Control-list codes.
+    pub items: Vec<String>,
+    pub destination: String,
+    pub end_use: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsultationRequest {
+    pub kind: ConsultationKind,
+    /// Set for `undercut`.
+    pub denial: Option<DenialRef>,
+    /// Set for `undercut`.
+    pub intended: Option<IntendedDecision>,
+    pub subject: String,
+    /// The question or justification.
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsultationResponse {
+    /// The request's id.
+    pub in_reply_to: String,
+    pub request_issuer: Jurisdiction,
+    pub position: Position,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConsultationBody {
+    Request(ConsultationRequest),
+    Response(ConsultationResponse),
+}
+
+/// One consultation record: a request or a response, id `<ISSUER>-C-<n>`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consultation {
+    pub id: String,
+    pub issuer: Jurisdiction,
+    pub issued_at_unix_ms: i64,
+    pub body: ConsultationBody,
+}
+
+impl Consultation {
+    pub fn request(&self) -> Option<&ConsultationRequest> {
+        match &self.body {
+            ConsultationBody::Request(r) => Some(r),
+            ConsultationBody::Response(_) => None,
+        }
+    }
+
+    pub fn response(&self) -> Option<&ConsultationResponse> {
+        match &self.body {
+            ConsultationBody::Response(r) => Some(r),
+            ConsultationBody::Request(_) => None,
+        }
+    }
+
+    /// The same checks on issue and on receipt.
+    pub fn validate(&self) -> Result<(), String> {
+        match &self.body {
+            ConsultationBody::Request(r) => {
+                text("subject", &r.subject, true, 256)?;
+                text("text", &r.text, true, MAX_TEXT)?;
+                match (r.kind, &r.denial, &r.intended) {
+                    (ConsultationKind::Undercut, Some(d), Some(i)) => {
+                        text("denial.id", &d.id, true, 64)?;
+                        if d.issuer == self.issuer {
+                            return Err("denial: a jurisdiction does not consult itself".into());
+                        }
+                        text("intended.license_id", &i.license_id, true, 64)?;
+                        list("intended.parties", &i.parties)?;
+                        list("intended.items", &i.items)?;
+                        text("intended.destination", &i.destination, true, 2)?;
+                        text("intended.end_use", &i.end_use, false, MAX_TEXT)
+                    }
+                    (ConsultationKind::Undercut, _, _) => Err(
+                        "an undercut consultation names its denial and intended decision".into(),
+                    ),
+                    (ConsultationKind::Breach, None, None) => Ok(()),
+                    (ConsultationKind::Breach, _, _) => {
+                        Err("a breach consultation names no denial or license".into())
+                    }
+                }
+            }
+            ConsultationBody::Response(r) => {
+                text("in_reply_to", &r.in_reply_to, true, 64)?;
+                if r.request_issuer == self.issuer {
+                    return Err("a jurisdiction does not answer its own request".into());
+                }
+                text(
+                    "text",
+                    &r.text,
+                    r.position != Position::NoObjection,
+                    MAX_TEXT,
+                )
+            }
+        }
+    }
+}
+
+fn text(field: &str, value: &str, required: bool, max: usize) -> Result<(), String> {
+    if required && value.trim().is_empty() {
+        return Err(format!("{field}: required"));
+    }
+    if value.len() > max {
+        return Err(format!("{field}: longer than {max} bytes"));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(format!("{field}: contains control characters"));
+    }
+    Ok(())
+}
+
+fn list(field: &str, values: &[String]) -> Result<(), String> {
+    if values.len() > MAX_LIST {
+        return Err(format!("{field}: at most {MAX_LIST} entries"));
+    }
+    values.iter().try_for_each(|v| text(field, v, true, 256))
+}
+
+impl Exchange {
+    /// Signs and stores a consultation record for `dist` (which the caller,
+    /// `consult`, restricts to the jurisdictions concerned), queued for
+    /// delivery in the same durable batch as its audit entry.
+    pub async fn issue_consultation(
+        &self,
+        actor: &Caller,
+        body: ConsultationBody,
+        dist: Distribution,
+        action: &'static str,
+        rationale: String,
+    ) -> Result<RecordView> {
+        let guard = self.issuing.lock().await;
+        let recipients = self.resolve(&dist)?;
+        let seq = self.next_seq()?;
+        let record = Consultation {
+            id: format!("{}-C-{seq}", self.own),
+            issuer: self.own.clone(),
+            issued_at_unix_ms: now_unix_ms(),
+            body,
+        };
+        record.validate().map_err(Error::InvalidArgument)?;
+        tracing::info!(actor = %actor, id = %record.id, recipients = ?recipients, "consultation issued");
+        let why = IssueAudit {
+            actor,
+            action,
+            rationale,
+            along: None,
+        };
+        self.seal_and_store(
+            guard,
+            seq,
+            recipients,
+            None,
+            Record::Consultation(record),
+            why,
+        )
+        .await
+    }
+}

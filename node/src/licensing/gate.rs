@@ -1,0 +1,16 @@
+//! Checks another module runs before a license is approved.
+//!
+//! Licensing does not know what they check (the no-undercut rule lives in
+//! `consult`, which depends on licensing, never the other way round); it only
+//! asks, under its lock, and records what the gate says in the decision.
+
+use super::model::License;
+use super::Licensing;
+use crate::error::Result;
+
+pub trait ApprovalGate: Send + Sync {
+    /// `Ok` with notes to record in the decision's rationale (e.g. the
+    /// consultations that released a block), or the refusal —
+    /// `FailedPrecondition` naming what stands in the way.
+    fn check_approval(&self, licensing: &Licensing, license: &License) -> Result<Vec<String>>;
+}
