@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "concord/v1/licensing.proto",
     "concord/v1/screening.proto",
     "concord/v1/taskforce.proto",
+    "concord/v1/risk.proto",
     "concord/v1/consult.proto",
 ];
 

@@ -69,6 +69,10 @@ pub enum Command {
     /// Time-bounded waivers and carve-outs: create (officer), list.
     #[command(subcommand)]
     Waiver(crate::cmd::waiver::WaiverCommand),
+    /// Risk scores of license applications with each factor's contribution,
+    /// the applications flagged for review, the methodology (read-only).
+    #[command(subcommand)]
+    Risk(crate::cmd::risk::RiskCommand),
     /// Shipments against approved licenses: record (officer), list.
     #[command(subcommand)]
     Shipment(crate::cmd::shipment::ShipmentCommand),

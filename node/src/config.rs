@@ -47,6 +47,9 @@ pub struct ConfigFile {
     pub screening: ScreeningFile,
     #[serde(default)]
     pub taskforce: TaskForceFile,
+    /// Risk scoring: the methodology file and this jurisdiction's overrides.
+    #[serde(default, skip_serializing_if = "crate::risk::RiskFile::is_default")]
+    pub risk: crate::risk::RiskFile,
 }
 
 /// Joint task-force queries.
@@ -245,6 +248,8 @@ pub struct NodeConfig {
     pub retention: RetentionPolicy,
     pub screening_threshold: f32,
     pub taskforce: crate::taskforce::Limits,
+    /// The risk-scoring methodology with this jurisdiction's overrides applied.
+    pub risk: crate::risk::Effective,
 }
 
 /// Every problem found in a config file.
@@ -385,8 +390,12 @@ impl NodeConfig {
                 "screening.threshold {threshold} must be above 0 and at most 1"
             ));
         }
-        match (jurisdiction, listen, problems.is_empty()) {
-            (Ok(jurisdiction), Ok(listen), true) => Ok(NodeConfig {
+        let risk = crate::risk::Effective::load(&file.risk, base);
+        if let Err(p) = &risk {
+            problems.extend(p.iter().cloned());
+        }
+        match (jurisdiction, listen, risk, problems.is_empty()) {
+            (Ok(jurisdiction), Ok(listen), Ok(risk), true) => Ok(NodeConfig {
                 path: path.to_owned(),
                 jurisdiction,
                 node_name: file.node_name,
@@ -423,6 +432,7 @@ impl NodeConfig {
                     query_burst: file.taskforce.query_burst_per_identity,
                     max_fanout: file.taskforce.max_fanout,
                 },
+                risk,
             }),
             _ => Err(ConfigError {
                 path: path.to_owned(),
@@ -542,6 +552,27 @@ mod tests {
         let text = err.to_string();
         assert!(
             text.contains("retention.alerts_days") && text.contains("sweep_every_s"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn risk_overrides_are_applied_and_checked() {
+        let c = file(GOOD).unwrap();
+        assert_eq!(c.risk.source, "baseline");
+        let c = file(&format!(
+            "{GOOD}\n[risk]\nreview_threshold = 50\n[risk.destination_tiers]\nAE = 4\n"
+        ))
+        .unwrap();
+        assert_eq!(c.risk.methodology.review_threshold, 50);
+        assert_eq!(c.risk.methodology.destinations.tier("AE"), (4, true));
+        let err = file(&format!(
+            "{GOOD}\n[risk]\nreview_threshold = 500\n[risk.weights]\ndenials = 90\n"
+        ))
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("review_threshold") && text.contains("weights add up to 170"),
             "{text}"
         );
     }

@@ -23,6 +23,9 @@
 //!   watchlists and the denial notices held.
 //! - `consult`: the no-undercut consultation: approvals resembling a peer's
 //!   denial wait for an answered consultation; multilateral consultations.
+//! - `risk`: shared risk scoring of license applications: explained 0-100
+//!   scores under a baseline methodology with national overrides; flags for
+//!   human review, never decides.
 //! - `taskforce`: joint task forces: federated queries answered at each
 //!   node's policy level, signed, audited at both ends.
 
@@ -42,6 +45,7 @@ pub mod metrics;
 pub mod peers;
 pub mod policy;
 pub mod retention;
+pub mod risk;
 pub mod screening;
 pub mod server;
 pub mod stats;

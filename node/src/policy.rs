@@ -20,6 +20,9 @@ pub enum Service {
     Licensing,
     /// Denied-party screening, for the jurisdiction's own people.
     Screening,
+    /// Risk assessments of license applications (read-only), for the
+    /// jurisdiction's own people.
+    Risk,
     /// Joint task forces, for the jurisdiction's own task-force members,
     /// analysts and admins; refined by [`authorize_taskforce`].
     TaskForce,
@@ -97,7 +100,11 @@ pub fn authorize(
             }
             Ok(())
         }
-        Service::Exchange | Service::Licensing | Service::Screening | Service::Consult => {
+        Service::Exchange
+        | Service::Licensing
+        | Service::Screening
+        | Service::Risk
+        | Service::Consult => {
             if &caller.jurisdiction != own {
                 return Err(Denied::ForeignCaller {
                     service,
@@ -547,6 +554,16 @@ mod tests {
         check(Service::Exchange, "FR", Role::Analyst, true, false);
         check(Service::Exchange, "DE", Role::Node, false, false);
         check(Service::Exchange, "DE", Role::Taskforce, false, false);
+    }
+
+    #[test]
+    fn risk_roles() {
+        check(Service::Risk, "DE", Role::Officer, false, true);
+        check(Service::Risk, "DE", Role::Analyst, false, true);
+        check(Service::Risk, "DE", Role::Admin, false, true);
+        check(Service::Risk, "FR", Role::Officer, true, false);
+        check(Service::Risk, "DE", Role::Node, false, false);
+        check(Service::Risk, "DE", Role::Taskforce, false, false);
     }
 
     #[test]

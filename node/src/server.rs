@@ -12,6 +12,7 @@ use concord_proto::v1::consult_service_server::ConsultServiceServer;
 use concord_proto::v1::exchange_service_server::ExchangeServiceServer;
 use concord_proto::v1::federation_service_server::FederationServiceServer;
 use concord_proto::v1::licensing_service_server::LicensingServiceServer;
+use concord_proto::v1::risk_service_server::RiskServiceServer;
 use concord_proto::v1::screening_service_server::ScreeningServiceServer;
 use concord_proto::v1::task_force_peer_service_server::TaskForcePeerServiceServer;
 use concord_proto::v1::task_force_service_server::TaskForceServiceServer;
@@ -200,6 +201,14 @@ impl Node {
             config.screening_threshold,
         ));
         licensing.set_approval_gate(consult.gate());
+        let risk = Arc::new(crate::risk::Risk::open(
+            store.clone(),
+            config.risk.clone(),
+            licensing.clone(),
+            screening.clone(),
+            exchange.clone(),
+            audit.clone(),
+        )?);
         let links = PeerLinks::spawn(
             identity.clone(),
             exchange.clone(),
@@ -260,6 +269,9 @@ impl Node {
                 .clone()
                 .follow_denials(exchange.clone(), stop_rx.clone()),
         );
+        // Scores what a crash left unscored, then re-scores on every alert,
+        // denial and list import.
+        tokio::spawn(risk.clone().follow(stop_rx.clone()));
         tokio::spawn(async move {
             shutdown.await;
             let _ = stop_tx.send(true);
@@ -291,6 +303,9 @@ impl Node {
             .await;
         health
             .set_serving::<ScreeningServiceServer<crate::api::ScreeningApi>>()
+            .await;
+        health
+            .set_serving::<RiskServiceServer<crate::api::RiskApi>>()
             .await;
         health
             .set_serving::<TaskForceServiceServer<crate::api::TaskForceApi>>()
@@ -335,11 +350,15 @@ impl Node {
         ))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
-        let licensing_api =
-            LicensingServiceServer::new(LicensingApi::new(licensing, metrics.clone()))
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(max);
+        let licensing_api = LicensingServiceServer::new(
+            LicensingApi::new(licensing, metrics.clone()).with_risk(risk.clone()),
+        )
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
         let screening_api = ScreeningServiceServer::new(crate::api::ScreeningApi::new(screening))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
+        let risk_api = RiskServiceServer::new(crate::api::RiskApi::new(risk))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
         let query_limit = crate::api::query_limit(&config.taskforce);
@@ -385,6 +404,7 @@ impl Node {
                 screening_api,
                 guard(Service::Screening),
             ))
+            .add_service(InterceptedService::new(risk_api, guard(Service::Risk)))
             .add_service(InterceptedService::new(
                 taskforce_api,
                 guard(Service::TaskForce),

@@ -12,6 +12,8 @@
 //! recipient holds what it was sent (and JP is shown not to hold the DE
 //! alert) → register a joint task force on every node (each at its own
 //! level) and ask it, as a DE task-force member, about the denied party →
+//! the no-undercut scene (`demo_consult`): DE's approval of an application
+//! resembling FR's denial is refused until DE consults FR and FR answers →
 //! wait for Ctrl-C (or stop at once with `--once`) → SIGTERM the nodes.
 //!
 //! Architecture invariant: no child outlives the demo; [`Nodes`] kills any
@@ -245,6 +247,8 @@ pub struct DemoReport {
     pub links_total: usize,
     pub exchange: ExchangeReport,
     pub taskforce: TaskForceReport,
+    /// The no-undercut scene.
+    pub consultation: crate::cmd::demo_consult::ConsultReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<Vec<Stopped>>,
 }
@@ -319,6 +323,7 @@ impl DemoReport {
         );
         out.push_str(&self.exchange.render());
         out.push_str(&self.taskforce.render());
+        out.push_str(&self.consultation.render());
         if waiting {
             out.push_str(&self.guidance());
             out.push_str("\nPress Ctrl-C to stop the nodes.\n");
@@ -572,8 +577,9 @@ async fn bring_up(
         links: connected,
     } = local::launch(&JURISDICTIONS, bin, dir, nodes, progress).await?;
     let total = members.len() * (members.len() - 1);
-    let (exchange, roles) = exchange(&members, &mut clients, nodes, progress).await?;
+    let (exchange, mut roles) = exchange(&members, &mut clients, nodes, progress).await?;
     let taskforce = taskforce(&members, nodes, progress).await?;
+    let consultation = no_undercut(&members, &exchange, &mut roles, nodes, progress).await?;
 
     let pids: BTreeMap<&str, u32> = nodes.iter().map(|p| (p.name.as_str(), p.pid)).collect();
     let logs: BTreeMap<&str, PathBuf> = nodes
@@ -613,8 +619,55 @@ async fn bring_up(
         links_total: total,
         exchange,
         taskforce,
+        consultation,
         stopped: None,
     })
+}
+
+/// The no-undercut scene at DE about FR's denial; DE's officer profile
+/// joins the roles the report lists.
+async fn no_undercut(
+    members: &[Member],
+    exchange: &ExchangeReport,
+    roles: &mut BTreeMap<String, Roles>,
+    nodes: &mut Nodes,
+    progress: &Progress,
+) -> Result<crate::cmd::demo_consult::ConsultReport, CliError> {
+    let member = |j: &str| {
+        members
+            .iter()
+            .find(|m| m.jurisdiction == j)
+            .ok_or_else(|| CliError::internal(format!("the demo has no {j}")))
+    };
+    let denial = exchange
+        .records
+        .iter()
+        .find(|r| r.kind == "denial")
+        .ok_or_else(|| CliError::internal("the demo issued no denial"))?;
+    let de = member("DE")?;
+    let de_officer = issue_profile(de, "officer")?;
+    let fr_officer = roles
+        .get("FR")
+        .and_then(|r| r.officer.clone())
+        .ok_or_else(|| CliError::internal("no officer at FR"))?;
+    let jp_analyst = roles
+        .get("JP")
+        .map(|r| r.analyst.clone())
+        .ok_or_else(|| CliError::internal("no analyst at JP"))?;
+    let report = crate::cmd::demo_consult::scene(
+        de,
+        &de_officer,
+        &fr_officer,
+        &jp_analyst,
+        &denial.id,
+        nodes,
+        progress,
+    )
+    .await?;
+    if let Some(r) = roles.get_mut("DE") {
+        r.officer = Some(de_officer);
+    }
+    Ok(report)
 }
 
 /// The exchange-role profiles the demo issued at one node.

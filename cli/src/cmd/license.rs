@@ -179,7 +179,14 @@ pub async fn run(
                 .await
                 .map_err(|s| rpc_error("SubmitLicense", &profile, &s))?
                 .into_inner();
-            print_license("Submitted license", &license, output)
+            print_license("Submitted license", &license, output)?;
+            // The node scored it before answering; JSON output stays the license.
+            if output == OutputFormat::Table {
+                if let Some(line) = crate::cmd::risk::summary_line(&profile, &license.id).await {
+                    print_text(&line)?;
+                }
+            }
+            Ok(())
         }
         LicenseCommand::Review(a) => {
             let request = action_request(&a)?;

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod catalog;
 pub mod consult;
 pub mod demo;
+pub mod demo_consult;
 pub mod denial;
 pub mod disclosure;
 pub mod enduse;

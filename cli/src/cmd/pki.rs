@@ -185,6 +185,7 @@ pub fn init(args: &InitArgs) -> Result<InitReport, CliError> {
         retention: concord_node::config::RetentionFile::default(),
         screening: concord_node::config::ScreeningFile::default(),
         taskforce: concord_node::config::TaskForceFile::default(),
+        risk: concord_node::risk::RiskFile::default(),
     };
     // Check every setting before creating anything.
     let checked = NodeConfig::check(config_file.clone(), &args.dir.join(NODE_CONFIG), &args.dir)

@@ -24,11 +24,23 @@ const MAX_CATALOG_BYTES: usize = 64 << 20;
 pub struct LicensingApi {
     licensing: Arc<Licensing>,
     metrics: Arc<Metrics>,
+    /// Scores each application as it is submitted.
+    risk: Option<Arc<crate::risk::Risk>>,
 }
 
 impl LicensingApi {
     pub fn new(licensing: Arc<Licensing>, metrics: Arc<Metrics>) -> Self {
-        LicensingApi { licensing, metrics }
+        LicensingApi {
+            licensing,
+            metrics,
+            risk: None,
+        }
+    }
+
+    /// Scores applications at submission, before answering.
+    pub fn with_risk(mut self, risk: Arc<crate::risk::Risk>) -> Self {
+        self.risk = Some(risk);
+        self
     }
 
     fn license_out(&self, l: &crate::licensing::License) -> Result<pb::License, Status> {
@@ -185,6 +197,13 @@ impl LicensingService for LicensingApi {
             .licensing
             .submit(&who, conv::application(req.into_inner()))
             .await?;
+        if let Some(risk) = &self.risk {
+            // The application is recorded whatever happens here; a scoring
+            // that fails is redone by the next re-scoring pass (and at start).
+            if let Err(error) = risk.assess(&license.id, "submission").await {
+                tracing::error!(%error, license = %license.id, "cannot score the application");
+            }
+        }
         Ok(Response::new(self.license_out(&license)?))
     }
 

@@ -125,6 +125,8 @@ pub struct Screening {
     /// One import at a time: replacing a list reads, then rewrites, its keys.
     importing: tokio::sync::Mutex<()>,
     default_threshold: f32,
+    /// The name of the last list imported, for those re-scoring on imports.
+    imported: tokio::sync::watch::Sender<Option<String>>,
 }
 
 impl Screening {
@@ -152,11 +154,17 @@ impl Screening {
             catalog: RwLock::new(Arc::new(catalog)),
             importing: tokio::sync::Mutex::new(()),
             default_threshold,
+            imported: tokio::sync::watch::channel(None).0,
         })
     }
 
     pub fn default_threshold(&self) -> f32 {
         self.default_threshold
+    }
+
+    /// Changes after every list import, to the imported list's name.
+    pub fn imports(&self) -> tokio::sync::watch::Receiver<Option<String>> {
+        self.imported.subscribe()
     }
 
     fn snapshot(&self) -> Arc<Catalog> {

@@ -221,6 +221,7 @@ impl Screening {
             imported_at_unix_ms: meta.imported_at_unix_ms,
         };
         self.swap(list, Some((index, info)));
+        self.imported.send_replace(Some(list.to_owned()));
         tracing::info!(%list, %format, entries = outcome.entries, replaced, %actor, "watchlist imported");
         Ok(outcome)
     }

@@ -1,0 +1,272 @@
+//! The demo's no-undercut scene: DE's officer reviews an application
+//! essentially identical to the denial FR issued in the exchange step (same
+//! end user, item and destination); approving it is refused naming FR's
+//! denial; DE consults FR, FR's officer answers, and the approval goes
+//! through, its decision naming the consultation. JP, not concerned, never
+//! holds the consultation.
+
+use std::time::Duration;
+
+use concord_proto::v1 as pb;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::client;
+use crate::cmd::{consult, license};
+use crate::exit::CliError;
+use crate::local::{Member, Progress};
+use crate::nodes::Nodes;
+use crate::output::or_dash;
+use crate::profile::Profile;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+const POLL: Duration = Duration::from_millis(250);
+
+/// What FR's demo denial names (see `demo::exchange`): the application DE
+/// reviews resembles it on all three counts.
+const DENIED_PARTY: &str = "DEMO COMPONENTS SARL (fictitious)";
+const DENIED_ITEM: &str = "3A001";
+const DESTINATION: &str = "ZZ";
+
+#[derive(Debug, Serialize)]
+pub struct ConsultReport {
+    pub license_id: String,
+    pub denial_id: String,
+    /// The refusal DE's officer got before consulting.
+    pub blocked: String,
+    pub consultation_id: String,
+    pub recipients: Vec<String>,
+    pub answer_id: String,
+    pub position: String,
+    /// The license state after the second approval.
+    pub state: String,
+    /// The decision's rationale, with the consultation it rests on.
+    pub rationale: String,
+    /// Jurisdictions holding the consultation.
+    pub held_at: Vec<String>,
+    pub not_held_at: Vec<String>,
+}
+
+impl ConsultReport {
+    pub fn render(&self) -> String {
+        format!(
+            "\nNo undercut: DE reviews {license}, essentially identical to FR's denial {denial}.\n\
+             Approving it is refused:\n  {blocked}\n\
+             DE's officer consults FR ({c} to {to}); FR's officer answers {answer} ({position}).\n\
+             The approval then goes through ({state}); the decision records:\n  {rationale}\n\
+             Held at {held}; not at {not} (need-to-know).\n",
+            license = self.license_id,
+            denial = self.denial_id,
+            blocked = self.blocked,
+            c = self.consultation_id,
+            to = self.recipients.join(", "),
+            answer = self.answer_id,
+            position = self.position,
+            state = self.state,
+            rationale = self.rationale.replace('\n', "\n  "),
+            held = self.held_at.join(", "),
+            not = or_dash(&self.not_held_at.join(", ")),
+        )
+    }
+}
+
+fn rpc<'a>(call: &str, profile: &'a Profile, who: &str) -> impl Fn(tonic::Status) -> CliError + 'a {
+    let (call, who) = (call.to_owned(), who.to_owned());
+    move |s| client::rpc_error(&call, profile, &s).context(who.clone())
+}
+
+/// Runs the scene; `de_officer` and `fr_officer` are officer profiles,
+/// `jp_reader` any reading profile at JP.
+pub async fn scene(
+    de: &Member,
+    de_officer: &Profile,
+    fr_officer: &Profile,
+    jp_reader: &Profile,
+    denial_id: &str,
+    nodes: &mut Nodes,
+    progress: &Progress,
+) -> Result<ConsultReport, CliError> {
+    let bar = progress.bar("No-undercut consultation", 5);
+    bar.set_message("DE: importing a catalog and recording an application");
+    let mut admin = license::connect(&de.profile).await?;
+    let entry = pb::CatalogEntry {
+        code: DENIED_ITEM.to_owned(),
+        title: "Electronic components".to_owned(),
+        category: "dual-use".to_owned(),
+        tier: 2,
+        rationale: "Wassenaar Dual-Use List Category 3".to_owned(),
+        source_line: 0,
+    };
+    admin
+        .import_catalog(tonic::codegen::tokio_stream::iter(vec![
+            pb::ImportCatalogChunk {
+                source: "demo catalog".to_owned(),
+                entries: vec![entry],
+            },
+        ]))
+        .await
+        .map_err(rpc("ImportCatalog", &de.profile, "DE admin"))?;
+    let mut officer = license::connect(de_officer).await?;
+    let party = |name: &str, country: &str| pb::CreatePartyRequest {
+        name: name.to_owned(),
+        country: country.to_owned(),
+        ..Default::default()
+    };
+    let mut ids = Vec::new();
+    for request in [
+        party("Demo Werk GmbH (fictitious)", "DE"),
+        party(DENIED_PARTY, DESTINATION),
+        party("Demo Freight LLC (fictitious)", DESTINATION),
+    ] {
+        let p = officer
+            .create_party(request)
+            .await
+            .map_err(rpc("CreateParty", de_officer, "DE officer"))?
+            .into_inner();
+        ids.push(p.id);
+    }
+    let submitted = officer
+        .submit_license(pb::SubmitLicenseRequest {
+            applicant: ids[0].clone(),
+            items: vec![pb::LicenseItem {
+                code: DENIED_ITEM.to_owned(),
+                description: "demo electronic components".to_owned(),
+                quantity: 100,
+                value: Some(pb::Money {
+                    minor_units: 2_500_000,
+                    currency: "EUR".to_owned(),
+                }),
+                ..Default::default()
+            }],
+            end_user: ids[1].clone(),
+            consignee: ids[2].clone(),
+            intermediaries: Vec::new(),
+            destination: DESTINATION.to_owned(),
+            end_use: "stated: civilian telecommunications".to_owned(),
+        })
+        .await
+        .map_err(rpc("SubmitLicense", de_officer, "DE officer"))?
+        .into_inner();
+    let license_id = submitted.id;
+    officer
+        .review_license(pb::LicenseActionRequest {
+            id: license_id.clone(),
+            rationale: "file complete".to_owned(),
+        })
+        .await
+        .map_err(rpc("ReviewLicense", de_officer, "DE officer"))?;
+    bar.inc(1);
+
+    bar.set_message(format!("DE: approving {license_id}"));
+    let approve = pb::DecideLicenseRequest {
+        id: license_id.clone(),
+        decision: "approve".to_owned(),
+        rationale: "Demo: end user documents verified".to_owned(),
+        distribution: None,
+    };
+    let blocked = match officer.decide_license(approve.clone()).await {
+        Err(s) if s.code() == tonic::Code::FailedPrecondition => s.message().to_owned(),
+        Err(s) => return Err(rpc("DecideLicense", de_officer, "DE officer")(s)),
+        Ok(_) => {
+            return Err(CliError::internal(format!(
+                "DE approved {license_id} although it resembles FR's denial {denial_id}"
+            )))
+        }
+    };
+    bar.inc(1);
+
+    bar.set_message(format!("DE: consulting FR about {denial_id}"));
+    let request = consult::request_consultation(
+        de_officer,
+        pb::RequestConsultationRequest {
+            license_id: license_id.clone(),
+            denial_id: denial_id.to_owned(),
+            text: "Demo: a second exporter asks to ship the same components. Do you object?"
+                .to_owned(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    bar.inc(1);
+
+    bar.set_message(format!("FR: answering {}", request.id));
+    let fr_holds = |threads: &[pb::ConsultationThread]| {
+        threads
+            .iter()
+            .any(|t| t.request.as_ref().is_some_and(|r| r.id == request.id))
+    };
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        nodes.check_running()?;
+        if fr_holds(&consult::list(fr_officer, Default::default()).await?) {
+            break;
+        }
+        if Instant::now() >= deadline {
+            return Err(CliError::timeout(format!(
+                "FR does not hold {} after {} s",
+                request.id,
+                TIMEOUT.as_secs()
+            )));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    let answer = consult::respond(
+        fr_officer,
+        pb::RespondRequest {
+            id: request.id.clone(),
+            position: "no-objection".to_owned(),
+            text: "Demo: the earlier denial concerned a different end use; no objection."
+                .to_owned(),
+        },
+    )
+    .await?;
+    bar.inc(1);
+
+    bar.set_message(format!("DE: approving {license_id} again"));
+    let deadline = Instant::now() + TIMEOUT;
+    let approved = loop {
+        nodes.check_running()?;
+        match officer.decide_license(approve.clone()).await {
+            Ok(l) => break l.into_inner(),
+            // FR's answer may still be on its way.
+            Err(s) if s.code() == tonic::Code::FailedPrecondition && Instant::now() < deadline => {
+                tokio::time::sleep(POLL).await;
+            }
+            Err(s) => return Err(rpc("DecideLicense", de_officer, "DE officer")(s)),
+        }
+    };
+    bar.inc(1);
+    let jp_holds = fr_holds(&consult::list(jp_reader, Default::default()).await?);
+    bar.finish_with_message(format!(
+        "No undercut: {license_id} approved after consultation {} was answered",
+        request.id
+    ));
+    let position = match &answer.body {
+        Some(pb::consultation_view::Body::Response(r)) => r.position.clone(),
+        _ => String::new(),
+    };
+    let mut held_at = vec!["DE".to_owned(), "FR".to_owned()];
+    let mut not_held_at = Vec::new();
+    if jp_holds {
+        held_at.push("JP".to_owned());
+    } else {
+        not_held_at.push("JP".to_owned());
+    }
+    Ok(ConsultReport {
+        license_id,
+        denial_id: denial_id.to_owned(),
+        blocked,
+        consultation_id: request.id,
+        recipients: request.recipients,
+        answer_id: answer.id,
+        position,
+        state: approved.state,
+        rationale: approved
+            .history
+            .last()
+            .map(|d| d.rationale.clone())
+            .unwrap_or_default(),
+        held_at,
+        not_held_at,
+    })
+}

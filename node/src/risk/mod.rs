@@ -1,0 +1,225 @@
+//! Shared risk scoring of license applications (shared/DOMAIN.md section 3):
+//! a 0..=100 score from weighted factors under a shared baseline methodology
+//! that each jurisdiction may override, with every factor's contribution
+//! explained.
+//!
+//! An application is scored when it is submitted and re-scored whenever an
+//! alert, a denial notice or a list import lands. Reaching the review
+//! threshold flags it for human review and writes an audit entry in the same
+//! batch as the assessment. **The score never decides:** this module reads
+//! licensing records and never changes them.
+//!
+//! # Layout
+//! - `methodology`: the baseline TOML, a national file, `[risk]` overrides; checks.
+//! - `score`: inputs → score, band and explained factors. Pure.
+//! - `assess`: gathers the inputs from licensing, screening and the exchange.
+//! - `store`: the latest assessment per license, and the flag with its audit entry.
+//! - `rescore`: the background task following the exchange and list imports.
+
+pub mod assess;
+pub mod methodology;
+mod rescore;
+pub mod score;
+mod store;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+pub use methodology::{Effective, Methodology, RiskFile};
+pub use score::{Factor, FactorKind, Scored};
+
+use crate::audit::AuditLog;
+use crate::error::{Error, Result};
+use crate::exchange::Exchange;
+use crate::licensing::{License, LicenseState, Licensing};
+use crate::peers::now_unix_ms;
+use crate::screening::Screening;
+use crate::store::{Store, StoreError, Tree};
+
+/// The latest score of one application, as stored and shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assessment {
+    pub license_id: String,
+    pub score: u32,
+    pub band: String,
+    /// In listing order; their points add up to `score`.
+    pub factors: Vec<Factor>,
+    pub review_threshold: u32,
+    /// The score is at or above the review threshold: a person must look.
+    pub flagged: bool,
+    /// When the score last reached the threshold (from below, or at its first scoring).
+    pub flagged_at_unix_ms: Option<i64>,
+    /// `name version` of the methodology.
+    pub methodology: String,
+    /// What caused this scoring: `submission`, `denial FR-D-3`, `list import ofac` …
+    pub trigger: String,
+    pub assessed_at_unix_ms: i64,
+    /// The score this one replaced; None for the first.
+    pub previous_score: Option<u32>,
+}
+
+impl Assessment {
+    /// Same result (whatever the trigger and time)?
+    fn same_result(&self, s: &Scored, m: &Methodology) -> bool {
+        self.score == s.score
+            && self.band == s.band
+            && self.factors == s.factors
+            && self.review_threshold == m.review_threshold
+            && self.methodology == m.label()
+    }
+}
+
+/// States in which an application awaits a human decision, so its score matters.
+pub fn is_open(state: LicenseState) -> bool {
+    matches!(
+        state,
+        LicenseState::Submitted | LicenseState::UnderReview | LicenseState::Appealed
+    )
+}
+
+pub struct Risk {
+    effective: Effective,
+    licensing: Arc<Licensing>,
+    screening: Arc<Screening>,
+    exchange: Arc<Exchange>,
+    audit: Arc<AuditLog>,
+    store: Store,
+    /// License id → latest assessment.
+    assessments: Tree<Assessment>,
+    /// Held from reading the previous assessment to storing the next, so
+    /// concurrent scorings of one application cannot store out of order.
+    writing: Mutex<()>,
+}
+
+impl Risk {
+    pub fn open(
+        store: Store,
+        effective: Effective,
+        licensing: Arc<Licensing>,
+        screening: Arc<Screening>,
+        exchange: Arc<Exchange>,
+        audit: Arc<AuditLog>,
+    ) -> Result<Self, StoreError> {
+        Ok(Risk {
+            assessments: store.tree("risk_assessments")?,
+            effective,
+            licensing,
+            screening,
+            exchange,
+            audit,
+            store,
+            writing: Mutex::new(()),
+        })
+    }
+
+    pub fn methodology(&self) -> &Effective {
+        &self.effective
+    }
+
+    /// The latest assessment of license `id`.
+    pub fn assessment(&self, id: &str) -> Result<Assessment> {
+        self.licensing.license(id)?;
+        self.assessments.get(id)?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "license {id} has no risk assessment yet (it is scored on submission)"
+            ))
+        })
+    }
+
+    /// The lifecycle state of license `id` now.
+    pub fn license_state(&self, id: &str) -> Result<LicenseState> {
+        Ok(self.licensing.license(id)?.state)
+    }
+
+    /// Flagged applications with their state, highest score first; only the
+    /// ones still awaiting a decision unless `include_decided`.
+    pub fn flagged(&self, include_decided: bool) -> Result<Vec<(Assessment, LicenseState)>> {
+        let mut out = Vec::new();
+        for item in self.assessments.lazy_iter() {
+            let (_, a) = item?;
+            if !a.flagged {
+                continue;
+            }
+            let state = self.licensing.license(&a.license_id)?.state;
+            if include_decided || is_open(state) {
+                out.push((a, state));
+            }
+        }
+        out.sort_by(|(a, _), (b, _)| {
+            b.score
+                .cmp(&a.score)
+                .then_with(|| a.license_id.cmp(&b.license_id))
+        });
+        Ok(out)
+    }
+
+    /// Scores license `id` now and stores the result, whatever it was before.
+    pub async fn assess(&self, id: &str, trigger: &str) -> Result<Assessment> {
+        let license = self.licensing.license(id)?;
+        let world = self.world()?;
+        let stored = self
+            .score_and_store(&world, &license, trigger, true)
+            .await?;
+        stored.ok_or_else(|| Error::Internal(format!("license {id}: assessment not stored")))
+    }
+
+    /// Re-scores every application awaiting a decision; stores (and flags)
+    /// only those whose result changed, or that had none. Returns how many
+    /// were stored.
+    pub async fn rescore_open(&self, trigger: &str) -> Result<usize> {
+        let world = self.world()?;
+        let mut stored = 0;
+        for license in self.licensing.licenses(&Default::default())? {
+            if !is_open(license.state) {
+                continue;
+            }
+            if self
+                .score_and_store(&world, &license, trigger, false)
+                .await?
+                .is_some()
+            {
+                stored += 1;
+            }
+        }
+        Ok(stored)
+    }
+
+    fn world(&self) -> Result<assess::World> {
+        assess::World::gather(&self.exchange, &self.screening, now_unix_ms())
+    }
+
+    /// Scores `license`; stores the assessment if `always` or if the result
+    /// differs from the stored one. Returns what was stored.
+    async fn score_and_store(
+        &self,
+        world: &assess::World,
+        license: &License,
+        trigger: &str,
+        always: bool,
+    ) -> Result<Option<Assessment>> {
+        let m = &self.effective.methodology;
+        let inputs = assess::inputs(m, world, &self.licensing, &self.screening, license)?;
+        let scored = score::score(m, &inputs);
+        let _one_at_a_time = self.writing.lock().await;
+        let previous = self.assessments.get(&license.id)?;
+        if !always && previous.as_ref().is_some_and(|p| p.same_result(&scored, m)) {
+            return Ok(None);
+        }
+        let assessment = store::next(previous.as_ref(), license, scored, m, trigger);
+        self.write(previous.as_ref(), &assessment).await?;
+        tracing::info!(
+            license = %license.id,
+            score = assessment.score,
+            band = %assessment.band,
+            flagged = assessment.flagged,
+            %trigger,
+            "license scored"
+        );
+        Ok(Some(assessment))
+    }
+}
+
+#[cfg(test)]
+mod tests;

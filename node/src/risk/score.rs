@@ -1,0 +1,746 @@
+//! The score itself: what is known about an application in, a 0..=100 score
+//! with one explained contribution per factor. Pure (no I/O, no clock), so
+//! every property of the methodology is tested here.
+//!
+//! Points are integers: a factor's points are its weight times a whole
+//! percentage, rounded once, so the factors add up to the score exactly —
+//! an officer can check the arithmetic on screen.
+
+use serde::{Deserialize, Serialize};
+
+use super::methodology::{Methodology, TouchRule};
+use crate::exchange::records::Severity;
+use crate::licensing::{Category, CheckResult, WaiverKind};
+
+/// The factors, in the order an assessment lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FactorKind {
+    ItemSensitivity,
+    Destination,
+    Screening,
+    Denials,
+    Alerts,
+    EndUse,
+    Waivers,
+}
+
+impl FactorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FactorKind::ItemSensitivity => "item-sensitivity",
+            FactorKind::Destination => "destination",
+            FactorKind::Screening => "screening",
+            FactorKind::Denials => "denials",
+            FactorKind::Alerts => "alerts",
+            FactorKind::EndUse => "end-use",
+            FactorKind::Waivers => "waivers",
+        }
+    }
+}
+
+/// One factor's contribution.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Factor {
+    pub kind: FactorKind,
+    /// Negative only for the waiver credit.
+    pub points: i32,
+    /// The most points the factor can add (the credit: subtract).
+    pub max: u32,
+    pub explanation: String,
+    /// Ids of the records that contributed (denials, alerts, checks,
+    /// waivers, list entries as `list:source_id`, item codes).
+    pub evidence: Vec<String>,
+}
+
+/// A score and how it was made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scored {
+    pub score: u32,
+    pub band: String,
+    pub factors: Vec<Factor>,
+}
+
+/// Everything the score depends on.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Inputs {
+    pub items: Vec<ItemInput>,
+    pub destination: String,
+    pub screening: Vec<ScreeningHit>,
+    pub denials: Vec<RecordTouch>,
+    pub alerts: Vec<RecordTouch>,
+    pub end_use: Vec<CheckInput>,
+    pub waivers: Vec<WaiverInput>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ItemInput {
+    pub code: String,
+    pub category: Category,
+    pub tier: u8,
+}
+
+/// A party's best match against an imported list.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScreeningHit {
+    /// e.g. `end user DE-P-2 "Acme Trading FZE"`.
+    pub party: String,
+    pub list: String,
+    pub source_id: String,
+    pub matched_name: String,
+    pub score: f32,
+}
+
+/// How an active denial notice or alert touches the application.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordTouch {
+    pub id: String,
+    /// Alerts only.
+    pub severity: Option<Severity>,
+    /// The application's party the record names (by screening match), described.
+    pub party: Option<String>,
+    pub destination: bool,
+    /// Item codes in both.
+    pub items: Vec<String>,
+}
+
+impl RecordTouch {
+    pub fn touches(&self) -> bool {
+        self.party.is_some() || self.destination || !self.items.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckInput {
+    pub id: String,
+    pub license_id: String,
+    pub result: CheckResult,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaiverInput {
+    pub id: String,
+    pub kind: WaiverKind,
+}
+
+/// `percent` (capped at 100) of `weight`, rounded to the nearest point;
+/// never more than `weight`.
+fn share(weight: u32, percent: u32) -> u32 {
+    (weight * percent.min(100) + 50) / 100
+}
+
+/// Scores `inputs` under `m`. The factors' points add up to the score, which
+/// is within 0..=100 because the risk weights add up to 100 and the credit
+/// never exceeds what the other factors added.
+pub fn score(m: &Methodology, inputs: &Inputs) -> Scored {
+    let mut factors = vec![
+        item_sensitivity(m, &inputs.items),
+        destination(m, &inputs.destination),
+        screening(m, &inputs.screening),
+        records(
+            FactorKind::Denials,
+            m.weights.denials,
+            &m.denials,
+            &inputs.denials,
+            |_| 100,
+        ),
+        records(
+            FactorKind::Alerts,
+            m.weights.alerts,
+            &m.alerts.touch(),
+            &inputs.alerts,
+            |s| match s {
+                Some(Severity::Low) => m.alerts.severity.low,
+                Some(Severity::Medium) => m.alerts.severity.medium,
+                Some(Severity::High) => m.alerts.severity.high,
+                Some(Severity::Critical) | None => m.alerts.severity.critical,
+            },
+        ),
+        end_use(m, &inputs.end_use),
+    ];
+    let risk: i32 = factors.iter().map(|f| f.points).sum();
+    let waivers = waivers(m, &inputs.waivers, risk);
+    let score = (risk + waivers.points).clamp(0, 100) as u32;
+    factors.push(waivers);
+    Scored {
+        score,
+        band: m.bands.of(score).to_owned(),
+        factors,
+    }
+}
+
+fn factor(kind: FactorKind, max: u32, points: u32, explanation: String) -> Factor {
+    Factor {
+        kind,
+        points: points as i32,
+        max,
+        explanation,
+        evidence: Vec::new(),
+    }
+}
+
+fn item_sensitivity(m: &Methodology, items: &[ItemInput]) -> Factor {
+    let weight = m.weights.item_sensitivity;
+    let best = items
+        .iter()
+        .map(|i| (i, m.item_class(i.category, i.tier)))
+        .max_by_key(|(_, (_, percent))| *percent);
+    let Some((item, (class, percent))) = best else {
+        return factor(FactorKind::ItemSensitivity, weight, 0, "no items".into());
+    };
+    let points = share(weight, percent);
+    let others = if items.len() > 1 {
+        format!("; most sensitive of {} items", items.len())
+    } else {
+        String::new()
+    };
+    let mut f = factor(
+        FactorKind::ItemSensitivity,
+        weight,
+        points,
+        format!(
+            "{} {} tier {} is {class}: {percent}% of {weight}{others}",
+            item.code, item.category, item.tier
+        ),
+    );
+    f.evidence.push(item.code.clone());
+    f
+}
+
+fn destination(m: &Methodology, country: &str) -> Factor {
+    let weight = m.weights.destination;
+    let (tier, listed) = m.destinations.tier(country);
+    let percent = m.tier_percent(tier);
+    let how = if listed {
+        format!("{country} is tier {tier}")
+    } else {
+        format!("{country} is not listed: default tier {tier}")
+    };
+    factor(
+        FactorKind::Destination,
+        weight,
+        share(weight, percent),
+        format!("{how}: {percent}% of {weight}"),
+    )
+}
+
+/// Percentage of the screening weight a match score carries: the floor at
+/// the match threshold, 100 at an exact match, linear in between.
+pub fn screening_percent(m: &Methodology, score: f32) -> u32 {
+    let threshold = m.screening.match_score;
+    if score < threshold {
+        return 0;
+    }
+    let floor = m.screening.floor_percent.min(100) as f32;
+    let span = (1.0 - threshold).max(f32::EPSILON);
+    let above = ((score.min(1.0) - threshold) / span).clamp(0.0, 1.0);
+    (floor + (100.0 - floor) * above).round() as u32
+}
+
+fn screening(m: &Methodology, hits: &[ScreeningHit]) -> Factor {
+    let weight = m.weights.screening;
+    let best = hits
+        .iter()
+        .filter(|h| h.score >= m.screening.match_score)
+        .max_by(|a, b| a.score.total_cmp(&b.score));
+    let Some(best) = best else {
+        return factor(
+            FactorKind::Screening,
+            weight,
+            0,
+            format!(
+                "no party matches an imported list at {:.2} or above",
+                m.screening.match_score
+            ),
+        );
+    };
+    let percent = screening_percent(m, best.score);
+    let matching = hits.iter().filter(|h| h.score >= m.screening.match_score);
+    let more = matching.clone().count().saturating_sub(1);
+    let more = if more > 0 {
+        format!("; {more} more match(es)")
+    } else {
+        String::new()
+    };
+    let mut f = factor(
+        FactorKind::Screening,
+        weight,
+        share(weight, percent),
+        format!(
+            "{} matches {} {} {:?} at {:.2}: {percent}% of {weight}{more}",
+            best.party, best.list, best.source_id, best.matched_name, best.score
+        ),
+    );
+    f.evidence = matching
+        .map(|h| format!("{}:{}", h.list, h.source_id))
+        .collect();
+    f
+}
+
+/// The closest way a record touches the application, and its percentage.
+fn touch(rule: &TouchRule, r: &RecordTouch) -> (String, u32) {
+    if let Some(p) = &r.party {
+        (format!("names {p}"), rule.party)
+    } else if r.destination && !r.items.is_empty() {
+        (
+            format!("same destination and item {}", r.items.join(",")),
+            rule.item_and_destination,
+        )
+    } else if r.destination {
+        ("same destination".into(), rule.destination)
+    } else {
+        (format!("same item {}", r.items.join(",")), rule.item)
+    }
+}
+
+fn records(
+    kind: FactorKind,
+    weight: u32,
+    rule: &TouchRule,
+    records: &[RecordTouch],
+    severity_percent: impl Fn(Option<Severity>) -> u32,
+) -> Factor {
+    let noun = if kind == FactorKind::Denials {
+        "denial notice"
+    } else {
+        "alert"
+    };
+    let touching: Vec<&RecordTouch> = records.iter().filter(|r| r.touches()).collect();
+    if touching.is_empty() {
+        return factor(
+            kind,
+            weight,
+            0,
+            format!("no active {noun} touches the parties, destination or items"),
+        );
+    }
+    let mut total = 0u32;
+    let mut parts = Vec::new();
+    for r in &touching {
+        let (how, base) = touch(rule, r);
+        let percent = match r.severity {
+            Some(s) => {
+                let p = (base.min(100) * severity_percent(Some(s)).min(100) + 50) / 100;
+                parts.push(format!("{} ({s}) {how}: {p}%", r.id));
+                p
+            }
+            None => {
+                parts.push(format!("{} {how}: {base}%", r.id));
+                base
+            }
+        };
+        total = total.saturating_add(percent);
+    }
+    let capped = if total > 100 { " (capped)" } else { "" };
+    let percent = total.min(100);
+    let mut f = factor(
+        kind,
+        weight,
+        share(weight, percent),
+        format!("{}; {percent}%{capped} of {weight}", parts.join("; ")),
+    );
+    f.evidence = touching.iter().map(|r| r.id.clone()).collect();
+    f
+}
+
+fn end_use(m: &Methodology, checks: &[CheckInput]) -> Factor {
+    let weight = m.weights.end_use;
+    let mut total = 0u32;
+    let mut parts = Vec::new();
+    let mut evidence = Vec::new();
+    for c in checks {
+        let percent = match c.result {
+            CheckResult::Fail => m.end_use.fail,
+            CheckResult::Inconclusive => m.end_use.inconclusive,
+            CheckResult::Pass => continue,
+        };
+        parts.push(format!(
+            "{} of {} {}: {percent}%",
+            c.id, c.license_id, c.result
+        ));
+        evidence.push(c.id.clone());
+        total = total.saturating_add(percent);
+    }
+    if parts.is_empty() {
+        return factor(
+            FactorKind::EndUse,
+            weight,
+            0,
+            "no failed or inconclusive end-use check of the end user or consignee".into(),
+        );
+    }
+    let capped = if total > 100 { " (capped)" } else { "" };
+    let percent = total.min(100);
+    let mut f = factor(
+        FactorKind::EndUse,
+        weight,
+        share(weight, percent),
+        format!("{}; {percent}%{capped} of {weight}", parts.join("; ")),
+    );
+    f.evidence = evidence;
+    f
+}
+
+/// The credit of matching waivers: the methodology's credit, but never more
+/// than the risk factors added (`risk`), so the score stays at or above 0.
+fn waivers(m: &Methodology, waivers: &[WaiverInput], risk: i32) -> Factor {
+    let credit = m.waiver_credit.min(100);
+    if waivers.is_empty() {
+        return factor(
+            FactorKind::Waivers,
+            credit,
+            0,
+            "no waiver covers the application".into(),
+        );
+    }
+    let points = (credit as i32).min(risk.max(0));
+    let names: Vec<String> = waivers
+        .iter()
+        .map(|w| format!("{} ({})", w.id, w.kind))
+        .collect();
+    Factor {
+        kind: FactorKind::Waivers,
+        points: -points,
+        max: credit,
+        explanation: format!(
+            "covered by {}: credit of {points} (at most {credit})",
+            names.join(", ")
+        ),
+        evidence: waivers.iter().map(|w| w.id.clone()).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::risk::methodology::Effective;
+
+    fn baseline() -> Methodology {
+        Effective::baseline().unwrap().methodology
+    }
+
+    fn item(code: &str, category: Category, tier: u8) -> ItemInput {
+        ItemInput {
+            code: code.into(),
+            category,
+            tier,
+        }
+    }
+
+    fn denial(id: &str, party: bool, destination: bool, items: &[&str]) -> RecordTouch {
+        RecordTouch {
+            id: id.into(),
+            severity: None,
+            party: party.then(|| "end user DE-P-2 \"Acme Trading FZE\"".to_owned()),
+            destination,
+            items: items.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// Scores `inputs` under the baseline and checks the arithmetic shown.
+    fn check(inputs: &Inputs, expected_score: u32, expected: &[(FactorKind, i32)]) -> Scored {
+        let s = score(&baseline(), inputs);
+        let sum: i32 = s.factors.iter().map(|f| f.points).sum();
+        assert_eq!(sum, s.score as i32, "{s:#?}");
+        assert_eq!(s.score, expected_score, "{s:#?}");
+        for (kind, points) in expected {
+            let f = s.factors.iter().find(|f| f.kind == *kind).unwrap();
+            assert_eq!(f.points, *points, "{kind:?}: {}", f.explanation);
+        }
+        s
+    }
+
+    #[test]
+    fn the_explanation_adds_up() {
+        let inputs = Inputs {
+            items: vec![
+                item("ML13", Category::Military, 1),
+                item("3A001", Category::DualUse, 2),
+            ],
+            destination: "AE".into(),
+            screening: vec![ScreeningHit {
+                party: "consignee DE-P-3 \"Gulf Logistics\"".into(),
+                list: "ofac".into(),
+                source_id: "123".into(),
+                matched_name: "GULF LOGISTICS".into(),
+                score: 1.0,
+            }],
+            denials: vec![denial("FR-D-1", true, true, &["3A001"])],
+            alerts: vec![RecordTouch {
+                id: "JP-A-4".into(),
+                severity: Some(Severity::High),
+                party: None,
+                destination: true,
+                items: vec![],
+            }],
+            end_use: vec![CheckInput {
+                id: "DE-E-1".into(),
+                license_id: "DE-L-1".into(),
+                result: CheckResult::Inconclusive,
+            }],
+            waivers: vec![],
+        };
+        // 3A001 sensitive dual-use 60% of 25 = 15; AE tier 2 50% of 20 = 10;
+        // exact match 100% of 15; denial naming the party 100% of 20; high
+        // alert on the destination 40%*75% = 30% of 10 = 3; inconclusive
+        // check 40% of 10 = 4.
+        let s = check(
+            &inputs,
+            67,
+            &[
+                (FactorKind::ItemSensitivity, 15),
+                (FactorKind::Destination, 10),
+                (FactorKind::Screening, 15),
+                (FactorKind::Denials, 20),
+                (FactorKind::Alerts, 3),
+                (FactorKind::EndUse, 4),
+                (FactorKind::Waivers, 0),
+            ],
+        );
+        assert_eq!(s.band, "high");
+        let denials = &s.factors[3];
+        assert!(
+            denials.explanation.contains("FR-D-1 names end user"),
+            "{}",
+            denials.explanation
+        );
+        assert_eq!(denials.evidence, ["FR-D-1"]);
+    }
+
+    #[test]
+    fn advanced_dual_use_outranks_basic_military() {
+        let one = |i: ItemInput| Inputs {
+            items: vec![i],
+            destination: "DE".into(),
+            ..Inputs::default()
+        };
+        let basic_military = score(&baseline(), &one(item("ML13", Category::Military, 1)));
+        let advanced_dual_use = score(&baseline(), &one(item("9A012", Category::DualUse, 3)));
+        assert!(
+            advanced_dual_use.score > basic_military.score,
+            "{advanced_dual_use:?} vs {basic_military:?}"
+        );
+        assert!(advanced_dual_use.factors[0]
+            .explanation
+            .contains("advanced-dual-use"));
+        assert!(basic_military.factors[0]
+            .explanation
+            .contains("basic-military"));
+    }
+
+    #[test]
+    fn overrides_change_the_weights() {
+        let inputs = Inputs {
+            items: vec![item("ML4", Category::Military, 3)],
+            destination: "AE".into(),
+            ..Inputs::default()
+        };
+        check(
+            &inputs,
+            35,
+            &[
+                (FactorKind::ItemSensitivity, 25),
+                (FactorKind::Destination, 10),
+            ],
+        );
+        let mut f = crate::risk::RiskFile::default();
+        f.weights.item_sensitivity = Some(10);
+        f.weights.destination = Some(35);
+        f.destination_tiers.insert("AE".into(), 4);
+        let national = Effective::load(&f, std::path::Path::new("."))
+            .unwrap()
+            .methodology;
+        let s = score(&national, &inputs);
+        assert_eq!(s.score, 45, "{s:#?}");
+        assert_eq!(s.factors[1].explanation, "AE is tier 4: 100% of 35");
+    }
+
+    #[test]
+    fn records_accumulate_up_to_the_weight() {
+        let inputs = Inputs {
+            items: vec![item("ML4", Category::Military, 3)],
+            destination: "XX".into(),
+            denials: vec![
+                denial("FR-D-1", false, true, &["ML4"]),
+                denial("JP-D-2", false, true, &[]),
+                denial("JP-D-3", false, false, &["ML4"]),
+                denial("JP-D-4", false, false, &[]),
+            ],
+            ..Inputs::default()
+        };
+        // 60 + 15 + 10 = 85% of 20 = 17; the untouching notice is ignored;
+        // XX is unlisted: default tier 1, 25% of 20 = 5.
+        let s = check(
+            &inputs,
+            47,
+            &[(FactorKind::Denials, 17), (FactorKind::Destination, 5)],
+        );
+        assert_eq!(s.factors[3].evidence, ["FR-D-1", "JP-D-2", "JP-D-3"]);
+        let more = Inputs {
+            denials: vec![
+                denial("FR-D-1", true, false, &[]),
+                denial("FR-D-2", true, false, &[]),
+            ],
+            ..inputs
+        };
+        let s = check(&more, 50, &[(FactorKind::Denials, 20)]);
+        assert!(s.factors[3].explanation.contains("(capped)"));
+    }
+
+    #[test]
+    fn a_waiver_credit_never_makes_a_score_negative() {
+        let waived = |destination: &str| Inputs {
+            items: vec![item("5A002", Category::DualUse, 1)],
+            destination: destination.into(),
+            waivers: vec![WaiverInput {
+                id: "DE-W-1".into(),
+                kind: WaiverKind::Humanitarian,
+            }],
+            ..Inputs::default()
+        };
+        // 20% of 25 = 5 points, tier 0: the credit is limited to 5.
+        check(&waived("FR"), 0, &[(FactorKind::Waivers, -5)]);
+        // Tier 4: 5 + 20 = 25, credit 10.
+        check(&waived("KP"), 15, &[(FactorKind::Waivers, -10)]);
+    }
+
+    #[test]
+    fn screening_scales_with_the_match() {
+        let m = baseline();
+        assert_eq!(screening_percent(&m, 0.84), 0);
+        assert_eq!(screening_percent(&m, 0.85), 50);
+        assert_eq!(screening_percent(&m, 1.0), 100);
+        assert_eq!(screening_percent(&m, 0.925), 75);
+    }
+
+    fn arb_severity() -> impl Strategy<Value = Option<Severity>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(Severity::Low)),
+            Just(Some(Severity::Medium)),
+            Just(Some(Severity::High)),
+            Just(Some(Severity::Critical)),
+        ]
+    }
+
+    fn arb_touch() -> impl Strategy<Value = RecordTouch> {
+        (any::<bool>(), any::<bool>(), 0usize..3, arb_severity()).prop_map(
+            |(party, destination, items, severity)| RecordTouch {
+                id: "X-D-1".into(),
+                severity,
+                party: party.then(|| "party".to_owned()),
+                destination,
+                items: (0..items).map(|i| format!("C{i}")).collect(),
+            },
+        )
+    }
+
+    fn arb_inputs() -> impl Strategy<Value = Inputs> {
+        (
+            prop::collection::vec((any::<bool>(), 1u8..=3), 0..4),
+            prop::sample::select(vec!["DE", "AE", "KP", "RU", "ZZ"]),
+            prop::collection::vec(0.0f32..=1.0, 0..4),
+            prop::collection::vec(arb_touch(), 0..6),
+            prop::collection::vec(arb_touch(), 0..6),
+            prop::collection::vec(0u8..3, 0..5),
+            0usize..3,
+        )
+            .prop_map(
+                |(items, dest, hits, denials, alerts, checks, waivers)| Inputs {
+                    items: items
+                        .into_iter()
+                        .map(|(mil, tier)| ItemInput {
+                            code: "C".into(),
+                            category: if mil {
+                                Category::Military
+                            } else {
+                                Category::DualUse
+                            },
+                            tier,
+                        })
+                        .collect(),
+                    destination: dest.into(),
+                    screening: hits
+                        .into_iter()
+                        .map(|score| ScreeningHit {
+                            party: "p".into(),
+                            list: "l".into(),
+                            source_id: "1".into(),
+                            matched_name: "n".into(),
+                            score,
+                        })
+                        .collect(),
+                    denials: denials
+                        .into_iter()
+                        .map(|d| RecordTouch {
+                            severity: None,
+                            ..d
+                        })
+                        .collect(),
+                    alerts,
+                    end_use: checks
+                        .into_iter()
+                        .map(|r| CheckInput {
+                            id: "E".into(),
+                            license_id: "L".into(),
+                            result: [
+                                CheckResult::Pass,
+                                CheckResult::Fail,
+                                CheckResult::Inconclusive,
+                            ][usize::from(r)],
+                        })
+                        .collect(),
+                    waivers: (0..waivers)
+                        .map(|_| WaiverInput {
+                            id: "W".into(),
+                            kind: WaiverKind::UrgentDefense,
+                        })
+                        .collect(),
+                },
+            )
+    }
+
+    /// Any weights adding up to 100 (six parts), any credit.
+    fn arb_methodology() -> impl Strategy<Value = Methodology> {
+        (prop::collection::vec(0u32..=100, 5), 0u32..=100, 1u32..=100).prop_map(
+            |(cuts, credit, threshold)| {
+                let mut cuts = cuts;
+                cuts.sort_unstable();
+                let mut w = Vec::new();
+                let mut last = 0;
+                for c in cuts.iter().chain(std::iter::once(&100)) {
+                    w.push(c - last);
+                    last = *c;
+                }
+                let mut m = baseline();
+                m.weights.item_sensitivity = w[0];
+                m.weights.destination = w[1];
+                m.weights.screening = w[2];
+                m.weights.denials = w[3];
+                m.weights.alerts = w[4];
+                m.weights.end_use = w[5];
+                m.waiver_credit = credit;
+                m.review_threshold = threshold;
+                m
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn contributions_always_add_up_and_stay_in_range(
+            m in arb_methodology(),
+            inputs in arb_inputs(),
+        ) {
+            prop_assert!(m.problems().is_empty(), "{:?}", m.problems());
+            let s = score(&m, &inputs);
+            let sum: i32 = s.factors.iter().map(|f| f.points).sum();
+            prop_assert_eq!(sum, s.score as i32);
+            prop_assert!(s.score <= 100);
+            for f in &s.factors {
+                prop_assert!(f.points.unsigned_abs() <= f.max, "{:?}", f);
+            }
+        }
+    }
+}

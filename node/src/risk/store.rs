@@ -1,0 +1,91 @@
+//! Storing assessments: tree `risk_assessments`, license id → the latest
+//! [`Assessment`]. Reaching the review threshold appends a `risk.flag` audit
+//! entry in the same batch as the assessment, so after a crash both are
+//! there or neither is.
+
+use super::methodology::Methodology;
+use super::score::Scored;
+use super::{Assessment, Risk};
+use crate::audit::Action;
+use crate::error::Result;
+use crate::licensing::License;
+use crate::peers::now_unix_ms;
+
+/// The assessment following `previous` for `scored`. Flagged while the score
+/// is at or above the threshold; the flag time is when it got there.
+pub(super) fn next(
+    previous: Option<&Assessment>,
+    license: &License,
+    scored: Scored,
+    m: &Methodology,
+    trigger: &str,
+) -> Assessment {
+    let now = now_unix_ms();
+    let flagged = scored.score >= m.review_threshold;
+    let flagged_at_unix_ms = match (flagged, previous) {
+        (false, _) => None,
+        (true, Some(p)) if p.flagged => p.flagged_at_unix_ms,
+        (true, _) => Some(now),
+    };
+    Assessment {
+        license_id: license.id.clone(),
+        score: scored.score,
+        band: scored.band,
+        factors: scored.factors,
+        review_threshold: m.review_threshold,
+        flagged,
+        flagged_at_unix_ms,
+        methodology: m.label(),
+        trigger: trigger.to_owned(),
+        assessed_at_unix_ms: now,
+        previous_score: previous.map(|p| p.score),
+    }
+}
+
+/// Did this assessment newly reach the threshold?
+pub(super) fn crossed(previous: Option<&Assessment>, next: &Assessment) -> bool {
+    next.flagged && !previous.is_some_and(|p| p.flagged)
+}
+
+impl Risk {
+    /// Stores `a` durably; with its `risk.flag` audit entry when it crossed.
+    pub(super) async fn write(&self, previous: Option<&Assessment>, a: &Assessment) -> Result<()> {
+        let mut batch = self.store.batch();
+        batch.put(&self.assessments, &a.license_id, a)?;
+        if !crossed(previous, a) {
+            self.store.commit(batch).await?;
+            return Ok(());
+        }
+        let contributions: Vec<String> = a
+            .factors
+            .iter()
+            .filter(|f| f.points != 0)
+            .map(|f| format!("{} {:+}", f.kind.as_str(), f.points))
+            .collect();
+        let rationale = format!(
+            "score {} ({}) reached the review threshold {} on {}; {}; methodology {}",
+            a.score,
+            a.band,
+            a.review_threshold,
+            a.trigger,
+            contributions.join(", "),
+            a.methodology
+        );
+        // Lock order: risk (held by the caller), then audit.
+        let mut tx = self.audit.begin().await;
+        tx.append(
+            &mut batch,
+            Action {
+                actor: "system",
+                action: "risk.flag",
+                record: &a.license_id,
+                rationale: &rationale,
+            },
+        )?;
+        let staged = self.store.stage(batch)?;
+        tx.applied();
+        staged.durable().await?;
+        tracing::warn!(license = %a.license_id, score = a.score, "license flagged for review");
+        Ok(())
+    }
+}
