@@ -385,6 +385,9 @@ impl Node {
                     req
                 },
             ))
+            .layer(tower::util::MapResponseLayer::new(
+                crate::api::malformed::relabel::<tonic::body::Body>,
+            ))
             .add_service(health_service)
             .add_service(reflection)
             .add_service(InterceptedService::new(admin, guard(Service::Admin)))

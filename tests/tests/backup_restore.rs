@@ -182,6 +182,52 @@ async fn a_backup_taken_under_write_load_restores_a_consistent_node() {
         serde_json::from_str(&cli_ok(&admin, &["--output", "json", "peer", "list"])).unwrap();
     assert_eq!(peers["peers"][0]["jurisdiction"], "FR", "{peers}");
     wait_links(&de, &["FR"]).await.unwrap();
+
+    // FR already holds alerts DE acknowledged after the backup was taken; the
+    // restored DE must not sign a new alert under one of their sequence
+    // numbers or ids, which FR would refuse as equivocation.
+    let fr = fed.dir("FR").clone();
+    let fr_analyst = fr.issue("analyst", "ana");
+    let after_backup: BTreeSet<String> = acked
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|(at, _)| *at >= started)
+        .map(|(_, id)| id.clone())
+        .collect();
+    let fresh = exchange_client(&analyst)
+        .await
+        .unwrap()
+        .raise_alert(alert(0))
+        .await
+        .unwrap()
+        .into_inner()
+        .id;
+    assert!(
+        !after_backup.contains(&fresh) && !held.contains(&fresh),
+        "restored DE reused id {fresh}"
+    );
+    eventually("FR to hold the alert DE raised after its restore", || {
+        let (fr_analyst, fresh) = (fr_analyst.clone(), fresh.clone());
+        async move {
+            let at_fr = held_alert_ids(&fr_analyst).await?;
+            ensure!(at_fr.contains(&fresh), "FR does not hold {fresh} yet");
+            Ok(())
+        }
+    })
+    .await
+    .unwrap();
+    let evidence = Credentials::from_profile(&fr.admin_profile())
+        .unwrap()
+        .admin()
+        .await
+        .unwrap()
+        .list_evidence(pb::ListEvidenceRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .evidence;
+    assert!(evidence.is_empty(), "FR saw equivocation: {evidence:?}");
 }
 
 #[tokio::test]

@@ -701,6 +701,33 @@ async fn exchange_calls_by_the_wrong_people_or_to_the_wrong_places_are_refused()
     );
     nothing_held("bad requests").await;
 
+    // Bytes that are not valid UTF-8 where the protocol has a string: the
+    // caller's error (INVALID_ARGUMENT), not the node's (INTERNAL).
+    // `Envelope.header` (bytes, field 1) encodes exactly like
+    // `ListRecordsRequest.issuer` (string, field 1).
+    let mut raw = tonic::client::Grpc::new(
+        Credentials::from_profile(&de.issue("analyst", "raw"))
+            .unwrap()
+            .channel(true)
+            .await
+            .unwrap(),
+    );
+    raw.ready().await.unwrap();
+    let path = http::uri::PathAndQuery::from_static("/concord.v1.ExchangeService/ListAlerts");
+    let not_utf8 = Envelope {
+        header: vec![0xC3, 0x28, 0xFF],
+        ..Default::default()
+    };
+    let err = raw
+        .unary::<_, RecordView, _>(
+            tonic::Request::new(not_utf8),
+            path,
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "invalid UTF-8: {err:?}");
+
     // Control: the same analyst, with a proper request, is served.
     let ok = analyst
         .raise_alert(alert_request("other", &["FR"]))

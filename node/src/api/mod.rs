@@ -13,6 +13,7 @@ mod exchange_convert;
 mod federation;
 mod licensing;
 mod licensing_convert;
+pub mod malformed;
 mod risk;
 mod screening;
 mod screening_convert;

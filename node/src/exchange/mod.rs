@@ -61,6 +61,24 @@ pub struct Exchange {
     stored: broadcast::Sender<RecordView>,
 }
 
+/// Moves this node's sequence counter past anything it could have issued
+/// since a backup was taken, so a restored node never signs a second, different
+/// record under a sequence number (and record id) its peers already hold —
+/// which they would rightly refuse as equivocation. The new counter is the
+/// restore time in microseconds: above every number issued before it as long
+/// as the node issued fewer than a million records a second on average.
+/// Returns the new counter.
+pub fn skip_sequence_after_restore(store: &Store) -> Result<u64, crate::store::StoreError> {
+    let ledger = Ledger::open(store)?;
+    let held = ledger.counters.get(ledger::SEQ_COUNTER)?.unwrap_or(0);
+    let now_us = u64::try_from(now_unix_ms()).unwrap_or(0).saturating_mul(1000);
+    let next = held.max(now_us);
+    let mut batch = store.batch();
+    batch.put(&ledger.counters, ledger::SEQ_COUNTER, &next)?;
+    store.commit_offline(batch)?;
+    Ok(next)
+}
+
 impl Exchange {
     pub fn open(
         store: Store,

@@ -271,6 +271,19 @@ impl Store {
         self.stage(batch)?.durable().await
     }
 
+    /// Applies `batch` and flushes it before returning, without a runtime:
+    /// for offline tools such as restore, never on a serving node (it would
+    /// stall the group commit's other writers).
+    pub fn commit_offline(&self, batch: Batch) -> Result<(), StoreError> {
+        // Durable once the flush below returns; the handle has nothing to wait for.
+        let _staged = self.stage(batch)?;
+        self.inner
+            .db
+            .flush()
+            .map_err(|e| self.inner.io("flushing an offline write".to_owned(), e))?;
+        Ok(())
+    }
+
     /// Applies `batch` atomically now and returns a handle whose `durable()`
     /// waits for the flush covering it. Lets a caller release its own locks
     /// between the two so that concurrent writers share one flush; it must
