@@ -123,7 +123,9 @@ pub fn threads(exchange: &Exchange) -> Result<Vec<Thread>> {
         let Some(thread) = requests.get_mut(&r.in_reply_to) else {
             continue;
         };
-        if thread.request.header.issuer == r.request_issuer {
+        // Only the jurisdictions asked answer; anything else is not part of the thread.
+        let asked = &thread.request.header;
+        if asked.issuer == r.request_issuer && asked.recipients.contains(&view.header.issuer) {
             thread.responses.push(view);
         }
     }

@@ -226,3 +226,91 @@ impl Exchange {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::RecordSigner;
+    use crate::exchange::envelope::tests::header;
+    use crate::exchange::envelope::{EnvelopeError, RecordKind, SignedEnvelope};
+
+    fn request() -> Consultation {
+        Consultation {
+            id: "DE-C-4".into(),
+            issuer: "DE".parse().unwrap(),
+            issued_at_unix_ms: 10,
+            body: ConsultationBody::Request(ConsultationRequest {
+                kind: ConsultationKind::Undercut,
+                denial: Some(DenialRef {
+                    id: "FR-D-1".into(),
+                    issuer: "FR".parse().unwrap(),
+                    version: 1,
+                }),
+                intended: Some(IntendedDecision {
+                    license_id: "DE-L-3".into(),
+                    parties: vec!["Acme Trading FZE".into()],
+                    items: vec!["6A003".into()],
+                    destination: "AE".into(),
+                    end_use: "surveillance".into(),
+                }),
+                subject: "No-undercut consultation on denial FR-D-1".into(),
+                text: "Objection?".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_consultation_travels_signed_and_comes_back_equal() {
+        let signer = RecordSigner::from_pkcs8(&RecordSigner::generate_pkcs8().unwrap()).unwrap();
+        let mut h = header("DE", "DE-C-4", 4, &["FR"]);
+        h.kind = RecordKind::Consultation;
+        h.expires_at_unix_ms = None;
+        let record = Record::Consultation(request());
+        let envelope = SignedEnvelope::seal(&signer, h.clone(), &record);
+        let opened = envelope.open(signer.public_key()).unwrap();
+        assert_eq!(opened.record, record);
+        // An expiring or versioned consultation is not one this node would sign.
+        h.expires_at_unix_ms = Some(99);
+        let odd = SignedEnvelope::seal(&signer, h, &record);
+        assert!(matches!(
+            odd.open(signer.public_key()),
+            Err(EnvelopeError::Inconsistent(_))
+        ));
+    }
+
+    #[test]
+    fn validation_names_what_is_wrong() {
+        assert_eq!(request().validate(), Ok(()));
+        let mut own = request();
+        if let ConsultationBody::Request(r) = &mut own.body {
+            r.denial.as_mut().unwrap().issuer = "DE".parse().unwrap();
+        }
+        assert!(own.validate().unwrap_err().contains("itself"));
+        let mut breach = request();
+        if let ConsultationBody::Request(r) = &mut breach.body {
+            r.kind = ConsultationKind::Breach;
+        }
+        assert!(breach.validate().unwrap_err().contains("breach"));
+        let answer = |position, text: &str, by: &str| Consultation {
+            id: format!("{by}-C-9"),
+            issuer: by.parse().unwrap(),
+            issued_at_unix_ms: 11,
+            body: ConsultationBody::Response(ConsultationResponse {
+                in_reply_to: "DE-C-4".into(),
+                request_issuer: "DE".parse().unwrap(),
+                position,
+                text: text.into(),
+            }),
+        };
+        assert_eq!(answer(Position::NoObjection, "", "FR").validate(), Ok(()));
+        assert!(answer(Position::Objection, " ", "FR")
+            .validate()
+            .unwrap_err()
+            .contains("text"));
+        assert!(answer(Position::NoObjection, "", "DE")
+            .validate()
+            .unwrap_err()
+            .contains("own request"));
+        assert!(Position::Objection.is_answer() && !Position::MoreInfo.is_answer());
+    }
+}
