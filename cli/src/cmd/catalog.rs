@@ -798,4 +798,52 @@ mod tests {
             .collect();
         assert!(chunks("s", big).len() >= 4);
     }
+
+    // The catalog parsers live in this binary, out of reach of the AFL
+    // targets in fuzz/ (which link the node library); these property tests
+    // drive them with arbitrary text and with mutations of the shipped
+    // sample instead. Either a list of entries or a list of problems, each
+    // naming a line — never a panic.
+    mod hostile {
+        use proptest::prelude::*;
+
+        use super::super::{parse_csv, parse_json};
+
+        const SAMPLE_CSV: &str = include_str!("../../../catalog/sample.csv");
+        const SAMPLE_JSON: &str = include_str!("../../../catalog/sample.json");
+
+        fn mutate(text: &str, at: usize, with: &str, cut: usize) -> String {
+            let mut chars: Vec<char> = text.chars().collect();
+            let at = at % (chars.len() + 1);
+            let end = (at + cut).min(chars.len());
+            chars.splice(at..end, with.chars());
+            chars.into_iter().collect()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+
+            #[test]
+            fn arbitrary_text_never_panics(text in "\\PC*") {
+                let _ = parse_csv(&text);
+                let _ = parse_json(&text);
+            }
+
+            #[test]
+            fn mutated_samples_give_entries_or_located_problems(
+                at in 0usize..4000,
+                with in "[,\"\\n\\r{}\\[\\]:a-z0-9 \u{e9}\u{feff}]{0,12}",
+                cut in 0usize..16,
+            ) {
+                match parse_csv(&mutate(SAMPLE_CSV, at, &with, cut)) {
+                    Ok(entries) => prop_assert!(entries.iter().all(|e| e.source_line >= 1)),
+                    Err(problems) => prop_assert!(!problems.is_empty()),
+                }
+                match parse_json(&mutate(SAMPLE_JSON, at, &with, cut)) {
+                    Ok(entries) => prop_assert!(entries.iter().all(|e| e.source_line >= 1)),
+                    Err(problems) => prop_assert!(!problems.is_empty()),
+                }
+            }
+        }
+    }
 }
