@@ -109,29 +109,11 @@ pub async fn list(
     client: &mut ExchangeClient,
     request: pb::ListRecordsRequest,
 ) -> Result<Vec<pb::RecordView>, tonic::Status> {
-    if request.limit != 0 {
-        return client
-            .list_denials(request)
-            .await
-            .map(|r| r.into_inner().records);
-    }
-    // Everything: read it in pages so no response outgrows the message
-    // limit, then show it newest first like an unpaged listing.
-    let mut request = pb::ListRecordsRequest {
-        page_size: records::PAGE_SIZE,
-        ..request
-    };
-    let mut all = Vec::new();
-    loop {
-        let page = client.list_denials(request.clone()).await?.into_inner();
-        all.extend(page.records);
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        request.page_token = page.next_page_token;
-    }
-    all.sort_by_key(|r| std::cmp::Reverse(r.issued_at_unix_ms));
-    Ok(all)
+    records::list_all(request, |r| {
+        let mut client = client.clone();
+        async move { client.list_denials(r).await.map(|r| r.into_inner()) }
+    })
+    .await
 }
 
 async fn history(

@@ -16,6 +16,37 @@ use crate::output::{key_values, or_dash, rfc3339, time_or_never, yes_no, Table};
 /// Records per ListAlerts/ListDenials page when the CLI reads a whole listing.
 pub const PAGE_SIZE: u32 = 500;
 
+/// Runs a ListAlerts/ListDenials `request` through `call`. With a limit, one
+/// call (the newest records); without, every page in turn so no response
+/// outgrows the message limit, shown newest first like an unpaged listing.
+pub async fn list_all<F, Fut>(
+    request: pb::ListRecordsRequest,
+    mut call: F,
+) -> Result<Vec<pb::RecordView>, tonic::Status>
+where
+    F: FnMut(pb::ListRecordsRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<pb::ListRecordsResponse, tonic::Status>>,
+{
+    if request.limit != 0 {
+        return call(request).await.map(|r| r.records);
+    }
+    let mut request = pb::ListRecordsRequest {
+        page_size: PAGE_SIZE,
+        ..request
+    };
+    let mut all = Vec::new();
+    loop {
+        let page = call(request.clone()).await?;
+        all.extend(page.records);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        request.page_token = page.next_page_token;
+    }
+    all.sort_by_key(|r| std::cmp::Reverse(r.issued_at_unix_ms));
+    Ok(all)
+}
+
 /// One stored record version. Times are RFC 3339 UTC; absent times are null.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecordOut {

@@ -221,7 +221,7 @@ fn assessment_text(a: &AssessmentOut) -> String {
     for f in &a.factors {
         t.row([
             f.name.clone(),
-            format!("{:+}", f.points),
+            signed(f.points),
             f.max.to_string(),
             f.explanation.clone(),
         ]);
@@ -229,6 +229,15 @@ fn assessment_text(a: &AssessmentOut) -> String {
     t.row(["total".to_owned(), a.score.to_string()]);
     text.push_str(&t.render());
     text
+}
+
+/// Points with their sign, so credits stand out; zero unsigned.
+fn signed(points: i32) -> String {
+    if points == 0 {
+        "0".to_owned()
+    } else {
+        format!("{points:+}")
+    }
 }
 
 fn flagged_table(list: &[AssessmentOut]) -> String {

@@ -153,9 +153,11 @@ pub fn inputs(
             .cloned()
             .collect(),
     };
+    // An application under appeal is not held against its own denial notice.
     inputs.denials = world
         .denials
         .iter()
+        .filter(|h| license.denial_id.as_deref() != Some(h.id.as_str()))
         .map(touch)
         .filter(|t| t.touches())
         .collect();

@@ -88,8 +88,8 @@ pub struct Risk {
     store: Store,
     /// License id → latest assessment.
     assessments: Tree<Assessment>,
-    /// Held from reading the previous assessment to storing the next, so
-    /// concurrent scorings of one application cannot store out of order.
+    /// Held from gathering the inputs to storing the result, so a scoring
+    /// made from older information can never overwrite a newer one.
     writing: Mutex<()>,
 }
 
@@ -157,6 +157,7 @@ impl Risk {
 
     /// Scores license `id` now and stores the result, whatever it was before.
     pub async fn assess(&self, id: &str, trigger: &str) -> Result<Assessment> {
+        let _in_order = self.writing.lock().await;
         let license = self.licensing.license(id)?;
         let world = self.world()?;
         let stored = self
@@ -169,6 +170,7 @@ impl Risk {
     /// only those whose result changed, or that had none. Returns how many
     /// were stored.
     pub async fn rescore_open(&self, trigger: &str) -> Result<usize> {
+        let _in_order = self.writing.lock().await;
         let world = self.world()?;
         let mut stored = 0;
         for license in self.licensing.licenses(&Default::default())? {
@@ -191,7 +193,8 @@ impl Risk {
     }
 
     /// Scores `license`; stores the assessment if `always` or if the result
-    /// differs from the stored one. Returns what was stored.
+    /// differs from the stored one. Returns what was stored. Call holding
+    /// `writing`.
     async fn score_and_store(
         &self,
         world: &assess::World,
@@ -202,7 +205,6 @@ impl Risk {
         let m = &self.effective.methodology;
         let inputs = assess::inputs(m, world, &self.licensing, &self.screening, license)?;
         let scored = score::score(m, &inputs);
-        let _one_at_a_time = self.writing.lock().await;
         let previous = self.assessments.get(&license.id)?;
         if !always && previous.as_ref().is_some_and(|p| p.same_result(&scored, m)) {
             return Ok(None);
