@@ -21,6 +21,7 @@ pub mod pki;
 pub mod query;
 pub mod records;
 pub mod retention;
+pub mod risk;
 pub mod screen;
 pub mod shipment;
 pub mod stats;
@@ -50,6 +51,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Party(cmd) => party::run(cmd, profile, output).await,
         Command::License(cmd) => license::run(cmd, profile, output).await,
         Command::Waiver(cmd) => waiver::run(cmd, profile, output).await,
+        Command::Risk(cmd) => risk::run(cmd, profile, output).await,
         Command::Shipment(cmd) => shipment::run(cmd, profile, output).await,
         Command::Enduse(cmd) => enduse::run(cmd, profile, output).await,
         Command::Disclosure(cmd) => disclosure::run(cmd, profile, output).await,
