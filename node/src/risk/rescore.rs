@@ -23,7 +23,6 @@ impl Risk {
                     Ok(view) => match &view.record {
                         Record::Denial(d) => format!("denial {} v{}", d.id, d.version),
                         Record::Alert(a) => format!("alert {}", a.id),
-                        #[allow(unreachable_patterns)]
                         _ => continue,
                     },
                     Err(RecvError::Lagged(n)) => format!("{n} records stored"),

@@ -173,9 +173,11 @@ async fn flags(e: &Env) -> Vec<String> {
 
 #[tokio::test]
 async fn a_denial_rescores_open_applications_and_flags_once() {
-    let mut overrides = RiskFile::default();
-    overrides.review_threshold = Some(50);
-    let e = env(overrides).await;
+    let e = env(RiskFile {
+        review_threshold: Some(50),
+        ..RiskFile::default()
+    })
+    .await;
     let license = submit(&e, &["ML4"]).await;
     let first = e.risk.assess(&license.id, "submission").await.unwrap();
     adds_up(&first);
@@ -220,14 +222,14 @@ async fn a_denial_rescores_open_applications_and_flags_once() {
     assert_eq!(second.previous_score, Some(35));
     assert_eq!(second.trigger, "denial");
     let denials = factor(&second, FactorKind::Denials);
-    assert_eq!(denials.evidence, [denial_id.clone()]);
+    assert_eq!(denials.evidence, std::slice::from_ref(&denial_id));
     assert!(
         denials.explanation.contains("names end user"),
         "{}",
         denials.explanation
     );
     assert!(second.flagged && second.flagged_at_unix_ms.is_some());
-    assert_eq!(flags(&e).await, [license.id.clone()]);
+    assert_eq!(flags(&e).await, std::slice::from_ref(&license.id));
     assert_eq!(e.risk.flagged(false).unwrap().len(), 1);
 
     // Still above: no second flag entry; the license itself never moved.
@@ -276,4 +278,37 @@ async fn a_list_import_rescores_and_missing_licenses_are_not_found() {
 
     let missing = e.risk.assessment("DE-L-99").unwrap_err();
     assert!(matches!(missing, Error::NotFound(_)), "{missing}");
+}
+
+#[tokio::test]
+async fn an_appealed_application_is_not_held_against_its_own_denial() {
+    use crate::licensing::LicenseAction;
+    let e = env(RiskFile::default()).await;
+    let license = submit(&e, &["ML4"]).await;
+    let officer = caller(Role::Officer, "olivia");
+    let none = || Distribution {
+        to: vec![],
+        groups: vec![],
+    };
+    let fr = Distribution {
+        to: vec![j("FR")],
+        groups: vec![],
+    };
+    for (action, dist) in [
+        (LicenseAction::Review, none()),
+        (LicenseAction::Deny, fr),
+        (LicenseAction::Appeal, none()),
+    ] {
+        e.licensing
+            .transition(&officer, &license.id, action, "file complete", dist)
+            .await
+            .unwrap();
+    }
+    let appealed = e.licensing.license(&license.id).unwrap();
+    assert!(is_open(appealed.state), "{}", appealed.state);
+    assert!(appealed.denial_id.is_some());
+    e.risk.rescore_open("appeal").await.unwrap();
+    let a = e.risk.assessment(&license.id).unwrap();
+    adds_up(&a);
+    assert_eq!(factor(&a, FactorKind::Denials).points, 0, "{a:#?}");
 }
