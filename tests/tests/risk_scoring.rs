@@ -208,6 +208,12 @@ async fn a_partner_denial_rescores_an_application_and_flags_it_for_review() {
     // The score never decides: the application still awaits its officer.
     let license = json(&officer, &["license", "show", &id]);
     assert_eq!(license["state"], "submitted");
+    let shown = cli(&officer, &["license", "show", &id]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("Risk score 61/100 (high), flagged for review"),
+        "{shown}"
+    );
 
     // Reading needs a local officer, analyst or admin; unknown ids are not found.
     let missing = cli(&analyst, &["risk", "show", "DE-L-999"]);

@@ -262,7 +262,14 @@ pub async fn run(
                 OutputFormat::Json => print_json(&LicenseOut::from(&license)),
                 OutputFormat::Table => {
                     let names = party_names(&mut client, &license).await;
-                    print_text(&render_license(&LicenseOut::from(&license), &names))
+                    let mut text = render_license(&LicenseOut::from(&license), &names);
+                    // The latest risk score, when the node has one (decision support only).
+                    if let Some(line) = crate::cmd::risk::summary_line(&profile, &license.id).await
+                    {
+                        text.push('\n');
+                        text.push_str(&line);
+                    }
+                    print_text(&text)
                 }
             }
         }
