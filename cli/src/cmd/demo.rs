@@ -389,6 +389,17 @@ impl DemoReport {
                 party = TASKFORCE_PARTY,
                 tf = self.taskforce.name,
             ));
+            let c = &self.consultation;
+            out.push_str(&format!(
+                "  concord --profile {fr_a} consult show {id}\n  \
+                 concord --profile {jp_a} consult list          # JP holds no consultation\n  \
+                 concord --profile {de_a} consult check {license}\n",
+                fr_a = analyst(fr),
+                jp_a = analyst(jp),
+                de_a = analyst(de),
+                id = c.consultation_id,
+                license = c.license_id,
+            ));
         }
         out
     }
