@@ -185,10 +185,11 @@ fn refusal(license: &str, f: &Finding) -> String {
     let d = &f.denial;
     let pending = match f.consultations.first() {
         Some(t) => format!(
-            "consultation {} with {} is {} — wait for its answer",
+            "consultation {} with {} is {}; approval waits for {}'s answer",
             t.id(),
             d.issuer,
-            t.status()
+            t.status(),
+            d.issuer
         ),
         None => format!(
             "consult {} first: concord consult request --license {license} --denial {} --text ...",
