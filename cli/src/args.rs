@@ -205,24 +205,75 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Start a throw-away federation of N nodes on this machine (2-8) and measure it.
+    /// Start a throw-away federation of N nodes on this machine (2-8) and
+    /// measure it: every part unless --only says otherwise.
     #[arg(long, value_name = "N")]
     pub local: Option<usize>,
-    /// Analyst profile at the node that raises (instead of --local).
-    #[arg(long, value_name = "FILE")]
-    pub raise_profile: Option<PathBuf>,
-    /// Recipient jurisdictions, one per --watch-profile, in the same order.
-    #[arg(long, value_delimiter = ',', value_name = "J,J")]
-    pub to: Vec<String>,
-    /// Analyst profile at each recipient's node (repeatable).
-    #[arg(long, value_name = "FILE")]
-    pub watch_profile: Vec<PathBuf>,
-    /// Alerts to raise.
-    #[arg(long, default_value_t = 1000)]
-    pub records: usize,
-    /// Raise requests in flight at once.
+    /// Parts to measure, comma-separated: exchange, screening, taskforce.
+    /// Default: all with --local; otherwise each part whose profile is given.
+    #[arg(long, value_delimiter = ',', value_name = "PART,...")]
+    pub only: Vec<String>,
+    /// Requests in flight at once (raising alerts, single screening queries).
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
+
+    // Record exchange.
+    /// Exchange: analyst profile at the node that raises (instead of --local).
+    #[arg(long, value_name = "FILE")]
+    pub raise_profile: Option<PathBuf>,
+    /// Exchange: recipient jurisdictions, one per --watch-profile, in the same order.
+    #[arg(long, value_delimiter = ',', value_name = "J,J")]
+    pub to: Vec<String>,
+    /// Exchange: analyst profile at each recipient's node (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub watch_profile: Vec<PathBuf>,
+    /// Exchange: alerts to raise.
+    #[arg(long, default_value_t = 1000)]
+    pub records: usize,
+
+    // Screening.
+    /// Screening: analyst, officer or admin profile at the node to screen
+    /// against its lists (instead of --local).
+    #[arg(long, value_name = "FILE")]
+    pub screen_profile: Option<PathBuf>,
+    /// Screening: single Query calls to make.
+    #[arg(long, value_name = "Q", default_value_t = 2000)]
+    pub screen_queries: usize,
+    /// Screening: names per QueryBatch call when screening the same names in
+    /// batches afterwards (at most 1000; 0 skips the batch phase).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub screen_batch: usize,
+    /// Screening: names to screen, one a line, repeated or cut to
+    /// --screen-queries (default: generated names, a quarter of them unlisted).
+    #[arg(long, value_name = "FILE")]
+    pub names: Option<PathBuf>,
+    /// Screening with --local: format of --watchlist (ofac-csv, bis-dpl, csl-csv, jsonl).
+    #[arg(long, value_name = "FORMAT")]
+    pub watchlist_format: Option<String>,
+    /// Screening with --local: the list to import into the first node (a
+    /// folder for ofac-csv, else a file); default: a synthetic list.
+    #[arg(long, value_name = "PATH")]
+    pub watchlist: Option<PathBuf>,
+    /// Screening with --local: entries of the synthetic list.
+    #[arg(long, value_name = "N", default_value_t = 3000)]
+    pub watchlist_entries: usize,
+
+    // Task forces.
+    /// Task force: member profile (role taskforce) at its home node (instead of --local).
+    #[arg(long, value_name = "FILE")]
+    pub taskforce_profile: Option<PathBuf>,
+    /// Task force: its name (with --local, the one registered; default bench).
+    #[arg(long, value_name = "NAME")]
+    pub taskforce: Option<String>,
+    /// Task force: the party asked about.
+    #[arg(long, value_name = "NAME", default_value = "Acme Trading FZE")]
+    pub taskforce_party: String,
+    /// Task force: party queries to make.
+    #[arg(long, value_name = "Q", default_value_t = 200)]
+    pub taskforce_queries: usize,
+    /// Task force: queries in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub taskforce_concurrency: usize,
 }
 
 /// Who a new record goes to. Recipients are the named jurisdictions plus the

@@ -160,9 +160,15 @@ fn bench_measures_a_local_federation() {
         "--local",
         "2",
         "--records",
-        "40",
+        "20",
         "--concurrency",
         "4",
+        "--screen-queries",
+        "50",
+        "--watchlist-entries",
+        "500",
+        "--taskforce-queries",
+        "10",
         "--output",
         "json",
     ]);
@@ -172,11 +178,92 @@ fn bench_measures_a_local_federation() {
         String::from_utf8_lossy(&out.stderr)
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["records"], 40);
-    assert_eq!(report["recipients"], serde_json::json!(["FR"]));
-    assert!(report["records_per_second"].as_f64().unwrap() > 0.0);
+    let f = |v: &serde_json::Value| {
+        v.as_f64()
+            .unwrap_or_else(|| panic!("not a number: {v} in {report:#}"))
+    };
+    let ordered = |l: &serde_json::Value| {
+        assert!(
+            0.0 < f(&l["p50"]) && f(&l["p50"]) <= f(&l["p99"]) && f(&l["p99"]) <= f(&l["max"]),
+            "{l}"
+        );
+    };
+
+    let x = &report["exchange"];
+    assert_eq!(x["records"], 20, "{report:#}");
+    assert_eq!(x["recipients"], serde_json::json!(["FR"]));
+    assert!(f(&x["records_per_second"]) > 0.0);
+    ordered(&x["latency_ms"]);
+
+    let s = &report["screening"];
+    assert_eq!(s["queries"], 50, "{report:#}");
+    assert_eq!(s["import"]["entries"], 500);
+    assert_eq!(s["import"]["source"], "synthetic");
+    assert!(f(&s["queries_per_second"]) > 0.0);
+    ordered(&s["latency_ms"]);
+    // Three quarters of the generated names are listed ones, some misspelt.
+    assert!(s["queries_with_match"].as_u64().unwrap() >= 25, "{s:#}");
+    assert_eq!(s["batch"]["names"], 50);
+    assert!(f(&s["batch"]["names_per_second"]) > 0.0);
+
+    let t = &report["taskforce"];
+    assert_eq!(t["queries"], 10, "{report:#}");
+    assert_eq!(t["home"], "DE");
+    assert_eq!(t["peers"], serde_json::json!(["FR"]));
+    assert!(f(&t["queries_per_second"]) > 0.0);
+    ordered(&t["latency_ms"]);
+    // FR answered every query, with a hit (it issued denials of the party to DE).
+    assert_eq!(t["queries_answered_by_every_peer"], 10, "{t:#}");
+    assert_eq!(t["peer_outcomes"], serde_json::json!({"answered": 10}));
+    assert_eq!(t["peer_hits"], 10);
+}
+
+#[test]
+fn bench_parts_are_selectable_and_arguments_checked() {
+    // Invalid combinations fail before anything starts, as invalid arguments.
+    for args in [
+        vec!["bench", "--local", "2", "--only", "risk"],
+        vec!["bench", "--local", "1"],
+        vec!["bench", "--local", "2", "--screen-profile", "x.toml"],
+        vec!["bench", "--only", "screening"],
+        vec!["bench"],
+        vec!["bench", "--taskforce-profile", "x.toml"],
+        vec!["bench", "--local", "2", "--watchlist", "x"],
+        vec!["bench", "--local", "2", "--screen-batch", "1001"],
+    ] {
+        let out = concord(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(6),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = concord(&[
+        "bench",
+        "--local",
+        "2",
+        "--only",
+        "screening",
+        "--screen-queries",
+        "20",
+        "--screen-batch",
+        "0",
+        "--watchlist-entries",
+        "100",
+        "--output",
+        "json",
+    ]);
     assert!(
-        report["latency_ms"]["max"].as_f64().unwrap()
-            >= report["latency_ms"]["p50"].as_f64().unwrap()
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["exchange"].is_null() && report["taskforce"].is_null(),
+        "{report:#}"
+    );
+    assert_eq!(report["screening"]["queries"], 20);
+    assert!(report["screening"]["batch"].is_null());
 }
