@@ -36,7 +36,8 @@ pub enum Command {
     Status,
     /// Start a three-jurisdiction federation (DE, FR, JP) on this machine.
     Demo(DemoArgs),
-    /// Measure record exchange: throughput and raise-to-stored latency.
+    /// Measure a deployment: record exchange throughput and raise-to-stored
+    /// latency, screening queries per second, task-force query latency.
     Bench(BenchArgs),
     /// Raise, list, show and watch risk alerts (analysts raise; analysts,
     /// officers and admins read).
