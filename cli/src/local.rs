@@ -237,16 +237,32 @@ fn links_down(m: &Member, members: &[Member], status: &pb::StatusResponse) -> Ve
 }
 
 /// Distinct free loopback ports, found by binding them all at once.
+///
+/// They come from below Linux's ephemeral range (32768 and up): a port the
+/// OS picks for `bind(:0)` is released before the node binds it, and in that
+/// gap any outgoing connection on the machine may take it as its source port.
+/// Ports below the range are never handed out that way.
 pub fn free_ports(n: usize) -> Result<Vec<u16>, CliError> {
-    let listeners = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| CliError::internal(format!("cannot find a free port on 127.0.0.1: {e}")))?;
-    listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| CliError::internal(format!("cannot find a free port on 127.0.0.1: {e}")))
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    let offset = std::process::id().wrapping_mul(7_919) % SPAN;
+    let mut held = Vec::with_capacity(n);
+    for i in 0..SPAN {
+        if held.len() == n {
+            break;
+        }
+        let port = (LOW + (offset + i) % SPAN) as u16;
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+            held.push((port, listener));
+        }
+    }
+    if held.len() < n {
+        return Err(CliError::internal(format!(
+            "cannot find {n} free ports on 127.0.0.1 in {LOW}..{}",
+            LOW + SPAN
+        )));
+    }
+    Ok(held.into_iter().map(|(port, _)| port).collect())
 }
 
 /// Spinner frames; the last one marks a finished step.

@@ -101,11 +101,28 @@ pub fn concord_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A port for a node to listen on, free when asked.
+///
+/// Taken from below Linux's ephemeral range (32768 and up), where the
+/// kernel never hands out the source ports of outgoing connections: a port
+/// the OS picked with `bind(:0)` and released could be taken by any client
+/// socket of a parallel test before the node binds it ("Address already in
+/// use"). Each test process walks the range from its own offset, so
+/// parallel test binaries rarely try the same port.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let offset = std::process::id().wrapping_mul(7_919) % SPAN;
+    for _ in 0..SPAN {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (LOW + (offset + n) % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {LOW}..{}", LOW + SPAN)
 }
 
 /// One jurisdiction's directory as `concord pki init` lays it out.
