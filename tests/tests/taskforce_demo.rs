@@ -1,5 +1,7 @@
-//! `concord demo` ends with a task-force question: every node answers at its
-//! own level, and only FR — the issuer of a denial naming DE — reveals it.
+//! `concord demo` asks a task-force question: every node answers at its own
+//! level, and only FR — the issuer of a denial naming DE — reveals it. Then
+//! it shows the no-undercut rule: DE cannot approve what FR denied until DE
+//! has consulted FR and FR has answered; JP never sees the consultation.
 
 use concord_tests::*;
 
@@ -52,4 +54,22 @@ fn the_demo_asks_a_joint_task_force() {
         false,
         "JP answers for its own records only"
     );
+
+    let c = &report["consultation"];
+    let blocked = c["blocked"].as_str().unwrap_or_default();
+    let denial_id = c["denial_id"].as_str().unwrap_or_default();
+    assert!(
+        denial_id.starts_with("FR-D-") && blocked.contains(denial_id),
+        "the refusal names FR's denial: {c:#}"
+    );
+    assert_eq!(c["recipients"], serde_json::json!(["FR"]), "{c:#}");
+    assert_eq!(c["position"], "no-objection", "{c:#}");
+    assert_eq!(c["state"], "approved", "{c:#}");
+    assert!(
+        c["rationale"]
+            .as_str()
+            .is_some_and(|r| r.contains(c["consultation_id"].as_str().unwrap_or("?"))),
+        "the approval records the consultation: {c:#}"
+    );
+    assert_eq!(c["not_held_at"], serde_json::json!(["JP"]), "{c:#}");
 }
