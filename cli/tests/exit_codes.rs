@@ -23,7 +23,10 @@ fn version_is_printed() {
 
 #[test]
 fn unknown_subcommand_is_a_usage_error() {
-    let out = concord().arg("no-such-command").output().expect("run concord");
+    let out = concord()
+        .arg("no-such-command")
+        .output()
+        .expect("run concord");
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -39,5 +42,8 @@ fn missing_profile_is_a_config_error() {
         .expect("run concord");
     assert_eq!(out.status.code(), Some(12), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.starts_with("concord: "), "one-line error expected: {stderr}");
+    assert!(
+        stderr.starts_with("concord: "),
+        "one-line error expected: {stderr}"
+    );
 }

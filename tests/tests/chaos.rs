@@ -228,7 +228,11 @@ async fn the_federation_converges_under_crashes_and_cut_links() {
             ..ListRecordsRequest::default()
         };
         loop {
-            let page = client.list_alerts(request.clone()).await.unwrap().into_inner();
+            let page = client
+                .list_alerts(request.clone())
+                .await
+                .unwrap()
+                .into_inner();
             list.extend(page.records);
             if page.next_page_token.is_empty() {
                 break;

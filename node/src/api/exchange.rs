@@ -67,7 +67,9 @@ impl ExchangeApi {
             0 => MAX_PAGE,
             n => n.min(MAX_PAGE),
         };
-        let (records, next) = self.exchange.list_page(kind, &filter, size, after.as_ref())?;
+        let (records, next) = self
+            .exchange
+            .list_page(kind, &filter, size, after.as_ref())?;
         Ok(pb::ListRecordsResponse {
             records: records.iter().map(conv::record_view).collect(),
             next_page_token: next.map(|c| hex::encode(c.0)).unwrap_or_default(),

@@ -9,8 +9,8 @@ use crate::exchange::records::{
     AlertCategory, DenialNotice, DeniedItem, Party, RiskAlert, Severity, Subjects,
 };
 use crate::exchange::{
-    AlertDraft, DeliveryView, DenialChange, DenialDraft, Distribution, PageCursor, Record, RecordFilter,
-    RecordView, SignatureCheck,
+    AlertDraft, DeliveryView, DenialChange, DenialDraft, Distribution, PageCursor, Record,
+    RecordFilter, RecordView, SignatureCheck,
 };
 use crate::identity::Jurisdiction;
 use crate::peers::now_unix_ms;

@@ -28,10 +28,9 @@ pub fn relabel<B>(mut response: Response<B>) -> Response<B> {
             .get("grpc-message")
             .is_some_and(|m| DECODE_FAILED.iter().any(|p| m.as_bytes().starts_with(p)));
     if is_decode_failure {
-        response.headers_mut().insert(
-            "grpc-status",
-            HeaderValue::from_static(INVALID_ARGUMENT),
-        );
+        response
+            .headers_mut()
+            .insert("grpc-status", HeaderValue::from_static(INVALID_ARGUMENT));
     }
     response
 }
@@ -66,7 +65,10 @@ mod tests {
     fn other_statuses_are_left_alone() {
         assert_eq!(status(&relabel(response("13", "store%20failed"))), "13");
         assert_eq!(
-            status(&relabel(response("5", "failed%20to%20decode%20Protobuf%20message"))),
+            status(&relabel(response(
+                "5",
+                "failed%20to%20decode%20Protobuf%20message"
+            ))),
             "5"
         );
         let plain = relabel(Response::new(()));

@@ -238,7 +238,10 @@ fn load(path: &Path, data_dir: &Path) -> Result<(), BackupError> {
     }
     imported?;
     let seq = crate::exchange::skip_sequence_after_restore(&store)?;
-    tracing::info!(seq, "sequence counter moved past anything issued since the backup");
+    tracing::info!(
+        seq,
+        "sequence counter moved past anything issued since the backup"
+    );
     Ok(())
 }
 

@@ -71,7 +71,9 @@ pub struct Exchange {
 pub fn skip_sequence_after_restore(store: &Store) -> Result<u64, crate::store::StoreError> {
     let ledger = Ledger::open(store)?;
     let held = ledger.counters.get(ledger::SEQ_COUNTER)?.unwrap_or(0);
-    let now_us = u64::try_from(now_unix_ms()).unwrap_or(0).saturating_mul(1000);
+    let now_us = u64::try_from(now_unix_ms())
+        .unwrap_or(0)
+        .saturating_mul(1000);
     let next = held.max(now_us);
     let mut batch = store.batch();
     batch.put(&ledger.counters, ledger::SEQ_COUNTER, &next)?;

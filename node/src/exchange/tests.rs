@@ -546,8 +546,13 @@ async fn paged_listing_returns_every_current_record_once() {
     let mut pages = 0;
     loop {
         let (page, next) =
-            de.x.list_page(RecordKind::Alert, &RecordFilter::default(), 3, cursor.as_ref())
-                .unwrap();
+            de.x.list_page(
+                RecordKind::Alert,
+                &RecordFilter::default(),
+                3,
+                cursor.as_ref(),
+            )
+            .unwrap();
         assert!(page.len() <= 3);
         pages += 1;
         paged.extend(page.into_iter().map(|v| v.header.record_id));
@@ -570,7 +575,9 @@ async fn paged_listing_returns_every_current_record_once() {
         issuer: Some(j("FR")),
         ..RecordFilter::default()
     };
-    let (page, next) = de.x.list_page(RecordKind::Alert, &only_fr, 100, None).unwrap();
+    let (page, next) =
+        de.x.list_page(RecordKind::Alert, &only_fr, 100, None)
+            .unwrap();
     assert_eq!(page.len(), 7);
     assert!(next.is_none());
     let wrong = PageCursor(vec![b'Z']);
@@ -602,7 +609,10 @@ async fn paged_listing_shows_only_the_latest_version_of_a_denial() {
     };
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let v = de.x.issue_denial(&officer(de), denial.clone(), to(&["FR"])).await.unwrap();
+        let v =
+            de.x.issue_denial(&officer(de), denial.clone(), to(&["FR"]))
+                .await
+                .unwrap();
         ids.push(v.header.record_id);
     }
     de.x.revoke_denial(&officer(de), &ids[1], "appeal upheld".into())
@@ -612,16 +622,28 @@ async fn paged_listing_shows_only_the_latest_version_of_a_denial() {
     let mut cursor = None;
     loop {
         let (page, next) =
-            de.x.list_page(RecordKind::Denial, &RecordFilter::default(), 1, cursor.as_ref())
-                .unwrap();
-        seen.extend(page.into_iter().map(|v| (v.header.record_id, v.header.version)));
+            de.x.list_page(
+                RecordKind::Denial,
+                &RecordFilter::default(),
+                1,
+                cursor.as_ref(),
+            )
+            .unwrap();
+        seen.extend(
+            page.into_iter()
+                .map(|v| (v.header.record_id, v.header.version)),
+        );
         match next {
             Some(c) => cursor = Some(c),
             None => break,
         }
     }
     seen.sort();
-    let mut want = vec![(ids[0].clone(), 1), (ids[1].clone(), 2), (ids[2].clone(), 1)];
+    let mut want = vec![
+        (ids[0].clone(), 1),
+        (ids[1].clone(), 2),
+        (ids[2].clone(), 1),
+    ];
     want.sort();
     assert_eq!(seen, want);
 }

@@ -333,8 +333,6 @@ fn decode_unverified(header: &EnvelopeHeader, body: &[u8]) -> Result<Record> {
     Ok(match header.kind {
         RecordKind::Alert => Record::Alert(postcard::from_bytes(body).map_err(err)?),
         RecordKind::Denial => Record::Denial(postcard::from_bytes(body).map_err(err)?),
-        RecordKind::Consultation => {
-            Record::Consultation(postcard::from_bytes(body).map_err(err)?)
-        }
+        RecordKind::Consultation => Record::Consultation(postcard::from_bytes(body).map_err(err)?),
     })
 }
