@@ -377,14 +377,8 @@ impl Node {
         let consult_api = ConsultServiceServer::new(crate::api::ConsultApi::new(consult))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
-        let counted = metrics.clone();
         let router = Server::builder()
-            .layer(tower::util::MapRequestLayer::new(
-                move |req: http::Request<tonic::body::Body>| {
-                    counted.request(req.uri().path());
-                    req
-                },
-            ))
+            .layer(crate::api::timing::TimingLayer::new(metrics.clone()))
             .layer(tower::util::MapResponseLayer::new(
                 crate::api::malformed::relabel::<tonic::body::Body>,
             ))

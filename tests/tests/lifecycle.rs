@@ -38,6 +38,22 @@ async fn metrics_are_served_on_localhost() {
     );
     assert!(text.contains("concord_store_durable_writes"), "{text}");
     assert!(metric(&de, "concord_tls_handshakes_total{result=\"ok\"}") >= 1);
+    // Latency by method and status code, for alerting on slow or failing calls.
+    assert!(
+        metric(
+            &de,
+            "concord_rpc_duration_seconds_count{method=\"/concord.v1.AdminService/Status\",code=\"0\"}"
+        ) >= 1
+    );
+    // A refused call is measured under its code (7: PermissionDenied).
+    let analyst = de.issue("analyst", "ana");
+    assert!(status_of(&analyst).await.is_err());
+    assert!(
+        metric(
+            &de,
+            "concord_rpc_duration_seconds_count{method=\"/concord.v1.AdminService/Status\",code=\"7\"}"
+        ) >= 1
+    );
 }
 
 #[tokio::test]
