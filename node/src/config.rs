@@ -196,6 +196,19 @@ pub struct LimitsFile {
     /// Most own records queued for one peer. Beyond it, issuing a record
     /// naming that peer fails with ResourceExhausted (nothing is dropped).
     pub max_outbox_per_peer: usize,
+    /// Most requests in flight at once on one connection (HTTP/2 streams);
+    /// a client opening more waits for one to finish.
+    pub max_concurrent_streams: u32,
+    /// Deadline for answering one request (for a streaming response: for
+    /// starting it). A client's own, shorter `grpc-timeout` wins.
+    pub request_timeout_ms: u64,
+    /// How often the node pings each connection, and how long it waits for
+    /// the answer before closing it as dead.
+    pub keepalive_interval_ms: u64,
+    pub keepalive_timeout_ms: u64,
+    /// A connection on which the client sends nothing (not even a ping
+    /// answer) for this long is closed; must exceed keepalive_interval_ms.
+    pub idle_timeout_ms: u64,
 }
 
 impl Default for LimitsFile {
@@ -210,6 +223,11 @@ impl Default for LimitsFile {
             requests_per_second_per_identity: 5_000,
             request_burst_per_identity: 10_000,
             max_outbox_per_peer: 1_000_000,
+            max_concurrent_streams: 128,
+            request_timeout_ms: 120_000,
+            keepalive_interval_ms: 30_000,
+            keepalive_timeout_ms: 10_000,
+            idle_timeout_ms: 120_000,
         }
     }
 }
@@ -244,6 +262,11 @@ pub struct NodeConfig {
     pub requests_per_second_per_identity: u32,
     pub request_burst_per_identity: u32,
     pub max_outbox_per_peer: usize,
+    pub max_concurrent_streams: u32,
+    pub request_timeout: Duration,
+    pub keepalive_interval: Duration,
+    pub keepalive_timeout: Duration,
+    pub idle_timeout: Duration,
     pub checkpoint_every: Duration,
     pub retention: RetentionPolicy,
     pub screening_threshold: f32,
@@ -367,6 +390,30 @@ impl NodeConfig {
                 "limits.max_outbox_per_peer",
                 file.limits.max_outbox_per_peer as u64,
             ),
+            positive(
+                "limits.max_concurrent_streams",
+                u64::from(file.limits.max_concurrent_streams),
+            ),
+            positive("limits.request_timeout_ms", file.limits.request_timeout_ms),
+            positive(
+                "limits.keepalive_interval_ms",
+                file.limits.keepalive_interval_ms,
+            ),
+            positive(
+                "limits.keepalive_timeout_ms",
+                file.limits.keepalive_timeout_ms,
+            ),
+            positive("limits.idle_timeout_ms", file.limits.idle_timeout_ms),
+            if file.limits.idle_timeout_ms > file.limits.keepalive_interval_ms {
+                Ok(())
+            } else {
+                // Otherwise a live client with a quiet stream would be cut
+                // before the ping that proves it alive.
+                Err(format!(
+                    "limits.idle_timeout_ms ({}) must exceed limits.keepalive_interval_ms ({})",
+                    file.limits.idle_timeout_ms, file.limits.keepalive_interval_ms
+                ))
+            },
             positive("audit.checkpoint_every_s", file.audit.checkpoint_every_s),
             positive(
                 "taskforce.peer_deadline_ms",
@@ -419,6 +466,11 @@ impl NodeConfig {
                 requests_per_second_per_identity: file.limits.requests_per_second_per_identity,
                 request_burst_per_identity: file.limits.request_burst_per_identity,
                 max_outbox_per_peer: file.limits.max_outbox_per_peer,
+                max_concurrent_streams: file.limits.max_concurrent_streams,
+                request_timeout: Duration::from_millis(file.limits.request_timeout_ms),
+                keepalive_interval: Duration::from_millis(file.limits.keepalive_interval_ms),
+                keepalive_timeout: Duration::from_millis(file.limits.keepalive_timeout_ms),
+                idle_timeout: Duration::from_millis(file.limits.idle_timeout_ms),
                 checkpoint_every: Duration::from_secs(file.audit.checkpoint_every_s),
                 retention: RetentionPolicy {
                     alerts_days: file.retention.alerts_days,

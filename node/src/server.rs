@@ -378,6 +378,10 @@ impl Node {
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
         let router = Server::builder()
+            .max_concurrent_streams(Some(config.max_concurrent_streams))
+            .timeout(config.request_timeout)
+            .http2_keepalive_interval(Some(config.keepalive_interval))
+            .http2_keepalive_timeout(Some(config.keepalive_timeout))
             .layer(crate::api::timing::TimingLayer::new(metrics.clone()))
             .layer(tower::util::MapResponseLayer::new(
                 crate::api::malformed::relabel::<tonic::body::Body>,
@@ -420,6 +424,7 @@ impl Node {
             max_connections: config.max_connections,
             max_pending_handshakes: config.max_pending_handshakes,
             max_connections_per_identity: config.max_connections_per_identity,
+            idle_timeout: config.idle_timeout,
         };
         let incoming =
             tls::serve_incoming(listener, Arc::new(server_config), limits, metrics.clone());

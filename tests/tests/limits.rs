@@ -1,6 +1,7 @@
 //! Resource limits, each configurable: per-identity request rate and
-//! connections, and a flood of idle or garbage connections that must not stop
-//! peers exchanging records.
+//! connections, idle connections, streams per connection, request deadlines,
+//! and a flood of idle or garbage connections that must not stop peers
+//! exchanging records.
 
 use std::io::Write;
 use std::time::Duration;
@@ -218,4 +219,207 @@ async fn idle_and_garbage_connections_do_not_stop_the_exchange() {
     .await
     .unwrap()
     .unwrap();
+}
+
+/// A TLS connection that completes its handshake with `creds` and then
+/// says nothing at all (not even the HTTP/2 preface).
+async fn silent_tls(creds: &Credentials) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in CertificateDer::pem_slice_iter(creds.ca_pem.as_bytes()) {
+        roots.add(ca.unwrap()).unwrap();
+    }
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(creds.cert_pem.as_bytes())
+            .map(|c| c.unwrap())
+            .collect();
+    let key = PrivateKeyDer::from_pem_slice(creds.key_pem.as_bytes()).unwrap();
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .unwrap();
+    let tcp = tokio::net::TcpStream::connect(&creds.endpoint)
+        .await
+        .unwrap();
+    let host = creds.endpoint.rsplit_once(':').unwrap().0.to_owned();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(ServerName::try_from(host).unwrap(), tcp)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_silent_connection_is_closed_but_a_quiet_stream_is_kept_alive() {
+    use concord_proto::v1::WatchRequest;
+    use tokio::io::AsyncReadExt;
+
+    init();
+    let root = tempfile::tempdir().unwrap();
+    let de = NodeDir::init(root.path(), "DE");
+    set_limits(
+        &de,
+        &[
+            ("max_connections_per_identity", 1),
+            ("idle_timeout_ms", 1500),
+            ("keepalive_interval_ms", 400),
+            ("keepalive_timeout_ms", 1000),
+        ],
+    );
+    let _node = NodeProcess::start(&de).await.unwrap();
+    let admin = Credentials::from_profile(&de.admin_profile()).unwrap();
+
+    // A client that authenticates and then says nothing holds the admin's
+    // only connection slot until the node closes it as idle.
+    let mut silent = silent_tls(&admin).await;
+    eventually("the silent connection to take the admin's slot", || async {
+        anyhow::ensure!(
+            status_of(&de.admin_profile()).await.is_err(),
+            "a second admin connection was served"
+        );
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let mut buf = [0u8; 1024];
+    let closed = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            // The server's HTTP/2 settings and pings arrive, then the close.
+            match silent.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the node kept a silent connection open");
+    eventually("the admin's slot freed", || async {
+        status_of(&de.admin_profile()).await.map(|_| ())
+    })
+    .await
+    .unwrap();
+
+    // A watch stream with nothing to say for several idle timeouts stays
+    // open: its client answers the node's keepalive pings.
+    let analyst = de.issue("analyst", "ana");
+    let mut watcher = exchange_client(&analyst).await.unwrap();
+    let mut stream = watcher
+        .watch_alerts(WatchRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    let mut raiser = exchange_client(&de.issue("analyst", "raiser"))
+        .await
+        .unwrap();
+    let raised = raiser
+        .raise_alert(RaiseAlertRequest {
+            category: "other".into(),
+            severity: "low".into(),
+            summary: "after a quiet spell".into(),
+            distribution: Some(Distribution {
+                to: vec!["DE".into()],
+                groups: vec![],
+            }),
+            ..Default::default()
+        })
+        .await;
+    // DE names only itself: refused (nobody to send to) or accepted, the
+    // watch stream must still be open either way.
+    if let Ok(raised) = raised {
+        let seen = tokio::time::timeout(Duration::from_secs(30), stream.message())
+            .await
+            .expect("the quiet watch stream saw nothing")
+            .expect("the quiet watch stream was closed")
+            .expect("the quiet watch stream ended");
+        assert_eq!(seen.id, raised.into_inner().id);
+    } else {
+        let still_open = tokio::time::timeout(Duration::from_millis(500), stream.message()).await;
+        assert!(
+            still_open.is_err(),
+            "the quiet watch stream ended: {still_open:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn streams_per_connection_and_request_deadlines_are_bounded() {
+    use concord_proto::v1::import_list_request::Part;
+    use concord_proto::v1::screening_service_client::ScreeningServiceClient;
+    use concord_proto::v1::{ImportHeader, ImportListRequest, WatchRequest};
+
+    init();
+    let root = tempfile::tempdir().unwrap();
+    let de = NodeDir::init(root.path(), "DE");
+    set_limits(
+        &de,
+        &[("max_concurrent_streams", 2), ("request_timeout_ms", 1500)],
+    );
+    let _node = NodeProcess::start(&de).await.unwrap();
+    let analyst = de.issue("analyst", "ana");
+
+    // Two open watch streams fill one connection; a third call on it waits
+    // for a stream to end instead of adding to the node's load.
+    let channel = Credentials::from_profile(&analyst)
+        .unwrap()
+        .channel(true)
+        .await
+        .unwrap();
+    let mut client =
+        concord_proto::v1::exchange_service_client::ExchangeServiceClient::new(channel.clone());
+    let first = client
+        .watch_alerts(WatchRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let _second = client
+        .watch_alerts(WatchRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let mut third = client.clone();
+    let mut listing =
+        Box::pin(async move { third.list_alerts(ListRecordsRequest::default()).await });
+    let waited = tokio::time::timeout(Duration::from_secs(2), &mut listing).await;
+    assert!(waited.is_err(), "a third stream was served: {waited:?}");
+    drop(first);
+    let listed = tokio::time::timeout(Duration::from_secs(30), listing)
+        .await
+        .expect("the third call never ran after a stream closed");
+    assert!(listed.is_ok(), "{listed:?}");
+
+    // An import whose client never finishes sending is cut at the deadline.
+    let mut screening = ScreeningServiceClient::new(
+        Credentials::from_profile(&de.admin_profile())
+            .unwrap()
+            .channel(true)
+            .await
+            .unwrap(),
+    );
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(ImportListRequest {
+        part: Some(Part::Header(ImportHeader {
+            list: "stalled".into(),
+            format: "jsonl".into(),
+        })),
+    })
+    .await
+    .unwrap();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(60),
+        screening.import_list(tokio_stream::wrappers::ReceiverStream::new(rx)),
+    )
+    .await
+    .expect("the stalled import was never cut off");
+    let err = outcome.unwrap_err();
+    assert!(
+        matches!(
+            err.code(),
+            tonic::Code::Cancelled | tonic::Code::DeadlineExceeded
+        ),
+        "{err:?}"
+    );
+    drop(tx);
+    // The node itself is fine.
+    status_of(&de.admin_profile()).await.unwrap();
 }

@@ -2,6 +2,7 @@
 //! verified certificate becomes the connection's [`Caller`].
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, Sleep};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
@@ -29,9 +31,17 @@ pub struct ConnInfo {
 }
 
 /// A TLS connection whose client certificate has been verified.
+///
+/// It fails with `TimedOut` once nothing has arrived from the client for
+/// `idle`: a connection that holds a slot and says nothing is closed. Live
+/// clients are never idle that long, because the server pings every open
+/// connection (HTTP/2 keepalive, more often than `idle`) and their HTTP/2
+/// stack answers each ping — so quiet long-lived streams survive.
 pub struct AuthenticatedStream {
     inner: TlsStream<TcpStream>,
     info: ConnInfo,
+    idle: Duration,
+    idle_deadline: Pin<Box<Sleep>>,
     _permit: OwnedSemaphorePermit,
     _identity: IdentitySlot,
 }
@@ -43,6 +53,9 @@ pub struct IncomingLimits {
     pub max_connections: usize,
     pub max_pending_handshakes: usize,
     pub max_connections_per_identity: usize,
+    /// An authenticated connection on which the client sends nothing for
+    /// this long is closed.
+    pub idle_timeout: Duration,
 }
 
 type IdentityCounts = Arc<Mutex<HashMap<Caller, usize>>>;
@@ -93,7 +106,33 @@ impl AsyncRead for AuthenticatedStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let this = &mut *self;
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before {
+                    let next = Instant::now() + this.idle;
+                    this.idle_deadline.as_mut().reset(next);
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => {
+                if this.idle_deadline.as_mut().poll(cx).is_ready() {
+                    tracing::info!(
+                        remote = %this.info.remote,
+                        caller = %this.info.caller,
+                        idle_s = this.idle.as_secs_f64(),
+                        "closing an idle connection"
+                    );
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "connection idle",
+                    )));
+                }
+                Poll::Pending
+            }
+        }
     }
 }
 
@@ -187,6 +226,8 @@ pub fn serve_incoming(
                         let stream = AuthenticatedStream {
                             inner,
                             info: ConnInfo { remote, caller },
+                            idle: limits.idle_timeout,
+                            idle_deadline: Box::pin(tokio::time::sleep(limits.idle_timeout)),
                             _permit: permit,
                             _identity: identity,
                         };
