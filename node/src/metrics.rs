@@ -346,13 +346,23 @@ mod tests {
     fn made_up_method_paths_share_one_label() {
         let m = Metrics::new();
         for i in 0..50 {
-            m.rpc_done(&format!("/concord.v1.AdminService/No{i}"), "12", Duration::ZERO);
+            m.rpc_done(
+                &format!("/concord.v1.AdminService/No{i}"),
+                "12",
+                Duration::ZERO,
+            );
             m.denied(&format!("/x.Y/No{i}"));
         }
         m.rpc_done(&"/a".repeat(200), "0", Duration::ZERO);
         let text = m.render(Snapshot::default());
-        assert!(text.contains("concord_rpc_requests_total{method=\"unknown\"} 51"), "{text}");
-        assert!(text.contains("concord_rpc_denied_total{method=\"unknown\"} 50"), "{text}");
+        assert!(
+            text.contains("concord_rpc_requests_total{method=\"unknown\"} 51"),
+            "{text}"
+        );
+        assert!(
+            text.contains("concord_rpc_denied_total{method=\"unknown\"} 50"),
+            "{text}"
+        );
         assert!(!text.contains("No1"), "{text}");
     }
 }

@@ -14,13 +14,13 @@ mod federation;
 mod licensing;
 mod licensing_convert;
 pub mod malformed;
-pub mod timing;
 mod risk;
 mod screening;
 mod screening_convert;
 mod taskforce;
 mod taskforce_client;
 mod taskforce_convert;
+pub mod timing;
 pub(crate) mod wire;
 
 pub use admin::AdminApi;
