@@ -261,7 +261,7 @@ async fn a_silent_connection_is_closed_but_a_quiet_stream_is_kept_alive() {
         &de,
         &[
             ("max_connections_per_identity", 1),
-            ("idle_timeout_ms", 1500),
+            ("idle_timeout_ms", 3000),
             ("keepalive_interval_ms", 400),
             ("keepalive_timeout_ms", 1000),
         ],
@@ -308,7 +308,7 @@ async fn a_silent_connection_is_closed_but_a_quiet_stream_is_kept_alive() {
         .await
         .unwrap()
         .into_inner();
-    tokio::time::sleep(Duration::from_millis(4500)).await;
+    tokio::time::sleep(Duration::from_millis(7000)).await;
     let mut raiser = exchange_client(&de.issue("analyst", "raiser"))
         .await
         .unwrap();
