@@ -72,4 +72,17 @@ fn the_demo_asks_a_joint_task_force() {
         "the approval records the consultation: {c:#}"
     );
     assert_eq!(c["not_held_at"], serde_json::json!(["JP"]), "{c:#}");
+
+    // The application was scored at submission, with FR's denial counted;
+    // the factors shown add up to the score.
+    let risk = &c["risk"];
+    let factors = risk["factors"].as_array().cloned().unwrap_or_default();
+    let total: i64 = factors.iter().map(|f| f[1].as_i64().unwrap_or(0)).sum();
+    assert_eq!(Some(total), risk["score"].as_i64(), "{risk:#}");
+    assert!(
+        factors
+            .iter()
+            .any(|f| f[0] == "denials" && f[1].as_i64().unwrap_or(0) > 0),
+        "FR's denial raised the score: {risk:#}"
+    );
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::client;
-use crate::cmd::{consult, license};
+use crate::cmd::{consult, license, risk};
 use crate::exit::CliError;
 use crate::local::{Member, Progress};
 use crate::nodes::Nodes;
@@ -28,10 +28,21 @@ const DENIED_PARTY: &str = "DEMO COMPONENTS SARL (fictitious)";
 const DENIED_ITEM: &str = "3A001";
 const DESTINATION: &str = "ZZ";
 
+/// The application's risk score as DE computed it at submission.
+#[derive(Debug, Serialize)]
+pub struct RiskSummary {
+    pub score: u32,
+    pub band: String,
+    pub flagged: bool,
+    /// (factor, points) for factors that added or took points.
+    pub factors: Vec<(String, i32)>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct ConsultReport {
     pub license_id: String,
     pub denial_id: String,
+    pub risk: RiskSummary,
     /// The refusal DE's officer got before consulting.
     pub blocked: String,
     pub consultation_id: String,
@@ -51,12 +62,27 @@ impl ConsultReport {
     pub fn render(&self) -> String {
         format!(
             "\nNo undercut: DE reviews {license}, essentially identical to FR's denial {denial}.\n\
+             Risk score at submission: {score}/100 ({band}){flag}; {factors}.\n\
              Approving it is refused:\n  {blocked}\n\
              DE's officer consults FR ({c} to {to}); FR's officer answers {answer} ({position}).\n\
              The approval then goes through ({state}); the decision records:\n  {rationale}\n\
              Held at {held}; not at {not} (need-to-know).\n",
             license = self.license_id,
             denial = self.denial_id,
+            score = self.risk.score,
+            band = self.risk.band,
+            flag = if self.risk.flagged {
+                ", flagged for review (the score informs; the officer decides)"
+            } else {
+                ""
+            },
+            factors = self
+                .risk
+                .factors
+                .iter()
+                .map(|(name, points)| format!("{name} {points:+}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             blocked = self.blocked,
             c = self.consultation_id,
             to = self.recipients.join(", "),
@@ -148,6 +174,25 @@ pub async fn scene(
         .map_err(rpc("SubmitLicense", de_officer, "DE officer"))?
         .into_inner();
     let license_id = submitted.id;
+    let assessment = risk::connect(de_officer)
+        .await?
+        .get_assessment(pb::GetRiskAssessmentRequest {
+            license_id: license_id.clone(),
+        })
+        .await
+        .map_err(rpc("GetAssessment", de_officer, "DE officer"))?
+        .into_inner();
+    let risk = RiskSummary {
+        score: assessment.score,
+        band: assessment.band,
+        flagged: assessment.flagged,
+        factors: assessment
+            .factors
+            .into_iter()
+            .filter(|f| f.points != 0)
+            .map(|f| (f.name, f.points))
+            .collect(),
+    };
     officer
         .review_license(pb::LicenseActionRequest {
             id: license_id.clone(),
@@ -255,6 +300,7 @@ pub async fn scene(
     Ok(ConsultReport {
         license_id,
         denial_id: denial_id.to_owned(),
+        risk,
         blocked,
         consultation_id: request.id,
         recipients: request.recipients,
