@@ -3,13 +3,12 @@
 //! binary, AddPeer over the admin API. Used by `concord demo` and
 //! `concord bench --local`.
 
-use std::io::IsTerminal;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use concord_proto::v1 as pb;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use tokio::time::Instant;
 
 use crate::args::{ExportTrustArgs, InitArgs};
@@ -17,8 +16,8 @@ use crate::client::{self, AdminClient};
 use crate::cmd::{peer, pki};
 use crate::exit::{CliError, ErrorKind};
 use crate::nodes::Nodes;
-use crate::output::OutputFormat;
 use crate::profile::Profile;
+pub use crate::progress::Progress;
 
 /// How long a node may take to answer its first Status.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -263,57 +262,6 @@ pub fn free_ports(n: usize) -> Result<Vec<u16>, CliError> {
         )));
     }
     Ok(held.into_iter().map(|(port, _)| port).collect())
-}
-
-/// Spinner frames; the last one marks a finished step.
-const TICKS: &str = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏✔";
-
-/// indicatif progress on stderr, hidden when stderr is not a terminal or the
-/// output is JSON.
-pub struct Progress {
-    multi: MultiProgress,
-}
-
-impl Progress {
-    pub fn new(output: OutputFormat) -> Self {
-        let visible = output == OutputFormat::Table && std::io::stderr().is_terminal();
-        let target = if visible {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        Progress {
-            multi: MultiProgress::with_draw_target(target),
-        }
-    }
-
-    pub fn bar(&self, message: &str, len: usize) -> ProgressBar {
-        let style = ProgressStyle::with_template(
-            "{spinner:.green} {msg:<48} [{bar:12.cyan}] {pos}/{len} {elapsed}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .tick_chars(TICKS)
-        .progress_chars("=> ");
-        self.start(ProgressBar::new(len as u64).with_style(style), message)
-    }
-
-    pub fn spinner(&self, message: &str) -> ProgressBar {
-        let style = ProgressStyle::with_template("{spinner:.green} {msg} {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner())
-            .tick_chars(TICKS);
-        self.start(ProgressBar::new_spinner().with_style(style), message)
-    }
-
-    fn start(&self, bar: ProgressBar, message: &str) -> ProgressBar {
-        let bar = self.multi.add(bar);
-        bar.set_message(message.to_owned());
-        bar.enable_steady_tick(Duration::from_millis(100));
-        bar
-    }
-
-    pub fn clear(&self) {
-        let _ = self.multi.clear();
-    }
 }
 
 #[cfg(test)]

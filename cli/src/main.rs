@@ -8,6 +8,8 @@
 //! - `client`: a mutual-TLS admin client from a profile.
 //! - `duration`: `--expires-in 12h`-style durations and `--since` times.
 //! - `nodes`: child `concord-node` processes for the demo.
+//! - `local`: throw-away local federations (demo, bench); `progress`: indicatif
+//!   bars and spinners shown only to a person at a terminal.
 //! - `cmd`: one file per command (`pki`, `peer`, `status`, `demo`, `alert`,
 //!   `denial`, `group`, `evidence`, `consult`, ...), plus `records`, the rendering of
 //!   exchanged records they share.
@@ -24,6 +26,7 @@ mod local;
 mod nodes;
 mod output;
 mod profile;
+mod progress;
 mod tls_probe;
 
 use std::process::ExitCode;

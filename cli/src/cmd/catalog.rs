@@ -7,14 +7,11 @@
 //! those keys. The whole file is checked before anything is sent: every
 //! malformed row is reported with its line number and nothing is imported.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use concord_node::licensing::{import_problems, CatalogEntry, Category, SourcedEntry};
 use concord_proto::v1 as pb;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::client::rpc_error;
@@ -22,6 +19,7 @@ use crate::cmd::license::connect;
 use crate::exit::CliError;
 use crate::output::{print_json, print_text, time_or_never, OutputFormat, Table};
 use crate::profile::Profile;
+use crate::progress::Progress;
 
 #[derive(Debug, Subcommand)]
 pub enum CatalogCommand {
@@ -632,49 +630,6 @@ fn render_history(h: &EntryHistoryOut) -> String {
         }
     }
     out
-}
-
-/// indicatif progress on stderr, hidden when stderr is not a terminal or the
-/// output is JSON.
-struct Progress {
-    visible: bool,
-}
-
-impl Progress {
-    fn new(output: OutputFormat) -> Self {
-        Progress {
-            visible: output == OutputFormat::Table && std::io::stderr().is_terminal(),
-        }
-    }
-
-    fn target(&self) -> ProgressDrawTarget {
-        if self.visible {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        }
-    }
-
-    fn spinner(&self, message: &str) -> ProgressBar {
-        let style = ProgressStyle::with_template("{spinner:.green} {msg} {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner());
-        let bar = ProgressBar::with_draw_target(None, self.target()).with_style(style);
-        bar.set_message(message.to_owned());
-        bar.enable_steady_tick(Duration::from_millis(100));
-        bar
-    }
-
-    fn bar(&self, message: &str, len: usize) -> ProgressBar {
-        let style = ProgressStyle::with_template(
-            "{spinner:.green} {msg} [{bar:24.cyan}] {pos}/{len} {elapsed}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-        let bar = ProgressBar::with_draw_target(Some(len as u64), self.target()).with_style(style);
-        bar.set_message(message.to_owned());
-        bar.enable_steady_tick(Duration::from_millis(100));
-        bar
-    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! the list atomically.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, IsTerminal};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -18,7 +18,6 @@ use concord_node::screening::WatchlistEntry;
 use concord_proto::v1 as pb;
 use concord_proto::v1::import_list_request::Part;
 use concord_proto::v1::screening_service_client::ScreeningServiceClient;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use tonic::transport::Channel;
 
@@ -26,6 +25,7 @@ use crate::client::{self, rpc_error};
 use crate::exit::CliError;
 use crate::output::{print_json, print_text, time_or_never, OutputFormat, Table};
 use crate::profile::Profile;
+use crate::progress::Progress;
 
 type ScreeningClient = ScreeningServiceClient<Channel>;
 
@@ -535,47 +535,6 @@ fn render_lists(out: &ListsOut) -> String {
         ]);
     }
     table.render()
-}
-
-struct Progress {
-    visible: bool,
-}
-
-impl Progress {
-    fn new(output: OutputFormat) -> Self {
-        Progress {
-            visible: output == OutputFormat::Table && std::io::stderr().is_terminal(),
-        }
-    }
-
-    fn target(&self) -> ProgressDrawTarget {
-        if self.visible {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        }
-    }
-
-    fn spinner(&self, message: &str) -> ProgressBar {
-        let style = ProgressStyle::with_template("{spinner:.green} {msg} {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner());
-        let bar = ProgressBar::with_draw_target(None, self.target()).with_style(style);
-        bar.set_message(message.to_owned());
-        bar.enable_steady_tick(Duration::from_millis(100));
-        bar
-    }
-
-    fn bar(&self, message: &str, len: usize) -> ProgressBar {
-        let style = ProgressStyle::with_template(
-            "{spinner:.green} {msg} [{bar:24.cyan}] {pos}/{len} {elapsed}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-        let bar = ProgressBar::with_draw_target(Some(len as u64), self.target()).with_style(style);
-        bar.set_message(message.to_owned());
-        bar.enable_steady_tick(Duration::from_millis(100));
-        bar
-    }
 }
 
 #[cfg(test)]
