@@ -40,6 +40,7 @@ pub mod error;
 pub mod exchange;
 pub mod federation;
 pub mod identity;
+mod kebab;
 pub mod licensing;
 pub mod metrics;
 pub mod peers;

@@ -1,15 +1,11 @@
 //! Reading consultations back: each request with the responses to it.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::exchange::consultation::{Consultation, ConsultationKind};
 use crate::exchange::{Exchange, Record, RecordFilter, RecordKind, RecordView, SignatureCheck};
-use crate::licensing::model::kebab_enum;
+use crate::kebab::kebab_enum;
 
 kebab_enum!(
     /// Where a consultation stands, as this node sees it.

@@ -7,17 +7,15 @@
 //! outbox, verification on receipt, equivocation evidence and audit at both
 //! ends. Who they go to is decided by `consult`; this file only carries them.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 use super::envelope::Record;
 use super::issue::{Distribution, IssueAudit};
-use super::records::{kebab_enum, MAX_LIST, MAX_TEXT};
+use super::records::{MAX_LIST, MAX_TEXT};
 use super::{Exchange, RecordView};
 use crate::error::{Error, Result};
 use crate::identity::{Caller, Jurisdiction};
+use crate::kebab::kebab_enum;
 use crate::peers::now_unix_ms;
 
 kebab_enum!(

@@ -1,9 +1,6 @@
 //! The records jurisdictions exchange: risk alerts and denial notices, in the
 //! common schema every node uses (shared/DOMAIN.md section 2).
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 use crate::identity::Jurisdiction;
@@ -14,37 +11,7 @@ pub const MAX_TEXT: usize = 4096;
 /// Most entries in any list field (subjects, aliases, items, indicators).
 pub const MAX_LIST: usize = 64;
 
-macro_rules! kebab_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                $name::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
-                    let all: Vec<_> = $name::ALL.iter().map(|v| v.as_str()).collect();
-                    format!("unknown {} {s:?}; expected one of {}", stringify!($name), all.join(", "))
-                })
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-pub(super) use kebab_enum;
+pub(super) use crate::kebab::kebab_enum;
 
 kebab_enum!(
     /// Why an alert was raised.

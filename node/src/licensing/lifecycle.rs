@@ -9,12 +9,8 @@
 //! `submit` creates a license and is never a transition. Every state not
 //! listed on the left of an arrow is final.
 
-use super::model::kebab_enum;
 use crate::error::Error;
-
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
+use crate::kebab::kebab_enum;
 
 kebab_enum!(
     LicenseState {

@@ -3,9 +3,6 @@
 //! history, waivers, shipments, end-use checks and voluntary disclosures,
 //! and the checks every field passes before it is stored.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 use super::lifecycle::{LicenseAction, LicenseState};
@@ -25,37 +22,7 @@ pub const MAX_CODE: usize = 32;
 /// Most entries in one catalog version.
 pub const MAX_CATALOG_ENTRIES: usize = 100_000;
 
-macro_rules! kebab_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                $name::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
-                    let all: Vec<_> = $name::ALL.iter().map(|v| v.as_str()).collect();
-                    format!("unknown {} {s:?}; expected one of {}", stringify!($name), all.join(", "))
-                })
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-pub(crate) use kebab_enum;
+use crate::kebab::kebab_enum;
 
 kebab_enum!(
     /// What kind of goods a control-list entry covers.
