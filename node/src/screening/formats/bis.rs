@@ -8,28 +8,13 @@
 //! as a slug (`AARON ABRAHAM VILLA` → `aaron-abraham-villa`); its addresses
 //! and countries accumulate.
 
-use std::collections::HashMap;
-
-use super::{error_line, field, line_of, push_unique, slug, Parsed};
+use super::{field, headed_rows, push_unique, slug, Merged, Parsed};
 use crate::screening::entry::{is_country_code, EntityType, WatchlistEntry};
 
 pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
     let mut parsed = Parsed::default();
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(b'\t')
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(bytes);
-    let headers: Vec<String> = match reader.byte_headers() {
-        Ok(h) => h.iter().map(|f| field(f).to_ascii_lowercase()).collect(),
-        Err(e) => {
-            parsed.malformed(
-                file,
-                error_line(&e).max(1),
-                format!("unreadable header: {e}"),
-            );
-            return parsed;
-        }
+    let Some((headers, rows)) = headed_rows(file, bytes, b'\t', &mut parsed) else {
+        return parsed;
     };
     let col = |name: &str| headers.iter().position(|h| h == name);
     let Some(name_col) = col("name") else {
@@ -41,31 +26,8 @@ pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
         .filter_map(|c| col(c))
         .collect();
     let country_col = col("country");
-    let mut entries: Vec<WatchlistEntry> = Vec::new();
-    let mut lines: Vec<u64> = Vec::new();
-    let mut by_id: HashMap<String, usize> = HashMap::new();
-    let mut record = csv::ByteRecord::new();
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                parsed.malformed(file, error_line(&e), format!("unreadable row: {e}"));
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    break;
-                }
-                continue;
-            }
-        }
-        let line = line_of(&record);
-        if record.len() != headers.len() {
-            parsed.malformed(
-                file,
-                line,
-                format!("expected {} fields, found {}", headers.len(), record.len()),
-            );
-            continue;
-        }
+    let mut merged = Merged::default();
+    for (line, record) in rows {
         let get = |i: usize| record.get(i).map(field).unwrap_or_default();
         let name = get(name_col);
         let id = slug(&name);
@@ -73,7 +35,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
             parsed.malformed(file, line, "empty name");
             continue;
         }
-        let mut e = WatchlistEntry::new(id.clone(), EntityType::Unknown, name);
+        let mut e = WatchlistEntry::new(id, EntityType::Unknown, name);
         let address: Vec<String> = address_cols
             .iter()
             .map(|c| get(*c))
@@ -86,16 +48,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
                 e.countries.push(c);
             }
         }
-        match by_id.get(&id) {
-            Some(i) => entries[*i].merge(e),
-            None => {
-                by_id.insert(id, entries.len());
-                entries.push(e);
-                lines.push(line);
-            }
-        }
+        merged.add(line, e);
     }
-    parsed.entries = entries;
-    parsed.validate(file, &lines);
-    parsed
+    merged.finish(file, parsed)
 }

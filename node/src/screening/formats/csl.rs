@@ -7,31 +7,14 @@
 //! `entity_number`, else with the name as a slug. Rows with the same source
 //! id are one party listed again and are merged.
 
-use std::collections::HashMap;
-
-use super::{error_line, field, line_of, push_unique, slug, split_list, Parsed};
+use super::{field, headed_rows, push_unique, slug, split_list, Merged, Parsed};
 use crate::screening::countries;
 use crate::screening::entry::{EntityType, WatchlistEntry};
 
 pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
     let mut parsed = Parsed::default();
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(bytes);
-    let headers: Vec<String> = match reader.byte_headers() {
-        Ok(h) => h
-            .iter()
-            .map(|f| field(f).trim_start_matches('\u{feff}').to_ascii_lowercase())
-            .collect(),
-        Err(e) => {
-            parsed.malformed(
-                file,
-                error_line(&e).max(1),
-                format!("unreadable header: {e}"),
-            );
-            return parsed;
-        }
+    let Some((headers, rows)) = headed_rows(file, bytes, b',', &mut parsed) else {
+        return parsed;
     };
     let col = |name: &str| headers.iter().position(|h| h == name);
     let Some(name_col) = col("name") else {
@@ -49,31 +32,8 @@ pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
         citizenships: col("citizenships"),
         nationalities: col("nationalities"),
     };
-    let mut entries: Vec<WatchlistEntry> = Vec::new();
-    let mut lines: Vec<u64> = Vec::new();
-    let mut by_id: HashMap<String, usize> = HashMap::new();
-    let mut record = csv::ByteRecord::new();
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                parsed.malformed(file, error_line(&e), format!("unreadable row: {e}"));
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    break;
-                }
-                continue;
-            }
-        }
-        let line = line_of(&record);
-        if record.len() != headers.len() {
-            parsed.malformed(
-                file,
-                line,
-                format!("expected {} fields, found {}", headers.len(), record.len()),
-            );
-            continue;
-        }
+    let mut merged = Merged::default();
+    for (line, record) in rows {
         let get = |c: Option<usize>| c.and_then(|i| record.get(i)).map(field).unwrap_or_default();
         let name = get(Some(name_col));
         if name.is_empty() {
@@ -93,7 +53,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
             (_, n) if !n.is_empty() => join_id(&source, &n),
             _ => join_id(&source, &slug(&name)),
         };
-        let mut e = WatchlistEntry::new(id.clone(), entity_type, name);
+        let mut e = WatchlistEntry::new(id, entity_type, name);
         for alias in split_list(&get(cols.alt_names), ';') {
             if alias != e.name {
                 push_unique(&mut e.aliases, alias);
@@ -114,18 +74,9 @@ pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
                 }
             }
         }
-        match by_id.get(&id) {
-            Some(i) => entries[*i].merge(e),
-            None => {
-                by_id.insert(id, entries.len());
-                entries.push(e);
-                lines.push(line);
-            }
-        }
+        merged.add(line, e);
     }
-    parsed.entries = entries;
-    parsed.validate(file, &lines);
-    parsed
+    merged.finish(file, parsed)
 }
 
 struct Cols {

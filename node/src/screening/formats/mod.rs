@@ -210,6 +210,95 @@ pub fn parse_ofac(files: &OfacFiles) -> Parsed {
 /// A field as text: UTF-8, or Latin-1 when it is not valid UTF-8; line
 /// breaks and other control characters (multi-line cells) become spaces;
 /// trimmed.
+/// A delimited file led by a header: the header's column names (lower
+/// case, byte-order mark dropped) and every row of the header's width, with
+/// the line it starts on. Unreadable rows and rows of another width are
+/// reported in `parsed` and skipped; an unreadable header is reported and
+/// gives `None`.
+fn headed_rows(
+    file: &str,
+    bytes: &[u8],
+    delimiter: u8,
+    parsed: &mut Parsed,
+) -> Option<(Vec<String>, Vec<(u64, csv::ByteRecord)>)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(bytes);
+    let headers: Vec<String> = match reader.byte_headers() {
+        Ok(h) => h
+            .iter()
+            .map(|f| field(f).trim_start_matches('\u{feff}').to_ascii_lowercase())
+            .collect(),
+        Err(e) => {
+            parsed.malformed(
+                file,
+                error_line(&e).max(1),
+                format!("unreadable header: {e}"),
+            );
+            return None;
+        }
+    };
+    let mut rows = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                parsed.malformed(file, error_line(&e), format!("unreadable row: {e}"));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
+                continue;
+            }
+        }
+        let line = line_of(&record);
+        if record.len() != headers.len() {
+            parsed.malformed(
+                file,
+                line,
+                format!("expected {} fields, found {}", headers.len(), record.len()),
+            );
+            continue;
+        }
+        rows.push((line, record.clone()));
+    }
+    Some((headers, rows))
+}
+
+/// Entries by source id, in first-seen order: a list that names one party
+/// on several rows (one per address or order) yields one entry.
+#[derive(Default)]
+struct Merged {
+    entries: Vec<WatchlistEntry>,
+    /// The line each entry was first seen on, for validation messages.
+    lines: Vec<u64>,
+    by_id: std::collections::HashMap<String, usize>,
+}
+
+impl Merged {
+    fn add(&mut self, line: u64, entry: WatchlistEntry) {
+        match self.by_id.get(&entry.source_id) {
+            Some(i) => self.entries[*i].merge(entry),
+            None => {
+                self.by_id
+                    .insert(entry.source_id.clone(), self.entries.len());
+                self.entries.push(entry);
+                self.lines.push(line);
+            }
+        }
+    }
+
+    /// Moves the entries into `parsed`, dropping (and reporting) invalid ones.
+    fn finish(self, file: &str, mut parsed: Parsed) -> Parsed {
+        parsed.entries = self.entries;
+        parsed.validate(file, &self.lines);
+        parsed
+    }
+}
+
 fn field(raw: &[u8]) -> String {
     let text = match std::str::from_utf8(raw) {
         Ok(s) => std::borrow::Cow::Borrowed(s),
