@@ -210,6 +210,9 @@ pub fn parse_ofac(files: &OfacFiles) -> Parsed {
 /// A field as text: UTF-8, or Latin-1 when it is not valid UTF-8; line
 /// breaks and other control characters (multi-line cells) become spaces;
 /// trimmed.
+/// One data row and the line it starts on.
+type Row = (u64, csv::ByteRecord);
+
 /// A delimited file led by a header: the header's column names (lower
 /// case, byte-order mark dropped) and every row of the header's width, with
 /// the line it starts on. Unreadable rows and rows of another width are
@@ -220,7 +223,7 @@ fn headed_rows(
     bytes: &[u8],
     delimiter: u8,
     parsed: &mut Parsed,
-) -> Option<(Vec<String>, Vec<(u64, csv::ByteRecord)>)> {
+) -> Option<(Vec<String>, Vec<Row>)> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(true)
