@@ -79,6 +79,30 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// Runs `concord --profile PROFILE --output json ARGS...` to completion.
+pub fn concord_json_as(profile: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["--profile", path_str(profile), "--output", "json"];
+    all.extend_from_slice(args);
+    concord(&all)
+}
+
+/// [`concord_json_as`], which must succeed; its stdout parsed as JSON.
+pub fn json_as(profile: &Path, args: &[&str]) -> serde_json::Value {
+    let out = concord_json_as(profile, args);
+    assert!(
+        out.status.success(),
+        "concord {args:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
 /// Runs the `concord` CLI to completion.
 pub fn concord(args: &[&str]) -> Output {
     Command::new(bin("concord"))

@@ -3,33 +3,11 @@
 //! node kept: its audit trail, its log and its store files.
 
 use std::path::Path;
-use std::process::Output;
 
 use concord_proto::v1 as pb;
+use concord_tests::json_as as json;
 use concord_tests::*;
 use serde_json::Value;
-
-fn cli(profile: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["--profile", path_str(profile), "--output", "json"];
-    all.extend_from_slice(args);
-    concord(&all)
-}
-
-fn json(profile: &Path, args: &[&str]) -> Value {
-    let out = cli(profile, args);
-    assert!(
-        out.status.success(),
-        "concord {args:?} failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{args:?}: not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
 
 fn section<'a>(answer: &'a Value, code: &str) -> &'a Value {
     answer["sections"]

@@ -4,34 +4,12 @@
 //! level. Audited at both ends.
 
 use std::path::Path;
-use std::process::Output;
 
 use anyhow::Result;
 use concord_proto::v1 as pb;
 use concord_tests::*;
+use concord_tests::{concord_json_as as cli, json_as as json};
 use serde_json::Value;
-
-fn cli(profile: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["--profile", path_str(profile), "--output", "json"];
-    all.extend_from_slice(args);
-    concord(&all)
-}
-
-fn json(profile: &Path, args: &[&str]) -> Value {
-    let out = cli(profile, args);
-    assert!(
-        out.status.success(),
-        "concord {args:?} failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{args:?}: not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
 
 async fn deny(officer: &Path, name: &str, to: &[&str]) -> String {
     let mut x = exchange_client(officer).await.unwrap();
