@@ -727,6 +727,12 @@ async fn exchange_calls_by_the_wrong_people_or_to_the_wrong_places_are_refused()
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument, "invalid UTF-8: {err:?}");
+    // A request over the message size limit (4 MiB by default): a limit the
+    // caller hit (RESOURCE_EXHAUSTED), not tonic's OUT_OF_RANGE.
+    let mut huge = alert_request("other", &["FR"]);
+    huge.summary = "x".repeat(5 * 1024 * 1024);
+    let err = analyst.raise_alert(huge).await.unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "oversized: {err:?}");
 
     // Control: the same analyst, with a proper request, is served.
     let ok = analyst

@@ -6,7 +6,7 @@ use concord_proto::v1::federation_service_server::FederationService;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
-use tonic::{Code, Request, Response, Status, Streaming};
+use tonic::{Request, Response, Status, Streaming};
 
 use super::auth::caller;
 use super::wire::{envelope_in, envelope_out, receipt_out};
@@ -77,14 +77,7 @@ impl FederationService for FederationApi {
                     Ok(Some(batch)) => batch,
                     Ok(None) => break,
                     Err(status) => {
-                        // tonic reports an over-limit message as OutOfRange; gRPC says ResourceExhausted.
-                        let status = match status.code() {
-                            Code::OutOfRange => {
-                                Status::resource_exhausted(status.message().to_owned())
-                            }
-                            _ => status,
-                        };
-                        let _ = tx.send(Err(status)).await;
+                        let _ = tx.send(Err(super::malformed::relabel_status(status))).await;
                         break;
                     }
                 };

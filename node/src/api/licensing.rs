@@ -90,7 +90,11 @@ impl LicensingService for LicensingApi {
         let mut source = None;
         let mut raw = Vec::new();
         let mut bytes = 0usize;
-        while let Some(chunk) = stream.message().await? {
+        while let Some(chunk) = stream
+            .message()
+            .await
+            .map_err(super::malformed::relabel_status)?
+        {
             if source.is_none() {
                 source = Some(chunk.source);
             }

@@ -1,38 +1,65 @@
-//! Malformed requests are the caller's fault: tonic reports a request body
-//! it cannot decode (invalid UTF-8 in a string field, a truncated message)
-//! as `INTERNAL`, which tells clients and alerting the node is broken. This
-//! response layer re-labels exactly those statuses as `INVALID_ARGUMENT`.
+//! Malformed requests are the caller's fault, and oversized ones a limit
+//! the caller hit. tonic reports a request body it cannot decode (invalid
+//! UTF-8 in a string field, a truncated message) as `INTERNAL`, which tells
+//! clients and alerting that the node is broken, and a message over the size
+//! limit as `OUT_OF_RANGE`. This module re-labels exactly those statuses as
+//! `INVALID_ARGUMENT` and `RESOURCE_EXHAUSTED`: [`relabel`] as a response
+//! layer for unary calls, [`relabel_status`] where a handler reads a stream.
 //!
 //! Written by hand because tonic has no hook for its codec's decode errors;
-//! the status arrives as a trailers-only response, so the `grpc-status`
-//! header is all there is to rewrite.
+//! for unary calls the status arrives as a trailers-only response, so the
+//! `grpc-status` header is all there is to rewrite.
 
 use http::{HeaderValue, Response};
+use tonic::{Code, Status};
 
-/// What tonic's codec puts at the start of `grpc-message` when decoding fails
-/// (percent-encoded on the wire, as gRPC requires).
-const DECODE_FAILED: &[&[u8]] = &[
-    b"failed to decode Protobuf message",
-    b"failed%20to%20decode%20Protobuf%20message",
+/// What tonic's codec puts at the start of the message when decoding fails,
+/// as text and percent-encoded (as `grpc-message` carries it).
+const DECODE_FAILED: &[&str] = &[
+    "failed to decode Protobuf message",
+    "failed%20to%20decode%20Protobuf%20message",
 ];
-const INTERNAL: &[u8] = b"13";
-const INVALID_ARGUMENT: &str = "3";
+/// ... and when a message is over the size limit.
+const TOO_LARGE: &[&str] = &[
+    "Error, decoded message length too large",
+    "Error,%20decoded%20message%20length%20too%20large",
+];
 
-/// Rewrites a decode failure's status; leaves every other response alone.
+/// The code a caller should see instead of `code` for `message`, if any.
+fn corrected(code: Code, message: &str) -> Option<Code> {
+    let starts = |prefixes: &[&str]| prefixes.iter().any(|p| message.starts_with(p));
+    match code {
+        Code::Internal if starts(DECODE_FAILED) => Some(Code::InvalidArgument),
+        Code::OutOfRange if starts(TOO_LARGE) => Some(Code::ResourceExhausted),
+        _ => None,
+    }
+}
+
+/// Rewrites a decode or size failure's status; leaves every other response alone.
 pub fn relabel<B>(mut response: Response<B>) -> Response<B> {
     let headers = response.headers();
-    let is_decode_failure = headers
+    let code = headers
         .get("grpc-status")
-        .is_some_and(|s| s.as_bytes() == INTERNAL)
-        && headers
-            .get("grpc-message")
-            .is_some_and(|m| DECODE_FAILED.iter().any(|p| m.as_bytes().starts_with(p)));
-    if is_decode_failure {
-        response
-            .headers_mut()
-            .insert("grpc-status", HeaderValue::from_static(INVALID_ARGUMENT));
+        .and_then(|s| s.to_str().ok())
+        .and_then(|s| s.parse::<i32>().ok())
+        .map(Code::from);
+    let message = headers
+        .get("grpc-message")
+        .and_then(|m| m.to_str().ok())
+        .unwrap_or_default();
+    if let Some(better) = code.and_then(|c| corrected(c, message)) {
+        let value = HeaderValue::from(better as i32);
+        response.headers_mut().insert("grpc-status", value);
     }
     response
+}
+
+/// The same correction for a status read from a request stream.
+pub fn relabel_status(status: Status) -> Status {
+    match corrected(status.code(), status.message()) {
+        Some(better) => Status::new(better, status.message().to_owned()),
+        None => status,
+    }
 }
 
 #[cfg(test)]
@@ -59,6 +86,23 @@ mod tests {
             "failed%20to%20decode%20Protobuf%20message:%20invalid%20string",
         ));
         assert_eq!(status(&r), "3");
+        let s = relabel_status(Status::internal(
+            "failed to decode Protobuf message: invalid utf-8",
+        ));
+        assert_eq!(s.code(), Code::InvalidArgument);
+    }
+
+    #[test]
+    fn oversized_messages_become_resource_exhausted() {
+        let r = relabel(response(
+            "11",
+            "Error,%20decoded%20message%20length%20too%20large:%20found%205000000%20bytes",
+        ));
+        assert_eq!(status(&r), "8");
+        let s = relabel_status(Status::out_of_range(
+            "Error, decoded message length too large: found 5000000 bytes, the limit is: 4194304 bytes",
+        ));
+        assert_eq!(s.code(), Code::ResourceExhausted);
     }
 
     #[test]
@@ -70,6 +114,10 @@ mod tests {
                 "failed%20to%20decode%20Protobuf%20message"
             ))),
             "5"
+        );
+        assert_eq!(
+            relabel_status(Status::internal("store failed")).code(),
+            Code::Internal
         );
         let plain = relabel(Response::new(()));
         assert!(plain.headers().get("grpc-status").is_none());

@@ -47,7 +47,11 @@ impl ScreeningService for ScreeningApi {
     ) -> Result<Response<pb::ImportListResponse>, Status> {
         let who = allowed(&req, ScreeningAction::Import)?;
         let mut stream = req.into_inner();
-        let header = match stream.message().await? {
+        let header = match stream
+            .message()
+            .await
+            .map_err(super::malformed::relabel_status)?
+        {
             Some(pb::ImportListRequest {
                 part: Some(Part::Header(h)),
             }) => h,
@@ -55,7 +59,11 @@ impl ScreeningService for ScreeningApi {
         };
         let mut entries: Vec<WatchlistEntry> = Vec::new();
         loop {
-            match stream.message().await? {
+            match stream
+                .message()
+                .await
+                .map_err(super::malformed::relabel_status)?
+            {
                 Some(pb::ImportListRequest {
                     part: Some(Part::Entries(chunk)),
                 }) => {
@@ -94,7 +102,12 @@ impl ScreeningService for ScreeningApi {
                 }
             }
         }
-        if stream.message().await?.is_some() {
+        if stream
+            .message()
+            .await
+            .map_err(super::malformed::relabel_status)?
+            .is_some()
+        {
             return Err(invalid("messages after the commit; nothing was imported"));
         }
         let outcome = self
