@@ -14,6 +14,7 @@ mod receive;
 pub mod records;
 mod retention;
 mod stats;
+mod verified;
 mod view;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -59,6 +60,8 @@ pub struct Exchange {
     outbox_changed: watch::Sender<u64>,
     /// Every record newly stored here, issued or received, for live watchers.
     stored: broadcast::Sender<RecordView>,
+    /// Signatures verified on earlier reads (exact bytes and key).
+    verified: verified::VerifiedSignatures,
 }
 
 /// Moves this node's sequence counter past anything it could have issued
@@ -107,6 +110,7 @@ impl Exchange {
             outbox_changed: watch::channel(0).0,
             // Sized for bursts: a watcher that still falls behind is told so, not silently skipped.
             stored: broadcast::channel(16_384).0,
+            verified: Default::default(),
         })
     }
 

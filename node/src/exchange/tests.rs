@@ -647,3 +647,48 @@ async fn paged_listing_shows_only_the_latest_version_of_a_denial() {
     want.sort();
     assert_eq!(seen, want);
 }
+
+#[tokio::test]
+async fn a_record_edited_in_the_store_after_a_read_is_still_caught() {
+    let n = federation(&["DE", "FR"]).await;
+    let de = &n[0];
+    let v =
+        de.x.raise_alert(&analyst(de), draft(), to(&["FR"]))
+            .await
+            .unwrap();
+    let key = ledger::seq_key(&de.j, v.header.seq);
+    let all = RecordFilter::default();
+    // First read verifies and remembers the signature; the second uses it.
+    for _ in 0..2 {
+        let listed = de.x.list(RecordKind::Alert, &all).unwrap();
+        assert_eq!(listed[0].signature, SignatureCheck::Valid);
+    }
+    let original = de.x.ledger.envelopes.get(&key).unwrap().unwrap();
+
+    let edit = |f: &dyn Fn(&mut ledger::StoredEnvelope)| {
+        let mut stored = original.clone();
+        f(&mut stored);
+        let mut batch = de.x.store.batch();
+        batch.put(&de.x.ledger.envelopes, &key, &stored).unwrap();
+        let _staged = de.x.store.stage(batch).unwrap();
+    };
+    // The body, whose hash is in the signed header.
+    edit(&|s| {
+        let last = s.envelope.body.len() - 1;
+        s.envelope.body[last] ^= 0x01;
+    });
+    let listed = de.x.list(RecordKind::Alert, &all).unwrap();
+    assert!(
+        matches!(listed[0].signature, SignatureCheck::Invalid(_)),
+        "edited body read as {:?}",
+        listed[0].signature
+    );
+    // The signature itself.
+    edit(&|s| s.envelope.signature[0] ^= 0x01);
+    let listed = de.x.list(RecordKind::Alert, &all).unwrap();
+    assert!(matches!(listed[0].signature, SignatureCheck::Invalid(_)));
+    // Put back, it verifies again.
+    edit(&|_| {});
+    let listed = de.x.list(RecordKind::Alert, &all).unwrap();
+    assert_eq!(listed[0].signature, SignatureCheck::Valid);
+}
