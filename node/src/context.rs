@@ -30,6 +30,15 @@ pub struct NodeContext {
     /// The TLS trust anchors, to check certificates outside a handshake.
     pub trust: Arc<crate::tls::TrustAnchors>,
     pub started: Instant,
+    /// Expiry of the node's own certificate and its CA, read at start.
+    pub own_certificates: Vec<CertificateExpiry>,
+}
+
+/// When one certificate the node depends on stops being valid.
+#[derive(Clone, Debug)]
+pub struct CertificateExpiry {
+    pub name: String,
+    pub not_after_unix_ms: i64,
 }
 
 /// What `concord status` shows.
@@ -45,6 +54,7 @@ pub struct NodeStatus {
     pub equivocations: usize,
     pub audit_entries: u64,
     pub audit_checkpointed: u64,
+    pub certificates: Vec<CertificateExpiry>,
 }
 
 /// A peer with its link and exchange counters.
@@ -71,7 +81,26 @@ impl NodeContext {
             equivocations: self.exchange.evidence_count(),
             audit_entries: self.audit.count().await,
             audit_checkpointed: self.audit.checkpointed(),
+            certificates: self.certificates(),
         }
+    }
+
+    /// The node's certificates and every peer's CA, soonest expiry first.
+    fn certificates(&self) -> Vec<CertificateExpiry> {
+        let mut all = self.own_certificates.clone();
+        for (j, p) in self.peers.current().iter() {
+            let expiry = crate::trust_bundle::ca_der(&p.bundle.ca_cert_pem)
+                .ok()
+                .and_then(|der| crate::identity::Caller::not_after_unix_ms(&der).ok());
+            if let Some(not_after_unix_ms) = expiry {
+                all.push(CertificateExpiry {
+                    name: format!("peer {j} ca"),
+                    not_after_unix_ms,
+                });
+            }
+        }
+        all.sort_by_key(|c| c.not_after_unix_ms);
+        all
     }
 
     pub fn peers_with_links(&self) -> Vec<PeerView> {

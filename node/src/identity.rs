@@ -158,6 +158,13 @@ impl Caller {
     ///
     /// A certificate with no Concord URI SAN, or with more than one, has no
     /// identity: ambiguity must never be resolved by picking one.
+    /// When a DER certificate stops being valid, in Unix milliseconds.
+    pub fn not_after_unix_ms(der: &[u8]) -> Result<i64, IdentityError> {
+        let (_, cert) = X509Certificate::from_der(der)
+            .map_err(|e| IdentityError::BadCertificate(e.to_string()))?;
+        Ok(cert.validity().not_after.timestamp().saturating_mul(1000))
+    }
+
     pub fn from_cert_der(der: &[u8]) -> Result<Self, IdentityError> {
         let (_, cert) = X509Certificate::from_der(der)
             .map_err(|e| IdentityError::BadCertificate(e.to_string()))?;

@@ -35,6 +35,11 @@ struct MethodLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CertificateLabel {
+    certificate: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MethodCodeLabel {
     method: String,
     /// The gRPC status code number ("0" for OK), or "transport".
@@ -91,6 +96,7 @@ pub struct Metrics {
     store_durable_writes: Gauge,
     store_flushes: Gauge,
     store_bytes: Gauge,
+    certificate_expiry: Family<CertificateLabel, Gauge>,
 }
 
 impl Metrics {
@@ -111,6 +117,7 @@ impl Metrics {
             store_durable_writes: Gauge::default(),
             store_flushes: Gauge::default(),
             store_bytes: Gauge::default(),
+            certificate_expiry: Family::default(),
             registry: Mutex::new(Registry::default()),
         };
         registry.register(
@@ -176,6 +183,11 @@ impl Metrics {
             m.store_flushes.clone(),
         );
         registry.register(
+            "certificate_expiry_timestamp_seconds",
+            "When the node's own certificate and its CA expire (Unix time); alert well before",
+            m.certificate_expiry.clone(),
+        );
+        registry.register(
             "store_size_bytes",
             "Store size on disk",
             m.store_bytes.clone(),
@@ -219,6 +231,14 @@ impl Metrics {
                 code: code.to_owned(),
             })
             .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn certificate_expiry(&self, certificate: &str, not_after_unix_ms: i64) {
+        self.certificate_expiry
+            .get_or_create(&CertificateLabel {
+                certificate: certificate.to_owned(),
+            })
+            .set(not_after_unix_ms / 1000);
     }
 
     pub fn denied(&self, method: &str) {

@@ -30,7 +30,7 @@ use crate::crypto::keyfile::{self, KeyFileError};
 use crate::crypto::{RecordSigner, SigningError};
 use crate::exchange::Exchange;
 use crate::federation::{LinkTiming, PeerLinks};
-use crate::identity::Role;
+use crate::identity::{Caller, Role};
 use crate::licensing::Licensing;
 use crate::metrics::{self, Metrics};
 use crate::peers::{PeerDirectory, PeerSet};
@@ -106,6 +106,19 @@ impl Node {
                 expected: config.jurisdiction.to_string(),
             });
         }
+        // Read once: the node serves these files until it restarts.
+        let own_certificates: Vec<crate::context::CertificateExpiry> =
+            [("node", &identity.chain[0]), ("ca", &identity.ca)]
+                .into_iter()
+                .filter_map(|(name, der)| {
+                    Caller::not_after_unix_ms(der)
+                        .ok()
+                        .map(|not_after_unix_ms| crate::context::CertificateExpiry {
+                            name: name.to_owned(),
+                            not_after_unix_ms,
+                        })
+                })
+                .collect();
         let pkcs8 = keyfile::read_private(&config.signing_key)?;
         let signer = RecordSigner::from_pkcs8(&pkcs8).map_err(|source| StartError::Signing {
             path: config.signing_key.clone(),
@@ -162,6 +175,9 @@ impl Node {
         server_config.alpn_protocols = vec![b"h2".to_vec()];
 
         let metrics = Metrics::new();
+        for c in &own_certificates {
+            metrics.certificate_expiry(&c.name, c.not_after_unix_ms);
+        }
         let timing = LinkTiming {
             heartbeat: config.heartbeat,
             timeout: config.peer_timeout,
@@ -232,6 +248,7 @@ impl Node {
             metrics_addr,
             trust: anchors.clone(),
             started: Instant::now(),
+            own_certificates,
         });
         // Task forces reach peers over the links' channels.
         let taskforce_peers: Arc<dyn crate::taskforce::PeerTransport> =

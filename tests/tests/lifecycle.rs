@@ -30,6 +30,40 @@ async fn metrics_are_served_on_localhost() {
     let _node = NodeProcess::start(&de).await.unwrap();
     let status = status_of(&de.admin_profile()).await.unwrap();
     assert_eq!(status.metrics_address, de.metrics);
+    // Certificate expiry, for renewal alerts: `pki init` issues for a year or more.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let names: Vec<&str> = status
+        .certificates
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert!(
+        names.contains(&"node") && names.contains(&"ca"),
+        "{names:?}"
+    );
+    for c in &status.certificates {
+        assert!(
+            c.not_after_unix_ms > now_ms + 300 * 86_400_000,
+            "{} expires too soon: {}",
+            c.name,
+            c.not_after_unix_ms
+        );
+    }
+    let node_expiry = status
+        .certificates
+        .iter()
+        .find(|c| c.name == "node")
+        .unwrap();
+    assert_eq!(
+        metric(
+            &de,
+            "concord_certificate_expiry_timestamp_seconds{certificate=\"node\"}"
+        ),
+        (node_expiry.not_after_unix_ms / 1000) as u64
+    );
     let text = scrape_metrics(&de.metrics).unwrap();
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(

@@ -32,6 +32,17 @@ async fn three_jurisdictions_link_up_over_mutual_tls() {
             assert!(link.last_error.is_empty());
         }
         assert_eq!(metric(fed.dir(code), "concord_peers_connected"), 2);
+        // Every peer's CA expiry is shown, for renewal planning.
+        let mut names: Vec<&str> = s.certificates.iter().map(|c| c.name.as_str()).collect();
+        names.sort_unstable();
+        let mut want: Vec<String> = ["DE", "FR", "JP"]
+            .iter()
+            .filter(|j| **j != code)
+            .map(|j| format!("peer {j} ca"))
+            .chain(["ca".to_owned(), "node".to_owned()])
+            .collect();
+        want.sort_unstable();
+        assert_eq!(names, want, "{code}");
     }
 }
 

@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use crate::client::{self, rpc_error};
 use crate::cmd::peer::{render_peers, PeerView};
+use crate::duration::now_unix_ms;
 use crate::exit::CliError;
-use crate::output::{bytes, duration, key_values, print_json, print_text, OutputFormat};
+use crate::output::{bytes, duration, key_values, print_json, print_text, rfc3339, OutputFormat};
 use crate::profile::Profile;
 
 pub async fn run(profile: Option<&Path>, output: OutputFormat) -> Result<(), CliError> {
@@ -63,7 +64,21 @@ pub struct StatusView {
     /// Equivocation evidence records held; non-zero needs an admin's attention.
     pub equivocations: u64,
     pub peers: Vec<PeerView>,
+    /// Soonest expiry first.
+    pub certificates: Vec<CertificateView>,
 }
+
+#[derive(Debug, Serialize)]
+pub struct CertificateView {
+    /// `node`, `ca`, or `peer FR ca`.
+    pub name: String,
+    /// RFC 3339 UTC.
+    pub not_after: String,
+    pub not_after_unix_ms: i64,
+}
+
+/// Certificates expiring sooner than this are flagged for renewal.
+const RENEW_WITHIN_DAYS: i64 = 30;
 
 #[derive(Debug, Serialize)]
 pub struct StoreView {
@@ -93,6 +108,15 @@ impl From<&pb::StatusResponse> for StatusView {
             metrics_address: Some(s.metrics_address.clone()).filter(|m| !m.is_empty()),
             equivocations: s.equivocations,
             peers: s.peers.iter().map(PeerView::from).collect(),
+            certificates: s
+                .certificates
+                .iter()
+                .map(|c| CertificateView {
+                    name: c.name.clone(),
+                    not_after: rfc3339(c.not_after_unix_ms).unwrap_or_default(),
+                    not_after_unix_ms: c.not_after_unix_ms,
+                })
+                .collect(),
         }
     }
 }
@@ -150,6 +174,16 @@ impl StatusView {
             ],
         ));
         out.push('\n');
+        if !self.certificates.is_empty() {
+            let now = now_unix_ms();
+            let rows: Vec<(&str, String)> = self
+                .certificates
+                .iter()
+                .map(|c| (c.name.as_str(), expiry(c, now)))
+                .collect();
+            out.push_str(&key_values("Certificates", &rows));
+            out.push('\n');
+        }
         let connected = self.peers.iter().filter(|p| p.link.connected).count();
         out.push_str(&format!(
             "Peers ({} registered, {connected} connected)\n",
@@ -157,6 +191,24 @@ impl StatusView {
         ));
         out.push_str(&render_peers(&self.peers));
         out
+    }
+}
+
+/// "expires 2027-11-23T... (in 364 days)", flagged loudly when renewal is due.
+fn expiry(c: &CertificateView, now_unix_ms: i64) -> String {
+    let days = (c.not_after_unix_ms - now_unix_ms).div_euclid(86_400_000);
+    if days < 0 {
+        format!(
+            "EXPIRED {}  {ATTENTION}: renew it and its trust bundle",
+            c.not_after
+        )
+    } else if days < RENEW_WITHIN_DAYS {
+        format!(
+            "expires {} (in {days} days)  {ATTENTION}: renew it",
+            c.not_after
+        )
+    } else {
+        format!("expires {} (in {days} days)", c.not_after)
     }
 }
 
@@ -212,5 +264,19 @@ mod tests {
         };
         let text = StatusView::from(&alarming).render();
         assert!(text.contains("  equivocations   2  !! ATTENTION"), "{text}");
+    }
+
+    #[test]
+    fn certificates_due_for_renewal_are_flagged() {
+        let day = 86_400_000;
+        let now = 1_700_000_000_000;
+        let cert = |in_days: i64| CertificateView {
+            name: "node".into(),
+            not_after: "t".into(),
+            not_after_unix_ms: now + in_days * day + 1000,
+        };
+        assert_eq!(expiry(&cert(364), now), "expires t (in 364 days)");
+        assert!(expiry(&cert(10), now).contains("in 10 days)  !! ATTENTION"));
+        assert!(expiry(&cert(-2), now).starts_with("EXPIRED t  !! ATTENTION"));
     }
 }

@@ -73,6 +73,14 @@ pub fn status(s: NodeStatus, version: &str) -> pb::StatusResponse {
         equivocations: s.equivocations as u64,
         audit_entries: s.audit_entries,
         audit_checkpointed: s.audit_checkpointed,
+        certificates: s
+            .certificates
+            .iter()
+            .map(|c| pb::CertificateExpiry {
+                name: c.name.clone(),
+                not_after_unix_ms: c.not_after_unix_ms,
+            })
+            .collect(),
     }
 }
 
