@@ -372,9 +372,12 @@ pub fn render_version(r: &RecordOut, title: &str) -> String {
         ("signature", r.signature()),
         ("key id", r.key_id.clone()),
         ("digest", r.digest.clone()),
-        ("stored at", opt(&r.stored_at, "unknown")),
-        ("active", yes_no(r.active).to_owned()),
     ];
+    // Records relayed in a task-force answer carry no local storage time.
+    if let Some(at) = &r.stored_at {
+        pairs.push(("stored at", at.clone()));
+    }
+    pairs.push(("active", yes_no(r.active).to_owned()));
     if let Some(a) = &r.alert {
         let parties: Vec<String> = a.subjects.parties.iter().map(party_text).collect();
         pairs.extend([
