@@ -39,6 +39,7 @@ pub mod crypto;
 pub mod error;
 pub mod exchange;
 pub mod federation;
+mod fields;
 pub mod identity;
 mod kebab;
 pub mod licensing;

@@ -14,6 +14,7 @@ use super::issue::{Distribution, IssueAudit};
 use super::records::{MAX_LIST, MAX_TEXT};
 use super::{Exchange, RecordView};
 use crate::error::{Error, Result};
+use crate::fields::text;
 use crate::identity::{Caller, Jurisdiction};
 use crate::kebab::kebab_enum;
 use crate::peers::now_unix_ms;
@@ -159,22 +160,6 @@ impl Consultation {
             }
         }
     }
-}
-
-fn text(field: &str, value: &str, required: bool, max: usize) -> Result<(), String> {
-    if required && value.trim().is_empty() {
-        return Err(format!("{field}: required"));
-    }
-    if value.len() > max {
-        return Err(format!("{field}: longer than {max} bytes"));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return Err(format!("{field}: contains control characters"));
-    }
-    Ok(())
 }
 
 fn list(field: &str, values: &[String]) -> Result<(), String> {

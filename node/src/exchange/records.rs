@@ -146,19 +146,7 @@ impl DenialNotice {
 }
 
 fn text(field: &str, value: &str, required: bool) -> Result<(), String> {
-    if required && value.trim().is_empty() {
-        return Err(format!("{field}: required"));
-    }
-    if value.len() > MAX_TEXT {
-        return Err(format!("{field}: longer than {MAX_TEXT} bytes"));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return Err(format!("{field}: contains control characters"));
-    }
-    Ok(())
+    crate::fields::text(field, value, required, MAX_TEXT)
 }
 
 fn list(field: &str, values: &[String]) -> Result<(), String> {

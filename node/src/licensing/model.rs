@@ -422,21 +422,7 @@ pub(crate) fn invalid(message: impl Into<String>) -> Error {
 }
 
 /// Free text: bounded, no control characters other than newline and tab.
-pub(crate) fn text(field: &str, value: &str, required: bool, max: usize) -> Result<(), String> {
-    if required && value.trim().is_empty() {
-        return Err(format!("{field}: required"));
-    }
-    if value.len() > max {
-        return Err(format!("{field}: {} bytes, longer than {max}", value.len()));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return Err(format!("{field}: contains control characters"));
-    }
-    Ok(())
-}
+pub(crate) use crate::fields::text;
 
 /// A list of required, single-line, bounded strings.
 pub(crate) fn list(field: &str, values: &[String], max: usize) -> Result<(), String> {
