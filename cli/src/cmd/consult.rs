@@ -195,17 +195,7 @@ impl From<&pb::ConsultationView> for ConsultationOut {
             stored_at: rfc3339(v.stored_at_unix_ms),
             request,
             response,
-            deliveries: v
-                .deliveries
-                .iter()
-                .map(|d| DeliveryOut {
-                    recipient: d.recipient.clone(),
-                    state: d.state.clone(),
-                    at: rfc3339(d.at_unix_ms),
-                    receipt_valid: d.receipt_valid,
-                    duplicate: d.duplicate,
-                })
-                .collect(),
+            deliveries: v.deliveries.iter().map(DeliveryOut::from).collect(),
         }
     }
 }

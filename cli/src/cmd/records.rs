@@ -140,6 +140,18 @@ pub struct DeliveryOut {
     pub duplicate: bool,
 }
 
+impl From<&pb::Delivery> for DeliveryOut {
+    fn from(d: &pb::Delivery) -> Self {
+        DeliveryOut {
+            recipient: d.recipient.clone(),
+            state: d.state.clone(),
+            at: rfc3339(d.at_unix_ms),
+            receipt_valid: d.receipt_valid,
+            duplicate: d.duplicate,
+        }
+    }
+}
+
 fn party(p: &pb::Party) -> PartyOut {
     PartyOut {
         name: p.name.clone(),
@@ -213,17 +225,7 @@ impl From<&pb::RecordView> for RecordOut {
             active: v.active,
             alert,
             denial,
-            deliveries: v
-                .deliveries
-                .iter()
-                .map(|d| DeliveryOut {
-                    recipient: d.recipient.clone(),
-                    state: d.state.clone(),
-                    at: rfc3339(d.at_unix_ms),
-                    receipt_valid: d.receipt_valid,
-                    duplicate: d.duplicate,
-                })
-                .collect(),
+            deliveries: v.deliveries.iter().map(DeliveryOut::from).collect(),
         }
     }
 }
