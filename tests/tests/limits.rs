@@ -353,7 +353,7 @@ async fn streams_per_connection_and_request_deadlines_are_bounded() {
     let de = NodeDir::init(root.path(), "DE");
     set_limits(
         &de,
-        &[("max_concurrent_streams", 2), ("request_timeout_ms", 1500)],
+        &[("max_concurrent_streams", 2), ("request_timeout_ms", 3000)],
     );
     let _node = NodeProcess::start(&de).await.unwrap();
     let analyst = de.issue("analyst", "ana");
