@@ -263,7 +263,7 @@ async fn a_silent_connection_is_closed_but_a_quiet_stream_is_kept_alive() {
             ("max_connections_per_identity", 1),
             ("idle_timeout_ms", 3000),
             ("keepalive_interval_ms", 400),
-            ("keepalive_timeout_ms", 1000),
+            ("keepalive_timeout_ms", 3000),
         ],
     );
     let _node = NodeProcess::start(&de).await.unwrap();
