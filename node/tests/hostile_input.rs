@@ -96,26 +96,26 @@ proptest! {
     }
 }
 
+#[path = "../../fuzz/src/entry_points.rs"]
+mod entry_points;
+
 /// Replays the saved fuzzing corpus — seeds, inputs AFL found that reach new
 /// code, and any crashing input a fuzzing run found (copy it into
 /// `tests/fuzz_regressions/<target>/`) — through the same entry points as
 /// the targets in fuzz/, on every CI run.
 #[test]
 fn the_saved_fuzzing_corpus_replays_without_panicking() {
-    use concord_node::screening::formats::{self, Format, OfacFiles};
-    use concord_node::screening::{
-        normalize, score, Filter, IndexedEntry, ListIndex, PreparedQuery,
-    };
-
+    type Drive = fn(&[u8]);
+    let targets: [(&str, Drive); 5] = [
+        ("envelope", entry_points::envelope),
+        ("trust_bundle", entry_points::trust_bundle),
+        ("node_config", entry_points::node_config),
+        ("watchlist_import", entry_points::watchlist_import),
+        ("name_normalize", entry_points::name_normalize),
+    ];
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions");
     let mut replayed = 0;
-    for target in [
-        "envelope",
-        "trust_bundle",
-        "node_config",
-        "watchlist_import",
-        "name_normalize",
-    ] {
+    for (target, drive) in targets {
         let dir = root.join(target);
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -125,100 +125,8 @@ fn the_saved_fuzzing_corpus_replays_without_panicking() {
         assert!(!files.is_empty(), "no saved inputs for {target}");
         for file in files {
             let data = std::fs::read(&file).unwrap();
-            match target {
-                "envelope" => {
-                    let key = [7u8; 32];
-                    let a = data.len() / 3;
-                    let e = SignedEnvelope {
-                        header: data[..a].to_vec(),
-                        body: data[a..2 * a].to_vec(),
-                        signature: data[2 * a..].to_vec(),
-                    };
-                    let _ = e.peek_header();
-                    assert!(e.open(&key).is_err(), "{}", file.display());
-                    let receipt = SignedReceipt {
-                        body: data.clone(),
-                        signature: vec![0; 64],
-                    };
-                    assert!(receipt.verify(&key).is_err());
-                    let _ = Checkpoint::from_bytes(&data);
-                }
-                "trust_bundle" => {
-                    if let Ok(text) = std::str::from_utf8(&data) {
-                        let _ = TrustBundle::from_toml(text);
-                    }
-                }
-                "node_config" => {
-                    let _ = Caller::from_cert_der(&data);
-                    if let Ok(text) = std::str::from_utf8(&data) {
-                        let _ = Caller::from_uri(text);
-                        if let Ok(file) = toml::from_str::<ConfigFile>(text) {
-                            let _ =
-                                NodeConfig::check(file, Path::new("/x/node.toml"), Path::new("/x"));
-                        }
-                    }
-                }
-                "watchlist_import" => {
-                    let Some((&selector, rest)) = data.split_first() else {
-                        continue;
-                    };
-                    let parsed = match selector % 4 {
-                        0 => {
-                            let mut parts = rest.splitn(3, |b| *b == 0xFF);
-                            let files = OfacFiles {
-                                primary: (
-                                    "sdn.csv".into(),
-                                    parts.next().unwrap_or_default().to_vec(),
-                                ),
-                                aliases: parts.next().map(|p| ("alt.csv".into(), p.to_vec())),
-                                addresses: parts.next().map(|p| ("add.csv".into(), p.to_vec())),
-                            };
-                            formats::parse_ofac(&files)
-                        }
-                        1 => formats::parse(Format::BisDpl, "dpl.txt", rest),
-                        2 => formats::parse(Format::CslCsv, "csl.csv", rest),
-                        _ => formats::parse(Format::Jsonl, "list.jsonl", rest),
-                    };
-                    assert!(parsed.malformed.iter().all(|m| m.line >= 1));
-                    let probe = parsed
-                        .entries
-                        .first()
-                        .map(|e| e.name.clone())
-                        .unwrap_or_default();
-                    let entries = parsed
-                        .entries
-                        .into_iter()
-                        .map(|entry| IndexedEntry {
-                            entry,
-                            expires_at_unix_ms: None,
-                        })
-                        .collect();
-                    let index = ListIndex::build("replay", entries);
-                    let filter = Filter {
-                        countries: &[],
-                        now_unix_ms: 0,
-                    };
-                    for hit in index.search(&PreparedQuery::new(&probe), 5, 0.0, &filter) {
-                        assert!((0.0..=1.0).contains(&hit.alignment.score));
-                    }
-                }
-                _ => {
-                    let Ok(text) = std::str::from_utf8(&data) else {
-                        continue;
-                    };
-                    let (a, b) = text.split_once('\n').unwrap_or((text, text));
-                    for name in [a, b] {
-                        let _ = normalize::tokens(name);
-                        let _ = normalize::canonical(name);
-                        let _ = normalize::spelling(name);
-                        for word in normalize::fold(name).split_whitespace() {
-                            let _ = normalize::skeleton(word);
-                        }
-                    }
-                    let s = score::score_names(a, b);
-                    assert!((0.0..=1.0).contains(&s), "{}: {s}", file.display());
-                }
-            }
+            let outcome = std::panic::catch_unwind(|| drive(&data));
+            assert!(outcome.is_ok(), "{target}: {} panicked", file.display());
             replayed += 1;
         }
     }

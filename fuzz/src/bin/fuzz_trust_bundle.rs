@@ -1,8 +1,7 @@
 //! Trust bundle files as `concord peer add --trust` reads them.
+#[path = "../entry_points.rs"]
+mod entry_points;
+
 fn main() {
-    afl::fuzz!(|data: &[u8]| {
-        if let Ok(text) = std::str::from_utf8(data) {
-            let _ = concord_node::trust_bundle::TrustBundle::from_toml(text);
-        }
-    });
+    afl::fuzz!(|data: &[u8]| entry_points::trust_bundle(data));
 }

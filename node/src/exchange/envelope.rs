@@ -143,19 +143,6 @@ impl SignedEnvelope {
 
     /// Verifies the envelope against the issuer's public key and decodes it.
     pub fn open(&self, issuer_public_key: &[u8]) -> Result<Opened, EnvelopeError> {
-        self.open_checked(issuer_public_key, false)
-    }
-
-    /// [`open`](Self::open), except that the Ed25519 check is skipped when
-    /// the caller knows these exact header and signature bytes verified under
-    /// this key before (see `exchange::verified`). Everything else — key id,
-    /// body hash, decoding, consistency — is checked again, so a body changed
-    /// since is still caught.
-    pub fn open_checked(
-        &self,
-        issuer_public_key: &[u8],
-        signature_verified_before: bool,
-    ) -> Result<Opened, EnvelopeError> {
         let header = self.peek_header()?;
         let expected = key_id(issuer_public_key);
         if header.key_id != expected {
@@ -164,13 +151,11 @@ impl SignedEnvelope {
                 expected,
             });
         }
-        if !signature_verified_before
-            && !verify_signature(
-                issuer_public_key,
-                &tagged(ENVELOPE_TAG, &self.header),
-                &self.signature,
-            )
-        {
+        if !verify_signature(
+            issuer_public_key,
+            &tagged(ENVELOPE_TAG, &self.header),
+            &self.signature,
+        ) {
             return Err(EnvelopeError::BadSignature);
         }
         if sha256(&self.body) != header.body_sha256 {

@@ -14,7 +14,6 @@ mod receive;
 pub mod records;
 mod retention;
 mod stats;
-mod verified;
 mod view;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -60,8 +59,6 @@ pub struct Exchange {
     outbox_changed: watch::Sender<u64>,
     /// Every record newly stored here, issued or received, for live watchers.
     stored: broadcast::Sender<RecordView>,
-    /// Signatures verified on earlier reads (exact bytes and key).
-    verified: verified::VerifiedSignatures,
 }
 
 /// Moves this node's sequence counter past anything it could have issued
@@ -110,7 +107,6 @@ impl Exchange {
             outbox_changed: watch::channel(0).0,
             // Sized for bursts: a watcher that still falls behind is told so, not silently skipped.
             stored: broadcast::channel(16_384).0,
-            verified: Default::default(),
         })
     }
 

@@ -658,7 +658,6 @@ async fn a_record_edited_in_the_store_after_a_read_is_still_caught() {
             .unwrap();
     let key = ledger::seq_key(&de.j, v.header.seq);
     let all = RecordFilter::default();
-    // First read verifies and remembers the signature; the second uses it.
     for _ in 0..2 {
         let listed = de.x.list(RecordKind::Alert, &all).unwrap();
         assert_eq!(listed[0].signature, SignatureCheck::Valid);

@@ -75,15 +75,7 @@ impl Exchange {
             .peek_header()
             .map_err(|e| Error::Internal(format!("stored envelope: {e}")))?;
         let key = self.issuer_key(&header.issuer);
-        let opened = key.as_deref().map(|k| {
-            let before = self.verified.contains(&stored.envelope, k);
-            let opened = stored.envelope.open_checked(k, before);
-            if opened.is_ok() && !before {
-                self.verified.insert(&stored.envelope, k);
-            }
-            opened
-        });
-        let (signature, record) = match opened {
+        let (signature, record) = match key.as_deref().map(|k| stored.envelope.open(k)) {
             Some(Ok(opened)) => (SignatureCheck::Valid, opened.record),
             Some(Err(e)) => (
                 SignatureCheck::Invalid(e.to_string()),
