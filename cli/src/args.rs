@@ -118,6 +118,20 @@ pub enum PkiCommand {
     Issue(IssueArgs),
     /// Write the trust bundle a partner jurisdiction needs to add this node as a peer.
     ExportTrust(ExportTrustArgs),
+    /// Replace the record-signing key (node stopped); the old key stays to verify what it signed before.
+    RotateSigningKey(RotateSigningKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RotateSigningKeyArgs {
+    /// Directory made by `concord pki init`.
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The old key may have leaked from this time on (a duration ago such as
+    /// 3d, or RFC 3339): what it signed since then stops verifying.
+    /// Default: retire it now (a planned rotation).
+    #[arg(long, value_name = "WHEN")]
+    pub compromised_since: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -183,6 +197,16 @@ pub enum PeerCommand {
         /// Trust bundle file written by the peer's `concord pki export-trust`.
         #[arg(long, value_name = "FILE")]
         trust: PathBuf,
+    },
+    /// Replace a registered peer's trust bundle (new endpoint, rotated signing key).
+    Update {
+        /// Trust bundle file written by the peer's `concord pki export-trust`.
+        #[arg(long, value_name = "FILE")]
+        trust: PathBuf,
+        /// You compared the bundle's key id and CA with the partner through
+        /// another channel: accept a key without handover, or a new CA.
+        #[arg(long)]
+        verified_out_of_band: bool,
     },
     /// List the registered peers and their links.
     List,

@@ -43,6 +43,7 @@ fn bench(c: &mut Criterion) {
             endpoint: "127.0.0.1:1".into(),
             ca_cert_pem: ca.cert_pem().into(),
             signing_public_key: fr_key.public_key().to_vec(),
+            retired_signing_keys: Vec::new(),
         };
         let peers = PeerDirectory::open(store.clone(), "DE".parse().unwrap()).unwrap();
         peers.add("DE/admin/bench", bundle).await.unwrap();

@@ -150,6 +150,14 @@ pub struct TlsFile {
 pub struct SigningFile {
     /// Ed25519 record-signing key, PKCS#8 DER, mode 0600.
     pub key: PathBuf,
+    /// Public keys the signing key replaced (written by
+    /// `concord pki rotate-signing-key`); absent until the first rotation.
+    #[serde(default = "default_retired_keys")]
+    pub retired: PathBuf,
+}
+
+fn default_retired_keys() -> PathBuf {
+    PathBuf::from("signing-retired.toml")
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -250,6 +258,7 @@ pub struct NodeConfig {
     pub cert: PathBuf,
     pub key: PathBuf,
     pub signing_key: PathBuf,
+    pub retired_signing_keys: PathBuf,
     pub heartbeat: Duration,
     pub peer_timeout: Duration,
     pub max_backoff: Duration,
@@ -454,6 +463,7 @@ impl NodeConfig {
                 cert: base.join(&file.tls.cert),
                 key: base.join(&file.tls.key),
                 signing_key: base.join(&file.signing.key),
+                retired_signing_keys: base.join(&file.signing.retired),
                 heartbeat: Duration::from_millis(file.federation.heartbeat_ms),
                 peer_timeout: Duration::from_millis(file.federation.timeout_ms),
                 max_backoff: Duration::from_millis(file.federation.max_backoff_ms),

@@ -50,6 +50,7 @@ pub mod retention;
 pub mod risk;
 pub mod screening;
 pub mod server;
+pub mod signing_keys;
 pub mod stats;
 pub mod store;
 pub mod taskforce;

@@ -131,6 +131,67 @@ impl PeerDirectory {
         Ok(record)
     }
 
+    /// Replaces a registered peer's trust bundle in place, keeping its
+    /// registration time. A new signing key must continue from the trusted
+    /// one through the bundle's signed handovers, and a new CA cannot be
+    /// proven by record keys at all: both need `verified_out_of_band`
+    /// otherwise (the admin compared fingerprints with the partner).
+    pub async fn update(
+        &self,
+        actor: &str,
+        bundle: TrustBundle,
+        verified_out_of_band: bool,
+    ) -> Result<PeerRecord> {
+        bundle
+            .validate()
+            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        let _guard = self.writer.lock().await;
+        let key = bundle.jurisdiction.as_str().as_bytes().to_vec();
+        let Some(old) = self.tree.get(&key)? else {
+            return Err(Error::NotFound(format!(
+                "peer {} is not registered; add it instead",
+                bundle.jurisdiction
+            )));
+        };
+        let change = KeyChange::between(&old.bundle, &bundle);
+        if let Some(problem) = change.needs_out_of_band() {
+            if !verified_out_of_band {
+                return Err(Error::FailedPrecondition(format!(
+                    "{problem}; compare the new bundle's fingerprints with {} through another channel, then update with --verified-out-of-band",
+                    bundle.jurisdiction
+                )));
+            }
+        }
+        let record = PeerRecord {
+            bundle,
+            added_at_unix_ms: old.added_at_unix_ms,
+        };
+        let mut batch = self.store.batch();
+        batch.put(&self.tree, &key, &record)?;
+        let rationale = format!(
+            "{}; endpoint {} -> {}; retired keys {}",
+            change.describe(verified_out_of_band),
+            old.bundle.endpoint,
+            record.bundle.endpoint,
+            record.bundle.retired_signing_keys.len()
+        );
+        let what = record.bundle.jurisdiction.to_string();
+        self.commit_audited(
+            batch,
+            Action {
+                actor,
+                action: "peer.update",
+                record: &what,
+                rationale: &rationale,
+            },
+        )
+        .await?;
+        self.publish(|set| {
+            set.insert(record.bundle.jurisdiction.clone(), record.clone());
+        });
+        Ok(record)
+    }
+
     pub async fn remove(&self, actor: &str, jurisdiction: &Jurisdiction) -> Result<()> {
         let _guard = self.writer.lock().await;
         let key = jurisdiction.as_str().as_bytes();
@@ -195,6 +256,65 @@ impl PeerDirectory {
             observer(&next);
         }
         self.published.send_replace(next);
+    }
+}
+
+/// How a bundle update changes what this node trusts.
+struct KeyChange {
+    old_key: String,
+    new_key: String,
+    key_changed: bool,
+    handed_over: bool,
+    ca_changed: bool,
+}
+
+impl KeyChange {
+    fn between(old: &TrustBundle, new: &TrustBundle) -> Self {
+        KeyChange {
+            old_key: old.signing_key_id(),
+            new_key: new.signing_key_id(),
+            key_changed: old.signing_public_key != new.signing_public_key,
+            handed_over: new.keyring().continues_from(&old.signing_public_key),
+            ca_changed: old.ca_cert_pem.trim() != new.ca_cert_pem.trim(),
+        }
+    }
+
+    fn needs_out_of_band(&self) -> Option<String> {
+        if self.ca_changed {
+            return Some("the bundle names a different CA".into());
+        }
+        if self.key_changed && !self.handed_over {
+            return Some(format!(
+                "the new signing key {} carries no handover from the trusted key {}",
+                self.new_key, self.old_key
+            ));
+        }
+        None
+    }
+
+    fn describe(&self, verified_out_of_band: bool) -> String {
+        let key = match (self.key_changed, self.handed_over) {
+            (false, _) => format!("signing key {} unchanged", self.old_key),
+            (true, true) => format!(
+                "signing key {} -> {} (handover verified)",
+                self.old_key, self.new_key
+            ),
+            (true, false) => format!(
+                "signing key {} -> {} (no handover: verified out of band)",
+                self.old_key, self.new_key
+            ),
+        };
+        let ca = if self.ca_changed {
+            "; CA replaced (verified out of band)"
+        } else {
+            ""
+        };
+        let oob = if verified_out_of_band && !self.key_changed && !self.ca_changed {
+            " (marked verified out of band)"
+        } else {
+            ""
+        };
+        format!("{key}{ca}{oob}")
     }
 }
 

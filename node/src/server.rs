@@ -26,8 +26,7 @@ use crate::api::{AdminApi, ExchangeApi, FederationApi, Guard, LicensingApi};
 use crate::audit::AuditLog;
 use crate::config::NodeConfig;
 use crate::context::NodeContext;
-use crate::crypto::keyfile::{self, KeyFileError};
-use crate::crypto::{RecordSigner, SigningError};
+use crate::crypto::keyfile::KeyFileError;
 use crate::exchange::Exchange;
 use crate::federation::{LinkTiming, PeerLinks};
 use crate::identity::{Caller, Role};
@@ -51,8 +50,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     KeyFile(#[from] KeyFileError),
-    #[error("signing key {path}: {source}")]
-    Signing { path: PathBuf, source: SigningError },
+    #[error(transparent)]
+    Signing(#[from] crate::signing_keys::SigningKeysError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("loading the node's stored state: {0}")]
@@ -119,11 +118,11 @@ impl Node {
                         })
                 })
                 .collect();
-        let pkcs8 = keyfile::read_private(&config.signing_key)?;
-        let signer = RecordSigner::from_pkcs8(&pkcs8).map_err(|source| StartError::Signing {
-            path: config.signing_key.clone(),
-            source,
-        })?;
+        let signer = crate::signing_keys::load(
+            &config.signing_key,
+            &config.retired_signing_keys,
+            config.jurisdiction.as_str(),
+        )?;
 
         let store = Store::open(&config.data_dir)?;
         let signer = Arc::new(signer);
@@ -132,6 +131,9 @@ impl Node {
             signer.clone(),
             config.jurisdiction.as_str(),
         )?);
+        if let Some(change) = audit.record_key_change().await.map_err(StartError::State)? {
+            tracing::warn!(%change, "record-signing key changed since the last checkpoint");
+        }
         let peers = Arc::new(
             PeerDirectory::open(store.clone(), config.jurisdiction.clone())?.audited(audit.clone()),
         );

@@ -8,6 +8,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::config::check_endpoint;
 use crate::crypto::signing::{check_public_key, key_id};
+use crate::crypto::{KeyRing, RetiredKey};
 use crate::identity::Jurisdiction;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +20,9 @@ pub struct TrustBundle {
     pub ca_cert_pem: String,
     /// Raw Ed25519 public key verifying the node's records.
     pub signing_public_key: Vec<u8>,
+    /// Keys the current one replaced, oldest first; each still verifies
+    /// what it signed before its retirement.
+    pub retired_signing_keys: Vec<RetiredKey>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +46,82 @@ struct BundleFile {
     #[serde(default)]
     signing_key_id: Option<String>,
     ca_cert: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    retired_signing_keys: Vec<RetiredKeyFile>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetiredKeyFile {
+    public_key: String,
+    #[serde(default)]
+    key_id: Option<String>,
+    retired_at_unix_ms: i64,
+    successor_public_key: String,
+    handover_signature: String,
+}
+
+impl RetiredKeyFile {
+    fn from_key(k: &RetiredKey) -> Self {
+        RetiredKeyFile {
+            public_key: hex::encode(&k.public_key),
+            key_id: Some(k.key_id()),
+            retired_at_unix_ms: k.retired_at_unix_ms,
+            successor_public_key: hex::encode(&k.successor_public_key),
+            handover_signature: hex::encode(&k.handover_signature),
+        }
+    }
+
+    fn into_key(self) -> Result<RetiredKey, String> {
+        let hex = |what: &str, v: &str| hex::decode(v.trim()).map_err(|e| format!("{what}: {e}"));
+        let key = RetiredKey {
+            public_key: hex("public_key", &self.public_key)?,
+            retired_at_unix_ms: self.retired_at_unix_ms,
+            successor_public_key: hex("successor_public_key", &self.successor_public_key)?,
+            handover_signature: hex("handover_signature", &self.handover_signature)?,
+        };
+        match self.key_id {
+            Some(id) if id != key.key_id() => Err(format!(
+                "key_id {id} does not match the public key ({})",
+                key.key_id()
+            )),
+            _ => Ok(key),
+        }
+    }
+}
+
+/// Reads the retired-keys file a rotation writes next to the signing key
+/// (same entries as a bundle's `retired_signing_keys`).
+pub fn retired_keys_from_toml(text: &str) -> Result<Vec<RetiredKey>, TrustBundleError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RetiredFile {
+        #[serde(default)]
+        retired_signing_keys: Vec<RetiredKeyFile>,
+    }
+    let file: RetiredFile =
+        toml::from_str(text).map_err(|e| TrustBundleError::Syntax(e.message().to_owned()))?;
+    file.retired_signing_keys
+        .into_iter()
+        .map(RetiredKeyFile::into_key)
+        .collect::<Result<_, _>>()
+        .map_err(|problem| TrustBundleError::Field {
+            field: "retired_signing_keys",
+            problem,
+        })
+}
+
+/// The retired-keys file form of `keys`.
+pub fn retired_keys_to_toml(keys: &[RetiredKey]) -> String {
+    #[derive(Serialize)]
+    struct RetiredFile {
+        retired_signing_keys: Vec<RetiredKeyFile>,
+    }
+    let file = RetiredFile {
+        retired_signing_keys: keys.iter().map(RetiredKeyFile::from_key).collect(),
+    };
+    let body = toml::to_string(&file).unwrap_or_default();
+    format!("# Concord record-signing keys retired by rotation, oldest first (public data)\n{body}")
 }
 
 impl TrustBundle {
@@ -51,6 +131,9 @@ impl TrustBundle {
         check_endpoint(&self.endpoint).map_err(|p| field("endpoint", p))?;
         check_public_key(&self.signing_public_key)
             .map_err(|e| field("signing_public_key", e.to_string()))?;
+        self.keyring()
+            .check(self.jurisdiction.as_str())
+            .map_err(|e| field("retired_signing_keys", e.to_string()))?;
         let der = ca_der(&self.ca_cert_pem).map_err(|p| field("ca_cert", p))?;
         let (_, cert) =
             X509Certificate::from_der(&der).map_err(|e| field("ca_cert", e.to_string()))?;
@@ -67,6 +150,14 @@ impl TrustBundle {
         key_id(&self.signing_public_key)
     }
 
+    /// Every key that verifies this jurisdiction's signatures.
+    pub fn keyring(&self) -> KeyRing<'_> {
+        KeyRing {
+            current: &self.signing_public_key,
+            retired: &self.retired_signing_keys,
+        }
+    }
+
     pub fn to_toml(&self) -> String {
         let file = BundleFile {
             jurisdiction: self.jurisdiction.to_string(),
@@ -74,6 +165,11 @@ impl TrustBundle {
             signing_public_key: hex::encode(&self.signing_public_key),
             signing_key_id: Some(self.signing_key_id()),
             ca_cert: self.ca_cert_pem.clone(),
+            retired_signing_keys: self
+                .retired_signing_keys
+                .iter()
+                .map(RetiredKeyFile::from_key)
+                .collect(),
         };
         // Serializing plain strings into TOML cannot fail.
         let body = toml::to_string(&file).unwrap_or_default();
@@ -95,6 +191,12 @@ impl TrustBundle {
             ca_cert_pem: file.ca_cert,
             signing_public_key: hex::decode(file.signing_public_key.trim())
                 .map_err(|e| field("signing_public_key", e.to_string()))?,
+            retired_signing_keys: file
+                .retired_signing_keys
+                .into_iter()
+                .map(RetiredKeyFile::into_key)
+                .collect::<Result<_, _>>()
+                .map_err(|p| field("retired_signing_keys", p))?,
         };
         bundle.validate()?;
         if let Some(id) = file.signing_key_id {
@@ -139,6 +241,7 @@ mod tests {
             endpoint: "127.0.0.1:7402".into(),
             ca_cert_pem: ca.cert_pem().into(),
             signing_public_key: signer.public_key().to_vec(),
+            retired_signing_keys: Vec::new(),
         }
     }
 
@@ -146,6 +249,30 @@ mod tests {
     fn round_trips_through_toml() {
         let b = bundle();
         assert_eq!(TrustBundle::from_toml(&b.to_toml()).unwrap(), b);
+    }
+
+    #[test]
+    fn retired_keys_round_trip_and_forged_handovers_are_refused() {
+        let old = RecordSigner::from_pkcs8(&RecordSigner::generate_pkcs8().unwrap()).unwrap();
+        let mut b = bundle();
+        b.retired_signing_keys = vec![RetiredKey::handover(
+            &old,
+            "FR",
+            &b.signing_public_key,
+            1_000,
+        )];
+        let text = b.to_toml();
+        assert_eq!(TrustBundle::from_toml(&text).unwrap(), b);
+        assert_eq!(
+            retired_keys_from_toml(&retired_keys_to_toml(&b.retired_signing_keys)).unwrap(),
+            b.retired_signing_keys
+        );
+        // Moving the retirement later would let the old key sign for longer.
+        let moved = text.replace("retired_at_unix_ms = 1000", "retired_at_unix_ms = 9000");
+        assert!(TrustBundle::from_toml(&moved)
+            .unwrap_err()
+            .to_string()
+            .contains("retired_signing_keys"));
     }
 
     #[test]

@@ -427,12 +427,7 @@ pub fn trust_bundle(dir: &NodeDir) -> Result<TrustBundle> {
     let b = concord_node::trust_bundle::TrustBundle::from_toml(&std::fs::read_to_string(
         dir.trust_file(),
     )?)?;
-    Ok(TrustBundle {
-        jurisdiction: b.jurisdiction.to_string(),
-        endpoint: b.endpoint,
-        ca_cert_pem: b.ca_cert_pem,
-        signing_public_key: b.signing_public_key,
-    })
+    Ok(concord_node::api::convert::trust_bundle_to_proto(&b))
 }
 
 pub async fn add_peer(on: &NodeDir, peer: &NodeDir) -> Result<()> {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use concord_node::audit::{entry_hash, AuditEntry, Checkpoint};
-use concord_node::crypto::key_id;
+use concord_node::crypto::{key_id, KeyRing, RetiredKey};
 use concord_proto::v1 as pb;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -258,6 +258,41 @@ pub struct HeaderLine {
     pub jurisdiction: String,
     pub public_key_hex: String,
     pub key_id: String,
+    /// Keys the current one replaced by rotation; older checkpoints verify with them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired_keys: Vec<RetiredKeyLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetiredKeyLine {
+    pub public_key_hex: String,
+    pub retired_at_unix_ms: i64,
+    pub successor_public_key_hex: String,
+    pub handover_signature_hex: String,
+}
+
+impl RetiredKeyLine {
+    fn from_proto(k: &pb::RetiredSigningKey) -> Self {
+        RetiredKeyLine {
+            public_key_hex: hex::encode(&k.public_key),
+            retired_at_unix_ms: k.retired_at_unix_ms,
+            successor_public_key_hex: hex::encode(&k.successor_public_key),
+            handover_signature_hex: hex::encode(&k.handover_signature),
+        }
+    }
+
+    fn to_key(&self) -> Result<RetiredKey, String> {
+        let bytes = |what: &str, v: &str| hex::decode(v).map_err(|e| format!("{what}: {e}"));
+        Ok(RetiredKey {
+            public_key: bytes("public_key_hex", &self.public_key_hex)?,
+            retired_at_unix_ms: self.retired_at_unix_ms,
+            successor_public_key: bytes(
+                "successor_public_key_hex",
+                &self.successor_public_key_hex,
+            )?,
+            handover_signature: bytes("handover_signature_hex", &self.handover_signature_hex)?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -402,6 +437,11 @@ async fn export(
                 jurisdiction: chunk.jurisdiction.clone(),
                 public_key_hex: chunk.public_key_hex.clone(),
                 key_id: key_id(&key),
+                retired_keys: chunk
+                    .retired_signing_keys
+                    .iter()
+                    .map(RetiredKeyLine::from_proto)
+                    .collect(),
             };
             view.jurisdiction = header.jurisdiction.clone();
             view.key_id = header.key_id.clone();
@@ -646,6 +686,31 @@ pub fn verify_export(input: impl BufRead, key: Option<&[u8]>) -> Result<ExportRe
         Some(given) => (given.to_vec(), "given"),
         None => (file_key, "file"),
     };
+    // Retired keys are believed only through their signed handovers, which
+    // must lead to the (given or file) current key.
+    let retired = header
+        .retired_keys
+        .iter()
+        .map(RetiredKeyLine::to_key)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| malformed(n, format!("retired_keys: {e}")))?;
+    let ring = KeyRing {
+        current: &public_key,
+        retired: &retired,
+    };
+    ring.check(&header.jurisdiction)
+        .map_err(|e| fail(n, None, format!("retired_keys: {e}")))?;
+    if let Some(r) = retired.iter().find(|r| !ring.continues_from(&r.public_key)) {
+        return Err(fail(
+            n,
+            None,
+            format!(
+                "retired key {} does not hand over to the current key {}",
+                r.key_id(),
+                key_id(&public_key)
+            ),
+        ));
+    }
 
     let mut checkpoints: Vec<(usize, Checkpoint)> = Vec::new();
     let mut hashes: HashMap<u64, [u8; 32]> = HashMap::new();
@@ -745,7 +810,7 @@ pub fn verify_export(input: impl BufRead, key: Option<&[u8]>) -> Result<ExportRe
     };
     for (n, c) in &checkpoints {
         let at = Some(c.count);
-        c.verify(&public_key, &header.jurisdiction)
+        c.verify_with(&ring, &header.jurisdiction)
             .map_err(|r| fail(*n, None, format!("checkpoint at {}: {r}", c.count)))?;
         if c.count > last_seq.unwrap_or(0) {
             return Err(fail(
@@ -796,6 +861,7 @@ mod tests {
             jurisdiction: "DE".into(),
             public_key_hex: hex::encode(signer.public_key()),
             key_id: signer.key_id().into(),
+            retired_keys: Vec::new(),
         })
         .unwrap()];
         let mut prev = [0u8; 32];

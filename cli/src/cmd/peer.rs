@@ -38,6 +38,33 @@ pub async fn run(
                 )),
             }
         }
+        PeerCommand::Update {
+            trust,
+            verified_out_of_band,
+        } => {
+            let bundle = read_bundle(&trust)?;
+            let profile = Profile::required(profile)?;
+            let mut client = client::connect(&profile).await?;
+            let peer = client
+                .update_peer(pb::UpdatePeerRequest {
+                    trust: Some(to_proto(&bundle)),
+                    verified_out_of_band,
+                })
+                .await
+                .map_err(|s| rpc_error("UpdatePeer", &profile, &s))?
+                .into_inner();
+            let view = PeerView::from(&peer);
+            match output {
+                OutputFormat::Json => print_json(&view),
+                OutputFormat::Table => print_text(&format!(
+                    "Updated peer {} at {} (signing key id {}, {} retired)\n",
+                    view.jurisdiction,
+                    view.endpoint,
+                    view.signing_key_id,
+                    bundle.retired_signing_keys.len()
+                )),
+            }
+        }
         PeerCommand::List => {
             let profile = Profile::required(profile)?;
             let mut client = client::connect(&profile).await?;
@@ -84,12 +111,7 @@ pub fn read_bundle(path: &Path) -> Result<TrustBundle, CliError> {
 }
 
 pub fn to_proto(bundle: &TrustBundle) -> pb::TrustBundle {
-    pb::TrustBundle {
-        jurisdiction: bundle.jurisdiction.to_string(),
-        endpoint: bundle.endpoint.clone(),
-        ca_cert_pem: bundle.ca_cert_pem.clone(),
-        signing_public_key: bundle.signing_public_key.clone(),
-    }
+    concord_node::api::convert::trust_bundle_to_proto(bundle)
 }
 
 /// AddPeer, the one way a peer gets registered.

@@ -14,10 +14,11 @@ use concord_node::config::{
 };
 use concord_node::crypto::{keyfile, CertificateAuthority, KeyFileError, RecordSigner, Validity};
 use concord_node::identity::{self, Caller, Jurisdiction, Role};
+use concord_node::signing_keys;
 use concord_node::trust_bundle::TrustBundle;
 use serde::Serialize;
 
-use crate::args::{ExportTrustArgs, InitArgs, IssueArgs, PkiCommand};
+use crate::args::{ExportTrustArgs, InitArgs, IssueArgs, PkiCommand, RotateSigningKeyArgs};
 use crate::exit::{CliError, ErrorKind};
 use crate::output::{print_json, print_text, OutputFormat};
 use crate::profile::ProfileFile;
@@ -30,6 +31,7 @@ pub const CA_KEY: &str = "ca.key";
 pub const NODE_CERT: &str = "node.crt";
 pub const NODE_KEY: &str = "node.key";
 pub const SIGNING_KEY: &str = "signing.pk8";
+pub const RETIRED_SIGNING_KEYS: &str = "signing-retired.toml";
 pub const ADMIN_CERT: &str = "admin.crt";
 pub const ADMIN_KEY: &str = "admin.key";
 pub const NODE_CONFIG: &str = "node.toml";
@@ -55,6 +57,13 @@ pub async fn run(cmd: PkiCommand, output: OutputFormat) -> Result<(), CliError> 
         }
         PkiCommand::ExportTrust(args) => {
             let report = export_trust(&args)?;
+            match output {
+                OutputFormat::Json => print_json(&report),
+                OutputFormat::Table => print_text(&report.render()),
+            }
+        }
+        PkiCommand::RotateSigningKey(args) => {
+            let report = rotate_signing_key(&args)?;
             match output {
                 OutputFormat::Json => print_json(&report),
                 OutputFormat::Table => print_text(&report.render()),
@@ -178,6 +187,7 @@ pub fn init(args: &InitArgs) -> Result<InitReport, CliError> {
         },
         signing: SigningFile {
             key: SIGNING_KEY.into(),
+            retired: RETIRED_SIGNING_KEYS.into(),
         },
         federation: FederationFile::default(),
         limits: LimitsFile::default(),
@@ -363,6 +373,96 @@ pub fn issue(args: &IssueArgs) -> Result<IssueReport, CliError> {
     })
 }
 
+/// What `pki rotate-signing-key` did.
+#[derive(Debug, Serialize)]
+pub struct RotateReport {
+    pub jurisdiction: String,
+    pub old_key_id: String,
+    pub new_key_id: String,
+    pub retired_at_unix_ms: i64,
+    pub compromised: bool,
+    pub retired_keys: usize,
+    pub retired_file: PathBuf,
+}
+
+impl RotateReport {
+    fn render(&self) -> String {
+        let old = if self.compromised {
+            format!(
+                "Old key {} distrusted from {} (unix ms): what it signed since then no longer verifies.",
+                self.old_key_id, self.retired_at_unix_ms
+            )
+        } else {
+            format!(
+                "Old key {} retired; it still verifies what it signed before now.",
+                self.old_key_id
+            )
+        };
+        format!(
+            "Rotated the record-signing key of {}: new key id {}\n{old}\nRetired keys ({}) are in {}\n\n\
+             Next:\n  start the node (it records the rotation in its audit trail)\n  \
+             concord pki export-trust --dir DIR --out {}.trust.toml\n  \
+             partners: concord peer update --trust {}.trust.toml{}\n",
+            self.jurisdiction,
+            self.new_key_id,
+            self.retired_keys,
+            self.retired_file.display(),
+            self.jurisdiction,
+            self.jurisdiction,
+            if self.compromised {
+                " --verified-out-of-band  (after comparing the new key id with you: a leaked key can sign a handover too)"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// Replaces the node's record-signing key. Refused while the node runs: it
+/// would go on signing with the old key past its retirement.
+pub fn rotate_signing_key(args: &RotateSigningKeyArgs) -> Result<RotateReport, CliError> {
+    let config = NodeConfig::load(&args.dir.join(NODE_CONFIG)).map_err(CliError::config)?;
+    let now = crate::duration::now_unix_ms();
+    let retired_at = match &args.compromised_since {
+        None => now,
+        Some(text) => {
+            let at = crate::duration::parse_since(text, now)
+                .map_err(|e| CliError::invalid_argument(format!("--compromised-since: {e}")))?;
+            if at > now {
+                return Err(CliError::invalid_argument(
+                    "--compromised-since: the time is in the future",
+                ));
+            }
+            at
+        }
+    };
+    if config.data_dir.exists() {
+        // Opening the store takes its lock: it fails while the node runs.
+        concord_node::store::Store::open(&config.data_dir).map_err(|e| {
+            CliError::new(
+                ErrorKind::FailedPrecondition,
+                format!("stop the node before rotating its signing key: {e}"),
+            )
+        })?;
+    }
+    let rotation = signing_keys::rotate(
+        &config.signing_key,
+        &config.retired_signing_keys,
+        config.jurisdiction.as_str(),
+        retired_at,
+    )
+    .map_err(CliError::config)?;
+    Ok(RotateReport {
+        jurisdiction: config.jurisdiction.to_string(),
+        old_key_id: rotation.old_key_id,
+        new_key_id: rotation.new_key_id,
+        retired_at_unix_ms: rotation.retired_at_unix_ms,
+        compromised: args.compromised_since.is_some(),
+        retired_keys: rotation.retired_keys,
+        retired_file: config.retired_signing_keys,
+    })
+}
+
 /// What `pki export-trust` wrote.
 #[derive(Debug, Serialize)]
 pub struct ExportReport {
@@ -390,14 +490,18 @@ pub fn trust_bundle(dir: &Path) -> Result<TrustBundle, CliError> {
     let config = NodeConfig::load(&dir.join(NODE_CONFIG)).map_err(CliError::config)?;
     let ca_cert_pem = std::fs::read_to_string(&config.ca_cert)
         .map_err(|e| CliError::config(format!("cannot read {}: {e}", config.ca_cert.display())))?;
-    let pkcs8 = keyfile::read_private(&config.signing_key).map_err(key_error)?;
-    let signer = RecordSigner::from_pkcs8(&pkcs8)
-        .map_err(|e| CliError::config(format!("{}: {e}", config.signing_key.display())))?;
+    let signer = signing_keys::load(
+        &config.signing_key,
+        &config.retired_signing_keys,
+        config.jurisdiction.as_str(),
+    )
+    .map_err(CliError::config)?;
     let bundle = TrustBundle {
         jurisdiction: config.jurisdiction,
         endpoint: config.advertise,
         ca_cert_pem,
         signing_public_key: signer.public_key().to_vec(),
+        retired_signing_keys: signer.keyring().retired.to_vec(),
     };
     bundle.validate().map_err(CliError::config)?;
     Ok(bundle)

@@ -95,6 +95,22 @@ impl AdminService for AdminApi {
         Ok(Response::new(convert::peer(&record, &LinkState::default())))
     }
 
+    async fn update_peer(
+        &self,
+        req: Request<pb::UpdatePeerRequest>,
+    ) -> Result<Response<pb::Peer>, Status> {
+        let who = caller(&req)?;
+        let req = req.into_inner();
+        let bundle = convert::trust_bundle(req.trust)?;
+        let record = self
+            .ctx
+            .peers
+            .update(&who.to_string(), bundle, req.verified_out_of_band)
+            .await?;
+        tracing::info!(actor = %who, peer = %record.bundle.jurisdiction, key_id = %record.bundle.signing_key_id(), "peer updated");
+        Ok(Response::new(convert::peer(&record, &LinkState::default())))
+    }
+
     async fn list_peers(
         &self,
         _req: Request<pb::ListPeersRequest>,
@@ -216,7 +232,7 @@ impl AdminService for AdminApi {
                         },
                         Ok(held) => {
                             let problem = held.iter().find_map(|c| {
-                                c.verify(audit.public_key(), audit.jurisdiction())
+                                c.verify_with(&audit.keyring(), audit.jurisdiction())
                                     .err()
                                     .or_else(|| {
                                         audit.check_against(c, count).err().map(|b| b.to_string())
@@ -270,6 +286,12 @@ impl AdminService for AdminApi {
             checkpoints,
             jurisdiction: audit.jurisdiction().to_owned(),
             public_key_hex: hex::encode(audit.public_key()),
+            retired_signing_keys: audit
+                .keyring()
+                .retired
+                .iter()
+                .map(convert::retired_key_to_proto)
+                .collect(),
         };
         tracing::info!(actor = %who, since = r.since_seq, "audit exported");
         tokio::spawn(async move {

@@ -3,6 +3,7 @@
 use concord_proto::v1 as pb;
 
 use crate::context::{NodeStatus, PeerView};
+use crate::crypto::RetiredKey;
 use crate::error::Error;
 use crate::federation::LinkState;
 use crate::identity::Jurisdiction;
@@ -22,7 +23,44 @@ pub fn trust_bundle(pb: Option<pb::TrustBundle>) -> Result<TrustBundle, Error> {
         endpoint: pb.endpoint,
         ca_cert_pem: pb.ca_cert_pem,
         signing_public_key: pb.signing_public_key,
+        retired_signing_keys: pb
+            .retired_signing_keys
+            .into_iter()
+            .map(retired_key)
+            .collect(),
     })
+}
+
+pub fn trust_bundle_to_proto(b: &TrustBundle) -> pb::TrustBundle {
+    pb::TrustBundle {
+        jurisdiction: b.jurisdiction.to_string(),
+        endpoint: b.endpoint.clone(),
+        ca_cert_pem: b.ca_cert_pem.clone(),
+        signing_public_key: b.signing_public_key.clone(),
+        retired_signing_keys: b
+            .retired_signing_keys
+            .iter()
+            .map(retired_key_to_proto)
+            .collect(),
+    }
+}
+
+pub fn retired_key_to_proto(k: &RetiredKey) -> pb::RetiredSigningKey {
+    pb::RetiredSigningKey {
+        public_key: k.public_key.clone(),
+        retired_at_unix_ms: k.retired_at_unix_ms,
+        successor_public_key: k.successor_public_key.clone(),
+        handover_signature: k.handover_signature.clone(),
+    }
+}
+
+pub fn retired_key(k: pb::RetiredSigningKey) -> RetiredKey {
+    RetiredKey {
+        public_key: k.public_key,
+        retired_at_unix_ms: k.retired_at_unix_ms,
+        successor_public_key: k.successor_public_key,
+        handover_signature: k.handover_signature,
+    }
 }
 
 pub fn peer_view(v: &PeerView) -> pb::Peer {
@@ -35,12 +73,7 @@ pub fn peer_view(v: &PeerView) -> pb::Peer {
 pub fn peer(record: &PeerRecord, link: &LinkState) -> pb::Peer {
     let b = &record.bundle;
     pb::Peer {
-        trust: Some(pb::TrustBundle {
-            jurisdiction: b.jurisdiction.to_string(),
-            endpoint: b.endpoint.clone(),
-            ca_cert_pem: b.ca_cert_pem.clone(),
-            signing_public_key: b.signing_public_key.clone(),
-        }),
+        trust: Some(trust_bundle_to_proto(b)),
         signing_key_id: b.signing_key_id(),
         added_at_unix_ms: record.added_at_unix_ms,
         link: Some(pb::LinkState {

@@ -118,16 +118,13 @@ impl FederationService for FederationApi {
         let peer = caller(&req)?.jurisdiction;
         let checkpoint =
             Checkpoint::from_bytes(&req.get_ref().checkpoint).map_err(Status::invalid_argument)?;
-        let key = self
-            .ctx
-            .peers
-            .current()
+        let peers = self.ctx.peers.current();
+        let registered = peers
             .get(&peer)
-            .map(|p| p.bundle.signing_public_key.clone())
             .ok_or_else(|| Status::permission_denied(format!("{peer} is not a registered peer")))?;
         self.ctx
             .audit
-            .witness(peer.as_str(), &key, checkpoint)
+            .witness(peer.as_str(), &registered.bundle.keyring(), checkpoint)
             .await?;
         Ok(Response::new(pb::WitnessResponse {}))
     }

@@ -6,7 +6,7 @@ mod admin;
 mod auth;
 mod consult;
 mod consult_convert;
-mod convert;
+pub mod convert;
 mod errors;
 mod exchange;
 mod exchange_convert;

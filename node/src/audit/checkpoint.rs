@@ -51,6 +51,19 @@ impl Checkpoint {
         }
     }
 
+    /// Verifies with whichever of the signer's keys the checkpoint names, if
+    /// in service at the checkpoint's time.
+    pub fn verify_with(
+        &self,
+        keys: &crate::crypto::KeyRing<'_>,
+        jurisdiction: &str,
+    ) -> Result<(), String> {
+        let key = keys
+            .key_for(&self.key_id, self.at_unix_ms)
+            .map_err(|e| e.to_string())?;
+        self.verify(key, jurisdiction)
+    }
+
     pub fn verify(&self, public_key: &[u8], jurisdiction: &str) -> Result<(), String> {
         if self.jurisdiction != jurisdiction {
             return Err(format!(

@@ -124,6 +124,42 @@ impl AuditLog {
         }
     }
 
+    /// When the newest checkpoint was signed by another key than the
+    /// node's, the key was rotated while the node was stopped: records that
+    /// in the trail and checkpoints with the new key at once, so the change
+    /// is recorded exactly once however often the node restarts.
+    pub async fn record_key_change(&self) -> Result<Option<String>> {
+        let Some(last) = self.checkpoints()?.into_iter().max_by_key(|c| c.count) else {
+            return Ok(None);
+        };
+        if last.key_id == self.signer.key_id() {
+            return Ok(None);
+        }
+        let keys = self.signer.keyring();
+        let how = match keys.retired.iter().find(|r| r.key_id() == last.key_id) {
+            Some(r) => format!(
+                "retired at {} (unix ms) with a handover",
+                r.retired_at_unix_ms
+            ),
+            None => "not kept: what it signed no longer verifies".into(),
+        };
+        let rationale = format!(
+            "record-signing key {} replaced by {}; the old key was {how}; retired keys kept: {}",
+            last.key_id,
+            self.signer.key_id(),
+            keys.retired.len()
+        );
+        self.record(Action {
+            actor: "system",
+            action: "signing.rotate",
+            record: self.signer.key_id(),
+            rationale: &rationale,
+        })
+        .await?;
+        self.checkpoint().await?;
+        Ok(Some(rationale))
+    }
+
     /// Appends one entry on its own, durably.
     pub async fn record(&self, a: Action<'_>) -> Result<u64> {
         let mut tx = self.begin().await;
@@ -193,14 +229,24 @@ impl AuditLog {
         self.signer.public_key()
     }
 
+    /// Every key that verifies this node's checkpoints, retired ones included.
+    pub fn keyring(&self) -> crate::crypto::KeyRing<'_> {
+        self.signer.keyring()
+    }
+
     pub fn jurisdiction(&self) -> &str {
         &self.jurisdiction
     }
 
     /// Keeps a peer's checkpoint as a witness, after checking its signature
-    /// with the peer's registered key. Idempotent.
-    pub async fn witness(&self, issuer: &str, issuer_key: &[u8], c: Checkpoint) -> Result<()> {
-        c.verify(issuer_key, issuer)
+    /// with the peer's registered keys. Idempotent.
+    pub async fn witness(
+        &self,
+        issuer: &str,
+        issuer_keys: &crate::crypto::KeyRing<'_>,
+        c: Checkpoint,
+    ) -> Result<()> {
+        c.verify_with(issuer_keys, issuer)
             .map_err(|e| Error::Unauthenticated(format!("checkpoint from {issuer}: {e}")))?;
         let key = witness_key(issuer, c.count);
         if let Some(held) = self.witnessed.get(&key)? {
@@ -268,7 +314,7 @@ impl AuditLog {
             reason: format!("unreadable checkpoints: {e}"),
         })?;
         for c in &checkpoints {
-            c.verify(self.signer.public_key(), &self.jurisdiction)
+            c.verify_with(&self.signer.keyring(), &self.jurisdiction)
                 .map_err(|reason| Broken {
                     seq: c.count,
                     reason: format!("checkpoint at {}: {reason}", c.count),

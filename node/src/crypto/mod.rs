@@ -6,11 +6,13 @@
 pub mod digest;
 pub mod keyed_hash;
 pub mod keyfile;
+pub mod keyring;
 pub mod pki;
 pub mod signing;
 
 pub use digest::Sha256;
 pub use keyed_hash::{KeyedHash, KeyedHashError};
 pub use keyfile::KeyFileError;
+pub use keyring::{KeyRing, KeyRingError, RetiredKey};
 pub use pki::{CertificateAuthority, IssuedCertificate, PkiError, Validity};
 pub use signing::{key_id, sha256, verify_signature, RecordSigner, SigningError};

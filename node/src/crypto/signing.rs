@@ -4,6 +4,8 @@
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair, UnparsedPublicKey, ED25519};
 
+use super::keyring::{KeyRing, KeyRingError, RetiredKey};
+
 #[derive(Debug, thiserror::Error)]
 pub enum SigningError {
     #[error("cannot generate a signing key")]
@@ -18,6 +20,8 @@ pub enum SigningError {
 pub struct RecordSigner {
     key: Ed25519KeyPair,
     key_id: String,
+    /// Keys this one replaced, which still verify what they signed before.
+    retired: Vec<RetiredKey>,
 }
 
 impl RecordSigner {
@@ -32,7 +36,34 @@ impl RecordSigner {
         let key =
             Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8).map_err(|_| SigningError::BadKey)?;
         let key_id = key_id(key.public_key().as_ref());
-        Ok(RecordSigner { key, key_id })
+        Ok(RecordSigner {
+            key,
+            key_id,
+            retired: Vec::new(),
+        })
+    }
+
+    /// Adds the keys this one replaced, after checking their handovers.
+    pub fn with_retired(
+        mut self,
+        retired: Vec<RetiredKey>,
+        jurisdiction: &str,
+    ) -> Result<Self, KeyRingError> {
+        KeyRing {
+            current: self.public_key(),
+            retired: &retired,
+        }
+        .check(jurisdiction)?;
+        self.retired = retired;
+        Ok(self)
+    }
+
+    /// Every key that verifies this node's own signatures.
+    pub fn keyring(&self) -> KeyRing<'_> {
+        KeyRing {
+            current: self.public_key(),
+            retired: &self.retired,
+        }
     }
 
     pub fn public_key(&self) -> &[u8] {

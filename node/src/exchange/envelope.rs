@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::consultation::Consultation;
 use super::records::{DenialNotice, RiskAlert};
-use crate::crypto::{key_id, sha256, verify_signature, RecordSigner};
+use crate::crypto::{key_id, sha256, verify_signature, KeyRing, KeyRingError, RecordSigner};
 use crate::identity::Jurisdiction;
 
 const ENVELOPE_TAG: &[u8] = b"concord.v1.envelope\0";
@@ -87,6 +87,8 @@ pub enum EnvelopeError {
     Malformed(String),
     #[error("envelope signed with key {found}, but the issuer's registered key is {expected}")]
     UnknownKey { found: String, expected: String },
+    #[error(transparent)]
+    Key(#[from] KeyRingError),
     #[error("signature does not verify")]
     BadSignature,
     #[error("body does not match the signed header (tampered)")]
@@ -139,6 +141,14 @@ impl SignedEnvelope {
             )));
         }
         Ok(header)
+    }
+
+    /// Verifies the envelope with whichever of the issuer's keys it names,
+    /// if that key was in service when the envelope says it was signed.
+    pub fn open_with(&self, issuer_keys: &KeyRing<'_>) -> Result<Opened, EnvelopeError> {
+        let header = self.peek_header()?;
+        let key = issuer_keys.key_for(&header.key_id, header.issued_at_unix_ms)?;
+        self.open(key)
     }
 
     /// Verifies the envelope against the issuer's public key and decodes it.
@@ -246,6 +256,20 @@ impl SignedReceipt {
             return Err(EnvelopeError::BadSignature);
         }
         decode(&self.body)
+    }
+
+    /// Verifies with any of the receiver's keys in service when the receipt
+    /// says it was signed (receipts do not name their key).
+    pub fn verify_with(&self, receiver_keys: &KeyRing<'_>) -> Result<ReceiptBody, EnvelopeError> {
+        let claimed: ReceiptBody = decode(&self.body)?;
+        let mut last = EnvelopeError::BadSignature;
+        for key in receiver_keys.candidates(claimed.received_at_unix_ms) {
+            match self.verify(key) {
+                Ok(body) => return Ok(body),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
     }
 }
 

@@ -482,18 +482,17 @@ impl Exchange {
         sent: &[(u64, SignedEnvelope)],
         receipts: &[SignedReceipt],
     ) -> Result<usize> {
-        let key = self
-            .peers
-            .current()
+        let peers = self.peers.current();
+        let registered = peers
             .get(peer)
-            .map(|p| p.bundle.signing_public_key.clone())
             .ok_or_else(|| Error::FailedPrecondition(format!("{peer} is no longer a peer")))?;
+        let keys = registered.bundle.keyring();
         let mut batch = self.store.batch();
         let mut acked = 0;
         let mut removed = 0;
         for ((seq, envelope), receipt) in sent.iter().zip(receipts) {
             let body = receipt
-                .verify(&key)
+                .verify_with(&keys)
                 .map_err(|e| Error::Unauthenticated(format!("receipt from {peer}: {e}")))?;
             if body.receiver != *peer
                 || body.issuer != self.own

@@ -53,7 +53,7 @@ impl Exchange {
                 )));
             }
             let opened = envelope
-                .open(&peer.bundle.signing_public_key)
+                .open_with(&peer.bundle.keyring())
                 .map_err(|e| match e {
                     EnvelopeError::Malformed(_) | EnvelopeError::Inconsistent(_) => {
                         Error::InvalidArgument(e.to_string())

@@ -405,6 +405,7 @@ mod tests {
                 endpoint: "127.0.0.1:1".into(),
                 ca_cert_pem: ca.cert_pem().into(),
                 signing_public_key: b.signer.public_key().to_vec(),
+                retired_signing_keys: Vec::new(),
             };
             a.peers.add("DE/admin/test", bundle).await.unwrap();
         }

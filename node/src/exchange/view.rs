@@ -74,8 +74,15 @@ impl Exchange {
             .envelope
             .peek_header()
             .map_err(|e| Error::Internal(format!("stored envelope: {e}")))?;
-        let key = self.issuer_key(&header.issuer);
-        let (signature, record) = match key.as_deref().map(|k| stored.envelope.open(k)) {
+        let peers = self.peers.current();
+        let opened = if header.issuer == self.own {
+            Some(stored.envelope.open_with(&self.signer.keyring()))
+        } else {
+            peers
+                .get(&header.issuer)
+                .map(|p| stored.envelope.open_with(&p.bundle.keyring()))
+        };
+        let (signature, record) = match opened {
             Some(Ok(opened)) => (SignatureCheck::Valid, opened.record),
             Some(Err(e)) => (
                 SignatureCheck::Invalid(e.to_string()),
@@ -104,16 +111,6 @@ impl Exchange {
         })
     }
 
-    fn issuer_key(&self, issuer: &Jurisdiction) -> Option<Vec<u8>> {
-        if issuer == &self.own {
-            return Some(self.signer.public_key().to_vec());
-        }
-        self.peers
-            .current()
-            .get(issuer)
-            .map(|p| p.bundle.signing_public_key.clone())
-    }
-
     fn deliveries(&self, header: &EnvelopeHeader) -> Result<Vec<(Jurisdiction, DeliveryView)>> {
         let mut out = Vec::new();
         let peers = self.peers.current();
@@ -127,7 +124,7 @@ impl Exchange {
                 }) => {
                     let receipt_valid = peers.get(r).is_some_and(|p| {
                         receipt
-                            .verify(&p.bundle.signing_public_key)
+                            .verify_with(&p.bundle.keyring())
                             .is_ok_and(|b| b.seq == header.seq && &b.receiver == r)
                     });
                     DeliveryView::Delivered {

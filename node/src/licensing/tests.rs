@@ -62,6 +62,7 @@ async fn env() -> Env {
         endpoint: "127.0.0.1:1".into(),
         ca_cert_pem: ca.cert_pem().into(),
         signing_public_key: fr_signer.public_key().to_vec(),
+        retired_signing_keys: Vec::new(),
     };
     peers.add("DE/admin/test", bundle).await.unwrap();
     let x = Arc::new(Exchange::open(store.clone(), j("DE"), signer, peers, audit.clone()).unwrap());

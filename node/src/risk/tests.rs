@@ -52,6 +52,7 @@ async fn env(overrides: RiskFile) -> Env {
                 endpoint: "127.0.0.1:1".into(),
                 ca_cert_pem: ca.cert_pem().into(),
                 signing_public_key: fr.public_key().to_vec(),
+                retired_signing_keys: Vec::new(),
             },
         )
         .await

@@ -300,6 +300,7 @@ async fn denial_notices_are_screened_until_revoked() {
                 endpoint: "127.0.0.1:1".into(),
                 ca_cert_pem: ca.cert_pem().into(),
                 signing_public_key: fr_signer.public_key().to_vec(),
+                retired_signing_keys: Vec::new(),
             },
         )
         .await

@@ -78,6 +78,8 @@ pub enum AnswerError {
         found: String,
         expected: String,
     },
+    #[error("answer from {peer}: {problem}")]
+    Key { peer: Jurisdiction, problem: String },
     #[error("signature does not verify")]
     BadSignature,
     #[error("answer is not for this question: {0}")]
@@ -115,6 +117,23 @@ impl SignedAnswer {
             )));
         }
         Ok(body)
+    }
+
+    /// Verifies with whichever of the answering node's keys the answer
+    /// names, if in service when it was signed, then checks what was asked.
+    pub fn open_with(
+        &self,
+        keys: &crate::crypto::KeyRing<'_>,
+        expected: &Expected<'_>,
+    ) -> Result<AnswerBody, AnswerError> {
+        let claimed = self.peek()?;
+        let key = keys
+            .key_for(&self.key_id, claimed.answered_at_unix_ms)
+            .map_err(|e| AnswerError::Key {
+                peer: expected.answering.clone(),
+                problem: e.to_string(),
+            })?;
+        self.open(key, expected)
     }
 
     /// Verifies the signature with the answering node's registered key,

@@ -488,12 +488,15 @@ impl TaskForces {
         signed: SignedAnswer,
         expected: &Expected<'_>,
     ) -> Answered {
-        let opened = match self.key_of(answering) {
-            None => Err(format!(
-                "{answering} is not a registered peer; its key is unknown"
-            )),
-            Some(key) => signed.open(&key, expected).map_err(|e| e.to_string()),
-        };
+        let opened = self
+            .with_keys(answering, |keys| {
+                signed.open_with(keys, expected).map_err(|e| e.to_string())
+            })
+            .unwrap_or_else(|| {
+                Err(format!(
+                    "{answering} is not a registered peer; its key is unknown"
+                ))
+            });
         let (signature, body) = match opened {
             Ok(body) => (SignatureCheck::Valid, Some(body)),
             Err(e) => (SignatureCheck::Invalid(e), None),
@@ -528,10 +531,10 @@ impl TaskForces {
                 header.record_id
             ));
         }
-        let key = self
-            .key_of(&header.issuer)
-            .ok_or_else(|| format!("issuer {} is not a registered peer", header.issuer))?;
-        let opened = envelope.open(&key).map_err(|e| e.to_string())?;
+        let opened = self
+            .with_keys(&header.issuer, |keys| envelope.open_with(keys))
+            .ok_or_else(|| format!("issuer {} is not a registered peer", header.issuer))?
+            .map_err(|e| e.to_string())?;
         Ok(RecordView {
             digest: opened.digest,
             header: opened.header,
@@ -542,14 +545,17 @@ impl TaskForces {
         })
     }
 
-    fn key_of(&self, j: &Jurisdiction) -> Option<Vec<u8>> {
+    /// Runs `f` with `j`'s signing keys, or None when `j` is unknown here.
+    fn with_keys<R>(
+        &self,
+        j: &Jurisdiction,
+        f: impl FnOnce(&crate::crypto::KeyRing<'_>) -> R,
+    ) -> Option<R> {
         if j == &self.own {
-            return Some(self.signer.public_key().to_vec());
+            return Some(f(&self.signer.keyring()));
         }
-        self.peers
-            .current()
-            .get(j)
-            .map(|p| p.bundle.signing_public_key.clone())
+        let peers = self.peers.current();
+        peers.get(j).map(|p| f(&p.bundle.keyring()))
     }
 }
 

@@ -194,6 +194,7 @@ async fn federation_with(codes: &[&str], limits: Limits) -> (Arc<LocalPeers>, Ve
                 endpoint: "127.0.0.1:1".into(),
                 ca_cert_pem: ca.cert_pem().into(),
                 signing_public_key: b.signer.public_key().to_vec(),
+                retired_signing_keys: Vec::new(),
             };
             a.peers.add("test", bundle).await.unwrap();
         }
