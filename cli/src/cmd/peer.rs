@@ -138,6 +138,8 @@ pub struct PeerView {
     pub jurisdiction: String,
     pub endpoint: String,
     pub signing_key_id: String,
+    /// Keys the peer rotated out, still verifying what they signed before retirement.
+    pub retired_signing_keys: Vec<RetiredKeyView>,
     /// RFC 3339, or null if unknown.
     pub added_at: Option<String>,
     pub link: LinkView,
@@ -145,6 +147,13 @@ pub struct PeerView {
     pub outbox_pending: u64,
     /// Highest sequence number held from this peer.
     pub received_cursor: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RetiredKeyView {
+    pub key_id: String,
+    /// RFC 3339.
+    pub retired_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -164,6 +173,14 @@ impl From<&pb::Peer> for PeerView {
             jurisdiction: trust.jurisdiction,
             endpoint: trust.endpoint,
             signing_key_id: p.signing_key_id.clone(),
+            retired_signing_keys: trust
+                .retired_signing_keys
+                .iter()
+                .map(|k| RetiredKeyView {
+                    key_id: concord_node::crypto::key_id(&k.public_key),
+                    retired_at: rfc3339(k.retired_at_unix_ms),
+                })
+                .collect(),
             added_at: rfc3339(p.added_at_unix_ms),
             link: LinkView {
                 connected: link.connected,

@@ -383,6 +383,7 @@ pub struct RotateReport {
     pub compromised: bool,
     pub retired_keys: usize,
     pub retired_file: PathBuf,
+    pub dir: PathBuf,
 }
 
 impl RotateReport {
@@ -401,12 +402,13 @@ impl RotateReport {
         format!(
             "Rotated the record-signing key of {}: new key id {}\n{old}\nRetired keys ({}) are in {}\n\n\
              Next:\n  start the node (it records the rotation in its audit trail)\n  \
-             concord pki export-trust --dir DIR --out {}.trust.toml\n  \
+             concord pki export-trust --dir {} --out {}.trust.toml\n  \
              partners: concord peer update --trust {}.trust.toml{}\n",
             self.jurisdiction,
             self.new_key_id,
             self.retired_keys,
             self.retired_file.display(),
+            self.dir.display(),
             self.jurisdiction,
             self.jurisdiction,
             if self.compromised {
@@ -460,6 +462,7 @@ pub fn rotate_signing_key(args: &RotateSigningKeyArgs) -> Result<RotateReport, C
         compromised: args.compromised_since.is_some(),
         retired_keys: rotation.retired_keys,
         retired_file: config.retired_signing_keys,
+        dir: args.dir.clone(),
     })
 }
 
