@@ -418,6 +418,20 @@ impl Credentials {
     }
 }
 
+/// Every audit entry of the node `profile` administers, through the AuditExport RPC.
+pub async fn audit_entries(profile: &Path) -> Result<Vec<concord_proto::v1::AuditEntry>> {
+    let mut admin = Credentials::from_profile(profile)?.admin().await?;
+    let mut stream = admin
+        .audit_export(concord_proto::v1::AuditExportRequest::default())
+        .await?
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.message().await? {
+        out.extend(chunk.entries);
+    }
+    Ok(out)
+}
+
 pub async fn status_of(profile: &Path) -> Result<StatusResponse> {
     let mut admin = Credentials::from_profile(profile)?.admin().await?;
     Ok(admin.status(StatusRequest {}).await?.into_inner())

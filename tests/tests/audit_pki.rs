@@ -1,25 +1,11 @@
 //! Certificate issuance lands in the node's audit trail, verified against
 //! the jurisdiction's CA; issuing still works while the node is down.
 
-use concord_proto::v1::{AuditExportRequest, RecordIssuanceRequest};
+use concord_proto::v1::RecordIssuanceRequest;
 use concord_tests::*;
 
 async fn entries(dir: &NodeDir) -> Vec<concord_proto::v1::AuditEntry> {
-    let mut admin = Credentials::from_profile(&dir.admin_profile())
-        .unwrap()
-        .admin()
-        .await
-        .unwrap();
-    let mut stream = admin
-        .audit_export(AuditExportRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    let mut all = Vec::new();
-    while let Some(chunk) = stream.message().await.unwrap() {
-        all.extend(chunk.entries);
-    }
-    all
+    audit_entries(&dir.admin_profile()).await.unwrap()
 }
 
 #[tokio::test]

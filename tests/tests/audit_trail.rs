@@ -37,20 +37,8 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Every audit entry of a node, through the AuditExport RPC.
 async fn entries_of(dir: &NodeDir) -> Result<Vec<pb::AuditEntry>> {
-    let mut admin = Credentials::from_profile(&dir.admin_profile())?
-        .admin()
-        .await?;
-    let mut stream = admin
-        .audit_export(pb::AuditExportRequest::default())
-        .await?
-        .into_inner();
-    let mut out = Vec::new();
-    while let Some(chunk) = stream.message().await? {
-        out.extend(chunk.entries);
-    }
-    Ok(out)
+    audit_entries(&dir.admin_profile()).await
 }
 
 fn find<'a>(

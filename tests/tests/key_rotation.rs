@@ -8,8 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use anyhow::{ensure, Result};
-use concord_proto::v1 as pb;
+use anyhow::ensure;
 use concord_tests::*;
 use serde_json::Value;
 
@@ -88,21 +87,6 @@ fn export_trust(dir: &NodeDir, name: &str) -> PathBuf {
     out
 }
 
-async fn audit_actions(dir: &NodeDir) -> Result<Vec<pb::AuditEntry>> {
-    let mut admin = Credentials::from_profile(&dir.admin_profile())?
-        .admin()
-        .await?;
-    let mut stream = admin
-        .audit_export(pb::AuditExportRequest::default())
-        .await?
-        .into_inner();
-    let mut out = Vec::new();
-    while let Some(chunk) = stream.message().await? {
-        out.extend(chunk.entries);
-    }
-    Ok(out)
-}
-
 fn rotate(dir: &NodeDir, extra: &[&str]) -> Output {
     let mut args = vec!["--output", "json", "pki", "rotate-signing-key", "--dir"];
     args.push(path_str(&dir.dir));
@@ -153,7 +137,7 @@ async fn a_planned_rotation_keeps_every_record_verifiable() {
     assert!(signature_valid(&held(&de_analyst, &before).await));
     let verified = json(&de.admin_profile(), &["audit", "verify"]);
     assert_eq!(verified["ok"], true, "{verified}");
-    let entries = audit_actions(&de).await.unwrap();
+    let entries = audit_entries(&de.admin_profile()).await.unwrap();
     let rotations: Vec<_> = entries
         .iter()
         .filter(|e| e.action == "signing.rotate")
@@ -231,7 +215,7 @@ async fn a_planned_rotation_keeps_every_record_verifiable() {
     );
     assert!(signature_valid(&held(&fr_analyst, &after).await));
     assert!(signature_valid(&held(&fr_analyst, &before).await));
-    let fr_entries = audit_actions(&fr).await.unwrap();
+    let fr_entries = audit_entries(&fr.admin_profile()).await.unwrap();
     let update = fr_entries
         .iter()
         .find(|e| e.action == "peer.update" && e.record == "DE")

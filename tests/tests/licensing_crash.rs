@@ -2,10 +2,9 @@
 //! the decision, its audit entry and the denial notice all present: the
 //! three were committed in one durable batch.
 
-use concord_proto::v1::admin_service_client::AdminServiceClient;
 use concord_proto::v1::licensing_service_client::LicensingServiceClient;
 use concord_proto::v1::{
-    AuditExportRequest, CreatePartyRequest, DecideLicenseRequest, Distribution, GetLicenseRequest,
+    CreatePartyRequest, DecideLicenseRequest, Distribution, GetLicenseRequest,
     LicenseActionRequest, LicenseItem, ListRecordsRequest, Money, SubmitLicenseRequest,
 };
 use concord_tests::*;
@@ -18,22 +17,6 @@ async fn licensing(profile: &std::path::Path) -> LicensingServiceClient<tonic::t
             .await
             .unwrap(),
     )
-}
-
-async fn audit_entries(
-    admin: &std::path::Path,
-) -> anyhow::Result<Vec<concord_proto::v1::AuditEntry>> {
-    let mut client =
-        AdminServiceClient::new(Credentials::from_profile(admin)?.channel(true).await?);
-    let mut stream = client
-        .audit_export(AuditExportRequest::default())
-        .await?
-        .into_inner();
-    let mut out = Vec::new();
-    while let Some(chunk) = stream.message().await? {
-        out.extend(chunk.entries);
-    }
-    Ok(out)
 }
 
 #[tokio::test]

@@ -34,21 +34,7 @@ fn occurs_under(dir: &Path, needle: &[u8]) -> bool {
 }
 
 async fn audit_of(dir: &NodeDir) -> Vec<pb::AuditEntry> {
-    let mut admin = Credentials::from_profile(&dir.admin_profile())
-        .unwrap()
-        .admin()
-        .await
-        .unwrap();
-    let mut stream = admin
-        .audit_export(pb::AuditExportRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    let mut out = Vec::new();
-    while let Some(chunk) = stream.message().await.unwrap() {
-        out.extend(chunk.entries);
-    }
-    out
+    audit_entries(&dir.admin_profile()).await.unwrap()
 }
 
 #[tokio::test]

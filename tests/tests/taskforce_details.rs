@@ -45,18 +45,7 @@ fn fr_section(answer: &Value) -> &Value {
 }
 
 async fn audit_of(dir: &NodeDir) -> Result<Vec<pb::AuditEntry>> {
-    let mut admin = Credentials::from_profile(&dir.admin_profile())?
-        .admin()
-        .await?;
-    let mut stream = admin
-        .audit_export(pb::AuditExportRequest::default())
-        .await?
-        .into_inner();
-    let mut out = Vec::new();
-    while let Some(chunk) = stream.message().await? {
-        out.extend(chunk.entries);
-    }
-    Ok(out)
+    audit_entries(&dir.admin_profile()).await
 }
 
 fn has(all: &[pb::AuditEntry], action: &str, record: &str) -> bool {

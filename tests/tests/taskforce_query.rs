@@ -112,20 +112,8 @@ fn section<'a>(answer: &'a Value, code: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no section for {code}: {answer:#}"))
 }
 
-/// Every audit entry of a node, through the AuditExport RPC.
 async fn audit_of(dir: &NodeDir) -> Result<Vec<pb::AuditEntry>> {
-    let mut admin = Credentials::from_profile(&dir.admin_profile())?
-        .admin()
-        .await?;
-    let mut stream = admin
-        .audit_export(pb::AuditExportRequest::default())
-        .await?
-        .into_inner();
-    let mut out = Vec::new();
-    while let Some(chunk) = stream.message().await? {
-        out.extend(chunk.entries);
-    }
-    Ok(out)
+    audit_entries(&dir.admin_profile()).await
 }
 
 fn entries<'a>(all: &'a [pb::AuditEntry], action: &str) -> Vec<&'a pb::AuditEntry> {
