@@ -145,6 +145,12 @@ impl PeerDirectory {
         bundle
             .validate()
             .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        if bundle.jurisdiction == self.own {
+            return Err(Error::InvalidArgument(format!(
+                "{} is this node's own jurisdiction: rotate its key with `concord pki rotate-signing-key`",
+                self.own
+            )));
+        }
         let _guard = self.writer.lock().await;
         let key = bundle.jurisdiction.as_str().as_bytes().to_vec();
         let Some(old) = self.tree.get(&key)? else {

@@ -273,12 +273,19 @@ async fn a_planned_rotation_keeps_every_record_verifiable() {
     let old_at_jp = held(&jp_analyst, &before).await;
     assert!(!signature_valid(&old_at_jp), "{old_at_jp}");
 
-    // Unknown peers cannot be updated into existence.
-    let unknown = cli(
+    // A node's own bundle is not a peer's.
+    let own = cli(
         &jp.admin_profile(),
         &["peer", "update", "--trust", path_str(&jp.trust_file())],
     );
-    assert_ne!(unknown.status.code(), Some(0), "{}", stderr(&unknown));
+    assert_eq!(own.status.code(), Some(6), "{}", stderr(&own));
+    // Unknown peers cannot be updated into existence.
+    let stranger = NodeDir::init(fed.root.path(), "IT");
+    let unknown = cli(
+        &jp.admin_profile(),
+        &["peer", "update", "--trust", path_str(&stranger.trust_file())],
+    );
+    assert_eq!(unknown.status.code(), Some(7), "{}", stderr(&unknown));
 }
 
 #[tokio::test]
