@@ -283,7 +283,12 @@ async fn a_planned_rotation_keeps_every_record_verifiable() {
     let stranger = NodeDir::init(fed.root.path(), "IT");
     let unknown = cli(
         &jp.admin_profile(),
-        &["peer", "update", "--trust", path_str(&stranger.trust_file())],
+        &[
+            "peer",
+            "update",
+            "--trust",
+            path_str(&stranger.trust_file()),
+        ],
     );
     assert_eq!(unknown.status.code(), Some(7), "{}", stderr(&unknown));
 }
