@@ -72,7 +72,10 @@ async fn the_node_admin_gets_through() {
     assert_eq!(s.jurisdiction, "DE");
     assert_eq!(s.endpoint, dir.endpoint);
     assert_eq!(s.signing_key_id.len(), 16);
-    assert_eq!(s.store.unwrap().schema_version, 1);
+    assert_eq!(
+        s.store.unwrap().schema_version,
+        concord_node::store::SCHEMA_VERSION
+    );
 }
 
 #[tokio::test]

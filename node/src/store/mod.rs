@@ -38,7 +38,11 @@ pub use snapshot::{RawEntry, SnapshotStats};
 pub use tree::{Iter, Tree};
 
 /// The layout version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: peer trust bundles carry retired signing keys. Stores of schema 1 come
+/// from development builds before the first release only, so they are
+/// refused by name rather than migrated.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Holds the store's own bookkeeping; not available through [`Store::tree`].
 const META_TREE: &str = "meta";
@@ -711,7 +715,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "store at {} was written by a newer Concord (schema 7); this build supports schema 1",
+                "store at {} was written by a newer Concord (schema 7); this build supports schema {SCHEMA_VERSION}",
                 dir.path().display()
             )
         );

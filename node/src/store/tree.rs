@@ -259,7 +259,10 @@ mod tests {
         // Bypass the codec to plant bad bytes: an unknown version byte, a
         // truncated body and an empty value.
         rules.raw.insert("bad-version", &[99u8, 1, 2][..]).unwrap();
-        rules.raw.insert("truncated", &[1u8, 5][..]).unwrap();
+        rules
+            .raw
+            .insert("truncated", &[super::super::codec::VALUE_VERSION, 5][..])
+            .unwrap();
         rules.raw.insert([0u8, 0xff], &[][..]).unwrap();
 
         for (key, reason) in [
