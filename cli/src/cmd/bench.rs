@@ -22,6 +22,7 @@
 //! exchange, so the first two see an almost empty store.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,15 +31,15 @@ use std::time::{Duration, Instant};
 use concord_node::screening::formats::{self, Format};
 use concord_node::screening::{EntityType, WatchlistEntry};
 use concord_proto::v1 as pb;
-use concord_proto::v1::import_list_request::Part;
 use concord_proto::v1::screening_service_client::ScreeningServiceClient;
 use concord_proto::v1::task_force_service_client::TaskForceServiceClient;
+use indicatif::ProgressBar;
 use serde::Serialize;
 use tonic::transport::Channel;
 
 use crate::args::{BenchArgs, IssueArgs};
 use crate::client;
-use crate::cmd::pki;
+use crate::cmd::{pki, screen};
 use crate::duration::now_unix_ms;
 use crate::exit::{CliError, ErrorKind};
 use crate::local::{self, Launched, Progress};
@@ -54,12 +55,6 @@ const ARRIVAL_TIMEOUT: Duration = Duration::from_secs(120);
 const LINKS_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the seeded denials may take to reach the asking node.
 const SEED_TIMEOUT: Duration = Duration::from_secs(60);
-/// An import of a large list may take longer than an ordinary call.
-const IMPORT_TIMEOUT: Duration = Duration::from_secs(600);
-/// Entries per streamed import chunk, and a byte budget well under the
-/// node's message limit (as `concord screen import`).
-const CHUNK_ENTRIES: usize = 500;
-const CHUNK_BYTES: usize = 1024 * 1024;
 /// The node's largest QueryBatch.
 const MAX_BATCH: usize = 1000;
 /// QueryBatch calls in flight at most (as `concord screen query --file`).
@@ -209,14 +204,15 @@ impl Parts {
         screening: true,
         taskforce: true,
     };
+    const NONE: Parts = Parts {
+        exchange: false,
+        screening: false,
+        taskforce: false,
+    };
 
     /// `--only`, if given; `None` when it was not.
     fn parse(only: &[String]) -> Result<Option<Parts>, CliError> {
-        let mut parts = Parts {
-            exchange: false,
-            screening: false,
-            taskforce: false,
-        };
+        let mut parts = Parts::NONE;
         let mut any = false;
         for p in only.iter().map(|p| p.trim().to_ascii_lowercase()) {
             match p.as_str() {
@@ -311,13 +307,7 @@ fn select(args: &BenchArgs) -> Result<Parts, CliError> {
         }
         parts
     };
-    if parts
-        == (Parts {
-            exchange: false,
-            screening: false,
-            taskforce: false,
-        })
-    {
+    if parts == Parts::NONE {
         return Err(CliError::invalid_argument(
             "nothing to measure: give --local N, or --raise-profile (with --to and --watch-profile), --screen-profile, --taskforce-profile (with --taskforce)",
         ));
@@ -709,9 +699,10 @@ async fn local_import(
     args: &BenchArgs,
     progress: &Progress,
 ) -> Result<(ImportReport, Vec<String>), CliError> {
-    let (source, entries) = match watchlist {
-        Some((format, entries)) => (format.to_string(), entries),
+    let (format, source, entries) = match watchlist {
+        Some((format, entries)) => (format, format.to_string(), entries),
         None => (
+            Format::Jsonl,
             "synthetic".to_owned(),
             synthetic_list(args.watchlist_entries),
         ),
@@ -719,21 +710,8 @@ async fn local_import(
     let listed: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
     let total = entries.len();
     let profile = &first.profile;
-    let channel = client::endpoint(profile)?
-        .timeout(IMPORT_TIMEOUT)
-        .connect()
-        .await
-        .map_err(|e| {
-            CliError::from_transport(&e).context(format!("connecting to {}", profile.endpoint))
-        })?;
-    let mut client =
-        ScreeningServiceClient::new(channel).max_encoding_message_size(4 * CHUNK_BYTES);
-    let format = if source == "synthetic" {
-        "jsonl"
-    } else {
-        source.as_str()
-    };
-    let requests = import_requests(LIST, format, entries);
+    let mut client = screen::import_client(profile).await?;
+    let requests = screen::requests(LIST, format, entries);
     let spinner = progress.spinner(&format!(
         "Importing {total} {source} entries into {}",
         first.jurisdiction
@@ -798,62 +776,6 @@ fn read_names(path: &Path) -> Result<Vec<String>, CliError> {
 /// `names` repeated or cut to exactly `n`.
 fn cycle(names: Vec<String>, n: usize) -> Vec<String> {
     names.iter().cycle().take(n).cloned().collect()
-}
-
-/// The import stream: header, chunks of entries, commit.
-fn import_requests(
-    list: &str,
-    format: &str,
-    entries: Vec<WatchlistEntry>,
-) -> Vec<pb::ImportListRequest> {
-    let total = entries.len() as u64;
-    let mut out = vec![pb::ImportListRequest {
-        part: Some(Part::Header(pb::ImportHeader {
-            list: list.to_owned(),
-            format: format.to_owned(),
-        })),
-    }];
-    let mut chunk: Vec<pb::WatchlistEntry> = Vec::new();
-    let mut bytes = 0;
-    for e in entries {
-        let size = 64
-            + e.source_id.len()
-            + e.names().map(|n| n.len() + 4).sum::<usize>()
-            + [&e.countries, &e.addresses, &e.programs]
-                .iter()
-                .flat_map(|v| v.iter())
-                .map(|s| s.len() + 4)
-                .sum::<usize>();
-        if chunk.len() >= CHUNK_ENTRIES || (bytes + size > CHUNK_BYTES && !chunk.is_empty()) {
-            out.push(entries_part(std::mem::take(&mut chunk)));
-            bytes = 0;
-        }
-        bytes += size;
-        chunk.push(pb::WatchlistEntry {
-            source_id: e.source_id,
-            entity_type: e.entity_type.to_string(),
-            name: e.name,
-            aliases: e.aliases,
-            countries: e.countries,
-            addresses: e.addresses,
-            programs: e.programs,
-        });
-    }
-    if !chunk.is_empty() {
-        out.push(entries_part(chunk));
-    }
-    out.push(pb::ImportListRequest {
-        part: Some(Part::Commit(pb::ImportCommit {
-            total_entries: total,
-        })),
-    });
-    out
-}
-
-fn entries_part(entries: Vec<pb::WatchlistEntry>) -> pb::ImportListRequest {
-    pb::ImportListRequest {
-        part: Some(Part::Entries(pb::ImportEntries { entries })),
-    }
 }
 
 // ---- synthetic names ----------------------------------------------------------
@@ -1034,6 +956,71 @@ fn rotate(name: &str) -> String {
     words.join(" ")
 }
 
+// ---- measured calls ---------------------------------------------------------------
+
+/// One call of a measured run: when it was sent, how long its answer took,
+/// and what it returned.
+struct Measured<T> {
+    sent: Instant,
+    ms: f64,
+    value: T,
+}
+
+/// Latency percentiles of measured calls.
+fn latency_of<T>(calls: &[Measured<T>]) -> Latency {
+    Latency::of(calls.iter().map(|c| c.ms).collect())
+}
+
+/// Makes calls `0..total` with `workers` in flight: each worker sends the
+/// next call as soon as its last is answered, so the node always has
+/// `workers` calls to serve. A worker stops at its first failed call; the
+/// first failure in worker order fails the run (`task` names the workers
+/// should one of them panic). `units` is how far an answer moves `bar`.
+async fn measure_calls<T, F, Fut>(
+    workers: usize,
+    total: usize,
+    task: &str,
+    bar: &ProgressBar,
+    units: fn(&T) -> u64,
+    call: F,
+) -> Result<Vec<Measured<T>>, CliError>
+where
+    T: Send + 'static,
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<T, CliError>> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..workers {
+        let (next, bar, call) = (next.clone(), bar.clone(), call.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                // Building the request is not part of the call's latency.
+                let answer = call(i);
+                let sent = Instant::now();
+                let value = answer.await?;
+                let ms = sent.elapsed().as_secs_f64() * 1000.0;
+                bar.inc(units(&value));
+                done.push(Measured { sent, ms, value });
+            }
+            Ok::<_, CliError>(done)
+        }));
+    }
+    let mut done = Vec::new();
+    for t in tasks {
+        done.extend(
+            t.await
+                .map_err(|e| CliError::internal(format!("{task} task failed: {e}")))??,
+        );
+    }
+    Ok(done)
+}
+
 // ---- screening ------------------------------------------------------------------
 
 async fn screening(
@@ -1063,46 +1050,32 @@ async fn screening(
     let total = names.len();
     let names = Arc::new(names);
     let bar = progress.bar("Screening names (Query)", total);
-    let next = Arc::new(AtomicUsize::new(0));
     let concurrency = args.concurrency.min(total);
     let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (mut client, names, next, bar) =
-            (client.clone(), names.clone(), next.clone(), bar.clone());
-        let profile = profile.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut done = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(name) = names.get(i) else { break };
-                let t = Instant::now();
+    let done = measure_calls(concurrency, total, "screening", &bar, |_| 1, {
+        let (client, names, profile) = (client.clone(), names.clone(), Arc::new(profile.clone()));
+        move |i| {
+            let (mut client, profile) = (client.clone(), profile.clone());
+            let request = pb::ScreenQuery {
+                name: names[i].clone(),
+                options: Some(pb::ScreenOptions::default()),
+            };
+            async move {
                 let r = client
-                    .query(pb::ScreenQuery {
-                        name: name.clone(),
-                        options: Some(pb::ScreenOptions::default()),
-                    })
+                    .query(request)
                     .await
                     .map_err(|s| client::rpc_error("Query", &profile, &s))?
                     .into_inner();
-                done.push((t.elapsed().as_secs_f64() * 1000.0, !r.matches.is_empty()));
-                bar.inc(1);
+                Ok(!r.matches.is_empty())
             }
-            Ok::<_, CliError>(done)
-        }));
-    }
-    let mut done = Vec::new();
-    for t in tasks {
-        done.extend(
-            t.await
-                .map_err(|e| CliError::internal(format!("screening task failed: {e}")))??,
-        );
-    }
+        }
+    })
+    .await?;
     let seconds = start.elapsed().as_secs_f64();
     bar.finish_with_message(format!("Screened {} names one by one", done.len()));
-    let queries_with_match = done.iter().filter(|(_, m)| *m).count();
+    let queries_with_match = done.iter().filter(|c| c.value).count();
     let queries = done.len();
-    let latency_ms = Latency::of(done.into_iter().map(|(ms, _)| ms).collect());
+    let latency_ms = latency_of(&done);
 
     let batch = if args.screen_batch > 0 {
         Some(screen_batches(&client, profile, &names, args.screen_batch, args, progress).await?)
@@ -1134,51 +1107,38 @@ async fn screen_batches(
     let batches: Arc<Vec<Vec<String>>> =
         Arc::new(names.chunks(size).map(<[String]>::to_vec).collect());
     let bar = progress.bar("Screening names (QueryBatch)", names.len());
-    let next = Arc::new(AtomicUsize::new(0));
-    let in_flight = args.concurrency.min(BATCH_IN_FLIGHT).min(batches.len());
+    let total = batches.len();
+    let in_flight = args.concurrency.min(BATCH_IN_FLIGHT).min(total);
     let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..in_flight {
-        let (mut client, batches, next, bar) =
-            (client.clone(), batches.clone(), next.clone(), bar.clone());
-        let profile = profile.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut done = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(batch) = batches.get(i) else { break };
-                let t = Instant::now();
+    let done = measure_calls(in_flight, total, "screening", &bar, |n| *n as u64, {
+        let (client, profile) = (client.clone(), Arc::new(profile.clone()));
+        move |i| {
+            let (mut client, profile) = (client.clone(), profile.clone());
+            let batch = batches[i].clone();
+            async move {
+                let n = batch.len();
                 let r = client
                     .query_batch(pb::ScreenBatchQuery {
-                        names: batch.clone(),
+                        names: batch,
                         options: Some(pb::ScreenOptions::default()),
                     })
                     .await
                     .map_err(|s| client::rpc_error("QueryBatch", &profile, &s))?
                     .into_inner();
-                if r.results.len() != batch.len() {
+                if r.results.len() != n {
                     return Err(CliError::internal(format!(
-                        "QueryBatch on {} answered {} of {} names",
+                        "QueryBatch on {} answered {} of {n} names",
                         profile.endpoint,
                         r.results.len(),
-                        batch.len()
                     )));
                 }
-                done.push((t.elapsed().as_secs_f64() * 1000.0, batch.len()));
-                bar.inc(batch.len() as u64);
+                Ok(n)
             }
-            Ok::<_, CliError>(done)
-        }));
-    }
-    let mut done = Vec::new();
-    for t in tasks {
-        done.extend(
-            t.await
-                .map_err(|e| CliError::internal(format!("screening task failed: {e}")))??,
-        );
-    }
+        }
+    })
+    .await?;
     let seconds = start.elapsed().as_secs_f64();
-    let screened: usize = done.iter().map(|(_, n)| n).sum();
+    let screened: usize = done.iter().map(|c| c.value).sum();
     bar.finish_with_message(format!("Screened {screened} names in batches of {size}"));
     Ok(BatchReport {
         batch_size: size,
@@ -1187,7 +1147,7 @@ async fn screen_batches(
         names: screened,
         seconds,
         names_per_second: screened as f64 / seconds.max(f64::EPSILON),
-        latency_ms: Latency::of(done.into_iter().map(|(ms, _)| ms).collect()),
+        latency_ms: latency_of(&done),
     })
 }
 
@@ -1210,23 +1170,12 @@ async fn taskforce(
         }),
         blind: false,
     };
-    let rpc_error = |s: &tonic::Status| {
-        let e = client::rpc_error("task-force Query", member, s);
-        if e.kind == ErrorKind::ResourceExhausted {
-            e.context(
-                "the node's per-identity task-force query limit ([taskforce] queries_per_minute_per_identity, \
-                 query_burst_per_identity) stopped the bench; lower --taskforce-queries or raise the limit",
-            )
-        } else {
-            e
-        }
-    };
     // One unmeasured query: connections to the peers, and a first check.
     let first = client
         .clone()
         .query(request.clone())
         .await
-        .map_err(|s| rpc_error(&s))?
+        .map_err(|s| taskforce_error(member, &s))?
         .into_inner();
     let home = first
         .sections
@@ -1242,43 +1191,26 @@ async fn taskforce(
 
     let total = args.taskforce_queries;
     let bar = progress.bar(&format!("Task-force queries ({name})"), total);
-    let next = Arc::new(AtomicUsize::new(0));
     let concurrency = args.taskforce_concurrency.min(total);
     let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (mut client, request, next, bar) =
-            (client.clone(), request.clone(), next.clone(), bar.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut done = Vec::new();
-            while next.fetch_add(1, Ordering::Relaxed) < total {
-                let t = Instant::now();
-                let r = client.query(request.clone()).await.map(|r| r.into_inner());
-                let ms = t.elapsed().as_secs_f64() * 1000.0;
-                let failed = r.is_err();
-                done.push((ms, r));
-                if failed {
-                    break;
-                }
-                bar.inc(1);
+    let done = measure_calls(concurrency, total, "task-force query", &bar, |_| 1, {
+        let member = Arc::new(member.clone());
+        move |_| {
+            let (mut client, request, member) = (client.clone(), request.clone(), member.clone());
+            async move {
+                client
+                    .query(request)
+                    .await
+                    .map(|r| r.into_inner())
+                    .map_err(|s| taskforce_error(&member, &s))
             }
-            done
-        }));
-    }
-    let mut done = Vec::new();
-    for t in tasks {
-        done.extend(
-            t.await
-                .map_err(|e| CliError::internal(format!("task-force query task failed: {e}")))?,
-        );
-    }
+        }
+    })
+    .await?;
     let seconds = start.elapsed().as_secs_f64();
-    let mut latencies = Vec::new();
     let mut peer_outcomes = BTreeMap::new();
     let (mut by_every_peer, mut peer_hits, mut home_hits) = (0, 0, 0);
-    for (ms, r) in done {
-        let r = r.map_err(|s| rpc_error(&s))?;
-        latencies.push(ms);
+    for Measured { value: r, .. } in &done {
         let mut all = true;
         for (i, s) in r.sections.iter().enumerate() {
             let answered = s.outcome == "answered" && s.signature_valid;
@@ -1297,8 +1229,8 @@ async fn taskforce(
         }
         by_every_peer += usize::from(all);
     }
-    bar.finish_with_message(format!("Asked {} task-force queries", latencies.len()));
-    let queries = latencies.len();
+    bar.finish_with_message(format!("Asked {} task-force queries", done.len()));
+    let queries = done.len();
     Ok(TaskForceReport {
         taskforce: name.to_owned(),
         party: args.taskforce_party.clone(),
@@ -1309,12 +1241,26 @@ async fn taskforce(
         concurrency,
         seconds,
         queries_per_second: queries as f64 / seconds.max(f64::EPSILON),
-        latency_ms: Latency::of(latencies),
+        latency_ms: latency_of(&done),
         queries_answered_by_every_peer: by_every_peer,
         peer_outcomes,
         peer_hits,
         home_hits,
     })
+}
+
+/// A failed task-force query; the node's rate limit is named, as the bench
+/// asks far faster than a person.
+fn taskforce_error(member: &Profile, s: &tonic::Status) -> CliError {
+    let e = client::rpc_error("task-force Query", member, s);
+    if e.kind == ErrorKind::ResourceExhausted {
+        e.context(
+            "the node's per-identity task-force query limit ([taskforce] queries_per_minute_per_identity, \
+             query_burst_per_identity) stopped the bench; lower --taskforce-queries or raise the limit",
+        )
+    } else {
+        e
+    }
 }
 
 // ---- record exchange ----------------------------------------------------------------
@@ -1351,48 +1297,35 @@ async fn exchange(
     }
     let bar = progress.bar("Raising alerts", args.records);
     let client = client::connect_exchange(raiser).await?;
-    let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..args.concurrency {
-        let (mut client, next, bar, records) =
-            (client.clone(), next.clone(), bar.clone(), args.records);
-        let to = to.to_vec();
-        let profile = raiser.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut sent = Vec::new();
-            while next.fetch_add(1, Ordering::Relaxed) < records {
-                let request = pb::RaiseAlertRequest {
-                    category: "other".into(),
-                    severity: "low".into(),
-                    summary: "concord bench".into(),
-                    handling: "BENCHMARK - discard".into(),
-                    expires_in_seconds: 3600,
-                    distribution: Some(pb::Distribution {
-                        to: to.clone(),
-                        groups: vec![],
-                    }),
-                    ..Default::default()
-                };
-                let t = Instant::now();
+    let raised = measure_calls(args.concurrency, args.records, "raising", &bar, |_| 1, {
+        let (to, profile) = (to.to_vec(), Arc::new(raiser.clone()));
+        move |_| {
+            let (mut client, profile) = (client.clone(), profile.clone());
+            let request = pb::RaiseAlertRequest {
+                category: "other".into(),
+                severity: "low".into(),
+                summary: "concord bench".into(),
+                handling: "BENCHMARK - discard".into(),
+                expires_in_seconds: 3600,
+                distribution: Some(pb::Distribution {
+                    to: to.clone(),
+                    groups: vec![],
+                }),
+                ..Default::default()
+            };
+            async move {
                 let v = client
                     .raise_alert(request)
                     .await
                     .map_err(|s| client::rpc_error("RaiseAlert", &profile, &s))?;
-                sent.push((v.into_inner().id, t));
-                bar.inc(1);
+                Ok(v.into_inner().id)
             }
-            Ok::<_, CliError>(sent)
-        }));
-    }
-    let mut sent = Vec::new();
-    for t in tasks {
-        sent.extend(
-            t.await
-                .map_err(|e| CliError::internal(format!("raising task failed: {e}")))??,
-        );
-    }
+        }
+    })
+    .await?;
     let acked = start.elapsed();
+    let sent: Vec<(String, Instant)> = raised.into_iter().map(|c| (c.value, c.sent)).collect();
     bar.finish_with_message(format!("Raised {} alerts", sent.len()));
 
     let spinner = progress.spinner("Waiting until every recipient stores every alert");

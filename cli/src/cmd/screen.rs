@@ -276,15 +276,7 @@ async fn import(
     }
 
     let profile = Profile::required(profile)?;
-    let channel = client::endpoint(&profile)?
-        .timeout(IMPORT_TIMEOUT)
-        .connect()
-        .await
-        .map_err(|e| {
-            CliError::from_transport(&e).context(format!("connecting to {}", profile.endpoint))
-        })?;
-    let mut client =
-        ScreeningServiceClient::new(channel).max_encoding_message_size(4 * CHUNK_BYTES);
+    let mut client = import_client(&profile).await?;
     let total = parsed.entries.len();
     let bar = progress.bar(&format!("importing {total} entries"), total);
     let counted = bar.clone();
@@ -320,6 +312,19 @@ async fn import(
     }
 }
 
+/// A client for `ImportList` (also used by `concord bench`): a large list
+/// takes longer than an ordinary call, and a full chunk must fit a message.
+pub(crate) async fn import_client(profile: &Profile) -> Result<ScreeningClient, CliError> {
+    let channel = client::endpoint(profile)?
+        .timeout(IMPORT_TIMEOUT)
+        .connect()
+        .await
+        .map_err(|e| {
+            CliError::from_transport(&e).context(format!("connecting to {}", profile.endpoint))
+        })?;
+    Ok(ScreeningServiceClient::new(channel).max_encoding_message_size(4 * CHUNK_BYTES))
+}
+
 /// On stderr: each malformed row (the first few, then a count).
 fn report_malformed(malformed: &[Malformed]) {
     for m in malformed.iter().take(SHOWN_MALFORMED) {
@@ -333,8 +338,9 @@ fn report_malformed(malformed: &[Malformed]) {
     }
 }
 
-/// The import stream: header, chunks of entries, commit.
-fn requests(
+/// The import stream: header, chunks of entries, commit (also used by
+/// `concord bench`).
+pub(crate) fn requests(
     list: &str,
     format: Format,
     entries: Vec<WatchlistEntry>,
