@@ -32,6 +32,7 @@ use concord_node::screening::{
 };
 use concord_proto::v1 as pb;
 use concord_proto::v1::screening_service_client::ScreeningServiceClient;
+use concord_tests::perturb::{joined, transliterate, words};
 use concord_tests::*;
 
 const THRESHOLD: f32 = 0.85;
@@ -88,14 +89,6 @@ const KINDS: [Kind; 8] = [
     Kind::Variant,
     Kind::Cyrillic,
 ];
-
-/// Words of a name as written (punctuation kept inside words, commas dropped).
-fn words(name: &str) -> Vec<String> {
-    name.split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
 
 /// One random edit (substitute, insert, delete, transpose) inside a word of 4+ letters.
 fn typo(word: &str, rng: &mut Rng) -> String {
@@ -172,63 +165,43 @@ const SWAPS: &[(&str, &str)] = &[
     ("NASSER", "NASIR"),
 ];
 
-fn cyrillic(name: &str) -> String {
-    const PAIRS: &[(&str, &str)] = &[
-        ("SHCH", "Щ"),
-        ("ZH", "Ж"),
-        ("KH", "Х"),
-        ("TS", "Ц"),
-        ("CH", "Ч"),
-        ("SH", "Ш"),
-        ("YU", "Ю"),
-        ("YA", "Я"),
-        ("YE", "Е"),
-        ("A", "А"),
-        ("B", "Б"),
-        ("V", "В"),
-        ("G", "Г"),
-        ("D", "Д"),
-        ("E", "Е"),
-        ("Z", "З"),
-        ("I", "И"),
-        ("Y", "Й"),
-        ("K", "К"),
-        ("L", "Л"),
-        ("M", "М"),
-        ("N", "Н"),
-        ("O", "О"),
-        ("P", "П"),
-        ("R", "Р"),
-        ("S", "С"),
-        ("T", "Т"),
-        ("U", "У"),
-        ("F", "Ф"),
-        ("C", "К"),
-        ("Q", "К"),
-        ("W", "В"),
-        ("X", "КС"),
-        ("J", "Дж"),
-        ("H", "Х"),
-    ];
-    let upper = name.to_uppercase();
-    let mut out = String::new();
-    let mut rest = upper.as_str();
-    'outer: while !rest.is_empty() {
-        for (lat, cyr) in PAIRS {
-            if let Some(r) = rest.strip_prefix(lat) {
-                out.push_str(cyr);
-                rest = r;
-                continue 'outer;
-            }
-        }
-        let mut chars = rest.chars();
-        if let Some(c) = chars.next() {
-            out.push(c);
-        }
-        rest = chars.as_str();
-    }
-    out
-}
+const CYRILLIC: &[(&str, &str)] = &[
+    ("SHCH", "Щ"),
+    ("ZH", "Ж"),
+    ("KH", "Х"),
+    ("TS", "Ц"),
+    ("CH", "Ч"),
+    ("SH", "Ш"),
+    ("YU", "Ю"),
+    ("YA", "Я"),
+    ("YE", "Е"),
+    ("A", "А"),
+    ("B", "Б"),
+    ("V", "В"),
+    ("G", "Г"),
+    ("D", "Д"),
+    ("E", "Е"),
+    ("Z", "З"),
+    ("I", "И"),
+    ("Y", "Й"),
+    ("K", "К"),
+    ("L", "Л"),
+    ("M", "М"),
+    ("N", "Н"),
+    ("O", "О"),
+    ("P", "П"),
+    ("R", "Р"),
+    ("S", "С"),
+    ("T", "Т"),
+    ("U", "У"),
+    ("F", "Ф"),
+    ("C", "К"),
+    ("Q", "К"),
+    ("W", "В"),
+    ("X", "КС"),
+    ("J", "Дж"),
+    ("H", "Х"),
+];
 
 /// The name perturbed by `kind`, or None when the kind does not apply to it.
 fn perturb(name: &str, kind: Kind, rng: &mut Rng) -> Option<String> {
@@ -259,14 +232,7 @@ fn perturb(name: &str, kind: Kind, rng: &mut Rng) -> Option<String> {
                 }
             }
         }
-        Kind::Joined => {
-            if w.len() < 2 {
-                return None;
-            }
-            let i = rng.below(w.len() - 1);
-            let next = w.remove(i + 1);
-            w[i].push_str(&next);
-        }
+        Kind::Joined => return joined(name, |n| rng.below(n)),
         Kind::Split => {
             let long = long_word_indexes(&w, 8);
             if long.is_empty() {
@@ -303,7 +269,7 @@ fn perturb(name: &str, kind: Kind, rng: &mut Rng) -> Option<String> {
                 .map(|(_, to)| *to)?;
             w[i] = to.to_owned();
         }
-        Kind::Cyrillic => return Some(cyrillic(&w.join(" "))),
+        Kind::Cyrillic => return Some(transliterate(&w.join(" "), CYRILLIC)),
     }
     Some(w.join(" "))
 }

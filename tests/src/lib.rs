@@ -21,6 +21,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 
 pub use tempfile::TempDir;
 
+pub mod perturb;
 pub mod proxy;
 
 /// Installs the ring provider once; every test client needs it.

@@ -11,6 +11,7 @@ use concord_node::screening::score::score_names;
 use concord_node::screening::{
     EntityType, Filter, IndexedEntry, ListIndex, PreparedQuery, WatchlistEntry,
 };
+use concord_tests::perturb::{joined, transliterate, words};
 
 const THRESHOLD: f32 = 0.85;
 
@@ -54,13 +55,6 @@ impl Rng {
     }
 }
 
-fn words(name: &str) -> Vec<String> {
-    name.split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 fn typo(name: &str, rng: &mut Rng) -> Option<String> {
     let mut w = words(name);
     let long: Vec<usize> = (0..w.len())
@@ -90,70 +84,41 @@ fn reorder(name: &str) -> Option<String> {
     Some(w.join(" "))
 }
 
-fn joined(name: &str, rng: &mut Rng) -> Option<String> {
-    let mut w = words(name);
-    if w.len() < 2 {
-        return None;
-    }
-    let i = rng.below(w.len() - 1);
-    let next = w.remove(i + 1);
-    w[i].push_str(&next);
-    Some(w.join(" "))
-}
-
 /// Latin capitals to Cyrillic, as a Russian clerk might write the name.
-fn cyrillic(name: &str) -> Option<String> {
-    const MAP: &[(&str, &str)] = &[
-        ("SH", "Ш"),
-        ("CH", "Ч"),
-        ("ZH", "Ж"),
-        ("KH", "Х"),
-        ("YA", "Я"),
-        ("YU", "Ю"),
-        ("A", "А"),
-        ("B", "Б"),
-        ("V", "В"),
-        ("G", "Г"),
-        ("D", "Д"),
-        ("E", "Е"),
-        ("Z", "З"),
-        ("I", "И"),
-        ("Y", "Й"),
-        ("K", "К"),
-        ("L", "Л"),
-        ("M", "М"),
-        ("N", "Н"),
-        ("O", "О"),
-        ("P", "П"),
-        ("R", "Р"),
-        ("S", "С"),
-        ("T", "Т"),
-        ("U", "У"),
-        ("F", "Ф"),
-        ("C", "К"),
-        ("H", "Х"),
-        ("W", "В"),
-        ("Q", "К"),
-        ("J", "ДЖ"),
-        ("X", "КС"),
-    ];
-    let upper = name.to_uppercase();
-    let mut rest = upper.as_str();
-    let mut out = String::new();
-    'next: while !rest.is_empty() {
-        for (lat, cyr) in MAP {
-            if let Some(r) = rest.strip_prefix(lat) {
-                out.push_str(cyr);
-                rest = r;
-                continue 'next;
-            }
-        }
-        let mut chars = rest.chars();
-        out.extend(chars.next());
-        rest = chars.as_str();
-    }
-    Some(out)
-}
+const CYRILLIC: &[(&str, &str)] = &[
+    ("SH", "Ш"),
+    ("CH", "Ч"),
+    ("ZH", "Ж"),
+    ("KH", "Х"),
+    ("YA", "Я"),
+    ("YU", "Ю"),
+    ("A", "А"),
+    ("B", "Б"),
+    ("V", "В"),
+    ("G", "Г"),
+    ("D", "Д"),
+    ("E", "Е"),
+    ("Z", "З"),
+    ("I", "И"),
+    ("Y", "Й"),
+    ("K", "К"),
+    ("L", "Л"),
+    ("M", "М"),
+    ("N", "Н"),
+    ("O", "О"),
+    ("P", "П"),
+    ("R", "Р"),
+    ("S", "С"),
+    ("T", "Т"),
+    ("U", "У"),
+    ("F", "Ф"),
+    ("C", "К"),
+    ("H", "Х"),
+    ("W", "В"),
+    ("Q", "К"),
+    ("J", "ДЖ"),
+    ("X", "КС"),
+];
 
 fn recall(kind: &str, floor: f64, perturb: &mut dyn FnMut(&str) -> Option<String>) {
     let entries = entries();
@@ -194,12 +159,12 @@ fn reorderings_are_found() {
 #[test]
 fn joined_words_are_found() {
     let mut rng = Rng(11);
-    recall("joined", 0.97, &mut |n| joined(n, &mut rng));
+    recall("joined", 0.97, &mut |n| joined(n, |k| rng.below(k)));
 }
 
 #[test]
 fn names_in_cyrillic_are_found() {
-    recall("cyrillic", 0.95, &mut cyrillic);
+    recall("cyrillic", 0.95, &mut |n| Some(transliterate(n, CYRILLIC)));
 }
 
 #[test]
