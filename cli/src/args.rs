@@ -50,6 +50,9 @@ pub enum Command {
     /// Manage sharing groups: named sets of jurisdictions a record can be sent to.
     #[command(subcommand)]
     Group(GroupCommand),
+    /// Revoke a client certificate or identity at once, list and lift revocations (admin).
+    #[command(subcommand)]
+    Revocation(crate::cmd::revocation::RevocationCommand),
     /// Show evidence of peers signing conflicting records (equivocation).
     #[command(subcommand)]
     Evidence(EvidenceCommand),

@@ -29,6 +29,8 @@ pub struct NodeContext {
     pub metrics_addr: Option<SocketAddr>,
     /// The TLS trust anchors, to check certificates outside a handshake.
     pub trust: Arc<crate::tls::TrustAnchors>,
+    /// Revoked identities and certificates, refused at every service's door.
+    pub revocations: Arc<crate::revocations::Revocations>,
     pub started: Instant,
     /// Expiry of the node's own certificate and its CA, read at start.
     pub own_certificates: Vec<CertificateExpiry>,

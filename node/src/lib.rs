@@ -47,6 +47,7 @@ pub mod metrics;
 pub mod peers;
 pub mod policy;
 pub mod retention;
+pub mod revocations;
 pub mod risk;
 pub mod screening;
 pub mod server;

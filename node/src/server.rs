@@ -137,6 +137,10 @@ impl Node {
         let peers = Arc::new(
             PeerDirectory::open(store.clone(), config.jurisdiction.clone())?.audited(audit.clone()),
         );
+        let revocations = Arc::new(crate::revocations::Revocations::open(
+            store.clone(),
+            audit.clone(),
+        )?);
         let anchors = TrustAnchors::new(config.jurisdiction.clone(), identity.ca.clone())?;
         let observed = anchors.clone();
         peers.observe(move |set: &PeerSet| {
@@ -249,6 +253,7 @@ impl Node {
             metrics: metrics.clone(),
             metrics_addr,
             trust: anchors.clone(),
+            revocations: revocations.clone(),
             started: Instant::now(),
             own_certificates,
         });
@@ -353,6 +358,7 @@ impl Node {
                 peers.clone(),
                 metrics.clone(),
                 limit.clone(),
+                revocations.clone(),
             )
         };
         let admin = AdminServiceServer::new(AdminApi::new(ctx.clone()))
@@ -366,6 +372,7 @@ impl Node {
             exchange.clone(),
             metrics.clone(),
             stop_rx.clone(),
+            revocations.clone(),
         ))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);

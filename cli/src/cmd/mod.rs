@@ -21,6 +21,7 @@ pub mod pki;
 pub mod query;
 pub mod records;
 pub mod retention;
+pub mod revocation;
 pub mod risk;
 pub mod screen;
 pub mod shipment;
@@ -45,6 +46,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Alert(cmd) => alert::run(cmd, profile, output).await,
         Command::Denial(cmd) => denial::run(cmd, profile, output).await,
         Command::Group(cmd) => group::run(cmd, profile, output).await,
+        Command::Revocation(cmd) => revocation::run(cmd, profile, output).await,
         Command::Evidence(cmd) => evidence::run(cmd, profile, output).await,
         Command::Screen(cmd) => screen::run(cmd, profile, output).await,
         Command::Catalog(cmd) => catalog::run(cmd, profile, output).await,

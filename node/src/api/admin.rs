@@ -111,6 +111,52 @@ impl AdminService for AdminApi {
         Ok(Response::new(convert::peer(&record, &LinkState::default())))
     }
 
+    async fn revoke(
+        &self,
+        req: Request<pb::RevokeRequest>,
+    ) -> Result<Response<pb::RevocationInfo>, Status> {
+        let who = caller(&req)?;
+        let own_cert = super::auth::caller_cert_sha256(&req)?;
+        let req = req.into_inner();
+        let target = convert::revocation_target(req.target)?;
+        let r = self
+            .ctx
+            .revocations
+            .revoke(&who, &own_cert, target, &req.reason)
+            .await?;
+        tracing::warn!(actor = %who, revoked = %r.target.key(), "certificate revoked");
+        Ok(Response::new(convert::revocation(&r)))
+    }
+
+    async fn list_revocations(
+        &self,
+        _req: Request<pb::ListRevocationsRequest>,
+    ) -> Result<Response<pb::ListRevocationsResponse>, Status> {
+        let revocations = self
+            .ctx
+            .revocations
+            .list()
+            .iter()
+            .map(convert::revocation)
+            .collect();
+        Ok(Response::new(pb::ListRevocationsResponse { revocations }))
+    }
+
+    async fn lift_revocation(
+        &self,
+        req: Request<pb::LiftRevocationRequest>,
+    ) -> Result<Response<pb::RevocationInfo>, Status> {
+        let who = caller(&req)?;
+        let req = req.into_inner();
+        let r = self
+            .ctx
+            .revocations
+            .lift(&who, &req.key, &req.reason)
+            .await?;
+        tracing::warn!(actor = %who, lifted = %r.target.key(), "revocation lifted");
+        Ok(Response::new(convert::revocation(&r)))
+    }
+
     async fn list_peers(
         &self,
         _req: Request<pb::ListPeersRequest>,

@@ -10,6 +10,7 @@ use crate::identity::{Caller, Jurisdiction};
 use crate::metrics::Metrics;
 use crate::peers::PeerDirectory;
 use crate::policy::{self, Service};
+use crate::revocations::{Revocation, Revocations};
 use crate::tls::ConnInfo;
 
 /// Requests per identity, shared by every service's guard.
@@ -31,6 +32,7 @@ pub struct Guard {
     peers: Arc<PeerDirectory>,
     metrics: Arc<Metrics>,
     limit: Arc<RateLimit>,
+    revocations: Arc<Revocations>,
 }
 
 impl Guard {
@@ -40,6 +42,7 @@ impl Guard {
         peers: Arc<PeerDirectory>,
         metrics: Arc<Metrics>,
         limit: Arc<RateLimit>,
+        revocations: Arc<Revocations>,
     ) -> Self {
         Guard {
             service,
@@ -47,19 +50,25 @@ impl Guard {
             peers,
             metrics,
             limit,
+            revocations,
         }
     }
 }
 
 impl Interceptor for Guard {
     fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
-        let caller = req
+        let (caller, cert_sha256) = req
             .extensions()
             .get::<ConnInfo>()
-            .map(|c| c.caller.clone())
+            .map(|c| (c.caller.clone(), c.cert_sha256))
             .ok_or_else(|| {
                 Status::unauthenticated("no verified client certificate on this connection")
             })?;
+        if let Some(r) = self.revocations.blocking(&caller, &cert_sha256) {
+            self.metrics.denied(&format!("{:?}", self.service));
+            tracing::warn!(%caller, revocation = %r.target.key(), "revoked certificate refused");
+            return Err(revoked(&caller, &r));
+        }
         // A removed peer's connection may outlive its registration: check now, not at handshake.
         let is_peer = self.peers.is_peer(&caller.jurisdiction);
         if let Err(denied) = policy::authorize(self.service, &caller, &self.own, is_peer) {
@@ -76,6 +85,52 @@ impl Interceptor for Guard {
         req.extensions_mut().insert(caller);
         Ok(req)
     }
+}
+
+fn revoked(caller: &Caller, r: &Revocation) -> Status {
+    Status::unauthenticated(format!(
+        "the certificate of {caller} is revoked ({}, by {}: {})",
+        r.target.key(),
+        r.actor,
+        r.reason
+    ))
+}
+
+/// The revocation check for long-lived streams: the `Guard` admits a stream
+/// once, so the stream re-checks before each item it accepts or sends.
+#[derive(Clone)]
+pub struct StreamGate {
+    revocations: Arc<Revocations>,
+    caller: Caller,
+    cert_sha256: [u8; 32],
+}
+
+impl StreamGate {
+    pub fn new<T>(req: &Request<T>, revocations: Arc<Revocations>) -> Result<Self, Status> {
+        Ok(StreamGate {
+            revocations,
+            caller: caller(req)?,
+            cert_sha256: caller_cert_sha256(req)?,
+        })
+    }
+
+    pub fn check(&self) -> Result<(), Status> {
+        match self.revocations.blocking(&self.caller, &self.cert_sha256) {
+            None => Ok(()),
+            Some(r) => {
+                tracing::warn!(caller = %self.caller, revocation = %r.target.key(), "stream of a revoked certificate closed");
+                Err(revoked(&self.caller, &r))
+            }
+        }
+    }
+}
+
+/// SHA-256 of the certificate the request was made with.
+pub fn caller_cert_sha256<T>(req: &Request<T>) -> Result<[u8; 32], Status> {
+    req.extensions()
+        .get::<ConnInfo>()
+        .map(|c| c.cert_sha256)
+        .ok_or_else(|| Status::unauthenticated("request was not authenticated"))
 }
 
 /// The caller a `Guard` admitted.

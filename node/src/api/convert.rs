@@ -160,3 +160,56 @@ pub fn checkpoint(c: &crate::audit::Checkpoint) -> pb::AuditCheckpointInfo {
         signature_hex: hex::encode(&c.signature),
     }
 }
+
+pub fn revocation(r: &crate::revocations::Revocation) -> pb::RevocationInfo {
+    use crate::revocations::Target;
+    pb::RevocationInfo {
+        key: r.target.key(),
+        identity: r.target.identity().to_string(),
+        certificate_sha256_hex: match &r.target {
+            Target::Certificate { sha256, .. } => hex::encode(sha256),
+            Target::Identity(_) => String::new(),
+        },
+        reason: r.reason.clone(),
+        actor: r.actor.clone(),
+        revoked_at_unix_ms: r.revoked_at_unix_ms,
+    }
+}
+
+/// The revocation target a request names: an identity, or a certificate's PEM.
+pub fn revocation_target(
+    target: Option<pb::revoke_request::Target>,
+) -> Result<crate::revocations::Target, Error> {
+    use crate::identity::Caller;
+    use crate::revocations::Target;
+    match target {
+        None => Err(Error::InvalidArgument(
+            "name an identity or a certificate to revoke".into(),
+        )),
+        Some(pb::revoke_request::Target::Identity(text)) => {
+            let uri = if text.starts_with("concord://") {
+                text.clone()
+            } else {
+                format!("concord://{text}")
+            };
+            Caller::from_uri(&uri)
+                .map(Target::Identity)
+                .map_err(|e| Error::InvalidArgument(format!("identity {text:?}: {e}")))
+        }
+        Some(pb::revoke_request::Target::CertificatePem(pem)) => {
+            let der = crate::tls::certs_from_pem(pem.as_bytes())
+                .and_then(|mut c| (c.len() == 1).then(|| c.remove(0)))
+                .ok_or_else(|| {
+                    Error::InvalidArgument(
+                        "certificate_pem: expected exactly one PEM certificate".into(),
+                    )
+                })?;
+            let identity = Caller::from_cert_der(&der)
+                .map_err(|e| Error::InvalidArgument(format!("certificate_pem: {e}")))?;
+            Ok(Target::Certificate {
+                sha256: crate::crypto::sha256(&der),
+                identity,
+            })
+        }
+    }
+}

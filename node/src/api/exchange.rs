@@ -19,6 +19,8 @@ pub struct ExchangeApi {
     metrics: Arc<Metrics>,
     /// Ends watch streams when the node stops, so shutdown is not held open.
     stopping: watch::Receiver<bool>,
+    /// Ends watch streams of certificates revoked while they watch.
+    revocations: Arc<crate::revocations::Revocations>,
 }
 
 impl ExchangeApi {
@@ -26,11 +28,13 @@ impl ExchangeApi {
         exchange: Arc<Exchange>,
         metrics: Arc<Metrics>,
         stopping: watch::Receiver<bool>,
+        revocations: Arc<crate::revocations::Revocations>,
     ) -> Self {
         ExchangeApi {
             exchange,
             metrics,
             stopping,
+            revocations,
         }
     }
 }
@@ -130,6 +134,7 @@ impl ExchangeService for ExchangeApi {
         req: Request<pb::WatchRequest>,
     ) -> Result<Response<WatchStream>, Status> {
         allowed(&req, ExchangeAction::Read)?;
+        let gate = super::auth::StreamGate::new(&req, self.revocations.clone())?;
         let mut alerts = self.exchange.watch();
         let stopping = super::stopping(self.stopping.clone());
         let (tx, rx) = tokio::sync::mpsc::channel(64);
@@ -142,7 +147,7 @@ impl ExchangeService for ExchangeApi {
                 };
                 let out = match item {
                     Ok(view) if matches!(view.record, Record::Alert(_)) => {
-                        Ok(conv::record_view(&view))
+                        gate.check().map(|()| conv::record_view(&view))
                     }
                     Ok(_) => continue,
                     // A watcher too slow to keep up is told so rather than silently skipping alerts.

@@ -58,6 +58,7 @@ impl FederationService for FederationApi {
         req: Request<Streaming<pb::PushRequest>>,
     ) -> Result<Response<Self::PushStream>, Status> {
         let sender = caller(&req)?.jurisdiction;
+        let gate = super::auth::StreamGate::new(&req, self.ctx.revocations.clone())?;
         let mut inbound = req.into_inner();
         let exchange = self.ctx.exchange.clone();
         let metrics = self.ctx.metrics.clone();
@@ -87,6 +88,10 @@ impl FederationService for FederationApi {
                         batch.envelopes.len()
                     );
                     let _ = tx.send(Err(Status::resource_exhausted(msg))).await;
+                    break;
+                }
+                if let Err(status) = gate.check() {
+                    let _ = tx.send(Err(status)).await;
                     break;
                 }
                 let envelopes: Vec<_> = batch.envelopes.into_iter().map(envelope_in).collect();

@@ -28,6 +28,8 @@ use crate::metrics::Metrics;
 pub struct ConnInfo {
     pub remote: SocketAddr,
     pub caller: Caller,
+    /// SHA-256 of the client certificate (DER), for per-certificate revocation.
+    pub cert_sha256: [u8; 32],
 }
 
 /// A TLS connection whose client certificate has been verified.
@@ -206,7 +208,7 @@ pub fn serve_incoming(
                 let outcome = handshake(acceptor, tcp, remote, limits.handshake_timeout).await;
                 drop(handshake_permit);
                 match outcome {
-                    Ok((inner, caller)) => {
+                    Ok((inner, caller, cert_sha256)) => {
                         metrics.handshake(true);
                         let Ok(permit) = slots.try_acquire_owned() else {
                             metrics.connection_refused("max_connections");
@@ -225,7 +227,11 @@ pub fn serve_incoming(
                         tracing::debug!(%remote, %caller, "client authenticated");
                         let stream = AuthenticatedStream {
                             inner,
-                            info: ConnInfo { remote, caller },
+                            info: ConnInfo {
+                                remote,
+                                caller,
+                                cert_sha256,
+                            },
                             idle: limits.idle_timeout,
                             idle_deadline: Box::pin(tokio::time::sleep(limits.idle_timeout)),
                             _permit: permit,
@@ -264,7 +270,7 @@ async fn handshake(
     tcp: TcpStream,
     remote: SocketAddr,
     limit: Duration,
-) -> Result<(TlsStream<TcpStream>, Caller), (io::Error, Option<TcpStream>)> {
+) -> Result<(TlsStream<TcpStream>, Caller, [u8; 32]), (io::Error, Option<TcpStream>)> {
     let accepted = tokio::time::timeout(limit, acceptor.accept(tcp).into_fallible())
         .await
         .map_err(|_| {
@@ -290,5 +296,6 @@ async fn handshake(
         })?;
     let caller = Caller::from_cert_der(der)
         .map_err(|e| (io::Error::new(io::ErrorKind::PermissionDenied, e), None))?;
-    Ok((tls, caller))
+    let fingerprint = crate::crypto::sha256(der);
+    Ok((tls, caller, fingerprint))
 }
