@@ -123,6 +123,9 @@ pub enum PkiCommand {
     ExportTrust(ExportTrustArgs),
     /// Replace the record-signing key (node stopped); the old key stays to verify what it signed before.
     RotateSigningKey(RotateSigningKeyArgs),
+    /// Renew the node's TLS certificate from the jurisdiction CA (same identity and
+    /// endpoint, new key); takes effect when the node restarts. Partners need nothing.
+    RenewNode(RenewNodeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -178,6 +181,21 @@ pub struct IssueArgs {
     #[arg(long, value_name = "NAME")]
     pub name: String,
     /// Validity in days.
+    #[arg(long, value_name = "N", default_value_t = 365,
+          value_parser = clap::value_parser!(i64).range(1..=36_500))]
+    pub days: i64,
+    /// Renew: replace this holder's existing certificate, key and profile
+    /// (revoke the old certificate too if it may be misused).
+    #[arg(long)]
+    pub replace: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RenewNodeArgs {
+    /// Directory made by `concord pki init`.
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Validity of the new node certificate in days.
     #[arg(long, value_name = "N", default_value_t = 365,
           value_parser = clap::value_parser!(i64).range(1..=36_500))]
     pub days: i64,

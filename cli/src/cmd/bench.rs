@@ -486,6 +486,7 @@ fn issue(m: &local::Member, role: &str, name: &str) -> Result<Profile, CliError>
         role: role.into(),
         name: name.into(),
         days: 1,
+        replace: false,
     })?;
     Profile::load(&issued.profile)
 }

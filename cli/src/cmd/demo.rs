@@ -694,6 +694,7 @@ fn issue_profile(m: &Member, role: &str) -> Result<Profile, CliError> {
         role: role.to_owned(),
         name: DEMO_PERSON.to_owned(),
         days: 30,
+        replace: false,
     })
     .map_err(|e| e.context(format!("pki issue {role} for {}", m.jurisdiction)))?;
     Profile::load(&report.profile)

@@ -18,7 +18,9 @@ use concord_node::signing_keys;
 use concord_node::trust_bundle::TrustBundle;
 use serde::Serialize;
 
-use crate::args::{ExportTrustArgs, InitArgs, IssueArgs, PkiCommand, RotateSigningKeyArgs};
+use crate::args::{
+    ExportTrustArgs, InitArgs, IssueArgs, PkiCommand, RenewNodeArgs, RotateSigningKeyArgs,
+};
 use crate::exit::{CliError, ErrorKind};
 use crate::output::{print_json, print_text, OutputFormat};
 use crate::profile::ProfileFile;
@@ -57,6 +59,13 @@ pub async fn run(cmd: PkiCommand, output: OutputFormat) -> Result<(), CliError> 
         }
         PkiCommand::ExportTrust(args) => {
             let report = export_trust(&args)?;
+            match output {
+                OutputFormat::Json => print_json(&report),
+                OutputFormat::Table => print_text(&report.render()),
+            }
+        }
+        PkiCommand::RenewNode(args) => {
+            let report = renew_node(&args)?;
             match output {
                 OutputFormat::Json => print_json(&report),
                 OutputFormat::Table => print_text(&report.render()),
@@ -339,12 +348,14 @@ pub fn issue(args: &IssueArgs) -> Result<IssueReport, CliError> {
     let cert_name = format!("{stem}.crt");
     let key_name = format!("{stem}.key");
     let profile_name = format!("{stem}.profile.toml");
-    for name in [&cert_name, &key_name, &profile_name] {
-        if args.dir.join(name).exists() {
-            return Err(CliError::already_exists(format!(
-                "{} already exists",
-                args.dir.join(name).display()
-            )));
+    if !args.replace {
+        for name in [&cert_name, &key_name, &profile_name] {
+            if args.dir.join(name).exists() {
+                return Err(CliError::already_exists(format!(
+                    "{} already exists (pass --replace to renew it)",
+                    args.dir.join(name).display()
+                )));
+            }
         }
     }
     let issued = ca
@@ -352,24 +363,125 @@ pub fn issue(args: &IssueArgs) -> Result<IssueReport, CliError> {
         .map_err(CliError::internal)?;
     let dir = std::fs::canonicalize(&args.dir)
         .map_err(|e| CliError::config(format!("cannot resolve {}: {e}", args.dir.display())))?;
-    write_new(&dir.join(&cert_name), issued.cert_pem.as_bytes())?;
-    write_key(&dir.join(&key_name), issued.key_pem.as_bytes())?;
     let profile = ProfileFile {
         endpoint: config.advertise.clone(),
         ca_cert: relative_to(&config.ca_cert, &dir),
         cert: cert_name.clone().into(),
         key: key_name.clone().into(),
     };
-    write_new(
-        &dir.join(&profile_name),
-        profile.to_toml(&holder.uri())?.as_bytes(),
-    )?;
+    let profile_text = profile.to_toml(&holder.uri())?;
+    if args.replace {
+        replace_pair(
+            &dir.join(&cert_name),
+            &dir.join(&key_name),
+            &issued.cert_pem,
+            &issued.key_pem,
+        )?;
+        replace_file(&dir.join(&profile_name), profile_text.as_bytes(), false)?;
+    } else {
+        write_new(&dir.join(&cert_name), issued.cert_pem.as_bytes())?;
+        write_key(&dir.join(&key_name), issued.key_pem.as_bytes())?;
+        write_new(&dir.join(&profile_name), profile_text.as_bytes())?;
+    }
     Ok(IssueReport {
         identity: holder.uri(),
         cert: dir.join(cert_name),
         key: dir.join(key_name),
         profile: dir.join(profile_name),
         endpoint: config.advertise,
+    })
+}
+
+/// What `pki renew-node` did.
+#[derive(Debug, Serialize)]
+pub struct RenewReport {
+    pub identity: String,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// RFC 3339.
+    pub not_after: Option<String>,
+}
+
+impl RenewReport {
+    fn render(&self) -> String {
+        format!(
+            "Renewed the node certificate of {} (valid until {}): {}\n\
+             Restart the node to serve it; partners trust the same CA and need nothing.\n",
+            self.identity,
+            self.not_after.as_deref().unwrap_or("?"),
+            self.cert.display()
+        )
+    }
+}
+
+/// Issues the node a new TLS certificate and key with the identity and
+/// endpoint of the current one. The running node keeps its old certificate
+/// until restarted, so renewing ahead of expiry needs no downtime planning.
+pub fn renew_node(args: &RenewNodeArgs) -> Result<RenewReport, CliError> {
+    let config = NodeConfig::load(&args.dir.join(NODE_CONFIG)).map_err(CliError::config)?;
+    let ca = load_ca(&args.dir)?;
+    let node = Caller::new(config.jurisdiction.clone(), Role::Node, &config.node_name)
+        .map_err(CliError::config)?;
+    let hosts = vec![endpoint_host(&config.advertise).to_owned()];
+    let issued = ca
+        .issue(&node, &hosts, Validity::days(args.days))
+        .map_err(|e| CliError::config(format!("node certificate: {e}")))?;
+    replace_pair(&config.cert, &config.key, &issued.cert_pem, &issued.key_pem)?;
+    let not_after = concord_node::tls::certs_from_pem(issued.cert_pem.as_bytes())
+        .and_then(|c| {
+            c.first()
+                .and_then(|der| Caller::not_after_unix_ms(der).ok())
+        })
+        .and_then(crate::output::rfc3339);
+    Ok(RenewReport {
+        identity: node.uri(),
+        cert: config.cert,
+        key: config.key,
+        not_after,
+    })
+}
+
+/// Replaces a certificate and its key. Both are written beside their
+/// targets first and renamed key first: a crash between the two renames
+/// leaves a mismatched pair that the node refuses at start and that a rerun
+/// of the same command repairs.
+fn replace_pair(cert: &Path, key: &Path, cert_pem: &str, key_pem: &str) -> Result<(), CliError> {
+    let (cert_tmp, key_tmp) = (sibling(cert, ".new"), sibling(key, ".new"));
+    for stale in [&cert_tmp, &key_tmp] {
+        // Left by an interrupted run: never a key anyone uses.
+        let _ = std::fs::remove_file(stale);
+    }
+    write_key(&key_tmp, key_pem.as_bytes())?;
+    write_new(&cert_tmp, cert_pem.as_bytes())?;
+    rename(&key_tmp, key)?;
+    rename(&cert_tmp, cert)
+}
+
+/// Replaces a file through a temporary sibling and a rename.
+fn replace_file(path: &Path, contents: &[u8], private: bool) -> Result<(), CliError> {
+    let tmp = sibling(path, ".new");
+    let _ = std::fs::remove_file(&tmp);
+    if private {
+        write_key(&tmp, contents)?;
+    } else {
+        write_new(&tmp, contents)?;
+    }
+    rename(&tmp, path)
+}
+
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn rename(from: &Path, to: &Path) -> Result<(), CliError> {
+    std::fs::rename(from, to).map_err(|e| {
+        CliError::config(format!(
+            "cannot move {} to {}: {e}",
+            from.display(),
+            to.display()
+        ))
     })
 }
 
@@ -609,6 +721,7 @@ mod tests {
             role: "officer".into(),
             name: "olga".into(),
             days: 5,
+            replace: false,
         })
         .unwrap();
         assert_eq!(issued.identity, "concord://DE/officer/olga");
@@ -619,6 +732,7 @@ mod tests {
             role: "node".into(),
             name: "n2".into(),
             days: 5,
+            replace: false,
         })
         .unwrap_err();
         assert_eq!(node_role.kind, ErrorKind::InvalidArgument);

@@ -1,0 +1,146 @@
+//! Renewing certificates before they expire, across real processes: the
+//! node certificate is renewed while the node runs and served after a
+//! restart, partners keep exchanging records without touching their trust,
+//! and a person's certificate is replaced in place.
+
+use std::path::Path;
+use std::process::Output;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use concord_tests::*;
+
+const DAY_MS: i64 = 86_400_000;
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+async fn node_cert_expiry(dir: &NodeDir) -> i64 {
+    let status = status_of(&dir.admin_profile()).await.unwrap();
+    status
+        .certificates
+        .iter()
+        .find(|c| c.name == "node")
+        .map(|c| c.not_after_unix_ms)
+        .unwrap_or_else(|| panic!("no node certificate in {:?}", status.certificates))
+}
+
+fn raise(analyst: &Path, summary: &str, to: &str) -> String {
+    json_as(
+        analyst,
+        &[
+            "alert",
+            "raise",
+            "--category",
+            "other",
+            "--severity",
+            "low",
+            "--summary",
+            summary,
+            "--to",
+            to,
+        ],
+    )["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn holds(analyst: &Path, id: &str) {
+    eventually(&format!("{} to hold {id}", analyst.display()), || {
+        let (analyst, id) = (analyst.to_owned(), id.to_owned());
+        async move {
+            let out = concord_json_as(&analyst, &["alert", "show", &id]);
+            anyhow::ensure!(out.status.success(), "not yet: {}", stderr(&out));
+            Ok(())
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_renewed_node_certificate_is_served_after_restart_and_partners_need_nothing() {
+    let mut fed = Federation::start(&["DE", "FR"]).await.unwrap();
+    let (de, fr) = (fed.dir("DE").clone(), fed.dir("FR").clone());
+    let before = node_cert_expiry(&de).await;
+    assert!(before > now_ms() + 300 * DAY_MS, "init issues a year");
+    let old_cert = de.read("node.crt");
+
+    // Renewing while the node runs is allowed: it keeps its loaded certificate.
+    let renewed = json_as(
+        &de.admin_profile(),
+        &[
+            "pki",
+            "renew-node",
+            "--dir",
+            path_str(&de.dir),
+            "--days",
+            "30",
+        ],
+    );
+    assert_eq!(renewed["identity"], "concord://DE/node/node");
+    assert_ne!(de.read("node.crt"), old_cert);
+    assert_eq!(
+        node_cert_expiry(&de).await,
+        before,
+        "served after restart only"
+    );
+
+    fed.take("DE").terminate().await.unwrap();
+    fed.restart(&de).await.unwrap();
+    let after = node_cert_expiry(&de).await;
+    assert!(
+        after < now_ms() + 31 * DAY_MS && after > now_ms() + 29 * DAY_MS,
+        "{after}"
+    );
+
+    // Both directions still authenticate: DE's new certificate as a server
+    // and as a client, against the CA FR already trusts.
+    wait_links(&de, &["FR"]).await.unwrap();
+    let (de_analyst, fr_analyst) = (de.issue("analyst", "ana"), fr.issue("analyst", "fab"));
+    let to_fr = raise(&de_analyst, "sent with the renewed certificate", "FR");
+    holds(&fr_analyst, &to_fr).await;
+    let to_de = raise(&fr_analyst, "received by the renewed node", "DE");
+    holds(&de_analyst, &to_de).await;
+}
+
+#[tokio::test]
+async fn a_persons_certificate_is_replaced_in_place() {
+    let fed = Federation::start(&["DE"]).await.unwrap();
+    let de = fed.dir("DE").clone();
+    let ana = de.issue("analyst", "ana");
+    let old = de.read("analyst-ana.crt");
+    let dir = path_str(&de.dir).to_owned();
+    let issue = |extra: &[&str]| {
+        let mut args = vec![
+            "pki", "issue", "--dir", &dir, "--role", "analyst", "--name", "ana",
+        ];
+        args.extend_from_slice(extra);
+        concord(&args)
+    };
+    let refused = issue(&[]);
+    assert_eq!(refused.status.code(), Some(8), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("--replace"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(de.read("analyst-ana.crt"), old, "nothing overwritten");
+
+    let replaced = issue(&["--replace", "--days", "10"]);
+    assert!(replaced.status.success(), "{}", stderr(&replaced));
+    assert_ne!(de.read("analyst-ana.crt"), old);
+    let out = concord_json_as(&ana, &["alert", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !de.dir.join("analyst-ana.key.new").exists()
+            && !de.dir.join("analyst-ana.crt.new").exists()
+    );
+}
