@@ -57,6 +57,8 @@ pub struct NodeStatus {
     pub audit_entries: u64,
     pub audit_checkpointed: u64,
     pub certificates: Vec<CertificateExpiry>,
+    pub retired_signing_key_ids: Vec<String>,
+    pub revocations: usize,
 }
 
 /// A peer with its link and exchange counters.
@@ -84,6 +86,14 @@ impl NodeContext {
             audit_entries: self.audit.count().await,
             audit_checkpointed: self.audit.checkpointed(),
             certificates: self.certificates(),
+            retired_signing_key_ids: self
+                .audit
+                .keyring()
+                .retired
+                .iter()
+                .map(crate::crypto::RetiredKey::key_id)
+                .collect(),
+            revocations: self.revocations.list().len(),
         }
     }
 

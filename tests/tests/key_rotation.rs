@@ -134,6 +134,7 @@ async fn a_planned_rotation_keeps_every_record_verifiable() {
     // its old audit checkpoints, and recorded the rotation once.
     let status = status_of(&de.admin_profile()).await.unwrap();
     assert_eq!(status.signing_key_id, new_id);
+    assert_eq!(status.retired_signing_key_ids, vec![old_id.clone()]);
     assert!(signature_valid(&held(&de_analyst, &before).await));
     let verified = json(&de.admin_profile(), &["audit", "verify"]);
     assert_eq!(verified["ok"], true, "{verified}");

@@ -198,6 +198,7 @@ async fn revoked_certificates_and_identities_are_refused_at_once() {
     // Durable: after a restart both still hold, and were audited.
     fed.take("DE").terminate().await.unwrap();
     fed.restart(&de).await.unwrap();
+    assert_eq!(status_of(&admin).await.unwrap().revocations, 2);
     let listed = json_as(&admin, &["revocation", "list"]);
     assert_eq!(
         listed["revocations"].as_array().map(Vec::len),

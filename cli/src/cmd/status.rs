@@ -56,6 +56,10 @@ pub struct StatusView {
     pub node_name: String,
     pub endpoint: String,
     pub signing_key_id: String,
+    /// Keys rotated out, still verifying what they signed before.
+    pub retired_signing_key_ids: Vec<String>,
+    /// Certificate and identity revocations in force.
+    pub revocations: u64,
     pub version: String,
     pub uptime_seconds: u64,
     pub store: Option<StoreView>,
@@ -96,6 +100,8 @@ impl From<&pb::StatusResponse> for StatusView {
             node_name: s.node_name.clone(),
             endpoint: s.endpoint.clone(),
             signing_key_id: s.signing_key_id.clone(),
+            retired_signing_key_ids: s.retired_signing_key_ids.clone(),
+            revocations: s.revocations,
             version: s.version.clone(),
             uptime_seconds: s.uptime_seconds,
             store: s.store.as_ref().map(|st| StoreView {
@@ -130,6 +136,15 @@ impl StatusView {
                 ("name", self.node_name.clone()),
                 ("endpoint", self.endpoint.clone()),
                 ("signing key id", self.signing_key_id.clone()),
+                (
+                    "retired keys",
+                    if self.retired_signing_key_ids.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        self.retired_signing_key_ids.join(", ")
+                    },
+                ),
+                ("revocations", self.revocations.to_string()),
                 ("version", self.version.clone()),
                 ("uptime", duration(self.uptime_seconds)),
             ],

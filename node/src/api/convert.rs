@@ -106,6 +106,8 @@ pub fn status(s: NodeStatus, version: &str) -> pb::StatusResponse {
         equivocations: s.equivocations as u64,
         audit_entries: s.audit_entries,
         audit_checkpointed: s.audit_checkpointed,
+        retired_signing_key_ids: s.retired_signing_key_ids,
+        revocations: s.revocations as u64,
         certificates: s
             .certificates
             .iter()
