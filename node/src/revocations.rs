@@ -8,6 +8,10 @@
 //! identity blocks every certificate naming it until the revocation is
 //! lifted. Checked per call, not at the handshake, so connections opened
 //! before the revocation are cut off too.
+//!
+//! Not X.509 CRLs (which rustls' webpki verifier could check): a CRL is
+//! consulted only at the handshake, must be signed by the CA key (kept
+//! offline in production), and names serial numbers, not identities.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
