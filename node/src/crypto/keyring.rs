@@ -260,6 +260,34 @@ mod tests {
         assert!(!ring.continues_from(a.public_key()));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+        /// Over any chain of rotations: each key verifies exactly what it
+        /// signed before its retirement (the current key, anything), and
+        /// every earlier key leads to the current one.
+        #[test]
+        fn every_key_verifies_exactly_its_own_service_period(
+            gaps in proptest::collection::vec(1i64..1_000, 1..6),
+            probe in 0i64..6_000,
+        ) {
+            let keys: Vec<RecordSigner> = (0..=gaps.len()).map(|_| signer()).collect();
+            let mut at = 0;
+            let mut retired = Vec::new();
+            for (i, gap) in gaps.iter().enumerate() {
+                at += gap;
+                retired.push(RetiredKey::handover(&keys[i], "DE", keys[i + 1].public_key(), at));
+            }
+            let ring = KeyRing { current: keys[gaps.len()].public_key(), retired: &retired };
+            proptest::prop_assert!(ring.check("DE").is_ok());
+            for (i, key) in keys.iter().enumerate() {
+                proptest::prop_assert!(ring.continues_from(key.public_key()));
+                let retired_at = retired.get(i).map(|r| r.retired_at_unix_ms);
+                let in_service = retired_at.is_none_or(|t| probe < t);
+                proptest::prop_assert_eq!(ring.key_for(key.key_id(), probe).is_ok(), in_service);
+            }
+        }
+    }
+
     #[test]
     fn a_key_listed_twice_is_refused() {
         let (old, new) = (signer(), signer());
