@@ -126,6 +126,10 @@ pub enum PkiCommand {
     /// Renew the node's TLS certificate from the jurisdiction CA (same identity and
     /// endpoint, new key); takes effect when the node restarts. Partners need nothing.
     RenewNode(RenewNodeArgs),
+    /// Replace the jurisdiction CA (node stopped; after a CA key compromise): new CA,
+    /// node and admin certificates; people's certificates must be reissued, and
+    /// partners must `peer update --verified-out-of-band` with the new bundle.
+    RotateCa(RotateCaArgs),
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +192,17 @@ pub struct IssueArgs {
     /// (revoke the old certificate too if it may be misused).
     #[arg(long)]
     pub replace: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateCaArgs {
+    /// Directory made by `concord pki init`.
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Validity of the new node and admin certificates in days (the CA gets 10 years).
+    #[arg(long, value_name = "N", default_value_t = 365,
+          value_parser = clap::value_parser!(i64).range(1..=36_500))]
+    pub days: i64,
 }
 
 #[derive(Debug, Args)]

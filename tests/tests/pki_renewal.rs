@@ -1,6 +1,8 @@
-//! Renewing certificates before they expire, across real processes: the
-//! node certificate is renewed while the node runs and served after a
-//! restart, partners keep exchanging records without touching their trust,
+//! Renewing certificates before they expire, and replacing a CA, across real
+//! processes: the node certificate is renewed while the node runs and served
+//! after a restart, partners keep exchanging records without touching their
+//! trust; a new CA needs the partner's out-of-band check and the people's
+//! certificates reissued;
 //! and a person's certificate is replaced in place.
 
 use std::path::Path;
@@ -143,4 +145,87 @@ async fn a_persons_certificate_is_replaced_in_place() {
         !de.dir.join("analyst-ana.key.new").exists()
             && !de.dir.join("analyst-ana.crt.new").exists()
     );
+}
+
+#[tokio::test]
+async fn a_replaced_ca_is_taken_by_partners_only_out_of_band_and_old_certificates_stop() {
+    let mut fed = Federation::start(&["DE", "FR"]).await.unwrap();
+    let (de, fr) = (fed.dir("DE").clone(), fed.dir("FR").clone());
+    let ana = de.issue("analyst", "ana");
+    let fr_analyst = fr.issue("analyst", "fab");
+    let old_ca = de.read("ca.crt");
+    let dir = path_str(&de.dir).to_owned();
+
+    let running = concord(&["pki", "rotate-ca", "--dir", &dir]);
+    assert_eq!(running.status.code(), Some(9), "{}", stderr(&running));
+    assert_eq!(de.read("ca.crt"), old_ca, "nothing replaced while running");
+
+    fed.take("DE").terminate().await.unwrap();
+    let out = concord(&["--output", "json", "pki", "rotate-ca", "--dir", &dir]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_ne!(de.read("ca.crt"), old_ca);
+    let to_reissue: Vec<String> = report["to_reissue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        to_reissue
+            .iter()
+            .any(|p| p.ends_with("analyst-ana.profile.toml")),
+        "{report}"
+    );
+    fed.restart(&de).await.unwrap();
+
+    // The reissued admin works; ana's certificate came from the old CA.
+    status_of(&de.admin_profile()).await.unwrap();
+    let refused = concord_json_as(&ana, &["alert", "list"]);
+    assert_eq!(refused.status.code(), Some(4), "{}", stderr(&refused));
+    let reissued = concord(&[
+        "pki",
+        "issue",
+        "--dir",
+        &dir,
+        "--role",
+        "analyst",
+        "--name",
+        "ana",
+        "--replace",
+    ]);
+    assert!(reissued.status.success(), "{}", stderr(&reissued));
+
+    // FR cannot be talked into the new CA without an out-of-band check.
+    let bundle = de.dir.join("DE.new-ca.trust.toml");
+    concord_ok(&[
+        "pki",
+        "export-trust",
+        "--dir",
+        &dir,
+        "--out",
+        path_str(&bundle),
+    ]);
+    let update = |extra: &[&str]| {
+        let mut args = vec!["peer", "update", "--trust", path_str(&bundle)];
+        args.extend_from_slice(extra);
+        concord_json_as(&fr.admin_profile(), &args)
+    };
+    let refused = update(&[]);
+    assert_eq!(refused.status.code(), Some(9), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("different CA"),
+        "{}",
+        stderr(&refused)
+    );
+    let accepted = update(&["--verified-out-of-band"]);
+    assert!(accepted.status.success(), "{}", stderr(&accepted));
+
+    // Both directions authenticate again under the new CA.
+    wait_links(&de, &["FR"]).await.unwrap();
+    wait_links(&fr, &["DE"]).await.unwrap();
+    let to_fr = raise(&ana, "signed after the CA change", "FR");
+    holds(&fr_analyst, &to_fr).await;
+    let to_de = raise(&fr_analyst, "to the node with the new CA", "DE");
+    holds(&ana, &to_de).await;
 }

@@ -2,8 +2,11 @@
 //!
 //! `init` lays out a node directory (CA, node and admin certificates, the
 //! record-signing key, `node.toml`, `admin.profile.toml`); `issue` adds a
-//! person's certificate and profile; `export-trust` writes the trust bundle
-//! partners need. Private keys are written owner-only and never overwritten.
+//! person's certificate and profile (`--replace` renews it); `export-trust`
+//! writes the trust bundle partners need; `renew-node`, `rotate-ca` and
+//! `rotate-signing-key` replace what expires or leaks. Private keys are
+//! written owner-only; replacing one goes through a new file and a rename,
+//! never an overwrite in place.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -19,11 +22,12 @@ use concord_node::trust_bundle::TrustBundle;
 use serde::Serialize;
 
 use crate::args::{
-    ExportTrustArgs, InitArgs, IssueArgs, PkiCommand, RenewNodeArgs, RotateSigningKeyArgs,
+    ExportTrustArgs, InitArgs, IssueArgs, PkiCommand, RenewNodeArgs, RotateCaArgs,
+    RotateSigningKeyArgs,
 };
 use crate::exit::{CliError, ErrorKind};
 use crate::output::{print_json, print_text, OutputFormat};
-use crate::profile::ProfileFile;
+use crate::profile::{Profile, ProfileFile};
 
 /// Validity of a jurisdiction CA.
 pub const CA_DAYS: i64 = 3_650;
@@ -59,6 +63,13 @@ pub async fn run(cmd: PkiCommand, output: OutputFormat) -> Result<(), CliError> 
         }
         PkiCommand::ExportTrust(args) => {
             let report = export_trust(&args)?;
+            match output {
+                OutputFormat::Json => print_json(&report),
+                OutputFormat::Table => print_text(&report.render()),
+            }
+        }
+        PkiCommand::RotateCa(args) => {
+            let report = rotate_ca(&args)?;
             match output {
                 OutputFormat::Json => print_json(&report),
                 OutputFormat::Table => print_text(&report.render()),
@@ -392,6 +403,135 @@ pub fn issue(args: &IssueArgs) -> Result<IssueReport, CliError> {
     })
 }
 
+/// What `pki rotate-ca` did.
+#[derive(Debug, Serialize)]
+pub struct RotateCaReport {
+    pub jurisdiction: String,
+    pub ca_cert: PathBuf,
+    /// Identities whose certificates were reissued here (node, admin).
+    pub reissued: Vec<String>,
+    /// Profiles in the directory whose certificates the old CA issued: reissue
+    /// them with `concord pki issue --replace`.
+    pub to_reissue: Vec<PathBuf>,
+}
+
+impl RotateCaReport {
+    fn render(&self) -> String {
+        let mut out = format!(
+            "Replaced the CA of {}: {}\nReissued: {}\n",
+            self.jurisdiction,
+            self.ca_cert.display(),
+            self.reissued.join(", ")
+        );
+        if !self.to_reissue.is_empty() {
+            out.push_str(
+                "Certificates the old CA issued, to reissue with `concord pki issue --replace`:\n",
+            );
+            for p in &self.to_reissue {
+                out.push_str(&format!("  {}\n", p.display()));
+            }
+        }
+        out.push_str(
+            "\nNext: start the node; export the trust bundle (concord pki export-trust) and give it \
+             to every partner with the new CA fingerprint by another channel; they run \
+             concord peer update --trust FILE --verified-out-of-band\n",
+        );
+        out
+    }
+}
+
+/// Replaces the jurisdiction CA and reissues the node's and the admin
+/// profile's certificates from it. Refused while the node runs: it trusts
+/// the CA it loaded, and would refuse the new admin certificate until
+/// restarted. Every file is replaced through a sibling and a rename; after
+/// a crash part-way, running the command again yields a consistent set.
+pub fn rotate_ca(args: &RotateCaArgs) -> Result<RotateCaReport, CliError> {
+    let config = NodeConfig::load(&args.dir.join(NODE_CONFIG)).map_err(CliError::config)?;
+    refuse_while_running(&config, "replacing its CA")?;
+    let node = Caller::new(config.jurisdiction.clone(), Role::Node, &config.node_name)
+        .map_err(CliError::config)?;
+    let admin_profile = Profile::load(&args.dir.join(ADMIN_PROFILE))?;
+    let admin = std::fs::read(&admin_profile.cert)
+        .ok()
+        .and_then(|pem| concord_node::tls::certs_from_pem(&pem))
+        .and_then(|c| c.first().and_then(|der| Caller::from_cert_der(der).ok()))
+        .ok_or_else(|| {
+            CliError::config(format!(
+                "cannot read the admin identity from {}",
+                admin_profile.cert.display()
+            ))
+        })?;
+
+    let (ca, ca_key) =
+        CertificateAuthority::generate(&config.jurisdiction, Validity::days(CA_DAYS))
+            .map_err(CliError::internal)?;
+    let hosts = vec![endpoint_host(&config.advertise).to_owned()];
+    let node_cert = ca
+        .issue(&node, &hosts, Validity::days(args.days))
+        .map_err(|e| CliError::config(format!("node certificate: {e}")))?;
+    let admin_cert = ca
+        .issue(&admin, &[], Validity::days(args.days))
+        .map_err(CliError::internal)?;
+
+    replace_pair(
+        &config.ca_cert,
+        &args.dir.join(CA_KEY),
+        ca.cert_pem(),
+        &ca_key,
+    )?;
+    replace_pair(
+        &config.cert,
+        &config.key,
+        &node_cert.cert_pem,
+        &node_cert.key_pem,
+    )?;
+    replace_pair(
+        &admin_profile.cert,
+        &admin_profile.key,
+        &admin_cert.cert_pem,
+        &admin_cert.key_pem,
+    )?;
+    let to_reissue = other_profiles(&args.dir, &args.dir.join(ADMIN_PROFILE));
+    Ok(RotateCaReport {
+        jurisdiction: config.jurisdiction.to_string(),
+        ca_cert: config.ca_cert,
+        reissued: vec![node.to_string(), admin.to_string()],
+        to_reissue,
+    })
+}
+
+/// Profiles in `dir` other than `admin`: people the CA issued certificates to.
+fn other_profiles(dir: &Path, admin: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.ends_with(".profile.toml"))
+                        && p != admin
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// Refuses when a node holds the store lock of `config`'s data directory.
+fn refuse_while_running(config: &NodeConfig, doing: &str) -> Result<(), CliError> {
+    if config.data_dir.exists() {
+        concord_node::store::Store::open(&config.data_dir).map_err(|e| {
+            CliError::new(
+                ErrorKind::FailedPrecondition,
+                format!("stop the node before {doing}: {e}"),
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// What `pki renew-node` did.
 #[derive(Debug, Serialize)]
 pub struct RenewReport {
@@ -550,15 +690,7 @@ pub fn rotate_signing_key(args: &RotateSigningKeyArgs) -> Result<RotateReport, C
             at
         }
     };
-    if config.data_dir.exists() {
-        // Opening the store takes its lock: it fails while the node runs.
-        concord_node::store::Store::open(&config.data_dir).map_err(|e| {
-            CliError::new(
-                ErrorKind::FailedPrecondition,
-                format!("stop the node before rotating its signing key: {e}"),
-            )
-        })?;
-    }
+    refuse_while_running(&config, "rotating its signing key")?;
     let rotation = signing_keys::rotate(
         &config.signing_key,
         &config.retired_signing_keys,
