@@ -86,15 +86,7 @@ impl PeerDirectory {
     /// Registers a peer durably. Fails if it is this node's own jurisdiction
     /// or already registered (remove it first to replace its trust).
     pub async fn add(&self, actor: &str, bundle: TrustBundle) -> Result<PeerRecord> {
-        bundle
-            .validate()
-            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
-        if bundle.jurisdiction == self.own {
-            return Err(Error::InvalidArgument(format!(
-                "{} is this node's own jurisdiction, not a peer",
-                self.own
-            )));
-        }
+        self.check_peer_bundle(&bundle)?;
         let _guard = self.writer.lock().await;
         let key = bundle.jurisdiction.as_str().as_bytes().to_vec();
         if self.tree.get(&key)?.is_some() {
@@ -142,15 +134,7 @@ impl PeerDirectory {
         bundle: TrustBundle,
         verified_out_of_band: bool,
     ) -> Result<PeerRecord> {
-        bundle
-            .validate()
-            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
-        if bundle.jurisdiction == self.own {
-            return Err(Error::InvalidArgument(format!(
-                "{} is this node's own jurisdiction: rotate its key with `concord pki rotate-signing-key`",
-                self.own
-            )));
-        }
+        self.check_peer_bundle(&bundle)?;
         let _guard = self.writer.lock().await;
         let key = bundle.jurisdiction.as_str().as_bytes().to_vec();
         let Some(old) = self.tree.get(&key)? else {
@@ -196,6 +180,20 @@ impl PeerDirectory {
             set.insert(record.bundle.jurisdiction.clone(), record.clone());
         });
         Ok(record)
+    }
+
+    /// A bundle a peer may be registered with: valid, and not this node's own.
+    fn check_peer_bundle(&self, bundle: &TrustBundle) -> Result<()> {
+        bundle
+            .validate()
+            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        if bundle.jurisdiction == self.own {
+            return Err(Error::InvalidArgument(format!(
+                "{} is this node's own jurisdiction, not a peer",
+                self.own
+            )));
+        }
+        Ok(())
     }
 
     pub async fn remove(&self, actor: &str, jurisdiction: &Jurisdiction) -> Result<()> {

@@ -104,6 +104,29 @@ pub fn json_as(profile: &Path, args: &[&str]) -> serde_json::Value {
     })
 }
 
+/// Raises a low-severity alert to `to` (e.g. "FR" or "FR,JP") as the
+/// analyst of `profile`, through the CLI; returns its id.
+pub fn raise_alert_to(profile: &Path, summary: &str, to: &str) -> String {
+    json_as(
+        profile,
+        &[
+            "alert",
+            "raise",
+            "--category",
+            "other",
+            "--severity",
+            "low",
+            "--summary",
+            summary,
+            "--to",
+            to,
+        ],
+    )["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// Runs the `concord` CLI to completion.
 pub fn concord(args: &[&str]) -> Output {
     Command::new(bin("concord"))

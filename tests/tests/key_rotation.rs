@@ -26,27 +26,6 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn raise(analyst: &Path, summary: &str, to: &str) -> String {
-    let raised = json(
-        analyst,
-        &[
-            "alert",
-            "raise",
-            "--category",
-            "diversion-suspected",
-            "--severity",
-            "high",
-            "--summary",
-            summary,
-            "--subject-party",
-            "Acme Trading FZE",
-            "--to",
-            to,
-        ],
-    );
-    raised["id"].as_str().unwrap_or_default().to_owned()
-}
-
 /// The alert as `analyst`'s node shows it, once that node holds it.
 async fn held(analyst: &Path, id: &str) -> Value {
     eventually(&format!("{} to hold {id}", analyst.display()), || {
@@ -105,7 +84,7 @@ async fn a_planned_rotation_keeps_every_record_verifiable() {
     let de_analyst = de.issue("analyst", "ana");
     let fr_analyst = fr.issue("analyst", "fab");
     let jp_analyst = jp.issue("analyst", "jun");
-    let before = raise(&de_analyst, "Before the rotation", "FR,JP");
+    let before = raise_alert_to(&de_analyst, "Before the rotation", "FR,JP");
     assert!(signature_valid(&held(&fr_analyst, &before).await));
     assert!(signature_valid(&held(&jp_analyst, &before).await));
 
@@ -199,7 +178,7 @@ async fn a_planned_rotation_keeps_every_record_verifiable() {
     );
 
     // FR has not heard of the new key: a new record waits in DE's outbox.
-    let after = raise(&de_analyst, "After the rotation", "FR,JP");
+    let after = raise_alert_to(&de_analyst, "After the rotation", "FR,JP");
     let pending = cli(&fr_analyst, &["alert", "show", &after]);
     assert_eq!(pending.status.code(), Some(7), "{}", stderr(&pending));
 
@@ -300,7 +279,7 @@ async fn a_compromise_rotation_distrusts_what_the_key_signed_since() {
     let (de, fr) = (fed.dir("DE").clone(), fed.dir("FR").clone());
     let de_analyst = de.issue("analyst", "ana");
     let fr_analyst = fr.issue("analyst", "fab");
-    let suspect = raise(&de_analyst, "Signed while the key may have leaked", "FR");
+    let suspect = raise_alert_to(&de_analyst, "Signed while the key may have leaked", "FR");
     let v = held(&fr_analyst, &suspect).await;
     assert!(signature_valid(&v), "{v}");
 
@@ -324,7 +303,7 @@ async fn a_compromise_rotation_distrusts_what_the_key_signed_since() {
             "--verified-out-of-band",
         ],
     );
-    let fresh = raise(&de_analyst, "Signed with the new key", "FR");
+    let fresh = raise_alert_to(&de_analyst, "Signed with the new key", "FR");
     assert!(signature_valid(&held(&fr_analyst, &fresh).await));
     for node in [&fr_analyst, &de_analyst] {
         let view = held(node, &suspect).await;

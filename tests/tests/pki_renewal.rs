@@ -33,27 +33,6 @@ async fn node_cert_expiry(dir: &NodeDir) -> i64 {
         .unwrap_or_else(|| panic!("no node certificate in {:?}", status.certificates))
 }
 
-fn raise(analyst: &Path, summary: &str, to: &str) -> String {
-    json_as(
-        analyst,
-        &[
-            "alert",
-            "raise",
-            "--category",
-            "other",
-            "--severity",
-            "low",
-            "--summary",
-            summary,
-            "--to",
-            to,
-        ],
-    )["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 async fn holds(analyst: &Path, id: &str) {
     eventually(&format!("{} to hold {id}", analyst.display()), || {
         let (analyst, id) = (analyst.to_owned(), id.to_owned());
@@ -107,9 +86,9 @@ async fn a_renewed_node_certificate_is_served_after_restart_and_partners_need_no
     // and as a client, against the CA FR already trusts.
     wait_links(&de, &["FR"]).await.unwrap();
     let (de_analyst, fr_analyst) = (de.issue("analyst", "ana"), fr.issue("analyst", "fab"));
-    let to_fr = raise(&de_analyst, "sent with the renewed certificate", "FR");
+    let to_fr = raise_alert_to(&de_analyst, "sent with the renewed certificate", "FR");
     holds(&fr_analyst, &to_fr).await;
-    let to_de = raise(&fr_analyst, "received by the renewed node", "DE");
+    let to_de = raise_alert_to(&fr_analyst, "received by the renewed node", "DE");
     holds(&de_analyst, &to_de).await;
 }
 
@@ -224,8 +203,8 @@ async fn a_replaced_ca_is_taken_by_partners_only_out_of_band_and_old_certificate
     // Both directions authenticate again under the new CA.
     wait_links(&de, &["FR"]).await.unwrap();
     wait_links(&fr, &["DE"]).await.unwrap();
-    let to_fr = raise(&ana, "signed after the CA change", "FR");
+    let to_fr = raise_alert_to(&ana, "signed after the CA change", "FR");
     holds(&fr_analyst, &to_fr).await;
-    let to_de = raise(&fr_analyst, "to the node with the new CA", "DE");
+    let to_de = raise_alert_to(&fr_analyst, "to the node with the new CA", "DE");
     holds(&ana, &to_de).await;
 }
