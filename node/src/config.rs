@@ -169,6 +169,10 @@ pub struct FederationFile {
     pub timeout_ms: u64,
     /// Upper bound of the reconnect backoff.
     pub max_backoff_ms: u64,
+    /// Take a peer's rotated signing key when its node announces a bundle
+    /// whose handover chain starts at the key trusted here; false: only
+    /// through `concord peer update`.
+    pub accept_announced_keys: bool,
 }
 
 impl Default for FederationFile {
@@ -177,6 +181,7 @@ impl Default for FederationFile {
             heartbeat_ms: 2_000,
             timeout_ms: 3_000,
             max_backoff_ms: 30_000,
+            accept_announced_keys: true,
         }
     }
 }
@@ -260,6 +265,7 @@ pub struct NodeConfig {
     pub signing_key: PathBuf,
     pub retired_signing_keys: PathBuf,
     pub heartbeat: Duration,
+    pub accept_announced_keys: bool,
     pub peer_timeout: Duration,
     pub max_backoff: Duration,
     pub max_message_bytes: usize,
@@ -465,6 +471,7 @@ impl NodeConfig {
                 signing_key: base.join(&file.signing.key),
                 retired_signing_keys: base.join(&file.signing.retired),
                 heartbeat: Duration::from_millis(file.federation.heartbeat_ms),
+                accept_announced_keys: file.federation.accept_announced_keys,
                 peer_timeout: Duration::from_millis(file.federation.timeout_ms),
                 max_backoff: Duration::from_millis(file.federation.max_backoff_ms),
                 max_message_bytes: file.limits.max_message_bytes,

@@ -31,6 +31,8 @@ pub struct NodeContext {
     pub trust: Arc<crate::tls::TrustAnchors>,
     /// Revoked identities and certificates, refused at every service's door.
     pub revocations: Arc<crate::revocations::Revocations>,
+    /// Whether peers' announced key rotations are taken without an admin.
+    pub accept_announced_keys: bool,
     pub started: Instant,
     /// Expiry of the node's own certificate and its CA, read at start.
     pub own_certificates: Vec<CertificateExpiry>,

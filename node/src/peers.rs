@@ -143,6 +143,9 @@ impl PeerDirectory {
                 bundle.jurisdiction
             )));
         };
+        if old.bundle == bundle {
+            return Ok(old);
+        }
         let change = KeyChange::between(&old.bundle, &bundle);
         if let Some(problem) = change.needs_out_of_band() {
             if !verified_out_of_band {

@@ -65,6 +65,11 @@ pub enum StartError {
     Rustls(#[from] rustls::Error),
     #[error("reflection setup: {0}")]
     Reflection(String),
+    #[error("CA certificate {path}: {source}")]
+    CaFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("server: {0}")]
     Serve(#[from] tonic::transport::Error),
 }
@@ -231,12 +236,29 @@ impl Node {
             exchange.clone(),
             audit.clone(),
         )?);
+        // What partners need to verify this node, announced on every link so
+        // a rotated signing key reaches them without their admin.
+        let own_bundle = Arc::new(crate::api::convert::trust_bundle_to_proto(
+            &crate::trust_bundle::TrustBundle {
+                jurisdiction: config.jurisdiction.clone(),
+                endpoint: config.advertise.clone(),
+                ca_cert_pem: std::fs::read_to_string(&config.ca_cert).map_err(|source| {
+                    StartError::CaFile {
+                        path: config.ca_cert.clone(),
+                        source,
+                    }
+                })?,
+                signing_public_key: signer.public_key().to_vec(),
+                retired_signing_keys: signer.keyring().retired.to_vec(),
+            },
+        ));
         let links = PeerLinks::spawn(
             identity.clone(),
             exchange.clone(),
             audit.clone(),
             peers.subscribe(),
             timing,
+            own_bundle,
         );
         let ctx = Arc::new(NodeContext {
             jurisdiction: config.jurisdiction.clone(),
@@ -254,6 +276,7 @@ impl Node {
             metrics_addr,
             trust: anchors.clone(),
             revocations: revocations.clone(),
+            accept_announced_keys: config.accept_announced_keys,
             started: Instant::now(),
             own_certificates,
         });

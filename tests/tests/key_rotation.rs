@@ -84,6 +84,21 @@ async fn a_planned_rotation_keeps_every_record_verifiable() {
     let de_analyst = de.issue("analyst", "ana");
     let fr_analyst = fr.issue("analyst", "fab");
     let jp_analyst = jp.issue("analyst", "jun");
+    // JP takes partners' new keys only from its admin; FR (the default)
+    // also from the partner's node announcing them over its link.
+    let config = jp.read("node.toml");
+    assert!(config.contains("accept_announced_keys = true"), "{config}");
+    std::fs::write(
+        jp.config(),
+        config.replace(
+            "accept_announced_keys = true",
+            "accept_announced_keys = false",
+        ),
+    )
+    .unwrap();
+    fed.take("JP").terminate().await.unwrap();
+    fed.restart(&jp).await.unwrap();
+    wait_links(&jp, &["DE", "FR"]).await.unwrap();
     let before = raise_alert_to(&de_analyst, "Before the rotation", "FR,JP");
     assert!(signature_valid(&held(&fr_analyst, &before).await));
     assert!(signature_valid(&held(&jp_analyst, &before).await));
@@ -177,30 +192,35 @@ async fn a_planned_rotation_keeps_every_record_verifiable() {
         Some(signed.len() as u64)
     );
 
-    // FR has not heard of the new key: a new record waits in DE's outbox.
+    // DE's node announced its new bundle on its links: FR took it on the
+    // strength of the handover (and DE's node certificate), audited as DE's
+    // node; records signed with either key verify there.
     let after = raise_alert_to(&de_analyst, "After the rotation", "FR,JP");
-    let pending = cli(&fr_analyst, &["alert", "show", &after]);
-    assert_eq!(pending.status.code(), Some(7), "{}", stderr(&pending));
-
-    // The rotated bundle carries the old key's handover: accepted as is.
-    let rotated = export_trust(&de, "DE.rotated.trust.toml");
-    let updated = json(
-        &fr.admin_profile(),
-        &["peer", "update", "--trust", path_str(&rotated)],
-    );
-    assert_eq!(updated["signing_key_id"], new_id.as_str());
-    assert_eq!(
-        updated["retired_signing_keys"][0]["key_id"],
-        old_id.as_str()
-    );
     assert!(signature_valid(&held(&fr_analyst, &after).await));
     assert!(signature_valid(&held(&fr_analyst, &before).await));
+    let listed = json(&fr.admin_profile(), &["peer", "list"]);
+    let de_at_fr = listed["peers"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["jurisdiction"] == "DE"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(de_at_fr["signing_key_id"], new_id.as_str(), "{listed}");
+    assert_eq!(
+        de_at_fr["retired_signing_keys"][0]["key_id"],
+        old_id.as_str()
+    );
     let fr_entries = audit_entries(&fr.admin_profile()).await.unwrap();
     let update = fr_entries
         .iter()
         .find(|e| e.action == "peer.update" && e.record == "DE")
         .expect("peer.update audited at FR");
+    assert_eq!(update.actor, "node DE");
     assert!(update.rationale.contains("handover verified"), "{update:?}");
+
+    // JP refused the announcement: the new record waits in DE's outbox.
+    let pending = cli(&jp_analyst, &["alert", "show", &after]);
+    assert_eq!(pending.status.code(), Some(7), "{}", stderr(&pending));
+    let rotated = export_trust(&de, "DE.rotated.trust.toml");
 
     // A bundle whose new key has no handover (here: the retired keys cut
     // out) could come from anyone holding DE's CA material; JP refuses it...
@@ -237,6 +257,15 @@ async fn a_planned_rotation_keeps_every_record_verifiable() {
         stderr(&refused)
     );
 
+    // The rotated bundle with its handover is taken by JP's admin as is.
+    let updated = json(
+        &jp.admin_profile(),
+        &["peer", "update", "--trust", path_str(&rotated)],
+    );
+    assert_eq!(updated["signing_key_id"], new_id.as_str());
+    assert!(signature_valid(&held(&jp_analyst, &after).await));
+    assert!(signature_valid(&held(&jp_analyst, &before).await));
+
     // Verified out of band, JP takes the key without its history: the
     // record the old key signed no longer verifies there, the new one does.
     json(
@@ -252,6 +281,29 @@ async fn a_planned_rotation_keeps_every_record_verifiable() {
     assert!(signature_valid(&held(&jp_analyst, &after).await));
     let old_at_jp = held(&jp_analyst, &before).await;
     assert!(!signature_valid(&old_at_jp), "{old_at_jp}");
+
+    // A node announces only its own jurisdiction's bundle, and an
+    // announcement cannot bring a new CA.
+    let mut fr_to_de = federation_client(node_credentials(&fr, &de).channel(true).await.unwrap());
+    let not_its_own = fr_to_de
+        .announce_trust(trust_bundle(&jp).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        not_its_own.code(),
+        tonic::Code::PermissionDenied,
+        "{not_its_own:?}"
+    );
+    let mut other_ca = trust_bundle(&fr).unwrap();
+    other_ca.ca_cert_pem = jp.read("ca.crt");
+    let new_ca = fr_to_de.announce_trust(other_ca).await.unwrap_err();
+    assert_eq!(new_ca.code(), tonic::Code::FailedPrecondition, "{new_ca:?}");
+    let same = fr_to_de
+        .announce_trust(trust_bundle(&fr).unwrap())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!same.updated, "an unchanged bundle is not an update");
 
     // A node's own bundle is not a peer's.
     let own = cli(

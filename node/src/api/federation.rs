@@ -116,6 +116,39 @@ impl FederationService for FederationApi {
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
+    async fn announce_trust(
+        &self,
+        req: Request<pb::TrustBundle>,
+    ) -> Result<Response<pb::AnnounceTrustResponse>, Status> {
+        let peer = caller(&req)?;
+        let bundle = super::convert::trust_bundle(Some(req.into_inner()))?;
+        if bundle.jurisdiction != peer.jurisdiction {
+            return Err(Status::permission_denied(format!(
+                "{peer} may announce only its own jurisdiction's bundle, not {}'s",
+                bundle.jurisdiction
+            )));
+        }
+        let registered = self
+            .ctx
+            .peers
+            .current()
+            .get(&peer.jurisdiction)
+            .map(|p| p.bundle.clone());
+        if registered.as_ref() == Some(&bundle) {
+            return Ok(Response::new(pb::AnnounceTrustResponse { updated: false }));
+        }
+        if !self.ctx.accept_announced_keys {
+            return Err(Status::failed_precondition(format!(
+                "this node takes {}'s new bundle only from its admin (`concord peer update`)",
+                peer.jurisdiction
+            )));
+        }
+        let actor = format!("node {}", peer.jurisdiction);
+        let record = self.ctx.peers.update(&actor, bundle, false).await?;
+        tracing::info!(peer = %peer.jurisdiction, key_id = %record.bundle.signing_key_id(), "peer's announced bundle taken");
+        Ok(Response::new(pb::AnnounceTrustResponse { updated: true }))
+    }
+
     async fn witness(
         &self,
         req: Request<pb::WitnessRequest>,

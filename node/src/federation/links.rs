@@ -50,6 +50,7 @@ impl PeerLinks {
         audit: Arc<AuditLog>,
         mut peers: watch::Receiver<PeerSet>,
         timing: LinkTiming,
+        own_bundle: Arc<concord_proto::v1::TrustBundle>,
     ) -> Self {
         let states: States = Arc::default();
         let channels: Channels = Arc::default();
@@ -83,6 +84,7 @@ impl PeerLinks {
                             timing,
                             supervisor_states.clone(),
                             supervisor_channels.clone(),
+                            own_bundle.clone(),
                         );
                         let task = tokio::spawn(link);
                         running.insert(j.clone(), (record.clone(), task));
@@ -140,6 +142,7 @@ async fn run_link(
     timing: LinkTiming,
     states: States,
     channels: Channels,
+    own_bundle: Arc<concord_proto::v1::TrustBundle>,
 ) {
     let j = peer.bundle.jurisdiction.clone();
     // Aborting the link task drops this guard; the abort is also how it ends.
@@ -211,7 +214,11 @@ async fn run_link(
                 let was_down = !lock(&states).get(&j).is_some_and(|s| s.connected);
                 if was_down {
                     let (exchange, peer, channel) = (exchange.clone(), j.clone(), channel.clone());
+                    let bundle = own_bundle.clone();
                     catching_up.replace(AbortOnDrop(tokio::spawn(async move {
+                        // A peer that has not heard of a key rotation refuses
+                        // everything signed with the new key: tell it first.
+                        announce(&peer, channel.clone(), &bundle).await;
                         match super::push::catch_up(&exchange, &peer, channel).await {
                             Ok(0) => {}
                             Ok(n) => tracing::info!(%peer, records = n, "caught up"),
@@ -245,6 +252,29 @@ async fn run_link(
             }
         };
         tokio::time::sleep(wait).await;
+    }
+}
+
+/// Sends this node's trust bundle to `peer`, which takes a rotated signing
+/// key from it if its handovers start at the key it trusts.
+async fn announce(
+    peer: &Jurisdiction,
+    channel: tonic::transport::Channel,
+    bundle: &concord_proto::v1::TrustBundle,
+) {
+    match FederationServiceClient::new(channel)
+        .announce_trust(bundle.clone())
+        .await
+    {
+        Ok(r) if r.get_ref().updated => {
+            tracing::info!(%peer, "peer took this node's new trust bundle")
+        }
+        Ok(_) => {}
+        Err(status) => tracing::warn!(
+            %peer,
+            error = %describe_status(&status),
+            "peer did not take this node's trust bundle; its admin can run `concord peer update`"
+        ),
     }
 }
 
