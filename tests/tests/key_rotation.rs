@@ -99,6 +99,25 @@ async fn a_planned_rotation_keeps_every_record_verifiable() {
     fed.take("JP").terminate().await.unwrap();
     fed.restart(&jp).await.unwrap();
     wait_links(&jp, &["DE", "FR"]).await.unwrap();
+    // FR reaches DE through a relay of its own choosing (registered by
+    // FR's admin): announcements must never change how FR reaches DE.
+    let relay = concord_tests::proxy::LinkProxy::start(de.endpoint.parse().unwrap())
+        .await
+        .unwrap();
+    let mut via_relay = trust_bundle(&de).unwrap();
+    via_relay.endpoint = relay.addr.to_string();
+    Credentials::from_profile(&fr.admin_profile())
+        .unwrap()
+        .admin()
+        .await
+        .unwrap()
+        .update_peer(concord_proto::v1::UpdatePeerRequest {
+            trust: Some(via_relay),
+            verified_out_of_band: false,
+        })
+        .await
+        .unwrap();
+    wait_links(&fr, &["DE"]).await.unwrap();
     let before = raise_alert_to(&de_analyst, "Before the rotation", "FR,JP");
     assert!(signature_valid(&held(&fr_analyst, &before).await));
     assert!(signature_valid(&held(&jp_analyst, &before).await));
@@ -205,6 +224,7 @@ async fn a_planned_rotation_keeps_every_record_verifiable() {
         .cloned()
         .unwrap_or_default();
     assert_eq!(de_at_fr["signing_key_id"], new_id.as_str(), "{listed}");
+    assert_eq!(de_at_fr["endpoint"], relay.addr.to_string(), "{listed}");
     assert_eq!(
         de_at_fr["retired_signing_keys"][0]["key_id"],
         old_id.as_str()
@@ -212,9 +232,8 @@ async fn a_planned_rotation_keeps_every_record_verifiable() {
     let fr_entries = audit_entries(&fr.admin_profile()).await.unwrap();
     let update = fr_entries
         .iter()
-        .find(|e| e.action == "peer.update" && e.record == "DE")
-        .expect("peer.update audited at FR");
-    assert_eq!(update.actor, "node DE");
+        .find(|e| e.action == "peer.update" && e.record == "DE" && e.actor == "node DE")
+        .expect("the announced update audited at FR as DE's node");
     assert!(update.rationale.contains("handover verified"), "{update:?}");
 
     // JP refused the announcement: the new record waits in DE's outbox.

@@ -121,7 +121,7 @@ impl FederationService for FederationApi {
         req: Request<pb::TrustBundle>,
     ) -> Result<Response<pb::AnnounceTrustResponse>, Status> {
         let peer = caller(&req)?;
-        let bundle = super::convert::trust_bundle(Some(req.into_inner()))?;
+        let mut bundle = super::convert::trust_bundle(Some(req.into_inner()))?;
         if bundle.jurisdiction != peer.jurisdiction {
             return Err(Status::permission_denied(format!(
                 "{peer} may announce only its own jurisdiction's bundle, not {}'s",
@@ -134,6 +134,11 @@ impl FederationService for FederationApi {
             .current()
             .get(&peer.jurisdiction)
             .map(|p| p.bundle.clone());
+        // How this node reaches the peer is its admin's choice (a proxy, a
+        // NAT address): an announcement changes keys, never the endpoint.
+        if let Some(r) = &registered {
+            bundle.endpoint = r.endpoint.clone();
+        }
         if registered.as_ref() == Some(&bundle) {
             return Ok(Response::new(pb::AnnounceTrustResponse { updated: false }));
         }
