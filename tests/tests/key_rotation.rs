@@ -158,6 +158,17 @@ async fn a_planned_rotation_keeps_every_record_verifiable() {
         .collect();
     assert_eq!(rotations.len(), 1, "{rotations:?}");
     assert!(rotations[0].rationale.contains(&old_id), "{rotations:?}");
+    // Recorded once, however often the node restarts afterwards.
+    fed.take("DE").terminate().await.unwrap();
+    fed.restart(&de).await.unwrap();
+    let again = audit_entries(&de.admin_profile()).await.unwrap();
+    assert_eq!(
+        again
+            .iter()
+            .filter(|e| e.action == "signing.rotate")
+            .count(),
+        1
+    );
 
     // An auditor holding only the new public key verifies checkpoints of
     // both keys: the export carries the retired key and its handover.
