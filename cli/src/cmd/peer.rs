@@ -210,7 +210,10 @@ pub fn peer_table(peers: &[PeerView]) -> Table {
         table.row([
             p.jurisdiction.clone(),
             p.endpoint.clone(),
-            p.signing_key_id.clone(),
+            match p.retired_signing_keys.len() {
+                0 => p.signing_key_id.clone(),
+                n => format!("{} (+{n} retired)", p.signing_key_id),
+            },
             yes_no(p.link.connected).to_owned(),
             p.link
                 .last_contact
