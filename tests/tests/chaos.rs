@@ -278,6 +278,19 @@ async fn the_federation_converges_under_crashes_and_cut_links() {
             "{} audit chain broken at {}: {} (seed {seed})",
             d.code, verified.first_broken_seq, verified.reason
         );
+        // Every restart re-announced every node's bundle to peers that reach
+        // it through relays: unchanged keys never rewrite anyone's trust.
+        let updates = audit_entries(&d.admin_profile())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == "peer.update")
+            .count();
+        assert_eq!(
+            updates, 0,
+            "{} rewrote a peer's trust (seed {seed})",
+            d.code
+        );
     }
     for (id, issuer, recipients) in &acked {
         for n in 0..CODES.len() {
