@@ -125,11 +125,11 @@ pub enum PkiCommand {
     RotateSigningKey(RotateSigningKeyArgs),
     /// Renew the node's TLS certificate from the jurisdiction CA (same identity and
     /// endpoint, new key); takes effect when the node restarts. Partners need nothing.
-    RenewNode(RenewNodeArgs),
+    RenewNode(ReissueArgs),
     /// Replace the jurisdiction CA (node stopped; after a CA key compromise): new CA,
     /// node and admin certificates; people's certificates must be reissued, and
     /// partners must `peer update --verified-out-of-band` with the new bundle.
-    RotateCa(RotateCaArgs),
+    RotateCa(ReissueArgs),
 }
 
 #[derive(Debug, Args)]
@@ -194,23 +194,14 @@ pub struct IssueArgs {
     pub replace: bool,
 }
 
+/// `pki renew-node` and `pki rotate-ca`: which node, and for how long its
+/// reissued certificates are valid.
 #[derive(Debug, Args)]
-pub struct RotateCaArgs {
+pub struct ReissueArgs {
     /// Directory made by `concord pki init`.
     #[arg(long, value_name = "DIR")]
     pub dir: PathBuf,
-    /// Validity of the new node and admin certificates in days (the CA gets 10 years).
-    #[arg(long, value_name = "N", default_value_t = 365,
-          value_parser = clap::value_parser!(i64).range(1..=36_500))]
-    pub days: i64,
-}
-
-#[derive(Debug, Args)]
-pub struct RenewNodeArgs {
-    /// Directory made by `concord pki init`.
-    #[arg(long, value_name = "DIR")]
-    pub dir: PathBuf,
-    /// Validity of the new node certificate in days.
+    /// Validity of the reissued node (and admin) certificates in days; a new CA gets 10 years.
     #[arg(long, value_name = "N", default_value_t = 365,
           value_parser = clap::value_parser!(i64).range(1..=36_500))]
     pub days: i64,

@@ -186,6 +186,18 @@ impl Caller {
     }
 }
 
+/// `DE/officer/olivia` (as `Display` writes it) or `concord://DE/officer/olivia`.
+impl FromStr for Caller {
+    type Err = IdentityError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.starts_with(SCHEME) {
+            Caller::from_uri(s)
+        } else {
+            Caller::from_uri(&format!("{SCHEME}{s}"))
+        }
+    }
+}
+
 impl fmt::Display for Caller {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}/{}", self.jurisdiction, self.role, self.name)
@@ -251,6 +263,17 @@ mod tests {
         check("concord://DE/admin/a/b", Err(()));
         check("https://DE/admin/alice", Err(()));
         check("concord://DE/admin/../x", Err(()));
+    }
+
+    #[test]
+    fn identities_parse_as_displayed_or_as_uris() {
+        let c: Caller = "DE/officer/olivia".parse().unwrap();
+        assert_eq!(c.to_string(), "DE/officer/olivia");
+        assert_eq!("concord://DE/officer/olivia".parse::<Caller>().unwrap(), c);
+        assert!("DE/king/x".parse::<Caller>().is_err());
+        assert!("concord://concord://DE/officer/o"
+            .parse::<Caller>()
+            .is_err());
     }
 
     #[test]

@@ -99,28 +99,13 @@ impl PeerDirectory {
             bundle,
             added_at_unix_ms: now_unix_ms(),
         };
-        let mut batch = self.store.batch();
-        batch.put(&self.tree, &key, &record)?;
         let rationale = format!(
             "trust bundle: endpoint {}, signing key {}",
             record.bundle.endpoint,
             record.bundle.signing_key_id()
         );
-        let what = record.bundle.jurisdiction.to_string();
-        self.commit_audited(
-            batch,
-            Action {
-                actor,
-                action: "peer.add",
-                record: &what,
-                rationale: &rationale,
-            },
-        )
-        .await?;
-        self.publish(|set| {
-            set.insert(record.bundle.jurisdiction.clone(), record.clone());
-        });
-        Ok(record)
+        self.put_audited(actor, "peer.add", &rationale, record)
+            .await
     }
 
     /// Replaces a registered peer's trust bundle in place, keeping its
@@ -159,8 +144,6 @@ impl PeerDirectory {
             bundle,
             added_at_unix_ms: old.added_at_unix_ms,
         };
-        let mut batch = self.store.batch();
-        batch.put(&self.tree, &key, &record)?;
         let rationale = format!(
             "{}; endpoint {} -> {}; retired keys {}",
             change.describe(verified_out_of_band),
@@ -168,14 +151,29 @@ impl PeerDirectory {
             record.bundle.endpoint,
             record.bundle.retired_signing_keys.len()
         );
+        self.put_audited(actor, "peer.update", &rationale, record)
+            .await
+    }
+
+    /// Stores `record` with its audit entry in one batch, then publishes it.
+    /// Call holding `writer`.
+    async fn put_audited(
+        &self,
+        actor: &str,
+        action: &str,
+        rationale: &str,
+        record: PeerRecord,
+    ) -> Result<PeerRecord> {
         let what = record.bundle.jurisdiction.to_string();
+        let mut batch = self.store.batch();
+        batch.put(&self.tree, what.as_bytes(), &record)?;
         self.commit_audited(
             batch,
             Action {
                 actor,
-                action: "peer.update",
+                action,
                 record: &what,
-                rationale: &rationale,
+                rationale,
             },
         )
         .await?;

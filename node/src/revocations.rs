@@ -43,8 +43,8 @@ impl Target {
     /// `certificate <sha256 hex>`.
     pub fn key(&self) -> String {
         match self {
-            Target::Identity(c) => format!("identity {c}"),
-            Target::Certificate { sha256, .. } => format!("certificate {}", hex::encode(sha256)),
+            Target::Identity(c) => identity_key(c),
+            Target::Certificate { sha256, .. } => certificate_key(sha256),
         }
     }
 
@@ -53,6 +53,14 @@ impl Target {
             Target::Identity(c) | Target::Certificate { identity: c, .. } => c,
         }
     }
+}
+
+fn identity_key(c: &Caller) -> String {
+    format!("identity {c}")
+}
+
+fn certificate_key(sha256: &[u8; 32]) -> String {
+    format!("certificate {}", hex::encode(sha256))
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,16 +105,8 @@ impl Revocations {
             return None;
         }
         active
-            .get(&Target::Identity(caller.clone()).key())
-            .or_else(|| {
-                active.get(
-                    &Target::Certificate {
-                        sha256: *sha256,
-                        identity: caller.clone(),
-                    }
-                    .key(),
-                )
-            })
+            .get(&identity_key(caller))
+            .or_else(|| active.get(&certificate_key(sha256)))
             .cloned()
     }
 

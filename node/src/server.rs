@@ -238,20 +238,14 @@ impl Node {
         )?);
         // What partners need to verify this node, announced on every link so
         // a rotated signing key reaches them without their admin.
-        let own_bundle = Arc::new(crate::api::convert::trust_bundle_to_proto(
-            &crate::trust_bundle::TrustBundle {
-                jurisdiction: config.jurisdiction.clone(),
-                endpoint: config.advertise.clone(),
-                ca_cert_pem: std::fs::read_to_string(&config.ca_cert).map_err(|source| {
-                    StartError::CaFile {
-                        path: config.ca_cert.clone(),
-                        source,
-                    }
-                })?,
-                signing_public_key: signer.public_key().to_vec(),
-                retired_signing_keys: signer.keyring().retired.to_vec(),
-            },
-        ));
+        let own_bundle =
+            crate::trust_bundle::TrustBundle::of_node(&config, &signer).map_err(|source| {
+                StartError::CaFile {
+                    path: config.ca_cert.clone(),
+                    source,
+                }
+            })?;
+        let own_bundle = Arc::new(crate::api::convert::trust_bundle_to_proto(&own_bundle));
         let links = PeerLinks::spawn(
             identity.clone(),
             exchange.clone(),

@@ -150,6 +150,21 @@ impl TrustBundle {
         key_id(&self.signing_public_key)
     }
 
+    /// The bundle of the node `config` describes, signing with `signer`:
+    /// what `concord pki export-trust` writes and the node announces.
+    pub fn of_node(
+        config: &crate::config::NodeConfig,
+        signer: &crate::crypto::RecordSigner,
+    ) -> std::io::Result<TrustBundle> {
+        Ok(TrustBundle {
+            jurisdiction: config.jurisdiction.clone(),
+            endpoint: config.advertise.clone(),
+            ca_cert_pem: std::fs::read_to_string(&config.ca_cert)?,
+            signing_public_key: signer.public_key().to_vec(),
+            retired_signing_keys: signer.keyring().retired.to_vec(),
+        })
+    }
+
     /// Every key that verifies this jurisdiction's signatures.
     pub fn keyring(&self) -> KeyRing<'_> {
         KeyRing {

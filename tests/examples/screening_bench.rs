@@ -32,7 +32,7 @@ use concord_node::screening::{
 };
 use concord_proto::v1 as pb;
 use concord_proto::v1::screening_service_client::ScreeningServiceClient;
-use concord_tests::perturb::{joined, transliterate, words};
+use concord_tests::perturb::{joined, transliterate, words, CYRILLIC};
 use concord_tests::*;
 
 const THRESHOLD: f32 = 0.85;
@@ -163,44 +163,6 @@ const SWAPS: &[(&str, &str)] = &[
     ("NIKOLAY", "NIKOLAI"),
     ("SULEIMAN", "SULAYMAN"),
     ("NASSER", "NASIR"),
-];
-
-const CYRILLIC: &[(&str, &str)] = &[
-    ("SHCH", "Щ"),
-    ("ZH", "Ж"),
-    ("KH", "Х"),
-    ("TS", "Ц"),
-    ("CH", "Ч"),
-    ("SH", "Ш"),
-    ("YU", "Ю"),
-    ("YA", "Я"),
-    ("YE", "Е"),
-    ("A", "А"),
-    ("B", "Б"),
-    ("V", "В"),
-    ("G", "Г"),
-    ("D", "Д"),
-    ("E", "Е"),
-    ("Z", "З"),
-    ("I", "И"),
-    ("Y", "Й"),
-    ("K", "К"),
-    ("L", "Л"),
-    ("M", "М"),
-    ("N", "Н"),
-    ("O", "О"),
-    ("P", "П"),
-    ("R", "Р"),
-    ("S", "С"),
-    ("T", "Т"),
-    ("U", "У"),
-    ("F", "Ф"),
-    ("C", "К"),
-    ("Q", "К"),
-    ("W", "В"),
-    ("X", "КС"),
-    ("J", "Дж"),
-    ("H", "Х"),
 ];
 
 /// The name perturbed by `kind`, or None when the kind does not apply to it.

@@ -11,7 +11,7 @@ use concord_node::screening::score::score_names;
 use concord_node::screening::{
     EntityType, Filter, IndexedEntry, ListIndex, PreparedQuery, WatchlistEntry,
 };
-use concord_tests::perturb::{joined, transliterate, words};
+use concord_tests::perturb::{joined, transliterate, words, CYRILLIC};
 
 const THRESHOLD: f32 = 0.85;
 
@@ -83,42 +83,6 @@ fn reorder(name: &str) -> Option<String> {
     w.rotate_left(1);
     Some(w.join(" "))
 }
-
-/// Latin capitals to Cyrillic, as a Russian clerk might write the name.
-const CYRILLIC: &[(&str, &str)] = &[
-    ("SH", "Ш"),
-    ("CH", "Ч"),
-    ("ZH", "Ж"),
-    ("KH", "Х"),
-    ("YA", "Я"),
-    ("YU", "Ю"),
-    ("A", "А"),
-    ("B", "Б"),
-    ("V", "В"),
-    ("G", "Г"),
-    ("D", "Д"),
-    ("E", "Е"),
-    ("Z", "З"),
-    ("I", "И"),
-    ("Y", "Й"),
-    ("K", "К"),
-    ("L", "Л"),
-    ("M", "М"),
-    ("N", "Н"),
-    ("O", "О"),
-    ("P", "П"),
-    ("R", "Р"),
-    ("S", "С"),
-    ("T", "Т"),
-    ("U", "У"),
-    ("F", "Ф"),
-    ("C", "К"),
-    ("H", "Х"),
-    ("W", "В"),
-    ("Q", "К"),
-    ("J", "ДЖ"),
-    ("X", "КС"),
-];
 
 fn recall(kind: &str, floor: f64, perturb: &mut dyn FnMut(&str) -> Option<String>) {
     let entries = entries();

@@ -22,8 +22,7 @@ use concord_node::trust_bundle::TrustBundle;
 use serde::Serialize;
 
 use crate::args::{
-    ExportTrustArgs, InitArgs, IssueArgs, PkiCommand, RenewNodeArgs, RotateCaArgs,
-    RotateSigningKeyArgs,
+    ExportTrustArgs, InitArgs, IssueArgs, PkiCommand, ReissueArgs, RotateSigningKeyArgs,
 };
 use crate::exit::{CliError, ErrorKind};
 use crate::output::{print_json, print_text, OutputFormat};
@@ -388,7 +387,7 @@ pub fn issue(args: &IssueArgs) -> Result<IssueReport, CliError> {
             &issued.cert_pem,
             &issued.key_pem,
         )?;
-        replace_file(&dir.join(&profile_name), profile_text.as_bytes(), false)?;
+        replace_file(&dir.join(&profile_name), profile_text.as_bytes())?;
     } else {
         write_new(&dir.join(&cert_name), issued.cert_pem.as_bytes())?;
         write_key(&dir.join(&key_name), issued.key_pem.as_bytes())?;
@@ -445,11 +444,9 @@ impl RotateCaReport {
 /// the CA it loaded, and would refuse the new admin certificate until
 /// restarted. Every file is replaced through a sibling and a rename; after
 /// a crash part-way, running the command again yields a consistent set.
-pub fn rotate_ca(args: &RotateCaArgs) -> Result<RotateCaReport, CliError> {
+pub fn rotate_ca(args: &ReissueArgs) -> Result<RotateCaReport, CliError> {
     let config = NodeConfig::load(&args.dir.join(NODE_CONFIG)).map_err(CliError::config)?;
     refuse_while_running(&config, "replacing its CA")?;
-    let node = Caller::new(config.jurisdiction.clone(), Role::Node, &config.node_name)
-        .map_err(CliError::config)?;
     let admin_profile = Profile::load(&args.dir.join(ADMIN_PROFILE))?;
     let admin = std::fs::read(&admin_profile.cert)
         .ok()
@@ -465,10 +462,6 @@ pub fn rotate_ca(args: &RotateCaArgs) -> Result<RotateCaReport, CliError> {
     let (ca, ca_key) =
         CertificateAuthority::generate(&config.jurisdiction, Validity::days(CA_DAYS))
             .map_err(CliError::internal)?;
-    let hosts = vec![endpoint_host(&config.advertise).to_owned()];
-    let node_cert = ca
-        .issue(&node, &hosts, Validity::days(args.days))
-        .map_err(|e| CliError::config(format!("node certificate: {e}")))?;
     let admin_cert = ca
         .issue(&admin, &[], Validity::days(args.days))
         .map_err(CliError::internal)?;
@@ -479,12 +472,7 @@ pub fn rotate_ca(args: &RotateCaArgs) -> Result<RotateCaReport, CliError> {
         ca.cert_pem(),
         &ca_key,
     )?;
-    replace_pair(
-        &config.cert,
-        &config.key,
-        &node_cert.cert_pem,
-        &node_cert.key_pem,
-    )?;
+    let (node, _) = reissue_node_certificate(&config, &ca, args.days)?;
     replace_pair(
         &admin_profile.cert,
         &admin_profile.key,
@@ -557,16 +545,10 @@ impl RenewReport {
 /// Issues the node a new TLS certificate and key with the identity and
 /// endpoint of the current one. The running node keeps its old certificate
 /// until restarted, so renewing ahead of expiry needs no downtime planning.
-pub fn renew_node(args: &RenewNodeArgs) -> Result<RenewReport, CliError> {
+pub fn renew_node(args: &ReissueArgs) -> Result<RenewReport, CliError> {
     let config = NodeConfig::load(&args.dir.join(NODE_CONFIG)).map_err(CliError::config)?;
     let ca = load_ca(&args.dir)?;
-    let node = Caller::new(config.jurisdiction.clone(), Role::Node, &config.node_name)
-        .map_err(CliError::config)?;
-    let hosts = vec![endpoint_host(&config.advertise).to_owned()];
-    let issued = ca
-        .issue(&node, &hosts, Validity::days(args.days))
-        .map_err(|e| CliError::config(format!("node certificate: {e}")))?;
-    replace_pair(&config.cert, &config.key, &issued.cert_pem, &issued.key_pem)?;
+    let (node, issued) = reissue_node_certificate(&config, &ca, args.days)?;
     let not_after = concord_node::tls::certs_from_pem(issued.cert_pem.as_bytes())
         .and_then(|c| {
             c.first()
@@ -579,6 +561,23 @@ pub fn renew_node(args: &RenewNodeArgs) -> Result<RenewReport, CliError> {
         key: config.key,
         not_after,
     })
+}
+
+/// Issues the node of `config` a new key and certificate from `ca` (same
+/// identity and endpoint) and puts them in place of the old ones.
+fn reissue_node_certificate(
+    config: &NodeConfig,
+    ca: &CertificateAuthority,
+    days: i64,
+) -> Result<(Caller, concord_node::crypto::IssuedCertificate), CliError> {
+    let node = Caller::new(config.jurisdiction.clone(), Role::Node, &config.node_name)
+        .map_err(CliError::config)?;
+    let hosts = vec![endpoint_host(&config.advertise).to_owned()];
+    let issued = ca
+        .issue(&node, &hosts, Validity::days(days))
+        .map_err(|e| CliError::config(format!("node certificate: {e}")))?;
+    replace_pair(&config.cert, &config.key, &issued.cert_pem, &issued.key_pem)?;
+    Ok((node, issued))
 }
 
 /// Replaces a certificate and its key. Both are written beside their
@@ -597,15 +596,11 @@ fn replace_pair(cert: &Path, key: &Path, cert_pem: &str, key_pem: &str) -> Resul
     rename(&cert_tmp, cert)
 }
 
-/// Replaces a file through a temporary sibling and a rename.
-fn replace_file(path: &Path, contents: &[u8], private: bool) -> Result<(), CliError> {
+/// Replaces a public file through a temporary sibling and a rename.
+fn replace_file(path: &Path, contents: &[u8]) -> Result<(), CliError> {
     let tmp = sibling(path, ".new");
     let _ = std::fs::remove_file(&tmp);
-    if private {
-        write_key(&tmp, contents)?;
-    } else {
-        write_new(&tmp, contents)?;
-    }
+    write_new(&tmp, contents)?;
     rename(&tmp, path)
 }
 
@@ -735,21 +730,14 @@ impl ExportReport {
 /// The trust bundle of the node configured in `dir`.
 pub fn trust_bundle(dir: &Path) -> Result<TrustBundle, CliError> {
     let config = NodeConfig::load(&dir.join(NODE_CONFIG)).map_err(CliError::config)?;
-    let ca_cert_pem = std::fs::read_to_string(&config.ca_cert)
-        .map_err(|e| CliError::config(format!("cannot read {}: {e}", config.ca_cert.display())))?;
     let signer = signing_keys::load(
         &config.signing_key,
         &config.retired_signing_keys,
         config.jurisdiction.as_str(),
     )
     .map_err(CliError::config)?;
-    let bundle = TrustBundle {
-        jurisdiction: config.jurisdiction,
-        endpoint: config.advertise,
-        ca_cert_pem,
-        signing_public_key: signer.public_key().to_vec(),
-        retired_signing_keys: signer.keyring().retired.to_vec(),
-    };
+    let bundle = TrustBundle::of_node(&config, &signer)
+        .map_err(|e| CliError::config(format!("cannot read {}: {e}", config.ca_cert.display())))?;
     bundle.validate().map_err(CliError::config)?;
     Ok(bundle)
 }

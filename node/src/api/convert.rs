@@ -188,16 +188,10 @@ pub fn revocation_target(
         None => Err(Error::InvalidArgument(
             "name an identity or a certificate to revoke".into(),
         )),
-        Some(pb::revoke_request::Target::Identity(text)) => {
-            let uri = if text.starts_with("concord://") {
-                text.clone()
-            } else {
-                format!("concord://{text}")
-            };
-            Caller::from_uri(&uri)
-                .map(Target::Identity)
-                .map_err(|e| Error::InvalidArgument(format!("identity {text:?}: {e}")))
-        }
+        Some(pb::revoke_request::Target::Identity(text)) => text
+            .parse::<Caller>()
+            .map(Target::Identity)
+            .map_err(|e| Error::InvalidArgument(format!("identity {text:?}: {e}"))),
         Some(pb::revoke_request::Target::CertificatePem(pem)) => {
             let der = crate::tls::certs_from_pem(pem.as_bytes())
                 .and_then(|mut c| (c.len() == 1).then(|| c.remove(0)))

@@ -129,7 +129,7 @@ impl AuditLog {
     /// in the trail and checkpoints with the new key at once, so the change
     /// is recorded exactly once however often the node restarts.
     pub async fn record_key_change(&self) -> Result<Option<String>> {
-        let Some(last) = self.checkpoints()?.into_iter().max_by_key(|c| c.count) else {
+        let Some(last) = self.latest.borrow().clone() else {
             return Ok(None);
         };
         if last.key_id == self.signer.key_id() {
