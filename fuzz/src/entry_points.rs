@@ -88,14 +88,7 @@ pub fn watchlist_import(data: &[u8]) {
         .first()
         .map(|e| e.name.clone())
         .unwrap_or_default();
-    let entries = parsed
-        .entries
-        .into_iter()
-        .map(|entry| IndexedEntry {
-            entry,
-            expires_at_unix_ms: None,
-        })
-        .collect();
+    let entries = parsed.entries.into_iter().map(IndexedEntry::from).collect();
     let index = ListIndex::build("fuzz", entries);
     let filter = Filter {
         countries: &[],

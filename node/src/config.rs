@@ -249,6 +249,10 @@ fn default_node_name() -> String {
     "node".to_owned()
 }
 
+/// The smallest `limits.max_message_bytes`: a peer's push or catch-up batch
+/// (`exchange::BATCH_BYTES`) must always fit.
+pub const MIN_MESSAGE_BYTES: usize = 2 * 1024 * 1024;
+
 /// A checked configuration with absolute paths and typed values.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -375,10 +379,15 @@ impl NodeConfig {
             positive("federation.heartbeat_ms", file.federation.heartbeat_ms),
             positive("federation.timeout_ms", file.federation.timeout_ms),
             positive("federation.max_backoff_ms", file.federation.max_backoff_ms),
-            positive(
-                "limits.max_message_bytes",
-                file.limits.max_message_bytes as u64,
-            ),
+            if file.limits.max_message_bytes < MIN_MESSAGE_BYTES {
+                Err(format!(
+                    "limits.max_message_bytes must be at least {MIN_MESSAGE_BYTES} (peers push \
+                     batches of up to {} bytes)",
+                    crate::exchange::BATCH_BYTES
+                ))
+            } else {
+                Ok(())
+            },
             positive("limits.max_connections", file.limits.max_connections as u64),
             positive(
                 "limits.handshake_timeout_ms",

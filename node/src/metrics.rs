@@ -30,6 +30,13 @@ struct RefusalLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabel {
+    peer: String,
+    stage: String,
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MethodLabel {
     method: String,
 }
@@ -90,6 +97,7 @@ pub struct Metrics {
     issued: Family<RecordLabel, Counter>,
     received: Counter,
     refused: Family<RefusalLabel, Counter>,
+    delivery_failed: Family<DeliveryLabel, Counter>,
     outbox: Gauge,
     peers: Gauge,
     peers_connected: Gauge,
@@ -111,6 +119,7 @@ impl Metrics {
             issued: Family::default(),
             received: Counter::default(),
             refused: Family::default(),
+            delivery_failed: Family::default(),
             outbox: Gauge::default(),
             peers: Gauge::default(),
             peers_connected: Gauge::default(),
@@ -160,6 +169,12 @@ impl Metrics {
             "pushes_refused",
             "Pushed batches refused, by sending peer and gRPC code",
             m.refused.clone(),
+        );
+        registry.register(
+            "deliveries_failed",
+            "Pushes and catch-ups of this node's records that failed, by peer, stage (push, \
+             catch-up) and gRPC code (local: this node's own store)",
+            m.delivery_failed.clone(),
         );
         registry.register(
             "outbox_pending",
@@ -267,6 +282,17 @@ impl Metrics {
         self.refused
             .get_or_create(&RefusalLabel {
                 peer: peer.to_owned(),
+                code: code.to_owned(),
+            })
+            .inc();
+    }
+
+    /// A push or catch-up to `peer` failed (issuer side).
+    pub fn delivery_failed(&self, peer: &str, stage: &str, code: &str) {
+        self.delivery_failed
+            .get_or_create(&DeliveryLabel {
+                peer: peer.to_owned(),
+                stage: stage.to_owned(),
                 code: code.to_owned(),
             })
             .inc();

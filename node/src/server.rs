@@ -253,6 +253,7 @@ impl Node {
             peers.subscribe(),
             timing,
             own_bundle,
+            metrics.clone(),
         );
         let ctx = Arc::new(NodeContext {
             jurisdiction: config.jurisdiction.clone(),

@@ -163,6 +163,8 @@ pub struct LinkView {
     pub last_contact: Option<String>,
     /// Null when the last attempt succeeded.
     pub last_error: Option<String>,
+    /// Why records cannot be delivered (push or catch-up refused), null while they flow.
+    pub delivery_error: Option<String>,
 }
 
 impl From<&pb::Peer> for PeerView {
@@ -186,6 +188,7 @@ impl From<&pb::Peer> for PeerView {
                 connected: link.connected,
                 last_contact: rfc3339(link.last_contact_unix_ms),
                 last_error: Some(link.last_error).filter(|e| !e.is_empty()),
+                delivery_error: Some(link.delivery_error).filter(|e| !e.is_empty()),
             },
             outbox_pending: p.outbox_pending,
             received_cursor: p.received_cursor,
@@ -221,7 +224,13 @@ pub fn peer_table(peers: &[PeerView]) -> Table {
                 .unwrap_or_else(|| time_or_never(0)),
             p.outbox_pending.to_string(),
             p.received_cursor.to_string(),
-            or_dash(p.link.last_error.as_deref().unwrap_or("")),
+            or_dash(
+                p.link
+                    .last_error
+                    .as_deref()
+                    .or(p.link.delivery_error.as_deref())
+                    .unwrap_or(""),
+            ),
         ]);
     }
     table
@@ -251,6 +260,7 @@ mod tests {
                 connected,
                 last_contact_unix_ms: contact,
                 last_error: error.into(),
+                delivery_error: String::new(),
             }),
             outbox_pending: if connected { 0 } else { 3 },
             received_cursor: if connected { 12 } else { 0 },

@@ -430,6 +430,8 @@ struct ImportOut {
 struct MatchOut {
     list: String,
     source_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    issuer: String,
     entity_type: String,
     name: String,
     matched_name: String,
@@ -453,6 +455,7 @@ impl From<&pb::ScreenResult> for ResultOut {
                 .map(|m| MatchOut {
                     list: m.list.clone(),
                     source_id: m.source_id.clone(),
+                    issuer: m.issuer.clone(),
                     entity_type: m.entity_type.clone(),
                     name: m.name.clone(),
                     matched_name: m.matched_name.clone(),

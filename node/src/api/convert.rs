@@ -80,6 +80,7 @@ pub fn peer(record: &PeerRecord, link: &LinkState) -> pb::Peer {
             connected: link.connected,
             last_contact_unix_ms: link.last_contact_unix_ms.unwrap_or(0),
             last_error: link.last_error.clone().unwrap_or_default(),
+            delivery_error: link.delivery_error.clone().unwrap_or_default(),
         }),
         outbox_pending: 0,
         received_cursor: 0,

@@ -65,6 +65,7 @@ fn match_out(m: ScreenMatch) -> pb::ScreenMatch {
         score: (f64::from(m.score) * 10_000.0).round() / 10_000.0,
         explanation: m.explanation,
         countries: m.countries,
+        issuer: m.issuer,
     }
 }
 

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::exchange::consultation::{Consultation, ConsultationKind};
+use crate::exchange::envelope::issuer_of_id;
 use crate::exchange::{Exchange, Record, RecordFilter, RecordKind, RecordView, SignatureCheck};
+use crate::identity::Jurisdiction;
 use crate::kebab::kebab_enum;
 
 kebab_enum!(
@@ -94,13 +96,14 @@ impl ThreadFilter {
 /// Every consultation this node holds, newest request first.
 pub fn threads(exchange: &Exchange) -> Result<Vec<Thread>> {
     let filter = RecordFilter::default();
-    let mut requests: BTreeMap<String, Thread> = BTreeMap::new();
+    // Keyed by (issuer, id): an id is only ever looked up with its issuer.
+    let mut requests: BTreeMap<(Jurisdiction, String), Thread> = BTreeMap::new();
     let mut responses: Vec<RecordView> = Vec::new();
     for view in exchange.list(RecordKind::Consultation, &filter)? {
         match consultation(&view).map(|c| c.request().is_some()) {
             Some(true) => {
                 requests.insert(
-                    view.header.record_id.clone(),
+                    (view.header.issuer.clone(), view.header.record_id.clone()),
                     Thread {
                         request: view,
                         responses: Vec::new(),
@@ -116,7 +119,8 @@ pub fn threads(exchange: &Exchange) -> Result<Vec<Thread>> {
             continue;
         };
         // A response without its request held here cannot be shown in context.
-        let Some(thread) = requests.get_mut(&r.in_reply_to) else {
+        let key = (r.request_issuer.clone(), r.in_reply_to.clone());
+        let Some(thread) = requests.get_mut(&key) else {
             continue;
         };
         // Only the jurisdictions asked answer; anything else is not part of the thread.
@@ -147,8 +151,12 @@ pub fn list(exchange: &Exchange, filter: &ThreadFilter) -> Result<Vec<Thread>> {
 
 /// The thread of a request or response id.
 pub fn show(exchange: &Exchange, id: &str) -> Result<Thread> {
+    let issuer = issuer_of_id(RecordKind::Consultation, id).ok_or_else(|| {
+        Error::InvalidArgument(format!("{id:?} is not a consultation id (e.g. DE-C-4)"))
+    })?;
+    let is = |v: &RecordView| v.header.issuer == issuer && v.header.record_id == id;
     threads(exchange)?
         .into_iter()
-        .find(|t| t.id() == id || t.responses.iter().any(|r| r.header.record_id == id))
+        .find(|t| is(&t.request) || t.responses.iter().any(is))
         .ok_or_else(|| Error::NotFound(format!("no consultation {id} held on this node")))
 }

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::envelope::Record;
+use super::envelope::{is_bound_id, Record, RecordKind};
 use super::issue::{Distribution, IssueAudit};
 use super::records::{MAX_LIST, MAX_TEXT};
 use super::{Exchange, RecordView};
@@ -131,6 +131,12 @@ impl Consultation {
                         if d.issuer == self.issuer {
                             return Err("denial: a jurisdiction does not consult itself".into());
                         }
+                        if !is_bound_id(RecordKind::Denial, &d.issuer, &d.id) {
+                            return Err(format!(
+                                "denial.id {:?} is not a denial id of {}",
+                                d.id, d.issuer
+                            ));
+                        }
                         text("intended.license_id", &i.license_id, true, 64)?;
                         list("intended.parties", &i.parties)?;
                         list("intended.items", &i.items)?;
@@ -150,6 +156,12 @@ impl Consultation {
                 text("in_reply_to", &r.in_reply_to, true, 64)?;
                 if r.request_issuer == self.issuer {
                     return Err("a jurisdiction does not answer its own request".into());
+                }
+                if !is_bound_id(RecordKind::Consultation, &r.request_issuer, &r.in_reply_to) {
+                    return Err(format!(
+                        "in_reply_to {:?} is not a consultation id of {}",
+                        r.in_reply_to, r.request_issuer
+                    ));
                 }
                 text(
                     "text",

@@ -27,6 +27,15 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
+    /// The letter in a record id: `<ISSUER>-<letter>-<n>`.
+    pub fn id_letter(self) -> char {
+        match self {
+            RecordKind::Alert => 'A',
+            RecordKind::Denial => 'D',
+            RecordKind::Consultation => 'C',
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RecordKind::Alert => "alert",
@@ -205,6 +214,17 @@ fn check_consistent(h: &EnvelopeHeader, record: &Record) -> Result<(), EnvelopeE
     if id != &h.record_id {
         return bad("record id");
     }
+    if !is_bound_id(h.kind, &h.issuer, id) {
+        return Err(EnvelopeError::Inconsistent(format!(
+            "record id {id:?} is not an id of issuer {} (expected {}-{}-<n>)",
+            h.issuer,
+            h.issuer,
+            h.kind.id_letter()
+        )));
+    }
+    if h.seq == 0 {
+        return bad("sequence numbers start at 1");
+    }
     if issuer != &h.issuer {
         return bad("issuer");
     }
@@ -218,6 +238,32 @@ fn check_consistent(h: &EnvelopeHeader, record: &Record) -> Result<(), EnvelopeE
         return bad("issuer listed as its own recipient");
     }
     Ok(())
+}
+
+/// Whether `id` is one `issuer` could have minted for `kind`:
+/// `<ISSUER>-<letter>-<n>`, `n` a decimal number from 1 without leading
+/// zeros. Every id names its issuer, so a peer can neither shadow another
+/// issuer's record nor reserve its future ids, and an id alone keys a record.
+pub fn is_bound_id(kind: RecordKind, issuer: &Jurisdiction, id: &str) -> bool {
+    let Some(rest) = id
+        .strip_prefix(issuer.as_str())
+        .and_then(|r| r.strip_prefix('-'))
+        .and_then(|r| r.strip_prefix(kind.id_letter()))
+        .and_then(|r| r.strip_prefix('-'))
+    else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest.len() <= 20
+        && !rest.starts_with('0')
+        && rest.bytes().all(|b| b.is_ascii_digit())
+        && rest.parse::<u64>().is_ok()
+}
+
+/// The issuer an id names, if it is a well-formed id of `kind`.
+pub fn issuer_of_id(kind: RecordKind, id: &str) -> Option<Jurisdiction> {
+    let issuer: Jurisdiction = id.split('-').next()?.parse().ok()?;
+    is_bound_id(kind, &issuer, id).then_some(issuer)
 }
 
 /// What a receiver signs to acknowledge an envelope.
@@ -285,8 +331,18 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     postcard::to_stdvec(value).unwrap_or_default()
 }
 
+/// Decodes exactly `bytes`: trailing bytes would let anyone make
+/// byte-different copies of a signed record that decode the same.
 fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, EnvelopeError> {
-    postcard::from_bytes(bytes).map_err(|e| EnvelopeError::Malformed(e.to_string()))
+    let (value, rest) =
+        postcard::take_from_bytes(bytes).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(EnvelopeError::Malformed(format!(
+            "{} trailing bytes after the encoded value",
+            rest.len()
+        )));
+    }
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -328,6 +384,93 @@ pub(crate) mod tests {
             previous: None,
             expires_at_unix_ms: None,
         }
+    }
+
+    /// Signs a header as given (key id and body hash filled in), with
+    /// `extra` bytes appended to the encoded header and body: what a hostile
+    /// issuer holding its own key can produce.
+    pub fn seal_raw(
+        s: &RecordSigner,
+        mut h: EnvelopeHeader,
+        record: &Record,
+        extra_header: &[u8],
+        extra_body: &[u8],
+    ) -> SignedEnvelope {
+        let mut body = match record {
+            Record::Alert(a) => encode(a),
+            Record::Denial(d) => encode(d),
+            Record::Consultation(c) => encode(c),
+        };
+        body.extend_from_slice(extra_body);
+        h.key_id = s.key_id().to_owned();
+        h.body_sha256 = sha256(&body);
+        let mut header = encode(&h);
+        header.extend_from_slice(extra_header);
+        let signature = s.sign(&tagged(ENVELOPE_TAG, &header));
+        SignedEnvelope {
+            header,
+            body,
+            signature,
+        }
+    }
+
+    #[test]
+    fn ids_are_bound_to_their_issuer_and_kind() {
+        let de: Jurisdiction = "DE".parse().unwrap();
+        assert!(is_bound_id(RecordKind::Alert, &de, "DE-A-1"));
+        assert!(is_bound_id(RecordKind::Alert, &de, "DE-A-1796223760722001"));
+        for bad in [
+            "FR-A-1",
+            "DE-D-1",
+            "DE-A-0",
+            "DE-A-01",
+            "DE-A-",
+            "DE-A-1x",
+            "DE-A-1-2",
+            "DEX-A-1",
+            "DE-A-99999999999999999999",
+        ] {
+            assert!(!is_bound_id(RecordKind::Alert, &de, bad), "{bad}");
+        }
+        assert_eq!(
+            issuer_of_id(RecordKind::Denial, "FR-D-7"),
+            Some("FR".parse().unwrap())
+        );
+        assert_eq!(issuer_of_id(RecordKind::Denial, "FR-A-7"), None);
+        // Signed by DE's own key under FR's id: refused on opening.
+        let s = signer();
+        let forged = SignedEnvelope::seal(
+            &s,
+            header("DE", "FR-A-3", 3, &["JP"]),
+            &Record::Alert(alert("DE", "FR-A-3")),
+        );
+        assert!(matches!(
+            forged.open(s.public_key()),
+            Err(EnvelopeError::Inconsistent(_))
+        ));
+    }
+
+    #[test]
+    fn trailing_bytes_and_sequence_zero_are_refused() {
+        let s = signer();
+        let record = Record::Alert(alert("DE", "DE-A-1"));
+        let h = header("DE", "DE-A-1", 1, &["JP"]);
+        assert!(seal_raw(&s, h.clone(), &record, b"", b"")
+            .open(s.public_key())
+            .is_ok());
+        for (eh, eb) in [(&b"\0"[..], &b""[..]), (b"", b"\x01\x02")] {
+            let env = seal_raw(&s, h.clone(), &record, eh, eb);
+            assert!(matches!(
+                env.open(s.public_key()),
+                Err(EnvelopeError::Malformed(_))
+            ));
+        }
+        let zero = header("DE", "DE-A-1", 0, &["JP"]);
+        let env = seal_raw(&s, zero, &record, b"", b"");
+        assert!(matches!(
+            env.open(s.public_key()),
+            Err(EnvelopeError::Inconsistent(_))
+        ));
     }
 
     fn sealed(s: &RecordSigner) -> SignedEnvelope {

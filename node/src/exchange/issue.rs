@@ -13,6 +13,7 @@ use super::records::{
 use super::{Exchange, RecordView};
 use crate::audit::{Action, AuditTx};
 use crate::error::{Error, Result};
+use crate::fields::time_after;
 use crate::identity::{Caller, Jurisdiction};
 use crate::peers::now_unix_ms;
 use crate::policy::{self, DistributionError};
@@ -75,6 +76,22 @@ pub(super) struct IssueAudit<'a> {
 /// Most envelopes one push or catch-up message carries.
 pub const BATCH: usize = 256;
 
+/// Most envelope bytes one push or catch-up message carries. Below the
+/// smallest message limit a node may configure (`config::MIN_MESSAGE_BYTES`),
+/// so a batch is never refused for its size; one envelope of the largest
+/// size a receiver accepts always fits.
+pub const BATCH_BYTES: usize = 1024 * 1024;
+
+/// What an envelope costs in a batch: its bytes plus protobuf framing.
+pub fn batch_cost(e: &SignedEnvelope) -> usize {
+    e.header.len() + e.body.len() + e.signature.len() + 16
+}
+
+const _: () = assert!(
+    super::receive::MAX_HEADER + super::receive::MAX_BODY + 64 + 16 <= BATCH_BYTES,
+    "the largest acceptable envelope must fit in one batch"
+);
+
 impl Exchange {
     pub async fn raise_alert(
         &self,
@@ -108,7 +125,9 @@ impl Exchange {
             issued_at_unix_ms: now,
             expires_at_unix_ms: draft
                 .expires_in
-                .map(|d| now.saturating_add(d.as_millis() as i64)),
+                .map(|d| time_after("expires_in", now, d))
+                .transpose()
+                .map_err(Error::InvalidArgument)?,
             handling: draft.handling,
         };
         alert.validate().map_err(Error::InvalidArgument)?;
@@ -163,7 +182,9 @@ impl Exchange {
             decision_date_unix_ms: now,
             valid_until_unix_ms: draft
                 .valid_for
-                .map(|d| now.saturating_add(d.as_millis() as i64)),
+                .map(|d| time_after("valid_for", now, d))
+                .transpose()
+                .map_err(Error::InvalidArgument)?,
             change_reason: String::new(),
         };
         notice.validate().map_err(Error::InvalidArgument)?;
@@ -245,7 +266,7 @@ impl Exchange {
             end_use: change.end_use.unwrap_or(prev.end_use),
             reason: change.reason.unwrap_or(prev.reason),
             valid_until_unix_ms: match change.valid_for {
-                Some(d) => Some(now.saturating_add(d.as_millis() as i64)),
+                Some(d) => Some(time_after("valid_for", now, d).map_err(Error::InvalidArgument)?),
                 None => prev.valid_until_unix_ms,
             },
             change_reason: change.change_reason,
@@ -349,6 +370,10 @@ impl Exchange {
             expires_at_unix_ms: expires,
         };
         let envelope = SignedEnvelope::seal(&self.signer, header, &record);
+        // What a receiver would refuse must never be issued: it would sit in
+        // the outbox for good.
+        super::receive::check_sizes(&envelope)
+            .map_err(|e| Error::InvalidArgument(format!("{id} cannot be issued: {e}")))?;
         let digest = envelope.digest();
         let now = now_unix_ms();
         let mut batch = self.store.batch();
@@ -419,6 +444,7 @@ impl Exchange {
         limit: usize,
     ) -> Result<Vec<(u64, SignedEnvelope)>> {
         let mut out = Vec::new();
+        let mut bytes = 0;
         let mut expired = Vec::new();
         let now = now_unix_ms();
         for entry in self.ledger.outbox.lazy_scan_prefix(ledger::prefix(peer)) {
@@ -446,6 +472,11 @@ impl Exchange {
                 expired.push((key, Some(seq)));
                 continue;
             }
+            let cost = batch_cost(&stored.envelope);
+            if !out.is_empty() && bytes + cost > BATCH_BYTES {
+                break;
+            }
+            bytes += cost;
             out.push((seq, stored.envelope));
             if out.len() >= limit {
                 break;
@@ -537,6 +568,7 @@ impl Exchange {
         let durable = self.durable_seq.load(Ordering::SeqCst);
         let end = ledger::seq_key(&self.own, durable.saturating_add(1));
         let mut out = Vec::new();
+        let mut bytes = 0;
         for entry in self.ledger.envelopes.lazy_range(start, end) {
             let (_, stored) = entry?;
             let header = stored
@@ -546,6 +578,11 @@ impl Exchange {
             if policy::may_send(&self.own, &header.issuer, &header.recipients, peer)
                 && header.expires_at_unix_ms.is_none_or(|t| t > now)
             {
+                let cost = batch_cost(&stored.envelope);
+                if !out.is_empty() && bytes + cost > BATCH_BYTES {
+                    break;
+                }
+                bytes += cost;
                 out.push((header.seq, stored.envelope));
                 if out.len() >= limit {
                     break;

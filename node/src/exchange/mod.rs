@@ -23,7 +23,9 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, watch, Mutex};
 
 pub use envelope::{Record, RecordKind, SignedEnvelope, SignedReceipt};
-pub use issue::{AlertDraft, AlongWith, DenialChange, DenialDraft, Distribution, BATCH};
+pub use issue::{
+    batch_cost, AlertDraft, AlongWith, DenialChange, DenialDraft, Distribution, BATCH, BATCH_BYTES,
+};
 pub use retention::{Purged, RetentionPeriods};
 pub use stats::{ExchangeStats, KindCounts, PeerCounts};
 pub use view::{DeliveryView, PageCursor, RecordFilter, RecordView, SignatureCheck};

@@ -17,6 +17,43 @@ pub const MAX_HEADER: usize = 4 * 1024;
 pub const MAX_BODY: usize = 256 * 1024;
 const SIGNATURE_LEN: usize = 64;
 
+/// How far ahead of this node's clock a peer's issue time may be: partners'
+/// clocks are NTP-synchronised; a record "issued" later than this would
+/// outlive retention and sort above everything real.
+pub const MAX_CLOCK_SKEW_MS: i64 = 10 * 60 * 1000;
+
+/// The highest sequence number an honest issuer can have reached by `now`:
+/// a restore moves an issuer's counter to the current time in microseconds
+/// (`skip_sequence_after_restore`), and no issuer signs four billion records
+/// after that. A larger number would park this node's catch-up cursor for
+/// that issuer beyond anything it will ever issue.
+pub fn max_plausible_seq(now_unix_ms: i64) -> u64 {
+    let now_us = u64::try_from(now_unix_ms.saturating_add(MAX_CLOCK_SKEW_MS))
+        .unwrap_or(0)
+        .saturating_mul(1000);
+    now_us.saturating_add(1 << 32)
+}
+
+/// Header values that verify but that no honest issuer produces.
+fn check_header_bounds(h: &super::envelope::EnvelopeHeader, now: i64) -> Result<()> {
+    if h.issued_at_unix_ms > now.saturating_add(MAX_CLOCK_SKEW_MS) {
+        return Err(Error::InvalidArgument(format!(
+            "{} {}: issued at {} ms, more than {} s ahead of this node's clock",
+            h.issuer,
+            h.record_id,
+            h.issued_at_unix_ms,
+            MAX_CLOCK_SKEW_MS / 1000
+        )));
+    }
+    if h.seq > max_plausible_seq(now) {
+        return Err(Error::InvalidArgument(format!(
+            "{} {}: sequence number {} is beyond any an issuer can have reached",
+            h.issuer, h.record_id, h.seq
+        )));
+    }
+    Ok(())
+}
+
 impl Exchange {
     /// Accepts a batch pushed by `sender`: all or nothing. Returns one signed
     /// receipt per envelope, in order; already-held identical envelopes are
@@ -71,6 +108,7 @@ impl Exchange {
             }
             check_record(&opened.record)?;
             let h = &opened.header;
+            check_header_bounds(h, now)?;
             let index_key = ledger::index_key(h.kind, &h.issuer, &h.record_id, h.version);
             let seq_key = ledger::seq_key(&h.issuer, h.seq);
             let held = match in_batch.get(&index_key) {
@@ -253,7 +291,7 @@ impl Exchange {
     }
 }
 
-fn check_sizes(e: &SignedEnvelope) -> Result<()> {
+pub(super) fn check_sizes(e: &SignedEnvelope) -> Result<()> {
     if e.header.len() > MAX_HEADER || e.body.len() > MAX_BODY {
         return Err(Error::ResourceExhausted(format!(
             "envelope too large: header {} bytes (max {MAX_HEADER}), body {} bytes (max {MAX_BODY})",

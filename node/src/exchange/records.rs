@@ -116,6 +116,9 @@ impl RiskAlert {
             if exp <= self.issued_at_unix_ms {
                 return Err("expires_at must be after issued_at".into());
             }
+            if exp > crate::fields::MAX_TIME_UNIX_MS {
+                return Err("expires_at: after the year 9999".into());
+            }
         }
         Ok(())
     }
@@ -140,6 +143,14 @@ impl DenialNotice {
         text("change_reason", &self.change_reason, self.version > 1)?;
         if self.version == 0 {
             return Err("version starts at 1".into());
+        }
+        if let Some(until) = self.valid_until_unix_ms {
+            if until <= self.decision_date_unix_ms {
+                return Err("valid_until must be after the decision date".into());
+            }
+            if until > crate::fields::MAX_TIME_UNIX_MS {
+                return Err("valid_until: after the year 9999".into());
+            }
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::envelope::tests::{alert, header};
+use super::envelope::tests::{alert, header, seal_raw};
 use super::*;
 use crate::crypto::{CertificateAuthority, RecordSigner, Validity};
 use crate::exchange::records::{AlertCategory, DeniedItem, Party, Severity, Subjects};
@@ -691,4 +691,213 @@ async fn a_record_edited_in_the_store_after_a_read_is_still_caught() {
     edit(&|_| {});
     let listed = de.x.list(RecordKind::Alert, &all).unwrap();
     assert_eq!(listed[0].signature, SignatureCheck::Valid);
+}
+
+/// A peer holding its own key can sign anything: every id must name it,
+/// and header values no honest issuer produces are refused.
+#[tokio::test]
+async fn a_peer_cannot_squat_ids_or_poison_cursors_with_its_own_key() {
+    let n = federation(&["DE", "FR", "JP"]).await;
+    let (de, fr, jp) = (&n[0], &n[1], &n[2]);
+    // JP (the attacker) signs with its own key, as itself, under DE's ids.
+    for (kind, id) in [
+        (RecordKind::Alert, "DE-A-10"),
+        (RecordKind::Alert, "JP-D-10"),
+        (RecordKind::Alert, "JP-A-010"),
+    ] {
+        let mut h = header("JP", id, 5, &["FR"]);
+        h.kind = kind;
+        let env = SignedEnvelope::seal(&jp.signer, h, &Record::Alert(alert("JP", id)));
+        let err = fr.x.receive(&jp.j, &[env]).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{id}: {err}");
+        assert!(err.to_string().contains("not an id of issuer JP"), "{err}");
+    }
+    // Hostile header values, each signed correctly by JP.
+    let record = Record::Alert(alert("JP", "JP-A-1"));
+    let far_future = {
+        let mut h = header("JP", "JP-A-1", 1, &["FR"]);
+        h.issued_at_unix_ms = 32_503_680_000_000; // year 3000
+        let mut a = alert("JP", "JP-A-1");
+        a.issued_at_unix_ms = h.issued_at_unix_ms;
+        seal_raw(&jp.signer, h, &Record::Alert(a), b"", b"")
+    };
+    let cases = [
+        (
+            "sequence 0",
+            seal_raw(
+                &jp.signer,
+                header("JP", "JP-A-1", 0, &["FR"]),
+                &record,
+                b"",
+                b"",
+            ),
+        ),
+        (
+            "sequence u64::MAX",
+            seal_raw(
+                &jp.signer,
+                header("JP", "JP-A-1", u64::MAX, &["FR"]),
+                &record,
+                b"",
+                b"",
+            ),
+        ),
+        ("issued in the year 3000", far_future),
+        (
+            "trailing header bytes",
+            seal_raw(
+                &jp.signer,
+                header("JP", "JP-A-1", 1, &["FR"]),
+                &record,
+                b"\0",
+                b"",
+            ),
+        ),
+        (
+            "trailing body bytes",
+            seal_raw(
+                &jp.signer,
+                header("JP", "JP-A-1", 1, &["FR"]),
+                &record,
+                b"",
+                b"\0",
+            ),
+        ),
+    ];
+    for (what, env) in cases {
+        let err = fr.x.receive(&jp.j, &[env]).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{what}: {err}");
+    }
+    assert_eq!(fr.x.held_from(&jp.j), 0);
+    assert_eq!(fr.x.cursor(&jp.j).unwrap(), 0);
+    // The honest one goes through.
+    let ok = seal_raw(
+        &jp.signer,
+        header("JP", "JP-A-1", 1, &["FR"]),
+        &record,
+        b"",
+        b"",
+    );
+    fr.x.receive(&jp.j, &[ok]).await.unwrap();
+    assert_eq!(fr.x.cursor(&jp.j).unwrap(), 1);
+    // DE's real record is not shadowed: the id alone names its issuer.
+    let view =
+        de.x.raise_alert(&analyst(de), draft(), to(&["FR"]))
+            .await
+            .unwrap();
+    deliver(de, fr).await;
+    let held =
+        fr.x.history(RecordKind::Alert, &view.header.record_id)
+            .unwrap();
+    assert_eq!(held[0].header.issuer, de.j);
+}
+
+/// A huge validity must never wrap into a past end date (a denial never in
+/// force that retention would delete).
+#[tokio::test]
+async fn durations_that_overflow_are_refused_not_wrapped() {
+    let n = federation(&["DE", "FR"]).await;
+    let de = &n[0];
+    for secs in [u64::MAX, u64::MAX / 1000, 9_223_372_036_854_775] {
+        let mut d = denial_draft();
+        d.valid_for = Some(Duration::from_secs(secs));
+        let err =
+            de.x.issue_denial(&officer(de), d, to(&["FR"]))
+                .await
+                .unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{secs}: {err}");
+        let mut a = draft();
+        a.expires_in = Some(Duration::from_secs(secs));
+        let err =
+            de.x.raise_alert(&analyst(de), a, to(&["FR"]))
+                .await
+                .unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{secs}: {err}");
+    }
+    let view =
+        de.x.issue_denial(&officer(de), denial_draft(), to(&["FR"]))
+            .await
+            .unwrap();
+    let change = DenialChange {
+        valid_for: Some(Duration::from_secs(u64::MAX)),
+        change_reason: "extend".into(),
+        ..DenialChange::default()
+    };
+    let err =
+        de.x.amend_denial(&officer(de), &view.header.record_id, change)
+            .await
+            .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+    assert_eq!(de.x.held_from(&de.j), 1, "nothing refused was stored");
+}
+
+/// A backlog of maximum-size records goes out in batches that stay under
+/// the byte budget, so no batch can exceed a peer's message limit.
+#[tokio::test]
+async fn batches_are_bounded_in_bytes_and_oversized_records_are_never_issued() {
+    let n = federation(&["DE", "FR"]).await;
+    let (de, fr) = (&n[0], &n[1]);
+    let big = "x".repeat(super::records::MAX_TEXT);
+    let mut raised = 0;
+    while raised < 40 {
+        let mut a = draft();
+        a.summary = big.clone();
+        a.indicators = vec![big.clone(); 60];
+        match de.x.raise_alert(&analyst(de), a, to(&["FR"])).await {
+            Ok(_) => raised += 1,
+            Err(e) => panic!("a record within every field limit is issued: {e}"),
+        }
+    }
+    let mut batches = 0;
+    loop {
+        let pending = de.x.pending_for(&fr.j, BATCH).await.unwrap();
+        if pending.is_empty() {
+            break;
+        }
+        let bytes: usize = pending.iter().map(|(_, e)| batch_cost(e)).sum();
+        assert!(bytes <= BATCH_BYTES, "batch of {bytes} bytes");
+        let envelopes: Vec<_> = pending.iter().map(|(_, e)| e.clone()).collect();
+        let receipts = fr.x.receive(&de.j, &envelopes).await.unwrap();
+        de.x.acknowledge(&fr.j, &pending, &receipts).await.unwrap();
+        batches += 1;
+    }
+    assert!(batches > 1, "the backlog needed several batches");
+    assert_eq!(fr.x.held_from(&de.j), 40);
+    let caught: usize =
+        de.x.catch_up(&fr.j, 0, BATCH)
+            .unwrap()
+            .iter()
+            .map(|(_, e)| batch_cost(e))
+            .sum();
+    assert!(caught <= BATCH_BYTES);
+    // A record bigger than any receiver accepts is refused at issue.
+    let mut a = draft();
+    a.summary = big.clone();
+    a.indicators = vec![big.clone(); super::records::MAX_LIST];
+    let err =
+        de.x.raise_alert(&analyst(de), a, to(&["FR"]))
+            .await
+            .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+    assert!(err.to_string().contains("cannot be issued"), "{err}");
+    assert!(de.x.pending_for(&fr.j, BATCH).await.unwrap().is_empty());
+}
+
+fn denial_draft() -> DenialDraft {
+    DenialDraft {
+        party: Party {
+            name: "Rosoboron Trading LLC".into(),
+            aliases: vec![],
+            country: "RU".into(),
+            address: String::new(),
+        },
+        items: vec![DeniedItem {
+            code: "3A001".into(),
+            description: "FPGAs".into(),
+        }],
+        destination: "RU".into(),
+        end_use: "military radar".into(),
+        reason: "risk of military end use".into(),
+        valid_for: Some(Duration::from_secs(3600)),
+    }
 }

@@ -252,13 +252,13 @@ impl Exchange {
     /// Every version of one record, oldest first. `id` is unique across
     /// issuers because it starts with the issuer's code.
     pub fn history(&self, kind: RecordKind, id: &str) -> Result<Vec<RecordView>> {
-        let issuer: Jurisdiction = id
-            .split('-')
-            .next()
-            .and_then(|j| j.parse().ok())
-            .ok_or_else(|| {
-                Error::InvalidArgument(format!("{id:?} is not a record id (e.g. DE-A-12)"))
-            })?;
+        let issuer = super::envelope::issuer_of_id(kind, id).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "{id:?} is not a {} id (e.g. DE-{}-12)",
+                kind.as_str(),
+                kind.id_letter()
+            ))
+        })?;
         let mut out = Vec::new();
         for (_, e) in self
             .ledger

@@ -13,8 +13,21 @@ use tokio::task::JoinHandle;
 use crate::audit::AuditLog;
 use crate::exchange::Exchange;
 use crate::identity::Jurisdiction;
+use crate::metrics::Metrics;
 use crate::peers::{now_unix_ms, PeerRecord, PeerSet};
 use crate::tls::{self, NodeIdentity};
+
+/// What a pusher or catch-up tells the link about delivery.
+pub enum Delivery {
+    /// A batch was delivered and acknowledged.
+    Flowing,
+    /// A push or catch-up failed; `code` is the gRPC code name or `local`.
+    Failed {
+        stage: &'static str,
+        code: String,
+        message: String,
+    },
+}
 
 /// What `status` shows about one link.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -23,6 +36,10 @@ pub struct LinkState {
     /// Unix ms of the last successful exchange.
     pub last_contact_unix_ms: Option<i64>,
     pub last_error: Option<String>,
+    /// Why the last push or catch-up with this peer failed, kept until
+    /// records flow again: a heartbeat that gets through does not clear it,
+    /// so a link that is up but cannot deliver still shows why.
+    pub delivery_error: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -51,6 +68,7 @@ impl PeerLinks {
         mut peers: watch::Receiver<PeerSet>,
         timing: LinkTiming,
         own_bundle: Arc<concord_proto::v1::TrustBundle>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let states: States = Arc::default();
         let channels: Channels = Arc::default();
@@ -85,6 +103,7 @@ impl PeerLinks {
                             supervisor_states.clone(),
                             supervisor_channels.clone(),
                             own_bundle.clone(),
+                            metrics.clone(),
                         );
                         let task = tokio::spawn(link);
                         running.insert(j.clone(), (record.clone(), task));
@@ -143,6 +162,7 @@ async fn run_link(
     states: States,
     channels: Channels,
     own_bundle: Arc<concord_proto::v1::TrustBundle>,
+    metrics: Arc<Metrics>,
 ) {
     let j = peer.bundle.jurisdiction.clone();
     // Aborting the link task drops this guard; the abort is also how it ends.
@@ -181,16 +201,38 @@ async fn run_link(
     // The pusher and catch-up tasks die with this one.
     let report_states = states.clone();
     let report_peer = j.clone();
+    let report_metrics = metrics.clone();
+    let report = move |outcome: Delivery| {
+        let mut states = lock(&report_states);
+        let Some(s) = states.get_mut(&report_peer) else {
+            return;
+        };
+        match outcome {
+            Delivery::Flowing => {
+                if s.delivery_error.take().is_some() {
+                    tracing::info!(peer = %report_peer, "delivery resumed");
+                }
+            }
+            Delivery::Failed {
+                stage,
+                code,
+                message,
+            } => {
+                report_metrics.delivery_failed(report_peer.as_str(), stage, &code);
+                if s.delivery_error.as_deref() != Some(message.as_str()) {
+                    tracing::warn!(peer = %report_peer, stage, code = %code, error = %message, "delivery to peer failed");
+                }
+                s.delivery_error = Some(format!("{stage}: {message}"));
+            }
+        }
+    };
+    let report = Arc::new(report);
     let pusher = tokio::spawn(super::push::run_pusher(
         exchange.clone(),
         j.clone(),
         channel.clone(),
         timing,
-        move |err| {
-            if let Some(s) = lock(&report_states).get_mut(&report_peer) {
-                s.last_error = err;
-            }
-        },
+        report.clone(),
     ));
     let _pusher = AbortOnDrop(pusher);
     let mut catching_up: Option<AbortOnDrop> = None;
@@ -215,6 +257,7 @@ async fn run_link(
                 if was_down {
                     let (exchange, peer, channel) = (exchange.clone(), j.clone(), channel.clone());
                     let bundle = own_bundle.clone();
+                    let report = report.clone();
                     catching_up.replace(AbortOnDrop(tokio::spawn(async move {
                         // A peer that has not heard of a key rotation refuses
                         // everything signed with the new key: tell it first.
@@ -222,7 +265,7 @@ async fn run_link(
                         match super::push::catch_up(&exchange, &peer, channel).await {
                             Ok(0) => {}
                             Ok(n) => tracing::info!(%peer, records = n, "caught up"),
-                            Err(e) => tracing::warn!(%peer, error = %e, "catch-up failed"),
+                            Err(e) => report(e.into_delivery("catch-up")),
                         }
                     })));
                 }

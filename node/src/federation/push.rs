@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
-use super::links::{describe_status, LinkTiming};
+use super::links::{describe_status, Delivery, LinkTiming};
 use crate::api::wire::{envelope_in, envelope_out, receipt_in};
 use crate::exchange::{Exchange, BATCH};
 use crate::identity::Jurisdiction;
@@ -18,6 +18,51 @@ use crate::identity::Jurisdiction;
 /// Generous: a full batch costs the receiver one verify per envelope and an fsync.
 const RESPONSE_DEADLINE: Duration = Duration::from_secs(30);
 const MAX_MESSAGE: usize = 64 * 1024 * 1024;
+
+/// Why a push or catch-up failed: the gRPC code (or `local` for this node's
+/// own store) and the message.
+#[derive(Debug)]
+pub struct PushError {
+    code: String,
+    message: String,
+}
+
+impl PushError {
+    fn local(e: impl std::fmt::Display) -> Self {
+        PushError {
+            code: "local".into(),
+            message: e.to_string(),
+        }
+    }
+
+    fn remote(s: &tonic::Status) -> Self {
+        PushError {
+            code: format!("{:?}", s.code()),
+            message: describe_status(s),
+        }
+    }
+
+    fn other(code: &str, message: impl Into<String>) -> Self {
+        PushError {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn into_delivery(self, stage: &'static str) -> Delivery {
+        Delivery::Failed {
+            stage,
+            code: self.code,
+            message: self.message,
+        }
+    }
+}
+
+impl std::fmt::Display for PushError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
 
 fn client(channel: Channel) -> FederationServiceClient<Channel> {
     FederationServiceClient::new(channel)
@@ -31,16 +76,25 @@ pub async fn run_pusher(
     peer: Jurisdiction,
     channel: Channel,
     timing: LinkTiming,
-    report: impl Fn(Option<String>) + Send + Sync + 'static,
+    report: std::sync::Arc<dyn Fn(Delivery) + Send + Sync>,
 ) {
     let mut changes = exchange.outbox_changes();
     let mut backoff = timing.heartbeat;
     loop {
-        match push_session(&exchange, &peer, channel.clone(), timing, &mut changes).await {
+        match push_session(
+            &exchange,
+            &peer,
+            channel.clone(),
+            timing,
+            &mut changes,
+            &*report,
+        )
+        .await
+        {
             Ok(()) => backoff = timing.heartbeat,
             Err(e) => {
                 tracing::debug!(%peer, error = %e, "push session ended");
-                report(Some(format!("push: {e}")));
+                report(e.into_delivery("push"));
             }
         }
         tokio::time::sleep(backoff).await;
@@ -55,14 +109,15 @@ async fn push_session(
     channel: Channel,
     timing: LinkTiming,
     changes: &mut tokio::sync::watch::Receiver<u64>,
-) -> Result<(), String> {
+    report: &(dyn Fn(Delivery) + Send + Sync),
+) -> Result<(), PushError> {
     // Wait for something to send before opening a stream.
     let first = loop {
         changes.borrow_and_update();
         let pending = exchange
             .pending_for(peer, BATCH)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(PushError::local)?;
         if !pending.is_empty() {
             break pending;
         }
@@ -76,7 +131,7 @@ async fn push_session(
     let mut responses = client(channel)
         .push(ReceiverStream::new(rx))
         .await
-        .map_err(|s| describe_status(&s))?
+        .map_err(|s| PushError::remote(&s))?
         .into_inner();
     let mut pending = first;
     loop {
@@ -88,23 +143,29 @@ async fn push_session(
         };
         tx.send(request)
             .await
-            .map_err(|_| "stream closed".to_owned())?;
+            .map_err(|_| PushError::other("Unavailable", "stream closed"))?;
         let response = tokio::time::timeout(RESPONSE_DEADLINE, responses.message())
             .await
-            .map_err(|_| format!("no receipts within {RESPONSE_DEADLINE:?}"))?
-            .map_err(|s| describe_status(&s))?
-            .ok_or_else(|| "peer closed the stream".to_owned())?;
+            .map_err(|_| {
+                PushError::other(
+                    "DeadlineExceeded",
+                    format!("no receipts within {RESPONSE_DEADLINE:?}"),
+                )
+            })?
+            .map_err(|s| PushError::remote(&s))?
+            .ok_or_else(|| PushError::other("Unavailable", "peer closed the stream"))?;
         let receipts: Vec<_> = response.receipts.into_iter().map(receipt_in).collect();
         exchange
             .acknowledge(peer, &pending, &receipts)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(PushError::local)?;
+        report(Delivery::Flowing);
         loop {
             changes.borrow_and_update();
             pending = exchange
                 .pending_for(peer, BATCH)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(PushError::local)?;
             if !pending.is_empty() {
                 break;
             }
@@ -121,21 +182,21 @@ pub async fn catch_up(
     exchange: &Exchange,
     peer: &Jurisdiction,
     channel: Channel,
-) -> Result<usize, String> {
-    let after = exchange.cursor(peer).map_err(|e| e.to_string())?;
+) -> Result<usize, PushError> {
+    let after = exchange.cursor(peer).map_err(PushError::local)?;
     let request = pb::CatchUpRequest { after_seq: after };
     let mut stream = client(channel)
         .catch_up(request)
         .await
-        .map_err(|s| describe_status(&s))?
+        .map_err(|s| PushError::remote(&s))?
         .into_inner();
     let mut received = 0;
-    while let Some(batch) = stream.message().await.map_err(|s| describe_status(&s))? {
+    while let Some(batch) = stream.message().await.map_err(|s| PushError::remote(&s))? {
         let envelopes: Vec<_> = batch.envelopes.into_iter().map(envelope_in).collect();
         exchange
             .receive(peer, &envelopes)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(PushError::local)?;
         received += envelopes.len();
     }
     Ok(received)

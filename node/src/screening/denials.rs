@@ -38,6 +38,7 @@ fn entry_of(view: &RecordView) -> Option<IndexedEntry> {
     Some(IndexedEntry {
         entry: e,
         expires_at_unix_ms: d.valid_until_unix_ms,
+        issuer: Some(d.issuer.clone()),
     })
 }
 

@@ -38,6 +38,9 @@ pub struct IndexedEntry {
     pub entry: WatchlistEntry,
     /// Not screened after this time (a denial's end date).
     pub expires_at_unix_ms: Option<i64>,
+    /// The jurisdiction that signed the entry (denial notices); `None` for
+    /// imported lists. A denial's id is only meaningful with its issuer.
+    pub issuer: Option<crate::identity::Jurisdiction>,
 }
 
 impl From<WatchlistEntry> for IndexedEntry {
@@ -45,6 +48,7 @@ impl From<WatchlistEntry> for IndexedEntry {
         IndexedEntry {
             entry,
             expires_at_unix_ms: None,
+            issuer: None,
         }
     }
 }

@@ -93,6 +93,8 @@ pub struct ScreenRequest {
 pub struct ScreenMatch {
     pub list: String,
     pub source_id: String,
+    /// Who signed the entry (denial notices); empty for imported lists.
+    pub issuer: String,
     pub entity_type: EntityType,
     /// The entry's primary name.
     pub name: String,
@@ -302,6 +304,12 @@ impl Screening {
                 ScreenMatch {
                     list: h.list.to_owned(),
                     source_id: h.entry.entry.source_id.clone(),
+                    issuer: h
+                        .entry
+                        .issuer
+                        .as_ref()
+                        .map(|j| j.as_str().to_owned())
+                        .unwrap_or_default(),
                     entity_type: h.entry.entry.entity_type,
                     name: h.entry.entry.name.clone(),
                     matched_name: h.matched_name.to_owned(),
