@@ -30,6 +30,10 @@ pub struct ConfigFile {
     pub advertise: Option<String>,
     /// Where the store lives.
     pub data_dir: PathBuf,
+    /// Free space kept on the store's filesystem: writes that would start
+    /// below it are refused (ResourceExhausted) while reads go on; 0 disables.
+    #[serde(default = "default_min_free_disk_bytes")]
+    pub min_free_disk_bytes: u64,
     /// Localhost address of the Prometheus metrics listener; absent disables it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics_listen: Option<String>,
@@ -200,8 +204,27 @@ pub struct LimitsFile {
     /// Most TLS handshakes in progress at once; a flood of half-open
     /// connections waits here without taking established connections' slots.
     pub max_pending_handshakes: usize,
+    /// Most TLS handshakes in progress from one source address (IPv6: one
+    /// /64); further connections from it are closed at once, so one source
+    /// cannot fill `max_pending_handshakes`.
+    pub max_pending_handshakes_per_address: usize,
+    /// Deadline from accept to the client's complete TLS ClientHello (at
+    /// most `handshake_timeout_ms`): a connection that never starts TLS gives
+    /// its handshake place back this early.
+    pub tls_start_timeout_ms: u64,
     /// Most concurrent connections one certificate identity may hold.
     pub max_connections_per_identity: usize,
+    /// Most concurrent connections all identities of one other jurisdiction
+    /// may hold together (its CA can mint any number of names). Absent:
+    /// `max_connections / 8`. The own jurisdiction is bounded by
+    /// `max_connections` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections_per_jurisdiction: Option<usize>,
+    /// Of `max_connections`, how many other jurisdictions together must
+    /// leave to this node's own (its admins, officers, analysts). Absent:
+    /// `max_connections / 4`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_connections_own_jurisdiction: Option<usize>,
     /// Sustained requests per second one identity may make (token bucket).
     pub requests_per_second_per_identity: u32,
     /// Burst allowance of that bucket.
@@ -232,7 +255,11 @@ impl Default for LimitsFile {
             handshake_timeout_ms: 10_000,
             shutdown_grace_ms: 10_000,
             max_pending_handshakes: 256,
+            max_pending_handshakes_per_address: 16,
+            tls_start_timeout_ms: 2_000,
             max_connections_per_identity: 64,
+            max_connections_per_jurisdiction: None,
+            reserved_connections_own_jurisdiction: None,
             requests_per_second_per_identity: 5_000,
             request_burst_per_identity: 10_000,
             max_outbox_per_peer: 1_000_000,
@@ -241,6 +268,36 @@ impl Default for LimitsFile {
             keepalive_interval_ms: 30_000,
             keepalive_timeout_ms: 10_000,
             idle_timeout_ms: 120_000,
+        }
+    }
+}
+
+fn default_min_free_disk_bytes() -> u64 {
+    crate::store::DEFAULT_MIN_FREE_BYTES
+}
+
+impl LimitsFile {
+    /// Connections one other jurisdiction may hold: as set, or `max_connections / 8`.
+    pub fn max_connections_per_jurisdiction(&self) -> usize {
+        self.max_connections_per_jurisdiction
+            .unwrap_or((self.max_connections / 8).max(1))
+    }
+
+    /// Connections kept for the own jurisdiction: as set, or `max_connections / 4`.
+    pub fn reserved_connections_own_jurisdiction(&self) -> usize {
+        self.reserved_connections_own_jurisdiction
+            .unwrap_or(self.max_connections / 4)
+    }
+
+    /// The same limits with every key that defaults from another written
+    /// out, as `concord pki init` puts them in a new node.toml.
+    pub fn spelled_out(self) -> Self {
+        LimitsFile {
+            max_connections_per_jurisdiction: Some(self.max_connections_per_jurisdiction()),
+            reserved_connections_own_jurisdiction: Some(
+                self.reserved_connections_own_jurisdiction(),
+            ),
+            ..self
         }
     }
 }
@@ -262,6 +319,7 @@ pub struct NodeConfig {
     pub listen: SocketAddr,
     pub advertise: String,
     pub data_dir: PathBuf,
+    pub min_free_disk_bytes: u64,
     pub metrics_listen: Option<SocketAddr>,
     pub ca_cert: PathBuf,
     pub cert: PathBuf,
@@ -277,7 +335,11 @@ pub struct NodeConfig {
     pub handshake_timeout: Duration,
     pub shutdown_grace: Duration,
     pub max_pending_handshakes: usize,
+    pub max_pending_handshakes_per_address: usize,
+    pub tls_start_timeout: Duration,
     pub max_connections_per_identity: usize,
+    pub max_connections_per_jurisdiction: usize,
+    pub reserved_connections_own_jurisdiction: usize,
     pub requests_per_second_per_identity: u32,
     pub request_burst_per_identity: u32,
     pub max_outbox_per_peer: usize,
@@ -399,9 +461,35 @@ impl NodeConfig {
                 file.limits.max_pending_handshakes as u64,
             ),
             positive(
+                "limits.max_pending_handshakes_per_address",
+                file.limits.max_pending_handshakes_per_address as u64,
+            ),
+            positive(
+                "limits.tls_start_timeout_ms",
+                file.limits.tls_start_timeout_ms,
+            ),
+            positive(
                 "limits.max_connections_per_identity",
                 file.limits.max_connections_per_identity as u64,
             ),
+            positive(
+                "limits.max_connections_per_jurisdiction",
+                file.limits.max_connections_per_jurisdiction() as u64,
+            ),
+            if file.limits.max_connections == 0
+                || file.limits.reserved_connections_own_jurisdiction()
+                    < file.limits.max_connections
+            {
+                Ok(())
+            } else {
+                // Otherwise no peer could ever connect.
+                Err(format!(
+                    "limits.reserved_connections_own_jurisdiction ({}) must be below \
+                     limits.max_connections ({})",
+                    file.limits.reserved_connections_own_jurisdiction(),
+                    file.limits.max_connections
+                ))
+            },
             positive(
                 "limits.requests_per_second_per_identity",
                 file.limits.requests_per_second_per_identity as u64,
@@ -473,6 +561,7 @@ impl NodeConfig {
                 listen,
                 advertise,
                 data_dir: base.join(&file.data_dir),
+                min_free_disk_bytes: file.min_free_disk_bytes,
                 metrics_listen: metrics.and_then(Result::ok),
                 ca_cert: base.join(&file.tls.ca_cert),
                 cert: base.join(&file.tls.cert),
@@ -488,7 +577,13 @@ impl NodeConfig {
                 handshake_timeout: Duration::from_millis(file.limits.handshake_timeout_ms),
                 shutdown_grace: Duration::from_millis(file.limits.shutdown_grace_ms),
                 max_pending_handshakes: file.limits.max_pending_handshakes,
+                max_pending_handshakes_per_address: file.limits.max_pending_handshakes_per_address,
+                tls_start_timeout: Duration::from_millis(file.limits.tls_start_timeout_ms),
                 max_connections_per_identity: file.limits.max_connections_per_identity,
+                max_connections_per_jurisdiction: file.limits.max_connections_per_jurisdiction(),
+                reserved_connections_own_jurisdiction: file
+                    .limits
+                    .reserved_connections_own_jurisdiction(),
                 requests_per_second_per_identity: file.limits.requests_per_second_per_identity,
                 request_burst_per_identity: file.limits.request_burst_per_identity,
                 max_outbox_per_peer: file.limits.max_outbox_per_peer,

@@ -17,6 +17,8 @@ pub struct NodeContext {
     /// `host:port` peers and clients use.
     pub endpoint: String,
     pub signing_key_id: String,
+    /// Seals backups (`backup::take`).
+    pub signer: Arc<crate::crypto::RecordSigner>,
     pub store: Store,
     pub peers: Arc<PeerDirectory>,
     pub links: PeerLinks,

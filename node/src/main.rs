@@ -66,7 +66,9 @@ fn exit_code(e: &StartError) -> u8 {
         | StartError::KeyFile(_)
         | StartError::Signing { .. } => EX_CONFIG,
         StartError::Bind { .. } => EX_OSERR,
-        StartError::Store(_) | StartError::State(_) => EX_IOERR,
+        StartError::Store(_) | StartError::State(_) | StartError::InterruptedRestore { .. } => {
+            EX_IOERR
+        }
         _ => EX_SOFTWARE,
     }
 }

@@ -56,6 +56,12 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("loading the node's stored state: {0}")]
     State(#[from] crate::error::Error),
+    #[error(
+        "a restore into {data_dir} was interrupted ({staging} is left); the node will not start \
+         beside it. Run `concord restore` again (it replaces {staging}), or remove it to start on \
+         {data_dir} as it is"
+    )]
+    InterruptedRestore { data_dir: PathBuf, staging: PathBuf },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -129,7 +135,14 @@ impl Node {
             config.jurisdiction.as_str(),
         )?;
 
+        if let Some(staging) = crate::backup::interrupted_restore(&config.data_dir) {
+            return Err(StartError::InterruptedRestore {
+                data_dir: config.data_dir.clone(),
+                staging,
+            });
+        }
         let store = Store::open(&config.data_dir)?;
+        store.set_min_free_bytes(config.min_free_disk_bytes);
         let signer = Arc::new(signer);
         let audit = Arc::new(AuditLog::open(
             store.clone(),
@@ -260,6 +273,7 @@ impl Node {
             node_name: config.node_name.clone(),
             endpoint: config.advertise.clone(),
             signing_key_id: signer.key_id().to_owned(),
+            signer: signer.clone(),
             store: store.clone(),
             peers: peers.clone(),
             links,
@@ -465,9 +479,14 @@ impl Node {
 
         let limits = tls::IncomingLimits {
             handshake_timeout: config.handshake_timeout,
+            tls_start_timeout: config.tls_start_timeout,
             max_connections: config.max_connections,
             max_pending_handshakes: config.max_pending_handshakes,
+            max_pending_handshakes_per_address: config.max_pending_handshakes_per_address,
             max_connections_per_identity: config.max_connections_per_identity,
+            max_connections_per_jurisdiction: config.max_connections_per_jurisdiction,
+            reserved_connections_own_jurisdiction: config.reserved_connections_own_jurisdiction,
+            own_jurisdiction: config.jurisdiction.clone(),
             idle_timeout: config.idle_timeout,
         };
         let incoming =
@@ -496,7 +515,19 @@ impl Node {
             };
             tracing::info!("server stopped; flushing store");
             drop(ctx);
-            let flushed = store.flush().await;
+            // A flush can hang on a full or failing disk: bounded, so SIGTERM
+            // always ends the process.
+            let flushed = match tokio::time::timeout(grace, store.flush()).await {
+                Ok(flushed) => flushed,
+                Err(_) => Err(crate::store::StoreError::Io {
+                    path: store.path().to_owned(),
+                    what: "the last flush at shutdown".to_owned(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("did not finish within {grace:?}"),
+                    ),
+                }),
+            };
             served?;
             flushed?;
             tracing::info!("node stopped cleanly");

@@ -1,5 +1,6 @@
 //! Backups of a running node under write load restore to a consistent node;
-//! corrupt backups are refused before anything is written.
+//! corrupt and forged backups are refused before anything is written; a
+//! restore killed at any point never leaves a store a node starts on.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -9,6 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::ensure;
+use concord_node::backup;
+use concord_node::crypto::RecordSigner;
 use concord_proto::v1 as pb;
 use concord_tests::*;
 use serde_json::Value;
@@ -139,6 +142,8 @@ async fn a_backup_taken_under_write_load_restores_a_consistent_node() {
         path_str(&backup),
         "--data-dir",
         path_str(&data),
+        "--config",
+        path_str(&de.config()),
     ]);
     assert!(out.status.success(), "restore failed: {}", stderr(&out));
     fed.restart(&de).await.unwrap();
@@ -254,6 +259,8 @@ async fn a_corrupt_backup_is_refused_and_nothing_is_written() {
         &backup_s,
         "--data-dir",
         path_str(&restored),
+        "--config",
+        path_str(&de.config()),
     ]);
     let out = concord(&[
         "restore",
@@ -261,6 +268,8 @@ async fn a_corrupt_backup_is_refused_and_nothing_is_written() {
         &backup_s,
         "--data-dir",
         path_str(&restored),
+        "--config",
+        path_str(&de.config()),
     ]);
     assert_eq!(out.status.code(), Some(8), "{}", stderr(&out));
     assert!(stderr(&out).contains("not empty"), "{}", stderr(&out));
@@ -276,6 +285,8 @@ async fn a_corrupt_backup_is_refused_and_nothing_is_written() {
             path_str(&bad),
             "--data-dir",
             path_str(&target),
+            "--config",
+            path_str(&de.config()),
         ]);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(6), "{err}");
@@ -294,10 +305,42 @@ async fn a_corrupt_backup_is_refused_and_nothing_is_written() {
     flipped[middle] ^= 0x01;
     check_refused(&flipped, &["checksum mismatch", "malformed"]);
     // In the trailing entry count (read before the checksum is compared).
+    let key = record_signer(&de).unwrap();
+    let seal_len = 2 + key.key_id().len() + 64;
     let mut flipped = good.clone();
-    let at = flipped.len() - 33;
+    let at = flipped.len() - seal_len - 33;
     flipped[at] ^= 0x01;
     check_refused(&flipped, &["checksum mismatch"]);
+    // Edited and re-hashed: every entry read back, one planted, the checksum
+    // recomputed and sealed by a key that is not DE's (what an editor without
+    // DE's private key can do), or with DE's key id but a made-up signature.
+    let mut reader = backup::format::Reader::new(&good[..]).unwrap();
+    let mut writer = backup::format::Writer::new(Vec::new(), reader.header()).unwrap();
+    while let Some(e) = reader.next_entry().unwrap() {
+        writer.entry(&e.tree, &e.key, &e.value).unwrap();
+    }
+    writer.entry("revocations", b"planted", b"\x01").unwrap();
+    let other = RecordSigner::from_pkcs8(&RecordSigner::generate_pkcs8().unwrap()).unwrap();
+    let (forged, _, _) = writer
+        .finish(|m| backup::format::Seal {
+            key_id: other.key_id().to_owned(),
+            signature: other.sign(m),
+        })
+        .unwrap();
+    check_refused(&forged, &["not among the keys trusted"]);
+    let mut reader = backup::format::Reader::new(&good[..]).unwrap();
+    let mut writer = backup::format::Writer::new(Vec::new(), reader.header()).unwrap();
+    while let Some(e) = reader.next_entry().unwrap() {
+        writer.entry(&e.tree, &e.key, &e.value).unwrap();
+    }
+    writer.entry("revocations", b"planted", b"\x01").unwrap();
+    let (forged, _, _) = writer
+        .finish(|_| backup::format::Seal {
+            key_id: key.key_id().to_owned(),
+            signature: vec![0x5a; 64],
+        })
+        .unwrap();
+    check_refused(&forged, &["signature does not verify"]);
     check_refused(&good[..good.len() - 10], &["truncated"]);
     check_refused(b"this is not a backup at all", &["not a Concord backup"]);
 }

@@ -36,6 +36,14 @@ pub struct RestoreArgs {
     /// node's `data_dir` at it (with the same node.toml, keys and certificates).
     #[arg(long, value_name = "DIR")]
     pub data_dir: PathBuf,
+    /// The node's node.toml: the backup's seal must verify against this
+    /// node's record-signing keys (current or retired).
+    #[arg(long, value_name = "FILE", required_unless_present = "trust_bundle", conflicts_with = "trust_bundle")]
+    pub config: Option<PathBuf>,
+    /// Trust the keys in this trust bundle instead (the jurisdiction's own
+    /// bundle from `pki export-trust`, when the node's key files are lost).
+    #[arg(long, value_name = "FILE")]
+    pub trust_bundle: Option<PathBuf>,
 }
 
 #[derive(Debug, Serialize)]
@@ -118,7 +126,7 @@ pub async fn backup(
     let temp = file.into_inner().map_err(|e| write_error(e.into_error()))?;
     temp.as_file().sync_all().map_err(write_error)?;
     // Check what arrived before calling it a backup.
-    let summary = backup::verify(temp.path()).map_err(|e| {
+    let (summary, _sealed_by) = backup::check(temp.path()).map_err(|e| {
         CliError::internal(format!(
             "the backup received from the node does not verify: {e}"
         ))
@@ -146,7 +154,39 @@ pub async fn backup(
 }
 
 pub fn restore(args: RestoreArgs, output: OutputFormat) -> Result<(), CliError> {
-    let summary = backup::restore(&args.from, &args.data_dir).map_err(restore_error)?;
+    let summary = match (&args.config, &args.trust_bundle) {
+        (Some(config), _) => {
+            let config = concord_node::config::NodeConfig::load(config)
+                .map_err(|e| CliError::config(e.to_string()))?;
+            let jurisdiction = config.jurisdiction.to_string();
+            let signer = concord_node::signing_keys::load(
+                &config.signing_key,
+                &config.retired_signing_keys,
+                &jurisdiction,
+            )
+            .map_err(|e| CliError::config(e.to_string()))?;
+            let trust = backup::Trust {
+                jurisdiction: &jurisdiction,
+                keys: signer.keyring(),
+            };
+            backup::restore(&args.from, &args.data_dir, &trust)
+        }
+        (None, Some(bundle)) => {
+            let bundle = super::peer::read_bundle(bundle)?;
+            let jurisdiction = bundle.jurisdiction.to_string();
+            let trust = backup::Trust {
+                jurisdiction: &jurisdiction,
+                keys: bundle.keyring(),
+            };
+            backup::restore(&args.from, &args.data_dir, &trust)
+        }
+        (None, None) => {
+            return Err(CliError::invalid_argument(
+                "restore needs --config (the node's node.toml) or --trust-bundle to check the backup's seal",
+            ))
+        }
+    }
+    .map_err(restore_error)?;
     let view = BackupView::new(&args.from, &summary);
     match output {
         OutputFormat::Json => print_json(&serde_json::json!({
@@ -167,7 +207,11 @@ pub fn restore(args: RestoreArgs, output: OutputFormat) -> Result<(), CliError> 
 fn restore_error(e: BackupError) -> CliError {
     let kind = match &e {
         BackupError::NotEmpty(_) => ErrorKind::AlreadyExists,
-        BackupError::Format { .. } | BackupError::Schema { .. } => ErrorKind::InvalidArgument,
+        BackupError::Format { .. }
+        | BackupError::Schema { .. }
+        | BackupError::UntrustedSeal { .. }
+        | BackupError::BadSeal { .. }
+        | BackupError::WrongJurisdiction { .. } => ErrorKind::InvalidArgument,
         BackupError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             ErrorKind::InvalidArgument
         }

@@ -183,6 +183,46 @@ fn describe(file_name: &str) -> &'static str {
     }
 }
 
+/// Settings of a new node.toml that need a word for the operator reading
+/// it; each gets its comment on the line above.
+const CONFIG_NOTES: &[(&str, &str)] = &[
+    (
+        "max_pending_handshakes_per_address",
+        "TLS handshakes in progress from one source address (IPv6: one /64); more are \
+         closed at once. Raise it if clients reach the node through a NAT or TCP proxy.",
+    ),
+    (
+        "tls_start_timeout_ms",
+        "A connection that has not sent its TLS ClientHello this long after connecting \
+         is closed (handshake_timeout_ms bounds the whole handshake).",
+    ),
+    (
+        "max_connections_per_jurisdiction",
+        "Connections all identities of one partner jurisdiction may hold together \
+         (default max_connections / 8).",
+    ),
+    (
+        "reserved_connections_own_jurisdiction",
+        "Of max_connections, kept for this jurisdiction's own people: partners together \
+         never take these (default max_connections / 4).",
+    ),
+];
+
+fn with_notes(config_text: &str) -> String {
+    let mut out = String::with_capacity(config_text.len() + 1024);
+    for line in config_text.lines() {
+        let key = line.split(" = ").next().unwrap_or_default();
+        if let Some((_, note)) = CONFIG_NOTES.iter().find(|(k, _)| *k == key) {
+            out.push_str("# ");
+            out.push_str(note);
+            out.push('\n');
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
 /// Creates a jurisdiction's node directory. Refuses a directory that already
 /// holds a CA or a node configuration.
 pub fn init(args: &InitArgs) -> Result<InitReport, CliError> {
@@ -198,6 +238,7 @@ pub fn init(args: &InitArgs) -> Result<InitReport, CliError> {
         listen: args.listen.clone(),
         advertise: args.advertise.clone(),
         data_dir: DATA_DIR.into(),
+        min_free_disk_bytes: concord_node::store::DEFAULT_MIN_FREE_BYTES,
         metrics_listen: Some(args.metrics_listen.clone()),
         tls: TlsFile {
             ca_cert: CA_CERT.into(),
@@ -209,7 +250,7 @@ pub fn init(args: &InitArgs) -> Result<InitReport, CliError> {
             retired: RETIRED_SIGNING_KEYS.into(),
         },
         federation: FederationFile::default(),
-        limits: LimitsFile::default(),
+        limits: LimitsFile::default().spelled_out(),
         audit: concord_node::config::AuditFile::default(),
         retention: concord_node::config::RetentionFile::default(),
         screening: concord_node::config::ScreeningFile::default(),
@@ -287,7 +328,8 @@ pub fn init(args: &InitArgs) -> Result<InitReport, CliError> {
         .map_err(|e| CliError::internal(format!("cannot encode {NODE_CONFIG}: {e}")))?;
     let config_text = format!(
         "# Concord node of jurisdiction {jurisdiction}, written by `concord pki init`.\n\
-         # Paths are relative to this file's directory.\n{config_text}"
+         # Paths are relative to this file's directory.\n{}",
+        with_notes(&config_text)
     );
     put(NODE_CONFIG, config_text.as_bytes(), false)?;
     let node_config = dir.join(NODE_CONFIG);

@@ -408,8 +408,10 @@ impl AdminService for AdminApi {
         let who = caller(&req)?;
         let store = self.ctx.store.clone();
         let jurisdiction = self.ctx.jurisdiction.to_string();
+        let signer = self.ctx.signer.clone();
         let started = std::time::Instant::now();
-        let taken = tokio::task::spawn_blocking(move || crate::backup::take(&store, &jurisdiction))
+        let taken =
+            tokio::task::spawn_blocking(move || crate::backup::take(&store, &jurisdiction, &signer))
             .await
             .map_err(|e| Status::internal(format!("backup task failed: {e}")))?
             .map_err(crate::error::Error::from)?;

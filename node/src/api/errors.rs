@@ -12,6 +12,10 @@ impl From<Error> for Status {
             Error::PermissionDenied(m) => Status::permission_denied(m),
             Error::Unauthenticated(m) => Status::unauthenticated(m),
             Error::ResourceExhausted(m) => Status::resource_exhausted(m),
+            Error::Store(e) if e.is_disk_full() => {
+                tracing::error!(error = %e, "store refused a write: disk full");
+                Status::resource_exhausted(e.to_string())
+            }
             Error::Store(e) => {
                 tracing::error!(error = %e, "store failure");
                 Status::internal(format!("store failure: {e}"))

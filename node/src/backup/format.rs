@@ -1,4 +1,4 @@
-//! The backup file format, version 1 (documented in docs/AUDIT.md):
+//! The backup file format, version 2 (documented in docs/AUDIT.md):
 //!
 //! ```text
 //! magic        "concord-backup\0" (15 bytes), then the format version byte 1
@@ -8,8 +8,15 @@
 //! entries      per entry: 0x01, tree (u16 BE length + UTF-8),
 //!              key (u32 BE length + bytes), value (u32 BE length + bytes)
 //! end          0x00, then the number of entries (u64 BE)
-//! checksum     SHA-256 over every byte above (32 bytes); nothing follows
+//! checksum     SHA-256 over every byte above (32 bytes)
+//! seal         key id (u16 BE length + UTF-8), then the 64-byte Ed25519
+//!              signature by the node's record-signing key over
+//!              "concord.v1.backup\0" || checksum; nothing follows
 //! ```
+//!
+//! Version 1 had no seal: a checksum proves only that nothing changed by
+//! accident, while anyone editing a file can recompute it, so version 1 is
+//! refused (take a new backup).
 //!
 //! Values are the store's encoded values, byte for byte. Reading never
 //! trusts a length before the checksum has been verified beyond fixed caps,
@@ -21,7 +28,24 @@ use crate::crypto::Sha256;
 use crate::store::RawEntry;
 
 pub const MAGIC: &[u8; 15] = b"concord-backup\0";
-pub const FORMAT_VERSION: u8 = 1;
+pub const FORMAT_VERSION: u8 = 2;
+
+/// Domain separation for the seal's signature.
+pub const SEAL_TAG: &[u8] = b"concord.v1.backup\0";
+
+/// Who signed a backup, and the signature, as read from its end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seal {
+    pub key_id: String,
+    pub signature: Vec<u8>,
+}
+
+/// The bytes a seal signs.
+pub fn sealed_message(checksum: &[u8; 32]) -> Vec<u8> {
+    let mut m = SEAL_TAG.to_vec();
+    m.extend_from_slice(checksum);
+    m
+}
 
 const TAG_ENTRY: u8 = 1;
 const TAG_END: u8 = 0;
@@ -51,6 +75,8 @@ pub enum FormatError {
     #[error("checksum mismatch: the file is corrupt or was altered")]
     Checksum,
 }
+
+const SIGNATURE_LEN: usize = 64;
 
 /// Writes a backup file; hashes everything it writes.
 pub struct Writer<W: Write> {
@@ -91,16 +117,24 @@ impl<W: Write> Writer<W> {
         Ok(())
     }
 
-    /// Writes the end marker and checksum; returns the output, the file
-    /// size and the checksum.
-    pub fn finish(mut self) -> io::Result<(W, u64, [u8; 32])> {
+    /// Writes the end marker, checksum and the seal `sign` makes over the
+    /// checksum; returns the output, the file size and the checksum.
+    pub fn finish(mut self, sign: impl FnOnce(&[u8]) -> Seal) -> io::Result<(W, u64, [u8; 32])> {
         self.put(&[TAG_END])?;
         let count = self.entries.to_be_bytes();
         self.put(&count)?;
         let checksum = self.hash.clone().finish();
         self.out.write_all(&checksum)?;
+        let seal = sign(&sealed_message(&checksum));
+        let id = seal.key_id.as_bytes();
+        let len = u16::try_from(id.len())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "key id too long"))?;
+        self.out.write_all(&len.to_be_bytes())?;
+        self.out.write_all(id)?;
+        self.out.write_all(&seal.signature)?;
         self.out.flush()?;
-        Ok((self.out, self.written + 32, checksum))
+        let sealed = 2 + id.len() as u64 + seal.signature.len() as u64;
+        Ok((self.out, self.written + 32 + sealed, checksum))
     }
 
     pub fn entries(&self) -> u64 {
@@ -138,6 +172,8 @@ pub struct Reader<R: Read> {
     header: Header,
     entries: u64,
     done: bool,
+    checksum: Option<[u8; 32]>,
+    seal: Option<Seal>,
 }
 
 impl<R: Read> Reader<R> {
@@ -152,6 +188,8 @@ impl<R: Read> Reader<R> {
             },
             entries: 0,
             done: false,
+            checksum: None,
+            seal: None,
         };
         let mut magic = [0u8; 15];
         r.take(&mut magic).map_err(|e| match e {
@@ -214,10 +252,28 @@ impl<R: Read> Reader<R> {
                         self.entries
                     )));
                 }
+                let mut len = [0u8; 2];
+                self.input
+                    .read_exact(&mut len)
+                    .map_err(|e| truncated(e, "seal"))?;
+                let len = usize::from(u16::from_be_bytes(len));
+                if len > 64 {
+                    return Err(FormatError::Malformed(format!("seal key id of {len} bytes")));
+                }
+                let mut key_id = vec![0u8; len];
+                let mut signature = vec![0u8; SIGNATURE_LEN];
+                self.input
+                    .read_exact(&mut key_id)
+                    .and_then(|()| self.input.read_exact(&mut signature))
+                    .map_err(|e| truncated(e, "seal"))?;
+                let key_id = String::from_utf8(key_id)
+                    .map_err(|_| FormatError::Malformed("seal key id is not UTF-8".into()))?;
                 let mut extra = [0u8; 1];
                 if self.input.read(&mut extra)? != 0 {
-                    return Err(FormatError::Malformed("bytes after the checksum".into()));
+                    return Err(FormatError::Malformed("bytes after the seal".into()));
                 }
+                self.checksum = Some(stored);
+                self.seal = Some(Seal { key_id, signature });
                 self.done = true;
                 Ok(None)
             }
@@ -231,6 +287,11 @@ impl<R: Read> Reader<R> {
     /// Entries read so far.
     pub fn entries(&self) -> u64 {
         self.entries
+    }
+
+    /// The verified checksum and the seal, once the end has been read.
+    pub fn sealed(&self) -> Option<([u8; 32], &Seal)> {
+        Some((self.checksum?, self.seal.as_ref()?))
     }
 
     fn take(&mut self, buf: &mut [u8]) -> Result<(), FormatError> {
@@ -294,10 +355,19 @@ mod tests {
         let mut w = Writer::new(Vec::new(), &header()).unwrap();
         w.entry("audit", &1u64.to_be_bytes(), &[1, 2, 3]).unwrap();
         w.entry("peers", b"FR", &[1]).unwrap();
-        let (bytes, size, checksum) = w.finish().unwrap();
-        assert_eq!(&bytes[bytes.len() - 32..], checksum);
+        let (bytes, size, checksum) = w.finish(dummy_seal).unwrap();
+        let seal = 2 + 1 + 64;
+        assert_eq!(&bytes[bytes.len() - seal - 32..bytes.len() - seal], checksum);
         assert_eq!(size as usize, bytes.len());
         bytes
+    }
+
+    fn dummy_seal(message: &[u8]) -> Seal {
+        assert!(message.starts_with(SEAL_TAG));
+        Seal {
+            key_id: "k".into(),
+            signature: vec![7; 64],
+        }
     }
 
     fn read_all(bytes: &[u8]) -> Result<(Header, Vec<RawEntry>), FormatError> {
@@ -321,7 +391,8 @@ mod tests {
     #[test]
     fn every_single_byte_flip_is_detected() {
         let good = sample();
-        for i in 0..good.len() {
+        // The seal (key id and signature) is checked against a key by `restore`.
+        for i in 0..good.len() - (2 + 1 + 64) {
             let mut bad = good.clone();
             bad[i] ^= 0x40;
             assert!(read_all(&bad).is_err(), "flip at {i} went unnoticed");
@@ -338,7 +409,7 @@ mod tests {
         longer.push(0);
         assert!(matches!(
             read_all(&longer),
-            Err(FormatError::Malformed(m)) if m.contains("after the checksum")
+            Err(FormatError::Malformed(m)) if m.contains("after the seal")
         ));
         assert!(matches!(
             read_all(b"PK\x03\x04 something else entirely"),

@@ -45,7 +45,14 @@ struct Shared {
     requests: Mutex<Requests>,
     wake: Condvar,
     flushes: AtomicU64,
+    /// Set by the flusher as it returns, so a drop can wait for it bounded.
+    exited: Mutex<bool>,
+    exited_cv: Condvar,
 }
+
+/// How long dropping the store waits for a flush in progress. A flush can
+/// hang on a full or failing disk; the process must still be able to stop.
+const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Shared {
     // The lock only guards counters, which stay consistent even if a holder
@@ -76,7 +83,11 @@ impl GroupCommit {
             .name("concord-store-flush".to_owned())
             .spawn({
                 let shared = Arc::clone(&shared);
-                move || run(&shared, &tx, flush)
+                move || {
+                    run(&shared, &tx, flush);
+                    *shared.exited.lock().unwrap_or_else(PoisonError::into_inner) = true;
+                    shared.exited_cv.notify_all();
+                }
             })?;
         Ok(GroupCommit {
             shared,
@@ -142,6 +153,18 @@ impl Drop for GroupCommit {
         self.shared.lock().shutdown = true;
         self.shared.wake.notify_one();
         if let Some(thread) = self.thread.take() {
+            let exited = self.shared.exited.lock().unwrap_or_else(PoisonError::into_inner);
+            let (exited, _) = self
+                .shared
+                .exited_cv
+                .wait_timeout_while(exited, EXIT_WAIT, |done| !*done)
+                .unwrap_or_else(PoisonError::into_inner);
+            if !*exited {
+                // Left behind: the process ends without it.
+                tracing::error!(wait = ?EXIT_WAIT, "store flush still running; not waiting for it any longer");
+                return;
+            }
+            drop(exited);
             // Joining releases the flusher's handle on the database, so the
             // directory can be reopened as soon as the store is dropped.
             if thread.join().is_err() {

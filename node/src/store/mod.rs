@@ -15,6 +15,7 @@
 //! before `commit` returns: readers may see writes that a crash would lose,
 //! but no writer is told "done" before its write is durable.
 
+mod anchor;
 mod codec;
 mod commit;
 mod snapshot;
@@ -34,6 +35,7 @@ use sled::transaction::{TransactionError, Transactional};
 
 use codec::show_key;
 use commit::GroupCommit;
+pub use anchor::ANCHOR_FILE;
 pub use snapshot::{RawEntry, SnapshotStats};
 pub use tree::{Iter, Tree};
 
@@ -47,6 +49,11 @@ pub const SCHEMA_VERSION: u32 = 2;
 /// Holds the store's own bookkeeping; not available through [`Store::tree`].
 const META_TREE: &str = "meta";
 const SCHEMA_KEY: &[u8] = b"schema_version";
+/// Bumped by every applied batch, in its transaction (see `anchor`).
+const GENERATION_KEY: &[u8] = b"generation";
+
+/// Free space below which writes are refused (see `Store::set_min_free_bytes`).
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 64 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -108,6 +115,46 @@ pub enum StoreError {
     ForeignTree { tree: &'static str, path: PathBuf },
     #[error("store at {path}: cannot import: {reason}")]
     Import { path: PathBuf, reason: String },
+    #[error(
+        "store at {path} is behind what this node acknowledged: it holds write {found} but \
+         write {acknowledged} was made durable (the store files are damaged or were replaced \
+         by older ones). Restore the latest backup into a new directory (`concord restore`); \
+         to accept the loss instead, move {anchor} aside"
+    )]
+    Behind {
+        path: PathBuf,
+        anchor: PathBuf,
+        found: u64,
+        acknowledged: u64,
+    },
+    #[error(
+        "store at {path}: its durability record {anchor} is damaged, so the node cannot vouch \
+         for the store; if the store is intact, move {anchor} aside and start again"
+    )]
+    AnchorDamaged { path: PathBuf, anchor: PathBuf },
+    #[error(
+        "store at {path}: the disk is full ({available} bytes free, {reserve} kept in reserve); \
+         nothing was written. Free space on that filesystem; reads are still served"
+    )]
+    DiskFull {
+        path: PathBuf,
+        available: u64,
+        reserve: u64,
+    },
+    #[error("store at {path}: sled failed on damaged files: {reason}")]
+    Damaged { path: PathBuf, reason: String },
+}
+
+impl StoreError {
+    /// Whether the failure is a full disk (refused before or during a write).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::DiskFull { .. } => true,
+            StoreError::Flush { source, .. } => source.kind() == io::ErrorKind::StorageFull,
+            StoreError::Io { source, .. } => source.kind() == io::ErrorKind::StorageFull,
+            _ => false,
+        }
+    }
 }
 
 /// A batch applied to the store but not yet known to be on disk.
@@ -159,6 +206,10 @@ struct Inner {
     /// two record kinds.
     kinds: Mutex<HashMap<&'static str, (TypeId, &'static str)>>,
     durable_writes: AtomicU64,
+    meta: sled::Tree,
+    /// Highest generation applied (see `anchor`).
+    generation: Arc<AtomicU64>,
+    min_free_bytes: AtomicU64,
     /// Held shared while a batch is applied and exclusively while a snapshot
     /// reads every tree, so a snapshot never sees part of a batch.
     snapshot_lock: RwLock<()>,
@@ -200,11 +251,46 @@ impl Store {
             source,
         };
         std::fs::create_dir_all(dir).map_err(open_error)?;
-        let db = open_db(dir).map_err(open_error)?;
+        let db = open_db(dir)?;
         check_schema(dir, &db)?;
+        let meta = db
+            .open_tree(META_TREE)
+            .map_err(|e| open_error(io::Error::from(e)))?;
+        let on_disk = read_generation(dir, &meta)?;
+        let (mut anchor, found) = anchor::Anchor::open(dir).map_err(open_error)?;
+        match found {
+            anchor::Found::At(acknowledged) if acknowledged > on_disk => {
+                return Err(StoreError::Behind {
+                    path: dir.to_owned(),
+                    anchor: anchor.path().to_owned(),
+                    found: on_disk,
+                    acknowledged,
+                })
+            }
+            anchor::Found::Damaged => {
+                return Err(StoreError::AnchorDamaged {
+                    path: dir.to_owned(),
+                    anchor: anchor.path().to_owned(),
+                })
+            }
+            anchor::Found::Missing => anchor.write(on_disk).map_err(open_error)?,
+            anchor::Found::At(_) => {}
+        }
+        let generation = Arc::new(AtomicU64::new(on_disk));
         let commit = GroupCommit::start({
             let db = db.clone();
-            move || db.flush().map(drop).map_err(io::Error::from)
+            let generation = Arc::clone(&generation);
+            move || {
+                // Everything applied up to here is covered by this flush.
+                let reached = generation.load(Ordering::SeqCst);
+                db.flush().map(drop).map_err(io::Error::from)?;
+                if let Err(error) = anchor.write(reached) {
+                    // The data is durable; a stale anchor only weakens the
+                    // next start's check, it never refuses a good store.
+                    tracing::warn!(%error, path = %anchor.path().display(), "cannot update the store's durability record");
+                }
+                Ok(())
+            }
         })
         .map_err(open_error)?;
         tracing::info!(path = %dir.display(), schema = SCHEMA_VERSION, "store opened");
@@ -214,6 +300,9 @@ impl Store {
                 db,
                 kinds: Mutex::new(HashMap::new()),
                 durable_writes: AtomicU64::new(0),
+                meta,
+                generation,
+                min_free_bytes: AtomicU64::new(DEFAULT_MIN_FREE_BYTES),
                 snapshot_lock: RwLock::new(()),
                 commit,
             }),
@@ -310,6 +399,7 @@ impl Store {
         if let Some(source) = self.inner.commit.failure() {
             return Err(self.inner.flush_error(source));
         }
+        self.check_free_space()?;
         {
             let _applying = self
                 .inner
@@ -361,9 +451,49 @@ impl Store {
         }
     }
 
+    /// Refuses a write while the filesystem has less than the reserve free:
+    /// sled turns a write that hits a full disk into an error on every later
+    /// read too, so the node stops writing before that and keeps serving reads.
+    fn check_free_space(&self) -> Result<(), StoreError> {
+        let reserve = self.inner.min_free_bytes.load(Ordering::Relaxed);
+        if reserve == 0 {
+            return Ok(());
+        }
+        let Ok(stat) = rustix::fs::statvfs(&self.inner.path) else {
+            return Ok(());
+        };
+        let available = stat.f_bavail.saturating_mul(stat.f_frsize);
+        if available < reserve {
+            return Err(StoreError::DiskFull {
+                path: self.inner.path.clone(),
+                available,
+                reserve,
+            });
+        }
+        Ok(())
+    }
+
+    /// Keeps `bytes` free on the store's filesystem: writes that would
+    /// start below it are refused with [`StoreError::DiskFull`]. 0 turns the
+    /// check off.
+    pub fn set_min_free_bytes(&self, bytes: u64) {
+        self.inner.min_free_bytes.store(bytes, Ordering::Relaxed);
+    }
+
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
-        let result: Result<(), TransactionError<()>> =
-            batch.trees.as_slice().transaction(|views| {
+        // The meta tree rides in every transaction: sled runs transactions
+        // one at a time, so generations grow in the order batches apply.
+        let mut trees = batch.trees.clone();
+        trees.push(self.inner.meta.clone());
+        let meta = trees.len() - 1;
+        let result: Result<u64, TransactionError<()>> =
+            trees.as_slice().transaction(|views| {
+                let current = views[meta]
+                    .get(GENERATION_KEY)?
+                    .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+                    .map_or(0, u64::from_be_bytes);
+                let next = current + 1;
+                views[meta].insert(GENERATION_KEY, &next.to_be_bytes()[..])?;
                 for op in &batch.ops {
                     match op {
                         Op::Put { tree, key, value } => {
@@ -374,9 +504,9 @@ impl Store {
                         }
                     }
                 }
-                Ok(())
+                Ok(next)
             });
-        result.map_err(|e| {
+        let applied = result.map_err(|e| {
             let source = match e {
                 TransactionError::Storage(e) => e,
                 TransactionError::Abort(()) => {
@@ -387,7 +517,9 @@ impl Store {
                 format!("committing a batch to trees {}", batch.names.join(", ")),
                 source,
             )
-        })
+        })?;
+        self.inner.generation.fetch_max(applied, Ordering::SeqCst);
+        Ok(())
     }
 }
 
@@ -514,24 +646,72 @@ const LOCK_WAIT: Duration = Duration::from_secs(1);
 /// after the last handle is dropped, so reopening in the same process (a
 /// restarted node in tests, a retried start) can briefly find our own former
 /// lock. Only a lock still held after `LOCK_WAIT` is reported.
-fn open_db(dir: &Path) -> io::Result<sled::Db> {
+fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+    let open_error = |source| StoreError::Open {
+        path: dir.to_owned(),
+        source,
+    };
     let deadline = Instant::now() + LOCK_WAIT;
     loop {
-        let error = match sled::Config::new().path(dir).open() {
+        let error = match open_catching_panics(dir)? {
             Ok(db) => return Ok(db),
             Err(e) => io::Error::from(e),
         };
         // Sled reports a held lock as an opaque `Other` error.
         if !error.to_string().contains("could not acquire lock") {
-            return Err(error);
+            return Err(open_error(error));
         }
         if Instant::now() >= deadline {
-            return Err(io::Error::new(
+            return Err(open_error(io::Error::new(
                 io::ErrorKind::WouldBlock,
                 "another process holds its lock (is another concord-node running on this data directory?)",
-            ));
+            )));
         }
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Sled asserts on some damaged files instead of returning an error; a
+/// node must say so in one line and exit, not print a panic.
+fn open_catching_panics(dir: &Path) -> Result<sled::Result<sled::Db>, StoreError> {
+    static QUIET: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = QUIET.lock().unwrap_or_else(PoisonError::into_inner);
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let opened = std::panic::catch_unwind(|| sled::Config::new().path(dir).open());
+    std::panic::set_hook(hook);
+    opened.map_err(|payload| {
+        let reason = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown failure".to_owned());
+        StoreError::Damaged {
+            path: dir.to_owned(),
+            reason: format!(
+                "{reason}; restore the latest backup into a new directory (`concord restore`)"
+            ),
+        }
+    })
+}
+
+/// The generation the store holds (0 for a store before anchors).
+fn read_generation(dir: &Path, meta: &sled::Tree) -> Result<u64, StoreError> {
+    let raw = meta.get(GENERATION_KEY).map_err(|e| StoreError::Io {
+        path: dir.to_owned(),
+        what: "reading the store generation".to_owned(),
+        source: e.into(),
+    })?;
+    match raw {
+        None => Ok(0),
+        Some(v) => <[u8; 8]>::try_from(v.as_ref())
+            .map(u64::from_be_bytes)
+            .map_err(|_| StoreError::Corrupt {
+                path: dir.to_owned(),
+                tree: META_TREE,
+                key: show_key(GENERATION_KEY),
+                reason: format!("{} bytes, expected 8", v.len()),
+            }),
     }
 }
 
