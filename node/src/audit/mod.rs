@@ -212,6 +212,15 @@ impl AuditLog {
         let mut batch = self.store.batch();
         batch.put(&self.checkpoints, head.seq.to_be_bytes(), &c)?;
         self.store.commit(batch).await?;
+        // Outside the store's files too: `verify` must notice a store that
+        // lost entries together with the checkpoints that covered them.
+        let (store, bytes) = (self.store.clone(), c.to_bytes());
+        let kept = tokio::task::spawn_blocking(move || store.put_sidecar(LATEST_CHECKPOINT, &bytes))
+            .await
+            .map_err(|e| crate::error::Error::Internal(format!("writing the checkpoint file: {e}")))?;
+        if let Err(error) = kept {
+            tracing::warn!(%error, "cannot keep the latest checkpoint beside the store");
+        }
         *self
             .last_checkpoint
             .lock()
@@ -321,6 +330,23 @@ impl AuditLog {
                 })?;
             self.check_against(c, count)?;
         }
+        // The latest checkpoint this node signed, as kept beside the store:
+        // a store that lost its tail lost the checkpoints over it too.
+        if let Some(bytes) = self.store.sidecar(LATEST_CHECKPOINT).map_err(|e| Broken {
+            seq: count,
+            reason: e.to_string(),
+        })? {
+            let c = Checkpoint::from_bytes(&bytes).map_err(|reason| Broken {
+                seq: count,
+                reason: format!("{LATEST_CHECKPOINT}: {reason}"),
+            })?;
+            c.verify_with(&self.signer.keyring(), &self.jurisdiction)
+                .map_err(|reason| Broken {
+                    seq: c.count,
+                    reason: format!("latest signed checkpoint ({LATEST_CHECKPOINT}): {reason}"),
+                })?;
+            self.check_against(&c, count)?;
+        }
         Ok(Verified {
             entries: count,
             head: prev,
@@ -362,6 +388,9 @@ impl AuditLog {
         Ok(())
     }
 }
+
+/// The latest own checkpoint, kept beside the store (`Store::put_sidecar`).
+pub const LATEST_CHECKPOINT: &str = "latest.checkpoint";
 
 fn witness_key(issuer: &str, count: u64) -> Vec<u8> {
     let mut k = issuer.as_bytes().to_vec();

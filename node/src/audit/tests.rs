@@ -111,3 +111,21 @@ async fn the_chain_survives_reopening() {
     assert_eq!(log.verify().unwrap().entries, 6);
     drop(dir);
 }
+
+#[tokio::test]
+async fn losing_the_tail_with_its_checkpoints_is_detected_against_the_latest_signed() {
+    let (_d, store, log) = log();
+    fill(&log, 8).await;
+    log.checkpoint().await.unwrap();
+    // The store loses entries 7 and 8 and the checkpoint over them, as a
+    // truncated log would: the chain it holds is consistent on its own.
+    let tree = store.tree::<AuditEntry>("audit").unwrap();
+    let checkpoints = store.tree::<Checkpoint>("audit_checkpoints").unwrap();
+    let mut batch = store.batch();
+    batch.delete(&tree, 8u64.to_be_bytes());
+    batch.delete(&tree, 7u64.to_be_bytes());
+    batch.delete(&checkpoints, 8u64.to_be_bytes());
+    store.commit(batch).await.unwrap();
+    let broken = log.verify().unwrap_err();
+    assert!(broken.reason.contains("deleted"), "{broken}");
+}

@@ -473,6 +473,44 @@ impl Store {
         Ok(())
     }
 
+    /// Writes a small file beside the store's own, atomically and durably
+    /// (temporary file, fsync, rename, fsync of the directory): state the
+    /// store's own files must not be the only witness of (the latest signed
+    /// audit checkpoint).
+    pub fn put_sidecar(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let dir = &self.inner.path;
+        let io = |what: &str, source: io::Error| StoreError::Io {
+            path: dir.clone(),
+            what: format!("{what} {name}"),
+            source,
+        };
+        let tmp = dir.join(format!("{name}.tmp"));
+        let target = dir.join(name);
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp).map_err(|e| io("creating", e))?;
+            f.write_all(bytes).map_err(|e| io("writing", e))?;
+            f.sync_all().map_err(|e| io("syncing", e))?;
+        }
+        std::fs::rename(&tmp, &target).map_err(|e| io("renaming", e))?;
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io("syncing the directory for", e))
+    }
+
+    /// A file [`Store::put_sidecar`] wrote, if present.
+    pub fn sidecar(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match std::fs::read(self.inner.path.join(name)) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StoreError::Io {
+                path: self.inner.path.clone(),
+                what: format!("reading {name}"),
+                source,
+            }),
+        }
+    }
+
     /// Keeps `bytes` free on the store's filesystem: writes that would
     /// start below it are refused with [`StoreError::DiskFull`]. 0 turns the
     /// check off.
