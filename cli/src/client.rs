@@ -82,3 +82,67 @@ pub async fn connect_exchange(profile: &Profile) -> Result<ExchangeClient, CliEr
 pub fn rpc_error(call: &str, profile: &Profile, status: &tonic::Status) -> CliError {
     CliError::from_status(status).context(format!("{call} on {}", profile.endpoint))
 }
+
+/// The idempotency key for one write the user asked for once: the
+/// `CONCORD_IDEMPOTENCY_KEY` environment variable when set (a script that
+/// retries a whole command sets one per logical write), else a fresh one.
+pub fn new_idempotency_key() -> Result<String, CliError> {
+    if let Ok(key) = std::env::var("CONCORD_IDEMPOTENCY_KEY") {
+        concord_node::exchange::check_idempotency_key(&key)
+            .map_err(|e| CliError::invalid_argument(format!("CONCORD_IDEMPOTENCY_KEY: {e}")))?;
+        return Ok(key);
+    }
+    concord_node::crypto::keyed_hash::random_bytes::<16>()
+        .map(hex::encode)
+        .map_err(|e| CliError::internal(format!("cannot draw an idempotency key: {e}")))
+}
+
+/// Whether a failed write may have been committed without its answer
+/// arriving (the connection or the node went away mid-call): only then is
+/// it retried, with the same key, so the node stores it once.
+fn answer_lost(status: &tonic::Status) -> bool {
+    matches!(
+        status.code(),
+        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
+    )
+}
+
+/// Attempts at a write whose answer was lost, and the first pause between them.
+const WRITE_ATTEMPTS: u32 = 6;
+const WRITE_RETRY_PAUSE: Duration = Duration::from_millis(250);
+
+/// Sends a write with `key` as its idempotency key, retrying with the same
+/// key (pauses doubling from 250 ms, six attempts over about 8 s) while the
+/// answer is lost. The node answers a retry of a write it already committed
+/// with the record that write made.
+pub async fn write_once<Req, Resp, F, Fut>(
+    key: &str,
+    request: Req,
+    mut call: F,
+) -> Result<tonic::Response<Resp>, tonic::Status>
+where
+    Req: Clone,
+    F: FnMut(tonic::Request<Req>) -> Fut,
+    Fut: std::future::Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+{
+    let value = tonic::metadata::MetadataValue::try_from(key)
+        .map_err(|_| tonic::Status::invalid_argument("idempotency key: not ASCII"))?;
+    let mut pause = WRITE_RETRY_PAUSE;
+    let mut attempt = 1;
+    loop {
+        let mut req = tonic::Request::new(request.clone());
+        req.metadata_mut()
+            .insert(IDEMPOTENCY_KEY, value.clone());
+        match call(req).await {
+            Err(status) if answer_lost(&status) && attempt < WRITE_ATTEMPTS => {
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The metadata key the node reads (`api::exchange::IDEMPOTENCY_KEY`).
+pub const IDEMPOTENCY_KEY: &str = "concord-idempotency-key";

@@ -66,6 +66,11 @@ pub async fn sweep_periodically(
             Ok(purged) => tracing::info!(records = purged.len(), "retention sweep purged records"),
             Err(e) => tracing::error!(error = %e, "retention sweep failed"),
         }
+        match exchange.prune_idempotency().await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(keys = n, "forgot expired idempotency keys"),
+            Err(e) => tracing::error!(error = %e, "cannot prune idempotency keys"),
+        }
         tokio::select! {
             _ = tokio::time::sleep(policy.sweep_every) => {}
             _ = &mut stop => return,

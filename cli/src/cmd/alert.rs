@@ -27,12 +27,15 @@ pub async fn run(
             // Check the input before looking at the profile or the network.
             let request = raise_request(&args)?;
             let profile = Profile::required(profile)?;
-            let mut client = client::connect_exchange(&profile).await?;
-            let view = client
-                .raise_alert(request)
-                .await
-                .map_err(|s| rpc_error("RaiseAlert", &profile, &s))?
-                .into_inner();
+            let client = client::connect_exchange(&profile).await?;
+            let key = client::new_idempotency_key()?;
+            let view = client::write_once(&key, request, |req| {
+                let mut c = client.clone();
+                async move { c.raise_alert(req).await }
+            })
+            .await
+            .map_err(|s| rpc_error("RaiseAlert", &profile, &s))?
+            .into_inner();
             let record = RecordOut::from(&view);
             match output {
                 OutputFormat::Json => print_json(&record),

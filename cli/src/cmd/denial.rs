@@ -23,12 +23,15 @@ pub async fn run(
         DenialCommand::Issue(args) => {
             let request = issue_request(&args)?;
             let profile = Profile::required(profile)?;
-            let mut client = client::connect_exchange(&profile).await?;
-            let view = client
-                .issue_denial(request)
-                .await
-                .map_err(|s| rpc_error("IssueDenial", &profile, &s))?
-                .into_inner();
+            let client = client::connect_exchange(&profile).await?;
+            let key = client::new_idempotency_key()?;
+            let view = client::write_once(&key, request, |req| {
+                let mut c = client.clone();
+                async move { c.issue_denial(req).await }
+            })
+            .await
+            .map_err(|s| rpc_error("IssueDenial", &profile, &s))?
+            .into_inner();
             print_record("Issued denial", &view, output)
         }
         DenialCommand::Amend(args) => {
@@ -42,11 +45,14 @@ pub async fn run(
                     .map_err(|s| rpc_error("GetDenial", &profile, &s))?;
                 request.party = Some(merge_party(current, &args)?);
             }
-            let view = client
-                .amend_denial(request)
-                .await
-                .map_err(|s| rpc_error("AmendDenial", &profile, &s))?
-                .into_inner();
+            let key = client::new_idempotency_key()?;
+            let view = client::write_once(&key, request, |req| {
+                let mut c = client.clone();
+                async move { c.amend_denial(req).await }
+            })
+            .await
+            .map_err(|s| rpc_error("AmendDenial", &profile, &s))?
+            .into_inner();
             print_record("Amended denial", &view, output)
         }
         DenialCommand::Revoke { id, reason } => {
@@ -54,12 +60,16 @@ pub async fn run(
                 return Err(CliError::invalid_argument("--reason: required"));
             }
             let profile = Profile::required(profile)?;
-            let mut client = client::connect_exchange(&profile).await?;
-            let view = client
-                .revoke_denial(pb::RevokeDenialRequest { id, reason })
-                .await
-                .map_err(|s| rpc_error("RevokeDenial", &profile, &s))?
-                .into_inner();
+            let client = client::connect_exchange(&profile).await?;
+            let key = client::new_idempotency_key()?;
+            let request = pb::RevokeDenialRequest { id, reason };
+            let view = client::write_once(&key, request, |req| {
+                let mut c = client.clone();
+                async move { c.revoke_denial(req).await }
+            })
+            .await
+            .map_err(|s| rpc_error("RevokeDenial", &profile, &s))?
+            .into_inner();
             print_record("Revoked denial", &view, output)
         }
         DenialCommand::List(args) => {

@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status};
 
 use super::auth::caller;
 use super::exchange_convert as conv;
-use crate::exchange::{Exchange, Record, RecordKind};
+use crate::exchange::{Exchange, NewestCursor, PageBudget, Record, RecordKind};
 use crate::identity::Caller;
 use crate::metrics::Metrics;
 use crate::policy::{self, ExchangeAction};
@@ -41,9 +41,19 @@ impl ExchangeApi {
 
 /// Largest page a paged listing returns.
 const MAX_PAGE: usize = 1000;
-/// Largest unpaged listing: beyond it a response could exceed the message
-/// size limit, so the caller is told to page instead.
+/// Largest newest-first listing: each of its pages sorts every match, so
+/// beyond it the caller is told to page in store order instead.
 const MAX_UNPAGED: usize = 10_000;
+/// Most bytes of encoded records one listing response holds, well below the
+/// smallest `limits.max_message_bytes` (`config::MIN_MESSAGE_BYTES`): a
+/// listing of records of up to 256 KiB each comes in several responses,
+/// each ending with a `next_page_token`.
+pub const PAGE_BYTES: usize = 1024 * 1024;
+
+/// The encoded size of one record in a listing response.
+fn wire_cost(view: &crate::exchange::RecordView) -> usize {
+    prost::Message::encoded_len(&conv::record_view(view))
+}
 
 impl ExchangeApi {
     fn list(
@@ -52,31 +62,60 @@ impl ExchangeApi {
         req: &pb::ListRecordsRequest,
     ) -> Result<pb::ListRecordsResponse, Status> {
         let filter = conv::filter(req)?;
-        if req.page_size == 0 && req.page_token.is_empty() {
-            let records = self.exchange.list(kind, &filter)?;
-            if records.len() > MAX_UNPAGED {
-                return Err(Status::resource_exhausted(format!(
-                    "{} {}s match; list them in pages (page_size, page_token) or narrow the filter",
-                    records.len(),
-                    kind.as_str()
-                )));
+        let token = conv::page_token(&req.page_token)?;
+        let after = match token {
+            Some(conv::ListToken::Store(c)) => Some(c),
+            None if req.page_size != 0 => None,
+            // Unpaged: newest first, in as many responses as it takes.
+            newest => {
+                let after = match newest {
+                    Some(conv::ListToken::Newest(c)) => Some(c),
+                    _ => None,
+                };
+                let records = self.exchange.list_newest(kind, &filter, after.as_ref())?;
+                if records.len() > MAX_UNPAGED {
+                    return Err(Status::resource_exhausted(format!(
+                        "{} {}s match; list them in pages (page_size, page_token) or narrow the filter",
+                        records.len(),
+                        kind.as_str()
+                    )));
+                }
+                let mut out = Vec::new();
+                let mut used = 0usize;
+                let mut next = None;
+                for (i, view) in records.iter().enumerate() {
+                    let wire = conv::record_view(view);
+                    let cost = prost::Message::encoded_len(&wire);
+                    if let Some(last) = i.checked_sub(1).filter(|_| used + cost > PAGE_BYTES) {
+                        next = Some(conv::ListToken::Newest(NewestCursor::of(&records[last])));
+                        break;
+                    }
+                    used += cost;
+                    out.push(wire);
+                }
+                return Ok(pb::ListRecordsResponse {
+                    records: out,
+                    next_page_token: next.map(|t| conv::next_page_token(&t)).unwrap_or_default(),
+                });
             }
-            return Ok(pb::ListRecordsResponse {
-                records: records.iter().map(conv::record_view).collect(),
-                next_page_token: String::new(),
-            });
-        }
-        let after = conv::page_token(&req.page_token)?;
+        };
         let size = match req.page_size as usize {
             0 => MAX_PAGE,
             n => n.min(MAX_PAGE),
         };
-        let (records, next) = self
-            .exchange
-            .list_page(kind, &filter, size, after.as_ref())?;
+        let budget = PageBudget {
+            records: size,
+            bytes: PAGE_BYTES,
+            cost: &wire_cost,
+        };
+        let (records, next) =
+            self.exchange
+                .list_page_within(kind, &filter, &budget, after.as_ref())?;
         Ok(pb::ListRecordsResponse {
             records: records.iter().map(conv::record_view).collect(),
-            next_page_token: next.map(|c| hex::encode(c.0)).unwrap_or_default(),
+            next_page_token: next
+                .map(|c| conv::next_page_token(&conv::ListToken::Store(c)))
+                .unwrap_or_default(),
         })
     }
 }
@@ -90,6 +129,36 @@ fn allowed<T>(req: &Request<T>, action: ExchangeAction) -> Result<Caller, Status
 
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::RecordView, Status>> + Send>>;
 
+/// The metadata key a client sends with a write so that a retry of it is
+/// stored once (see `exchange::idempotency`).
+pub const IDEMPOTENCY_KEY: &str = "concord-idempotency-key";
+
+/// The request's idempotency key, checked, if it carries one.
+fn idempotency_key<T>(req: &Request<T>) -> Result<Option<String>, Status> {
+    let Some(v) = req.metadata().get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let key = v
+        .to_str()
+        .map_err(|_| Status::invalid_argument("idempotency key: not ASCII"))?
+        .to_owned();
+    crate::exchange::check_idempotency_key(&key)?;
+    Ok(Some(key))
+}
+
+impl ExchangeApi {
+    /// What an earlier call with the same key made, as its answer.
+    fn replayed(&self, who: &Caller, key: Option<&str>) -> Result<Option<pb::RecordView>, Status> {
+        let Some(key) = key else {
+            return Ok(None);
+        };
+        Ok(self
+            .exchange
+            .replayed(who, key)?
+            .map(|view| conv::record_view(&view)))
+    }
+}
+
 #[tonic::async_trait]
 impl ExchangeService for ExchangeApi {
     async fn raise_alert(
@@ -97,10 +166,20 @@ impl ExchangeService for ExchangeApi {
         req: Request<pb::RaiseAlertRequest>,
     ) -> Result<Response<pb::RecordView>, Status> {
         let who = allowed(&req, ExchangeAction::RaiseAlert)?;
+        let key = idempotency_key(&req)?;
+        if let Some(view) = self.replayed(&who, key.as_deref())? {
+            return Ok(Response::new(view));
+        }
         let mut r = req.into_inner();
         let draft = conv::alert_draft(&mut r)?;
         let dist = conv::distribution(r.distribution)?;
-        let view = self.exchange.raise_alert(&who, draft, dist).await?;
+        let along = key
+            .as_deref()
+            .map(|k| self.exchange.remember(&who, k, RecordKind::Alert, None));
+        let view = self
+            .exchange
+            .raise_alert_with(&who, draft, dist, along)
+            .await?;
         self.metrics.issued("alert");
         Ok(Response::new(conv::record_view(&view)))
     }
@@ -173,10 +252,20 @@ impl ExchangeService for ExchangeApi {
         req: Request<pb::IssueDenialRequest>,
     ) -> Result<Response<pb::RecordView>, Status> {
         let who = allowed(&req, ExchangeAction::IssueDenial)?;
+        let key = idempotency_key(&req)?;
+        if let Some(view) = self.replayed(&who, key.as_deref())? {
+            return Ok(Response::new(view));
+        }
         let mut r = req.into_inner();
         let draft = conv::denial_draft(&mut r);
         let dist = conv::distribution(r.distribution)?;
-        let view = self.exchange.issue_denial(&who, draft, dist).await?;
+        let along = key
+            .as_deref()
+            .map(|k| self.exchange.remember(&who, k, RecordKind::Denial, None));
+        let view = self
+            .exchange
+            .issue_denial_with(&who, draft, dist, along)
+            .await?;
         self.metrics.issued("denial");
         Ok(Response::new(conv::record_view(&view)))
     }
@@ -186,11 +275,18 @@ impl ExchangeService for ExchangeApi {
         req: Request<pb::AmendDenialRequest>,
     ) -> Result<Response<pb::RecordView>, Status> {
         let who = allowed(&req, ExchangeAction::IssueDenial)?;
+        let key = idempotency_key(&req)?;
+        if let Some(view) = self.replayed(&who, key.as_deref())? {
+            return Ok(Response::new(view));
+        }
         let r = req.into_inner();
         let id = r.id.clone();
+        let along = key
+            .as_deref()
+            .map(|k| self.exchange.remember(&who, k, RecordKind::Denial, None));
         let view = self
             .exchange
-            .amend_denial(&who, &id, conv::denial_change(r))
+            .amend_denial_with(&who, &id, conv::denial_change(r), along)
             .await?;
         self.metrics.issued("denial");
         Ok(Response::new(conv::record_view(&view)))
@@ -201,8 +297,18 @@ impl ExchangeService for ExchangeApi {
         req: Request<pb::RevokeDenialRequest>,
     ) -> Result<Response<pb::RecordView>, Status> {
         let who = allowed(&req, ExchangeAction::IssueDenial)?;
+        let key = idempotency_key(&req)?;
+        if let Some(view) = self.replayed(&who, key.as_deref())? {
+            return Ok(Response::new(view));
+        }
         let r = req.into_inner();
-        let view = self.exchange.revoke_denial(&who, &r.id, r.reason).await?;
+        let along = key
+            .as_deref()
+            .map(|k| self.exchange.remember(&who, k, RecordKind::Denial, None));
+        let view = self
+            .exchange
+            .revoke_denial_with(&who, &r.id, r.reason, along)
+            .await?;
         self.metrics.issued("denial");
         Ok(Response::new(conv::record_view(&view)))
     }

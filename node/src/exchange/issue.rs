@@ -206,7 +206,18 @@ impl Exchange {
         id: &str,
         change: DenialChange,
     ) -> Result<RecordView> {
-        self.next_denial_version(actor, id, change, DenialState::Amended, None)
+        self.amend_denial_with(actor, id, change, None).await
+    }
+
+    /// Amends a denial and commits `along` in the same durable batch.
+    pub async fn amend_denial_with(
+        &self,
+        actor: &Caller,
+        id: &str,
+        change: DenialChange,
+        along: Option<AlongWith<'_>>,
+    ) -> Result<RecordView> {
+        self.next_denial_version(actor, id, change, DenialState::Amended, along)
             .await
     }
 

@@ -8,6 +8,8 @@
 
 pub mod consultation;
 pub mod envelope;
+mod evidence;
+mod idempotency;
 mod issue;
 pub mod ledger;
 mod receive;
@@ -23,12 +25,16 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, watch, Mutex};
 
 pub use envelope::{Record, RecordKind, SignedEnvelope, SignedReceipt};
+pub use evidence::EvidenceLimits;
+pub use idempotency::check_key as check_idempotency_key;
 pub use issue::{
     batch_cost, AlertDraft, AlongWith, DenialChange, DenialDraft, Distribution, BATCH, BATCH_BYTES,
 };
 pub use retention::{Purged, RetentionPeriods};
 pub use stats::{ExchangeStats, KindCounts, PeerCounts};
-pub use view::{DeliveryView, PageCursor, RecordFilter, RecordView, SignatureCheck};
+pub use view::{
+    DeliveryView, NewestCursor, PageBudget, PageCursor, RecordFilter, RecordView, SignatureCheck,
+};
 
 use crate::audit::{Action, AuditLog};
 use crate::crypto::RecordSigner;
@@ -44,6 +50,7 @@ pub struct Exchange {
     store: Store,
     peers: Arc<PeerDirectory>,
     ledger: Ledger,
+    idempotency: crate::store::Tree<idempotency::Remembered>,
     audit: Arc<AuditLog>,
     // Sequence numbers are assigned under this lock so they follow commit order.
     issuing: Mutex<()>,
@@ -61,6 +68,10 @@ pub struct Exchange {
     outbox_changed: watch::Sender<u64>,
     /// Every record newly stored here, issued or received, for live watchers.
     stored: broadcast::Sender<RecordView>,
+    /// How much equivocation evidence each peer may make this node keep.
+    evidence_limits: std::sync::Mutex<EvidenceLimits>,
+    /// When each peer's equivocation was last logged, and its count then.
+    equivocation_logged: std::sync::Mutex<HashMap<Jurisdiction, (std::time::Instant, u64)>>,
 }
 
 /// Moves this node's sequence counter past anything it could have issued
@@ -92,6 +103,7 @@ impl Exchange {
         audit: Arc<AuditLog>,
     ) -> Result<Self> {
         let ledger = Ledger::open(&store)?;
+        let idempotency = store.tree(idempotency::TREE)?;
         // Everything found on disk at start is durable.
         let durable_seq = AtomicU64::new(ledger.counters.get(ledger::SEQ_COUNTER)?.unwrap_or(0));
         Ok(Exchange {
@@ -103,12 +115,15 @@ impl Exchange {
             store,
             peers,
             ledger,
+            idempotency,
             audit,
             issuing: Mutex::new(()),
             receiving: Default::default(),
             outbox_changed: watch::channel(0).0,
             // Sized for bursts: a watcher that still falls behind is told so, not silently skipped.
             stored: broadcast::channel(16_384).0,
+            evidence_limits: Default::default(),
+            equivocation_logged: Default::default(),
         })
     }
 
