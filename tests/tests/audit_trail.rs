@@ -231,7 +231,19 @@ async fn deleted_history_is_caught_by_a_witness_even_without_own_checkpoints() {
     fed.restart(&de).await.unwrap();
     wait_links(&de, &["FR"]).await.unwrap();
 
-    // On its own the shortened chain looks fine...
+    // The latest checkpoint DE signed is also kept beside the store, so
+    // plain verification names the deletion...
+    let out = cli(&admin, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(9), "{}", stderr(&out));
+    assert!(stderr(&out).contains("deleted"), "{}", stderr(&out));
+    // ...until the attacker removes that file too; then the shortened chain
+    // looks fine on its own...
+    std::fs::remove_file(
+        de.dir
+            .join("data")
+            .join(concord_node::audit::LATEST_CHECKPOINT),
+    )
+    .unwrap();
     let plain = json(&admin, &["audit", "verify"]);
     assert_eq!(plain["ok"], true, "{plain}");
     assert_eq!(plain["entries"].as_u64(), Some(count - 2));
@@ -283,10 +295,11 @@ async fn an_export_verifies_offline_and_tampering_is_named() {
     let _node = NodeProcess::start(&de).await.unwrap();
     let admin = de.admin_profile();
     for name in ["g1", "g2", "g3", "g4"] {
-        cli_ok(&admin, &["group", "create", name, "--members", "FR"]);
+        let who = format!("DE/analyst/{name}");
+        cli_ok(&admin, &["revocation", "add", "--identity", &who, "--reason", "left"]);
     }
     cli_ok(&admin, &["audit", "checkpoint"]);
-    cli_ok(&admin, &["group", "remove", "g4"]);
+    cli_ok(&admin, &["revocation", "lift", "identity DE/analyst/g4", "--reason", "back"]);
 
     let file: PathBuf = root.path().join("de.jsonl");
     let file_s = path_str(&file).to_owned();

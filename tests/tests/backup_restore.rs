@@ -243,7 +243,8 @@ async fn a_corrupt_backup_is_refused_and_nothing_is_written() {
     let _node = NodeProcess::start(&de).await.unwrap();
     let admin = de.admin_profile();
     for name in ["g1", "g2", "g3"] {
-        cli_ok(&admin, &["group", "create", name, "--members", "FR"]);
+        let who = format!("DE/analyst/{name}");
+        cli_ok(&admin, &["revocation", "add", "--identity", &who, "--reason", "left"]);
     }
     let backup = root.path().join("de.backup");
     let backup_s = path_str(&backup).to_owned();

@@ -4,6 +4,19 @@ use crate::error::Error;
 
 impl From<Error> for Status {
     fn from(e: Error) -> Status {
+        let status = status_of(e);
+        if status.message().len() <= super::malformed::MAX_MESSAGE {
+            return status;
+        }
+        Status::new(
+            status.code(),
+            super::malformed::capped(status.message()).into_owned(),
+        )
+    }
+}
+
+fn status_of(e: Error) -> Status {
+    {
         match e {
             Error::InvalidArgument(m) => Status::invalid_argument(m),
             Error::AlreadyExists(m) => Status::already_exists(m),

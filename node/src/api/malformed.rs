@@ -6,6 +6,10 @@
 //! `INVALID_ARGUMENT` and `RESOURCE_EXHAUSTED`: [`relabel`] as a response
 //! layer for unary calls, [`relabel_status`] where a handler reads a stream.
 //!
+//! It also caps what an error message may echo (`MAX_MESSAGE`): messages
+//! quote the offending input, and a caller must not be able to make the node
+//! send megabytes back in a trailer.
+//!
 //! Written by hand because tonic has no hook for its codec's decode errors;
 //! for unary calls the status arrives as a trailers-only response, so the
 //! `grpc-status` header is all there is to rewrite.
@@ -35,8 +39,51 @@ fn corrected(code: Code, message: &str) -> Option<Code> {
     }
 }
 
-/// Rewrites a decode or size failure's status; leaves every other response alone.
+/// Longest error message sent (bytes, before percent-encoding).
+pub const MAX_MESSAGE: usize = 1024;
+
+/// `message` cut to `MAX_MESSAGE` bytes at a character boundary, saying so.
+pub fn capped(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.len() <= MAX_MESSAGE {
+        return message.into();
+    }
+    let mut end = MAX_MESSAGE;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}… ({} more bytes not shown)",
+        &message[..end],
+        message.len() - end
+    )
+    .into()
+}
+
+/// A percent-encoded `grpc-message` cut to about `MAX_MESSAGE` bytes,
+/// never inside an escape.
+fn capped_encoded(message: &str) -> Option<String> {
+    if message.len() <= 3 * MAX_MESSAGE {
+        return None;
+    }
+    let mut end = 3 * MAX_MESSAGE;
+    // Step back out of a `%XX` escape.
+    if let Some(i) = message[end - 2..end].find('%') {
+        end = end - 2 + i;
+    }
+    Some(format!("{}%E2%80%A6%20(truncated)", &message[..end]))
+}
+
+/// Rewrites a decode or size failure's status and caps the message; leaves
+/// every other response alone.
 pub fn relabel<B>(mut response: Response<B>) -> Response<B> {
+    let long = response
+        .headers()
+        .get("grpc-message")
+        .and_then(|m| m.to_str().ok())
+        .and_then(capped_encoded);
+    if let Some(short) = long.and_then(|s| HeaderValue::from_str(&s).ok()) {
+        response.headers_mut().insert("grpc-message", short);
+    }
     let headers = response.headers();
     let code = headers
         .get("grpc-status")
@@ -56,10 +103,11 @@ pub fn relabel<B>(mut response: Response<B>) -> Response<B> {
 
 /// The same correction for a status read from a request stream.
 pub fn relabel_status(status: Status) -> Status {
-    match corrected(status.code(), status.message()) {
-        Some(better) => Status::new(better, status.message().to_owned()),
-        None => status,
+    let code = corrected(status.code(), status.message()).unwrap_or(status.code());
+    if code == status.code() && status.message().len() <= MAX_MESSAGE {
+        return status;
     }
+    Status::new(code, capped(status.message()).into_owned())
 }
 
 #[cfg(test)]
@@ -103,6 +151,35 @@ mod tests {
             "Error, decoded message length too large: found 5000000 bytes, the limit is: 4194304 bytes",
         ));
         assert_eq!(s.code(), Code::ResourceExhausted);
+    }
+
+    #[test]
+    fn long_messages_are_capped() {
+        let huge = "x".repeat(3_000_000);
+        let s = Status::invalid_argument(format!("no such id {huge}"));
+        let s = relabel_status(s);
+        assert!(
+            s.message().len() < MAX_MESSAGE + 64,
+            "{}",
+            s.message().len()
+        );
+        assert_eq!(s.code(), Code::InvalidArgument);
+        let encoded = format!("bad%20id%20{}", "%C3%A9".repeat(100_000));
+        let mut r = Response::new(());
+        r.headers_mut()
+            .insert("grpc-status", HeaderValue::from_static("3"));
+        r.headers_mut()
+            .insert("grpc-message", HeaderValue::from_str(&encoded).unwrap());
+        let r = relabel(r);
+        let m = r.headers()["grpc-message"].to_str().unwrap();
+        assert!(m.len() < 3 * MAX_MESSAGE + 64);
+        assert!(m.ends_with("(truncated)"));
+        // Never cut inside an escape: every '%' is followed by two hex digits.
+        let body = m.trim_end_matches("%E2%80%A6%20(truncated)");
+        for (i, _) in body.match_indices('%') {
+            assert!(body[i + 1..].len() >= 2, "cut escape at {i}");
+        }
+        assert!(capped("é".repeat(600).as_str()).len() < MAX_MESSAGE + 64);
     }
 
     #[test]

@@ -165,6 +165,24 @@ impl Exchange {
                 "a group needs at least one member".into(),
             ));
         }
+        if members.contains(&self.own) {
+            return Err(Error::InvalidArgument(format!(
+                "{} is this node's own jurisdiction; groups name the peers records go to",
+                self.own
+            )));
+        }
+        let peers = self.peers.current();
+        let unknown: Vec<&str> = members
+            .iter()
+            .filter(|m| !peers.contains_key(*m))
+            .map(|m| m.as_str())
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Error::FailedPrecondition(format!(
+                "not registered peers: {}; add them first (concord peer add --trust FILE)",
+                unknown.join(", ")
+            )));
+        }
         let _guard = self.issuing.lock().await;
         if self.ledger.groups.contains(name)? {
             return Err(Error::AlreadyExists(format!(

@@ -290,6 +290,78 @@ async fn equivocation_is_refused_and_kept_as_evidence() {
     );
 }
 
+/// A peer signing conflicting envelopes in a loop: one proof per held
+/// envelope is kept, within the per-peer cap in entries and bytes; every
+/// conflict is counted, persisted, and flagged.
+#[tokio::test]
+async fn equivocation_evidence_is_bounded_per_peer() {
+    let n = federation(&["DE", "FR"]).await;
+    let (de, fr) = (&n[0], &n[1]);
+    fr.x.set_evidence_limits(EvidenceLimits {
+        entries: 3,
+        bytes: u64::MAX,
+    });
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        held.push(
+            de.x.raise_alert(&analyst(de), draft(), to(&["FR"]))
+                .await
+                .unwrap(),
+        );
+    }
+    deliver(de, fr).await;
+    let twin = |view: &RecordView, story: &str| {
+        let mut other = alert("DE", &view.header.record_id);
+        other.summary = story.into();
+        let to: Vec<&str> = view.header.recipients.iter().map(|r| r.as_str()).collect();
+        let h = header("DE", &view.header.record_id, view.header.seq, &to);
+        SignedEnvelope::seal(&de.signer, h, &Record::Alert(other))
+    };
+    // 50 different conflicts with one held record: one entry kept.
+    for i in 0..50 {
+        let err =
+            fr.x.receive(&de.j, &[twin(&held[0], &format!("story {i}"))])
+                .await
+                .unwrap_err();
+        assert!(matches!(err, Error::AlreadyExists(_)), "{err}");
+    }
+    assert_eq!(fr.x.evidence_count(), 1, "the first proof only");
+    // Conflicts with every other held record: the cap of 3 holds.
+    for v in &held[1..] {
+        for i in 0..2 {
+            fr.x.receive(&de.j, &[twin(v, &format!("other {i}"))])
+                .await
+                .unwrap_err();
+        }
+    }
+    assert_eq!(fr.x.evidence_count(), 3, "capped at 3 entries");
+    let counts = fr.x.equivocation_counts().unwrap();
+    assert_eq!(counts.len(), 1);
+    let (peer, c) = &counts[0];
+    assert_eq!(peer, &de.j);
+    assert_eq!((c.detected, c.kept, c.not_kept), (58, 3, 55));
+    assert_eq!(fr.x.equivocations_detected(), 58, "status keeps flagging");
+    // The genuine records are untouched.
+    assert_eq!(fr.x.held_from(&de.j), 5);
+
+    // A cap in bytes: no room for even one pair of envelopes.
+    let jp = node("JP");
+    befriend(&jp, de).await;
+    befriend(de, &jp).await;
+    jp.x.set_evidence_limits(EvidenceLimits {
+        entries: 64,
+        bytes: 100,
+    });
+    let v =
+        de.x.raise_alert(&analyst(de), draft(), to(&["JP"]))
+            .await
+            .unwrap();
+    deliver(de, &jp).await;
+    jp.x.receive(&de.j, &[twin(&v, "x")]).await.unwrap_err();
+    assert_eq!(jp.x.evidence_count(), 0);
+    assert_eq!(jp.x.equivocations_detected(), 1);
+}
+
 #[tokio::test]
 async fn denials_are_amended_and_revoked_in_a_signed_chain() {
     let n = federation(&["DE", "FR"]).await;
@@ -393,7 +465,16 @@ async fn expired_alerts_are_not_delivered() {
 async fn distributions_name_peers_and_groups() {
     let n = federation(&["DE", "FR", "JP"]).await;
     let de = &n[0];
-    de.x.create_group("DE/admin/a", "g7", vec![j("FR"), j("JP"), j("DE")])
+    // Only registered peers, never the node itself.
+    assert!(matches!(
+        de.x.create_group("DE/admin/a", "g7", vec![j("FR"), j("US")]).await,
+        Err(Error::FailedPrecondition(_))
+    ));
+    assert!(matches!(
+        de.x.create_group("DE/admin/a", "g7", vec![j("FR"), j("DE")]).await,
+        Err(Error::InvalidArgument(_))
+    ));
+    de.x.create_group("DE/admin/a", "g7", vec![j("FR"), j("JP")])
         .await
         .unwrap();
     assert!(matches!(
@@ -584,6 +665,90 @@ async fn paged_listing_returns_every_current_record_once() {
     let wrong = PageCursor(vec![b'Z']);
     let err =
         de.x.list_page(RecordKind::Alert, &RecordFilter::default(), 3, Some(&wrong))
+            .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn listings_page_by_bytes_in_either_order() {
+    let n = federation(&["DE", "FR"]).await;
+    let de = &n[0];
+    for _ in 0..9 {
+        de.x.raise_alert(&analyst(de), draft(), to(&["FR"]))
+            .await
+            .unwrap();
+    }
+    let all: Vec<String> =
+        de.x.list(RecordKind::Alert, &RecordFilter::default())
+            .unwrap()
+            .into_iter()
+            .map(|v| v.header.record_id)
+            .collect();
+    assert_eq!(all.len(), 9);
+    // Every record "costs" 100 bytes: a 250-byte page holds two, however
+    // many records a page may hold by count.
+    let budget = PageBudget {
+        records: 1000,
+        bytes: 250,
+        cost: &|_| 100,
+    };
+    let (mut paged, mut cursor, mut pages) = (Vec::new(), None, 0);
+    loop {
+        let (page, next) =
+            de.x.list_page_within(
+                RecordKind::Alert,
+                &RecordFilter::default(),
+                &budget,
+                cursor.as_ref(),
+            )
+            .unwrap();
+        assert!(!page.is_empty() && page.len() <= 2, "{}", page.len());
+        pages += 1;
+        paged.extend(page.into_iter().map(|v| v.header.record_id));
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 5, "9 records, two per page");
+    let (mut a, mut b) = (all.clone(), paged);
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "each record exactly once");
+    // A record larger than the whole budget still comes, alone.
+    let tiny = PageBudget {
+        records: 1000,
+        bytes: 10,
+        cost: &|_| 100,
+    };
+    let (page, next) =
+        de.x.list_page_within(RecordKind::Alert, &RecordFilter::default(), &tiny, None)
+            .unwrap();
+    assert_eq!(page.len(), 1);
+    assert!(next.is_some());
+
+    // Newest first, resumed after any record, continues in the same order.
+    let mut resumed = Vec::new();
+    let mut after: Option<NewestCursor> = None;
+    loop {
+        let one = RecordFilter {
+            limit: Some(2),
+            ..RecordFilter::default()
+        };
+        let page =
+            de.x.list_newest(RecordKind::Alert, &one, after.as_ref())
+                .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(NewestCursor::of(last));
+        resumed.extend(page.into_iter().map(|v| v.header.record_id));
+    }
+    assert_eq!(resumed, all, "newest first, nothing repeated or skipped");
+    let foreign = NewestCursor {
+        issued_at_unix_ms: 0,
+        prefix: vec![b'D'],
+    };
+    let err =
+        de.x.list_newest(RecordKind::Alert, &RecordFilter::default(), Some(&foreign))
             .unwrap_err();
     assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
 }
