@@ -89,11 +89,26 @@ pub struct ScreeningFile {
     /// Score (0..1] from which a listed name is reported as a match, unless
     /// a query gives its own.
     pub threshold: f64,
+    /// Most entries one imported list may hold; larger imports are refused
+    /// (ResourceExhausted) before anything is indexed. The full OFAC SDN
+    /// list has about 18,000.
+    pub max_list_entries: usize,
+    /// Most names (primary names plus aliases) one imported list may hold;
+    /// the index's memory grows with them.
+    pub max_list_names: usize,
+    /// Most bytes of entries one import may stream.
+    pub max_list_bytes: usize,
 }
 
 impl Default for ScreeningFile {
     fn default() -> Self {
-        ScreeningFile { threshold: 0.85 }
+        let caps = crate::screening::ListCaps::default();
+        ScreeningFile {
+            threshold: 0.85,
+            max_list_entries: caps.entries,
+            max_list_names: caps.names,
+            max_list_bytes: caps.bytes,
+        }
     }
 }
 
@@ -232,6 +247,11 @@ pub struct LimitsFile {
     /// Most own records queued for one peer. Beyond it, issuing a record
     /// naming that peer fails with ResourceExhausted (nothing is dropped).
     pub max_outbox_per_peer: usize,
+    /// Most equivocation evidence entries kept per peer (each holds both
+    /// signed envelopes, up to ~520 KB); further conflicts are counted only.
+    pub max_evidence_per_peer: u64,
+    /// Most bytes of equivocation evidence kept per peer.
+    pub max_evidence_bytes_per_peer: u64,
     /// Most requests in flight at once on one connection (HTTP/2 streams);
     /// a client opening more waits for one to finish.
     pub max_concurrent_streams: u32,
@@ -263,6 +283,8 @@ impl Default for LimitsFile {
             requests_per_second_per_identity: 5_000,
             request_burst_per_identity: 10_000,
             max_outbox_per_peer: 1_000_000,
+            max_evidence_per_peer: crate::exchange::EvidenceLimits::default().entries,
+            max_evidence_bytes_per_peer: crate::exchange::EvidenceLimits::default().bytes,
             max_concurrent_streams: 128,
             request_timeout_ms: 120_000,
             keepalive_interval_ms: 30_000,
@@ -343,6 +365,7 @@ pub struct NodeConfig {
     pub requests_per_second_per_identity: u32,
     pub request_burst_per_identity: u32,
     pub max_outbox_per_peer: usize,
+    pub evidence_limits: crate::exchange::EvidenceLimits,
     pub max_concurrent_streams: u32,
     pub request_timeout: Duration,
     pub keepalive_interval: Duration,
@@ -351,6 +374,7 @@ pub struct NodeConfig {
     pub checkpoint_every: Duration,
     pub retention: RetentionPolicy,
     pub screening_threshold: f32,
+    pub screening_caps: crate::screening::ListCaps,
     pub taskforce: crate::taskforce::Limits,
     /// The risk-scoring methodology with this jurisdiction's overrides applied.
     pub risk: crate::risk::Effective,
@@ -503,6 +527,26 @@ impl NodeConfig {
                 file.limits.max_outbox_per_peer as u64,
             ),
             positive(
+                "limits.max_evidence_per_peer",
+                file.limits.max_evidence_per_peer,
+            ),
+            positive(
+                "limits.max_evidence_bytes_per_peer",
+                file.limits.max_evidence_bytes_per_peer,
+            ),
+            positive(
+                "screening.max_list_entries",
+                file.screening.max_list_entries as u64,
+            ),
+            positive(
+                "screening.max_list_names",
+                file.screening.max_list_names as u64,
+            ),
+            positive(
+                "screening.max_list_bytes",
+                file.screening.max_list_bytes as u64,
+            ),
+            positive(
                 "limits.max_concurrent_streams",
                 u64::from(file.limits.max_concurrent_streams),
             ),
@@ -587,6 +631,10 @@ impl NodeConfig {
                 requests_per_second_per_identity: file.limits.requests_per_second_per_identity,
                 request_burst_per_identity: file.limits.request_burst_per_identity,
                 max_outbox_per_peer: file.limits.max_outbox_per_peer,
+                evidence_limits: crate::exchange::EvidenceLimits {
+                    entries: file.limits.max_evidence_per_peer,
+                    bytes: file.limits.max_evidence_bytes_per_peer,
+                },
                 max_concurrent_streams: file.limits.max_concurrent_streams,
                 request_timeout: Duration::from_millis(file.limits.request_timeout_ms),
                 keepalive_interval: Duration::from_millis(file.limits.keepalive_interval_ms),
@@ -599,6 +647,11 @@ impl NodeConfig {
                     sweep_every: Duration::from_secs(file.retention.sweep_every_s),
                 },
                 screening_threshold: threshold as f32,
+                screening_caps: crate::screening::ListCaps {
+                    entries: file.screening.max_list_entries,
+                    names: file.screening.max_list_names,
+                    bytes: file.screening.max_list_bytes,
+                },
                 taskforce: crate::taskforce::Limits {
                     peer_deadline: Duration::from_millis(file.taskforce.peer_deadline_ms),
                     queries_per_minute: file.taskforce.queries_per_minute_per_identity,

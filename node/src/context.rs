@@ -86,7 +86,7 @@ impl NodeContext {
             store: self.store.stats(),
             peers: self.peers_with_links(),
             metrics_addr: self.metrics_addr,
-            equivocations: self.exchange.evidence_count(),
+            equivocations: self.exchange.equivocations_detected(),
             audit_entries: self.audit.count().await,
             audit_checkpointed: self.audit.checkpointed(),
             certificates: self.certificates(),
@@ -137,6 +137,10 @@ impl NodeContext {
     }
 
     pub fn metrics_snapshot(&self) -> Snapshot {
+        // Counters kept in the store, brought up to date at each scrape.
+        for (peer, count) in self.exchange.equivocation_counts().unwrap_or_default() {
+            self.metrics.equivocations(peer.as_str(), count.detected);
+        }
         let stats = self.store.stats();
         let outbox: usize = self
             .peers

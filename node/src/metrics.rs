@@ -30,6 +30,11 @@ struct RefusalLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PeerLabel {
+    peer: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DeliveryLabel {
     peer: String,
     stage: String,
@@ -98,6 +103,7 @@ pub struct Metrics {
     received: Counter,
     refused: Family<RefusalLabel, Counter>,
     delivery_failed: Family<DeliveryLabel, Counter>,
+    equivocations: Family<PeerLabel, Counter>,
     outbox: Gauge,
     peers: Gauge,
     peers_connected: Gauge,
@@ -120,6 +126,7 @@ impl Metrics {
             received: Counter::default(),
             refused: Family::default(),
             delivery_failed: Family::default(),
+            equivocations: Family::default(),
             outbox: Gauge::default(),
             peers: Gauge::default(),
             peers_connected: Gauge::default(),
@@ -175,6 +182,12 @@ impl Metrics {
             "Pushes and catch-ups of this node's records that failed, by peer, stage (push, \
              catch-up) and gRPC code (local: this node's own store)",
             m.delivery_failed.clone(),
+        );
+        registry.register(
+            "equivocations",
+            "Conflicting envelopes a peer signed (equivocation), by peer, whether or not \
+             their evidence was kept; persisted, so the total survives restarts",
+            m.equivocations.clone(),
         );
         registry.register(
             "outbox_pending",
@@ -285,6 +298,15 @@ impl Metrics {
                 code: code.to_owned(),
             })
             .inc();
+    }
+
+    /// Brings `concord_equivocations_total{peer}` up to `total`, the
+    /// persisted count of conflicts detected from `peer` (never down).
+    pub fn equivocations(&self, peer: &str, total: u64) {
+        let counter = self.equivocations.get_or_create(&PeerLabel {
+            peer: peer.to_owned(),
+        });
+        counter.inc_by(total.saturating_sub(counter.get()));
     }
 
     /// A push or catch-up to `peer` failed (issuer side).

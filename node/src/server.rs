@@ -215,6 +215,7 @@ impl Node {
             audit.clone(),
         )?);
         exchange.set_outbox_limit(config.max_outbox_per_peer);
+        exchange.set_evidence_limits(config.evidence_limits);
         let licensing = Arc::new(Licensing::open(
             store.clone(),
             config.jurisdiction.clone(),
@@ -228,6 +229,7 @@ impl Node {
                 audit.clone(),
                 config.screening_threshold,
             )
+            .map(|s| s.with_caps(config.screening_caps))
             .map_err(|e| match e {
                 crate::error::Error::Store(e) => StartError::Store(e),
                 other => StartError::State(other),

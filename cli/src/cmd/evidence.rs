@@ -21,16 +21,19 @@ pub async fn run(
         EvidenceCommand::List => {
             let profile = Profile::required(profile)?;
             let mut client = client::connect(&profile).await?;
-            let evidence = client
+            let response = client
                 .list_evidence(pb::ListEvidenceRequest {})
                 .await
                 .map_err(|s| rpc_error("ListEvidence", &profile, &s))?
-                .into_inner()
-                .evidence;
-            let evidence: Vec<EvidenceView> = evidence.iter().map(EvidenceView::from).collect();
+                .into_inner();
+            let list = EvidenceList::from(&response);
             match output {
-                OutputFormat::Json => print_json(&EvidenceList { evidence }),
-                OutputFormat::Table => print_text(&render_evidence(&evidence)),
+                OutputFormat::Json => print_json(&list),
+                OutputFormat::Table => print_text(&format!(
+                    "{}{}",
+                    render_evidence(&list.evidence),
+                    render_counts(&list)
+                )),
             }
         }
     }
@@ -39,6 +42,71 @@ pub async fn run(
 #[derive(Debug, Serialize)]
 pub struct EvidenceList {
     pub evidence: Vec<EvidenceView>,
+    /// Per peer: every conflict detected, and those counted without
+    /// evidence (a proof against the same held record was already kept,
+    /// or the peer's cap was reached).
+    pub counts: Vec<CountView>,
+    pub max_evidence_per_peer: u64,
+    pub max_evidence_bytes_per_peer: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CountView {
+    pub peer: String,
+    pub detected: u64,
+    pub kept: u64,
+    pub kept_bytes: u64,
+    pub not_kept: u64,
+    pub first_at: Option<String>,
+    pub last_at: Option<String>,
+}
+
+impl From<&pb::ListEvidenceResponse> for EvidenceList {
+    fn from(r: &pb::ListEvidenceResponse) -> Self {
+        EvidenceList {
+            evidence: r.evidence.iter().map(EvidenceView::from).collect(),
+            counts: r
+                .counts
+                .iter()
+                .map(|c| CountView {
+                    peer: c.peer.clone(),
+                    detected: c.detected,
+                    kept: c.kept,
+                    kept_bytes: c.kept_bytes,
+                    not_kept: c.not_kept,
+                    first_at: rfc3339(c.first_at_unix_ms),
+                    last_at: rfc3339(c.last_at_unix_ms),
+                })
+                .collect(),
+            max_evidence_per_peer: r.max_evidence_per_peer,
+            max_evidence_bytes_per_peer: r.max_evidence_bytes_per_peer,
+        }
+    }
+}
+
+/// The per-peer counts, when any conflict went without kept evidence.
+pub fn render_counts(list: &EvidenceList) -> String {
+    if list.counts.iter().all(|c| c.not_kept == 0) {
+        return String::new();
+    }
+    let mut table = Table::new(["PEER", "DETECTED", "KEPT", "NOT KEPT", "LAST"]);
+    for c in &list.counts {
+        table.row([
+            c.peer.clone(),
+            c.detected.to_string(),
+            c.kept.to_string(),
+            c.not_kept.to_string(),
+            c.last_at.clone().unwrap_or_else(|| "-".to_owned()),
+        ]);
+    }
+    format!(
+        "\nFurther conflicts were counted but not kept: one proof per held record, at most \
+         {} entries and {} bytes per peer ([limits] max_evidence_per_peer, \
+         max_evidence_bytes_per_peer).\n\n{}",
+        list.max_evidence_per_peer,
+        list.max_evidence_bytes_per_peer,
+        table.render()
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -118,7 +186,29 @@ mod tests {
             text.contains("FR      FR-D-1  2        FR             2023-11-14T22:13:20.000Z  aa"),
             "{text}"
         );
-        let json = serde_json::to_value(EvidenceList { evidence: vec![e] }).unwrap();
+        let list = EvidenceList::from(&pb::ListEvidenceResponse {
+            evidence: vec![],
+            counts: vec![pb::EquivocationCount {
+                peer: "FR".into(),
+                detected: 100,
+                kept: 1,
+                kept_bytes: 500,
+                not_kept: 99,
+                first_at_unix_ms: 1_700_000_000_000,
+                last_at_unix_ms: 1_700_000_000_000,
+            }],
+            max_evidence_per_peer: 64,
+            max_evidence_bytes_per_peer: 16 << 20,
+        });
+        let counts = render_counts(&list);
+        assert!(counts.contains("at most 64 entries"), "{counts}");
+        assert!(counts.contains("FR    100       1     99"), "{counts}");
+        let list = EvidenceList {
+            evidence: vec![e],
+            ..list
+        };
+        let json = serde_json::to_value(&list).unwrap();
         assert_eq!(json["evidence"][0]["conflicting_digest"], "bb");
+        assert_eq!(json["counts"][0]["not_kept"], 99);
     }
 }

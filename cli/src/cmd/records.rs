@@ -16,9 +16,11 @@ use crate::output::{key_values, or_dash, rfc3339, time_or_never, yes_no, Table};
 /// Records per ListAlerts/ListDenials page when the CLI reads a whole listing.
 pub const PAGE_SIZE: u32 = 500;
 
-/// Runs a ListAlerts/ListDenials `request` through `call`. With a limit, one
-/// call (the newest records); without, every page in turn so no response
-/// outgrows the message limit, shown newest first like an unpaged listing.
+/// Runs a ListAlerts/ListDenials `request` through `call`, following every
+/// `next_page_token`: the node bounds each response in bytes, so a listing
+/// of any size arrives whole. With a limit, the newest `limit` records (the
+/// node's newest-first order, continued until `limit` arrived); without,
+/// every page in store order, shown newest first like an unpaged listing.
 pub async fn list_all<F, Fut>(
     request: pb::ListRecordsRequest,
     mut call: F,
@@ -27,23 +29,32 @@ where
     F: FnMut(pb::ListRecordsRequest) -> Fut,
     Fut: std::future::Future<Output = Result<pb::ListRecordsResponse, tonic::Status>>,
 {
-    if request.limit != 0 {
-        return call(request).await.map(|r| r.records);
-    }
-    let mut request = pb::ListRecordsRequest {
-        page_size: PAGE_SIZE,
-        ..request
+    let limit = request.limit as usize;
+    let mut request = if limit != 0 {
+        request
+    } else {
+        pb::ListRecordsRequest {
+            page_size: PAGE_SIZE,
+            ..request
+        }
     };
     let mut all = Vec::new();
     loop {
         let page = call(request.clone()).await?;
         all.extend(page.records);
-        if page.next_page_token.is_empty() {
+        if page.next_page_token.is_empty() || (limit != 0 && all.len() >= limit) {
             break;
+        }
+        if limit != 0 {
+            request.limit = u32::try_from(limit - all.len()).unwrap_or(u32::MAX);
         }
         request.page_token = page.next_page_token;
     }
-    all.sort_by_key(|r| std::cmp::Reverse(r.issued_at_unix_ms));
+    if limit != 0 {
+        all.truncate(limit);
+    } else {
+        all.sort_by_key(|r| std::cmp::Reverse(r.issued_at_unix_ms));
+    }
     Ok(all)
 }
 

@@ -277,6 +277,7 @@ async fn import(
 
     let profile = Profile::required(profile)?;
     let mut client = import_client(&profile).await?;
+    refuse_beyond_caps(&mut client, &args.list, &parsed.entries).await?;
     let total = parsed.entries.len();
     let bar = progress.bar(&format!("importing {total} entries"), total);
     let counted = bar.clone();
@@ -310,6 +311,31 @@ async fn import(
             out.list, out.entries, out.names, shown, out.replaced, out.malformed.len()
         )),
     }
+}
+
+/// Refuses, before streaming, a list beyond the caps the node announces
+/// (`ListLists`), with the node's own message and exit code; a node that
+/// announces none (or cannot be asked) checks on its own.
+async fn refuse_beyond_caps(
+    client: &mut ScreeningClient,
+    list: &str,
+    entries: &[concord_node::screening::WatchlistEntry],
+) -> Result<(), CliError> {
+    let Ok(r) = client.list_lists(pb::ListListsRequest {}).await else {
+        return Ok(());
+    };
+    let r = r.into_inner();
+    let cap = |n: u64| match n {
+        0 => usize::MAX,
+        n => usize::try_from(n).unwrap_or(usize::MAX),
+    };
+    let caps = concord_node::screening::ListCaps {
+        entries: cap(r.max_list_entries),
+        names: cap(r.max_list_names),
+        bytes: cap(r.max_list_bytes),
+    };
+    caps.check(list, &concord_node::screening::ListSize::of(entries))
+        .map_err(|e| CliError::new(crate::exit::ErrorKind::ResourceExhausted, e.to_string()))
 }
 
 /// A client for `ImportList` (also used by `concord bench`): a large list

@@ -391,7 +391,20 @@ impl AdminService for AdminApi {
             .iter()
             .map(convert::evidence)
             .collect();
-        Ok(Response::new(pb::ListEvidenceResponse { evidence }))
+        let counts = self
+            .ctx
+            .exchange
+            .equivocation_counts()?
+            .iter()
+            .map(|(peer, c)| convert::equivocation_count(peer, c))
+            .collect();
+        let limits = self.ctx.exchange.evidence_limits();
+        Ok(Response::new(pb::ListEvidenceResponse {
+            evidence,
+            counts,
+            max_evidence_per_peer: limits.entries,
+            max_evidence_bytes_per_peer: limits.bytes,
+        }))
     }
 
     type BackupStream =

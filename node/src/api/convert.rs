@@ -140,6 +140,21 @@ pub fn evidence(e: &crate::exchange::ledger::Evidence) -> pb::EquivocationEviden
     }
 }
 
+pub fn equivocation_count(
+    peer: &crate::identity::Jurisdiction,
+    c: &crate::exchange::ledger::EquivocationCount,
+) -> pb::EquivocationCount {
+    pb::EquivocationCount {
+        peer: peer.to_string(),
+        detected: c.detected,
+        kept: c.kept,
+        kept_bytes: c.kept_bytes,
+        not_kept: c.not_kept,
+        first_at_unix_ms: c.first_at_unix_ms,
+        last_at_unix_ms: c.last_at_unix_ms,
+    }
+}
+
 pub fn audit_entry(e: &crate::audit::AuditEntry) -> pb::AuditEntry {
     pb::AuditEntry {
         seq: e.seq,

@@ -9,8 +9,8 @@ use crate::exchange::records::{
     AlertCategory, DenialNotice, DeniedItem, Party, RiskAlert, Severity, Subjects,
 };
 use crate::exchange::{
-    AlertDraft, DeliveryView, DenialChange, DenialDraft, Distribution, PageCursor, Record,
-    RecordFilter, RecordView, SignatureCheck,
+    AlertDraft, DeliveryView, DenialChange, DenialDraft, Distribution, NewestCursor, PageCursor,
+    Record, RecordFilter, RecordView, SignatureCheck,
 };
 use crate::identity::Jurisdiction;
 use crate::peers::now_unix_ms;
@@ -133,17 +133,53 @@ pub fn denial_change(r: pb::AmendDenialRequest) -> DenialChange {
     }
 }
 
+/// Where a listing resumes, from its `page_token`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListToken {
+    /// A paged listing in store order.
+    Store(PageCursor),
+    /// An unpaged (newest-first) listing too large for one message.
+    Newest(NewestCursor),
+}
+
+/// First byte of a newest-first token; store-order tokens start with a
+/// record kind's byte (`A`, `D`, `C`).
+const NEWEST_TAG: u8 = b'n';
+
 /// The cursor inside a `page_token`; `None` for the first page.
-pub fn page_token(token: &str) -> Result<Option<PageCursor>, Error> {
+pub fn page_token(token: &str) -> Result<Option<ListToken>, Error> {
     if token.is_empty() {
         return Ok(None);
     }
     if token.len() > 1024 {
         return Err(invalid("page_token", "too long"));
     }
-    hex::decode(token)
-        .map(|b| Some(PageCursor(b)))
-        .map_err(|_| invalid("page_token", "not a token this node returned"))
+    let foreign = || invalid("page_token", "not a token this node returned");
+    let bytes = hex::decode(token).map_err(|_| foreign())?;
+    match bytes.split_first() {
+        Some((&NEWEST_TAG, rest)) => {
+            let (at, prefix) = rest.split_at_checked(8).ok_or_else(foreign)?;
+            let at: [u8; 8] = at.try_into().map_err(|_| foreign())?;
+            Ok(Some(ListToken::Newest(NewestCursor {
+                issued_at_unix_ms: i64::from_be_bytes(at),
+                prefix: prefix.to_vec(),
+            })))
+        }
+        _ => Ok(Some(ListToken::Store(PageCursor(bytes)))),
+    }
+}
+
+/// The `next_page_token` of a listing that resumes at `token`.
+pub fn next_page_token(token: &ListToken) -> String {
+    match token {
+        ListToken::Store(c) => hex::encode(&c.0),
+        ListToken::Newest(c) => {
+            let mut b = vec![NEWEST_TAG];
+            b.extend_from_slice(&c.issued_at_unix_ms.to_be_bytes());
+            b.extend_from_slice(&c.prefix);
+            hex::encode(b)
+        }
+    }
 }
 
 pub fn filter(r: &pb::ListRecordsRequest) -> Result<RecordFilter, Error> {

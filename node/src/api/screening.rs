@@ -13,10 +13,7 @@ use super::screening_convert as conv;
 use crate::error::Error;
 use crate::identity::Caller;
 use crate::policy::{self, ScreeningAction};
-use crate::screening::{Screening, WatchlistEntry, MAX_BATCH};
-
-/// Most entries one import may send (the store's per-list bound).
-const MAX_IMPORT: usize = 2_000_000;
+use crate::screening::{entry::text_bytes, ListSize, Screening, WatchlistEntry, MAX_BATCH};
 
 pub struct ScreeningApi {
     screening: Arc<Screening>,
@@ -58,6 +55,10 @@ impl ScreeningService for ScreeningApi {
             _ => return Err(invalid("an import starts with a header naming the list")),
         };
         let mut entries: Vec<WatchlistEntry> = Vec::new();
+        // Counted as the entries arrive, so an oversized list is refused
+        // before it is held whole, let alone indexed.
+        let caps = self.screening.caps();
+        let mut size = ListSize::default();
         loop {
             match stream
                 .message()
@@ -67,13 +68,14 @@ impl ScreeningService for ScreeningApi {
                 Some(pb::ImportListRequest {
                     part: Some(Part::Entries(chunk)),
                 }) => {
-                    if entries.len() + chunk.entries.len() > MAX_IMPORT {
-                        return Err(Error::ResourceExhausted(format!(
-                            "list {}: more than {MAX_IMPORT} entries",
-                            header.list
-                        ))
-                        .into());
+                    for e in &chunk.entries {
+                        let bytes = text_bytes(
+                            [&e.source_id, &e.name],
+                            [&e.aliases, &e.countries, &e.addresses, &e.programs],
+                        );
+                        size.add(e.aliases.len(), bytes);
                     }
+                    caps.check(&header.list, &size)?;
                     for e in chunk.entries {
                         entries.push(conv::entry_in(e)?);
                     }
@@ -164,6 +166,12 @@ impl ScreeningService for ScreeningApi {
             .into_iter()
             .map(conv::list_out)
             .collect();
-        Ok(Response::new(pb::ListListsResponse { lists }))
+        let caps = self.screening.caps();
+        Ok(Response::new(pb::ListListsResponse {
+            lists,
+            max_list_entries: caps.entries as u64,
+            max_list_names: caps.names as u64,
+            max_list_bytes: caps.bytes as u64,
+        }))
     }
 }

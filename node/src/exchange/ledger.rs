@@ -52,6 +52,24 @@ pub struct Evidence {
     pub at_unix_ms: i64,
 }
 
+/// Every equivocation detected from one peer, kept or not: key `issuer`.
+/// Evidence is kept for the first conflict with each held envelope only,
+/// and up to a per-peer cap; the rest are counted here.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EquivocationCount {
+    /// Conflicting envelopes refused (kept as evidence or not).
+    pub detected: u64,
+    /// Evidence entries stored, and their envelopes' bytes.
+    pub kept: u64,
+    pub kept_bytes: u64,
+    /// Conflicts refused without storing their proof: a proof against the
+    /// same held envelope was already kept, the cap was reached, or the
+    /// conflict was within one pushed batch.
+    pub not_kept: u64,
+    pub first_at_unix_ms: i64,
+    pub last_at_unix_ms: i64,
+}
+
 /// A named set of jurisdictions a distribution can name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SharingGroup {
@@ -70,7 +88,10 @@ pub struct Ledger {
     pub cursors: Tree<u64>,
     /// This node's last issued sequence number: key `seq`.
     pub counters: Tree<u64>,
+    /// Key `issuer 0 seq` of the held envelope the conflict is with: one
+    /// entry per held envelope, however many conflicting ones arrive.
     pub evidence: Tree<Evidence>,
+    pub equivocations: Tree<EquivocationCount>,
     pub groups: Tree<SharingGroup>,
 }
 
@@ -84,6 +105,7 @@ impl Ledger {
             cursors: store.tree("cursors")?,
             counters: store.tree("counters")?,
             evidence: store.tree("evidence")?,
+            equivocations: store.tree("equivocations")?,
             groups: store.tree("groups")?,
         })
     }

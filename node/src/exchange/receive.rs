@@ -226,7 +226,9 @@ impl Exchange {
         }
     }
 
-    /// Keeps both signed versions as evidence and returns the refusal.
+    /// Keeps both signed versions as evidence (the first proof against each
+    /// held envelope, within the peer's limits; the rest are counted), logs
+    /// it (rate-limited) and returns the refusal.
     async fn equivocation(
         &self,
         sender: &Jurisdiction,
@@ -239,33 +241,36 @@ impl Exchange {
             "equivocation: {} signed two different envelopes for {} version {} (sequence {})",
             h.issuer, h.record_id, h.version, h.seq
         );
-        tracing::error!(issuer = %h.issuer, record = %h.record_id, version = h.version, "equivocation detected; evidence kept");
-        let Some(held) = held else {
-            // Seen within this very batch: the batch is refused, nothing held yet.
-            return Error::AlreadyExists(message);
-        };
-        let evidence = Evidence {
+        // `None`: seen within this very batch, which is refused; nothing held yet.
+        let evidence = held.map(|held| Evidence {
             issuer: h.issuer.clone(),
             record_id: h.record_id.clone(),
             version: h.version,
             held,
-            conflicting: conflicting.clone(),
+            conflicting,
             received_from: sender.clone(),
             at_unix_ms: now,
-        };
-        let mut key = ledger::seq_key(&h.issuer, h.seq);
-        key.extend_from_slice(&conflicting.digest());
-        let mut batch = self.store.batch();
-        let kept = batch
-            .put(&self.ledger.evidence, &key, &evidence)
-            .map(|_| batch);
-        match kept {
-            Ok(batch) => {
-                if let Err(e) = self.store.commit(batch).await {
-                    tracing::error!(error = %e, "cannot keep equivocation evidence");
+        });
+        match self.record_equivocation(&h.issuer, evidence, now).await {
+            Ok((kept, count)) => {
+                if let Some(quiet) = self.equivocation_log_due(&h.issuer, count.detected) {
+                    tracing::error!(
+                        issuer = %h.issuer,
+                        record = %h.record_id,
+                        version = h.version,
+                        seq = h.seq,
+                        evidence = ?kept,
+                        detected = count.detected,
+                        kept = count.kept,
+                        not_kept = count.not_kept,
+                        not_logged = quiet,
+                        "equivocation detected: a peer signed conflicting envelopes"
+                    );
                 }
             }
-            Err(e) => tracing::error!(error = %e, "cannot encode equivocation evidence"),
+            Err(e) => {
+                tracing::error!(issuer = %h.issuer, error = %e, "cannot keep equivocation evidence")
+            }
         }
         Error::AlreadyExists(message)
     }

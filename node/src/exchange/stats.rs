@@ -36,7 +36,8 @@ pub struct PeerCounts {
     /// Records issued by the peer held here.
     pub alerts_received: u64,
     pub denials_received: u64,
-    /// Equivocation evidence held against the peer.
+    /// Equivocations detected from the peer (evidence held, and conflicts
+    /// counted beyond it).
     pub equivocations: u64,
 }
 
@@ -60,6 +61,11 @@ impl Exchange {
         for (_, e) in self.ledger.evidence.iter()? {
             stats.equivocations += 1;
             stats.peers.entry(e.issuer).or_default().equivocations += 1;
+        }
+        // Conflicts counted beyond the evidence kept.
+        for (peer, c) in self.equivocation_counts()? {
+            stats.equivocations += c.not_kept;
+            stats.peers.entry(peer).or_default().equivocations += c.not_kept;
         }
         Ok(stats)
     }

@@ -57,6 +57,57 @@ impl RecordView {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PageCursor(pub Vec<u8>);
 
+impl PageCursor {
+    /// The cursor of `view`'s record: a page resuming here starts after it.
+    pub fn of(view: &RecordView) -> PageCursor {
+        PageCursor(store_prefix(view))
+    }
+}
+
+/// Where a newest-first listing resumes: the last record returned, by issue
+/// time and then store prefix (the order [`Exchange::list`] returns).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewestCursor {
+    pub issued_at_unix_ms: i64,
+    pub prefix: Vec<u8>,
+}
+
+impl NewestCursor {
+    pub fn of(view: &RecordView) -> NewestCursor {
+        NewestCursor {
+            issued_at_unix_ms: view.header.issued_at_unix_ms,
+            prefix: store_prefix(view),
+        }
+    }
+}
+
+/// How much one page of a listing may hold: at most `records` records, and
+/// records whose `cost` (e.g. their encoded size) adds up to at most `bytes`
+/// — except that a page always holds at least one record.
+pub struct PageBudget<'a> {
+    pub records: usize,
+    pub bytes: usize,
+    pub cost: &'a dyn Fn(&RecordView) -> usize,
+}
+
+/// The store prefix of `view`'s record (`kind issuer 0 id 0`).
+fn store_prefix(view: &RecordView) -> Vec<u8> {
+    ledger::record_prefix(
+        view.header.kind,
+        &view.header.issuer,
+        &view.header.record_id,
+    )
+}
+
+/// Newest first; records issued at the same time in store order, so the
+/// order is total and a newest-first listing can resume.
+fn newest_first(a: &RecordView, b: &RecordView) -> std::cmp::Ordering {
+    b.header
+        .issued_at_unix_ms
+        .cmp(&a.header.issued_at_unix_ms)
+        .then_with(|| store_prefix(a).cmp(&store_prefix(b)))
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct RecordFilter {
     pub issuer: Option<Jurisdiction>,
@@ -143,6 +194,23 @@ impl Exchange {
 
     /// Current records of one kind (the latest version of each denial), newest first.
     pub fn list(&self, kind: RecordKind, filter: &RecordFilter) -> Result<Vec<RecordView>> {
+        self.list_newest(kind, filter, None)
+    }
+
+    /// Like [`Exchange::list`], but only the records after `after` in its
+    /// order (newest first, then store order): how a newest-first listing
+    /// too large for one message continues. `filter.limit` counts from there.
+    pub fn list_newest(
+        &self,
+        kind: RecordKind,
+        filter: &RecordFilter,
+        after: Option<&NewestCursor>,
+    ) -> Result<Vec<RecordView>> {
+        if after.is_some_and(|c| c.prefix.first() != Some(&ledger::kind_byte(kind))) {
+            return Err(Error::InvalidArgument(
+                "page_token: not a token of this listing".into(),
+            ));
+        }
         let now = now_unix_ms();
         let mut latest: Vec<ledger::IndexEntry> = Vec::new();
         let mut last_prefix: Option<Vec<u8>> = None;
@@ -166,7 +234,16 @@ impl Exchange {
                 out.push(view);
             }
         }
-        out.sort_by_key(|v| std::cmp::Reverse(v.header.issued_at_unix_ms));
+        out.sort_by(newest_first);
+        if let Some(c) = after {
+            let resumes = |v: &RecordView| {
+                (
+                    std::cmp::Reverse(v.header.issued_at_unix_ms),
+                    store_prefix(v),
+                ) > (std::cmp::Reverse(c.issued_at_unix_ms), c.prefix.clone())
+            };
+            out.retain(resumes);
+        }
         if let Some(limit) = filter.limit {
             out.truncate(limit);
         }
@@ -185,6 +262,24 @@ impl Exchange {
         page_size: usize,
         after: Option<&PageCursor>,
     ) -> Result<(Vec<RecordView>, Option<PageCursor>)> {
+        let budget = PageBudget {
+            records: page_size,
+            bytes: usize::MAX,
+            cost: &|_| 0,
+        };
+        self.list_page_within(kind, filter, &budget, after)
+    }
+
+    /// [`Exchange::list_page`] bounded by `budget` as well: the page ends
+    /// before the record that would take it past `budget.bytes`, so a
+    /// listing of large records still comes in bounded messages.
+    pub fn list_page_within(
+        &self,
+        kind: RecordKind,
+        filter: &RecordFilter,
+        budget: &PageBudget<'_>,
+        after: Option<&PageCursor>,
+    ) -> Result<(Vec<RecordView>, Option<PageCursor>)> {
         let kind_byte = ledger::kind_byte(kind);
         let start = match after {
             Some(cursor) => {
@@ -201,8 +296,9 @@ impl Exchange {
             None => vec![kind_byte],
         };
         let now = now_unix_ms();
-        let page_size = page_size.max(1);
-        let mut out = Vec::new();
+        let page_size = budget.records.max(1);
+        let mut out: Vec<RecordView> = Vec::new();
+        let mut used = 0usize;
         // The latest version of the record being scanned, with its prefix.
         let mut pending: Option<(Vec<u8>, ledger::IndexEntry)> = None;
         let mut scan = self.ledger.index.lazy_range(start, [kind_byte + 1]);
@@ -214,6 +310,16 @@ impl Exchange {
             if let Some((done_prefix, e)) = pending.take_if(|(p, _)| Some(&*p) != prefix.as_ref()) {
                 // Every version of `done_prefix` has been seen.
                 if let Some(view) = self.current_view(&e, filter, now)? {
+                    let cost = (budget.cost)(&view);
+                    if let Some(last) = out
+                        .last()
+                        .filter(|_| used.saturating_add(cost) > budget.bytes)
+                    {
+                        // Full: the next page starts with this record.
+                        let cursor = PageCursor::of(last);
+                        return Ok((out, Some(cursor)));
+                    }
+                    used = used.saturating_add(cost);
                     out.push(view);
                 }
                 if out.len() == page_size {

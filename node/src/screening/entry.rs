@@ -91,6 +91,19 @@ pub struct WatchlistEntry {
 }
 
 impl WatchlistEntry {
+    /// Bytes of the entry's text: what [`super::ListCaps::bytes`] counts.
+    pub fn text_bytes(&self) -> usize {
+        text_bytes(
+            [&self.source_id, &self.name],
+            [
+                &self.aliases,
+                &self.countries,
+                &self.addresses,
+                &self.programs,
+            ],
+        )
+    }
+
     pub fn new(
         source_id: impl Into<String>,
         entity_type: EntityType,
@@ -181,6 +194,17 @@ fn text(field: &str, value: &str, max: usize) -> Result<(), String> {
         return Err(format!("{field}: contains control characters"));
     }
     Ok(())
+}
+
+/// Bytes of an entry's text fields, from its single fields and its lists
+/// (shared with the import RPC, which counts wire entries the same way).
+pub fn text_bytes<'a>(
+    single: impl IntoIterator<Item = &'a String>,
+    lists: impl IntoIterator<Item = &'a Vec<String>>,
+) -> usize {
+    let one: usize = single.into_iter().map(String::len).sum();
+    let many: usize = lists.into_iter().flatten().map(String::len).sum();
+    one.saturating_add(many)
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 pub use entry::{EntityType, WatchlistEntry};
 pub use index::{Filter, Hit, IndexedEntry, ListIndex, PreparedQuery};
-pub use watchlists::{ImportOutcome, ListMeta};
+pub use watchlists::{ImportOutcome, ListCaps, ListMeta, ListSize};
 
 use crate::audit::AuditLog;
 use crate::error::{Error, Result};
@@ -127,6 +127,8 @@ pub struct Screening {
     /// One import at a time: replacing a list reads, then rewrites, its keys.
     importing: tokio::sync::Mutex<()>,
     default_threshold: f32,
+    /// How large one imported list may be.
+    caps: ListCaps,
     /// The name of the last list imported, for those re-scoring on imports.
     imported: tokio::sync::watch::Sender<Option<String>>,
 }
@@ -156,8 +158,18 @@ impl Screening {
             catalog: RwLock::new(Arc::new(catalog)),
             importing: tokio::sync::Mutex::new(()),
             default_threshold,
+            caps: ListCaps::default(),
             imported: tokio::sync::watch::channel(None).0,
         })
+    }
+
+    /// The same, with the configured caps on imported lists.
+    pub fn with_caps(self, caps: ListCaps) -> Self {
+        Screening { caps, ..self }
+    }
+
+    pub fn caps(&self) -> ListCaps {
+        self.caps
     }
 
     pub fn default_threshold(&self) -> f32 {

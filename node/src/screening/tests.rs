@@ -204,6 +204,58 @@ async fn a_bad_import_writes_nothing() {
     );
 }
 
+/// A list beyond any configured cap is refused before it is indexed, with
+/// ResourceExhausted naming the cap and its config key; the list held
+/// stays as it was.
+#[tokio::test]
+async fn an_import_beyond_a_cap_is_refused_and_changes_nothing() {
+    let n = node();
+    let caps = ListCaps {
+        entries: 4,
+        names: 8,
+        bytes: 200,
+    };
+    let s = Screening::open(n.store.clone(), n.audit.clone(), 0.85)
+        .unwrap()
+        .with_caps(caps);
+    s.import("DE/admin/ada", "ofac-sdn", "ofac-csv", sdn())
+        .await
+        .unwrap();
+    let audit_before = n.audit.count().await;
+    let many = |count: usize, aliases: &[&str], name: &str| -> Vec<WatchlistEntry> {
+        (0..count)
+            .map(|i| entry(&format!("x{i}"), name, aliases, &[]))
+            .collect()
+    };
+    for (entries, key) in [
+        (many(5, &[], "A"), "[screening] max_list_entries"),
+        (
+            many(2, &["B", "C", "D", "E"], "A"),
+            "[screening] max_list_names",
+        ),
+        (
+            many(2, &[], &"LONG NAME ".repeat(15)),
+            "[screening] max_list_bytes",
+        ),
+    ] {
+        let err = s
+            .import("DE/admin/ada", "ofac-sdn", "jsonl", entries)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::ResourceExhausted(_)), "{err}");
+        assert!(err.to_string().contains(key), "{err}");
+        assert!(err.to_string().contains("nothing imported"), "{err}");
+    }
+    assert_eq!(n.audit.count().await, audit_before);
+    assert_eq!(s.lists()[0].entries, 3);
+    assert_eq!(s.lists()[0].format, "ofac-csv");
+    // At the caps exactly is fine.
+    s.import("DE/admin/ada", "ofac-sdn", "jsonl", many(4, &[], "A"))
+        .await
+        .unwrap();
+    assert_eq!(s.lists()[0].entries, 4);
+}
+
 #[tokio::test]
 async fn queries_take_a_limit_a_threshold_and_countries() {
     let n = node();

@@ -8,7 +8,7 @@
 //! `id` (string or number) and `name` are required; `type` is `individual`,
 //! `entity`, `vessel`, `aircraft` or absent (`unknown`); `countries` are
 //! ISO 3166-1 alpha-2 codes or country names. Other fields are ignored.
-//! Blank lines are skipped.
+//! Blank lines are skipped; a leading UTF-8 byte-order mark is dropped.
 
 use std::collections::HashMap;
 
@@ -39,6 +39,8 @@ pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
     let mut entries: Vec<WatchlistEntry> = Vec::new();
     let mut lines: Vec<u64> = Vec::new();
     let mut by_id: HashMap<String, u64> = HashMap::new();
+    // Editors on Windows write one; JSON has no place for it.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     for (n, raw) in bytes.split(|b| *b == b'\n').enumerate() {
         let line = n as u64 + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -111,4 +113,22 @@ pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
     parsed.entries = entries;
     parsed.validate(file, &lines);
     parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    #[test]
+    fn a_leading_byte_order_mark_is_dropped() {
+        let text = "\u{feff}{\"id\": 1, \"name\": \"ACME TRADING FZE\"}\n{\"id\": \"X-2\", \"name\": \"Beta LLC\"}\n";
+        let parsed = parse("list.jsonl", text.as_bytes());
+        assert!(parsed.malformed.is_empty(), "{:?}", parsed.malformed);
+        let ids: Vec<&str> = parsed
+            .entries
+            .iter()
+            .map(|e| e.source_id.as_str())
+            .collect();
+        assert_eq!(ids, ["1", "X-2"]);
+    }
 }
