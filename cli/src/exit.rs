@@ -223,6 +223,9 @@ enum Cause {
     /// A rustls error value in the chain.
     Tls,
     TimedOut,
+    /// The connection went away mid-call (the node stopped or died): reset,
+    /// broken pipe, end of stream without TLS close_notify.
+    Dropped,
     /// Only words in a message suggesting TLS.
     TlsMentioned,
 }
@@ -278,6 +281,8 @@ fn cause_kind(cause: Cause) -> ErrorKind {
         Cause::Refused => ErrorKind::ConnectionRefused,
         Cause::Tls | Cause::TlsMentioned => ErrorKind::Tls,
         Cause::TimedOut => ErrorKind::Timeout,
+        // The node could not be reached to finish the call.
+        Cause::Dropped => ErrorKind::ConnectionRefused,
     }
 }
 
@@ -289,6 +294,7 @@ fn strongest(causes: &[Cause]) -> Option<Cause> {
     [
         Cause::Refused,
         Cause::Tls,
+        Cause::Dropped,
         Cause::TimedOut,
         Cause::TlsMentioned,
     ]
@@ -308,6 +314,10 @@ fn causes_in_chain(err: &(dyn StdError + 'static)) -> Vec<Cause> {
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => found.push(Cause::Refused),
                 std::io::ErrorKind::TimedOut => found.push(Cause::TimedOut),
+                std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::BrokenPipe
+                | std::io::ErrorKind::UnexpectedEof => found.push(Cause::Dropped),
                 _ => {}
             }
         }
@@ -364,6 +374,19 @@ fn causes_in_text(text: &str) -> Vec<Cause> {
     }
     if lower.contains("timed out") || lower.contains("timeout") {
         found.push(Cause::TimedOut);
+    }
+    if [
+        "connection reset",
+        "broken pipe",
+        "close_notify",
+        "connection closed",
+        "unexpected eof",
+        "stream closed because of a broken pipe",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+    {
+        found.push(Cause::Dropped);
     }
     if lower
         .split(|c: char| !c.is_ascii_alphanumeric())
@@ -468,6 +491,15 @@ mod tests {
         );
         let timed_out = io::Error::new(io::ErrorKind::TimedOut, "connect timeout");
         check(wrapped(timed_out), ErrorKind::Timeout);
+        // A node that dies mid-call is unreachable, not a TLS problem.
+        check(
+            Status::unknown(
+                "error reading a body from connection: peer closed connection without sending TLS close_notify",
+            ),
+            ErrorKind::ConnectionRefused,
+        );
+        let reset = io::Error::new(io::ErrorKind::ConnectionReset, "connection reset by peer");
+        check(wrapped(reset), ErrorKind::ConnectionRefused);
         // Host names that merely contain the letters "tls" are no TLS cause.
         check(
             Status::unavailable("atlas.example unreachable"),

@@ -47,3 +47,19 @@ fn missing_profile_is_a_config_error() {
         "one-line error expected: {stderr}"
     );
 }
+
+#[test]
+fn writing_into_a_missing_directory_is_the_callers_mistake() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_file = dir.path().join("no-such-dir").join("export.jsonl");
+    for args in [vec!["audit", "export", "--out"], vec!["backup", "--out"]] {
+        let out = concord()
+            .args(&args)
+            .arg(&out_file)
+            .output()
+            .expect("run concord");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(6), "{args:?}: {err}");
+        assert!(err.contains("does not exist"), "{err}");
+    }
+}

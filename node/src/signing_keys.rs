@@ -126,6 +126,22 @@ pub fn rotate(
     // swap: a crash leaves either the old state or one rename to finish,
     // which `load` names.
     let pending = pending_path(key);
+    // `load` succeeded, so the retired list matches the current key: a
+    // pending file can only be left by a rotation interrupted before it
+    // wrote that list (often 0 bytes). Nothing refers to the key in it;
+    // it is replaced.
+    match std::fs::remove_file(&pending) {
+        Ok(()) => {
+            tracing::warn!(path = %pending.display(), "removed the new key of an interrupted rotation")
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(source) => {
+            return Err(SigningKeysError::Io {
+                path: pending,
+                source,
+            })
+        }
+    }
     keyfile::write_private(&pending, &pkcs8)?;
     write_atomically(retired, retired_keys_to_toml(&keys).as_bytes())?;
     std::fs::rename(&pending, key).map_err(|source| SigningKeysError::Io {
@@ -180,6 +196,22 @@ mod tests {
         let retired = dir.path().join("signing-retired.toml");
         keyfile::write_private(&key, &RecordSigner::generate_pkcs8().unwrap()).unwrap();
         (dir, key, retired)
+    }
+
+    #[test]
+    fn a_rotation_interrupted_before_its_first_write_does_not_block_the_next() {
+        let (_dir, key, retired) = setup();
+        let before = load(&key, &retired, "DE").unwrap();
+        // Killed right after creating the new key file.
+        std::fs::write(pending_path(&key), b"").unwrap();
+        assert_eq!(
+            load(&key, &retired, "DE").unwrap().key_id(),
+            before.key_id()
+        );
+        let r = rotate(&key, &retired, "DE", 1_000).unwrap();
+        assert_eq!(r.old_key_id, before.key_id());
+        assert_eq!(load(&key, &retired, "DE").unwrap().key_id(), r.new_key_id);
+        assert!(!pending_path(&key).exists());
     }
 
     #[test]

@@ -376,12 +376,7 @@ async fn export(
         .transpose()
         .map_err(|e| CliError::invalid_argument(format!("--since-time: {e}")))?
         .unwrap_or(0);
-    if out.exists() {
-        return Err(CliError::already_exists(format!(
-            "{} already exists; choose another --out",
-            out.display()
-        )));
-    }
+    crate::output::check_new_file(out, "--out")?;
     let profile = Profile::required(profile)?;
     let channel = client::channel(&profile).await?;
     let mut admin = pb::admin_service_client::AdminServiceClient::new(channel);

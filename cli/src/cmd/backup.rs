@@ -38,7 +38,12 @@ pub struct RestoreArgs {
     pub data_dir: PathBuf,
     /// The node's node.toml: the backup's seal must verify against this
     /// node's record-signing keys (current or retired).
-    #[arg(long, value_name = "FILE", required_unless_present = "trust_bundle", conflicts_with = "trust_bundle")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "trust_bundle",
+        conflicts_with = "trust_bundle"
+    )]
     pub config: Option<PathBuf>,
     /// Trust the keys in this trust bundle instead (the jurisdiction's own
     /// bundle from `pki export-trust`, when the node's key files are lost).
@@ -75,12 +80,7 @@ pub async fn backup(
     output: OutputFormat,
 ) -> Result<(), CliError> {
     let out = &args.out;
-    if out.exists() {
-        return Err(CliError::already_exists(format!(
-            "{} already exists; choose another --out",
-            out.display()
-        )));
-    }
+    crate::output::check_new_file(out, "--out")?;
     let profile = Profile::required(profile)?;
     let channel = client::endpoint(&profile)?
         .timeout(BACKUP_TIMEOUT)
