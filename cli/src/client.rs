@@ -131,8 +131,7 @@ where
     let mut attempt = 1;
     loop {
         let mut req = tonic::Request::new(request.clone());
-        req.metadata_mut()
-            .insert(IDEMPOTENCY_KEY, value.clone());
+        req.metadata_mut().insert(IDEMPOTENCY_KEY, value.clone());
         match call(req).await {
             Err(status) if answer_lost(&status) && attempt < WRITE_ATTEMPTS => {
                 tokio::time::sleep(pause).await;

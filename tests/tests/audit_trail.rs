@@ -296,10 +296,22 @@ async fn an_export_verifies_offline_and_tampering_is_named() {
     let admin = de.admin_profile();
     for name in ["g1", "g2", "g3", "g4"] {
         let who = format!("DE/analyst/{name}");
-        cli_ok(&admin, &["revocation", "add", "--identity", &who, "--reason", "left"]);
+        cli_ok(
+            &admin,
+            &["revocation", "add", "--identity", &who, "--reason", "left"],
+        );
     }
     cli_ok(&admin, &["audit", "checkpoint"]);
-    cli_ok(&admin, &["revocation", "lift", "identity DE/analyst/g4", "--reason", "back"]);
+    cli_ok(
+        &admin,
+        &[
+            "revocation",
+            "lift",
+            "identity DE/analyst/g4",
+            "--reason",
+            "back",
+        ],
+    );
 
     let file: PathBuf = root.path().join("de.jsonl");
     let file_s = path_str(&file).to_owned();

@@ -244,7 +244,10 @@ async fn a_corrupt_backup_is_refused_and_nothing_is_written() {
     let admin = de.admin_profile();
     for name in ["g1", "g2", "g3"] {
         let who = format!("DE/analyst/{name}");
-        cli_ok(&admin, &["revocation", "add", "--identity", &who, "--reason", "left"]);
+        cli_ok(
+            &admin,
+            &["revocation", "add", "--identity", &who, "--reason", "left"],
+        );
     }
     let backup = root.path().join("de.backup");
     let backup_s = path_str(&backup).to_owned();

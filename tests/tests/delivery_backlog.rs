@@ -5,7 +5,9 @@
 
 use concord_node::exchange::envelope::{EnvelopeHeader, Record, RecordKind, SignedEnvelope};
 use concord_node::exchange::records::{AlertCategory, RiskAlert, Severity, Subjects, MAX_TEXT};
-use concord_proto::v1::{Distribution, Envelope, ListRecordsRequest, PushRequest, RaiseAlertRequest};
+use concord_proto::v1::{
+    Distribution, Envelope, ListRecordsRequest, PushRequest, RaiseAlertRequest,
+};
 use concord_tests::*;
 use serde_json::Value;
 
@@ -83,7 +85,10 @@ async fn a_backlog_of_maximum_size_records_is_delivered_after_an_outage() {
         async move {
             let peers: Value = json_as(&admin, &["peer", "list"]);
             anyhow::ensure!(peers["peers"][0]["outbox_pending"] == 0, "{peers}");
-            anyhow::ensure!(peers["peers"][0]["link"]["delivery_error"].is_null(), "{peers}");
+            anyhow::ensure!(
+                peers["peers"][0]["link"]["delivery_error"].is_null(),
+                "{peers}"
+            );
             Ok(())
         }
     })
@@ -156,10 +161,16 @@ async fn a_refused_push_shows_at_the_issuer() {
     .await
     .unwrap();
     assert!(shown.contains("push"), "{shown}");
-    assert!(shown.contains("AlreadyExists") || shown.contains("equivocation"), "{shown}");
+    assert!(
+        shown.contains("AlreadyExists") || shown.contains("equivocation"),
+        "{shown}"
+    );
     let text = concord_ok(&["--profile", path_str(&de.admin_profile()), "status"]);
     assert!(text.contains("push:"), "{text}");
-    let failures = metric(de, "concord_deliveries_failed_total{peer=\"FR\",stage=\"push\",code=\"AlreadyExists\"}");
+    let failures = metric(
+        de,
+        "concord_deliveries_failed_total{peer=\"FR\",stage=\"push\",code=\"AlreadyExists\"}",
+    );
     assert!(failures >= 1, "metric not counted");
     let log = fed.node("DE").log_text();
     assert!(log.contains("delivery to peer failed"), "{log}");

@@ -132,8 +132,14 @@ async fn a_peer_with_its_own_key_cannot_squat_ids_hijack_threads_or_poison_curso
     let asked = json_as(
         &de_analyst,
         &[
-            "consult", "request", "--subject", "Transshipment via a free zone", "--to",
-            "FR,JP", "--text", "Seen these consignees?",
+            "consult",
+            "request",
+            "--subject",
+            "Transshipment via a free zone",
+            "--to",
+            "FR,JP",
+            "--text",
+            "Seen these consignees?",
         ],
     );
     let real_id = asked["id"].as_str().unwrap().to_owned();
@@ -166,7 +172,10 @@ async fn a_peer_with_its_own_key_cannot_squat_ids_hijack_threads_or_poison_curso
         header("JP", RecordKind::Denial, "DE-D-900", 1002, &["FR"]),
         &denial("JP", "DE-D-900"),
     );
-    assert_eq!(push(&mut jp_to_fr, &e).await.unwrap_err().code(), Code::InvalidArgument);
+    assert_eq!(
+        push(&mut jp_to_fr, &e).await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
     let own = SignedEnvelope::seal(
         &jp_key,
         header("JP", RecordKind::Denial, "JP-D-1003", 1003, &["FR"]),
@@ -182,7 +191,10 @@ async fn a_peer_with_its_own_key_cannot_squat_ids_hijack_threads_or_poison_curso
         let p = fr_officer.clone();
         async move {
             let v = json_as(&p, &["screen", "query", "Zarnitsa Avionics"]);
-            anyhow::ensure!(v["matches"].as_array().is_some_and(|m| !m.is_empty()), "{v}");
+            anyhow::ensure!(
+                v["matches"].as_array().is_some_and(|m| !m.is_empty()),
+                "{v}"
+            );
             Ok(v)
         }
     })
@@ -242,7 +254,15 @@ async fn a_peer_with_its_own_key_cannot_squat_ids_hijack_threads_or_poison_curso
     // participant), and DE sees it on its thread.
     let answered = json_as(
         &fr_analyst,
-        &["consult", "respond", &real_id, "--position", "more-info", "--text", "Which consignees?"],
+        &[
+            "consult",
+            "respond",
+            &real_id,
+            "--position",
+            "more-info",
+            "--text",
+            "Which consignees?",
+        ],
     );
     assert!(answered.to_string().contains("DE"), "{answered}");
     eventually("DE to hold FR's answer on its thread", || {

@@ -50,8 +50,16 @@ async fn a_retried_raise_is_stored_once_even_across_a_kill() {
     let mut client = exchange_client(&analyst).await.unwrap();
 
     // The same key twice: one record, the same answer.
-    let first = client.raise_alert(raise("once", "k-1")).await.unwrap().into_inner();
-    let again = client.raise_alert(raise("once", "k-1")).await.unwrap().into_inner();
+    let first = client
+        .raise_alert(raise("once", "k-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    let again = client
+        .raise_alert(raise("once", "k-1"))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(first.id, again.id);
     assert_eq!(alerts(&analyst).await, vec![first.id.clone()]);
     // Keys belong to the caller: another analyst's k-1 is its own write.
@@ -66,17 +74,28 @@ async fn a_retried_raise_is_stored_once_even_across_a_kill() {
 
     // Committed, then the node dies before anyone hears more: the retry
     // after the restart gets the same record.
-    let committed = client.raise_alert(raise("before the kill", "k-2")).await.unwrap().into_inner();
+    let committed = client
+        .raise_alert(raise("before the kill", "k-2"))
+        .await
+        .unwrap()
+        .into_inner();
     fed.take("DE").kill();
     fed.restart(&de).await.unwrap();
     let mut client = exchange_client(&analyst).await.unwrap();
-    let retried = client.raise_alert(raise("before the kill", "k-2")).await.unwrap().into_inner();
+    let retried = client
+        .raise_alert(raise("before the kill", "k-2"))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(retried.id, committed.id);
     let held = alerts(&analyst).await;
     assert_eq!(held.len(), 3, "{held:?}");
 
     // Bad keys are refused, not ignored.
-    let err = client.raise_alert(raise("x", "not a key!")).await.unwrap_err();
+    let err = client
+        .raise_alert(raise("x", "not a key!"))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
 
     // The CLI sends a key on every write; a script retrying a whole command

@@ -261,7 +261,11 @@ async fn a_full_disk_refuses_writes_serves_reads_and_stops_on_sigterm() {
     let filler = mount.join("filler");
     std::fs::write(&filler, vec![0u8; free as usize]).unwrap();
     let refused = l.create_party(party(99)).await.unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused:?}");
+    assert_eq!(
+        refused.code(),
+        tonic::Code::ResourceExhausted,
+        "{refused:?}"
+    );
     assert!(refused.message().contains("disk is full"), "{refused:?}");
     assert!(
         refused.message().contains(&data.display().to_string()),

@@ -423,11 +423,12 @@ impl AdminService for AdminApi {
         let jurisdiction = self.ctx.jurisdiction.to_string();
         let signer = self.ctx.signer.clone();
         let started = std::time::Instant::now();
-        let taken =
-            tokio::task::spawn_blocking(move || crate::backup::take(&store, &jurisdiction, &signer))
-            .await
-            .map_err(|e| Status::internal(format!("backup task failed: {e}")))?
-            .map_err(crate::error::Error::from)?;
+        let taken = tokio::task::spawn_blocking(move || {
+            crate::backup::take(&store, &jurisdiction, &signer)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("backup task failed: {e}")))?
+        .map_err(crate::error::Error::from)?;
         let rationale = format!(
             "{} entries, {} bytes, sha256 {}",
             taken.entries,

@@ -215,9 +215,12 @@ impl AuditLog {
         // Outside the store's files too: `verify` must notice a store that
         // lost entries together with the checkpoints that covered them.
         let (store, bytes) = (self.store.clone(), c.to_bytes());
-        let kept = tokio::task::spawn_blocking(move || store.put_sidecar(LATEST_CHECKPOINT, &bytes))
-            .await
-            .map_err(|e| crate::error::Error::Internal(format!("writing the checkpoint file: {e}")))?;
+        let kept =
+            tokio::task::spawn_blocking(move || store.put_sidecar(LATEST_CHECKPOINT, &bytes))
+                .await
+                .map_err(|e| {
+                    crate::error::Error::Internal(format!("writing the checkpoint file: {e}"))
+                })?;
         if let Err(error) = kept {
             tracing::warn!(%error, "cannot keep the latest checkpoint beside the store");
         }

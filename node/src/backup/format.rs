@@ -258,7 +258,9 @@ impl<R: Read> Reader<R> {
                     .map_err(|e| truncated(e, "seal"))?;
                 let len = usize::from(u16::from_be_bytes(len));
                 if len > 64 {
-                    return Err(FormatError::Malformed(format!("seal key id of {len} bytes")));
+                    return Err(FormatError::Malformed(format!(
+                        "seal key id of {len} bytes"
+                    )));
                 }
                 let mut key_id = vec![0u8; len];
                 let mut signature = vec![0u8; SIGNATURE_LEN];
@@ -357,7 +359,10 @@ mod tests {
         w.entry("peers", b"FR", &[1]).unwrap();
         let (bytes, size, checksum) = w.finish(dummy_seal).unwrap();
         let seal = 2 + 1 + 64;
-        assert_eq!(&bytes[bytes.len() - seal - 32..bytes.len() - seal], checksum);
+        assert_eq!(
+            &bytes[bytes.len() - seal - 32..bytes.len() - seal],
+            checksum
+        );
         assert_eq!(size as usize, bytes.len());
         bytes
     }

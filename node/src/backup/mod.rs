@@ -93,7 +93,11 @@ pub struct Taken {
 /// Writes a consistent backup of `store` to an unnamed temporary file (mode
 /// 0600, unlinked at once, so it vanishes with the handle). Blocking: call
 /// it from a blocking thread.
-pub fn take(store: &Store, jurisdiction: &str, signer: &RecordSigner) -> Result<Taken, BackupError> {
+pub fn take(
+    store: &Store,
+    jurisdiction: &str,
+    signer: &RecordSigner,
+) -> Result<Taken, BackupError> {
     let file = anonymous_file()?;
     let header = Header {
         schema_version: SCHEMA_VERSION,
@@ -321,8 +325,10 @@ pub fn restore(path: &Path, data_dir: &Path, trust: &Trust<'_>) -> Result<Summar
     }
     sync_dir(&staging)?;
     if existed {
-        std::fs::remove_dir(data_dir)
-            .map_err(io_error(format!("replacing the empty {}", data_dir.display())))?;
+        std::fs::remove_dir(data_dir).map_err(io_error(format!(
+            "replacing the empty {}",
+            data_dir.display()
+        )))?;
     }
     std::fs::rename(&staging, data_dir).map_err(io_error(format!(
         "renaming {} to {}",
@@ -512,21 +518,34 @@ mod tests {
         assert!(matches!(err, BackupError::UntrustedSeal { .. }), "{err}");
         assert!(!target.exists() && !staging_dir(&target).exists());
         // Another jurisdiction's trust: refused.
-        let wrong = Trust { jurisdiction: "FR", keys: key.keyring() };
-        assert!(matches!(restore(&file, &target, &wrong), Err(BackupError::WrongJurisdiction { .. })));
+        let wrong = Trust {
+            jurisdiction: "FR",
+            keys: key.keyring(),
+        };
+        assert!(matches!(
+            restore(&file, &target, &wrong),
+            Err(BackupError::WrongJurisdiction { .. })
+        ));
         // Edited, checksum recomputed, old seal kept: the seal no longer verifies.
         let forged = dir.path().join("forged.backup");
-        let mut w = format::Writer::new(Vec::new(), &format::Header {
-            schema_version: SCHEMA_VERSION,
-            created_at_unix_ms: now_unix_ms(),
-            jurisdiction: "DE".into(),
-        }).unwrap();
+        let mut w = format::Writer::new(
+            Vec::new(),
+            &format::Header {
+                schema_version: SCHEMA_VERSION,
+                created_at_unix_ms: now_unix_ms(),
+                jurisdiction: "DE".into(),
+            },
+        )
+        .unwrap();
         w.entry("words", b"planted", b"value").unwrap();
         let original = std::fs::read(&file).unwrap();
         let seal_len = 2 + key.key_id().len() + 64;
         let old_seal = original[original.len() - seal_len..].to_vec();
         let (mut bytes, _, _) = w
-            .finish(|_| format::Seal { key_id: key.key_id().to_owned(), signature: vec![0; 64] })
+            .finish(|_| format::Seal {
+                key_id: key.key_id().to_owned(),
+                signature: vec![0; 64],
+            })
             .unwrap();
         let cut = bytes.len() - seal_len;
         bytes.truncate(cut);

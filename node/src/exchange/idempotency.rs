@@ -70,9 +70,7 @@ impl Exchange {
             return Ok(None);
         }
         let versions = self.history(r.kind, &r.id)?;
-        Ok(versions
-            .into_iter()
-            .find(|v| v.header.version == r.version))
+        Ok(versions.into_iter().find(|v| v.header.version == r.version))
     }
 
     /// Remembers `key` for `actor` in the batch of the record being issued;

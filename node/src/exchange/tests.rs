@@ -467,11 +467,13 @@ async fn distributions_name_peers_and_groups() {
     let de = &n[0];
     // Only registered peers, never the node itself.
     assert!(matches!(
-        de.x.create_group("DE/admin/a", "g7", vec![j("FR"), j("US")]).await,
+        de.x.create_group("DE/admin/a", "g7", vec![j("FR"), j("US")])
+            .await,
         Err(Error::FailedPrecondition(_))
     ));
     assert!(matches!(
-        de.x.create_group("DE/admin/a", "g7", vec![j("FR"), j("DE")]).await,
+        de.x.create_group("DE/admin/a", "g7", vec![j("FR"), j("DE")])
+            .await,
         Err(Error::InvalidArgument(_))
     ));
     de.x.create_group("DE/admin/a", "g7", vec![j("FR"), j("JP")])

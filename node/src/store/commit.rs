@@ -153,7 +153,11 @@ impl Drop for GroupCommit {
         self.shared.lock().shutdown = true;
         self.shared.wake.notify_one();
         if let Some(thread) = self.thread.take() {
-            let exited = self.shared.exited.lock().unwrap_or_else(PoisonError::into_inner);
+            let exited = self
+                .shared
+                .exited
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             let (exited, _) = self
                 .shared
                 .exited_cv

@@ -33,9 +33,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sled::transaction::{TransactionError, Transactional};
 
+pub use anchor::ANCHOR_FILE;
 use codec::show_key;
 use commit::GroupCommit;
-pub use anchor::ANCHOR_FILE;
 pub use snapshot::{RawEntry, SnapshotStats};
 pub use tree::{Iter, Tree};
 
@@ -524,26 +524,25 @@ impl Store {
         let mut trees = batch.trees.clone();
         trees.push(self.inner.meta.clone());
         let meta = trees.len() - 1;
-        let result: Result<u64, TransactionError<()>> =
-            trees.as_slice().transaction(|views| {
-                let current = views[meta]
-                    .get(GENERATION_KEY)?
-                    .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
-                    .map_or(0, u64::from_be_bytes);
-                let next = current + 1;
-                views[meta].insert(GENERATION_KEY, &next.to_be_bytes()[..])?;
-                for op in &batch.ops {
-                    match op {
-                        Op::Put { tree, key, value } => {
-                            views[*tree].insert(key.as_slice(), value.as_slice())?;
-                        }
-                        Op::Delete { tree, key } => {
-                            views[*tree].remove(key.as_slice())?;
-                        }
+        let result: Result<u64, TransactionError<()>> = trees.as_slice().transaction(|views| {
+            let current = views[meta]
+                .get(GENERATION_KEY)?
+                .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+                .map_or(0, u64::from_be_bytes);
+            let next = current + 1;
+            views[meta].insert(GENERATION_KEY, &next.to_be_bytes()[..])?;
+            for op in &batch.ops {
+                match op {
+                    Op::Put { tree, key, value } => {
+                        views[*tree].insert(key.as_slice(), value.as_slice())?;
+                    }
+                    Op::Delete { tree, key } => {
+                        views[*tree].remove(key.as_slice())?;
                     }
                 }
-                Ok(next)
-            });
+            }
+            Ok(next)
+        });
         let applied = result.map_err(|e| {
             let source = match e {
                 TransactionError::Storage(e) => e,
