@@ -210,14 +210,15 @@ impl Default for FederationFile {
 pub struct LimitsFile {
     /// Largest gRPC message accepted, in bytes.
     pub max_message_bytes: usize,
-    /// Most concurrent client connections; further ones wait.
+    /// Most concurrent client connections; further ones are closed right
+    /// after their handshake.
     pub max_connections: usize,
-    /// Deadline for a TLS handshake.
+    /// Deadline for a whole TLS handshake, from accept.
     pub handshake_timeout_ms: u64,
     /// How long a graceful shutdown waits for in-flight requests.
     pub shutdown_grace_ms: u64,
-    /// Most TLS handshakes in progress at once; a flood of half-open
-    /// connections waits here without taking established connections' slots.
+    /// Most TLS handshakes in progress at once; further connections are
+    /// closed at once, and established connections keep their slots.
     pub max_pending_handshakes: usize,
     /// Most TLS handshakes in progress from one source address (IPv6: one
     /// /64); further connections from it are closed at once, so one source
@@ -501,8 +502,7 @@ impl NodeConfig {
                 file.limits.max_connections_per_jurisdiction() as u64,
             ),
             if file.limits.max_connections == 0
-                || file.limits.reserved_connections_own_jurisdiction()
-                    < file.limits.max_connections
+                || file.limits.reserved_connections_own_jurisdiction() < file.limits.max_connections
             {
                 Ok(())
             } else {
@@ -801,6 +801,36 @@ mod tests {
             text.contains("review_threshold") && text.contains("weights add up to 170"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_sized_from_max_connections_and_are_checked() {
+        let c = file(GOOD).unwrap();
+        assert_eq!(c.max_pending_handshakes_per_address, 16);
+        assert_eq!(c.tls_start_timeout, Duration::from_secs(2));
+        assert_eq!(
+            (
+                c.max_connections_per_jurisdiction,
+                c.reserved_connections_own_jurisdiction
+            ),
+            (128, 256)
+        );
+        let c = file(&format!("{GOOD}\n[limits]\nmax_connections = 40\n")).unwrap();
+        assert_eq!(
+            (
+                c.max_connections_per_jurisdiction,
+                c.reserved_connections_own_jurisdiction
+            ),
+            (5, 10)
+        );
+        let err = file(&format!(
+            "{GOOD}\n[limits]\nmax_pending_handshakes_per_address = 0\ntls_start_timeout_ms = 0\n\
+             max_connections_per_jurisdiction = 0\nmax_connections = 10\n\
+             reserved_connections_own_jurisdiction = 10\n"
+        ))
+        .unwrap_err();
+        assert_eq!(err.problems.len(), 4, "{err}");
+        assert!(err.to_string().contains("must be below"), "{err}");
     }
 
     #[test]

@@ -439,3 +439,182 @@ async fn streams_per_connection_and_request_deadlines_are_bounded() {
     // The node itself is fine.
     status_of(&de.admin_profile()).await.unwrap();
 }
+
+/// A TCP connection to `to` from the loopback address `source` (Linux
+/// routes all of 127/8 to `lo`), so one test can be several clients.
+async fn connect_from(source: &str, to: &str) -> std::io::Result<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(
+        format!("{source}:0")
+            .parse()
+            .map_err(std::io::Error::other)?,
+    )?;
+    socket
+        .connect(to.parse().map_err(std::io::Error::other)?)
+        .await
+}
+
+fn limits_hit(dir: &NodeDir, limit: &str) -> u64 {
+    metric(
+        dir,
+        &format!("concord_limits_hit_total{{result=\"{limit}\"}}"),
+    )
+}
+
+#[tokio::test]
+async fn idle_connections_from_one_address_cannot_starve_the_others() {
+    use tokio::io::AsyncReadExt;
+
+    init();
+    let root = tempfile::tempdir().unwrap();
+    let de = NodeDir::init(root.path(), "DE");
+    // The whole-handshake deadline outlasts the test: a flood the node
+    // waited out would starve the admin here. Only the per-address bound
+    // and the ClientHello deadline (default) can keep the node serving.
+    set_limits(
+        &de,
+        &[
+            ("max_pending_handshakes", 64),
+            ("max_pending_handshakes_per_address", 8),
+            ("handshake_timeout_ms", 600_000),
+        ],
+    );
+    let node = NodeProcess::start(&de).await.unwrap();
+
+    // 300 TCP connections from 127.0.0.2 that never start TLS. A node that
+    // stops accepting while handshakes are pending lets its listen queue
+    // fill: the connection it cannot take ends the flood.
+    const FLOOD: u64 = 300;
+    let mut flood = Vec::new();
+    for _ in 0..FLOOD {
+        match tokio::time::timeout(patience(), connect_from("127.0.0.2", &de.endpoint)).await {
+            Ok(Ok(s)) => flood.push(s),
+            _ => break,
+        }
+    }
+    // The admin, from 127.0.0.1, is served while they are open.
+    let status = status_of(&de.admin_profile()).await;
+    assert!(
+        status.is_ok(),
+        "the admin was not served during a flood of {} connections: {status:?}",
+        flood.len()
+    );
+    assert_eq!(flood.len() as u64, FLOOD, "the node's listen queue filled");
+
+    // Every flood connection is closed by the node: at once over the
+    // per-address bound, or at the ClientHello deadline.
+    let mut buf = [0u8; 64];
+    for (i, s) in flood.iter_mut().enumerate() {
+        let read = tokio::time::timeout(patience(), s.read(&mut buf)).await;
+        assert!(
+            matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+            "flood connection {i} still open: {read:?}"
+        );
+    }
+    eventually("every flood connection counted", || async {
+        let per_address = limits_hit(&de, "max_pending_handshakes_per_address");
+        let no_hello = limits_hit(&de, "tls_start_timeout");
+        anyhow::ensure!(
+            per_address + no_hello == FLOOD,
+            "{per_address} refused per address, {no_hello} without ClientHello"
+        );
+        anyhow::ensure!(per_address > 0 && no_hello > 0);
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(limits_hit(&de, "max_pending_handshakes"), 0);
+    // Logged, but not once per refused connection.
+    let lines = node
+        .log_text()
+        .lines()
+        .filter(|l| l.contains("from one address"))
+        .count();
+    assert!(
+        (1..=5).contains(&lines),
+        "{lines} log lines for {FLOOD} refusals"
+    );
+    status_of(&de.admin_profile()).await.unwrap();
+}
+
+/// Credentials for `target` with a certificate for `concord://<issuer>/node/<name>`
+/// minted by the issuer's own CA, as a partner's CA could mint any number.
+fn minted(issuer: &NodeDir, target: &NodeDir, name: &str) -> Credentials {
+    use concord_node::crypto::{CertificateAuthority, Validity};
+    use concord_node::identity::{Caller, Role};
+    let ca =
+        CertificateAuthority::from_pem(&issuer.read("ca.crt"), &issuer.read("ca.key")).unwrap();
+    let identity = Caller::new(issuer.code.parse().unwrap(), Role::Node, name).unwrap();
+    let cert = ca.issue(&identity, &[], Validity::days(1)).unwrap();
+    Credentials {
+        endpoint: target.endpoint.clone(),
+        ca_pem: target.read("ca.crt"),
+        cert_pem: cert.cert_pem,
+        key_pem: cert.key_pem,
+    }
+}
+
+#[tokio::test]
+async fn partners_minting_names_cannot_take_the_own_jurisdictions_connections() {
+    init();
+    let root = tempfile::tempdir().unwrap();
+    let de = NodeDir::init(root.path(), "DE");
+    let fr = NodeDir::init(root.path(), "FR");
+    let jp = NodeDir::init(root.path(), "JP");
+    set_limits(
+        &de,
+        &[
+            ("max_connections", 30),
+            ("max_connections_per_jurisdiction", 10),
+            ("reserved_connections_own_jurisdiction", 12),
+        ],
+    );
+    let node = NodeProcess::start(&de).await.unwrap();
+    add_peer(&de, &fr).await.unwrap();
+    add_peer(&de, &jp).await.unwrap();
+
+    // Each partner's CA mints five node identities and holds four
+    // connections with each: 20 per partner, well within the per-identity
+    // cap. FR goes first, then JP, each once the node has decided on every
+    // connection of the one before.
+    let mut held = Vec::new();
+    let handshakes = || metric(&de, "concord_tls_handshakes_total{result=\"ok\"}");
+    for partner in [&fr, &jp] {
+        let before = handshakes();
+        for name in ["m0", "m1", "m2", "m3", "m4"] {
+            let creds = minted(partner, &de, name);
+            for _ in 0..4 {
+                held.push(silent_tls(&creds).await);
+            }
+        }
+        eventually("the node to decide on every connection", || async {
+            let n = handshakes() - before;
+            anyhow::ensure!(n >= 20, "{n} of 20 decided");
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+
+    // With 40 foreign connections attempted, DE's own people are served.
+    let status = status_of(&de.admin_profile()).await;
+    assert!(status.is_ok(), "DE's admin refused: {status:?}");
+    exchange_client(&de.issue("analyst", "ana"))
+        .await
+        .unwrap()
+        .list_alerts(ListRecordsRequest::default())
+        .await
+        .unwrap();
+    // FR was held to its jurisdiction's share (10 of 20); JP to what the
+    // own jurisdiction's reserve leaves: 30 - 12 - FR's 10 = 8 of 20.
+    assert_eq!(limits_hit(&de, "max_connections_per_jurisdiction"), 10);
+    assert_eq!(limits_hit(&de, "reserved_connections_own_jurisdiction"), 12);
+    assert_eq!(limits_hit(&de, "max_connections"), 0);
+    let log = node.log_text();
+    assert!(
+        log.contains("per-jurisdiction connection limit reached")
+            && log.contains("reserved for the own jurisdiction"),
+        "refusals not logged:\n{log}"
+    );
+    drop(held);
+}

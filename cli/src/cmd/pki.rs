@@ -199,12 +199,12 @@ const CONFIG_NOTES: &[(&str, &str)] = &[
     (
         "max_connections_per_jurisdiction",
         "Connections all identities of one partner jurisdiction may hold together \
-         (default max_connections / 8).",
+         (when absent: max_connections / 8).",
     ),
     (
         "reserved_connections_own_jurisdiction",
         "Of max_connections, kept for this jurisdiction's own people: partners together \
-         never take these (default max_connections / 4).",
+         never take these (when absent: max_connections / 4).",
     ),
 ];
 

@@ -1,25 +1,27 @@
 //! The server's accept loop: TCP, then a bounded-time TLS handshake, then the
 //! verified certificate becomes the connection's [`Caller`].
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::mpsc;
 use tokio::time::{Instant, Sleep};
 use tokio_rustls::server::TlsStream;
-use tokio_rustls::TlsAcceptor;
+use tokio_rustls::LazyConfigAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::Connected;
 
-use crate::identity::Caller;
+use super::limits::{
+    ConnectionBounds, ConnectionSlot, Connections, Limit, PendingHandshakes, RefusalLog,
+};
+use crate::identity::{Caller, Jurisdiction};
 use crate::metrics::Metrics;
 
 /// What every request on a connection knows about its peer; tonic puts it in
@@ -44,55 +46,31 @@ pub struct AuthenticatedStream {
     info: ConnInfo,
     idle: Duration,
     idle_deadline: Pin<Box<Sleep>>,
-    _permit: OwnedSemaphorePermit,
-    _identity: IdentitySlot,
+    _slot: ConnectionSlot,
 }
 
 /// Limits on who may hold how many connections.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct IncomingLimits {
+    /// The whole handshake, from accept to a verified certificate.
     pub handshake_timeout: Duration,
+    /// From accept to a complete TLS ClientHello (at most `handshake_timeout`):
+    /// a connection that never starts TLS gives its place back early.
+    pub tls_start_timeout: Duration,
     pub max_connections: usize,
     pub max_pending_handshakes: usize,
+    /// Handshakes in progress from one source address (IPv6: one /64).
+    pub max_pending_handshakes_per_address: usize,
     pub max_connections_per_identity: usize,
+    /// Connections all identities of one foreign jurisdiction may hold together.
+    pub max_connections_per_jurisdiction: usize,
+    /// Of `max_connections`, this many are kept for `own_jurisdiction`.
+    pub reserved_connections_own_jurisdiction: usize,
+    /// The node's own jurisdiction.
+    pub own_jurisdiction: Jurisdiction,
     /// An authenticated connection on which the client sends nothing for
     /// this long is closed.
     pub idle_timeout: Duration,
-}
-
-type IdentityCounts = Arc<Mutex<HashMap<Caller, usize>>>;
-
-/// One identity's hold on a connection; released when the connection closes.
-struct IdentitySlot {
-    counts: IdentityCounts,
-    caller: Caller,
-}
-
-impl IdentitySlot {
-    fn take(counts: &IdentityCounts, caller: &Caller, max: usize) -> Option<IdentitySlot> {
-        let mut map = counts.lock().unwrap_or_else(|e| e.into_inner());
-        let n = map.entry(caller.clone()).or_insert(0);
-        if *n >= max {
-            return None;
-        }
-        *n += 1;
-        Some(IdentitySlot {
-            counts: counts.clone(),
-            caller: caller.clone(),
-        })
-    }
-}
-
-impl Drop for IdentitySlot {
-    fn drop(&mut self) {
-        let mut map = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = map.get_mut(&self.caller) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                map.remove(&self.caller);
-            }
-        }
-    }
 }
 
 impl Connected for AuthenticatedStream {
@@ -166,11 +144,16 @@ impl AsyncWrite for AuthenticatedStream {
 
 /// Accepts connections until the returned stream is dropped.
 ///
-/// Handshakes run concurrently, bounded by `max_pending_handshakes` and a
-/// deadline, so a flood of half-open connections delays new clients but never
-/// takes the slots of established ones. Established connections are bounded
-/// overall and per certificate identity; over a bound, the connection is
-/// closed right after the handshake and the refusal is logged and counted.
+/// Every connection is accepted at once, so the listen queue never fills
+/// behind slow clients. Handshakes in progress are bounded in total and per
+/// source address (so one source cannot keep others from handshaking), the
+/// ClientHello has a short deadline of its own, and the whole handshake a
+/// longer one. Established connections are bounded overall, per certificate
+/// identity and per foreign jurisdiction, and foreign jurisdictions together
+/// leave a reserve to the node's own. A connection over a bound is closed —
+/// before the handshake or right after it — and the refusal is counted in
+/// `concord_limits_hit{result=<limit>}` and logged (a flood: a line now and
+/// then, with a count).
 pub fn serve_incoming(
     listener: TcpListener,
     config: Arc<rustls::ServerConfig>,
@@ -178,16 +161,27 @@ pub fn serve_incoming(
     metrics: Arc<Metrics>,
 ) -> ReceiverStream<Result<AuthenticatedStream, io::Error>> {
     let (tx, rx) = mpsc::channel(64);
-    let acceptor = TlsAcceptor::from(config);
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let pending = Arc::new(Semaphore::new(limits.max_pending_handshakes));
-    let identities: IdentityCounts = Arc::default();
+    let pending = PendingHandshakes::new(
+        limits.max_pending_handshakes,
+        limits.max_pending_handshakes_per_address,
+    );
+    let connections = Connections::new(
+        limits.own_jurisdiction.clone(),
+        ConnectionBounds {
+            max_total: limits.max_connections,
+            max_per_identity: limits.max_connections_per_identity,
+            max_per_jurisdiction: limits.max_connections_per_jurisdiction,
+            reserved_own: limits.reserved_connections_own_jurisdiction,
+        },
+    );
+    let log = Arc::new(RefusalLog::new(RefusalLog::EVERY));
+    let deadlines = Deadlines {
+        tls_start: limits.tls_start_timeout,
+        handshake: limits.handshake_timeout,
+    };
+    let idle = limits.idle_timeout;
     tokio::spawn(async move {
         loop {
-            let handshake_permit = tokio::select! {
-                _ = tx.closed() => return,
-                p = pending.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
-            };
             let accepted = tokio::select! {
                 _ = tx.closed() => return,
                 a = listener.accept() => a,
@@ -201,28 +195,33 @@ pub fn serve_incoming(
                     continue;
                 }
             };
-            let (acceptor, tx, metrics) = (acceptor.clone(), tx.clone(), metrics.clone());
-            let (slots, identities) = (slots.clone(), identities.clone());
+            let handshake_slot = match pending.begin(remote.ip()) {
+                Ok(slot) => slot,
+                Err(limit) => {
+                    metrics.connection_refused(limit.label());
+                    log.refused(limit, remote, None);
+                    continue;
+                }
+            };
+            let (config, tx, metrics, log) =
+                (config.clone(), tx.clone(), metrics.clone(), log.clone());
+            let connections = connections.clone();
             tokio::spawn(async move {
                 let _ = tcp.set_nodelay(true);
-                let outcome = handshake(acceptor, tcp, remote, limits.handshake_timeout).await;
-                drop(handshake_permit);
-                match outcome {
+                match handshake(config, tcp, deadlines).await {
                     Ok((inner, caller, cert_sha256)) => {
+                        drop(handshake_slot);
+                        let admitted = connections.admit(&caller);
+                        // Counted once admitted or refused, so a handshake
+                        // seen in the metrics has been decided.
                         metrics.handshake(true);
-                        let Ok(permit) = slots.try_acquire_owned() else {
-                            metrics.connection_refused("max_connections");
-                            tracing::warn!(%remote, %caller, "connection limit reached; closing");
-                            return;
-                        };
-                        let Some(identity) = IdentitySlot::take(
-                            &identities,
-                            &caller,
-                            limits.max_connections_per_identity,
-                        ) else {
-                            metrics.connection_refused("max_connections_per_identity");
-                            tracing::warn!(%remote, %caller, "per-identity connection limit reached; closing");
-                            return;
+                        let slot = match admitted {
+                            Ok(slot) => slot,
+                            Err(limit) => {
+                                metrics.connection_refused(limit.label());
+                                log.refused(limit, remote, Some(&caller));
+                                return;
+                            }
                         };
                         tracing::debug!(%remote, %caller, "client authenticated");
                         let stream = AuthenticatedStream {
@@ -232,25 +231,49 @@ pub fn serve_incoming(
                                 caller,
                                 cert_sha256,
                             },
-                            idle: limits.idle_timeout,
-                            idle_deadline: Box::pin(tokio::time::sleep(limits.idle_timeout)),
-                            _permit: permit,
-                            _identity: identity,
+                            idle,
+                            idle_deadline: Box::pin(tokio::time::sleep(idle)),
+                            _slot: slot,
                         };
                         let _ = tx.send(Ok(stream)).await;
                     }
-                    Err((e, tcp)) => {
+                    Err(Refused::Timeout(limit)) => {
+                        drop(handshake_slot);
+                        metrics.handshake(false);
+                        metrics.connection_refused(limit.label());
+                        log.refused(limit, remote, None);
+                    }
+                    Err(Refused::Failed(e, tcp)) => {
                         metrics.handshake(false);
                         tracing::info!(%remote, error = %e, "TLS handshake refused");
+                        // The source keeps its handshake place until the
+                        // connection is gone, so refused clients cannot
+                        // pile up open sockets faster than they are closed.
                         if let Some(tcp) = tcp {
                             close_after_alert(tcp).await;
                         }
+                        drop(handshake_slot);
                     }
                 }
             });
         }
     });
     ReceiverStream::new(rx)
+}
+
+#[derive(Clone, Copy)]
+struct Deadlines {
+    tls_start: Duration,
+    handshake: Duration,
+}
+
+/// Why a handshake produced no authenticated connection.
+enum Refused {
+    /// A deadline passed; the connection is dropped without a word.
+    Timeout(Limit),
+    /// The client was refused (an alert may have been written: the socket
+    /// comes back to be closed gently).
+    Failed(io::Error, Option<TcpStream>),
 }
 
 /// rustls has written its alert; closing now with the client's request still
@@ -266,36 +289,44 @@ async fn close_after_alert(mut tcp: TcpStream) {
 }
 
 async fn handshake(
-    acceptor: TlsAcceptor,
+    config: Arc<rustls::ServerConfig>,
     tcp: TcpStream,
-    remote: SocketAddr,
-    limit: Duration,
-) -> Result<(TlsStream<TcpStream>, Caller, [u8; 32]), (io::Error, Option<TcpStream>)> {
-    let accepted = tokio::time::timeout(limit, acceptor.accept(tcp).into_fallible())
+    deadlines: Deadlines,
+) -> Result<(TlsStream<TcpStream>, Caller, [u8; 32]), Refused> {
+    let accepted_at = Instant::now();
+    let whole = accepted_at + deadlines.handshake;
+    let hello_by = (accepted_at + deadlines.tls_start).min(whole);
+    let mut lazy = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp);
+    let start = match tokio::time::timeout_at(hello_by, &mut lazy).await {
+        Err(_) => {
+            let limit = if hello_by < whole {
+                Limit::TlsStartTimeout
+            } else {
+                Limit::HandshakeTimeout
+            };
+            return Err(Refused::Timeout(limit));
+        }
+        Ok(Err(e)) => return Err(Refused::Failed(e, lazy.take_io())),
+        Ok(Ok(start)) => start,
+    };
+    let accepted = tokio::time::timeout_at(whole, start.into_stream(config).into_fallible())
         .await
-        .map_err(|_| {
-            (
-                io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("handshake with {remote} timed out"),
-                ),
-                None,
-            )
-        })?;
-    let tls = accepted.map_err(|(e, tcp)| (e, Some(tcp)))?;
+        .map_err(|_| Refused::Timeout(Limit::HandshakeTimeout))?;
+    let tls = accepted.map_err(|(e, tcp)| Refused::Failed(e, Some(tcp)))?;
+    let refuse = |e: io::Error| Refused::Failed(e, None);
     let der = tls
         .get_ref()
         .1
         .peer_certificates()
         .and_then(|c| c.first())
         .ok_or_else(|| {
-            (
-                io::Error::new(io::ErrorKind::PermissionDenied, "no client certificate"),
-                None,
-            )
+            refuse(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "no client certificate",
+            ))
         })?;
     let caller = Caller::from_cert_der(der)
-        .map_err(|e| (io::Error::new(io::ErrorKind::PermissionDenied, e), None))?;
+        .map_err(|e| refuse(io::Error::new(io::ErrorKind::PermissionDenied, e)))?;
     let fingerprint = crate::crypto::sha256(der);
     Ok((tls, caller, fingerprint))
 }

@@ -8,6 +8,7 @@
 
 mod client;
 mod incoming;
+mod limits;
 mod pem;
 mod trust;
 
