@@ -25,6 +25,7 @@ mod exit;
 mod local;
 mod nodes;
 mod output;
+mod paging;
 mod profile;
 mod progress;
 mod tls_probe;

@@ -309,6 +309,7 @@ async fn a_license_lives_its_whole_lifecycle_and_partners_learn_of_its_denial() 
         .list_shipments(ListShipmentsRequest {
             license_id: second.id.clone(),
             limit: 0,
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -88,3 +88,49 @@ async fn a_listing_of_large_alerts_arrives_whole() {
     .await
     .unwrap();
 }
+
+/// The licensing lists page the same way: 150 parties of ~33 KB each (5 MB)
+/// come whole through `concord party list`, and `--limit` still caps.
+#[tokio::test]
+async fn a_listing_of_large_parties_arrives_whole() {
+    use concord_proto::v1::licensing_service_client::LicensingServiceClient;
+    use concord_proto::v1::{CreatePartyRequest, PartyIdentifier};
+    init();
+    let root = tempfile::tempdir().unwrap();
+    let de = NodeDir::init(root.path(), "DE");
+    let _node = NodeProcess::start(&de).await.unwrap();
+    let officer = de.issue("officer", "olivia");
+    let mut client = LicensingServiceClient::new(
+        Credentials::from_profile(&officer)
+            .unwrap()
+            .channel(true)
+            .await
+            .unwrap(),
+    );
+    for n in 0..150 {
+        client
+            .create_party(CreatePartyRequest {
+                name: format!("Trading House {n} LLC"),
+                aliases: (0..64).map(|a| format!("{a:03} {}", "a".repeat(250))).collect(),
+                country: "AE".into(),
+                address: "Jebel Ali Free Zone".into(),
+                identifiers: (0..64)
+                    .map(|i| PartyIdentifier {
+                        kind: format!("registration-{i}"),
+                        value: "v".repeat(250),
+                    })
+                    .collect(),
+            })
+            .await
+            .unwrap();
+    }
+    let listed = json_as(&officer, &["party", "list"]);
+    let parties = listed["parties"].as_array().unwrap();
+    assert_eq!(parties.len(), 150, "every party listed");
+    let mut ids: Vec<&str> = parties.iter().filter_map(|p| p["id"].as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 150, "no party twice");
+    let limited = json_as(&officer, &["party", "list", "--limit", "140"]);
+    assert_eq!(limited["parties"].as_array().map(Vec::len), Some(140));
+}

@@ -89,19 +89,35 @@ pub async fn run(
                 None => String::new(),
             };
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
-            let r = client
-                .list_catalog(pb::ListCatalogRequest {
-                    version: args.version.unwrap_or(0),
-                    category,
-                    limit: args.limit.unwrap_or(0),
-                })
-                .await
-                .map_err(|s| rpc_error("ListCatalog", &profile, &s))?
-                .into_inner();
+            let client = connect(&profile).await?;
+            let request = pb::ListCatalogRequest {
+                version: args.version.unwrap_or(0),
+                category,
+                limit: args.limit.unwrap_or(0),
+                ..Default::default()
+            };
+            // Every page names the version; the last one's is kept.
+            let last = std::sync::Mutex::new(pb::ListCatalogResponse::default());
+            let entries = crate::paging::all_pages(|page_token| {
+                let mut client = client.clone();
+                let request = pb::ListCatalogRequest {
+                    page_token,
+                    ..request.clone()
+                };
+                let last = &last;
+                async move {
+                    let mut r = client.list_catalog(request).await?.into_inner();
+                    let page = (std::mem::take(&mut r.entries), r.next_page_token.clone());
+                    *last.lock().unwrap_or_else(|e| e.into_inner()) = r;
+                    Ok(page)
+                }
+            })
+            .await
+            .map_err(|s| rpc_error("ListCatalog", &profile, &s))?;
+            let r = last.into_inner().unwrap_or_else(|e| e.into_inner());
             let out = CatalogOut {
                 version: r.version.as_ref().map(VersionOut::from),
-                entries: r.entries.iter().map(EntryOut::from).collect(),
+                entries: entries.iter().map(EntryOut::from).collect(),
                 versions: r.versions.iter().map(VersionOut::from).collect(),
             };
             match output {

@@ -534,12 +534,20 @@ pub async fn list(
     profile: &Profile,
     request: pb::ListConsultationsRequest,
 ) -> Result<Vec<pb::ConsultationThread>, CliError> {
-    let mut client = connect(profile).await?;
-    client
-        .list_consultations(request)
-        .await
-        .map(|r| r.into_inner().consultations)
-        .map_err(|s| rpc_error("ListConsultations", profile, &s))
+    let client = connect(profile).await?;
+    crate::paging::all_pages(|page_token| {
+        let mut client = client.clone();
+        let request = pb::ListConsultationsRequest {
+            page_token,
+            ..request.clone()
+        };
+        async move {
+            let r = client.list_consultations(request).await?.into_inner();
+            Ok((r.consultations, r.next_page_token))
+        }
+    })
+    .await
+    .map_err(|s| rpc_error("ListConsultations", profile, &s))
 }
 
 async fn show(profile: &Profile, id: &str) -> Result<pb::ConsultationThread, CliError> {
@@ -616,6 +624,7 @@ fn list_of(args: &ListArgs) -> Result<pb::ListConsultationsRequest, CliError> {
         denial_id: args.denial.clone().unwrap_or_default(),
         status: status.to_owned(),
         limit: args.limit.unwrap_or(0),
+        ..Default::default()
     })
 }
 

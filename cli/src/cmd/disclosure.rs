@@ -79,16 +79,25 @@ pub async fn run(
         }
         DisclosureCommand::List(a) => {
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
-            let disclosures = client
-                .list_disclosures(pb::ListDisclosuresRequest {
-                    party_id: a.party.clone().unwrap_or_default(),
-                    limit: a.limit.unwrap_or(0),
-                })
-                .await
-                .map_err(|s| rpc_error("ListDisclosures", &profile, &s))?
-                .into_inner()
-                .disclosures;
+            let client = connect(&profile).await?;
+            let request = pb::ListDisclosuresRequest {
+                party_id: a.party.clone().unwrap_or_default(),
+                limit: a.limit.unwrap_or(0),
+                ..Default::default()
+            };
+            let disclosures = crate::paging::all_pages(|page_token| {
+                let mut client = client.clone();
+                let request = pb::ListDisclosuresRequest {
+                    page_token,
+                    ..request.clone()
+                };
+                async move {
+                    let r = client.list_disclosures(request).await?.into_inner();
+                    Ok((r.disclosures, r.next_page_token))
+                }
+            })
+            .await
+            .map_err(|s| rpc_error("ListDisclosures", &profile, &s))?;
             let disclosures: Vec<DisclosureOut> =
                 disclosures.iter().map(DisclosureOut::from).collect();
             match output {

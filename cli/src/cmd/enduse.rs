@@ -136,17 +136,26 @@ pub async fn run(
                 .map(|r| r.to_string())
                 .unwrap_or_default();
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
-            let checks = client
-                .list_end_use_checks(pb::ListEndUseChecksRequest {
-                    license_id: a.license.clone().unwrap_or_default(),
-                    result,
-                    limit: a.limit.unwrap_or(0),
-                })
-                .await
-                .map_err(|s| rpc_error("ListEndUseChecks", &profile, &s))?
-                .into_inner()
-                .checks;
+            let client = connect(&profile).await?;
+            let request = pb::ListEndUseChecksRequest {
+                license_id: a.license.clone().unwrap_or_default(),
+                result,
+                limit: a.limit.unwrap_or(0),
+                ..Default::default()
+            };
+            let checks = crate::paging::all_pages(|page_token| {
+                let mut client = client.clone();
+                let request = pb::ListEndUseChecksRequest {
+                    page_token,
+                    ..request.clone()
+                };
+                async move {
+                    let r = client.list_end_use_checks(request).await?.into_inner();
+                    Ok((r.checks, r.next_page_token))
+                }
+            })
+            .await
+            .map_err(|s| rpc_error("ListEndUseChecks", &profile, &s))?;
             let checks: Vec<CheckOut> = checks.iter().map(CheckOut::from).collect();
             match output {
                 OutputFormat::Json => print_json(&CheckList { checks }),

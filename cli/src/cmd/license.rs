@@ -283,17 +283,26 @@ pub async fn run(
                 None => String::new(),
             };
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
-            let licenses = client
-                .list_licenses(pb::ListLicensesRequest {
-                    state,
-                    party: args.party.clone().unwrap_or_default(),
-                    limit: args.limit.unwrap_or(0),
-                })
-                .await
-                .map_err(|s| rpc_error("ListLicenses", &profile, &s))?
-                .into_inner()
-                .licenses;
+            let client = connect(&profile).await?;
+            let request = pb::ListLicensesRequest {
+                state,
+                party: args.party.clone().unwrap_or_default(),
+                limit: args.limit.unwrap_or(0),
+                ..Default::default()
+            };
+            let licenses = crate::paging::all_pages(|page_token| {
+                let mut client = client.clone();
+                let request = pb::ListLicensesRequest {
+                    page_token,
+                    ..request.clone()
+                };
+                async move {
+                    let r = client.list_licenses(request).await?.into_inner();
+                    Ok((r.licenses, r.next_page_token))
+                }
+            })
+            .await
+            .map_err(|s| rpc_error("ListLicenses", &profile, &s))?;
             let licenses: Vec<LicenseOut> = licenses.iter().map(LicenseOut::from).collect();
             match output {
                 OutputFormat::Json => print_json(&LicenseList { licenses }),

@@ -95,17 +95,26 @@ pub async fn run(
                 .transpose()?
                 .unwrap_or_default();
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
-            let parties = client
-                .list_parties(pb::ListPartiesRequest {
-                    name: args.name.clone().unwrap_or_default(),
-                    country,
-                    limit: args.limit.unwrap_or(0),
-                })
-                .await
-                .map_err(|s| rpc_error("ListParties", &profile, &s))?
-                .into_inner()
-                .parties;
+            let client = connect(&profile).await?;
+            let request = pb::ListPartiesRequest {
+                name: args.name.clone().unwrap_or_default(),
+                country,
+                limit: args.limit.unwrap_or(0),
+                ..Default::default()
+            };
+            let parties = crate::paging::all_pages(|page_token| {
+                let mut client = client.clone();
+                let request = pb::ListPartiesRequest {
+                    page_token,
+                    ..request.clone()
+                };
+                async move {
+                    let r = client.list_parties(request).await?.into_inner();
+                    Ok((r.parties, r.next_page_token))
+                }
+            })
+            .await
+            .map_err(|s| rpc_error("ListParties", &profile, &s))?;
             let parties: Vec<PartyOut> = parties.iter().map(PartyOut::from).collect();
             match output {
                 OutputFormat::Json => print_json(&PartyList { parties }),

@@ -206,6 +206,18 @@ const CONFIG_NOTES: &[(&str, &str)] = &[
         "Of max_connections, kept for this jurisdiction's own people: partners together \
          never take these (when absent: max_connections / 4).",
     ),
+    (
+        "max_evidence_per_peer",
+        "Equivocation evidence kept per peer: one proof (both signed envelopes) per held \
+         record, at most this many entries and max_evidence_bytes_per_peer bytes; further \
+         conflicts are counted (status, evidence list, concord_equivocations_total).",
+    ),
+    (
+        "max_list_entries",
+        "Caps on one imported watchlist (entries; names = primary names plus aliases; bytes \
+         of entry text); a larger import is refused with RESOURCE_EXHAUSTED before it is \
+         indexed. The OFAC SDN list has about 18,000 entries.",
+    ),
 ];
 
 fn with_notes(config_text: &str) -> String {

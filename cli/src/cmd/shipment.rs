@@ -97,16 +97,25 @@ pub async fn run(
         }
         ShipmentCommand::List(a) => {
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
-            let shipments = client
-                .list_shipments(pb::ListShipmentsRequest {
-                    license_id: a.license.clone().unwrap_or_default(),
-                    limit: a.limit.unwrap_or(0),
-                })
-                .await
-                .map_err(|s| rpc_error("ListShipments", &profile, &s))?
-                .into_inner()
-                .shipments;
+            let client = connect(&profile).await?;
+            let request = pb::ListShipmentsRequest {
+                license_id: a.license.clone().unwrap_or_default(),
+                limit: a.limit.unwrap_or(0),
+                ..Default::default()
+            };
+            let shipments = crate::paging::all_pages(|page_token| {
+                let mut client = client.clone();
+                let request = pb::ListShipmentsRequest {
+                    page_token,
+                    ..request.clone()
+                };
+                async move {
+                    let r = client.list_shipments(request).await?.into_inner();
+                    Ok((r.shipments, r.next_page_token))
+                }
+            })
+            .await
+            .map_err(|s| rpc_error("ListShipments", &profile, &s))?;
             let shipments: Vec<ShipmentOut> = shipments.iter().map(ShipmentOut::from).collect();
             match output {
                 OutputFormat::Json => print_json(&ShipmentList { shipments }),

@@ -103,17 +103,26 @@ pub async fn run(
                 .transpose()?
                 .unwrap_or_default();
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
-            let waivers = client
-                .list_waivers(pb::ListWaiversRequest {
-                    destination,
-                    active_only: args.active,
-                    limit: args.limit.unwrap_or(0),
-                })
-                .await
-                .map_err(|s| rpc_error("ListWaivers", &profile, &s))?
-                .into_inner()
-                .waivers;
+            let client = connect(&profile).await?;
+            let request = pb::ListWaiversRequest {
+                destination,
+                active_only: args.active,
+                limit: args.limit.unwrap_or(0),
+                ..Default::default()
+            };
+            let waivers = crate::paging::all_pages(|page_token| {
+                let mut client = client.clone();
+                let request = pb::ListWaiversRequest {
+                    page_token,
+                    ..request.clone()
+                };
+                async move {
+                    let r = client.list_waivers(request).await?.into_inner();
+                    Ok((r.waivers, r.next_page_token))
+                }
+            })
+            .await
+            .map_err(|s| rpc_error("ListWaivers", &profile, &s))?;
             let waivers: Vec<WaiverOut> = waivers.iter().map(WaiverOut::from).collect();
             match output {
                 OutputFormat::Json => print_json(&WaiverList { waivers }),

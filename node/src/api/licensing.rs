@@ -12,6 +12,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::auth::caller;
 use super::exchange_convert::distribution;
 use super::licensing_convert as conv;
+use super::paging::page;
 use crate::error::Error;
 use crate::identity::Caller;
 use crate::licensing::{LicenseAction, Licensing, WaiverFilter, MAX_CATALOG_ENTRIES};
@@ -133,10 +134,16 @@ impl LicensingService for LicensingApi {
             .licensing
             .catalog(version, category, conv::limit(r.limit))?;
         let versions = self.licensing.catalog_versions()?;
+        let (entries, next_page_token) = page(
+            entries.iter().map(conv::catalog_entry_out).collect(),
+            &r.page_token,
+            |e| &e.code,
+        )?;
         Ok(Response::new(pb::ListCatalogResponse {
             version: Some(conv::catalog_version_out(&meta)),
-            entries: entries.iter().map(conv::catalog_entry_out).collect(),
+            entries,
             versions: versions.iter().map(conv::catalog_version_out).collect(),
+            next_page_token,
         }))
     }
 
@@ -178,8 +185,14 @@ impl LicensingService for LicensingApi {
     ) -> Result<Response<pb::ListPartiesResponse>, Status> {
         allowed(&req, LicensingAction::Read)?;
         let parties = self.licensing.parties(&conv::party_filter(req.get_ref()))?;
+        let (parties, next_page_token) = page(
+            parties.iter().map(conv::party_out).collect(),
+            &req.get_ref().page_token,
+            |p| &p.id,
+        )?;
         Ok(Response::new(pb::ListPartiesResponse {
-            parties: parties.iter().map(conv::party_out).collect(),
+            parties,
+            next_page_token,
         }))
     }
 
@@ -296,11 +309,17 @@ impl LicensingService for LicensingApi {
         let filter = conv::license_filter(req.get_ref())?;
         let licenses = self.licensing.licenses(&filter)?;
         // Listing skips the per-license waiver scan; `GetLicense` shows them.
-        Ok(Response::new(pb::ListLicensesResponse {
-            licenses: licenses
+        let (licenses, next_page_token) = page(
+            licenses
                 .iter()
                 .map(|l| conv::license_out(l, Vec::new()))
                 .collect(),
+            &req.get_ref().page_token,
+            |l| &l.id,
+        )?;
+        Ok(Response::new(pb::ListLicensesResponse {
+            licenses,
+            next_page_token,
         }))
     }
 
@@ -327,8 +346,14 @@ impl LicensingService for LicensingApi {
             limit: conv::limit(r.limit),
         };
         let waivers = self.licensing.waivers(&filter)?;
+        let (waivers, next_page_token) = page(
+            waivers.iter().map(conv::waiver_out).collect(),
+            &r.page_token,
+            |w| &w.id,
+        )?;
         Ok(Response::new(pb::ListWaiversResponse {
-            waivers: waivers.iter().map(conv::waiver_out).collect(),
+            waivers,
+            next_page_token,
         }))
     }
 
@@ -353,8 +378,14 @@ impl LicensingService for LicensingApi {
             (!license.is_empty()).then_some(license),
             conv::limit(r.limit),
         )?;
+        let (shipments, next_page_token) = page(
+            shipments.iter().map(conv::shipment_out).collect(),
+            &r.page_token,
+            |s| &s.id,
+        )?;
         Ok(Response::new(pb::ListShipmentsResponse {
-            shipments: shipments.iter().map(conv::shipment_out).collect(),
+            shipments,
+            next_page_token,
         }))
     }
 
@@ -385,8 +416,14 @@ impl LicensingService for LicensingApi {
             conv::opt_parse("result", &r.result)?,
             conv::limit(r.limit),
         )?;
+        let (checks, next_page_token) = page(
+            checks.iter().map(conv::check_out).collect(),
+            &r.page_token,
+            |c| &c.id,
+        )?;
         Ok(Response::new(pb::ListEndUseChecksResponse {
-            checks: checks.iter().map(conv::check_out).collect(),
+            checks,
+            next_page_token,
         }))
     }
 
@@ -418,8 +455,14 @@ impl LicensingService for LicensingApi {
         let disclosures = self
             .licensing
             .disclosures((!party.is_empty()).then_some(party), conv::limit(r.limit))?;
+        let (disclosures, next_page_token) = page(
+            disclosures.iter().map(conv::disclosure_out).collect(),
+            &r.page_token,
+            |d| &d.id,
+        )?;
         Ok(Response::new(pb::ListDisclosuresResponse {
-            disclosures: disclosures.iter().map(conv::disclosure_out).collect(),
+            disclosures,
+            next_page_token,
         }))
     }
 

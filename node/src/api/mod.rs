@@ -14,6 +14,7 @@ mod federation;
 mod licensing;
 mod licensing_convert;
 pub mod malformed;
+mod paging;
 mod risk;
 mod screening;
 mod screening_convert;
