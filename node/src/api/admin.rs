@@ -327,9 +327,12 @@ impl AdminService for AdminApi {
             .map(convert::checkpoint)
             .collect();
         let (tx, rx) = tokio::sync::mpsc::channel(4);
+        // Checkpoints grow with the node's age: they come in as many
+        // messages of at most 1 MiB as they need, before the entries.
+        let mut checkpoint_runs = super::paging::chunks(checkpoints).into_iter();
         let first = pb::AuditExportChunk {
             entries: vec![],
-            checkpoints,
+            checkpoints: checkpoint_runs.next().unwrap_or_default(),
             jurisdiction: audit.jurisdiction().to_owned(),
             public_key_hex: hex::encode(audit.public_key()),
             retired_signing_keys: audit
@@ -344,23 +347,43 @@ impl AdminService for AdminApi {
             if tx.send(Ok(first)).await.is_err() {
                 return;
             }
+            for checkpoints in checkpoint_runs {
+                let chunk = pb::AuditExportChunk {
+                    checkpoints,
+                    ..Default::default()
+                };
+                if tx.send(Ok(chunk)).await.is_err() {
+                    return;
+                }
+            }
             let mut from = r.since_seq.max(1);
             while from <= head {
                 let to = (from + 999).min(head);
-                let chunk = match audit.entries(from, to) {
-                    Ok(entries) => Ok(pb::AuditExportChunk {
-                        entries: entries
+                // Entries carry free-text rationales: 1000 of them can
+                // outgrow a message, so each read is sent in 1 MiB runs.
+                let chunks = match audit.entries(from, to) {
+                    Ok(entries) => super::paging::chunks(
+                        entries
                             .iter()
                             .filter(|e| e.at_unix_ms >= r.since_unix_ms)
                             .map(convert::audit_entry)
                             .collect(),
-                        ..Default::default()
-                    }),
-                    Err(e) => Err(Status::from(e)),
+                    )
+                    .into_iter()
+                    .map(|entries| {
+                        Ok(pb::AuditExportChunk {
+                            entries,
+                            ..Default::default()
+                        })
+                    })
+                    .collect(),
+                    Err(e) => vec![Err(Status::from(e))],
                 };
-                let failed = chunk.is_err();
-                if tx.send(chunk).await.is_err() || failed {
-                    return;
+                for chunk in chunks {
+                    let failed = chunk.is_err();
+                    if tx.send(chunk).await.is_err() || failed {
+                        return;
+                    }
                 }
                 from = to + 1;
             }

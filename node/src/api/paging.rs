@@ -21,6 +21,29 @@ pub fn page<T: prost::Message>(
     page_within(items, token, key, PAGE_BYTES)
 }
 
+/// `items` in order, cut into runs of at most [`PAGE_BYTES`] encoded (each
+/// run at least one item): the messages of a streamed listing.
+pub fn chunks<T: prost::Message>(items: Vec<T>) -> Vec<Vec<T>> {
+    chunks_within(items, PAGE_BYTES)
+}
+
+fn chunks_within<T: prost::Message>(items: Vec<T>, budget: usize) -> Vec<Vec<T>> {
+    let mut out: Vec<Vec<T>> = Vec::new();
+    let mut used = 0usize;
+    for item in items {
+        let cost = item.encoded_len();
+        match out.last_mut() {
+            Some(run) if used + cost <= budget => run.push(item),
+            _ => {
+                out.push(vec![item]);
+                used = 0;
+            }
+        }
+        used += cost;
+    }
+    out
+}
+
 fn page_within<T: prost::Message>(
     items: Vec<T>,
     token: &str,
@@ -93,6 +116,10 @@ mod tests {
         // An item larger than the budget still comes, alone.
         let (items, next) = page_within(all.clone(), "", |p| &p.id, 10).unwrap();
         assert_eq!((items.len(), next.is_empty()), (1, false));
+        // Streamed: the same runs, every item once.
+        let runs = chunks_within(all.clone(), 250);
+        assert_eq!(runs.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 2, 1]);
+        assert!(chunks_within(Vec::<pb::PartyRecord>::new(), 250).is_empty());
         // Tokens of vanished items and made-up tokens are refused.
         for bad in [hex::encode("P-99"), "zz".into()] {
             let err = page_within(all.clone(), &bad, |p| &p.id, 250).unwrap_err();
