@@ -96,6 +96,13 @@ pub enum Command {
     /// Apply the node's retention policy now.
     #[command(subcommand)]
     Retention(crate::cmd::retention::RetentionCommand),
+    /// Go on issuing after a peer reported holding records this node's
+    /// store lost (admin): the sequence counter moves past them, audited.
+    ResumeIssuing {
+        /// Why (recorded in the audit trail), e.g. what was restored.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
     /// Counts of exchanged records; --public for publishable figures (admin).
     Stats(crate::cmd::stats::StatsArgs),
     /// Joint task forces this node takes part in: create and close (admin),

@@ -63,6 +63,7 @@ pub struct NodeStatus {
     pub certificates: Vec<CertificateExpiry>,
     pub retired_signing_key_ids: Vec<String>,
     pub revocations: usize,
+    pub issuing_paused: Option<String>,
 }
 
 /// A peer with its link and exchange counters.
@@ -98,6 +99,7 @@ impl NodeContext {
                 .map(crate::crypto::RetiredKey::key_id)
                 .collect(),
             revocations: self.revocations.list().len(),
+            issuing_paused: self.exchange.issuing_paused().map(|p| p.describe()),
         }
     }
 

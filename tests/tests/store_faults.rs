@@ -337,3 +337,118 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[tokio::test]
+async fn an_old_copy_of_the_store_put_back_pauses_issuing_until_the_admin_resumes() {
+    let mut fed = Federation::start(&["DE", "FR"]).await.unwrap();
+    let (de, fr) = (fed.dir("DE").clone(), fed.dir("FR").clone());
+    let analyst = de.issue("analyst", "ana");
+    let fr_analyst = fr.issue("analyst", "fra");
+    // A copy of DE's data directory, taken while stopped (a VM snapshot).
+    let node = fed.take("DE");
+    assert!(node.terminate().await.unwrap().success());
+    let data = de.dir.join("data");
+    let snapshot = de.dir.join("data.snapshot");
+    copy_dir(&data, &snapshot);
+    fed.restart(&de).await.unwrap();
+    for i in 0..3 {
+        raise_alert_to(&analyst, &format!("after the snapshot {i}"), "FR");
+    }
+    eventually("FR to hold DE's three alerts", || {
+        let p = fr_analyst.clone();
+        async move {
+            let n = exchange_client(&p)
+                .await?
+                .list_alerts(concord_proto::v1::ListRecordsRequest::default())
+                .await?
+                .into_inner()
+                .records
+                .len();
+            anyhow::ensure!(n == 3, "{n}");
+            Ok(())
+        }
+    })
+    .await
+    .unwrap();
+    // The snapshot is put back: a consistent store, but behind FR.
+    let node = fed.take("DE");
+    assert!(node.terminate().await.unwrap().success());
+    std::fs::remove_dir_all(&data).unwrap();
+    std::fs::rename(&snapshot, &data).unwrap();
+    fed.restart(&de).await.unwrap();
+    let admin = de.admin_profile();
+    let status = eventually("DE to learn that FR holds more", || {
+        let admin = admin.clone();
+        async move {
+            let s = status_of(&admin).await?;
+            anyhow::ensure!(!s.issuing_paused.is_empty(), "not paused yet");
+            Ok(s)
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        status.issuing_paused.contains("FR holds sequence 3"),
+        "{}",
+        status.issuing_paused
+    );
+    let out = concord(&[
+        "--profile",
+        path_str(&analyst),
+        "alert",
+        "raise",
+        "--category",
+        "other",
+        "--severity",
+        "low",
+        "--summary",
+        "would reuse a number",
+        "--to",
+        "FR",
+    ]);
+    assert_eq!(out.status.code(), Some(9), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("issuing is paused"));
+    let text = concord_ok(&["--profile", path_str(&admin), "status"]);
+    assert!(text.contains("PAUSED"), "{text}");
+    // The admin decides to go on: the next record is beyond what FR holds,
+    // and FR takes it without seeing an equivocation.
+    concord_ok(&[
+        "--profile",
+        path_str(&admin),
+        "resume-issuing",
+        "--reason",
+        "snapshot restored",
+    ]);
+    let id = raise_alert_to(&analyst, "after resuming", "FR");
+    eventually("FR to hold the alert raised after resuming", || {
+        let (p, id) = (fr_analyst.clone(), id.clone());
+        async move {
+            let ids: Vec<String> = exchange_client(&p)
+                .await?
+                .list_alerts(concord_proto::v1::ListRecordsRequest::default())
+                .await?
+                .into_inner()
+                .records
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+            anyhow::ensure!(ids.contains(&id), "{ids:?}");
+            Ok(())
+        }
+    })
+    .await
+    .unwrap();
+    let evidence = concord_ok(&[
+        "--profile",
+        path_str(&fr.admin_profile()),
+        "--output",
+        "json",
+        "evidence",
+        "list",
+    ]);
+    assert!(!evidence.contains("\"issuer\": \"DE\""), "{evidence}");
+    let entries = audit_entries(&admin).await.unwrap();
+    assert!(entries
+        .iter()
+        .any(|e| e.action == "exchange.resume-issuing"));
+}

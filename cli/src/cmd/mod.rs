@@ -61,6 +61,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Backup(args) => backup::backup(args, profile, output).await,
         Command::Restore(args) => backup::restore(args, output),
         Command::Retention(cmd) => retention::run(cmd, profile, output).await,
+        Command::ResumeIssuing { reason } => status::resume_issuing(&reason, profile, output).await,
         Command::Stats(args) => stats::run(args, profile, output).await,
         Command::Taskforce(cmd) => taskforce::run(cmd, profile, output).await,
         Command::Query(cmd) => query::run(cmd, profile, output).await,

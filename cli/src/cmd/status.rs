@@ -67,6 +67,8 @@ pub struct StatusView {
     pub metrics_address: Option<String>,
     /// Equivocation evidence records held; non-zero needs an admin's attention.
     pub equivocations: u64,
+    /// Why issuing is paused (a peer holds records this store lost); null when not.
+    pub issuing_paused: Option<String>,
     pub peers: Vec<PeerView>,
     /// Soonest expiry first.
     pub certificates: Vec<CertificateView>,
@@ -113,6 +115,7 @@ impl From<&pb::StatusResponse> for StatusView {
             }),
             metrics_address: Some(s.metrics_address.clone()).filter(|m| !m.is_empty()),
             equivocations: s.equivocations,
+            issuing_paused: Some(s.issuing_paused.clone()).filter(|p| !p.is_empty()),
             peers: s.peers.iter().map(PeerView::from).collect(),
             certificates: s
                 .certificates
@@ -179,6 +182,13 @@ impl StatusView {
             &[
                 ("equivocations", equivocations(self.equivocations)),
                 (
+                    "issuing",
+                    match &self.issuing_paused {
+                        None => "yes".to_owned(),
+                        Some(why) => format!("PAUSED  {ATTENTION}: {why}"),
+                    },
+                ),
+                (
                     "outbox pending",
                     self.peers
                         .iter()
@@ -206,6 +216,34 @@ impl StatusView {
         ));
         out.push_str(&render_peers(&self.peers));
         out
+    }
+}
+
+/// `concord resume-issuing`: the admin's decision to go on issuing past
+/// the records a peer holds that this node's store lost.
+pub async fn resume_issuing(
+    reason: &str,
+    profile: Option<&std::path::Path>,
+    output: OutputFormat,
+) -> Result<(), CliError> {
+    if reason.trim().is_empty() {
+        return Err(CliError::invalid_argument("--reason: required"));
+    }
+    let profile = Profile::required(profile)?;
+    let mut admin = client::connect(&profile).await?;
+    let counter = admin
+        .resume_issuing(pb::ResumeIssuingRequest {
+            reason: reason.to_owned(),
+        })
+        .await
+        .map_err(|s| client::rpc_error("ResumeIssuing", &profile, &s))?
+        .into_inner()
+        .counter;
+    match output {
+        OutputFormat::Json => print_json(&serde_json::json!({ "resumed": true, "counter": counter })),
+        OutputFormat::Table => print_text(&format!(
+            "Issuing resumed; the sequence counter moved to {counter}, past every record partners hold.\n"
+        )),
     }
 }
 

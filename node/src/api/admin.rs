@@ -84,6 +84,20 @@ impl AdminService for AdminApi {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn resume_issuing(
+        &self,
+        req: Request<pb::ResumeIssuingRequest>,
+    ) -> Result<Response<pb::ResumeIssuingResponse>, Status> {
+        let who = caller(&req)?;
+        let counter = self
+            .ctx
+            .exchange
+            .resume_issuing(&who.to_string(), &req.get_ref().reason)
+            .await?;
+        Ok(Response::new(pb::ResumeIssuingResponse { counter }))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn add_peer(
         &self,
         req: Request<pb::AddPeerRequest>,

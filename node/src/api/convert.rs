@@ -109,6 +109,7 @@ pub fn status(s: NodeStatus, version: &str) -> pb::StatusResponse {
         audit_checkpointed: s.audit_checkpointed,
         retired_signing_key_ids: s.retired_signing_key_ids,
         revocations: s.revocations as u64,
+        issuing_paused: s.issuing_paused.unwrap_or_default(),
         certificates: s
             .certificates
             .iter()

@@ -44,10 +44,12 @@ impl FederationService for FederationApi {
                 who.jurisdiction
             )));
         }
+        let held_from_you = self.ctx.exchange.cursor(&who.jurisdiction)?;
         Ok(Response::new(pb::HelloResponse {
             jurisdiction: self.ctx.jurisdiction.to_string(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             time_unix_ms: now_unix_ms(),
+            held_from_you,
         }))
     }
 

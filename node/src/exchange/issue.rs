@@ -342,6 +342,7 @@ impl Exchange {
         record: Record,
         why: IssueAudit<'_>,
     ) -> Result<RecordView> {
+        self.check_not_paused()?;
         self.check_outbox_room(&recipients)?;
         let (kind, id, version, issued_at, expires) = match &record {
             Record::Alert(a) => (

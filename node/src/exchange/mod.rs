@@ -14,6 +14,7 @@ mod issue;
 pub mod ledger;
 mod receive;
 pub mod records;
+mod resume;
 mod retention;
 mod stats;
 mod view;
@@ -30,6 +31,7 @@ pub use idempotency::check_key as check_idempotency_key;
 pub use issue::{
     batch_cost, AlertDraft, AlongWith, DenialChange, DenialDraft, Distribution, BATCH, BATCH_BYTES,
 };
+pub use resume::Paused;
 pub use retention::{Purged, RetentionPeriods};
 pub use stats::{ExchangeStats, KindCounts, PeerCounts};
 pub use view::{
@@ -51,6 +53,8 @@ pub struct Exchange {
     peers: Arc<PeerDirectory>,
     ledger: Ledger,
     idempotency: crate::store::Tree<idempotency::Remembered>,
+    /// Set when a peer holds more of this node's records than its store.
+    paused: std::sync::Mutex<Option<Paused>>,
     audit: Arc<AuditLog>,
     // Sequence numbers are assigned under this lock so they follow commit order.
     issuing: Mutex<()>,
@@ -116,6 +120,7 @@ impl Exchange {
             peers,
             ledger,
             idempotency,
+            paused: Default::default(),
             audit,
             issuing: Mutex::new(()),
             receiving: Default::default(),

@@ -1068,3 +1068,43 @@ fn denial_draft() -> DenialDraft {
         valid_for: Some(Duration::from_secs(3600)),
     }
 }
+
+/// A peer holding more of this node's records than its store has (an old
+/// copy of the store put back) pauses issuing until an admin resumes it past
+/// them: nothing is signed under a number a partner already holds.
+#[tokio::test]
+async fn a_store_behind_its_peers_pauses_issuing_until_an_admin_resumes() {
+    let n = federation(&["DE", "FR"]).await;
+    let (de, fr) = (&n[0], &n[1]);
+    de.x.peer_holds(&fr.j, 0);
+    assert!(de.x.issuing_paused().is_none());
+    de.x.peer_holds(&fr.j, 40);
+    let paused = de.x.issuing_paused().unwrap();
+    assert_eq!(paused.ahead, vec![(fr.j.clone(), 40)]);
+    let err =
+        de.x.raise_alert(&analyst(de), draft(), to(&["FR"]))
+            .await
+            .unwrap_err();
+    assert!(matches!(err, Error::FailedPrecondition(_)), "{err}");
+    assert!(err.to_string().contains("FR holds sequence 40"), "{err}");
+    assert!(matches!(
+        de.x.resume_issuing("DE/admin/a", "").await,
+        Err(Error::InvalidArgument(_))
+    ));
+    let next =
+        de.x.resume_issuing("DE/admin/a", "old VM snapshot restored")
+            .await
+            .unwrap();
+    assert!(next >= 40);
+    assert!(de.x.issuing_paused().is_none());
+    let view =
+        de.x.raise_alert(&analyst(de), draft(), to(&["FR"]))
+            .await
+            .unwrap();
+    assert!(view.header.seq > 40);
+    // Resuming what is not paused is refused.
+    assert!(matches!(
+        de.x.resume_issuing("DE/admin/a", "again").await,
+        Err(Error::FailedPrecondition(_))
+    ));
+}

@@ -243,7 +243,10 @@ async fn run_link(
             sent_at_unix_ms: now_unix_ms(),
         };
         let outcome = match tokio::time::timeout(timing.timeout, client.hello(request)).await {
-            Ok(Ok(resp)) if resp.get_ref().jurisdiction == j.as_str() => Ok(()),
+            Ok(Ok(resp)) if resp.get_ref().jurisdiction == j.as_str() => {
+                exchange.peer_holds(&j, resp.get_ref().held_from_you);
+                Ok(())
+            }
             Ok(Ok(resp)) => Err(format!(
                 "peer answered as {:?}",
                 resp.get_ref().jurisdiction
