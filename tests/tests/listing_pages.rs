@@ -111,7 +111,9 @@ async fn a_listing_of_large_parties_arrives_whole() {
         client
             .create_party(CreatePartyRequest {
                 name: format!("Trading House {n} LLC"),
-                aliases: (0..64).map(|a| format!("{a:03} {}", "a".repeat(250))).collect(),
+                aliases: (0..64)
+                    .map(|a| format!("{a:03} {}", "a".repeat(250)))
+                    .collect(),
                 country: "AE".into(),
                 address: "Jebel Ali Free Zone".into(),
                 identifiers: (0..64)

@@ -90,14 +90,17 @@ impl ConsultService for ConsultApi {
     ) -> Result<Response<pb::ListConsultationsResponse>, Status> {
         allowed(&req, ConsultAction::Read)?;
         let filter = conv::filter(req.get_ref())?;
-        let threads: Vec<pb::ConsultationThread> =
-            self.consult.list(&filter)?.iter().map(conv::thread).collect();
+        let threads: Vec<pb::ConsultationThread> = self
+            .consult
+            .list(&filter)?
+            .iter()
+            .map(conv::thread)
+            .collect();
         // A request id names its issuer (`<J>-C-<n>`), so it is unique here.
-        let (consultations, next_page_token) = super::paging::page(
-            threads,
-            &req.get_ref().page_token,
-            |t| t.request.as_ref().map_or("", |r| r.id.as_str()),
-        )?;
+        let (consultations, next_page_token) =
+            super::paging::page(threads, &req.get_ref().page_token, |t| {
+                t.request.as_ref().map_or("", |r| r.id.as_str())
+            })?;
         Ok(Response::new(pb::ListConsultationsResponse {
             consultations,
             next_page_token,
