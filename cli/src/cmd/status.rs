@@ -302,7 +302,7 @@ mod tests {
             "  uptime          1m 5s\n",
             "  size on disk    2.0 KiB\n",
             "Metrics\n  address  disabled\n",
-            "Exchange\n  equivocations   0\n  outbox pending  0\n",
+            "Exchange\n  equivocations   0\n  issuing         yes\n  outbox pending  0\n",
             "Peers (0 registered, 0 connected)\nNo peers",
         ] {
             assert!(text.contains(expected), "{expected:?} in\n{text}");
@@ -317,6 +317,12 @@ mod tests {
         };
         let text = StatusView::from(&alarming).render();
         assert!(text.contains("  equivocations   2  !! ATTENTION"), "{text}");
+        let paused = pb::StatusResponse {
+            issuing_paused: "issuing is paused: FR holds sequence 9".into(),
+            ..alarming
+        };
+        let text = StatusView::from(&paused).render();
+        assert!(text.contains("  issuing         PAUSED  !! ATTENTION: issuing is paused"), "{text}");
     }
 
     #[test]
