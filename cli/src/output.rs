@@ -189,6 +189,30 @@ pub fn or_dash(s: &str) -> String {
     }
 }
 
+/// Checks a file a command is about to create: it must not exist (never
+/// overwritten) and its directory must (a missing one is the caller's
+/// mistake, not the node's).
+pub fn check_new_file(out: &std::path::Path, flag: &str) -> Result<(), crate::exit::CliError> {
+    if out.exists() {
+        return Err(crate::exit::CliError::already_exists(format!(
+            "{} already exists; choose another {flag}",
+            out.display()
+        )));
+    }
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !dir.is_dir() {
+        return Err(crate::exit::CliError::invalid_argument(format!(
+            "{flag} {}: directory {} does not exist; create it first",
+            out.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,28 +274,4 @@ X
         check(or_dash(""), "-".to_owned());
         check(yes_no(true), "yes");
     }
-}
-
-/// Checks a file a command is about to create: it must not exist (never
-/// overwritten) and its directory must (a missing one is the caller's
-/// mistake, not the node's).
-pub fn check_new_file(out: &std::path::Path, flag: &str) -> Result<(), crate::exit::CliError> {
-    if out.exists() {
-        return Err(crate::exit::CliError::already_exists(format!(
-            "{} already exists; choose another {flag}",
-            out.display()
-        )));
-    }
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    if !dir.is_dir() {
-        return Err(crate::exit::CliError::invalid_argument(format!(
-            "{flag} {}: directory {} does not exist; create it first",
-            out.display(),
-            dir.display()
-        )));
-    }
-    Ok(())
 }
