@@ -322,7 +322,10 @@ mod tests {
             ..alarming
         };
         let text = StatusView::from(&paused).render();
-        assert!(text.contains("  issuing         PAUSED  !! ATTENTION: issuing is paused"), "{text}");
+        assert!(
+            text.contains("  issuing         PAUSED  !! ATTENTION: issuing is paused"),
+            "{text}"
+        );
     }
 
     #[test]
