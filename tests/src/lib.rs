@@ -653,3 +653,23 @@ pub fn peer_in<'a>(status: &'a StatusResponse, code: &str) -> Option<&'a Peer> {
         .iter()
         .find(|p| p.trust.as_ref().is_some_and(|t| t.jurisdiction == code))
 }
+
+/// A signed envelope as the federation wire carries it.
+pub fn wire(e: &concord_node::exchange::SignedEnvelope) -> concord_proto::v1::Envelope {
+    concord_proto::v1::Envelope {
+        header: e.header.clone(),
+        body: e.body.clone(),
+        signature: e.signature.clone(),
+    }
+}
+
+/// A licensing-service client presenting the identity of a CLI profile.
+pub async fn licensing_client(
+    profile: &Path,
+) -> Result<concord_proto::v1::licensing_service_client::LicensingServiceClient<Channel>> {
+    Ok(
+        concord_proto::v1::licensing_service_client::LicensingServiceClient::new(
+            Credentials::from_profile(profile)?.channel(true).await?,
+        ),
+    )
+}

@@ -5,9 +5,7 @@
 
 use concord_node::exchange::envelope::{EnvelopeHeader, Record, RecordKind, SignedEnvelope};
 use concord_node::exchange::records::{AlertCategory, RiskAlert, Severity, Subjects, MAX_TEXT};
-use concord_proto::v1::{
-    Distribution, Envelope, ListRecordsRequest, PushRequest, RaiseAlertRequest,
-};
+use concord_proto::v1::{Distribution, ListRecordsRequest, PushRequest, RaiseAlertRequest};
 use concord_tests::*;
 use serde_json::Value;
 
@@ -137,11 +135,7 @@ async fn a_refused_push_shows_at_the_issuer() {
     push_raw(
         &mut de_to_fr,
         vec![PushRequest {
-            envelopes: vec![Envelope {
-                header: e.header.clone(),
-                body: e.body.clone(),
-                signature: e.signature.clone(),
-            }],
+            envelopes: vec![wire(&e)],
         }],
     )
     .await

@@ -64,14 +64,6 @@ fn seal(signer: &RecordSigner, alert: RiskAlert, seq: u64, recipients: &[&str]) 
     SignedEnvelope::seal(signer, header, &Record::Alert(alert))
 }
 
-fn wire(e: &SignedEnvelope) -> Envelope {
-    Envelope {
-        header: e.header.clone(),
-        body: e.body.clone(),
-        signature: e.signature.clone(),
-    }
-}
-
 async fn push(
     client: &mut FederationServiceClient<Channel>,
     envelopes: &[&SignedEnvelope],

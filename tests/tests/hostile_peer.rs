@@ -16,7 +16,7 @@ use concord_node::exchange::envelope::{
 };
 use concord_node::exchange::records::{DenialNotice, DenialState, DeniedItem, Party};
 use concord_proto::v1::federation_service_client::FederationServiceClient;
-use concord_proto::v1::{Envelope, PushRequest};
+use concord_proto::v1::PushRequest;
 use concord_tests::*;
 use serde_json::Value;
 use tonic::transport::Channel;
@@ -83,14 +83,6 @@ fn denial(issuer: &str, id: &str) -> Record {
         valid_until_unix_ms: None,
         change_reason: String::new(),
     })
-}
-
-fn wire(e: &SignedEnvelope) -> Envelope {
-    Envelope {
-        header: e.header.clone(),
-        body: e.body.clone(),
-        signature: e.signature.clone(),
-    }
 }
 
 async fn push(

@@ -2,21 +2,17 @@
 //! the decision, its audit entry and the denial notice all present: the
 //! three were committed in one durable batch.
 
-use concord_proto::v1::licensing_service_client::LicensingServiceClient;
 use concord_proto::v1::{
     CreatePartyRequest, DecideLicenseRequest, Distribution, GetLicenseRequest,
     LicenseActionRequest, LicenseItem, ListRecordsRequest, Money, SubmitLicenseRequest,
 };
 use concord_tests::*;
 
-async fn licensing(profile: &std::path::Path) -> LicensingServiceClient<tonic::transport::Channel> {
-    LicensingServiceClient::new(
-        Credentials::from_profile(profile)
-            .unwrap()
-            .channel(true)
-            .await
-            .unwrap(),
-    )
+async fn licensing(
+    profile: &std::path::Path,
+) -> concord_proto::v1::licensing_service_client::LicensingServiceClient<tonic::transport::Channel>
+{
+    licensing_client(profile).await.unwrap()
 }
 
 #[tokio::test]

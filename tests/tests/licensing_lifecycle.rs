@@ -20,13 +20,7 @@ use tonic::Code;
 type Licensing = LicensingServiceClient<Channel>;
 
 async fn licensing(profile: &std::path::Path) -> Licensing {
-    LicensingServiceClient::new(
-        Credentials::from_profile(profile)
-            .unwrap()
-            .channel(true)
-            .await
-            .unwrap(),
-    )
+    licensing_client(profile).await.unwrap()
 }
 
 fn sample_catalog() -> String {

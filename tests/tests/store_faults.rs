@@ -7,19 +7,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use concord_proto::v1::licensing_service_client::LicensingServiceClient;
 use concord_proto::v1::{CreatePartyRequest, ListPartiesRequest};
 use concord_tests::*;
-use tonic::transport::Channel;
 
-async fn licensing(profile: &Path) -> LicensingServiceClient<Channel> {
-    LicensingServiceClient::new(
-        Credentials::from_profile(profile)
-            .unwrap()
-            .channel(true)
-            .await
-            .unwrap(),
-    )
+async fn licensing(
+    profile: &std::path::Path,
+) -> concord_proto::v1::licensing_service_client::LicensingServiceClient<tonic::transport::Channel>
+{
+    licensing_client(profile).await.unwrap()
 }
 
 fn party(i: usize) -> CreatePartyRequest {
