@@ -12,7 +12,13 @@
 //! The file has two fixed 64-byte slots written in place in turn (even
 //! generations in the first, odd in the second), each with its own checksum,
 //! so a write torn by a crash leaves the other slot readable, and rewriting
-//! in place never needs new disk space. It is a guard against damage, not
+//! in place never needs new disk space. Writes are not synced one by one
+//! (that would halve single-writer commit throughput): the anchor is written
+//! only after the flush it records, so whatever of it reaches the disk is
+//! never ahead of the store, and a power cut can at worst leave it a few
+//! flushes behind, which weakens the next start's check without ever
+//! refusing a good store. A process kill loses nothing (the kernel holds the
+//! page); the file is synced when the store closes. It is a guard against damage, not
 //! against someone who can edit the data directory: such a person can edit
 //! this file too (THREAT_MODEL.md).
 
@@ -80,14 +86,20 @@ impl Anchor {
         &self.path
     }
 
-    /// Records that `generation` is durable. One small in-place write and
-    /// a data sync.
+    /// Records that `generation` is durable: one small in-place write.
     pub(crate) fn write(&mut self, generation: u64) -> io::Result<()> {
         let slot = encode(generation);
         let offset = (generation % 2) * SLOT as u64;
         self.file.seek(SeekFrom::Start(offset))?;
-        self.file.write_all(&slot)?;
-        self.file.sync_data()
+        self.file.write_all(&slot)
+    }
+}
+
+impl Drop for Anchor {
+    fn drop(&mut self) {
+        if let Err(error) = self.file.sync_data() {
+            tracing::warn!(%error, path = %self.path.display(), "cannot sync the store's durability record");
+        }
     }
 }
 
