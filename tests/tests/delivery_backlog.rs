@@ -96,16 +96,19 @@ async fn a_backlog_of_maximum_size_records_is_delivered_after_an_outage() {
 
 #[tokio::test]
 async fn a_refused_push_shows_at_the_issuer() {
-    let fed = Federation::start(&["DE", "FR"]).await.unwrap();
+    let fed = Federation::start(&["DE", "FR", "JP"]).await.unwrap();
     let (de, fr) = (fed.dir("DE"), fed.dir("FR"));
     let de_analyst = de.issue("analyst", "ana");
-    // FR is made to hold a different record under DE's next sequence number
-    // (signed with DE's key, as a bug or a restored-too-early store would),
-    // so it refuses DE's real record there as equivocation.
+    // DE's sequence 1 goes to JP only; FR is made to hold another record
+    // under that number (signed with DE's key, as a bug would) but with the
+    // id DE's next record will carry. FR then refuses DE's real DE-A-2 as
+    // equivocation. (A forged number above DE's counter would instead make
+    // DE pause issuing: `store_faults.rs`.)
+    raise_alert_to(&de_analyst, "for JP only", "JP");
     let de_key = record_signer(de).unwrap();
-    let seq = 1; // DE has issued nothing yet.
+    let seq = 1;
     let alert = RiskAlert {
-        id: format!("DE-A-{seq}"),
+        id: "DE-A-2".to_owned(),
         issuer: "DE".parse().unwrap(),
         category: AlertCategory::SuspiciousShipment,
         severity: Severity::Low,
@@ -141,12 +144,18 @@ async fn a_refused_push_shows_at_the_issuer() {
     .await
     .unwrap();
 
-    raise_alert_to(&de_analyst, "the real first alert", "FR");
+    let real = raise_alert_to(&de_analyst, "the real second alert", "FR");
+    assert_eq!(real, "DE-A-2");
     let shown = eventually("DE's peer list to show the refused delivery", || {
         let admin = de.admin_profile();
         async move {
             let peers = json_as(&admin, &["peer", "list"]);
-            let link = &peers["peers"][0]["link"];
+            let fr = peers["peers"]
+                .as_array()
+                .and_then(|p| p.iter().find(|p| p["jurisdiction"] == "FR"))
+                .cloned()
+                .unwrap_or_default();
+            let link = &fr["link"];
             anyhow::ensure!(link["delivery_error"].is_string(), "{peers}");
             anyhow::ensure!(link["connected"] == true, "{peers}");
             Ok(link["delivery_error"].as_str().unwrap_or("").to_owned())
