@@ -163,6 +163,12 @@ impl Licensing {
                 license.id, license.state
             )));
         }
+        if draft.destination != license.destination {
+            return Err(Error::FailedPrecondition(format!(
+                "shipment to {} under license {}, which is approved for {} only",
+                draft.destination, license.id, license.destination
+            )));
+        }
         let mut batch = self.store.batch();
         let (n, id) = self.next_id(&mut batch, Kind::Shipment)?;
         let now = now_unix_ms();

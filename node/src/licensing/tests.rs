@@ -689,6 +689,18 @@ async fn shipments_need_an_approved_license() {
             .unwrap();
     assert_eq!(s.recorded_by, "DE/officer/olivia");
     assert_eq!(e.l.shipments(Some(&l.id), None).unwrap(), vec![s.clone()]);
+    // Only to the destination the license was approved for.
+    let elsewhere = ShipmentDraft {
+        destination: "CN".into(),
+        ..shipment(&l.id)
+    };
+    match e.l.record_shipment(&officer(), elsewhere).await {
+        Err(Error::FailedPrecondition(m)) => {
+            assert!(m.contains("to CN") && m.contains("approved for AE"), "{m}")
+        }
+        other => panic!("a shipment to CN under an AE license: {other:?}"),
+    }
+    assert_eq!(e.l.shipments(Some(&l.id), None).unwrap().len(), 1);
     assert!(matches!(
         e.l.record_shipment(&officer(), shipment("DE-L-999")).await,
         Err(Error::NotFound(_))
