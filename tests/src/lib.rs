@@ -673,3 +673,23 @@ pub async fn licensing_client(
         ),
     )
 }
+
+/// Sets `key = value` lines (numbers) of a node's config before it starts;
+/// every key must already be in the node.toml `concord pki init` wrote.
+pub fn set_config(dir: &NodeDir, pairs: &[(&str, u64)]) {
+    let text = std::fs::read_to_string(dir.config()).unwrap_or_default();
+    for (k, _) in pairs {
+        assert!(text.contains(&format!("\n{k} = ")), "{k} not in node.toml");
+    }
+    let text: String = text
+        .lines()
+        .map(|line| {
+            let key = line.split(" = ").next().unwrap_or("");
+            match pairs.iter().find(|(k, _)| *k == key) {
+                Some((k, v)) => format!("{k} = {v}\n"),
+                None => format!("{line}\n"),
+            }
+        })
+        .collect();
+    std::fs::write(dir.config(), text).unwrap_or_else(|e| panic!("write config: {e}"));
+}

@@ -17,25 +17,6 @@ use concord_proto::v1::{
 use concord_tests::*;
 use tonic::Code;
 
-/// Sets `key = value` lines of a node's config before it starts.
-fn set_config(dir: &NodeDir, pairs: &[(&str, u64)]) {
-    let text = std::fs::read_to_string(dir.config()).unwrap();
-    for (k, _) in pairs {
-        assert!(text.contains(&format!("\n{k} = ")), "{k} not in node.toml");
-    }
-    let text: String = text
-        .lines()
-        .map(|line| {
-            let key = line.split(" = ").next().unwrap_or("");
-            match pairs.iter().find(|(k, _)| *k == key) {
-                Some((k, v)) => format!("{k} = {v}\n"),
-                None => format!("{line}\n"),
-            }
-        })
-        .collect();
-    std::fs::write(dir.config(), text).unwrap();
-}
-
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -9,31 +9,12 @@ use std::time::Duration;
 use concord_proto::v1::{Distribution, ListRecordsRequest, RaiseAlertRequest, StatusRequest};
 use concord_tests::*;
 
-/// Sets `[limits]` keys in a node's config before it starts.
-fn set_limits(dir: &NodeDir, pairs: &[(&str, u64)]) {
-    let text = std::fs::read_to_string(dir.config()).unwrap();
-    let text: String = text
-        .lines()
-        .map(|line| {
-            let key = line.split(" = ").next().unwrap_or("");
-            match pairs.iter().find(|(k, _)| *k == key) {
-                Some((k, v)) => format!("{k} = {v}\n"),
-                None => format!("{line}\n"),
-            }
-        })
-        .collect();
-    for (k, _) in pairs {
-        assert!(text.contains(&format!("{k} = ")), "{k} not in node.toml");
-    }
-    std::fs::write(dir.config(), text).unwrap();
-}
-
 #[tokio::test]
 async fn one_identity_cannot_exceed_its_request_rate() {
     init();
     let root = tempfile::tempdir().unwrap();
     let de = NodeDir::init(root.path(), "DE");
-    set_limits(
+    set_config(
         &de,
         &[
             ("requests_per_second_per_identity", 2),
@@ -78,7 +59,7 @@ async fn one_identity_cannot_hold_more_than_its_connections() {
     init();
     let root = tempfile::tempdir().unwrap();
     let de = NodeDir::init(root.path(), "DE");
-    set_limits(&de, &[("max_connections_per_identity", 3)]);
+    set_config(&de, &[("max_connections_per_identity", 3)]);
     let _node = NodeProcess::start(&de).await.unwrap();
     let creds = Credentials::from_profile(&de.admin_profile()).unwrap();
     let mut held = Vec::new();
@@ -121,7 +102,7 @@ async fn idle_and_garbage_connections_do_not_stop_the_exchange() {
     let root = tempfile::tempdir().unwrap();
     let de = NodeDir::init(root.path(), "DE");
     let fr = NodeDir::init(root.path(), "FR");
-    set_limits(
+    set_config(
         &de,
         &[
             ("max_pending_handshakes", 32),
@@ -257,7 +238,7 @@ async fn a_silent_connection_is_closed_but_a_quiet_stream_is_kept_alive() {
     init();
     let root = tempfile::tempdir().unwrap();
     let de = NodeDir::init(root.path(), "DE");
-    set_limits(
+    set_config(
         &de,
         &[
             ("max_connections_per_identity", 1),
@@ -367,7 +348,7 @@ async fn streams_per_connection_and_request_deadlines_are_bounded() {
     init();
     let root = tempfile::tempdir().unwrap();
     let de = NodeDir::init(root.path(), "DE");
-    set_limits(
+    set_config(
         &de,
         &[("max_concurrent_streams", 2), ("request_timeout_ms", 3000)],
     );
@@ -471,7 +452,7 @@ async fn idle_connections_from_one_address_cannot_starve_the_others() {
     // The whole-handshake deadline outlasts the test: a flood the node
     // waited out would starve the admin here. Only the per-address bound
     // and the ClientHello deadline (default) can keep the node serving.
-    set_limits(
+    set_config(
         &de,
         &[
             ("max_pending_handshakes", 64),
@@ -561,7 +542,7 @@ async fn partners_minting_names_cannot_take_the_own_jurisdictions_connections() 
     let de = NodeDir::init(root.path(), "DE");
     let fr = NodeDir::init(root.path(), "FR");
     let jp = NodeDir::init(root.path(), "JP");
-    set_limits(
+    set_config(
         &de,
         &[
             ("max_connections", 30),

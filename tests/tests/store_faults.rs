@@ -36,6 +36,18 @@ async fn parties(profile: &Path) -> usize {
         .len()
 }
 
+/// A started DE node holding `n` parties, and its officer's profile.
+async fn node_holding_parties(root: &Path, n: usize) -> (NodeDir, std::path::PathBuf, NodeProcess) {
+    let de = NodeDir::init(root, "DE");
+    let officer = de.issue("officer", "olivia");
+    let node = NodeProcess::start(&de).await.unwrap();
+    let mut l = licensing(&officer).await;
+    for i in 0..n {
+        l.create_party(party(i)).await.unwrap();
+    }
+    (de, officer, node)
+}
+
 /// Waits for a spawned node either to exit or to answer; returns its exit
 /// code, or `None` if it is serving.
 async fn exit_or_serve(node: &mut NodeProcess) -> Option<i32> {
@@ -72,14 +84,8 @@ fn assert_one_line_refusal(node: &NodeProcess, code: Option<i32>, expected: &[&s
 async fn a_flipped_byte_in_the_store_never_brings_the_node_up_on_less() {
     init();
     let root = tempfile::tempdir().unwrap();
-    let de = NodeDir::init(root.path(), "DE");
-    let officer = de.issue("officer", "olivia");
-    let node = NodeProcess::start(&de).await.unwrap();
-    let mut l = licensing(&officer).await;
     const HELD: usize = 150;
-    for i in 0..HELD {
-        l.create_party(party(i)).await.unwrap();
-    }
+    let (de, officer, node) = node_holding_parties(root.path(), HELD).await;
     assert!(node.terminate().await.unwrap().success());
     let data = de.dir.join("data");
     let pristine = root.path().join("pristine");
@@ -130,14 +136,8 @@ async fn a_flipped_byte_in_the_store_never_brings_the_node_up_on_less() {
 async fn a_restore_killed_at_any_moment_never_leaves_a_store_a_node_starts_on() {
     init();
     let root = tempfile::tempdir().unwrap();
-    let de = NodeDir::init(root.path(), "DE");
-    let officer = de.issue("officer", "olivia");
-    let node = NodeProcess::start(&de).await.unwrap();
-    let mut l = licensing(&officer).await;
     const HELD: usize = 400;
-    for i in 0..HELD {
-        l.create_party(party(i)).await.unwrap();
-    }
+    let (de, officer, node) = node_holding_parties(root.path(), HELD).await;
     let backup = root.path().join("de.backup");
     concord_ok(&[
         "--profile",

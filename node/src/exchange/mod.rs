@@ -78,6 +78,15 @@ pub struct Exchange {
     equivocation_logged: std::sync::Mutex<HashMap<Jurisdiction, (std::time::Instant, u64)>>,
 }
 
+/// The current time in microseconds: where a counter that may lag what
+/// partners hold jumps to (after a restore, or when an admin resumes
+/// issuing), above anything a node can have issued before.
+pub(crate) fn now_as_sequence() -> u64 {
+    u64::try_from(now_unix_ms())
+        .unwrap_or(0)
+        .saturating_mul(1000)
+}
+
 /// Moves this node's sequence counter past anything it could have issued
 /// since a backup was taken, so a restored node never signs a second, different
 /// record under a sequence number (and record id) its peers already hold —
@@ -88,10 +97,7 @@ pub struct Exchange {
 pub fn skip_sequence_after_restore(store: &Store) -> Result<u64, crate::store::StoreError> {
     let ledger = Ledger::open(store)?;
     let held = ledger.counters.get(ledger::SEQ_COUNTER)?.unwrap_or(0);
-    let now_us = u64::try_from(now_unix_ms())
-        .unwrap_or(0)
-        .saturating_mul(1000);
-    let next = held.max(now_us);
+    let next = held.max(now_as_sequence());
     let mut batch = store.batch();
     batch.put(&ledger.counters, ledger::SEQ_COUNTER, &next)?;
     store.commit_offline(batch)?;

@@ -14,7 +14,6 @@ use super::{ledger, Exchange};
 use crate::audit::Action;
 use crate::error::{Error, Result};
 use crate::identity::Jurisdiction;
-use crate::peers::now_unix_ms;
 
 /// Why issuing is paused: the peers that hold more than this node.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -90,11 +89,8 @@ impl Exchange {
         };
         let _guard = self.issuing.lock().await;
         let highest = paused.ahead.iter().map(|(_, s)| *s).max().unwrap_or(0);
-        let now_us = u64::try_from(now_unix_ms())
-            .unwrap_or(0)
-            .saturating_mul(1000);
         let held = self.ledger.counters.get(ledger::SEQ_COUNTER)?.unwrap_or(0);
-        let next = held.max(highest).max(now_us);
+        let next = held.max(highest).max(super::now_as_sequence());
         let mut batch = self.store.batch();
         batch.put(&self.ledger.counters, ledger::SEQ_COUNTER, &next)?;
         let mut audit = self.audit.begin().await;

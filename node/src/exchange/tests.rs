@@ -760,20 +760,8 @@ async fn paged_listing_shows_only_the_latest_version_of_a_denial() {
     let n = federation(&["DE", "FR"]).await;
     let de = &n[0];
     let denial = DenialDraft {
-        party: Party {
-            name: "Rosoboron Trading LLC".into(),
-            aliases: vec![],
-            country: "RU".into(),
-            address: String::new(),
-        },
-        items: vec![DeniedItem {
-            code: "3A001".into(),
-            description: "FPGAs".into(),
-        }],
-        destination: "RU".into(),
-        end_use: "military radar".into(),
-        reason: "risk of military end use".into(),
         valid_for: None,
+        ..denial_draft()
     };
     let mut ids = Vec::new();
     for _ in 0..3 {
