@@ -51,9 +51,31 @@ pub struct ConfigFile {
     pub screening: ScreeningFile,
     #[serde(default)]
     pub taskforce: TaskForceFile,
+    #[serde(default)]
+    pub licensing: LicensingFile,
     /// Risk scoring: the methodology file and this jurisdiction's overrides.
     #[serde(default, skip_serializing_if = "crate::risk::RiskFile::is_default")]
     pub risk: crate::risk::RiskFile,
+}
+
+/// Licensing safeguards.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LicensingFile {
+    /// The risk band from which a decision (approve, deny) needs a second
+    /// officer's countersignature; "never" turns four eyes off.
+    pub four_eyes_from: String,
+    /// Days an approval is valid when the decision names no end.
+    pub validity_days: u32,
+}
+
+impl Default for LicensingFile {
+    fn default() -> Self {
+        LicensingFile {
+            four_eyes_from: "high".to_owned(),
+            validity_days: crate::licensing::terms::DEFAULT_VALIDITY_DAYS,
+        }
+    }
 }
 
 /// Joint task-force queries.
@@ -379,6 +401,9 @@ pub struct NodeConfig {
     pub taskforce: crate::taskforce::Limits,
     /// The risk-scoring methodology with this jurisdiction's overrides applied.
     pub risk: crate::risk::Effective,
+    /// The band from which decisions need four eyes; None: never.
+    pub four_eyes_from: Option<String>,
+    pub validity_days: u32,
 }
 
 /// Every problem found in a config file.
@@ -597,6 +622,23 @@ impl NodeConfig {
         if let Err(p) = &risk {
             problems.extend(p.iter().cloned());
         }
+        let four_eyes_from = match file.licensing.four_eyes_from.trim() {
+            "never" => None,
+            band => Some(band.to_owned()),
+        };
+        if let (Ok(r), Some(band)) = (&risk, &four_eyes_from) {
+            let bands = r.methodology.bands.named();
+            if !bands.iter().any(|(name, _)| name == band) {
+                let names: Vec<&str> = bands.iter().map(|(n, _)| *n).collect();
+                problems.push(format!(
+                    "licensing.four_eyes_from {band:?} is not a risk band ({}) or \"never\"",
+                    names.join(", ")
+                ));
+            }
+        }
+        if file.licensing.validity_days == 0 {
+            problems.push("licensing.validity_days must be at least 1".to_owned());
+        }
         match (jurisdiction, listen, risk, problems.is_empty()) {
             (Ok(jurisdiction), Ok(listen), Ok(risk), true) => Ok(NodeConfig {
                 path: path.to_owned(),
@@ -659,6 +701,8 @@ impl NodeConfig {
                     max_fanout: file.taskforce.max_fanout,
                 },
                 risk,
+                four_eyes_from,
+                validity_days: file.licensing.validity_days,
             }),
             _ => Err(ConfigError {
                 path: path.to_owned(),

@@ -58,6 +58,11 @@ pub enum Denied {
     },
     #[error("{caller} is not a registered peer")]
     NotAPeer { caller: String },
+    #[error(
+        "{checker} cannot countersign a decision made by {maker}: four eyes need a second \
+         person (another officer of the jurisdiction, not the same name under another certificate)"
+    )]
+    SamePerson { maker: String, checker: String },
 }
 
 /// May `caller` use `service` on the node of jurisdiction `own`?
@@ -204,6 +209,25 @@ pub fn authorize_licensing(caller: &Caller, action: LicensingAction) -> Result<(
         required,
         actual: caller.role,
     })
+}
+
+/// May `checker` countersign (or reject) a decision made by the identity
+/// `maker` (e.g. `DE/officer/olivia`)? Only an officer of the same
+/// jurisdiction who is another person: the name decides, not the
+/// certificate, so a second certificate of the same person (under any role)
+/// is still the maker.
+pub fn may_countersign(maker: &str, checker: &Caller) -> Result<(), Denied> {
+    authorize_licensing(checker, LicensingAction::Decide)?;
+    let mut parts = maker.split('/');
+    let (jurisdiction, name) = (parts.next().unwrap_or(""), parts.nth(1).unwrap_or(""));
+    let same_name = name.eq_ignore_ascii_case(&checker.name);
+    if same_name || name.is_empty() || jurisdiction != checker.jurisdiction.as_str() {
+        return Err(Denied::SamePerson {
+            maker: maker.to_owned(),
+            checker: checker.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// What a caller wants to do on the screening service.

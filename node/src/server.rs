@@ -216,12 +216,18 @@ impl Node {
         )?);
         exchange.set_outbox_limit(config.max_outbox_per_peer);
         exchange.set_evidence_limits(config.evidence_limits);
-        let licensing = Arc::new(Licensing::open(
-            store.clone(),
-            config.jurisdiction.clone(),
-            exchange.clone(),
-            audit.clone(),
-        )?);
+        let licensing = Arc::new(
+            Licensing::open(
+                store.clone(),
+                config.jurisdiction.clone(),
+                exchange.clone(),
+                audit.clone(),
+            )?
+            .with_settings(crate::licensing::Settings {
+                validity_days: config.validity_days,
+                similar_party_score: config.screening_threshold,
+            }),
+        );
         // Imported watchlists are indexed before the node reports itself started.
         let screening = Arc::new(
             crate::screening::Screening::open(
@@ -243,14 +249,20 @@ impl Node {
             config.screening_threshold,
         ));
         licensing.set_approval_gate(consult.gate());
-        let risk = Arc::new(crate::risk::Risk::open(
-            store.clone(),
-            config.risk.clone(),
-            licensing.clone(),
-            screening.clone(),
-            exchange.clone(),
-            audit.clone(),
-        )?);
+        let risk = Arc::new(
+            crate::risk::Risk::open(
+                store.clone(),
+                config.risk.clone(),
+                licensing.clone(),
+                screening.clone(),
+                exchange.clone(),
+                audit.clone(),
+            )?
+            .with_four_eyes(config.four_eyes_from.clone()),
+        );
+        // Every decision records the risk picture of its moment, before any request is served.
+        let review: Arc<dyn crate::licensing::DecisionReview> = risk.clone();
+        licensing.set_decision_review(&review);
         // What partners need to verify this node, announced on every link so
         // a rotated signing key reaches them without their admin.
         let own_bundle =

@@ -87,6 +87,7 @@ mod tests {
             rationale: String::new(),
             waivers: vec![],
             denial: None,
+            reviewed: None,
         }
     }
 
@@ -108,6 +109,12 @@ mod tests {
             updated_at_unix_ms: 0,
             history: steps,
             denial_id: None,
+            revision: 1,
+            revisions: vec![],
+            pending: None,
+            rejected: vec![],
+            terms: None,
+            review_flags: vec![],
         }
     }
 

@@ -79,6 +79,7 @@ async fn a_deny_decision_survives_sigkill_with_its_audit_entry_and_notice() {
                 to: vec!["FR".into()],
                 groups: vec![],
             }),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -46,6 +46,7 @@ async fn party(client: &mut Licensing, name: &str, country: &str) -> String {
                 kind: "lei".into(),
                 value: "5493001KJTIIGC8Y1R12".into(),
             }],
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -107,6 +108,7 @@ fn decide(id: &str, decision: &str, dist: Option<Distribution>) -> DecideLicense
         decision: decision.into(),
         rationale: format!("{decision}: checked against the end-user certificate"),
         distribution: dist,
+        ..Default::default()
     }
 }
 
@@ -294,6 +296,7 @@ async fn a_license_lives_its_whole_lifecycle_and_partners_learn_of_its_denial() 
             route: vec!["Hamburg".into(), "Jebel Ali".into()],
             shipped_at_unix_ms: 0,
             reference: "BL-4711".into(),
+            ..Default::default()
         })
         .await
         .unwrap()

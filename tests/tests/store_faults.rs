@@ -21,6 +21,8 @@ fn party(i: usize) -> CreatePartyRequest {
     CreatePartyRequest {
         name: format!("Nordwerk Handel {i} GmbH"),
         country: "DE".into(),
+        // Numbered look-alikes on purpose.
+        allow_similar: true,
         ..Default::default()
     }
 }

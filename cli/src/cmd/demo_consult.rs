@@ -208,6 +208,7 @@ pub async fn scene(
         decision: "approve".to_owned(),
         rationale: "Demo: end user documents verified".to_owned(),
         distribution: None,
+        ..Default::default()
     };
     let blocked = match officer.decide_license(approve.clone()).await {
         Err(s) if s.code() == tonic::Code::FailedPrecondition => s.message().to_owned(),

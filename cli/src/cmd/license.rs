@@ -378,6 +378,7 @@ fn decide_request(a: &DecideArgs) -> Result<pb::DecideLicenseRequest, CliError> 
         distribution: named
             .then(|| records::distribution(&a.distribution))
             .transpose()?,
+        ..Default::default()
     })
 }
 

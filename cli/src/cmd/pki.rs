@@ -267,6 +267,7 @@ pub fn init(args: &InitArgs) -> Result<InitReport, CliError> {
         retention: concord_node::config::RetentionFile::default(),
         screening: concord_node::config::ScreeningFile::default(),
         taskforce: concord_node::config::TaskForceFile::default(),
+        licensing: concord_node::config::LicensingFile::default(),
         risk: concord_node::risk::RiskFile::default(),
     };
     // Check every setting before creating anything.

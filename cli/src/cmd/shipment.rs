@@ -78,6 +78,7 @@ pub async fn run(
                 route: a.route.clone(),
                 shipped_at_unix_ms: past_time("--shipped-at", a.shipped_at.as_deref())?,
                 reference: a.reference.clone().unwrap_or_default(),
+                ..Default::default()
             };
             let profile = Profile::required(profile)?;
             let mut client = connect(&profile).await?;

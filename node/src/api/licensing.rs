@@ -44,13 +44,48 @@ impl LicensingApi {
         self
     }
 
+    /// `l` as a single read shows it: waivers matching now, what has been
+    /// shipped per item, and the screening hits of its latest assessment.
     fn license_out(&self, l: &crate::licensing::License) -> Result<pb::License, Status> {
         let waivers = self.licensing.matching_waivers(
             &l.destination,
             &l.codes(),
             crate::peers::now_unix_ms(),
         )?;
-        Ok(conv::license_out(l, waivers))
+        let mut out = conv::license_out(l, waivers);
+        out.balances = self
+            .licensing
+            .balances(&l.id)?
+            .iter()
+            .map(conv::balance_out)
+            .collect();
+        if let Some(a) = self.assessment(&l.id)? {
+            out.open_hits = a.open_hits().count() as u32;
+            out.hits = a.hits.iter().map(conv::hit_out).collect();
+        }
+        Ok(out)
+    }
+
+    fn assessment(&self, id: &str) -> Result<Option<crate::risk::Assessment>, Status> {
+        let Some(risk) = &self.risk else {
+            return Ok(None);
+        };
+        match risk.assessment(id) {
+            Ok(a) => Ok(Some(a)),
+            Err(Error::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Re-scores (and re-screens) license `id` after its terms changed.
+    async fn rescore(&self, id: &str, trigger: &str) {
+        if let Some(risk) = &self.risk {
+            // The change is recorded whatever happens here; a scoring that
+            // fails is redone by the next re-scoring pass (and at start).
+            if let Err(error) = risk.assess(id, trigger).await {
+                tracing::error!(%error, license = %id, "cannot score the application");
+            }
+        }
     }
 
     async fn act(
@@ -61,10 +96,23 @@ impl LicensingApi {
         rationale: &str,
         dist: Option<pb::Distribution>,
     ) -> Result<Response<pb::License>, Status> {
+        self.decide(who, id, action, rationale, dist, Default::default())
+            .await
+    }
+
+    async fn decide(
+        &self,
+        who: &Caller,
+        id: &str,
+        action: LicenseAction,
+        rationale: &str,
+        dist: Option<pb::Distribution>,
+        terms: crate::licensing::TermsDraft,
+    ) -> Result<Response<pb::License>, Status> {
         let dist = distribution(dist)?;
         let license = self
             .licensing
-            .transition(who, id.trim(), action, rationale, dist)
+            .decide(who, id.trim(), action, rationale, dist, terms)
             .await?;
         if action == LicenseAction::Deny {
             self.metrics.issued("denial");
@@ -172,10 +220,31 @@ impl LicensingService for LicensingApi {
         req: Request<pb::CreatePartyRequest>,
     ) -> Result<Response<pb::PartyRecord>, Status> {
         let who = allowed(&req, LicensingAction::Record)?;
+        let r = req.into_inner();
+        let allow_similar = r.allow_similar;
         let party = self
             .licensing
-            .create_party(&who, conv::party_draft(req.into_inner()))
+            .create_party(&who, conv::party_draft(r), allow_similar)
             .await?;
+        Ok(Response::new(conv::party_out(&party)))
+    }
+
+    async fn update_party(
+        &self,
+        req: Request<pb::UpdatePartyRequest>,
+    ) -> Result<Response<pb::PartyRecord>, Status> {
+        let who = allowed(&req, LicensingAction::Record)?;
+        let (id, draft, rationale) = conv::party_update(req.into_inner());
+        let party = self
+            .licensing
+            .update_party(&who, &id, draft, &rationale)
+            .await?;
+        if let Some(risk) = &self.risk {
+            // Its new name may match (or stop matching) a listed party.
+            if let Err(error) = risk.rescore_open(&format!("party update {id}")).await {
+                tracing::error!(%error, party = %id, "cannot re-score after a party update");
+            }
+        }
         Ok(Response::new(conv::party_out(&party)))
     }
 
@@ -214,13 +283,85 @@ impl LicensingService for LicensingApi {
             .licensing
             .submit(&who, conv::application(req.into_inner()))
             .await?;
-        if let Some(risk) = &self.risk {
-            // The application is recorded whatever happens here; a scoring
-            // that fails is redone by the next re-scoring pass (and at start).
-            if let Err(error) = risk.assess(&license.id, "submission").await {
-                tracing::error!(%error, license = %license.id, "cannot score the application");
+        self.rescore(&license.id, "submission").await;
+        Ok(Response::new(self.license_out(&license)?))
+    }
+
+    async fn amend_license(
+        &self,
+        req: Request<pb::AmendLicenseRequest>,
+    ) -> Result<Response<pb::License>, Status> {
+        let who = allowed(&req, LicensingAction::Record)?;
+        let (id, change, rationale) = conv::amendment(req.into_inner());
+        let license = self.licensing.amend(&who, &id, change, &rationale).await?;
+        self.rescore(&id, &format!("amendment to revision {}", license.revision))
+            .await;
+        Ok(Response::new(self.license_out(&license)?))
+    }
+
+    async fn resubmit_license(
+        &self,
+        req: Request<pb::LicenseActionRequest>,
+    ) -> Result<Response<pb::License>, Status> {
+        let who = allowed(&req, LicensingAction::Record)?;
+        let r = req.into_inner();
+        let license = self
+            .licensing
+            .resubmit(&who, r.id.trim(), &r.rationale)
+            .await?;
+        self.rescore(&license.id, "resubmission").await;
+        Ok(Response::new(self.license_out(&license)?))
+    }
+
+    async fn countersign_decision(
+        &self,
+        req: Request<pb::CountersignRequest>,
+    ) -> Result<Response<pb::License>, Status> {
+        let who = allowed(&req, LicensingAction::Decide)?;
+        let r = req.into_inner();
+        let id = r.id.trim();
+        let license = if r.reject {
+            if !r.override_rationale.trim().is_empty() {
+                return Err(Status::invalid_argument(
+                    "override_rationale: a rejection overrides nothing",
+                ));
             }
-        }
+            self.licensing.reject_pending(&who, id, &r.rationale).await?
+        } else {
+            let license = self
+                .licensing
+                .countersign(&who, id, &r.rationale, &r.override_rationale)
+                .await?;
+            if license.state == crate::licensing::LicenseState::Denied {
+                self.metrics.issued("denial");
+            }
+            license
+        };
+        Ok(Response::new(self.license_out(&license)?))
+    }
+
+    async fn dispose_hit(
+        &self,
+        req: Request<pb::DisposeHitRequest>,
+    ) -> Result<Response<pb::License>, Status> {
+        let who = allowed(&req, LicensingAction::Decide)?;
+        let r = req.into_inner();
+        let status = match r.disposition.trim() {
+            "false-positive" => crate::risk::HitStatus::FalsePositive,
+            "confirmed" => crate::risk::HitStatus::Confirmed,
+            other => {
+                return Err(Status::invalid_argument(format!(
+                    "disposition: {other:?} is not false-positive or confirmed"
+                )))
+            }
+        };
+        let risk = self.risk.as_ref().ok_or_else(|| {
+            Status::failed_precondition("this node scores no applications (no risk service)")
+        })?;
+        let license_id = r.license_id.trim();
+        risk.dispose(&who, license_id, r.hit_id.trim(), status, &r.rationale)
+            .await?;
+        let license = self.licensing.license(license_id)?;
         Ok(Response::new(self.license_out(&license)?))
     }
 
@@ -250,7 +391,13 @@ impl LicensingService for LicensingApi {
                 )))
             }
         };
-        self.act(&who, &r.id, action, &r.rationale, r.distribution)
+        let terms = conv::terms_draft(&r);
+        if action != LicenseAction::Approve && terms != Default::default() {
+            return Err(Status::invalid_argument(
+                "validity and conditions are terms of an approval",
+            ));
+        }
+        self.decide(&who, &r.id, action, &r.rationale, r.distribution, terms)
             .await
     }
 
@@ -309,11 +456,16 @@ impl LicensingService for LicensingApi {
         let filter = conv::license_filter(req.get_ref())?;
         let licenses = self.licensing.licenses(&filter)?;
         // Listing skips the per-license waiver scan; `GetLicense` shows them.
+        let mut out = Vec::with_capacity(licenses.len());
+        for l in &licenses {
+            let mut pb = conv::license_out(l, Vec::new());
+            if let Some(a) = self.assessment(&l.id)? {
+                pb.open_hits = a.open_hits().count() as u32;
+            }
+            out.push(pb);
+        }
         let (licenses, next_page_token) = page(
-            licenses
-                .iter()
-                .map(|l| conv::license_out(l, Vec::new()))
-                .collect(),
+            out,
             &req.get_ref().page_token,
             |l| &l.id,
         )?;
@@ -362,8 +514,10 @@ impl LicensingService for LicensingApi {
         req: Request<pb::RecordShipmentRequest>,
     ) -> Result<Response<pb::Shipment>, Status> {
         let who = allowed(&req, LicensingAction::Record)?;
-        let draft = conv::shipment_draft(req.into_inner());
-        let shipment = self.licensing.record_shipment(&who, draft).await?;
+        let mut r = req.into_inner();
+        let alert = distribution(r.alert.take())?;
+        let draft = conv::shipment_draft(r);
+        let shipment = self.licensing.record_shipment(&who, draft, alert).await?;
         Ok(Response::new(conv::shipment_out(&shipment)))
     }
 

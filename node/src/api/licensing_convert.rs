@@ -9,6 +9,12 @@ use crate::licensing::{
     DenialDefaults, Disclosure, EndUseCheck, Identifier, ItemDraft, License, LicenseItem, Money,
     Party, PartyDraft, Shipment, ShipmentDraft, SourcedEntry, Waiver, WaiverDraft, WaiverKind,
 };
+use crate::licensing::review::Countersignature;
+use crate::licensing::{
+    Amendment, HitNote, ItemBalance, PendingDecision, Revision, RiskSnapshot, ShippedItem,
+    TermsDraft,
+};
+use crate::risk::Hit;
 
 fn invalid(field: &str, e: impl std::fmt::Display) -> Error {
     Error::InvalidArgument(format!("{field}: {e}"))
@@ -102,6 +108,18 @@ pub fn catalog_version_out(v: &CatalogVersion) -> pb::CatalogVersion {
 
 // ---- parties ---------------------------------------------------------------
 
+pub fn party_update(r: pb::UpdatePartyRequest) -> (String, PartyDraft, String) {
+    let draft = party_draft(pb::CreatePartyRequest {
+        name: r.name,
+        aliases: r.aliases,
+        country: r.country,
+        address: r.address,
+        identifiers: r.identifiers,
+        allow_similar: false,
+    });
+    (r.id.trim().to_owned(), draft, r.rationale)
+}
+
 pub fn party_draft(r: pb::CreatePartyRequest) -> PartyDraft {
     PartyDraft {
         name: r.name.trim().to_owned(),
@@ -136,6 +154,29 @@ pub fn party_out(p: &Party) -> pb::PartyRecord {
             .collect(),
         created_at_unix_ms: p.created_at_unix_ms,
         created_by: p.created_by.clone(),
+        revision: p.revision,
+        history: p
+            .history
+            .iter()
+            .map(|v| pb::PartyVersion {
+                revision: v.revision,
+                name: v.name.clone(),
+                aliases: v.aliases.clone(),
+                country: v.country.clone(),
+                address: v.address.clone(),
+                identifiers: v
+                    .identifiers
+                    .iter()
+                    .map(|i| pb::PartyIdentifier {
+                        kind: i.kind.clone(),
+                        value: i.value.clone(),
+                    })
+                    .collect(),
+                replaced_at_unix_ms: v.replaced_at_unix_ms,
+                replaced_by: v.replaced_by.clone(),
+                rationale: v.rationale.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -149,25 +190,60 @@ pub fn party_filter(r: &pb::ListPartiesRequest) -> crate::licensing::PartyFilter
 
 // ---- licenses --------------------------------------------------------------
 
+fn items_in(items: Vec<pb::LicenseItem>) -> Vec<ItemDraft> {
+    items
+        .into_iter()
+        .map(|i| ItemDraft {
+            code: i.code.trim().to_owned(),
+            description: i.description,
+            quantity: i.quantity,
+            value: money_in(i.value),
+        })
+        .collect()
+}
+
+fn money_in(m: Option<pb::Money>) -> Money {
+    let m = m.unwrap_or_default();
+    Money {
+        minor_units: m.minor_units,
+        currency: code_upper(&m.currency),
+    }
+}
+
+fn money_out(m: &Money) -> pb::Money {
+    pb::Money {
+        minor_units: m.minor_units,
+        currency: m.currency.clone(),
+    }
+}
+
+pub fn amendment(r: pb::AmendLicenseRequest) -> (String, Amendment, String) {
+    let change = Amendment {
+        applicant: opt(&r.applicant),
+        items: (!r.items.is_empty()).then(|| items_in(r.items)),
+        end_user: opt(&r.end_user),
+        consignee: opt(&r.consignee),
+        intermediaries: r
+            .set_intermediaries
+            .then(|| r.intermediaries.iter().map(|i| i.trim().to_owned()).collect()),
+        destination: opt(&r.destination).map(|d| d.to_uppercase()),
+        end_use: (!r.end_use.trim().is_empty()).then_some(r.end_use),
+    };
+    (r.id.trim().to_owned(), change, r.rationale)
+}
+
+pub fn terms_draft(r: &pb::DecideLicenseRequest) -> TermsDraft {
+    TermsDraft {
+        valid_from_unix_ms: opt_ms(r.valid_from_unix_ms),
+        valid_until_unix_ms: opt_ms(r.valid_until_unix_ms),
+        conditions: r.conditions.iter().map(|c| c.trim().to_owned()).collect(),
+    }
+}
+
 pub fn application(r: pb::SubmitLicenseRequest) -> Application {
     Application {
         applicant: r.applicant.trim().to_owned(),
-        items: r
-            .items
-            .into_iter()
-            .map(|i| {
-                let value = i.value.unwrap_or_default();
-                ItemDraft {
-                    code: i.code.trim().to_owned(),
-                    description: i.description,
-                    quantity: i.quantity,
-                    value: Money {
-                        minor_units: value.minor_units,
-                        currency: code_upper(&value.currency),
-                    },
-                }
-            })
-            .collect(),
+        items: items_in(r.items),
         end_user: r.end_user.trim().to_owned(),
         consignee: r.consignee.trim().to_owned(),
         intermediaries: r
@@ -206,13 +282,122 @@ fn decision_out(d: &Decision) -> pb::LicenseDecision {
         waivers: d.waivers.clone(),
         denial_id,
         denial_version,
+        risk: d
+            .reviewed
+            .as_ref()
+            .and_then(|r| r.risk.as_ref())
+            .map(risk_out),
+        proposed_at_unix_ms: d
+            .reviewed
+            .as_ref()
+            .and_then(|r| r.proposed_at_unix_ms)
+            .unwrap_or_default(),
+        countersigned: d
+            .reviewed
+            .as_ref()
+            .and_then(|r| r.countersigned.as_ref())
+            .map(countersignature_out),
     }
 }
 
+fn note_out(h: &HitNote) -> pb::HitNote {
+    pb::HitNote {
+        id: h.id.clone(),
+        description: h.description.clone(),
+    }
+}
+
+pub fn risk_out(r: &RiskSnapshot) -> pb::RiskAtDecision {
+    pb::RiskAtDecision {
+        score: r.score,
+        band: r.band.clone(),
+        methodology: r.methodology.clone(),
+        assessed_at_unix_ms: r.assessed_at_unix_ms,
+        factors: r.factors.clone(),
+        floors: r.floors.clone(),
+        open_hits: r.open_hits.iter().map(note_out).collect(),
+        confirmed_hits: r.confirmed_hits.iter().map(note_out).collect(),
+        four_eyes: r.four_eyes.clone().unwrap_or_default(),
+    }
+}
+
+fn countersignature_out(c: &Countersignature) -> pb::Countersignature {
+    pb::Countersignature {
+        officer: c.officer.clone(),
+        at_unix_ms: c.at_unix_ms,
+        rationale: c.rationale.clone(),
+        override_rationale: c.override_rationale.clone(),
+    }
+}
+
+fn pending_out(p: &PendingDecision) -> pb::PendingDecision {
+    pb::PendingDecision {
+        action: p.action.to_string(),
+        officer: p.officer.clone(),
+        at_unix_ms: p.at_unix_ms,
+        rationale: p.rationale.clone(),
+        risk: Some(risk_out(&p.risk)),
+        reason: p.reason.clone(),
+    }
+}
+
+pub fn hit_out(h: &Hit) -> pb::ApplicationHit {
+    let d = h.disposition.as_ref();
+    pb::ApplicationHit {
+        id: h.id.clone(),
+        party_id: h.party_id.clone(),
+        role: h.role.clone(),
+        party_name: h.party_name.clone(),
+        list: h.list.clone(),
+        source_id: h.source_id.clone(),
+        issuer: h.issuer.clone(),
+        matched_name: h.matched_name.clone(),
+        listed_name: h.listed_name.clone(),
+        score: h.score(),
+        status: h.status.to_string(),
+        disposed_by: d.map(|d| d.officer.clone()).unwrap_or_default(),
+        disposed_at_unix_ms: d.map(|d| d.at_unix_ms).unwrap_or_default(),
+        disposition_rationale: d.map(|d| d.rationale.clone()).unwrap_or_default(),
+        entry_changed: h.entry_changed,
+        disposed_on: d.map(|d| d.license_id.clone()).unwrap_or_default(),
+    }
+}
+
+pub fn balance_out(b: &ItemBalance) -> pb::ItemBalance {
+    pb::ItemBalance {
+        code: b.code.clone(),
+        licensed_quantity: b.licensed_quantity,
+        shipped_quantity: b.shipped_quantity,
+        remaining_quantity: b.remaining_quantity(),
+        licensed_value: Some(money_out(&b.licensed_value)),
+        shipped_value_minor_units: b.shipped_value,
+        remaining_value_minor_units: b.remaining_value(),
+    }
+}
+
+fn revision_out(r: &Revision) -> pb::LicenseRevision {
+    pb::LicenseRevision {
+        revision: r.revision,
+        applicant: r.applicant.clone(),
+        items: r.items.iter().map(item_out).collect(),
+        end_user: r.end_user.clone(),
+        consignee: r.consignee.clone(),
+        intermediaries: r.intermediaries.clone(),
+        destination: r.destination.clone(),
+        end_use: r.end_use.clone(),
+        catalog_version: r.catalog_version,
+        replaced_at_unix_ms: r.replaced_at_unix_ms,
+        replaced_by: r.replaced_by.clone(),
+        rationale: r.rationale.clone(),
+    }
+}
+
+/// `l` as listed; `license_detail` adds what a single read shows.
 pub fn license_out(l: &License, matching_waivers: Vec<String>) -> pb::License {
+    let now = crate::peers::now_unix_ms();
     pb::License {
         id: l.id.clone(),
-        state: l.state.to_string(),
+        state: l.state_at(now).to_string(),
         applicant: l.applicant.clone(),
         items: l.items.iter().map(item_out).collect(),
         end_user: l.end_user.clone(),
@@ -227,6 +412,35 @@ pub fn license_out(l: &License, matching_waivers: Vec<String>) -> pb::License {
         history: l.history.iter().map(decision_out).collect(),
         denial_id: l.denial_id.clone().unwrap_or_default(),
         matching_waivers,
+        revision: l.revision,
+        revisions: l.revisions.iter().map(revision_out).collect(),
+        pending: l.pending.as_ref().map(pending_out),
+        rejected: l
+            .rejected
+            .iter()
+            .map(|r| pb::RejectedDecision {
+                decision: Some(pending_out(&r.decision)),
+                rejected: Some(countersignature_out(&r.rejected)),
+            })
+            .collect(),
+        terms: l.terms.as_ref().map(|t| pb::LicenseTerms {
+            valid_from_unix_ms: t.valid_from_unix_ms,
+            valid_until_unix_ms: t.valid_until_unix_ms,
+            conditions: t.conditions.clone(),
+        }),
+        review_flags: l
+            .review_flags
+            .iter()
+            .map(|f| pb::ReviewFlag {
+                at_unix_ms: f.at_unix_ms,
+                by: f.by.clone(),
+                reason: f.reason.clone(),
+                shipment: f.shipment.clone().unwrap_or_default(),
+            })
+            .collect(),
+        balances: Vec::new(),
+        hits: Vec::new(),
+        open_hits: 0,
     }
 }
 
@@ -236,6 +450,7 @@ pub fn license_filter(
     Ok(crate::licensing::LicenseFilter {
         state: opt_parse("state", &r.state)?,
         party: opt(&r.party),
+        pending_only: r.pending_countersignature,
         limit: limit(r.limit),
     })
 }
@@ -270,7 +485,18 @@ pub fn waiver_out(w: &Waiver) -> pb::Waiver {
 }
 
 pub fn shipment_draft(r: pb::RecordShipmentRequest) -> ShipmentDraft {
+    let discrepancy = r.discrepancy.then(|| r.rationale.clone());
     ShipmentDraft {
+        items: r
+            .items
+            .into_iter()
+            .map(|i| ShippedItem {
+                code: i.code.trim().to_owned(),
+                quantity: i.quantity,
+                value: money_in(i.value),
+            })
+            .collect(),
+        discrepancy,
         license_id: r.license_id.trim().to_owned(),
         origin: code_upper(&r.origin),
         destination: code_upper(&r.destination),
@@ -291,6 +517,20 @@ pub fn shipment_out(s: &Shipment) -> pb::Shipment {
         reference: s.reference.clone(),
         recorded_by: s.recorded_by.clone(),
         recorded_at_unix_ms: s.recorded_at_unix_ms,
+        items: s
+            .items
+            .iter()
+            .map(|i| pb::ShippedItem {
+                code: i.code.clone(),
+                quantity: i.quantity,
+                value: Some(money_out(&i.value)),
+            })
+            .collect(),
+        discrepancy: s.discrepancy.as_ref().map(|d| pb::ShipmentDiscrepancy {
+            failed: d.failed.clone(),
+            rationale: d.rationale.clone(),
+            alert_id: d.alert_id.clone().unwrap_or_default(),
+        }),
     }
 }
 

@@ -3,6 +3,8 @@
 
 use super::lifecycle::{self, LicenseAction, LicenseState};
 use super::model::{text, Application, Decision, DenialDefaults, License, LicenseItem, MAX_TEXT};
+use super::review::{DecisionReviewed, PendingDecision, RiskSnapshot};
+use super::terms::TermsDraft;
 use super::{key, Kind, LicenseFilter, Licensing};
 use crate::audit::{Action, AuditTx};
 use crate::error::{Error, Result};
@@ -16,34 +18,7 @@ impl Licensing {
     /// Records a new application in state `submitted`. Every party must
     /// exist and every item code must be in the current catalog.
     pub async fn submit(&self, officer: &Caller, app: Application) -> Result<License> {
-        app.validate()?;
-        for (field, id) in [
-            ("applicant", &app.applicant),
-            ("end_user", &app.end_user),
-            ("consignee", &app.consignee),
-        ]
-        .into_iter()
-        .chain(app.intermediaries.iter().map(|i| ("intermediaries", i)))
-        {
-            self.party(id)
-                .map_err(|e| Error::NotFound(format!("{field}: {e}")))?;
-        }
-        let codes: Vec<String> = app.items.iter().map(|i| i.code.clone()).collect();
-        let (catalog_version, entries) = self.current_entries("items", &codes)?;
-        let items = app
-            .items
-            .into_iter()
-            .zip(entries)
-            .map(|(i, e)| LicenseItem {
-                code: i.code,
-                description: i.description,
-                quantity: i.quantity,
-                value: i.value,
-                category: e.category,
-                tier: e.tier,
-            })
-            .collect();
-
+        let (catalog_version, items) = self.resolve(&app)?;
         let guard = self.writing.lock().await;
         let mut batch = self.store.batch();
         let (n, id) = self.next_id(&mut batch, Kind::License)?;
@@ -72,10 +47,17 @@ impl Licensing {
                 rationale: String::new(),
                 waivers: Vec::new(),
                 denial: None,
+                reviewed: None,
             }],
             denial_id: None,
+            revision: 1,
+            revisions: Vec::new(),
+            pending: None,
+            rejected: Vec::new(),
+            terms: None,
+            review_flags: Vec::new(),
         };
-        batch.put(&self.trees.licenses, key(n), &license)?;
+        self.trees.licenses.put(&mut batch, key(n), &license)?;
         let summary = format!(
             "applicant {}, end user {}, destination {}, items {}",
             license.applicant,
@@ -100,7 +82,13 @@ impl Licensing {
 
     /// Moves license `id` by `action`. The officer is the caller; a rationale
     /// is required. `dist` is only used by `deny`: who receives the denial
-    /// notice (empty: the node's default denial distribution).
+    /// notice (empty: the node's default denial distribution); `terms` only
+    /// by `approve`.
+    ///
+    /// A decision first asks the [`DecisionReview`](super::DecisionReview)
+    /// for the risk picture now and records it. An approval with an open
+    /// screening hit is refused; a decision the picture says needs four eyes
+    /// becomes pending until another officer countersigns it.
     pub async fn transition(
         &self,
         officer: &Caller,
@@ -109,45 +97,137 @@ impl Licensing {
         rationale: &str,
         dist: Distribution,
     ) -> Result<License> {
+        self.decide(officer, id, action, rationale, dist, TermsDraft::default())
+            .await
+    }
+
+    pub async fn decide(
+        &self,
+        officer: &Caller,
+        id: &str,
+        action: LicenseAction,
+        rationale: &str,
+        dist: Distribution,
+        terms: TermsDraft,
+    ) -> Result<License> {
         text("rationale", rationale, true, MAX_TEXT).map_err(Error::InvalidArgument)?;
+        terms.validate()?;
+        if matches!(action, LicenseAction::Amend | LicenseAction::Resubmit) {
+            return Err(Error::InvalidArgument(format!(
+                "{action} is its own call (license {action})"
+            )));
+        }
         let n = self.number(Kind::License, id)?;
         let _guard = self.writing.lock().await;
         let license = self.license(id)?;
-        let to = lifecycle::transition(id, license.state, action)?;
-        let mut rationale = rationale.to_owned();
+        let now = now_unix_ms();
+        if let Some(p) = &license.pending {
+            return Err(Error::FailedPrecondition(format!(
+                "license {id} has a decision to {} by {} pending countersignature; \
+                 another officer countersigns or rejects it first \
+                 (concord license countersign {id} --rationale T [--reject])",
+                p.action, p.officer
+            )));
+        }
+        lifecycle::transition(id, license.state_at(now), action)?;
+        let risk = match self.reviewer()? {
+            Some(review) if action.is_decision() => Some(review.review(&license).await?),
+            _ => None,
+        };
         if action == LicenseAction::Approve {
-            if let Some(gate) = self.gate.get() {
-                // Under the licensing lock: nothing changes the license between check and write.
-                for note in gate.check_approval(self, &license)? {
-                    rationale.push('\n');
-                    rationale.push_str(&note);
-                }
+            if let Some(r) = &risk {
+                refuse_open_hits(id, r)?;
             }
         }
-        let now = now_unix_ms();
-        let waivers = if action.is_decision() {
-            self.matching_waivers(&license.destination, &license.codes(), now)?
+        let needs_second = risk
+            .as_ref()
+            .and_then(|r| r.four_eyes.clone())
+            .filter(|_| matches!(action, LicenseAction::Approve | LicenseAction::Deny));
+        if let Some(reason) = needs_second {
+            if action == LicenseAction::Approve {
+                // Refuse now what the countersignature would refuse anyway.
+                self.gate_notes(&license)?;
+                terms.resolve(now, self.settings.validity_days)?;
+            } else {
+                self.denial_distribution(dist.clone())?;
+            }
+            let pending = PendingDecision {
+                action,
+                officer: officer.to_string(),
+                at_unix_ms: now,
+                rationale: rationale.to_owned(),
+                risk: risk.unwrap_or_default(),
+                reason,
+                terms: (action == LicenseAction::Approve).then_some(terms),
+                to: dist.to.iter().map(|j| j.to_string()).collect(),
+                groups: dist.groups,
+            };
+            return self.write_pending(n, license, pending).await;
+        }
+        let decided = Decided {
+            action,
+            officer: officer.to_string(),
+            at_unix_ms: now,
+            rationale: rationale.to_owned(),
+            terms,
+            dist,
+            reviewed: risk.map(|r| DecisionReviewed {
+                risk: Some(r),
+                proposed_at_unix_ms: None,
+                countersigned: None,
+            }),
+            actor: officer.clone(),
+        };
+        self.apply(n, license, decided).await
+    }
+
+    /// The approval gate's notes, or its refusal.
+    pub(super) fn gate_notes(&self, license: &License) -> Result<Vec<String>> {
+        match self.gate.get() {
+            Some(gate) => gate.check_approval(self, license),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Writes `decided` on `license` (number `n`); call under `writing`.
+    pub(super) async fn apply(&self, n: u64, mut license: License, d: Decided) -> Result<License> {
+        let id = license.id.clone();
+        let to = lifecycle::transition(&id, license.state_at(d.at_unix_ms), d.action)?;
+        let mut rationale = d.rationale.clone();
+        if d.action == LicenseAction::Approve {
+            // Under the licensing lock: nothing changes the license between check and write.
+            for note in self.gate_notes(&license)? {
+                rationale.push('\n');
+                rationale.push_str(&note);
+            }
+            license.terms = Some(d.terms.resolve(d.at_unix_ms, self.settings.validity_days)?);
+        }
+        let waivers = if d.action.is_decision() {
+            self.matching_waivers(&license.destination, &license.codes(), d.at_unix_ms)?
         } else {
             Vec::new()
         };
+        license.pending = None;
+        let officer = &d.actor;
         let step = Step {
             license,
             decision: Decision {
-                action,
+                action: d.action,
                 from: None,
                 to,
-                officer: officer.to_string(),
-                at_unix_ms: now,
+                officer: d.officer.clone(),
+                at_unix_ms: d.at_unix_ms,
                 rationale: rationale.clone(),
                 waivers,
                 denial: None,
+                reviewed: d.reviewed,
             },
             licenses: self.trees.licenses.clone(),
             key: key(n),
         };
-        match action {
+        match d.action {
             LicenseAction::Deny => {
-                let dist = self.denial_distribution(dist)?;
+                let dist = self.denial_distribution(d.dist)?;
                 let draft = self.denial_draft(&step.license, &rationale)?;
                 let view = self
                     .exchange
@@ -174,13 +254,82 @@ impl Licensing {
                 }
                 tracing::info!(%officer, id, denial = %denial_id, "denial overturned on appeal");
             }
-            _ => {
+            action => {
                 self.write_step(step).await?;
                 tracing::info!(%officer, id, %action, state = %to, "license moved");
             }
         }
         // Still under the licensing lock: what is stored now is what this call wrote.
-        self.license(id)
+        self.license(&id)
+    }
+
+    /// Stores `pending` on `license` with its audit entry; call under `writing`.
+    async fn write_pending(
+        &self,
+        n: u64,
+        mut license: License,
+        pending: PendingDecision,
+    ) -> Result<License> {
+        let id = license.id.clone();
+        let rationale = format!(
+            "{} pending countersignature ({}): {}; {}",
+            pending.action,
+            pending.reason,
+            pending.rationale,
+            pending.risk.summary()
+        );
+        let officer = pending.officer.clone();
+        license.pending = Some(pending);
+        let mut batch = self.store.batch();
+        self.trees.licenses.put(&mut batch, key(n), &license)?;
+        let mut tx = self.audit.begin().await;
+        tx.append(
+            &mut batch,
+            Action {
+                actor: &officer,
+                action: "license.decide-pending",
+                record: &id,
+                rationale: &rationale,
+            },
+        )?;
+        let staged = self.store.stage(batch)?;
+        tx.applied();
+        staged.durable().await?;
+        tracing::info!(%officer, id, "decision pending countersignature");
+        self.license(&id)
+    }
+
+    /// Checks `app` against stored data: every party exists, every item
+    /// code is in the current catalog (which fills in category and tier).
+    pub(super) fn resolve(&self, app: &Application) -> Result<(u32, Vec<LicenseItem>)> {
+        app.validate()?;
+        for (field, id) in [
+            ("applicant", &app.applicant),
+            ("end_user", &app.end_user),
+            ("consignee", &app.consignee),
+        ]
+        .into_iter()
+        .chain(app.intermediaries.iter().map(|i| ("intermediaries", i)))
+        {
+            self.party(id)
+                .map_err(|e| Error::NotFound(format!("{field}: {e}")))?;
+        }
+        let codes: Vec<String> = app.items.iter().map(|i| i.code.clone()).collect();
+        let (catalog_version, entries) = self.current_entries("items", &codes)?;
+        let items = app
+            .items
+            .iter()
+            .zip(entries)
+            .map(|(i, e)| LicenseItem {
+                code: i.code.clone(),
+                description: i.description.clone(),
+                quantity: i.quantity,
+                value: i.value.clone(),
+                category: e.category,
+                tier: e.tier,
+            })
+            .collect();
+        Ok((catalog_version, items))
     }
 
     /// Commits a transition that issues no record, with its audit entry.
@@ -205,10 +354,14 @@ impl Licensing {
 
     /// Licenses matching `filter`, newest first.
     pub fn licenses(&self, filter: &LicenseFilter) -> Result<Vec<License>> {
+        let now = now_unix_ms();
         let mut out = Vec::new();
-        for item in self.trees.licenses.lazy_iter().rev() {
-            let (_, l) = item?;
-            if filter.state.is_some_and(|s| s != l.state) {
+        for item in self.trees.licenses.each(true) {
+            let l = item?;
+            if filter.state.is_some_and(|s| s != l.state_at(now)) {
+                continue;
+            }
+            if filter.pending_only && l.pending.is_none() {
                 continue;
             }
             if filter.party.as_deref().is_some_and(|p| !l.names_party(p)) {
@@ -361,8 +514,41 @@ impl Licensing {
 struct Step {
     license: License,
     decision: Decision,
-    licenses: crate::store::Tree<License>,
+    licenses: super::stored::Kept<License, super::stored::LicenseExt>,
     key: [u8; 8],
+}
+
+/// A decision about to be applied: by whom, when, why, with what.
+pub(super) struct Decided {
+    pub action: LicenseAction,
+    /// The officer who made it (the maker, for a countersigned decision).
+    pub officer: String,
+    pub at_unix_ms: i64,
+    pub rationale: String,
+    pub terms: TermsDraft,
+    pub dist: Distribution,
+    pub reviewed: Option<DecisionReviewed>,
+    /// Who performs it now: issues the denial notice, signs the audit entry.
+    pub actor: Caller,
+}
+
+/// Refuses an approval while `risk` names hits nobody has disposed of.
+pub(super) fn refuse_open_hits(id: &str, risk: &RiskSnapshot) -> Result<()> {
+    if risk.open_hits.is_empty() {
+        return Ok(());
+    }
+    let hits: Vec<String> = risk
+        .open_hits
+        .iter()
+        .map(|h| format!("{} ({})", h.id, h.description))
+        .collect();
+    Err(Error::FailedPrecondition(format!(
+        "license {id} has {} open screening hit(s); a person disposes of each before approval: \
+         {}. Dispose with: concord license dispose {id} HIT --false-positive|--confirmed \
+         --rationale T",
+        hits.len(),
+        hits.join("; ")
+    )))
 }
 
 impl Step {
@@ -387,9 +573,32 @@ impl Step {
             Some((id, v)) => format!("{} {} {id} v{v}", l.id, d.action),
             None => format!("{} {}", l.id, d.action),
         };
-        let (officer, action, rationale) = (d.officer.clone(), d.action, d.rationale.clone());
+        let (mut officer, action, mut rationale) =
+            (d.officer.clone(), d.action, d.rationale.clone());
+        if let Some(r) = &d.reviewed {
+            if let Some(c) = &r.countersigned {
+                // The trail names both: the maker's decision, the checker's signature.
+                rationale = format!(
+                    "decided by {officer} at {}: {rationale}\ncountersigned by {} at {}: {}{}",
+                    r.proposed_at_unix_ms.unwrap_or(d.at_unix_ms),
+                    c.officer,
+                    c.at_unix_ms,
+                    c.rationale,
+                    if c.override_rationale.is_empty() {
+                        String::new()
+                    } else {
+                        format!("\noverride of confirmed match: {}", c.override_rationale)
+                    }
+                );
+                officer = c.officer.clone();
+            }
+            if let Some(risk) = &r.risk {
+                rationale.push('\n');
+                rationale.push_str(&risk.summary());
+            }
+        }
         l.history.push(d);
-        batch.put(&self.licenses, self.key, &self.license)?;
+        self.licenses.put(batch, self.key, &self.license)?;
         audit.append(
             batch,
             Action {

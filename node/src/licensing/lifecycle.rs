@@ -4,10 +4,14 @@
 //! submitted --review--> under-review --approve--> approved --revoke--> revoked
 //!                                    --deny-----> denied --appeal--> appealed --uphold---> appeal-upheld
 //!                                    --return---> returned                    --overturn-> appeal-overturned
+//!                                                 returned --resubmit--> submitted
 //! ```
 //!
-//! `submit` creates a license and is never a transition. Every state not
-//! listed on the left of an arrow is final.
+//! `amend` changes an application's terms in `submitted`, `under-review` or
+//! `returned` and leaves its state as it is. `submit` creates a license and
+//! is never a transition. An approved licence past its validity is shown as
+//! `expired` (derived from its terms, never stored) and allows nothing.
+//! Every state not listed on the left of an arrow is final.
 
 use crate::error::Error;
 use crate::kebab::kebab_enum;
@@ -23,6 +27,7 @@ kebab_enum!(
         AppealUpheld = "appeal-upheld",
         AppealOverturned = "appeal-overturned",
         Revoked = "revoked",
+        Expired = "expired",
     }
 );
 
@@ -38,6 +43,8 @@ kebab_enum!(
         Uphold = "uphold",
         Overturn = "overturn",
         Revoke = "revoke",
+        Amend = "amend",
+        Resubmit = "resubmit",
     }
 );
 
@@ -53,6 +60,8 @@ impl LicenseAction {
             LicenseAction::Appeal => "license.appeal",
             LicenseAction::Uphold | LicenseAction::Overturn => "license.appeal-decide",
             LicenseAction::Revoke => "license.revoke",
+            LicenseAction::Amend => "license.amend",
+            LicenseAction::Resubmit => "license.resubmit",
         }
     }
 
@@ -83,6 +92,8 @@ pub fn next(state: LicenseState, action: LicenseAction) -> Option<LicenseState> 
         (S::Appealed, A::Uphold) => Some(S::AppealUpheld),
         (S::Appealed, A::Overturn) => Some(S::AppealOverturned),
         (S::Approved, A::Revoke) => Some(S::Revoked),
+        (S::Submitted | S::UnderReview | S::Returned, A::Amend) => Some(state),
+        (S::Returned, A::Resubmit) => Some(S::Submitted),
         _ => None,
     }
 }
@@ -133,6 +144,10 @@ mod tests {
         (S::Appealed, A::Uphold, S::AppealUpheld),
         (S::Appealed, A::Overturn, S::AppealOverturned),
         (S::Approved, A::Revoke, S::Revoked),
+        (S::Submitted, A::Amend, S::Submitted),
+        (S::UnderReview, A::Amend, S::UnderReview),
+        (S::Returned, A::Amend, S::Returned),
+        (S::Returned, A::Resubmit, S::Submitted),
     ];
 
     fn check(state: S, action: A, expected: Option<S>) {
@@ -166,14 +181,11 @@ mod tests {
         for &state in S::ALL {
             check(state, A::Submit, None);
         }
-        for state in [
-            S::Returned,
-            S::AppealUpheld,
-            S::AppealOverturned,
-            S::Revoked,
-        ] {
+        for state in [S::AppealUpheld, S::AppealOverturned, S::Revoked, S::Expired] {
             assert!(allowed(state).is_empty(), "{state}");
         }
+        // A returned application is not a dead end.
+        assert_eq!(allowed(S::Returned), vec![A::Amend, A::Resubmit]);
     }
 
     #[test]
@@ -211,13 +223,18 @@ mod tests {
                 }
                 prop_assert!(S::ALL.contains(&state));
             }
-            // A license never goes back: the lifecycle is acyclic, so at most
-            // four transitions (five states) can ever happen.
-            prop_assert!(history.len() <= 5, "{history:?}");
-            let mut seen = history.clone();
-            seen.sort();
-            seen.dedup();
-            prop_assert_eq!(seen.len(), history.len());
+            // The only way back is returned -> submitted; expired is never
+            // reached by a transition (it is derived from the terms), and a
+            // final state stays final.
+            for pair in history.windows(2) {
+                prop_assert!(pair[1] != S::Expired);
+                if pair[1] == S::Submitted {
+                    prop_assert!(pair[0] == S::Returned || pair[0] == S::Submitted);
+                }
+                if allowed(pair[0]).is_empty() {
+                    prop_assert_eq!(pair[0], pair[1]);
+                }
+            }
         }
     }
 }

@@ -21,26 +21,43 @@
 //! - `registry`: parties, waivers, shipments, end-use checks, disclosures.
 //! - `gate`: [`ApprovalGate`], checks other modules run before an approval
 //!   (the no-undercut consultation).
+//! - `review`: the risk picture a decision records and the [`DecisionReview`]
+//!   that makes it; pending decisions and countersignatures (four eyes).
+//! - `countersign`: the second officer's countersignature or rejection.
+//! - `amend`: amending and resubmitting applications.
+//! - `terms`: a licence's validity, conditions and limits; shipment checks. Pure.
+//! - `parties`: parties, their updates, and the look-alike check on creation.
+//! - `stored`: records in their original trees, later facts in sidecar trees.
 
+mod amend;
 mod catalog;
+mod countersign;
 mod gate;
 mod licenses;
 pub mod lifecycle;
 pub mod model;
+mod parties;
 mod registry;
+pub mod review;
+mod stored;
+pub mod terms;
 
 use std::sync::Arc;
 
 use tokio::sync::{Mutex, MutexGuard};
 
 pub use catalog::{import_problems, refusal, SourcedEntry};
+pub use amend::Amendment;
 pub use gate::ApprovalGate;
+pub use review::{DecisionReview, HitNote, PendingDecision, RiskSnapshot};
+pub use terms::{ItemBalance, ShippedItem, Terms, TermsDraft};
 pub use lifecycle::{LicenseAction, LicenseState};
 pub use model::MAX_CATALOG_ENTRIES;
 pub use model::{
     Application, CatalogEntry, CatalogVersion, Category, CheckDraft, CheckResult, Decision,
     DenialDefaults, Disclosure, EndUseCheck, Identifier, ItemDraft, License, LicenseItem, Money,
-    Party, PartyDraft, Shipment, ShipmentDraft, Waiver, WaiverDraft, WaiverKind,
+    Party, PartyDraft, PartyVersion, Revision, Shipment, ShipmentDraft, Waiver, WaiverDraft,
+    WaiverKind,
 };
 
 use crate::audit::{Action, AuditLog};
@@ -94,10 +111,10 @@ struct Trees {
     catalog_versions: Tree<CatalogVersion>,
     /// version (4 bytes BE) + code
     catalog_entries: Tree<CatalogEntry>,
-    parties: Tree<Party>,
-    licenses: Tree<License>,
+    parties: stored::Kept<Party, stored::PartyExt>,
+    licenses: stored::Kept<License, stored::LicenseExt>,
     waivers: Tree<Waiver>,
-    shipments: Tree<Shipment>,
+    shipments: stored::Kept<Shipment, stored::ShipmentExt>,
     checks: Tree<EndUseCheck>,
     disclosures: Tree<Disclosure>,
     /// Kind letter -> last number handed out.
@@ -115,6 +132,29 @@ pub struct Licensing {
     writing: Mutex<()>,
     /// Asked before every approval; set once at start.
     gate: std::sync::OnceLock<Arc<dyn ApprovalGate>>,
+    /// Scores and screens an application for every decision; set once at start.
+    /// Weak: the reviewer (risk) holds licensing, and a cycle would keep
+    /// the store open past shutdown.
+    review: std::sync::OnceLock<std::sync::Weak<dyn DecisionReview>>,
+    settings: Settings,
+}
+
+/// `[licensing]` of node.toml, as licensing uses it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Settings {
+    /// Days an approval is valid when the decision names no end.
+    pub validity_days: u32,
+    /// Name match score from which a new party looks like a held one.
+    pub similar_party_score: f32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            validity_days: terms::DEFAULT_VALIDITY_DAYS,
+            similar_party_score: 0.85,
+        }
+    }
 }
 
 /// List filters; `None` matches everything, a `limit` of `None` returns all.
@@ -123,6 +163,8 @@ pub struct LicenseFilter {
     pub state: Option<LicenseState>,
     /// A party id in any role.
     pub party: Option<String>,
+    /// Only licenses with a decision pending countersignature.
+    pub pending_only: bool,
     pub limit: Option<usize>,
 }
 
@@ -151,10 +193,14 @@ impl Licensing {
         let trees = Trees {
             catalog_versions: store.tree("licensing_catalog_versions")?,
             catalog_entries: store.tree("licensing_catalog_entries")?,
-            parties: store.tree("licensing_parties")?,
-            licenses: store.tree("licensing_licenses")?,
+            parties: stored::Kept::open(&store, "licensing_parties", "licensing_party_ext")?,
+            licenses: stored::Kept::open(&store, "licensing_licenses", "licensing_license_ext")?,
             waivers: store.tree("licensing_waivers")?,
-            shipments: store.tree("licensing_shipments")?,
+            shipments: stored::Kept::open(
+                &store,
+                "licensing_shipments",
+                "licensing_shipment_ext",
+            )?,
             checks: store.tree("licensing_end_use_checks")?,
             disclosures: store.tree("licensing_disclosures")?,
             counters: store.tree("licensing_counters")?,
@@ -168,13 +214,37 @@ impl Licensing {
             trees,
             writing: Mutex::new(()),
             gate: std::sync::OnceLock::new(),
+            review: std::sync::OnceLock::new(),
+            settings: Settings::default(),
         })
+    }
+
+    pub fn with_settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Installs what scores and screens each decision; a second call is ignored.
+    pub fn set_decision_review(&self, review: &Arc<dyn DecisionReview>) {
+        if self.review.set(Arc::downgrade(review)).is_err() {
+            tracing::warn!("decision review already installed; the new one is ignored");
+        }
     }
 
     /// Installs the check every approval must pass; a second call is ignored.
     pub fn set_approval_gate(&self, gate: Arc<dyn ApprovalGate>) {
         if self.gate.set(gate).is_err() {
             tracing::warn!("approval gate already installed; the new one is ignored");
+        }
+    }
+
+    /// The installed reviewer; Unavailable once it is gone (shutting down).
+    fn reviewer(&self) -> Result<Option<Arc<dyn DecisionReview>>> {
+        match self.review.get() {
+            None => Ok(None),
+            Some(weak) => weak.upgrade().map(Some).ok_or_else(|| {
+                Error::FailedPrecondition("the node is shutting down; decide again after it restarts".into())
+            }),
         }
     }
 

@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::lifecycle::{LicenseAction, LicenseState};
+use super::review::{DecisionReviewed, PendingDecision, RejectedDecision};
+use super::terms::{Discrepancy, ReviewFlag, ShippedItem, Terms};
 use crate::error::Error;
 use crate::identity::Jurisdiction;
 
@@ -110,6 +112,29 @@ pub struct Party {
     pub identifiers: Vec<Identifier>,
     pub created_at_unix_ms: i64,
     pub created_by: String,
+    // Kept beside the record (tree `licensing_party_ext`), so stores written
+    // before revisions existed read unchanged.
+    /// 1 for a party never updated.
+    #[serde(skip)]
+    pub revision: u32,
+    /// Earlier versions, oldest first.
+    #[serde(skip)]
+    pub history: Vec<PartyVersion>,
+}
+
+/// A party as it was before an update.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartyVersion {
+    pub revision: u32,
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub country: String,
+    pub address: String,
+    pub identifiers: Vec<Identifier>,
+    /// When and by whom it was replaced, and why.
+    pub replaced_at_unix_ms: i64,
+    pub replaced_by: String,
+    pub rationale: String,
 }
 
 /// What a caller gives to create a party.
@@ -173,6 +198,10 @@ pub struct Decision {
     pub waivers: Vec<String>,
     /// The denial notice (id, version) this step issued or revoked.
     pub denial: Option<(String, u32)>,
+    /// The risk picture and countersignature of a decision (kept beside the
+    /// license, tree `licensing_license_ext`).
+    #[serde(skip)]
+    pub reviewed: Option<DecisionReviewed>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,9 +224,62 @@ pub struct License {
     pub history: Vec<Decision>,
     /// The denial notice issued when the application was denied.
     pub denial_id: Option<String>,
+    // The rest is kept beside the record (tree `licensing_license_ext`), so
+    // stores written before these existed read unchanged.
+    /// 1 for an application never amended.
+    #[serde(skip)]
+    pub revision: u32,
+    /// The application's earlier terms, oldest first.
+    #[serde(skip)]
+    pub revisions: Vec<Revision>,
+    /// A decision waiting for a second officer.
+    #[serde(skip)]
+    pub pending: Option<PendingDecision>,
+    #[serde(skip)]
+    pub rejected: Vec<RejectedDecision>,
+    /// Set by the approval.
+    #[serde(skip)]
+    pub terms: Option<Terms>,
+    /// Why the licence needs to be looked at again (shipment discrepancies).
+    #[serde(skip)]
+    pub review_flags: Vec<ReviewFlag>,
+}
+
+/// An application's terms before an amendment replaced them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revision {
+    pub revision: u32,
+    pub applicant: String,
+    pub items: Vec<LicenseItem>,
+    pub end_user: String,
+    pub consignee: String,
+    pub intermediaries: Vec<String>,
+    pub destination: String,
+    pub end_use: String,
+    pub catalog_version: u32,
+    pub replaced_at_unix_ms: i64,
+    pub replaced_by: String,
+    pub rationale: String,
 }
 
 impl License {
+    /// The state as shown: an approved licence past its validity is expired.
+    pub fn state_at(&self, now_unix_ms: i64) -> LicenseState {
+        match (&self.state, &self.terms) {
+            (LicenseState::Approved, Some(t)) if now_unix_ms >= t.valid_until_unix_ms => {
+                LicenseState::Expired
+            }
+            (state, _) => *state,
+        }
+    }
+
+    /// Every party id it names, applicant first.
+    pub fn party_ids(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = vec![&self.applicant, &self.end_user, &self.consignee];
+        out.extend(self.intermediaries.iter().map(String::as_str));
+        out
+    }
+
     pub fn codes(&self) -> Vec<String> {
         self.items.iter().map(|i| i.code.clone()).collect()
     }
@@ -338,6 +420,12 @@ pub struct Shipment {
     pub reference: String,
     pub recorded_by: String,
     pub recorded_at_unix_ms: i64,
+    // Kept beside the record (tree `licensing_shipment_ext`).
+    #[serde(skip)]
+    pub items: Vec<ShippedItem>,
+    /// Set when it was recorded although it failed checks.
+    #[serde(skip)]
+    pub discrepancy: Option<Discrepancy>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -349,10 +437,17 @@ pub struct ShipmentDraft {
     /// None: now.
     pub shipped_at_unix_ms: Option<i64>,
     pub reference: String,
+    pub items: Vec<ShippedItem>,
+    /// Record it even if it fails checks, as a discrepancy, with this rationale.
+    pub discrepancy: Option<String>,
 }
 
 impl ShipmentDraft {
     pub fn validate(&self) -> Result<(), Error> {
+        super::terms::validate_items(&self.items)?;
+        if let Some(r) = &self.discrepancy {
+            text("rationale", r, true, MAX_TEXT).map_err(Error::InvalidArgument)?;
+        }
         country("origin", &self.origin).map_err(Error::InvalidArgument)?;
         country("destination", &self.destination).map_err(Error::InvalidArgument)?;
         list("route", &self.route, MAX_NAME).map_err(Error::InvalidArgument)?;
@@ -470,7 +565,7 @@ pub(crate) fn country(field: &str, value: &str) -> Result<(), String> {
     }
 }
 
-fn currency(field: &str, value: &str) -> Result<(), String> {
+pub(crate) fn currency(field: &str, value: &str) -> Result<(), String> {
     if value.len() == 3 && value.bytes().all(|b| b.is_ascii_uppercase()) {
         Ok(())
     } else {

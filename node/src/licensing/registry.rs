@@ -1,11 +1,11 @@
-//! Parties, waivers, shipments, end-use checks and voluntary disclosures.
+//! Waivers, shipments, end-use checks and voluntary disclosures.
 
-use super::lifecycle::LicenseState;
 use super::model::{
-    text, CheckDraft, CheckResult, Disclosure, EndUseCheck, Party, PartyDraft, Shipment,
-    ShipmentDraft, Waiver, WaiverDraft, MAX_LIST, MAX_TEXT,
+    text, CheckDraft, CheckResult, Disclosure, EndUseCheck, License, Shipment, ShipmentDraft,
+    Waiver, WaiverDraft, MAX_LIST, MAX_TEXT,
 };
-use super::{key, pair_key, Kind, Licensing, PartyFilter, WaiverFilter};
+use super::terms::{self, Discrepancy, ReviewFlag};
+use super::{key, pair_key, Kind, Licensing, WaiverFilter};
 use crate::audit::Action;
 use crate::audit::AuditTx;
 use crate::error::{Error, Result};
@@ -16,71 +16,6 @@ use crate::peers::now_unix_ms;
 use crate::store::Batch;
 
 impl Licensing {
-    // ---- parties ---------------------------------------------------------
-
-    pub async fn create_party(&self, officer: &Caller, draft: PartyDraft) -> Result<Party> {
-        draft.validate()?;
-        let guard = self.writing.lock().await;
-        let mut batch = self.store.batch();
-        let (n, id) = self.next_id(&mut batch, Kind::Party)?;
-        let party = Party {
-            id: id.clone(),
-            name: draft.name,
-            aliases: draft.aliases,
-            country: draft.country,
-            address: draft.address,
-            identifiers: draft.identifiers,
-            created_at_unix_ms: now_unix_ms(),
-            created_by: officer.to_string(),
-        };
-        batch.put(&self.trees.parties, key(n), &party)?;
-        self.commit(
-            guard,
-            batch,
-            Action {
-                actor: &party.created_by,
-                action: "party.create",
-                record: &id,
-                rationale: &party.name,
-            },
-        )
-        .await?;
-        Ok(party)
-    }
-
-    pub fn party(&self, id: &str) -> Result<Party> {
-        let n = self.number(Kind::Party, id)?;
-        self.trees
-            .parties
-            .get(key(n))?
-            .ok_or_else(|| Error::NotFound(format!("no party {id}")))
-    }
-
-    /// Parties matching `filter`, newest first.
-    pub fn parties(&self, filter: &PartyFilter) -> Result<Vec<Party>> {
-        let needle = filter.name.as_deref().map(str::to_lowercase);
-        let mut out = Vec::new();
-        for item in self.trees.parties.lazy_iter().rev() {
-            let (_, p) = item?;
-            if filter.country.as_deref().is_some_and(|c| c != p.country) {
-                continue;
-            }
-            if let Some(n) = &needle {
-                let hit = std::iter::once(&p.name)
-                    .chain(&p.aliases)
-                    .any(|name| name.to_lowercase().contains(n.as_str()));
-                if !hit {
-                    continue;
-                }
-            }
-            out.push(p);
-            if filter.limit.is_some_and(|l| out.len() >= l) {
-                break;
-            }
-        }
-        Ok(out)
-    }
-
     // ---- waivers ---------------------------------------------------------
 
     /// Records a waiver. Its item codes must be in the current catalog.
@@ -147,34 +82,56 @@ impl Licensing {
 
     // ---- shipments -------------------------------------------------------
 
-    /// Records a shipment against an approved (and not revoked) license.
+    /// Records a shipment against license `draft.license_id`. Refused
+    /// (FailedPrecondition naming every failed check) unless the licence is
+    /// approved and within its validity, the destination is the licence's,
+    /// every item is on it and the cumulative quantities and values stay
+    /// within it — or the draft records it as a discrepancy, which flags the
+    /// licence for review and, with a non-empty `alert` distribution, raises
+    /// a `suspicious-shipment` risk alert in the same batch.
     pub async fn record_shipment(
         &self,
         officer: &Caller,
         draft: ShipmentDraft,
+        alert: Distribution,
     ) -> Result<Shipment> {
         draft.validate()?;
+        let wants_alert = !alert.to.is_empty() || !alert.groups.is_empty();
+        if wants_alert && draft.discrepancy.is_none() {
+            return Err(Error::InvalidArgument(
+                "an alert is raised only for a shipment recorded as a discrepancy \
+                 (--discrepancy --rationale T)"
+                    .into(),
+            ));
+        }
         let license_n = self.number(Kind::License, &draft.license_id)?;
         let guard = self.writing.lock().await;
-        let license = self.license(&draft.license_id)?;
-        if license.state != LicenseState::Approved {
-            return Err(Error::FailedPrecondition(format!(
-                "license {} is {}; shipments are recorded only against an approved license",
-                license.id, license.state
-            )));
-        }
-        if draft.destination != license.destination {
-            return Err(Error::FailedPrecondition(format!(
-                "shipment to {} under license {}, which is approved for {} only",
-                draft.destination, license.id, license.destination
-            )));
-        }
+        let mut license = self.license(&draft.license_id)?;
+        let now = now_unix_ms();
+        let earlier = self.shipments(Some(&license.id), None)?;
+        let balances = terms::balances(&license, earlier.iter().flat_map(|s| &s.items));
+        let failed =
+            terms::shipment_problems(&license, &draft.destination, &draft.items, &balances, now);
+        let discrepancy = match (draft.discrepancy, failed.is_empty()) {
+            (None, true) => None,
+            (None, false) => {
+                return Err(Error::FailedPrecondition(format!(
+                    "shipment refused, nothing recorded: {}. If it happened anyway, record it \
+                     as a discrepancy (--discrepancy --rationale T), which flags the licence",
+                    failed.join("; ")
+                )))
+            }
+            (Some(rationale), _) => Some(Discrepancy {
+                failed,
+                rationale,
+                alert_id: None,
+            }),
+        };
         let mut batch = self.store.batch();
         let (n, id) = self.next_id(&mut batch, Kind::Shipment)?;
-        let now = now_unix_ms();
         let shipment = Shipment {
             id: id.clone(),
-            license_id: license.id,
+            license_id: license.id.clone(),
             origin: draft.origin,
             destination: draft.destination,
             route: draft.route,
@@ -182,28 +139,135 @@ impl Licensing {
             reference: draft.reference,
             recorded_by: officer.to_string(),
             recorded_at_unix_ms: now,
+            items: draft.items,
+            discrepancy,
         };
-        batch.put(&self.trees.shipments, pair_key(license_n, n), &shipment)?;
-        let record = format!("{id} {}", shipment.license_id);
-        let rationale = format!(
-            "{} -> {} via {} ref {}",
+        let shipment_key = pair_key(license_n, n);
+        let items: Vec<String> = shipment
+            .items
+            .iter()
+            .map(|i| format!("{} x{} {} {}", i.code, i.quantity, i.value.minor_units, i.value.currency))
+            .collect();
+        let mut rationale = format!(
+            "{} -> {} via {} ref {}; {}",
             shipment.origin,
             shipment.destination,
             shipment.route.join(","),
-            shipment.reference
+            shipment.reference,
+            items.join(", ")
         );
-        self.commit(
-            guard,
-            batch,
-            Action {
-                actor: &shipment.recorded_by,
-                action: "shipment.record",
-                record: &record,
-                rationale: &rationale,
+        let Some(d) = &shipment.discrepancy else {
+            self.trees.shipments.put(&mut batch, shipment_key, &shipment)?;
+            let record = format!("{id} {}", shipment.license_id);
+            self.commit(
+                guard,
+                batch,
+                Action {
+                    actor: &shipment.recorded_by,
+                    action: "shipment.record",
+                    record: &record,
+                    rationale: &rationale,
+                },
+            )
+            .await?;
+            return Ok(shipment);
+        };
+        rationale = format!(
+            "{rationale}; discrepancy ({}): {}",
+            if d.failed.is_empty() {
+                "no check failed".to_owned()
+            } else {
+                d.failed.join("; ")
             },
-        )
-        .await?;
-        Ok(shipment)
+            d.rationale
+        );
+        license.review_flags.push(ReviewFlag {
+            at_unix_ms: now,
+            by: shipment.recorded_by.clone(),
+            reason: format!("shipment {id} recorded as a discrepancy: {}", d.rationale),
+            shipment: Some(id.clone()),
+        });
+        let (shipments, licenses) = (self.trees.shipments.clone(), self.trees.licenses.clone());
+        let license_key = key(license_n);
+        let write = move |b: &mut Batch,
+                          audit: &mut AuditTx,
+                          shipment: &Shipment,
+                          license: &License|
+              -> Result<()> {
+            shipments.put(b, shipment_key, shipment)?;
+            licenses.put(b, license_key, license)?;
+            let record = format!("{} {}", shipment.id, shipment.license_id);
+            audit.append(
+                b,
+                Action {
+                    actor: &shipment.recorded_by,
+                    action: "shipment.discrepancy",
+                    record: &record,
+                    rationale: &rationale,
+                },
+            )?;
+            Ok(())
+        };
+        if !wants_alert {
+            let mut tx = self.audit.begin().await;
+            write(&mut batch, &mut tx, &shipment, &license)?;
+            let staged = self.store.stage(batch)?;
+            tx.applied();
+            drop(guard);
+            staged.durable().await?;
+            tracing::warn!(shipment = %id, license = %license.id, "shipment recorded as a discrepancy");
+            return Ok(shipment);
+        }
+        let end_user = self.party(&license.end_user)?;
+        let draft_alert = AlertDraft {
+            category: AlertCategory::SuspiciousShipment,
+            severity: Severity::High,
+            subjects: Subjects {
+                parties: vec![NoticeParty {
+                    name: end_user.name,
+                    aliases: end_user.aliases,
+                    country: end_user.country,
+                    address: end_user.address,
+                }],
+                destinations: vec![shipment.destination.clone()],
+                items: shipment.items.iter().map(|i| i.code.clone()).take(MAX_LIST).collect(),
+                shipments: vec![id.clone()],
+            },
+            indicators: vec![format!(
+                "shipment {id} under licence {} recorded as a discrepancy",
+                license.id
+            )],
+            summary: d.rationale.clone(),
+            expires_in: None,
+            handling: String::new(),
+        };
+        let recorded = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let slot = recorded.clone();
+        let along: AlongWith<'_> = Box::new(
+            move |b: &mut Batch, audit: &mut AuditTx, alert_id: &str, _version: u32| {
+                let mut shipment = shipment;
+                if let Some(d) = &mut shipment.discrepancy {
+                    d.alert_id = Some(alert_id.to_owned());
+                }
+                b.append(batch);
+                write(b, audit, &shipment, &license)?;
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(shipment);
+                Ok(())
+            },
+        );
+        self.exchange
+            .raise_alert_with(officer, draft_alert, alert, Some(along))
+            .await?;
+        drop(guard);
+        let shipment = recorded.lock().unwrap_or_else(|e| e.into_inner()).take();
+        shipment.ok_or_else(|| Error::Internal("shipment was not recorded with its alert".into()))
+    }
+
+    /// What has been shipped against each item of license `id`, and what remains.
+    pub fn balances(&self, id: &str) -> Result<Vec<terms::ItemBalance>> {
+        let license = self.license(id)?;
+        let shipped = self.shipments(Some(id), None)?;
+        Ok(terms::balances(&license, shipped.iter().flat_map(|s| &s.items)))
     }
 
     /// Shipments of one license (or of all, with None), newest first.
@@ -220,8 +284,8 @@ impl Licensing {
             None => Vec::new(),
         };
         let mut out: Vec<Shipment> = Vec::new();
-        for item in self.trees.shipments.lazy_scan_prefix(&prefix) {
-            out.push(item?.1);
+        for item in self.trees.shipments.each_with_prefix(&prefix) {
+            out.push(item?);
         }
         Ok(newest(out, limit, |s| s.recorded_at_unix_ms))
     }

@@ -132,7 +132,7 @@ async fn parties(e: &Env) -> Parties {
         ("Gulf Logistics", "AE"),
     ] {
         ids.push(
-            e.l.create_party(&officer(), party(name, cc))
+            e.l.create_party(&officer(), party(name, cc), false)
                 .await
                 .unwrap()
                 .id,
@@ -181,6 +181,7 @@ fn path_to(state: S) -> &'static [A] {
         S::AppealUpheld => &[A::Review, A::Deny, A::Appeal, A::Uphold],
         S::AppealOverturned => &[A::Review, A::Deny, A::Appeal, A::Overturn],
         S::Revoked => &[A::Review, A::Approve, A::Revoke],
+        S::Expired => panic!("expired is reached by time, not by actions"),
     }
 }
 
@@ -663,60 +664,129 @@ async fn decisions_list_the_waivers_matching_the_application() {
     assert_eq!(listed.len(), 1);
 }
 
-#[tokio::test]
-async fn shipments_need_an_approved_license() {
-    let e = env().await;
-    let p = parties(&e).await;
-    let shipment = |license_id: &str| ShipmentDraft {
+fn shipped(code: &str, quantity: u64, minor_units: i64, currency: &str) -> ShippedItem {
+    ShippedItem {
+        code: code.into(),
+        quantity,
+        value: Money {
+            minor_units,
+            currency: currency.into(),
+        },
+    }
+}
+
+fn shipment_of(license_id: &str, destination: &str, items: Vec<ShippedItem>) -> ShipmentDraft {
+    ShipmentDraft {
         license_id: license_id.into(),
         origin: "DE".into(),
-        destination: "AE".into(),
+        destination: destination.into(),
         route: vec!["Hamburg".into(), "Jebel Ali".into()],
         shipped_at_unix_ms: None,
         reference: "BL-4711".into(),
-    };
+        items,
+        discrepancy: None,
+    }
+}
+
+#[tokio::test]
+async fn shipments_are_checked_against_the_licence() {
+    let e = env().await;
+    let p = parties(&e).await;
+    // Licensed: ML4 x10 and 3A001 x10, each 125,000.00 EUR, to AE.
+    let ok = || vec![shipped("ML4", 4, 5_000_000, "EUR")];
     for state in [S::Submitted, S::UnderReview, S::Denied, S::Revoked] {
         let l = license_in(&e, &p, state).await;
-        match e.l.record_shipment(&officer(), shipment(&l.id)).await {
+        match e.l.record_shipment(&officer(), shipment_of(&l.id, "AE", ok()), Distribution::default()).await {
             Err(Error::FailedPrecondition(m)) => assert!(m.contains(state.as_str()), "{m}"),
             other => panic!("{state}: {other:?}"),
         }
     }
     let l = license_in(&e, &p, S::Approved).await;
-    let s =
-        e.l.record_shipment(&officer(), shipment(&l.id))
+    let terms = l.terms.clone().expect("an approval sets terms");
+    assert!(terms.valid_until_unix_ms > terms.valid_from_unix_ms);
+    let first =
+        e.l.record_shipment(&officer(), shipment_of(&l.id, "AE", ok()), Distribution::default())
             .await
             .unwrap();
-    assert_eq!(s.recorded_by, "DE/officer/olivia");
-    assert_eq!(e.l.shipments(Some(&l.id), None).unwrap(), vec![s.clone()]);
-    // Only to the destination the license was approved for.
-    let elsewhere = ShipmentDraft {
-        destination: "CN".into(),
-        ..shipment(&l.id)
-    };
-    match e.l.record_shipment(&officer(), elsewhere).await {
-        Err(Error::FailedPrecondition(m)) => {
-            assert!(m.contains("to CN") && m.contains("approved for AE"), "{m}")
+    assert_eq!(first.recorded_by, "DE/officer/olivia");
+    assert_eq!(first.items, ok());
+    // Each check refuses what it should, naming itself, and records nothing.
+    let table: Vec<(&str, ShipmentDraft, &str)> = vec![
+        ("destination", shipment_of(&l.id, "CN", ok()), "destination CN differs"),
+        ("item not licensed", shipment_of(&l.id, "AE", vec![shipped("5A002", 1, 1, "EUR")]), "item 5A002 is not on licence"),
+        ("cumulative quantity", shipment_of(&l.id, "AE", vec![shipped("ML4", 7, 1, "EUR")]), "exceed the licensed quantity 10 (4 shipped, 6 remaining)"),
+        ("quantity within one shipment", shipment_of(&l.id, "AE", vec![shipped("ML4", 3, 1, "EUR"), shipped("ML4", 4, 1, "EUR")]), "shipping 7 would exceed"),
+        ("cumulative value", shipment_of(&l.id, "AE", vec![shipped("3A001", 1, 12_500_001, "EUR")]), "exceed the licensed value 12500000"),
+        ("currency", shipment_of(&l.id, "AE", vec![shipped("3A001", 1, 1, "USD")]), "value in USD, licensed in EUR"),
+    ];
+    for (name, draft, expected) in table {
+        match e.l.record_shipment(&officer(), draft, Distribution::default()).await {
+            Err(Error::FailedPrecondition(m)) => assert!(m.contains(expected), "{name}: {m}"),
+            other => panic!("{name}: {other:?}"),
         }
-        other => panic!("a shipment to CN under an AE license: {other:?}"),
     }
     assert_eq!(e.l.shipments(Some(&l.id), None).unwrap().len(), 1);
-    assert!(matches!(
-        e.l.record_shipment(&officer(), shipment("DE-L-999")).await,
-        Err(Error::NotFound(_))
-    ));
-    assert!(matches!(
-        e.l.record_shipment(&officer(), shipment("FR-L-1")).await,
-        Err(Error::NotFound(_))
-    ));
-    // Revoking the license stops further shipments.
-    e.l.transition(&officer(), &l.id, A::Revoke, "diversion", to_fr())
+    // The rest of the licence can still be shipped, and the balance shows it.
+    e.l.record_shipment(&officer(), shipment_of(&l.id, "AE", vec![shipped("ML4", 6, 7_500_000, "EUR")]), Distribution::default())
         .await
         .unwrap();
+    let ml4 = e.l.balances(&l.id).unwrap().into_iter().find(|b| b.code == "ML4").unwrap();
+    assert_eq!((ml4.shipped_quantity, ml4.remaining_quantity(), ml4.remaining_value()), (10, 0, 0));
+    // A shipment that happened anyway is recorded as a discrepancy, naming
+    // the checks it failed, and flags the licence.
+    let mut over = shipment_of(&l.id, "CN", vec![shipped("ML4", 1, 1, "EUR")]);
+    over.discrepancy = Some("customs found it in a container to Shanghai".into());
+    let s = e.l.record_shipment(&officer(), over, Distribution::default()).await.unwrap();
+    let d = s.discrepancy.clone().expect("recorded as a discrepancy");
+    assert_eq!(d.failed.len(), 2, "{:?}", d.failed);
+    let flagged = e.l.license(&l.id).unwrap();
+    assert_eq!(flagged.review_flags.len(), 1);
+    assert_eq!(flagged.review_flags[0].shipment.as_deref(), Some(s.id.as_str()));
+    assert!(e.audit.entries(0, u64::MAX).unwrap().iter().any(|a| a.action == "shipment.discrepancy"));
+    for missing in ["DE-L-999", "FR-L-1"] {
+        assert!(matches!(
+            e.l.record_shipment(&officer(), shipment_of(missing, "AE", ok()), Distribution::default()).await,
+            Err(Error::NotFound(_))
+        ));
+    }
+    // A shipment names what it ships.
     assert!(matches!(
-        e.l.record_shipment(&officer(), shipment(&l.id)).await,
-        Err(Error::FailedPrecondition(_))
+        e.l.record_shipment(&officer(), shipment_of(&l.id, "AE", vec![]), Distribution::default()).await,
+        Err(Error::InvalidArgument(_))
     ));
+}
+
+#[tokio::test]
+async fn an_expired_licence_takes_no_shipments() {
+    let e = env().await;
+    let p = parties(&e).await;
+    let l = license_in(&e, &p, S::UnderReview).await;
+    let now = now_unix_ms();
+    let terms = TermsDraft {
+        valid_from_unix_ms: Some(now - 10_000),
+        valid_until_unix_ms: Some(now + 60_000),
+        conditions: vec!["no re-export".into()],
+    };
+    let l =
+        e.l.decide(&officer(), &l.id, A::Approve, "fine", Distribution::default(), terms)
+            .await
+            .unwrap();
+    assert_eq!(l.terms.as_ref().unwrap().conditions, vec!["no re-export".to_owned()]);
+    // Past its validity (checked at a later time; no test waits for the clock).
+    let later = now + 120_000;
+    assert_eq!(l.state_at(later), S::Expired);
+    assert_eq!(l.state_at(now), S::Approved);
+    let balances = e.l.balances(&l.id).unwrap();
+    let problems = terms::shipment_problems(&l, "AE", &[shipped("ML4", 1, 1, "EUR")], &balances, later);
+    assert!(problems.len() == 1 && problems[0].contains("expired"), "{problems:?}");
+    assert!(terms::shipment_problems(&l, "AE", &[shipped("ML4", 1, 1, "EUR")], &balances, now).is_empty());
+    // Nothing moves an expired licence, and a licence before its validity takes no shipment.
+    assert!(matches!(
+        lifecycle::transition(&l.id, l.state_at(later), A::Revoke),
+        Err(Error::FailedPrecondition(m)) if m.contains("expired")
+    ));
+    let early = terms::shipment_problems(&l, "AE", &[shipped("ML4", 1, 1, "EUR")], &balances, now - 20_000);
+    assert!(early.iter().any(|m| m.contains("valid only from")), "{early:?}");
 }
 
 #[tokio::test]
@@ -796,7 +866,7 @@ async fn parties_and_disclosures_are_validated_and_listed() {
     ] {
         assert!(
             matches!(
-                e.l.create_party(&officer(), bad.clone()).await,
+                e.l.create_party(&officer(), bad.clone(), false).await,
                 Err(Error::InvalidArgument(_))
             ),
             "{bad:?}"

@@ -12,16 +12,19 @@ use crate::exchange::records::{Party as NoticeParty, Severity};
 use crate::exchange::{Exchange, Record, RecordFilter, RecordKind, SignatureCheck};
 use crate::licensing::{CheckResult, License, Licensing, Party, WaiverFilter};
 use crate::screening::score::score_names;
-use crate::screening::{ListKind, ScreenRequest, Screening};
+use super::hits::{Hit, HitStatus};
+use crate::screening::{ListKind, Screening};
 
 /// One active, signature-valid denial notice or alert, as matching needs it.
 #[derive(Clone, Debug)]
-struct Held {
-    id: String,
+pub(super) struct Held {
+    pub id: String,
+    pub version: u32,
+    pub issuer: String,
     severity: Option<Severity>,
     /// Each named party's name and aliases.
-    parties: Vec<Vec<String>>,
-    destinations: Vec<String>,
+    pub parties: Vec<Vec<String>>,
+    pub destinations: Vec<String>,
     items: Vec<String>,
 }
 
@@ -32,7 +35,7 @@ pub struct World {
     alerts: Vec<Held>,
     /// Imported lists; the `denials` list is left out (notices count under
     /// their own factor, and that list is rebuilt asynchronously).
-    lists: Vec<String>,
+    pub(super) lists: Vec<String>,
     now_unix_ms: i64,
 }
 
@@ -56,6 +59,8 @@ impl World {
             if let Record::Denial(d) = &v.record {
                 denials.push(Held {
                     id: d.id.clone(),
+                    version: d.version,
+                    issuer: v.header.issuer.to_string(),
                     severity: None,
                     parties: vec![names(&d.party)],
                     destinations: vec![d.destination.clone()],
@@ -71,6 +76,8 @@ impl World {
             if let Record::Alert(a) = &v.record {
                 alerts.push(Held {
                     id: a.id.clone(),
+                    version: 0,
+                    issuer: v.header.issuer.to_string(),
                     severity: Some(a.severity),
                     parties: a.subjects.parties.iter().map(names).collect(),
                     destinations: a.subjects.destinations.clone(),
@@ -93,10 +100,17 @@ impl World {
     }
 }
 
+impl World {
+    /// The active, signature-valid denial notices held.
+    pub(super) fn denials(&self) -> &[Held] {
+        &self.denials
+    }
+}
+
 /// One of the application's parties, in its role.
-struct RoleParty {
-    role: &'static str,
-    party: Party,
+pub(super) struct RoleParty {
+    pub role: &'static str,
+    pub party: Party,
 }
 
 impl RoleParty {
@@ -105,22 +119,25 @@ impl RoleParty {
     }
 
     /// Name and aliases, each on one line (screening refuses line breaks).
-    fn names(&self) -> impl Iterator<Item = String> + '_ {
+    pub(super) fn names(&self) -> impl Iterator<Item = String> + '_ {
         std::iter::once(&self.party.name)
             .chain(&self.party.aliases)
             .map(|n| n.replace(['\n', '\r', '\t'], " "))
     }
 }
 
-/// Collects the inputs of `license`'s score.
-pub fn inputs(
+/// Collects the inputs of `license`'s score. `hits` are the application's
+/// screening hits: the best one of each party on an imported list at or
+/// above the methodology's match score counts, unless an officer disposed
+/// of it as a false positive.
+pub(super) fn inputs(
     m: &Methodology,
     world: &World,
     licensing: &Licensing,
-    screening: &Screening,
+    parties: &[RoleParty],
+    hits: &[Hit],
     license: &License,
 ) -> Result<Inputs> {
-    let parties = parties(licensing, license)?;
     let codes = license.codes();
     let mut inputs = Inputs {
         items: license
@@ -135,17 +152,27 @@ pub fn inputs(
         destination: license.destination.clone(),
         ..Inputs::default()
     };
-    if !world.lists.is_empty() {
-        for p in &parties {
-            if let Some(hit) = best_hit(m, world, screening, p) {
-                inputs.screening.push(hit);
-            }
+    for p in parties {
+        let best = hits
+            .iter()
+            .filter(|h| h.party_id == p.party.id && h.list != super::hits::DENIALS)
+            .filter(|h| h.status != HitStatus::FalsePositive)
+            .filter(|h| h.score() >= m.screening.match_score)
+            .max_by_key(|h| h.score_milli);
+        if let Some(h) = best {
+            inputs.screening.push(ScreeningHit {
+                party: p.describe(),
+                list: h.list.clone(),
+                source_id: h.source_id.clone(),
+                matched_name: h.matched_name.clone(),
+                score: h.score(),
+            });
         }
     }
     let touch = |h: &Held| RecordTouch {
         id: h.id.clone(),
         severity: h.severity,
-        party: named_party(m, &parties, h),
+        party: named_party(m, parties, h),
         destination: h.destinations.contains(&license.destination),
         items: codes
             .iter()
@@ -184,7 +211,7 @@ pub fn inputs(
     Ok(inputs)
 }
 
-fn parties(licensing: &Licensing, license: &License) -> Result<Vec<RoleParty>> {
+pub(super) fn parties(licensing: &Licensing, license: &License) -> Result<Vec<RoleParty>> {
     let roles = [
         ("end user", &license.end_user),
         ("consignee", &license.consignee),
@@ -204,44 +231,6 @@ fn parties(licensing: &Licensing, license: &License) -> Result<Vec<RoleParty>> {
         });
     }
     Ok(out)
-}
-
-/// The party's best match on the imported lists, over its name and aliases.
-fn best_hit(
-    m: &Methodology,
-    world: &World,
-    screening: &Screening,
-    party: &RoleParty,
-) -> Option<ScreeningHit> {
-    let mut best: Option<ScreeningHit> = None;
-    for name in party.names() {
-        let request = ScreenRequest {
-            name,
-            limit: 1,
-            threshold: Some(m.screening.match_score),
-            countries: Vec::new(),
-            lists: world.lists.clone(),
-        };
-        let result = match screening.query(&request) {
-            Ok(r) => r,
-            Err(error) => {
-                tracing::debug!(%error, party = %party.party.id, "name not screenable");
-                continue;
-            }
-        };
-        if let Some(top) = result.matches.into_iter().next() {
-            if best.as_ref().is_none_or(|b| top.score > b.score) {
-                best = Some(ScreeningHit {
-                    party: party.describe(),
-                    list: top.list,
-                    source_id: top.source_id,
-                    matched_name: top.matched_name,
-                    score: top.score,
-                });
-            }
-        }
-    }
-    best
 }
 
 /// The first of the application's parties a record names, by the same fuzzy

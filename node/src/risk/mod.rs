@@ -15,8 +15,12 @@
 //! - `assess`: gathers the inputs from licensing, screening and the exchange.
 //! - `store`: the latest assessment per license, and the flag with its audit entry.
 //! - `rescore`: the background task following the exchange and list imports.
+//! - `hits`: screening hits on an application and officers' dispositions.
+//! - `decision`: the risk picture each licensing decision records (four eyes).
 
 pub mod assess;
+mod decision;
+pub mod hits;
 pub mod methodology;
 mod rescore;
 pub mod score;
@@ -27,6 +31,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
+pub use hits::{Disposition, Hit, HitStatus};
 pub use methodology::{Effective, Methodology, RiskFile};
 pub use score::{Factor, FactorKind, Scored};
 
@@ -58,16 +63,23 @@ pub struct Assessment {
     pub assessed_at_unix_ms: i64,
     /// The score this one replaced; None for the first.
     pub previous_score: Option<u32>,
+    /// Every screening hit of the application's parties, best first.
+    pub hits: Vec<Hit>,
 }
 
 impl Assessment {
     /// Same result (whatever the trigger and time)?
-    fn same_result(&self, s: &Scored, m: &Methodology) -> bool {
+    fn same_result(&self, s: &Scored, hits: &[Hit], m: &Methodology) -> bool {
         self.score == s.score
             && self.band == s.band
             && self.factors == s.factors
+            && self.hits == hits
             && self.review_threshold == m.review_threshold
             && self.methodology == m.label()
+    }
+
+    pub fn open_hits(&self) -> impl Iterator<Item = &Hit> {
+        self.hits.iter().filter(|h| h.is_open())
     }
 }
 
@@ -88,6 +100,12 @@ pub struct Risk {
     store: Store,
     /// License id → latest assessment.
     assessments: Tree<Assessment>,
+    /// Party, list, entry → an officer's disposition of the hit.
+    dispositions: Tree<Disposition>,
+    /// The node's screening threshold: a match at or above it is a hit.
+    hit_threshold: f32,
+    /// The band from which a decision needs a second officer; None: never.
+    four_eyes_from: Option<String>,
     /// Held from gathering the inputs to storing the result, so a scoring
     /// made from older information can never overwrite a newer one.
     writing: Mutex<()>,
@@ -102,8 +120,15 @@ impl Risk {
         exchange: Arc<Exchange>,
         audit: Arc<AuditLog>,
     ) -> Result<Self, StoreError> {
+        let hit_threshold = screening.default_threshold();
         Ok(Risk {
-            assessments: store.tree("risk_assessments")?,
+            // Assessments are derived (re-made at start for every open
+            // application); the tree of the layout before hits was
+            // `risk_assessments`, left unread.
+            assessments: store.tree("risk_assessments_2")?,
+            dispositions: store.tree("risk_dispositions")?,
+            hit_threshold,
+            four_eyes_from: Some("high".to_owned()),
             effective,
             licensing,
             screening,
@@ -112,6 +137,13 @@ impl Risk {
             store,
             writing: Mutex::new(()),
         })
+    }
+
+    /// Decisions on applications in band `from` or above need a second
+    /// officer; None turns four eyes off.
+    pub fn with_four_eyes(mut self, from: Option<String>) -> Self {
+        self.four_eyes_from = from;
+        self
     }
 
     pub fn methodology(&self) -> &Effective {
@@ -218,13 +250,33 @@ impl Risk {
         always: bool,
     ) -> Result<Option<Assessment>> {
         let m = &self.effective.methodology;
-        let inputs = assess::inputs(m, world, &self.licensing, &self.screening, license)?;
+        let parties = assess::parties(&self.licensing, license)?;
+        // Matches between the methodology's match score and the node's hit
+        // threshold feed the score only.
+        let all_hits = hits::find(
+            world,
+            &self.screening,
+            &parties,
+            self.hit_threshold.min(m.screening.match_score),
+            license.denial_id.as_deref(),
+            &self.dispositions,
+        )?;
+        let hits: Vec<Hit> = all_hits
+            .iter()
+            .filter(|h| h.score() >= self.hit_threshold)
+            .cloned()
+            .collect();
+        let inputs = assess::inputs(m, world, &self.licensing, &parties, &all_hits, license)?;
         let scored = score::score(m, &inputs);
         let previous = self.assessments.get(&license.id)?;
-        if !always && previous.as_ref().is_some_and(|p| p.same_result(&scored, m)) {
+        if !always
+            && previous
+                .as_ref()
+                .is_some_and(|p| p.same_result(&scored, &hits, m))
+        {
             return Ok(None);
         }
-        let assessment = store::next(previous.as_ref(), license, scored, m, trigger);
+        let assessment = store::next(previous.as_ref(), license, scored, hits, m, trigger);
         self.write(previous.as_ref(), &assessment).await?;
         tracing::info!(
             license = %license.id,

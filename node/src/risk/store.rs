@@ -5,7 +5,7 @@
 
 use super::methodology::Methodology;
 use super::score::Scored;
-use super::{Assessment, Risk};
+use super::{Assessment, Hit, Risk};
 use crate::audit::Action;
 use crate::error::Result;
 use crate::licensing::License;
@@ -17,11 +17,13 @@ pub(super) fn next(
     previous: Option<&Assessment>,
     license: &License,
     scored: Scored,
+    hits: Vec<Hit>,
     m: &Methodology,
     trigger: &str,
 ) -> Assessment {
     let now = now_unix_ms();
-    let flagged = scored.score >= m.review_threshold;
+    // An open hit needs a person as much as a high score does.
+    let flagged = scored.score >= m.review_threshold || hits.iter().any(Hit::is_open);
     let flagged_at_unix_ms = match (flagged, previous) {
         (false, _) => None,
         (true, Some(p)) if p.flagged => p.flagged_at_unix_ms,
@@ -39,6 +41,7 @@ pub(super) fn next(
         trigger: trigger.to_owned(),
         assessed_at_unix_ms: now,
         previous_score: previous.map(|p| p.score),
+        hits,
     }
 }
 
@@ -62,11 +65,16 @@ impl Risk {
             .filter(|f| f.points != 0)
             .map(|f| format!("{} {:+}", f.kind.as_str(), f.points))
             .collect();
+        let open: Vec<&str> = a.open_hits().map(|h| h.id.as_str()).collect();
+        let why = if a.score >= a.review_threshold {
+            format!("reached the review threshold {}", a.review_threshold)
+        } else {
+            format!("has open screening hits {}", open.join(", "))
+        };
         let rationale = format!(
-            "score {} ({}) reached the review threshold {} on {}; {}; methodology {}",
+            "score {} ({}) {why} on {}; {}; methodology {}",
             a.score,
             a.band,
-            a.review_threshold,
             a.trigger,
             contributions.join(", "),
             a.methodology

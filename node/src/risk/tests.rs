@@ -114,6 +114,7 @@ async fn party(l: &Licensing, name: &str, country: &str) -> String {
             country: country.into(),
             ..PartyDraft::default()
         },
+        true,
     )
     .await
     .unwrap()

@@ -1,0 +1,180 @@
+//! How licences, parties and shipments are kept: each record in its original
+//! tree with its original layout, and what later versions added (revisions,
+//! terms, pending decisions, risk pictures, shipped items) in a sidecar tree
+//! under the same key. Stores written before those facts existed open
+//! unchanged; a record without a sidecar has none of them.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{License, Party, PartyVersion, Revision, Shipment};
+use super::review::{DecisionReviewed, PendingDecision, RejectedDecision};
+use super::terms::{Discrepancy, ReviewFlag, ShippedItem, Terms};
+use crate::error::Result;
+use crate::store::{Batch, Store, StoreError, Tree};
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(super) struct LicenseExt {
+    revision: u32,
+    revisions: Vec<Revision>,
+    pending: Option<PendingDecision>,
+    rejected: Vec<RejectedDecision>,
+    terms: Option<Terms>,
+    review_flags: Vec<ReviewFlag>,
+    /// One per history step, in order.
+    decisions: Vec<Option<DecisionReviewed>>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(super) struct PartyExt {
+    revision: u32,
+    history: Vec<PartyVersion>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(super) struct ShipmentExt {
+    items: Vec<ShippedItem>,
+    discrepancy: Option<Discrepancy>,
+}
+
+/// A record tree and its sidecar, read and written together.
+pub(super) struct Kept<V, E> {
+    main: Tree<V>,
+    ext: Tree<E>,
+}
+
+impl<V, E> Clone for Kept<V, E> {
+    fn clone(&self) -> Self {
+        Kept {
+            main: self.main.clone(),
+            ext: self.ext.clone(),
+        }
+    }
+}
+
+/// Moves what the sidecar holds between a record and its sidecar value.
+pub(super) trait Sidecar: Sized {
+    type Ext: Serialize + serde::de::DeserializeOwned + Default;
+    fn split(&self) -> Self::Ext;
+    fn join(self, ext: Option<Self::Ext>) -> Self;
+}
+
+impl<V, E> Kept<V, E>
+where
+    V: Sidecar<Ext = E> + Serialize + serde::de::DeserializeOwned + 'static,
+    E: Serialize + serde::de::DeserializeOwned + Default + 'static,
+{
+    pub(super) fn open(
+        store: &Store,
+        main: &'static str,
+        ext: &'static str,
+    ) -> Result<Self, StoreError> {
+        Ok(Kept {
+            main: store.tree(main)?,
+            ext: store.tree(ext)?,
+        })
+    }
+
+    pub(super) fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<V>> {
+        let key = key.as_ref();
+        match self.main.get(key)? {
+            Some(v) => Ok(Some(v.join(self.ext.get(key)?))),
+            None => Ok(None),
+        }
+    }
+
+    pub(super) fn put(&self, batch: &mut Batch, key: impl AsRef<[u8]>, v: &V) -> Result<()> {
+        let key = key.as_ref();
+        batch.put(&self.main, key, v)?;
+        batch.put(&self.ext, key, &v.split())?;
+        Ok(())
+    }
+
+    /// Every record, in key order (reversed with `rev`), sidecars joined.
+    pub(super) fn each(&self, rev: bool) -> impl Iterator<Item = Result<V>> + '_ {
+        let iter: Box<dyn Iterator<Item = _>> = if rev {
+            Box::new(self.main.lazy_iter().rev())
+        } else {
+            Box::new(self.main.lazy_iter())
+        };
+        iter.map(move |item| {
+            let (k, v) = item?;
+            Ok(v.join(self.ext.get(&k)?))
+        })
+    }
+
+    pub(super) fn each_with_prefix(
+        &self,
+        prefix: impl AsRef<[u8]>,
+    ) -> impl Iterator<Item = Result<V>> + '_ {
+        self.main.lazy_scan_prefix(prefix).map(move |item| {
+            let (k, v) = item?;
+            Ok(v.join(self.ext.get(&k)?))
+        })
+    }
+}
+
+impl Sidecar for License {
+    type Ext = LicenseExt;
+
+    fn split(&self) -> LicenseExt {
+        LicenseExt {
+            revision: self.revision,
+            revisions: self.revisions.clone(),
+            pending: self.pending.clone(),
+            rejected: self.rejected.clone(),
+            terms: self.terms.clone(),
+            review_flags: self.review_flags.clone(),
+            decisions: self.history.iter().map(|d| d.reviewed.clone()).collect(),
+        }
+    }
+
+    fn join(mut self, ext: Option<LicenseExt>) -> License {
+        let ext = ext.unwrap_or_default();
+        self.revision = ext.revision.max(1);
+        self.revisions = ext.revisions;
+        self.pending = ext.pending;
+        self.rejected = ext.rejected;
+        self.terms = ext.terms;
+        self.review_flags = ext.review_flags;
+        for (d, r) in self.history.iter_mut().zip(ext.decisions) {
+            d.reviewed = r;
+        }
+        self
+    }
+}
+
+impl Sidecar for Party {
+    type Ext = PartyExt;
+
+    fn split(&self) -> PartyExt {
+        PartyExt {
+            revision: self.revision,
+            history: self.history.clone(),
+        }
+    }
+
+    fn join(mut self, ext: Option<PartyExt>) -> Party {
+        let ext = ext.unwrap_or_default();
+        self.revision = ext.revision.max(1);
+        self.history = ext.history;
+        self
+    }
+}
+
+impl Sidecar for Shipment {
+    type Ext = ShipmentExt;
+
+    fn split(&self) -> ShipmentExt {
+        ShipmentExt {
+            items: self.items.clone(),
+            discrepancy: self.discrepancy.clone(),
+        }
+    }
+
+    fn join(mut self, ext: Option<ShipmentExt>) -> Shipment {
+        let ext = ext.unwrap_or_default();
+        self.items = ext.items;
+        self.discrepancy = ext.discrepancy;
+        self
+    }
+}

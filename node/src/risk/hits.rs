@@ -1,0 +1,233 @@
+//! Screening hits on an application: every match at or above the node's
+//! screening threshold of any of its parties (every role, every name and
+//! alias) on an imported list or an active denial notice, and what an
+//! officer decided about each (a disposition). A hit nobody has disposed of
+//! is *open* and stops an approval.
+//!
+//! Dispositions are kept per party and list entry (tree `risk_dispositions`),
+//! so they hold for every application naming the party and survive
+//! re-imports of an unchanged list; each remembers a digest of the entry it
+//! was made on, and a false positive on an entry that has since changed is
+//! open again.
+
+use ring::digest::{digest, SHA256};
+use serde::{Deserialize, Serialize};
+
+use super::assess::{RoleParty, World};
+use crate::error::Result;
+use crate::kebab::kebab_enum;
+use crate::screening::score::score_names;
+use crate::screening::{ScreenMatch, ScreenRequest, Screening};
+use crate::store::Tree;
+
+/// The list name under which hits on denial notices appear.
+pub const DENIALS: &str = "denial-notices";
+/// Most matches one name may bring from the imported lists.
+const MATCHES_PER_NAME: usize = 20;
+
+kebab_enum!(
+    HitStatus {
+        Open = "open",
+        FalsePositive = "false-positive",
+        Confirmed = "confirmed",
+    }
+);
+
+/// An officer's decision about one hit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disposition {
+    pub status: HitStatus,
+    pub rationale: String,
+    pub officer: String,
+    pub at_unix_ms: i64,
+    /// Digest of the list entry the disposition was made on.
+    pub entry_digest: String,
+    /// The application it was made on.
+    pub license_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hit {
+    /// `<party>/<list>/<source id>`.
+    pub id: String,
+    pub party_id: String,
+    pub role: String,
+    /// Our name or alias that matched.
+    pub party_name: String,
+    pub list: String,
+    pub source_id: String,
+    /// Who signed it, for denial notices; empty for imported lists.
+    pub issuer: String,
+    /// The listed name or alias that matched, and the entry's primary name.
+    pub matched_name: String,
+    pub listed_name: String,
+    /// Match score in thousandths (0..=1000).
+    pub score_milli: u32,
+    pub entry_digest: String,
+    pub status: HitStatus,
+    pub disposition: Option<Disposition>,
+    /// A false positive was recorded on an earlier version of the entry.
+    pub entry_changed: bool,
+}
+
+impl Hit {
+    pub fn score(&self) -> f32 {
+        self.score_milli as f32 / 1000.0
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.status == HitStatus::Open
+    }
+
+    pub fn describe(&self) -> String {
+        let issuer = if self.issuer.is_empty() {
+            String::new()
+        } else {
+            format!(" issued by {}", self.issuer)
+        };
+        format!(
+            "{} {} {:?} matches {} {}{issuer} {:?} at {:.2}{}",
+            self.role,
+            self.party_id,
+            self.party_name,
+            self.list,
+            self.source_id,
+            self.matched_name,
+            self.score(),
+            if self.entry_changed {
+                "; the entry changed since it was disposed of as a false positive"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+pub fn hit_id(party: &str, list: &str, source_id: &str) -> String {
+    format!("{party}/{list}/{source_id}")
+}
+
+pub(super) fn disposition_key(party: &str, list: &str, source_id: &str) -> String {
+    format!("{party}\u{0}{list}\u{0}{source_id}")
+}
+
+/// What identifies a list entry's content: a change to any of it reopens a
+/// false positive.
+fn entry_digest(m: &ScreenMatch) -> String {
+    let mut countries = m.countries.clone();
+    countries.sort();
+    let text = format!(
+        "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
+        m.list,
+        m.source_id,
+        m.entity_type.as_str(),
+        m.name,
+        countries.join(",")
+    );
+    hex::encode(&digest(&SHA256, text.as_bytes()).as_ref()[..16])
+}
+
+/// Every hit of `parties` at or above `threshold`, best first, with its status.
+pub(super) fn find(
+    world: &World,
+    screening: &Screening,
+    parties: &[RoleParty],
+    threshold: f32,
+    own_denial: Option<&str>,
+    dispositions: &Tree<Disposition>,
+) -> Result<Vec<Hit>> {
+    let mut out: Vec<Hit> = Vec::new();
+    let mut add = |hit: Hit| match out.iter_mut().find(|h| h.id == hit.id) {
+        Some(h) if h.score_milli < hit.score_milli => *h = hit,
+        Some(_) => {}
+        None => out.push(hit),
+    };
+    for p in parties {
+        for name in p.names() {
+            if !world.lists.is_empty() {
+                let request = ScreenRequest {
+                    name: name.clone(),
+                    limit: MATCHES_PER_NAME,
+                    threshold: Some(threshold),
+                    countries: Vec::new(),
+                    lists: world.lists.clone(),
+                };
+                match screening.query(&request) {
+                    Ok(result) => {
+                        for m in result.matches {
+                            add(hit(p, &name, &m.list, &m.source_id, &m, entry_digest(&m)));
+                        }
+                    }
+                    Err(error) => {
+                        tracing::debug!(%error, party = %p.party.id, "name not screenable");
+                    }
+                }
+            }
+            for d in world.denials() {
+                if own_denial == Some(d.id.as_str()) {
+                    continue;
+                }
+                let best = d
+                    .parties
+                    .iter()
+                    .flatten()
+                    .map(|theirs| (score_names(&name, theirs), theirs))
+                    .max_by(|a, b| a.0.total_cmp(&b.0));
+                if let Some((score, theirs)) = best.filter(|(s, _)| *s >= threshold) {
+                    let m = ScreenMatch {
+                        list: DENIALS.to_owned(),
+                        source_id: d.id.clone(),
+                        issuer: d.issuer.clone(),
+                        entity_type: crate::screening::EntityType::Unknown,
+                        name: d.parties.first().and_then(|n| n.first()).cloned().unwrap_or_default(),
+                        matched_name: theirs.clone(),
+                        score,
+                        explanation: String::new(),
+                        countries: d.destinations.clone(),
+                    };
+                    // A new version of the notice is a changed entry.
+                    let digest = format!("{}v{}", d.id, d.version);
+                    add(hit(p, &name, DENIALS, &d.id, &m, digest));
+                }
+            }
+        }
+    }
+    for h in &mut out {
+        let Some(d) = dispositions.get(disposition_key(&h.party_id, &h.list, &h.source_id))? else {
+            continue;
+        };
+        h.status = match d.status {
+            HitStatus::FalsePositive if d.entry_digest != h.entry_digest => {
+                h.entry_changed = true;
+                HitStatus::Open
+            }
+            status => status,
+        };
+        h.disposition = Some(d);
+    }
+    out.sort_by(|a, b| {
+        b.score_milli
+            .cmp(&a.score_milli)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    Ok(out)
+}
+
+fn hit(p: &RoleParty, name: &str, list: &str, source_id: &str, m: &ScreenMatch, digest: String) -> Hit {
+    Hit {
+        id: hit_id(&p.party.id, list, source_id),
+        party_id: p.party.id.clone(),
+        role: p.role.to_owned(),
+        party_name: name.to_owned(),
+        list: list.to_owned(),
+        source_id: source_id.to_owned(),
+        issuer: m.issuer.clone(),
+        matched_name: m.matched_name.clone(),
+        listed_name: m.name.clone(),
+        score_milli: (m.score.clamp(0.0, 1.0) * 1000.0).round() as u32,
+        entry_digest: digest,
+        status: HitStatus::Open,
+        disposition: None,
+        entry_changed: false,
+    }
+}
