@@ -326,7 +326,9 @@ impl LicensingService for LicensingApi {
                     "override_rationale: a rejection overrides nothing",
                 ));
             }
-            self.licensing.reject_pending(&who, id, &r.rationale).await?
+            self.licensing
+                .reject_pending(&who, id, &r.rationale)
+                .await?
         } else {
             let license = self
                 .licensing
@@ -464,11 +466,7 @@ impl LicensingService for LicensingApi {
             }
             out.push(pb);
         }
-        let (licenses, next_page_token) = page(
-            out,
-            &req.get_ref().page_token,
-            |l| &l.id,
-        )?;
+        let (licenses, next_page_token) = page(out, &req.get_ref().page_token, |l| &l.id)?;
         Ok(Response::new(pb::ListLicensesResponse {
             licenses,
             next_page_token,

@@ -4,15 +4,15 @@
 use concord_proto::v1 as pb;
 
 use crate::error::Error;
-use crate::licensing::{
-    Application, CatalogEntry, CatalogVersion, Category, CheckDraft, CheckResult, Decision,
-    DenialDefaults, Disclosure, EndUseCheck, Identifier, ItemDraft, License, LicenseItem, Money,
-    Party, PartyDraft, Shipment, ShipmentDraft, SourcedEntry, Waiver, WaiverDraft, WaiverKind,
-};
 use crate::licensing::review::Countersignature;
 use crate::licensing::{
     Amendment, HitNote, ItemBalance, PendingDecision, Revision, RiskSnapshot, ShippedItem,
     TermsDraft,
+};
+use crate::licensing::{
+    Application, CatalogEntry, CatalogVersion, Category, CheckDraft, CheckResult, Decision,
+    DenialDefaults, Disclosure, EndUseCheck, Identifier, ItemDraft, License, LicenseItem, Money,
+    Party, PartyDraft, Shipment, ShipmentDraft, SourcedEntry, Waiver, WaiverDraft, WaiverKind,
 };
 use crate::risk::Hit;
 
@@ -223,9 +223,12 @@ pub fn amendment(r: pb::AmendLicenseRequest) -> (String, Amendment, String) {
         items: (!r.items.is_empty()).then(|| items_in(r.items)),
         end_user: opt(&r.end_user),
         consignee: opt(&r.consignee),
-        intermediaries: r
-            .set_intermediaries
-            .then(|| r.intermediaries.iter().map(|i| i.trim().to_owned()).collect()),
+        intermediaries: r.set_intermediaries.then(|| {
+            r.intermediaries
+                .iter()
+                .map(|i| i.trim().to_owned())
+                .collect()
+        }),
         destination: opt(&r.destination).map(|d| d.to_uppercase()),
         end_use: (!r.end_use.trim().is_empty()).then_some(r.end_use),
     };

@@ -46,7 +46,11 @@ fn assessment_out(a: &Assessment, state: LicenseState) -> pb::RiskAssessment {
         has_previous: a.previous_score.is_some(),
         previous_score: a.previous_score.unwrap_or(0),
         license_state: state.to_string(),
-        hits: a.hits.iter().map(super::licensing_convert::hit_out).collect(),
+        hits: a
+            .hits
+            .iter()
+            .map(super::licensing_convert::hit_out)
+            .collect(),
         floors: Vec::new(),
     }
 }

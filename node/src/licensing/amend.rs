@@ -162,7 +162,10 @@ fn changed_fields(before: &Revision, now: &License) -> Vec<&'static str> {
         ("items", before.items != now.items),
         ("end user", before.end_user != now.end_user),
         ("consignee", before.consignee != now.consignee),
-        ("intermediaries", before.intermediaries != now.intermediaries),
+        (
+            "intermediaries",
+            before.intermediaries != now.intermediaries,
+        ),
         ("destination", before.destination != now.destination),
         ("end use", before.end_use != now.end_use),
     ];

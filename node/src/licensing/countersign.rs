@@ -39,8 +39,7 @@ impl Licensing {
             if let Some(r) = &risk {
                 refuse_open_hits(id, r)?;
                 if !r.confirmed_hits.is_empty() && override_rationale.trim().is_empty() {
-                    let hits: Vec<String> =
-                        r.confirmed_hits.iter().map(|h| h.id.clone()).collect();
+                    let hits: Vec<String> = r.confirmed_hits.iter().map(|h| h.id.clone()).collect();
                     return Err(Error::FailedPrecondition(format!(
                         "license {id}: confirmed screening match(es) {}; approving it anyway \
                          needs an explicit override rationale \

@@ -46,11 +46,9 @@ use std::sync::Arc;
 
 use tokio::sync::{Mutex, MutexGuard};
 
-pub use catalog::{import_problems, refusal, SourcedEntry};
 pub use amend::Amendment;
+pub use catalog::{import_problems, refusal, SourcedEntry};
 pub use gate::ApprovalGate;
-pub use review::{DecisionReview, HitNote, PendingDecision, RiskSnapshot};
-pub use terms::{ItemBalance, ShippedItem, Terms, TermsDraft};
 pub use lifecycle::{LicenseAction, LicenseState};
 pub use model::MAX_CATALOG_ENTRIES;
 pub use model::{
@@ -59,6 +57,8 @@ pub use model::{
     Party, PartyDraft, PartyVersion, Revision, Shipment, ShipmentDraft, Waiver, WaiverDraft,
     WaiverKind,
 };
+pub use review::{DecisionReview, HitNote, PendingDecision, RiskSnapshot};
+pub use terms::{ItemBalance, ShippedItem, Terms, TermsDraft};
 
 use crate::audit::{Action, AuditLog};
 use crate::error::{Error, Result};
@@ -196,11 +196,7 @@ impl Licensing {
             parties: stored::Kept::open(&store, "licensing_parties", "licensing_party_ext")?,
             licenses: stored::Kept::open(&store, "licensing_licenses", "licensing_license_ext")?,
             waivers: store.tree("licensing_waivers")?,
-            shipments: stored::Kept::open(
-                &store,
-                "licensing_shipments",
-                "licensing_shipment_ext",
-            )?,
+            shipments: stored::Kept::open(&store, "licensing_shipments", "licensing_shipment_ext")?,
             checks: store.tree("licensing_end_use_checks")?,
             disclosures: store.tree("licensing_disclosures")?,
             counters: store.tree("licensing_counters")?,
@@ -243,7 +239,9 @@ impl Licensing {
         match self.review.get() {
             None => Ok(None),
             Some(weak) => weak.upgrade().map(Some).ok_or_else(|| {
-                Error::FailedPrecondition("the node is shutting down; decide again after it restarts".into())
+                Error::FailedPrecondition(
+                    "the node is shutting down; decide again after it restarts".into(),
+                )
             }),
         }
     }

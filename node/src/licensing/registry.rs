@@ -146,7 +146,12 @@ impl Licensing {
         let items: Vec<String> = shipment
             .items
             .iter()
-            .map(|i| format!("{} x{} {} {}", i.code, i.quantity, i.value.minor_units, i.value.currency))
+            .map(|i| {
+                format!(
+                    "{} x{} {} {}",
+                    i.code, i.quantity, i.value.minor_units, i.value.currency
+                )
+            })
             .collect();
         let mut rationale = format!(
             "{} -> {} via {} ref {}; {}",
@@ -157,7 +162,9 @@ impl Licensing {
             items.join(", ")
         );
         let Some(d) = &shipment.discrepancy else {
-            self.trees.shipments.put(&mut batch, shipment_key, &shipment)?;
+            self.trees
+                .shipments
+                .put(&mut batch, shipment_key, &shipment)?;
             let record = format!("{id} {}", shipment.license_id);
             self.commit(
                 guard,
@@ -230,7 +237,12 @@ impl Licensing {
                     address: end_user.address,
                 }],
                 destinations: vec![shipment.destination.clone()],
-                items: shipment.items.iter().map(|i| i.code.clone()).take(MAX_LIST).collect(),
+                items: shipment
+                    .items
+                    .iter()
+                    .map(|i| i.code.clone())
+                    .take(MAX_LIST)
+                    .collect(),
                 shipments: vec![id.clone()],
             },
             indicators: vec![format!(
@@ -267,7 +279,10 @@ impl Licensing {
     pub fn balances(&self, id: &str) -> Result<Vec<terms::ItemBalance>> {
         let license = self.license(id)?;
         let shipped = self.shipments(Some(id), None)?;
-        Ok(terms::balances(&license, shipped.iter().flat_map(|s| &s.items)))
+        Ok(terms::balances(
+            &license,
+            shipped.iter().flat_map(|s| &s.items),
+        ))
     }
 
     /// Shipments of one license (or of all, with None), newest first.

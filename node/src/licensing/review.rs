@@ -58,12 +58,20 @@ impl RiskSnapshot {
         if !self.floors.is_empty() {
             s.push_str(&format!("; floors: {}", self.floors.join("; ")));
         }
-        let ids = |h: &[HitNote]| h.iter().map(|h| h.id.clone()).collect::<Vec<_>>().join(", ");
+        let ids = |h: &[HitNote]| {
+            h.iter()
+                .map(|h| h.id.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         if !self.open_hits.is_empty() {
             s.push_str(&format!("; open hits {}", ids(&self.open_hits)));
         }
         if !self.confirmed_hits.is_empty() {
-            s.push_str(&format!("; confirmed matches {}", ids(&self.confirmed_hits)));
+            s.push_str(&format!(
+                "; confirmed matches {}",
+                ids(&self.confirmed_hits)
+            ));
         }
         s
     }

@@ -115,7 +115,9 @@ impl ItemBalance {
     }
 
     pub fn remaining_value(&self) -> i64 {
-        self.licensed_value.minor_units.saturating_sub(self.shipped_value)
+        self.licensed_value
+            .minor_units
+            .saturating_sub(self.shipped_value)
     }
 }
 
@@ -158,8 +160,10 @@ pub fn balances<'a>(
             // One code on two lines: their limits add up.
             Some(b) => {
                 b.licensed_quantity = b.licensed_quantity.saturating_add(i.quantity);
-                b.licensed_value.minor_units =
-                    b.licensed_value.minor_units.saturating_add(i.value.minor_units);
+                b.licensed_value.minor_units = b
+                    .licensed_value
+                    .minor_units
+                    .saturating_add(i.value.minor_units);
             }
             None => out.push(ItemBalance {
                 code: i.code.clone(),

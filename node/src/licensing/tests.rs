@@ -208,8 +208,13 @@ fn audit_entries(e: &Env) -> Vec<AuditEntry> {
 async fn every_state_times_every_action_over_the_store() {
     let e = env().await;
     let p = parties(&e).await;
-    for &state in S::ALL {
-        for &action in A::ALL {
+    // Expired is reached by time; amend and resubmit are their own calls
+    // (amends_keep_history covers them).
+    for &state in S::ALL.iter().filter(|s| **s != S::Expired) {
+        for &action in A::ALL
+            .iter()
+            .filter(|a| !matches!(a, A::Amend | A::Resubmit))
+        {
             let l = license_in(&e, &p, state).await;
             let got =
                 e.l.transition(&officer(), &l.id, action, "table check", to_fr())
@@ -696,7 +701,15 @@ async fn shipments_are_checked_against_the_licence() {
     let ok = || vec![shipped("ML4", 4, 5_000_000, "EUR")];
     for state in [S::Submitted, S::UnderReview, S::Denied, S::Revoked] {
         let l = license_in(&e, &p, state).await;
-        match e.l.record_shipment(&officer(), shipment_of(&l.id, "AE", ok()), Distribution::default()).await {
+        match e
+            .l
+            .record_shipment(
+                &officer(),
+                shipment_of(&l.id, "AE", ok()),
+                Distribution::default(),
+            )
+            .await
+        {
             Err(Error::FailedPrecondition(m)) => assert!(m.contains(state.as_str()), "{m}"),
             other => panic!("{state}: {other:?}"),
         }
@@ -705,53 +718,127 @@ async fn shipments_are_checked_against_the_licence() {
     let terms = l.terms.clone().expect("an approval sets terms");
     assert!(terms.valid_until_unix_ms > terms.valid_from_unix_ms);
     let first =
-        e.l.record_shipment(&officer(), shipment_of(&l.id, "AE", ok()), Distribution::default())
-            .await
-            .unwrap();
+        e.l.record_shipment(
+            &officer(),
+            shipment_of(&l.id, "AE", ok()),
+            Distribution::default(),
+        )
+        .await
+        .unwrap();
     assert_eq!(first.recorded_by, "DE/officer/olivia");
     assert_eq!(first.items, ok());
     // Each check refuses what it should, naming itself, and records nothing.
     let table: Vec<(&str, ShipmentDraft, &str)> = vec![
-        ("destination", shipment_of(&l.id, "CN", ok()), "destination CN differs"),
-        ("item not licensed", shipment_of(&l.id, "AE", vec![shipped("5A002", 1, 1, "EUR")]), "item 5A002 is not on licence"),
-        ("cumulative quantity", shipment_of(&l.id, "AE", vec![shipped("ML4", 7, 1, "EUR")]), "exceed the licensed quantity 10 (4 shipped, 6 remaining)"),
-        ("quantity within one shipment", shipment_of(&l.id, "AE", vec![shipped("ML4", 3, 1, "EUR"), shipped("ML4", 4, 1, "EUR")]), "shipping 7 would exceed"),
-        ("cumulative value", shipment_of(&l.id, "AE", vec![shipped("3A001", 1, 12_500_001, "EUR")]), "exceed the licensed value 12500000"),
-        ("currency", shipment_of(&l.id, "AE", vec![shipped("3A001", 1, 1, "USD")]), "value in USD, licensed in EUR"),
+        (
+            "destination",
+            shipment_of(&l.id, "CN", ok()),
+            "destination CN differs",
+        ),
+        (
+            "item not licensed",
+            shipment_of(&l.id, "AE", vec![shipped("5A002", 1, 1, "EUR")]),
+            "item 5A002 is not on licence",
+        ),
+        (
+            "cumulative quantity",
+            shipment_of(&l.id, "AE", vec![shipped("ML4", 7, 1, "EUR")]),
+            "exceed the licensed quantity 10 (4 shipped, 6 remaining)",
+        ),
+        (
+            "quantity within one shipment",
+            shipment_of(
+                &l.id,
+                "AE",
+                vec![shipped("ML4", 3, 1, "EUR"), shipped("ML4", 4, 1, "EUR")],
+            ),
+            "shipping 7 would exceed",
+        ),
+        (
+            "cumulative value",
+            shipment_of(&l.id, "AE", vec![shipped("3A001", 1, 12_500_001, "EUR")]),
+            "exceed the licensed value 12500000",
+        ),
+        (
+            "currency",
+            shipment_of(&l.id, "AE", vec![shipped("3A001", 1, 1, "USD")]),
+            "value in USD, licensed in EUR",
+        ),
     ];
     for (name, draft, expected) in table {
-        match e.l.record_shipment(&officer(), draft, Distribution::default()).await {
+        match e
+            .l
+            .record_shipment(&officer(), draft, Distribution::default())
+            .await
+        {
             Err(Error::FailedPrecondition(m)) => assert!(m.contains(expected), "{name}: {m}"),
             other => panic!("{name}: {other:?}"),
         }
     }
     assert_eq!(e.l.shipments(Some(&l.id), None).unwrap().len(), 1);
     // The rest of the licence can still be shipped, and the balance shows it.
-    e.l.record_shipment(&officer(), shipment_of(&l.id, "AE", vec![shipped("ML4", 6, 7_500_000, "EUR")]), Distribution::default())
-        .await
-        .unwrap();
-    let ml4 = e.l.balances(&l.id).unwrap().into_iter().find(|b| b.code == "ML4").unwrap();
-    assert_eq!((ml4.shipped_quantity, ml4.remaining_quantity(), ml4.remaining_value()), (10, 0, 0));
+    e.l.record_shipment(
+        &officer(),
+        shipment_of(&l.id, "AE", vec![shipped("ML4", 6, 7_500_000, "EUR")]),
+        Distribution::default(),
+    )
+    .await
+    .unwrap();
+    let ml4 =
+        e.l.balances(&l.id)
+            .unwrap()
+            .into_iter()
+            .find(|b| b.code == "ML4")
+            .unwrap();
+    assert_eq!(
+        (
+            ml4.shipped_quantity,
+            ml4.remaining_quantity(),
+            ml4.remaining_value()
+        ),
+        (10, 0, 0)
+    );
     // A shipment that happened anyway is recorded as a discrepancy, naming
     // the checks it failed, and flags the licence.
     let mut over = shipment_of(&l.id, "CN", vec![shipped("ML4", 1, 1, "EUR")]);
     over.discrepancy = Some("customs found it in a container to Shanghai".into());
-    let s = e.l.record_shipment(&officer(), over, Distribution::default()).await.unwrap();
+    let s =
+        e.l.record_shipment(&officer(), over, Distribution::default())
+            .await
+            .unwrap();
     let d = s.discrepancy.clone().expect("recorded as a discrepancy");
-    assert_eq!(d.failed.len(), 2, "{:?}", d.failed);
+    // Destination, quantity and value.
+    assert_eq!(d.failed.len(), 3, "{:?}", d.failed);
     let flagged = e.l.license(&l.id).unwrap();
     assert_eq!(flagged.review_flags.len(), 1);
-    assert_eq!(flagged.review_flags[0].shipment.as_deref(), Some(s.id.as_str()));
-    assert!(e.audit.entries(0, u64::MAX).unwrap().iter().any(|a| a.action == "shipment.discrepancy"));
+    assert_eq!(
+        flagged.review_flags[0].shipment.as_deref(),
+        Some(s.id.as_str())
+    );
+    assert!(e
+        .audit
+        .entries(0, u64::MAX)
+        .unwrap()
+        .iter()
+        .any(|a| a.action == "shipment.discrepancy"));
     for missing in ["DE-L-999", "FR-L-1"] {
         assert!(matches!(
-            e.l.record_shipment(&officer(), shipment_of(missing, "AE", ok()), Distribution::default()).await,
+            e.l.record_shipment(
+                &officer(),
+                shipment_of(missing, "AE", ok()),
+                Distribution::default()
+            )
+            .await,
             Err(Error::NotFound(_))
         ));
     }
     // A shipment names what it ships.
     assert!(matches!(
-        e.l.record_shipment(&officer(), shipment_of(&l.id, "AE", vec![]), Distribution::default()).await,
+        e.l.record_shipment(
+            &officer(),
+            shipment_of(&l.id, "AE", vec![]),
+            Distribution::default()
+        )
+        .await,
         Err(Error::InvalidArgument(_))
     ));
 }
@@ -768,25 +855,51 @@ async fn an_expired_licence_takes_no_shipments() {
         conditions: vec!["no re-export".into()],
     };
     let l =
-        e.l.decide(&officer(), &l.id, A::Approve, "fine", Distribution::default(), terms)
-            .await
-            .unwrap();
-    assert_eq!(l.terms.as_ref().unwrap().conditions, vec!["no re-export".to_owned()]);
+        e.l.decide(
+            &officer(),
+            &l.id,
+            A::Approve,
+            "fine",
+            Distribution::default(),
+            terms,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        l.terms.as_ref().unwrap().conditions,
+        vec!["no re-export".to_owned()]
+    );
     // Past its validity (checked at a later time; no test waits for the clock).
     let later = now + 120_000;
     assert_eq!(l.state_at(later), S::Expired);
     assert_eq!(l.state_at(now), S::Approved);
     let balances = e.l.balances(&l.id).unwrap();
-    let problems = terms::shipment_problems(&l, "AE", &[shipped("ML4", 1, 1, "EUR")], &balances, later);
-    assert!(problems.len() == 1 && problems[0].contains("expired"), "{problems:?}");
-    assert!(terms::shipment_problems(&l, "AE", &[shipped("ML4", 1, 1, "EUR")], &balances, now).is_empty());
+    let problems =
+        terms::shipment_problems(&l, "AE", &[shipped("ML4", 1, 1, "EUR")], &balances, later);
+    assert!(
+        problems.len() == 1 && problems[0].contains("expired"),
+        "{problems:?}"
+    );
+    assert!(
+        terms::shipment_problems(&l, "AE", &[shipped("ML4", 1, 1, "EUR")], &balances, now)
+            .is_empty()
+    );
     // Nothing moves an expired licence, and a licence before its validity takes no shipment.
     assert!(matches!(
         lifecycle::transition(&l.id, l.state_at(later), A::Revoke),
         Err(Error::FailedPrecondition(m)) if m.contains("expired")
     ));
-    let early = terms::shipment_problems(&l, "AE", &[shipped("ML4", 1, 1, "EUR")], &balances, now - 20_000);
-    assert!(early.iter().any(|m| m.contains("valid only from")), "{early:?}");
+    let early = terms::shipment_problems(
+        &l,
+        "AE",
+        &[shipped("ML4", 1, 1, "EUR")],
+        &balances,
+        now - 20_000,
+    );
+    assert!(
+        early.iter().any(|m| m.contains("valid only from")),
+        "{early:?}"
+    );
 }
 
 #[tokio::test]
@@ -943,4 +1056,311 @@ async fn licenses_list_by_state_and_party_newest_first() {
     for bad in ["DE-L-0", "DE-L-01", "DE-L-x", "FR-L-1", "", "DE-P-1"] {
         assert!(matches!(e.l.license(bad), Err(Error::NotFound(_))), "{bad}");
     }
+}
+
+#[tokio::test]
+async fn amends_keep_history() {
+    let e = env().await;
+    let p = parties(&e).await;
+    let l = license_in(&e, &p, S::Returned).await;
+    assert_eq!(lifecycle::allowed(S::Returned), vec![A::Amend, A::Resubmit]);
+    let change = Amendment {
+        items: Some(vec![item("5A002")]),
+        end_use: Some("civil telecoms".into()),
+        ..Amendment::default()
+    };
+    let amended =
+        e.l.amend(&officer(), &l.id, change, "applicant corrected the items")
+            .await
+            .unwrap();
+    assert_eq!((amended.revision, amended.state), (2, S::Returned));
+    assert_eq!(amended.codes(), vec!["5A002".to_owned()]);
+    assert_eq!(amended.revisions.len(), 1);
+    assert_eq!(amended.revisions[0].revision, 1);
+    assert_eq!(amended.revisions[0].end_use, "border surveillance");
+    let codes: Vec<&str> = amended.revisions[0]
+        .items
+        .iter()
+        .map(|i| i.code.as_str())
+        .collect();
+    assert_eq!(codes, vec!["ML4", "3A001"]);
+    let last = amended.history.last().unwrap();
+    assert_eq!(
+        (last.action, last.from, last.to),
+        (A::Amend, Some(S::Returned), S::Returned)
+    );
+    // What is stored is what was returned, sidecar and all.
+    assert_eq!(e.l.license(&l.id).unwrap(), amended);
+    let again = e.l.resubmit(&officer(), &l.id, "corrected").await.unwrap();
+    assert_eq!(again.state, S::Submitted);
+    // A submitted application can be reviewed again and amended under review.
+    let reviewed =
+        e.l.transition(&officer(), &l.id, A::Review, "again", to_fr())
+            .await
+            .unwrap();
+    assert_eq!(reviewed.state, S::UnderReview);
+    let amended =
+        e.l.amend(
+            &officer(),
+            &l.id,
+            Amendment {
+                destination: Some("OM".into()),
+                ..Amendment::default()
+            },
+            "new port",
+        )
+        .await
+        .unwrap();
+    assert_eq!((amended.revision, amended.destination.as_str()), (3, "OM"));
+    // Bad amendments change nothing.
+    assert!(matches!(
+        e.l.amend(&officer(), &l.id, Amendment::default(), "x")
+            .await,
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        e.l.amend(
+            &officer(),
+            &l.id,
+            Amendment {
+                end_user: Some("DE-P-99".into()),
+                ..Amendment::default()
+            },
+            "x"
+        )
+        .await,
+        Err(Error::NotFound(_))
+    ));
+    assert_eq!(e.l.license(&l.id).unwrap().revision, 3);
+    // Decided applications are not amended.
+    let approved = license_in(&e, &p, S::Approved).await;
+    assert!(matches!(
+        e.l.amend(&officer(), &approved.id, Amendment { end_use: Some("x".into()), ..Amendment::default() }, "x").await,
+        Err(Error::FailedPrecondition(m)) if m.contains("approved")
+    ));
+    let entries = e.audit.entries(0, u64::MAX).unwrap();
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|a| a.action == "license.amend")
+            .count(),
+        2
+    );
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|a| a.action == "license.resubmit")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn parties_are_updated_with_history_and_look_alikes_are_refused() {
+    let e = env().await;
+    let p = parties(&e).await;
+    // "Acme Trading FZE" (AE) exists: a near spelling in the same country is refused …
+    let dup = party("ACME Trading F.Z.E.", "AE");
+    match e.l.create_party(&officer(), dup.clone(), false).await {
+        Err(Error::AlreadyExists(m)) => assert!(
+            m.contains(&p.end_user) && m.contains("--allow-similar"),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // … in another country it is another firm, and the override creates it anyway.
+    e.l.create_party(&officer(), party("ACME Trading F.Z.E.", "OM"), false)
+        .await
+        .unwrap();
+    let forced = e.l.create_party(&officer(), dup, true).await.unwrap();
+    assert_eq!(forced.revision, 1);
+    let mut draft = party("Acme Trading FZE", "AE");
+    draft.address = "Plot 7, Jebel Ali Free Zone".into();
+    let updated =
+        e.l.update_party(&officer(), &p.end_user, draft.clone(), "moved")
+            .await
+            .unwrap();
+    assert_eq!(updated.revision, 2);
+    assert_eq!(updated.history.len(), 1);
+    assert_eq!(updated.history[0].address, "1 Harbour Road");
+    assert_eq!(updated.history[0].rationale, "moved");
+    assert_eq!(e.l.party(&p.end_user).unwrap(), updated);
+    assert!(matches!(
+        e.l.update_party(&officer(), &p.end_user, draft, "again")
+            .await,
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(e
+        .audit
+        .entries(0, u64::MAX)
+        .unwrap()
+        .iter()
+        .any(|a| a.action == "party.update"));
+}
+
+/// A reviewer with a fixed picture: the real one (risk) is tested there and
+/// across processes; here only what licensing does with the picture.
+struct Fixed(std::sync::Mutex<RiskSnapshot>);
+
+impl DecisionReview for Fixed {
+    fn review<'a>(
+        &'a self,
+        _license: &'a License,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<RiskSnapshot>> + Send + 'a>>
+    {
+        let r = self.0.lock().unwrap().clone();
+        Box::pin(async move { Ok(r) })
+    }
+}
+
+fn hit(id: &str) -> HitNote {
+    HitNote {
+        id: id.into(),
+        description: format!("{id} matches"),
+    }
+}
+
+#[tokio::test]
+async fn open_hits_block_approval_and_high_risk_needs_a_second_officer() {
+    let e = env().await;
+    let p = parties(&e).await;
+    let fixed = Arc::new(Fixed(std::sync::Mutex::new(RiskSnapshot {
+        score: 72,
+        band: "high".into(),
+        open_hits: vec![hit("DE-P-2/ofac-sdn/123")],
+        four_eyes: Some("band high is at or above four_eyes_from".into()),
+        ..RiskSnapshot::default()
+    })));
+    let review: Arc<dyn DecisionReview> = fixed.clone();
+    e.l.set_decision_review(&review);
+    let l = license_in(&e, &p, S::UnderReview).await;
+    match e
+        .l
+        .transition(&officer(), &l.id, A::Approve, "fine", to_fr())
+        .await
+    {
+        Err(Error::FailedPrecondition(m)) => {
+            assert!(
+                m.contains("DE-P-2/ofac-sdn/123") && m.contains("concord license dispose"),
+                "{m}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    // Disposed of (as a confirmed match): the approval waits for a second officer.
+    {
+        let mut r = fixed.0.lock().unwrap();
+        r.open_hits.clear();
+        r.confirmed_hits = vec![hit("DE-P-2/ofac-sdn/123")];
+    }
+    let pending =
+        e.l.transition(&officer(), &l.id, A::Approve, "goods are harmless", to_fr())
+            .await
+            .unwrap();
+    assert_eq!(pending.state, S::UnderReview);
+    let p1 = pending.pending.clone().expect("pending countersignature");
+    assert_eq!(
+        (p1.action, p1.officer.as_str(), p1.risk.score),
+        (A::Approve, "DE/officer/olivia", 72)
+    );
+    assert!(e
+        .l
+        .licenses(&LicenseFilter {
+            pending_only: true,
+            ..Default::default()
+        })
+        .unwrap()
+        .iter()
+        .any(|x| x.id == l.id));
+    // No other decision while it waits.
+    assert!(
+        matches!(e.l.transition(&officer(), &l.id, A::Deny, "x", to_fr()).await, Err(Error::FailedPrecondition(m)) if m.contains("pending"))
+    );
+    // The maker cannot countersign, not even under a second certificate of the same name.
+    let olivia_again = Caller::new(j("DE"), Role::Officer, "olivia").unwrap();
+    assert!(matches!(
+        e.l.countersign(&olivia_again, &l.id, "ok", "override")
+            .await,
+        Err(Error::PermissionDenied(_))
+    ));
+    let olivia_admin = Caller::new(j("DE"), Role::Admin, "olivia").unwrap();
+    assert!(matches!(
+        e.l.countersign(&olivia_admin, &l.id, "ok", "override")
+            .await,
+        Err(Error::PermissionDenied(_))
+    ));
+    let oscar = Caller::new(j("DE"), Role::Officer, "oscar").unwrap();
+    // A confirmed match needs an explicit override.
+    assert!(
+        matches!(e.l.countersign(&oscar, &l.id, "ok", "").await, Err(Error::FailedPrecondition(m)) if m.contains("--override"))
+    );
+    let done =
+        e.l.countersign(
+            &oscar,
+            &l.id,
+            "looked at the end-user certificate",
+            "entry is a namesake bank branch closed in 2019",
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.state, S::Approved);
+    assert!(done.pending.is_none());
+    let d = done.history.last().unwrap();
+    assert_eq!(
+        (d.action, d.officer.as_str(), d.rationale.as_str()),
+        (A::Approve, "DE/officer/olivia", "goods are harmless")
+    );
+    let r = d.reviewed.clone().unwrap();
+    let c = r.countersigned.unwrap();
+    assert_eq!(c.officer, "DE/officer/oscar");
+    assert!(c.override_rationale.contains("namesake"));
+    assert_eq!(r.risk.unwrap().score, 72);
+    assert_eq!(r.proposed_at_unix_ms, Some(p1.at_unix_ms));
+    assert_eq!(e.l.license(&l.id).unwrap(), done);
+    let audit = e.audit.entries(0, u64::MAX).unwrap();
+    let signed = audit
+        .iter()
+        .find(|a| a.action == "license.decide" && a.record.starts_with(&l.id))
+        .unwrap();
+    assert_eq!(signed.actor, "DE/officer/oscar");
+    assert!(
+        signed.rationale.contains("decided by DE/officer/olivia")
+            && signed.rationale.contains("override"),
+        "{}",
+        signed.rationale
+    );
+    assert!(audit
+        .iter()
+        .any(|a| a.action == "license.decide-pending" && a.actor == "DE/officer/olivia"));
+
+    // A rejected pending decision is kept and the application waits again.
+    let l2 = license_in(&e, &p, S::UnderReview).await;
+    e.l.transition(&officer(), &l2.id, A::Approve, "fine", to_fr())
+        .await
+        .unwrap();
+    let back =
+        e.l.reject_pending(&oscar, &l2.id, "end user unverified")
+            .await
+            .unwrap();
+    assert!(back.pending.is_none());
+    assert_eq!(back.rejected.len(), 1);
+    assert_eq!(back.rejected[0].rejected.officer, "DE/officer/oscar");
+    assert_eq!(back.state, S::UnderReview);
+    // Below the band, one officer decides, and the decision records its picture.
+    {
+        let mut r = fixed.0.lock().unwrap();
+        *r = RiskSnapshot {
+            score: 20,
+            band: "low".into(),
+            ..RiskSnapshot::default()
+        };
+    }
+    let one =
+        e.l.transition(&officer(), &l2.id, A::Approve, "fine now", to_fr())
+            .await
+            .unwrap();
+    assert_eq!(one.state, S::Approved);
+    let d = one.history.last().unwrap().reviewed.clone().unwrap();
+    assert_eq!(d.risk.unwrap().score, 20);
+    assert!(d.countersigned.is_none());
 }

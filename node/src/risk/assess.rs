@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use super::hits::{Hit, HitStatus};
 use super::methodology::Methodology;
 use super::score::{CheckInput, Inputs, ItemInput, RecordTouch, ScreeningHit, WaiverInput};
 use crate::error::Result;
@@ -12,7 +13,6 @@ use crate::exchange::records::{Party as NoticeParty, Severity};
 use crate::exchange::{Exchange, Record, RecordFilter, RecordKind, SignatureCheck};
 use crate::licensing::{CheckResult, License, Licensing, Party, WaiverFilter};
 use crate::screening::score::score_names;
-use super::hits::{Hit, HitStatus};
 use crate::screening::{ListKind, Screening};
 
 /// One active, signature-valid denial notice or alert, as matching needs it.

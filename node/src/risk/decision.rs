@@ -19,7 +19,10 @@ impl Risk {
     async fn fresh(&self, license: &License, trigger: &str) -> Result<Assessment> {
         let _in_order = self.writing.lock().await;
         let world = self.world().await?;
-        if let Some(a) = self.score_and_store(&world, license, trigger, false).await? {
+        if let Some(a) = self
+            .score_and_store(&world, license, trigger, false)
+            .await?
+        {
             return Ok(a);
         }
         self.assessments.get(&license.id)?.ok_or_else(|| {
@@ -51,9 +54,8 @@ impl Risk {
             .collect();
         let by_band = self.four_eyes_from.as_ref().and_then(|from| {
             let (band, from_rank) = (self.band_rank(&a.band)?, self.band_rank(from)?);
-            (band >= from_rank).then(|| {
-                format!("band {} is at or above four_eyes_from = {from:?}", a.band)
-            })
+            (band >= from_rank)
+                .then(|| format!("band {} is at or above four_eyes_from = {from:?}", a.band))
         });
         let by_match = (!confirmed_hits.is_empty()).then(|| {
             let ids: Vec<&str> = confirmed_hits.iter().map(|h| h.id.as_str()).collect();
@@ -97,17 +99,30 @@ impl Risk {
                 "a disposition is false-positive or confirmed".into(),
             ));
         }
-        crate::fields::text("rationale", rationale, true, crate::licensing::model::MAX_TEXT)
-            .map_err(Error::InvalidArgument)?;
+        crate::fields::text(
+            "rationale",
+            rationale,
+            true,
+            crate::licensing::model::MAX_TEXT,
+        )
+        .map_err(Error::InvalidArgument)?;
         let license = self.licensing.license(license_id)?;
         let current = self.fresh(&license, "disposition").await?;
-        let hit = current.hits.iter().find(|h| h.id == hit_id).ok_or_else(|| {
-            let ids: Vec<&str> = current.hits.iter().map(|h| h.id.as_str()).collect();
-            Error::NotFound(format!(
-                "license {license_id} has no screening hit {hit_id:?} (its hits: {})",
-                if ids.is_empty() { "none".to_owned() } else { ids.join(", ") }
-            ))
-        })?;
+        let hit = current
+            .hits
+            .iter()
+            .find(|h| h.id == hit_id)
+            .ok_or_else(|| {
+                let ids: Vec<&str> = current.hits.iter().map(|h| h.id.as_str()).collect();
+                Error::NotFound(format!(
+                    "license {license_id} has no screening hit {hit_id:?} (its hits: {})",
+                    if ids.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        ids.join(", ")
+                    }
+                ))
+            })?;
         let disposition = Disposition {
             status,
             rationale: rationale.to_owned(),
@@ -142,7 +157,8 @@ impl Risk {
             staged.durable().await?;
         }
         tracing::info!(officer = %officer, license = license_id, hit = hit_id, %status, "screening hit disposed of");
-        self.fresh(&license, &format!("disposition of {hit_id}")).await
+        self.fresh(&license, &format!("disposition of {hit_id}"))
+            .await
     }
 }
 

@@ -179,7 +179,12 @@ pub(super) fn find(
                         source_id: d.id.clone(),
                         issuer: d.issuer.clone(),
                         entity_type: crate::screening::EntityType::Unknown,
-                        name: d.parties.first().and_then(|n| n.first()).cloned().unwrap_or_default(),
+                        name: d
+                            .parties
+                            .first()
+                            .and_then(|n| n.first())
+                            .cloned()
+                            .unwrap_or_default(),
                         matched_name: theirs.clone(),
                         score,
                         explanation: String::new(),
@@ -213,7 +218,14 @@ pub(super) fn find(
     Ok(out)
 }
 
-fn hit(p: &RoleParty, name: &str, list: &str, source_id: &str, m: &ScreenMatch, digest: String) -> Hit {
+fn hit(
+    p: &RoleParty,
+    name: &str,
+    list: &str,
+    source_id: &str,
+    m: &ScreenMatch,
+    digest: String,
+) -> Hit {
     Hit {
         id: hit_id(&p.party.id, list, source_id),
         party_id: p.party.id.clone(),
