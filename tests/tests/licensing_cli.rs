@@ -345,9 +345,12 @@ async fn an_officer_works_a_license_through_the_cli() {
             "2d",
             "--reference",
             "BL-4711",
+            "--item",
+            "6A003:2:750000:EUR",
         ],
     );
     assert_eq!(shipment["route"][1], "Jebel Ali");
+    assert_eq!(shipment["items"][0], "6A003 x2 750000 EUR");
     let shipments = json(&analyst, &["shipment", "list", "--license", &id]);
     assert_eq!(shipments["shipments"].as_array().unwrap().len(), 1);
 

@@ -8,6 +8,7 @@ use concord_proto::v1::exchange_service_client::ExchangeServiceClient;
 use concord_proto::v1::licensing_service_client::LicensingServiceClient;
 use concord_proto::v1::record_view::Record;
 use concord_proto::v1::{
+    ShippedItem,
     CreatePartyRequest, CreateWaiverRequest, DecideAppealRequest, DecideLicenseRequest,
     Distribution, GetLicenseRequest, GetRecordRequest, LicenseActionRequest, LicenseItem,
     ListLicensesRequest, ListRecordsRequest, ListShipmentsRequest, Money, PartyIdentifier,
@@ -296,6 +297,14 @@ async fn a_license_lives_its_whole_lifecycle_and_partners_learn_of_its_denial() 
             route: vec!["Hamburg".into(), "Jebel Ali".into()],
             shipped_at_unix_ms: 0,
             reference: "BL-4711".into(),
+            items: vec![ShippedItem {
+                code: "3A001".into(),
+                quantity: 2,
+                value: Some(Money {
+                    minor_units: 600_000,
+                    currency: "EUR".into(),
+                }),
+            }],
             ..Default::default()
         })
         .await
@@ -358,6 +367,14 @@ async fn a_license_lives_its_whole_lifecycle_and_partners_learn_of_its_denial() 
             license_id: second.id.clone(),
             origin: "DE".into(),
             destination: "AE".into(),
+            items: vec![ShippedItem {
+                code: "3A001".into(),
+                quantity: 1,
+                value: Some(Money {
+                    minor_units: 1,
+                    currency: "EUR".into(),
+                }),
+            }],
             ..Default::default()
         })
         .await

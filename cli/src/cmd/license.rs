@@ -1,4 +1,5 @@
-//! `concord license submit|review|decide|appeal|appeal-decide|revoke|show|list|denial-distribution`:
+//! `concord license submit|review|decide|appeal|appeal-decide|revoke|show|list|denial-distribution`
+//! (and, in `license_review`, `amend|resubmit|countersign|dispose|pending`):
 //! license applications and their decisions, through the node's
 //! LicensingService. Officers submit and decide (the officer recorded is the
 //! profile's certificate identity); analysts, officers and admins read;
@@ -55,6 +56,19 @@ pub enum LicenseCommand {
     },
     /// List licenses, newest first.
     List(ListArgs),
+    /// Amend a submitted, under-review or returned application (officer):
+    /// a new revision, re-screened and re-scored; the earlier one is kept.
+    Amend(super::license_review::AmendArgs),
+    /// Submit a returned application again (officer).
+    Resubmit(ActionArgs),
+    /// Countersign (or --reject) a decision pending countersignature
+    /// (another officer than its maker).
+    Countersign(super::license_review::CountersignArgs),
+    /// Dispose of a screening hit on an application (officer): a false
+    /// positive or a confirmed match. An approval waits for every hit.
+    Dispose(super::license_review::DisposeArgs),
+    /// Decisions waiting for a second officer's countersignature.
+    Pending,
     /// Show, set (admin) or clear (admin) where denial notices go when a
     /// deny decision names no recipients.
     DenialDistribution(DenialDistributionArgs),
@@ -118,6 +132,13 @@ pub struct DecideArgs {
     pub rationale: String,
     #[command(flatten)]
     pub distribution: DistributionArgs,
+    /// Approval: how long the licence is valid, e.g. 365d (default: the
+    /// node's licensing.validity_days).
+    #[arg(long, value_name = "DURATION")]
+    pub valid_for: Option<String>,
+    /// Approval: a condition of the licence (repeat for several).
+    #[arg(long = "condition", value_name = "TEXT")]
+    pub conditions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -309,6 +330,15 @@ pub async fn run(
                 OutputFormat::Table => print_text(&license_table(&licenses)),
             }
         }
+        LicenseCommand::Amend(a) => super::license_review::amend(a, profile, output).await,
+        LicenseCommand::Resubmit(a) => {
+            super::license_review::resubmit(a.id, a.rationale, profile, output).await
+        }
+        LicenseCommand::Countersign(a) => {
+            super::license_review::countersign(a, profile, output).await
+        }
+        LicenseCommand::Dispose(a) => super::license_review::dispose(a, profile, output).await,
+        LicenseCommand::Pending => super::license_review::pending(profile, output).await,
         LicenseCommand::DenialDistribution(args) => {
             let to = jurisdictions("--to", &args.to)?;
             let set = args.clear || !to.is_empty() || !args.groups.is_empty();
@@ -363,12 +393,24 @@ fn decide_request(a: &DecideArgs) -> Result<pb::DecideLicenseRequest, CliError> 
             "--to/--group name the recipients of a denial notice; they only go with --deny",
         ));
     }
+    if !a.approve && (a.valid_for.is_some() || !a.conditions.is_empty()) {
+        return Err(CliError::invalid_argument(
+            "--valid-for/--condition are terms of an approval; they only go with --approve",
+        ));
+    }
     let decision = if a.approve {
         "approve"
     } else if a.deny {
         "deny"
     } else {
         "return"
+    };
+    let valid_until_unix_ms = match &a.valid_for {
+        Some(d) => {
+            let d = crate::duration::duration_arg("--valid-for", d)?;
+            crate::duration::now_unix_ms().saturating_add(d.as_millis().min(i64::MAX as u128) as i64)
+        }
+        None => 0,
     };
     Ok(pb::DecideLicenseRequest {
         id: a.id.trim().to_owned(),
@@ -378,6 +420,8 @@ fn decide_request(a: &DecideArgs) -> Result<pb::DecideLicenseRequest, CliError> 
         distribution: named
             .then(|| records::distribution(&a.distribution))
             .transpose()?,
+        valid_until_unix_ms,
+        conditions: a.conditions.clone(),
         ..Default::default()
     })
 }
@@ -509,6 +553,166 @@ pub struct DecisionOut {
     pub waivers: Vec<String>,
     pub denial_id: Option<String>,
     pub denial_version: Option<u32>,
+    /// The risk picture at the moment of the decision.
+    pub risk: Option<RiskAtOut>,
+    /// A four-eyes decision: when its maker decided, and the second officer.
+    pub proposed_at: Option<String>,
+    pub countersigned: Option<CountersignOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RiskAtOut {
+    pub score: u32,
+    pub band: String,
+    pub methodology: String,
+    pub assessed_at: String,
+    pub factors: Vec<String>,
+    pub floors: Vec<String>,
+    pub open_hits: Vec<String>,
+    pub confirmed_hits: Vec<String>,
+    pub four_eyes: Option<String>,
+}
+
+impl From<&pb::RiskAtDecision> for RiskAtOut {
+    fn from(r: &pb::RiskAtDecision) -> Self {
+        RiskAtOut {
+            score: r.score,
+            band: r.band.clone(),
+            methodology: r.methodology.clone(),
+            assessed_at: time_or_never(r.assessed_at_unix_ms),
+            factors: r.factors.clone(),
+            floors: r.floors.clone(),
+            open_hits: r.open_hits.iter().map(|h| h.id.clone()).collect(),
+            confirmed_hits: r.confirmed_hits.iter().map(|h| h.id.clone()).collect(),
+            four_eyes: some(&r.four_eyes),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CountersignOut {
+    pub officer: String,
+    pub at: String,
+    pub rationale: String,
+    pub override_rationale: Option<String>,
+}
+
+impl From<&pb::Countersignature> for CountersignOut {
+    fn from(c: &pb::Countersignature) -> Self {
+        CountersignOut {
+            officer: c.officer.clone(),
+            at: time_or_never(c.at_unix_ms),
+            rationale: c.rationale.clone(),
+            override_rationale: some(&c.override_rationale),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PendingOut {
+    pub action: String,
+    pub officer: String,
+    pub at: String,
+    pub rationale: String,
+    pub reason: String,
+    pub risk: Option<RiskAtOut>,
+}
+
+impl From<&pb::PendingDecision> for PendingOut {
+    fn from(p: &pb::PendingDecision) -> Self {
+        PendingOut {
+            action: p.action.clone(),
+            officer: p.officer.clone(),
+            at: time_or_never(p.at_unix_ms),
+            rationale: p.rationale.clone(),
+            reason: p.reason.clone(),
+            risk: p.risk.as_ref().map(RiskAtOut::from),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct HitOut {
+    pub id: String,
+    pub status: String,
+    pub score: f32,
+    pub party_id: String,
+    pub role: String,
+    pub party_name: String,
+    pub list: String,
+    pub source_id: String,
+    pub issuer: Option<String>,
+    pub matched_name: String,
+    pub listed_name: String,
+    pub entry_changed: bool,
+    pub disposed_by: Option<String>,
+    pub disposed_at: Option<String>,
+    pub disposed_on: Option<String>,
+    pub disposition_rationale: Option<String>,
+}
+
+impl From<&pb::ApplicationHit> for HitOut {
+    fn from(h: &pb::ApplicationHit) -> Self {
+        HitOut {
+            id: h.id.clone(),
+            status: h.status.clone(),
+            score: h.score,
+            party_id: h.party_id.clone(),
+            role: h.role.clone(),
+            party_name: h.party_name.clone(),
+            list: h.list.clone(),
+            source_id: h.source_id.clone(),
+            issuer: some(&h.issuer),
+            matched_name: h.matched_name.clone(),
+            listed_name: h.listed_name.clone(),
+            entry_changed: h.entry_changed,
+            disposed_by: some(&h.disposed_by),
+            disposed_at: (h.disposed_at_unix_ms != 0).then(|| time_or_never(h.disposed_at_unix_ms)),
+            disposed_on: some(&h.disposed_on),
+            disposition_rationale: some(&h.disposition_rationale),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TermsOut {
+    pub valid_from: String,
+    pub valid_until: String,
+    pub conditions: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BalanceOut {
+    pub code: String,
+    pub licensed_quantity: u64,
+    pub shipped_quantity: u64,
+    pub remaining_quantity: u64,
+    pub licensed_value: MoneyOut,
+    pub shipped_value: MoneyOut,
+    pub remaining_value: MoneyOut,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RevisionOut {
+    pub revision: u32,
+    pub applicant: String,
+    pub end_user: String,
+    pub consignee: String,
+    pub intermediaries: Vec<String>,
+    pub destination: String,
+    pub end_use: String,
+    pub items: Vec<String>,
+    pub replaced_at: String,
+    pub replaced_by: String,
+    pub rationale: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FlagOut {
+    pub at: String,
+    pub by: String,
+    pub reason: String,
+    pub shipment: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -530,6 +734,24 @@ pub struct LicenseOut {
     /// Waivers covering the application now.
     pub matching_waivers: Vec<String>,
     pub history: Vec<DecisionOut>,
+    pub revision: u32,
+    pub revisions: Vec<RevisionOut>,
+    /// A decision waiting for a second officer.
+    pub pending: Option<PendingOut>,
+    pub rejected: Vec<RejectedOut>,
+    pub terms: Option<TermsOut>,
+    /// Shipped and remaining per item.
+    pub balances: Vec<BalanceOut>,
+    pub review_flags: Vec<FlagOut>,
+    /// Screening hits from the latest assessment.
+    pub hits: Vec<HitOut>,
+    pub open_hits: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RejectedOut {
+    pub decision: Option<PendingOut>,
+    pub rejected: Option<CountersignOut>,
 }
 
 fn some(s: &str) -> Option<String> {
@@ -584,8 +806,76 @@ impl From<&pb::License> for LicenseOut {
                     waivers: d.waivers.clone(),
                     denial_id: some(&d.denial_id),
                     denial_version: (!d.denial_id.is_empty()).then_some(d.denial_version),
+                    risk: d.risk.as_ref().map(RiskAtOut::from),
+                    proposed_at: (d.proposed_at_unix_ms != 0)
+                        .then(|| time_or_never(d.proposed_at_unix_ms)),
+                    countersigned: d.countersigned.as_ref().map(CountersignOut::from),
                 })
                 .collect(),
+            revision: l.revision,
+            revisions: l
+                .revisions
+                .iter()
+                .map(|r| RevisionOut {
+                    revision: r.revision,
+                    applicant: r.applicant.clone(),
+                    end_user: r.end_user.clone(),
+                    consignee: r.consignee.clone(),
+                    intermediaries: r.intermediaries.clone(),
+                    destination: r.destination.clone(),
+                    end_use: r.end_use.clone(),
+                    items: r.items.iter().map(|i| format!("{} x{}", i.code, i.quantity)).collect(),
+                    replaced_at: time_or_never(r.replaced_at_unix_ms),
+                    replaced_by: r.replaced_by.clone(),
+                    rationale: r.rationale.clone(),
+                })
+                .collect(),
+            pending: l.pending.as_ref().map(PendingOut::from),
+            rejected: l
+                .rejected
+                .iter()
+                .map(|r| RejectedOut {
+                    decision: r.decision.as_ref().map(PendingOut::from),
+                    rejected: r.rejected.as_ref().map(CountersignOut::from),
+                })
+                .collect(),
+            terms: l.terms.as_ref().map(|t| TermsOut {
+                valid_from: time_or_never(t.valid_from_unix_ms),
+                valid_until: time_or_never(t.valid_until_unix_ms),
+                conditions: t.conditions.clone(),
+            }),
+            balances: l
+                .balances
+                .iter()
+                .map(|b| {
+                    let v = b.licensed_value.clone().unwrap_or_default();
+                    let m = |minor_units| MoneyOut {
+                        minor_units,
+                        currency: v.currency.clone(),
+                    };
+                    BalanceOut {
+                        code: b.code.clone(),
+                        licensed_quantity: b.licensed_quantity,
+                        shipped_quantity: b.shipped_quantity,
+                        remaining_quantity: b.remaining_quantity,
+                        licensed_value: m(v.minor_units),
+                        shipped_value: m(b.shipped_value_minor_units),
+                        remaining_value: m(b.remaining_value_minor_units),
+                    }
+                })
+                .collect(),
+            review_flags: l
+                .review_flags
+                .iter()
+                .map(|f| FlagOut {
+                    at: time_or_never(f.at_unix_ms),
+                    by: f.by.clone(),
+                    reason: f.reason.clone(),
+                    shipment: some(&f.shipment),
+                })
+                .collect(),
+            hits: l.hits.iter().map(HitOut::from).collect(),
+            open_hits: l.open_hits,
         }
     }
 }
@@ -595,12 +885,25 @@ struct LicenseList {
     licenses: Vec<LicenseOut>,
 }
 
-fn print_license(done: &str, l: &pb::License, output: OutputFormat) -> Result<(), CliError> {
+pub fn print_license(done: &str, l: &pb::License, output: OutputFormat) -> Result<(), CliError> {
     let out = LicenseOut::from(l);
     match output {
         OutputFormat::Json => print_json(&out),
         OutputFormat::Table => {
             let mut text = format!("{done} {} (now {})\n", out.id, out.state);
+            if let Some(p) = &out.pending {
+                text.push_str(&format!(
+                    "Pending countersignature: {} by {} ({}). Another officer runs: \
+                     concord license countersign {} --rationale T\n",
+                    p.action, p.officer, p.reason, out.id
+                ));
+            }
+            if out.open_hits > 0 {
+                text.push_str(&format!(
+                    "Open screening hits: {} (concord license show {} lists them)\n",
+                    out.open_hits, out.id
+                ));
+            }
             if let Some(last) = out.history.last() {
                 if let Some(d) = &last.denial_id {
                     let verb = if last.action == "deny" {
@@ -719,6 +1022,109 @@ fn render_license(l: &LicenseOut, names: &std::collections::BTreeMap<String, Str
         ]);
     }
     out.push_str(&history.render());
+    for d in &l.history {
+        if let Some(r) = &d.risk {
+            out.push_str(&format!(
+                "{} {} at {}: risk {} ({}){}{}{}\n",
+                d.action,
+                d.officer,
+                d.at,
+                r.score,
+                r.band,
+                if r.floors.is_empty() { String::new() } else { format!("; floors: {}", r.floors.join("; ")) },
+                if r.confirmed_hits.is_empty() { String::new() } else { format!("; confirmed matches {}", r.confirmed_hits.join(", ")) },
+                match &d.countersigned {
+                    Some(c) => format!(
+                        "; countersigned by {} at {}: {}{}",
+                        c.officer,
+                        c.at,
+                        c.rationale,
+                        c.override_rationale.as_ref().map(|o| format!("; override: {o}")).unwrap_or_default()
+                    ),
+                    None => String::new(),
+                }
+            ));
+        }
+    }
+    if let Some(p) = &l.pending {
+        out.push_str(&format!(
+            "\nPending countersignature: {} by {} at {} ({}): {}\n",
+            p.action, p.officer, p.at, p.reason, p.rationale
+        ));
+    }
+    for r in &l.rejected {
+        if let (Some(d), Some(c)) = (&r.decision, &r.rejected) {
+            out.push_str(&format!(
+                "Rejected: {} by {} at {}, rejected by {} at {}: {}\n",
+                d.action, d.officer, d.at, c.officer, c.at, c.rationale
+            ));
+        }
+    }
+    if let Some(t) = &l.terms {
+        out.push_str(&format!(
+            "\nTerms: valid {} to {}; conditions: {}\n",
+            t.valid_from,
+            t.valid_until,
+            or_dash(&t.conditions.join("; "))
+        ));
+    }
+    if !l.balances.is_empty() && l.terms.is_some() {
+        out.push_str("\nShipped\n");
+        let mut t = Table::new(["CODE", "LICENSED", "SHIPPED", "REMAINING", "VALUE REMAINING"]);
+        for b in &l.balances {
+            t.row([
+                b.code.clone(),
+                b.licensed_quantity.to_string(),
+                b.shipped_quantity.to_string(),
+                b.remaining_quantity.to_string(),
+                money(&b.remaining_value),
+            ]);
+        }
+        out.push_str(&t.render());
+    }
+    for f in &l.review_flags {
+        out.push_str(&format!("Flagged for review at {} by {}: {}\n", f.at, f.by, f.reason));
+    }
+    if l.revision > 1 {
+        out.push_str(&format!("\nRevision {} (earlier: {})\n", l.revision, l.revisions.len()));
+        for r in &l.revisions {
+            out.push_str(&format!(
+                "  r{} replaced {} by {}: {} (was to {}, items {})\n",
+                r.revision,
+                r.replaced_at,
+                r.replaced_by,
+                r.rationale,
+                r.destination,
+                r.items.join(", ")
+            ));
+        }
+    }
+    out.push_str("\nScreening hits\n");
+    if l.hits.is_empty() {
+        out.push_str("No screening hit.\n");
+    } else {
+        let mut t = Table::new(["HIT", "STATUS", "SCORE", "ROLE", "MATCHED", "DISPOSED"]);
+        for h in &l.hits {
+            t.row([
+                h.id.clone(),
+                if h.entry_changed { format!("{} (entry changed)", h.status) } else { h.status.clone() },
+                format!("{:.2}", h.score),
+                h.role.clone(),
+                format!("{:?} ~ {:?}", h.party_name, h.matched_name),
+                match &h.disposed_by {
+                    Some(by) => format!("{by}: {}", h.disposition_rationale.clone().unwrap_or_default()),
+                    None => "-".into(),
+                },
+            ]);
+        }
+        out.push_str(&t.render());
+        if l.open_hits > 0 {
+            out.push_str(&format!(
+                "Dispose: concord license dispose {} HIT --false-positive|--confirmed --rationale T\n",
+                l.id
+            ));
+        }
+    }
     out
 }
 
@@ -732,6 +1138,8 @@ fn license_table(licenses: &[LicenseOut]) -> String {
         "ITEMS",
         "UPDATED",
         "DENIAL",
+        "HITS",
+        "PENDING",
     ]);
     for l in licenses {
         let codes: Vec<&str> = l.items.iter().map(|i| i.code.as_str()).collect();
@@ -744,6 +1152,8 @@ fn license_table(licenses: &[LicenseOut]) -> String {
             codes.join(","),
             l.updated_at.clone(),
             l.denial_id.clone().unwrap_or_else(|| "-".into()),
+            if l.open_hits > 0 { format!("{} open", l.open_hits) } else { "-".into() },
+            l.pending.as_ref().map(|p| format!("{} by {}", p.action, p.officer)).unwrap_or_else(|| "-".into()),
         ]);
     }
     t.render()
@@ -831,7 +1241,22 @@ mod tests {
                 to: to.iter().map(|s| s.to_string()).collect(),
                 groups: vec![],
             },
+            valid_for: None,
+            conditions: vec![],
         }
+    }
+
+    #[test]
+    fn terms_go_only_with_an_approval() {
+        let mut a = decide(true, false, &[]);
+        a.valid_for = Some("30d".into());
+        a.conditions = vec!["no re-export".into()];
+        let r = decide_request(&a).unwrap();
+        assert!(r.valid_until_unix_ms > crate::duration::now_unix_ms());
+        assert_eq!(r.conditions, vec!["no re-export".to_owned()]);
+        let mut d = decide(false, true, &[]);
+        d.conditions = vec!["x".into()];
+        assert_eq!(decide_request(&d).unwrap_err().exit_code(), 6);
     }
 
     #[test]

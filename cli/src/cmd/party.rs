@@ -20,8 +20,13 @@ use crate::profile::Profile;
 
 #[derive(Debug, Subcommand)]
 pub enum PartyCommand {
-    /// Record a party (officer); prints its id, e.g. DE-P-4.
+    /// Record a party (officer); prints its id, e.g. DE-P-4. Refused (exit
+    /// 5) when a party of the same country has a matching name, unless
+    /// --allow-similar.
     Create(CreateArgs),
+    /// Replace a party's details (officer); the earlier version is kept.
+    /// Flags not given keep their current value.
+    Update(UpdateArgs),
     /// List parties, newest first.
     List(ListArgs),
     /// Show a party.
@@ -47,6 +52,34 @@ pub struct CreateArgs {
     #[arg(long, value_name = "TEXT")]
     pub address: Option<String>,
     /// An identifier such as lei:5493001KJTIIGC8Y1R12 or vat:DE123456789 (repeatable).
+    #[arg(long = "identifier", value_name = "KIND:VALUE")]
+    pub identifiers: Vec<String>,
+    /// Create it even if a party of the same country has a matching name.
+    #[arg(long)]
+    pub allow_similar: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UpdateArgs {
+    /// Party id, e.g. DE-P-4.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Why (required).
+    #[arg(long, value_name = "TEXT")]
+    pub rationale: String,
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Replaces every alias (repeatable).
+    #[arg(long = "alias", value_name = "NAME")]
+    pub aliases: Vec<String>,
+    /// Removes every alias.
+    #[arg(long, conflicts_with = "aliases")]
+    pub no_aliases: bool,
+    #[arg(long, value_name = "CC")]
+    pub country: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub address: Option<String>,
+    /// Replaces every identifier (repeatable).
     #[arg(long = "identifier", value_name = "KIND:VALUE")]
     pub identifiers: Vec<String>,
 }
@@ -85,6 +118,34 @@ pub async fn run(
                 OutputFormat::Table => {
                     print_text(&format!("Created party {} ({})\n", out.id, out.name))
                 }
+            }
+        }
+        PartyCommand::Update(a) => {
+            if a.rationale.trim().is_empty() {
+                return Err(CliError::invalid_argument("--rationale: required"));
+            }
+            let profile = Profile::required(profile)?;
+            let mut client = connect(&profile).await?;
+            let current = client
+                .get_party(pb::GetPartyRequest {
+                    id: a.id.trim().to_owned(),
+                })
+                .await
+                .map_err(|s| rpc_error("GetParty", &profile, &s))?
+                .into_inner();
+            let request = update_request(&a, current)?;
+            let party = client
+                .update_party(request)
+                .await
+                .map_err(|s| rpc_error("UpdateParty", &profile, &s))?
+                .into_inner();
+            let out = PartyOut::from(&party);
+            match output {
+                OutputFormat::Json => print_json(&out),
+                OutputFormat::Table => print_text(&format!(
+                    "Updated party {} ({}), now revision {}\n",
+                    out.id, out.name, out.revision
+                )),
             }
         }
         PartyCommand::List(args) => {
@@ -140,12 +201,36 @@ pub async fn run(
     }
 }
 
-fn create_request(a: &CreateArgs) -> Result<pb::CreatePartyRequest, CliError> {
-    if a.name.trim().is_empty() {
-        return Err(CliError::invalid_argument("--name: required"));
-    }
-    let identifiers = a
-        .identifiers
+/// `current` with the flags given applied.
+fn update_request(a: &UpdateArgs, current: pb::PartyRecord) -> Result<pb::UpdatePartyRequest, CliError> {
+    let aliases = if a.no_aliases {
+        Vec::new()
+    } else if a.aliases.is_empty() {
+        current.aliases
+    } else {
+        a.aliases.clone()
+    };
+    let identifiers = if a.identifiers.is_empty() {
+        current.identifiers
+    } else {
+        identifiers(&a.identifiers)?
+    };
+    Ok(pb::UpdatePartyRequest {
+        id: current.id,
+        name: a.name.clone().unwrap_or(current.name),
+        aliases,
+        country: match &a.country {
+            Some(c) => records::country("--country", c)?,
+            None => current.country,
+        },
+        address: a.address.clone().unwrap_or(current.address),
+        identifiers,
+        rationale: a.rationale.clone(),
+    })
+}
+
+fn identifiers(given: &[String]) -> Result<Vec<pb::PartyIdentifier>, CliError> {
+    given
         .iter()
         .map(|i| match i.split_once(':') {
             Some((kind, value)) if !kind.trim().is_empty() && !value.trim().is_empty() => {
@@ -158,8 +243,16 @@ fn create_request(a: &CreateArgs) -> Result<pb::CreatePartyRequest, CliError> {
                 "--identifier {i:?}: expected KIND:VALUE, e.g. lei:5493001KJTIIGC8Y1R12"
             ))),
         })
-        .collect::<Result<_, _>>()?;
+        .collect()
+}
+
+fn create_request(a: &CreateArgs) -> Result<pb::CreatePartyRequest, CliError> {
+    if a.name.trim().is_empty() {
+        return Err(CliError::invalid_argument("--name: required"));
+    }
+    let identifiers = identifiers(&a.identifiers)?;
     Ok(pb::CreatePartyRequest {
+        allow_similar: a.allow_similar,
         name: a.name.clone(),
         aliases: a.aliases.clone(),
         country: records::country("--country", &a.country)?,
@@ -185,6 +278,21 @@ pub struct PartyOut {
     pub identifiers: Vec<IdentifierOut>,
     pub created_at: String,
     pub created_by: String,
+    pub revision: u32,
+    /// Earlier versions, oldest first.
+    pub history: Vec<PartyVersionOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PartyVersionOut {
+    pub revision: u32,
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub country: String,
+    pub address: String,
+    pub replaced_at: String,
+    pub replaced_by: String,
+    pub rationale: String,
 }
 
 impl From<&pb::PartyRecord> for PartyOut {
@@ -205,6 +313,21 @@ impl From<&pb::PartyRecord> for PartyOut {
                 .collect(),
             created_at: time_or_never(p.created_at_unix_ms),
             created_by: p.created_by.clone(),
+            revision: p.revision,
+            history: p
+                .history
+                .iter()
+                .map(|v| PartyVersionOut {
+                    revision: v.revision,
+                    name: v.name.clone(),
+                    aliases: v.aliases.clone(),
+                    country: v.country.clone(),
+                    address: v.address.clone(),
+                    replaced_at: time_or_never(v.replaced_at_unix_ms),
+                    replaced_by: v.replaced_by.clone(),
+                    rationale: v.rationale.clone(),
+                })
+                .collect(),
         }
     }
 }
@@ -216,7 +339,7 @@ impl PartyOut {
             .iter()
             .map(|i| format!("{}:{}", i.kind, i.value))
             .collect();
-        key_values(
+        let mut out = key_values(
             &format!("Party {}", self.id),
             &[
                 ("name", self.name.clone()),
@@ -228,8 +351,16 @@ impl PartyOut {
                     "created",
                     format!("{} by {}", self.created_at, self.created_by),
                 ),
+                ("revision", self.revision.to_string()),
             ],
-        )
+        );
+        for v in &self.history {
+            out.push_str(&format!(
+                "r{} {:?} ({}) replaced {} by {}: {}\n",
+                v.revision, v.name, v.country, v.replaced_at, v.replaced_by, v.rationale
+            ));
+        }
+        out
     }
 }
 
@@ -263,6 +394,7 @@ mod tests {
             country: "ae".into(),
             address: None,
             identifiers: vec!["lei:5493001KJTIIGC8Y1R12".into()],
+            allow_similar: false,
         };
         let r = create_request(&args).unwrap();
         assert_eq!(r.country, "AE");

@@ -44,6 +44,62 @@ pub struct RecordArgs {
     /// Bill of lading, airway bill or customs reference.
     #[arg(long, value_name = "REF")]
     pub reference: Option<String>,
+    /// What it ships: CODE:QTY:VALUE:CURRENCY (repeat; VALUE in minor units).
+    #[arg(long = "item", value_name = "ITEM", required = true)]
+    pub items: Vec<String>,
+    /// Record it even if it fails a check (it happened): a discrepancy,
+    /// which flags the licence for review. Needs --rationale.
+    #[arg(long, requires = "rationale")]
+    pub discrepancy: bool,
+    /// Why a discrepancy is recorded.
+    #[arg(long, value_name = "TEXT")]
+    pub rationale: Option<String>,
+    /// With --discrepancy: raise a suspicious-shipment risk alert to --to/--group.
+    #[arg(long, requires = "discrepancy")]
+    pub alert: bool,
+    #[command(flatten)]
+    pub distribution: crate::args::DistributionArgs,
+}
+
+fn record_request(a: &RecordArgs) -> Result<pb::RecordShipmentRequest, CliError> {
+    let named = !a.distribution.to.is_empty() || !a.distribution.groups.is_empty();
+    if named && !a.alert {
+        return Err(CliError::invalid_argument(
+            "--to/--group name the recipients of an alert; add --alert",
+        ));
+    }
+    if a.rationale.is_some() && !a.discrepancy {
+        return Err(CliError::invalid_argument(
+            "--rationale explains a discrepancy; add --discrepancy",
+        ));
+    }
+    let items = a
+        .items
+        .iter()
+        .map(|i| {
+            let item = crate::cmd::license::parse_item(i)?;
+            Ok(pb::ShippedItem {
+                code: item.code,
+                quantity: item.quantity,
+                value: item.value,
+            })
+        })
+        .collect::<Result<_, CliError>>()?;
+    Ok(pb::RecordShipmentRequest {
+        license_id: a.license.trim().to_owned(),
+        origin: records::country("--origin", &a.origin)?,
+        destination: records::country("--destination", &a.destination)?,
+        route: a.route.clone(),
+        shipped_at_unix_ms: past_time("--shipped-at", a.shipped_at.as_deref())?,
+        reference: a.reference.clone().unwrap_or_default(),
+        items,
+        discrepancy: a.discrepancy,
+        rationale: a.rationale.clone().unwrap_or_default(),
+        alert: a
+            .alert
+            .then(|| records::distribution(&a.distribution))
+            .transpose()?,
+    })
 }
 
 #[derive(Debug, Clone, Args)]
@@ -71,15 +127,7 @@ pub async fn run(
 ) -> Result<(), CliError> {
     match cmd {
         ShipmentCommand::Record(a) => {
-            let request = pb::RecordShipmentRequest {
-                license_id: a.license.trim().to_owned(),
-                origin: records::country("--origin", &a.origin)?,
-                destination: records::country("--destination", &a.destination)?,
-                route: a.route.clone(),
-                shipped_at_unix_ms: past_time("--shipped-at", a.shipped_at.as_deref())?,
-                reference: a.reference.clone().unwrap_or_default(),
-                ..Default::default()
-            };
+            let request = record_request(&a)?;
             let profile = Profile::required(profile)?;
             let mut client = connect(&profile).await?;
             let shipment = client
@@ -90,10 +138,23 @@ pub async fn run(
             let out = ShipmentOut::from(&shipment);
             match output {
                 OutputFormat::Json => print_json(&out),
-                OutputFormat::Table => print_text(&format!(
-                    "Recorded shipment {} under license {} ({} -> {})\n",
-                    out.id, out.license_id, out.origin, out.destination
-                )),
+                OutputFormat::Table => {
+                    let mut text = format!(
+                        "Recorded shipment {} under license {} ({} -> {})\n",
+                        out.id, out.license_id, out.origin, out.destination
+                    );
+                    if let Some(d) = &out.discrepancy {
+                        text.push_str(&format!(
+                            "Recorded as a discrepancy; the licence is flagged for review. \
+                             Failed checks: {}\n",
+                            or_dash(&d.failed.join("; "))
+                        ));
+                        if let Some(alert) = &d.alert_id {
+                            text.push_str(&format!("Raised risk alert {alert}\n"));
+                        }
+                    }
+                    print_text(&text)
+                }
             }
         }
         ShipmentCommand::List(a) => {
@@ -137,6 +198,16 @@ pub struct ShipmentOut {
     pub reference: String,
     pub recorded_by: String,
     pub recorded_at: String,
+    /// CODE xQTY VALUE CURRENCY
+    pub items: Vec<String>,
+    pub discrepancy: Option<DiscrepancyOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DiscrepancyOut {
+    pub failed: Vec<String>,
+    pub rationale: String,
+    pub alert_id: Option<String>,
 }
 
 impl From<&pb::Shipment> for ShipmentOut {
@@ -151,6 +222,19 @@ impl From<&pb::Shipment> for ShipmentOut {
             reference: s.reference.clone(),
             recorded_by: s.recorded_by.clone(),
             recorded_at: time_or_never(s.recorded_at_unix_ms),
+            items: s
+                .items
+                .iter()
+                .map(|i| {
+                    let v = i.value.clone().unwrap_or_default();
+                    format!("{} x{} {} {}", i.code, i.quantity, v.minor_units, v.currency)
+                })
+                .collect(),
+            discrepancy: s.discrepancy.as_ref().map(|d| DiscrepancyOut {
+                failed: d.failed.clone(),
+                rationale: d.rationale.clone(),
+                alert_id: (!d.alert_id.is_empty()).then(|| d.alert_id.clone()),
+            }),
         }
     }
 }
@@ -169,6 +253,8 @@ fn shipment_table(shipments: &[ShipmentOut]) -> String {
         "ROUTE",
         "SHIPPED",
         "REFERENCE",
+        "ITEMS",
+        "DISCREPANCY",
     ]);
     for s in shipments {
         t.row([
@@ -179,6 +265,11 @@ fn shipment_table(shipments: &[ShipmentOut]) -> String {
             or_dash(&s.route.join(" > ")),
             s.shipped_at.clone(),
             or_dash(&s.reference),
+            or_dash(&s.items.join(", ")),
+            s.discrepancy
+                .as_ref()
+                .map(|d| d.rationale.clone())
+                .unwrap_or_else(|| "-".into()),
         ]);
     }
     t.render()
