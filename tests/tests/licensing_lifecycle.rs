@@ -8,11 +8,10 @@ use concord_proto::v1::exchange_service_client::ExchangeServiceClient;
 use concord_proto::v1::licensing_service_client::LicensingServiceClient;
 use concord_proto::v1::record_view::Record;
 use concord_proto::v1::{
-    ShippedItem,
     CreatePartyRequest, CreateWaiverRequest, DecideAppealRequest, DecideLicenseRequest,
     Distribution, GetLicenseRequest, GetRecordRequest, LicenseActionRequest, LicenseItem,
     ListLicensesRequest, ListRecordsRequest, ListShipmentsRequest, Money, PartyIdentifier,
-    RecordEndUseCheckRequest, RecordShipmentRequest, SubmitLicenseRequest,
+    RecordEndUseCheckRequest, RecordShipmentRequest, ShippedItem, SubmitLicenseRequest,
 };
 use concord_tests::*;
 use tonic::transport::Channel;

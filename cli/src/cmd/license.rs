@@ -408,7 +408,8 @@ fn decide_request(a: &DecideArgs) -> Result<pb::DecideLicenseRequest, CliError> 
     let valid_until_unix_ms = match &a.valid_for {
         Some(d) => {
             let d = crate::duration::duration_arg("--valid-for", d)?;
-            crate::duration::now_unix_ms().saturating_add(d.as_millis().min(i64::MAX as u128) as i64)
+            crate::duration::now_unix_ms()
+                .saturating_add(d.as_millis().min(i64::MAX as u128) as i64)
         }
         None => 0,
     };
@@ -824,7 +825,11 @@ impl From<&pb::License> for LicenseOut {
                     intermediaries: r.intermediaries.clone(),
                     destination: r.destination.clone(),
                     end_use: r.end_use.clone(),
-                    items: r.items.iter().map(|i| format!("{} x{}", i.code, i.quantity)).collect(),
+                    items: r
+                        .items
+                        .iter()
+                        .map(|i| format!("{} x{}", i.code, i.quantity))
+                        .collect(),
                     replaced_at: time_or_never(r.replaced_at_unix_ms),
                     replaced_by: r.replaced_by.clone(),
                     rationale: r.rationale.clone(),
@@ -1031,15 +1036,26 @@ fn render_license(l: &LicenseOut, names: &std::collections::BTreeMap<String, Str
                 d.at,
                 r.score,
                 r.band,
-                if r.floors.is_empty() { String::new() } else { format!("; floors: {}", r.floors.join("; ")) },
-                if r.confirmed_hits.is_empty() { String::new() } else { format!("; confirmed matches {}", r.confirmed_hits.join(", ")) },
+                if r.floors.is_empty() {
+                    String::new()
+                } else {
+                    format!("; floors: {}", r.floors.join("; "))
+                },
+                if r.confirmed_hits.is_empty() {
+                    String::new()
+                } else {
+                    format!("; confirmed matches {}", r.confirmed_hits.join(", "))
+                },
                 match &d.countersigned {
                     Some(c) => format!(
                         "; countersigned by {} at {}: {}{}",
                         c.officer,
                         c.at,
                         c.rationale,
-                        c.override_rationale.as_ref().map(|o| format!("; override: {o}")).unwrap_or_default()
+                        c.override_rationale
+                            .as_ref()
+                            .map(|o| format!("; override: {o}"))
+                            .unwrap_or_default()
                     ),
                     None => String::new(),
                 }
@@ -1070,7 +1086,13 @@ fn render_license(l: &LicenseOut, names: &std::collections::BTreeMap<String, Str
     }
     if !l.balances.is_empty() && l.terms.is_some() {
         out.push_str("\nShipped\n");
-        let mut t = Table::new(["CODE", "LICENSED", "SHIPPED", "REMAINING", "VALUE REMAINING"]);
+        let mut t = Table::new([
+            "CODE",
+            "LICENSED",
+            "SHIPPED",
+            "REMAINING",
+            "VALUE REMAINING",
+        ]);
         for b in &l.balances {
             t.row([
                 b.code.clone(),
@@ -1083,10 +1105,17 @@ fn render_license(l: &LicenseOut, names: &std::collections::BTreeMap<String, Str
         out.push_str(&t.render());
     }
     for f in &l.review_flags {
-        out.push_str(&format!("Flagged for review at {} by {}: {}\n", f.at, f.by, f.reason));
+        out.push_str(&format!(
+            "Flagged for review at {} by {}: {}\n",
+            f.at, f.by, f.reason
+        ));
     }
     if l.revision > 1 {
-        out.push_str(&format!("\nRevision {} (earlier: {})\n", l.revision, l.revisions.len()));
+        out.push_str(&format!(
+            "\nRevision {} (earlier: {})\n",
+            l.revision,
+            l.revisions.len()
+        ));
         for r in &l.revisions {
             out.push_str(&format!(
                 "  r{} replaced {} by {}: {} (was to {}, items {})\n",
@@ -1107,12 +1136,19 @@ fn render_license(l: &LicenseOut, names: &std::collections::BTreeMap<String, Str
         for h in &l.hits {
             t.row([
                 h.id.clone(),
-                if h.entry_changed { format!("{} (entry changed)", h.status) } else { h.status.clone() },
+                if h.entry_changed {
+                    format!("{} (entry changed)", h.status)
+                } else {
+                    h.status.clone()
+                },
                 format!("{:.2}", h.score),
                 h.role.clone(),
                 format!("{:?} ~ {:?}", h.party_name, h.matched_name),
                 match &h.disposed_by {
-                    Some(by) => format!("{by}: {}", h.disposition_rationale.clone().unwrap_or_default()),
+                    Some(by) => format!(
+                        "{by}: {}",
+                        h.disposition_rationale.clone().unwrap_or_default()
+                    ),
                     None => "-".into(),
                 },
             ]);
@@ -1152,8 +1188,15 @@ fn license_table(licenses: &[LicenseOut]) -> String {
             codes.join(","),
             l.updated_at.clone(),
             l.denial_id.clone().unwrap_or_else(|| "-".into()),
-            if l.open_hits > 0 { format!("{} open", l.open_hits) } else { "-".into() },
-            l.pending.as_ref().map(|p| format!("{} by {}", p.action, p.officer)).unwrap_or_else(|| "-".into()),
+            if l.open_hits > 0 {
+                format!("{} open", l.open_hits)
+            } else {
+                "-".into()
+            },
+            l.pending
+                .as_ref()
+                .map(|p| format!("{} by {}", p.action, p.officer))
+                .unwrap_or_else(|| "-".into()),
         ]);
     }
     t.render()

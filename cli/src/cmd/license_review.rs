@@ -94,10 +94,18 @@ pub fn amend_request(a: &AmendArgs) -> Result<pb::AmendLicenseRequest, CliError>
         id: a.id.trim().to_owned(),
         rationale: a.rationale.clone(),
         applicant: text(&a.applicant),
-        items: a.items.iter().map(|i| parse_item(i)).collect::<Result<_, _>>()?,
+        items: a
+            .items
+            .iter()
+            .map(|i| parse_item(i))
+            .collect::<Result<_, _>>()?,
         end_user: text(&a.end_user),
         consignee: text(&a.consignee),
-        intermediaries: a.intermediaries.iter().map(|i| i.trim().to_owned()).collect(),
+        intermediaries: a
+            .intermediaries
+            .iter()
+            .map(|i| i.trim().to_owned())
+            .collect(),
         set_intermediaries: a.no_intermediaries || !a.intermediaries.is_empty(),
         destination: match &a.destination {
             Some(d) => records::country("--destination", d)?,
@@ -118,7 +126,11 @@ pub fn amend_request(a: &AmendArgs) -> Result<pb::AmendLicenseRequest, CliError>
     Ok(request)
 }
 
-pub async fn amend(a: AmendArgs, profile: Option<&Path>, output: OutputFormat) -> Result<(), CliError> {
+pub async fn amend(
+    a: AmendArgs,
+    profile: Option<&Path>,
+    output: OutputFormat,
+) -> Result<(), CliError> {
     let request = amend_request(&a)?;
     let profile = Profile::required(profile)?;
     let mut client = connect(&profile).await?;
@@ -127,7 +139,11 @@ pub async fn amend(a: AmendArgs, profile: Option<&Path>, output: OutputFormat) -
         .await
         .map_err(|s| rpc_error("AmendLicense", &profile, &s))?
         .into_inner();
-    print_license(&format!("Amended (revision {})", license.revision), &license, output)
+    print_license(
+        &format!("Amended (revision {})", license.revision),
+        &license,
+        output,
+    )
 }
 
 pub async fn resubmit(
@@ -176,7 +192,11 @@ pub async fn countersign(
     print_license(done, &license, output)
 }
 
-pub async fn dispose(a: DisposeArgs, profile: Option<&Path>, output: OutputFormat) -> Result<(), CliError> {
+pub async fn dispose(
+    a: DisposeArgs,
+    profile: Option<&Path>,
+    output: OutputFormat,
+) -> Result<(), CliError> {
     required("--rationale", &a.rationale)?;
     let profile = Profile::required(profile)?;
     let mut client = connect(&profile).await?;
@@ -184,7 +204,12 @@ pub async fn dispose(a: DisposeArgs, profile: Option<&Path>, output: OutputForma
         .dispose_hit(pb::DisposeHitRequest {
             license_id: a.id.trim().to_owned(),
             hit_id: a.hit.trim().to_owned(),
-            disposition: if a.confirmed { "confirmed" } else { "false-positive" }.to_owned(),
+            disposition: if a.confirmed {
+                "confirmed"
+            } else {
+                "false-positive"
+            }
+            .to_owned(),
             rationale: a.rationale.clone(),
         })
         .await
@@ -198,7 +223,11 @@ pub async fn dispose(a: DisposeArgs, profile: Option<&Path>, output: OutputForma
                 "Hit {} on {} is now {}; open hits left: {open}\n{}",
                 a.hit.trim(),
                 license.id,
-                if a.confirmed { "confirmed" } else { "false-positive" },
+                if a.confirmed {
+                    "confirmed"
+                } else {
+                    "false-positive"
+                },
                 hits_table(&license.hits)
             ))
         }
@@ -272,7 +301,10 @@ pub fn hits_table(hits: &[pb::ApplicationHit]) -> String {
         let disposed = if h.disposed_by.is_empty() {
             "-".to_owned()
         } else {
-            format!("{} on {}: {}", h.disposed_by, h.disposed_on, h.disposition_rationale)
+            format!(
+                "{} on {}: {}",
+                h.disposed_by, h.disposed_on, h.disposition_rationale
+            )
         };
         let status = if h.entry_changed {
             format!("{} (entry changed)", h.status)

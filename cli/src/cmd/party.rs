@@ -202,7 +202,10 @@ pub async fn run(
 }
 
 /// `current` with the flags given applied.
-fn update_request(a: &UpdateArgs, current: pb::PartyRecord) -> Result<pb::UpdatePartyRequest, CliError> {
+fn update_request(
+    a: &UpdateArgs,
+    current: pb::PartyRecord,
+) -> Result<pb::UpdatePartyRequest, CliError> {
     let aliases = if a.no_aliases {
         Vec::new()
     } else if a.aliases.is_empty() {

@@ -156,6 +156,18 @@ pub struct AssessmentOut {
     pub trigger: String,
     pub assessed_at: String,
     pub previous_score: Option<u32>,
+    /// Risk floors that applied: each forces at least its band and a review.
+    pub floors: Vec<FloorOut>,
+    /// Every screening hit of the application's parties, best first.
+    pub hits: Vec<crate::cmd::license::HitOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FloorOut {
+    pub kind: String,
+    pub band: String,
+    pub reason: String,
+    pub evidence: Vec<String>,
 }
 
 impl From<&pb::RiskAssessment> for AssessmentOut {
@@ -183,6 +195,21 @@ impl From<&pb::RiskAssessment> for AssessmentOut {
             trigger: a.trigger.clone(),
             assessed_at: time_or_never(a.assessed_at_unix_ms),
             previous_score: a.has_previous.then_some(a.previous_score),
+            floors: a
+                .floors
+                .iter()
+                .map(|f| FloorOut {
+                    kind: f.kind.clone(),
+                    band: f.band.clone(),
+                    reason: f.reason.clone(),
+                    evidence: f.evidence.clone(),
+                })
+                .collect(),
+            hits: a
+                .hits
+                .iter()
+                .map(crate::cmd::license::HitOut::from)
+                .collect(),
         }
     }
 }
@@ -228,6 +255,34 @@ fn assessment_text(a: &AssessmentOut) -> String {
     }
     t.row(["total".to_owned(), a.score.to_string()]);
     text.push_str(&t.render());
+    for f in &a.floors {
+        text.push_str(&format!(
+            "Floor {} (at least {}): {}\n",
+            f.kind, f.band, f.reason
+        ));
+    }
+    let open = a.hits.iter().filter(|h| h.status == "open").count();
+    text.push_str(&format!(
+        "Screening hits: {} ({open} open{})\n",
+        a.hits.len(),
+        if open > 0 {
+            "; an approval waits for every one"
+        } else {
+            ""
+        }
+    ));
+    for h in &a.hits {
+        text.push_str(&format!(
+            "  {} {} {:.2} {:?} ~ {:?}\n",
+            h.id, h.status, h.score, h.party_name, h.matched_name
+        ));
+    }
+    if open > 0 {
+        text.push_str(&format!(
+            "Dispose: concord license dispose {} HIT --false-positive|--confirmed --rationale T\n",
+            a.license_id
+        ));
+    }
     text
 }
 

@@ -227,7 +227,10 @@ impl From<&pb::Shipment> for ShipmentOut {
                 .iter()
                 .map(|i| {
                     let v = i.value.clone().unwrap_or_default();
-                    format!("{} x{} {} {}", i.code, i.quantity, v.minor_units, v.currency)
+                    format!(
+                        "{} x{} {} {}",
+                        i.code, i.quantity, v.minor_units, v.currency
+                    )
                 })
                 .collect(),
             discrepancy: s.discrepancy.as_ref().map(|d| DiscrepancyOut {
