@@ -62,6 +62,24 @@ fn the_demo_asks_a_joint_task_force() {
         denial_id.starts_with("FR-D-") && blocked.contains(denial_id),
         "the refusal names FR's denial: {c:#}"
     );
+    // One blocked approval and its disposition: the open hit on FR's denial
+    // notice stops the first approval; the officer confirms it, and the
+    // approval of a confirmed match needs a second officer's countersignature.
+    let hit = c["hit"].as_str().unwrap_or_default();
+    assert!(
+        hit.contains(denial_id)
+            && c["blocked_by_hit"]
+                .as_str()
+                .is_some_and(|b| b.contains(hit)),
+        "the first refusal names the open hit: {c:#}"
+    );
+    assert_eq!(c["countersigned_by"], "DE/officer/demo-checker", "{c:#}");
+    assert!(
+        c["four_eyes"]
+            .as_str()
+            .is_some_and(|r| r.contains("confirmed")),
+        "{c:#}"
+    );
     assert_eq!(c["recipients"], serde_json::json!(["FR"]), "{c:#}");
     assert_eq!(c["position"], "no-objection", "{c:#}");
     assert_eq!(c["state"], "approved", "{c:#}");

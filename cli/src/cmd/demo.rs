@@ -657,6 +657,8 @@ async fn no_undercut(
         .ok_or_else(|| CliError::internal("the demo issued no denial"))?;
     let de = member("DE")?;
     let de_officer = issue_profile(de, "officer")?;
+    // Four eyes: a second person countersigns DE's high-risk approval.
+    let de_checker = issue_named(de, "officer", "demo-checker")?;
     let fr_officer = roles
         .get("FR")
         .and_then(|r| r.officer.clone())
@@ -668,6 +670,7 @@ async fn no_undercut(
     let report = crate::cmd::demo_consult::scene(
         de,
         &de_officer,
+        &de_checker,
         &fr_officer,
         &jp_analyst,
         &denial.id,
@@ -689,10 +692,14 @@ struct Roles {
 
 /// Issues a person's certificate and profile the way `concord pki issue` does.
 fn issue_profile(m: &Member, role: &str) -> Result<Profile, CliError> {
+    issue_named(m, role, DEMO_PERSON)
+}
+
+fn issue_named(m: &Member, role: &str, name: &str) -> Result<Profile, CliError> {
     let report = pki::issue(&IssueArgs {
         dir: m.init.dir.clone(),
         role: role.to_owned(),
-        name: DEMO_PERSON.to_owned(),
+        name: name.to_owned(),
         days: 30,
         replace: false,
     })

@@ -1,9 +1,12 @@
 //! The demo's no-undercut scene: DE's officer reviews an application
 //! essentially identical to the denial FR issued in the exchange step (same
-//! end user, item and destination); approving it is refused naming FR's
-//! denial; DE consults FR, FR's officer answers, and the approval goes
-//! through, its decision naming the consultation. JP, not concerned, never
-//! holds the consultation.
+//! end user, item and destination). Approving it is refused first for the
+//! open screening hit on FR's denial notice, which the officer confirms;
+//! then for the no-undercut rule, naming FR's denial; DE consults FR, FR's
+//! officer answers, and the approval (high risk, a confirmed match) waits
+//! for a second DE officer, whose countersignature with an override
+//! rationale lets it through, its decision naming the consultation. JP, not
+//! concerned, never holds the consultation.
 
 use std::time::Duration;
 
@@ -43,8 +46,15 @@ pub struct ConsultReport {
     pub license_id: String,
     pub denial_id: String,
     pub risk: RiskSummary,
+    /// The first refusal: the open screening hit.
+    pub blocked_by_hit: String,
+    /// The hit DE's officer disposed of (as a confirmed match).
+    pub hit: String,
     /// The refusal DE's officer got before consulting.
     pub blocked: String,
+    /// Why the approval needed a second officer, and who countersigned.
+    pub four_eyes: String,
+    pub countersigned_by: String,
     pub consultation_id: String,
     pub recipients: Vec<String>,
     pub answer_id: String,
@@ -63,10 +73,16 @@ impl ConsultReport {
         format!(
             "\nNo undercut: DE reviews {license}, essentially identical to FR's denial {denial}.\n\
              Risk score at submission: {score}/100 ({band}){flag}; {factors}.\n\
-             Approving it is refused:\n  {blocked}\n\
+             Approving it is refused until a person disposes of the screening hit:\n  {by_hit}\n\
+             DE's officer confirms the match {hit}. Approving is refused again:\n  {blocked}\n\
              DE's officer consults FR ({c} to {to}); FR's officer answers {answer} ({position}).\n\
-             The approval then goes through ({state}); the decision records:\n  {rationale}\n\
+             The approval then waits for a second officer ({four_eyes}); {checker} countersigns \
+             with an override rationale ({state}). The decision records:\n  {rationale}\n\
              Held at {held}; not at {not} (need-to-know).\n",
+            by_hit = self.blocked_by_hit,
+            hit = self.hit,
+            four_eyes = self.four_eyes,
+            checker = self.countersigned_by,
             license = self.license_id,
             denial = self.denial_id,
             score = self.risk.score,
@@ -106,13 +122,14 @@ fn rpc<'a>(call: &str, profile: &'a Profile, who: &str) -> impl Fn(tonic::Status
 pub async fn scene(
     de: &Member,
     de_officer: &Profile,
+    de_checker: &Profile,
     fr_officer: &Profile,
     jp_reader: &Profile,
     denial_id: &str,
     nodes: &mut Nodes,
     progress: &Progress,
 ) -> Result<ConsultReport, CliError> {
-    let bar = progress.bar("No-undercut consultation", 5);
+    let bar = progress.bar("No-undercut consultation", 7);
     bar.set_message("DE: importing a catalog and recording an application");
     let mut admin = license::connect(&de.profile).await?;
     let entry = pb::CatalogEntry {
@@ -210,14 +227,45 @@ pub async fn scene(
         distribution: None,
         ..Default::default()
     };
+    let refused = |what: &str| {
+        CliError::internal(format!(
+            "DE approved {license_id} although {what} ({denial_id})"
+        ))
+    };
+    let blocked_by_hit = match officer.decide_license(approve.clone()).await {
+        Err(s) if s.code() == tonic::Code::FailedPrecondition => s.message().to_owned(),
+        Err(s) => return Err(rpc("DecideLicense", de_officer, "DE officer")(s)),
+        Ok(_) => return Err(refused("its end user has an open hit on FR's denial")),
+    };
+    bar.inc(1);
+
+    bar.set_message(format!(
+        "DE: disposing of the screening hit on {license_id}"
+    ));
+    let shown = officer
+        .get_license(pb::GetLicenseRequest {
+            id: license_id.clone(),
+        })
+        .await
+        .map_err(rpc("GetLicense", de_officer, "DE officer"))?
+        .into_inner();
+    let mut hit = String::new();
+    for h in shown.hits.iter().filter(|h| h.status == "open") {
+        officer
+            .dispose_hit(pb::DisposeHitRequest {
+                license_id: license_id.clone(),
+                hit_id: h.id.clone(),
+                disposition: "confirmed".to_owned(),
+                rationale: "Demo: the end user is the party FR denied".to_owned(),
+            })
+            .await
+            .map_err(rpc("DisposeHit", de_officer, "DE officer"))?;
+        hit = h.id.clone();
+    }
     let blocked = match officer.decide_license(approve.clone()).await {
         Err(s) if s.code() == tonic::Code::FailedPrecondition => s.message().to_owned(),
         Err(s) => return Err(rpc("DecideLicense", de_officer, "DE officer")(s)),
-        Ok(_) => {
-            return Err(CliError::internal(format!(
-                "DE approved {license_id} although it resembles FR's denial {denial_id}"
-            )))
-        }
+        Ok(_) => return Err(refused("it resembles FR's denial")),
     };
     bar.inc(1);
 
@@ -270,7 +318,7 @@ pub async fn scene(
 
     bar.set_message(format!("DE: approving {license_id} again"));
     let deadline = Instant::now() + TIMEOUT;
-    let approved = loop {
+    let decided = loop {
         nodes.check_running()?;
         match officer.decide_license(approve.clone()).await {
             Ok(l) => break l.into_inner(),
@@ -281,6 +329,37 @@ pub async fn scene(
             Err(s) => return Err(rpc("DecideLicense", de_officer, "DE officer")(s)),
         }
     };
+    bar.inc(1);
+    bar.set_message(format!("DE: a second officer countersigns {license_id}"));
+    let four_eyes = decided
+        .pending
+        .as_ref()
+        .map(|p| p.reason.clone())
+        .unwrap_or_default();
+    let approved = if decided.pending.is_some() {
+        license::connect(de_checker)
+            .await?
+            .countersign_decision(pb::CountersignRequest {
+                id: license_id.clone(),
+                rationale: "Demo: read the consultation answer and the end-use statement"
+                    .to_owned(),
+                override_rationale: "Demo: FR raises no objection; the earlier denial \
+                                     concerned a different end use"
+                    .to_owned(),
+                reject: false,
+            })
+            .await
+            .map_err(rpc("CountersignDecision", de_checker, "DE second officer"))?
+            .into_inner()
+    } else {
+        decided
+    };
+    let countersigned_by = approved
+        .history
+        .last()
+        .and_then(|d| d.countersigned.as_ref())
+        .map(|c| c.officer.clone())
+        .unwrap_or_default();
     bar.inc(1);
     let jp_holds = fr_holds(&consult::list(jp_reader, Default::default()).await?);
     bar.finish_with_message(format!(
@@ -302,7 +381,11 @@ pub async fn scene(
         license_id,
         denial_id: denial_id.to_owned(),
         risk,
+        blocked_by_hit,
+        hit,
         blocked,
+        four_eyes,
+        countersigned_by,
         consultation_id: request.id,
         recipients: request.recipients,
         answer_id: answer.id,
