@@ -105,7 +105,14 @@ async fn a_deny_decision_survives_sigkill_with_its_audit_entry_and_notice() {
         .find(|e| e.action == "license.decide" && e.record.starts_with(&format!("{} ", lic.id)))
         .unwrap_or_else(|| panic!("no license.decide entry for {}: {entries:?}", lic.id));
     assert_eq!(decide.actor, "DE/officer/olivia");
-    assert_eq!(decide.rationale, "payload capacity exceeds the stated use");
+    // The decision's rationale, then the risk picture it was made on.
+    assert!(
+        decide
+            .rationale
+            .starts_with("payload capacity exceeds the stated use\nrisk "),
+        "{}",
+        decide.rationale
+    );
     assert!(entries
         .iter()
         .any(|e| e.action == "denial.issue" && e.record.starts_with(&denial_id)));

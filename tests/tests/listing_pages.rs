@@ -116,6 +116,8 @@ async fn a_listing_of_large_parties_arrives_whole() {
                     .collect(),
                 country: "AE".into(),
                 address: "Jebel Ali Free Zone".into(),
+                // Numbered look-alikes on purpose.
+                allow_similar: true,
                 identifiers: (0..64)
                     .map(|i| PartyIdentifier {
                         kind: format!("registration-{i}"),

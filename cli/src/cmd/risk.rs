@@ -452,11 +452,12 @@ mod tests {
         let text = assessment_text(&out);
         assert!(text.contains("+25"), "{text}");
         assert!(text.contains("-5"), "{text}");
-        let total = text.lines().last().unwrap_or_default();
-        assert!(
-            total.starts_with("total") && total.ends_with(" 30"),
-            "{text}"
-        );
+        let total = text
+            .lines()
+            .find(|l| l.starts_with("total"))
+            .unwrap_or_default();
+        assert!(total.ends_with(" 30"), "{text}");
+        assert!(text.contains("Screening hits: 0 (0 open)"), "{text}");
         assert!(text.contains("no (threshold 60)"), "{text}");
         let json = serde_json::to_value(&out).unwrap();
         assert_eq!(json["factors"][2]["points"], -5);

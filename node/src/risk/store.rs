@@ -1,4 +1,4 @@
-//! Storing assessments: tree `risk_assessments`, license id → the latest
+//! Storing assessments: tree `risk_assessments_2`, license id → the latest
 //! [`Assessment`]. Reaching the review threshold appends a `risk.flag` audit
 //! entry in the same batch as the assessment, so after a crash both are
 //! there or neither is.
