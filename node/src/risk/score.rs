@@ -4,13 +4,18 @@
 //!
 //! Points are integers: a factor's points are its weight times a whole
 //! percentage, rounded once, so the factors add up to the score exactly —
-//! an officer can check the arithmetic on screen.
+//! an officer can check the arithmetic on screen. Floors (`floors`) raise
+//! the band and force review without touching the points.
+
+mod floors;
 
 use serde::{Deserialize, Serialize};
 
 use super::methodology::{Methodology, TouchRule};
 use crate::exchange::records::Severity;
 use crate::licensing::{Category, CheckResult, WaiverKind};
+
+pub use floors::{AppliedFloor, FloorKind};
 
 /// The factors, in the order an assessment lists them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,8 +61,19 @@ pub struct Factor {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scored {
     pub score: u32,
+    /// The higher of the score's band and every applied floor's band.
     pub band: String,
     pub factors: Vec<Factor>,
+    /// In listing order; empty when no floor applies.
+    pub floors: Vec<AppliedFloor>,
+}
+
+impl Scored {
+    /// A person must look: the score reached the review threshold, or a
+    /// floor applied (a floor exists for what the weights may under-rate).
+    pub fn needs_review(&self, m: &Methodology) -> bool {
+        self.score >= m.review_threshold || !self.floors.is_empty()
+    }
 }
 
 /// Everything the score depends on.
@@ -161,10 +177,16 @@ pub fn score(m: &Methodology, inputs: &Inputs) -> Scored {
     let waivers = waivers(m, &inputs.waivers, risk);
     let score = (risk + waivers.points).clamp(0, 100) as u32;
     factors.push(waivers);
+    let floors = floors::applied(m, inputs);
+    let band = floors
+        .iter()
+        .fold(m.bands.of(score), |band, f| m.bands.higher(band, &f.band))
+        .to_owned();
     Scored {
         score,
-        band: m.bands.of(score).to_owned(),
+        band,
         factors,
+        floors,
     }
 }
 
