@@ -896,6 +896,55 @@ mod tests {
     }
 
     #[test]
+    fn floors_default_to_the_baseline_and_bad_floor_keys_are_named() {
+        let baseline = Effective::baseline().unwrap().methodology;
+        assert_eq!(baseline.floors, Floors::default());
+        assert_eq!(baseline.top_tier(), Some(4));
+        // A national file written before floors existed keeps them.
+        let dir = tempfile::tempdir().unwrap();
+        let (before, _) = BASELINE.split_once("# Risk floors:").unwrap();
+        assert!(!before.lines().any(|l| l.starts_with("[floors")));
+        std::fs::write(dir.path().join("old.toml"), before).unwrap();
+        let old = RiskFile {
+            methodology: Some("old.toml".into()),
+            ..RiskFile::default()
+        };
+        let e = Effective::load(&old, dir.path()).unwrap();
+        assert_eq!(e.methodology.floors, Floors::default());
+
+        let mut f = RiskFile::default();
+        f.floors.peer_denial.band = Some("severe".into());
+        f.floors.strong_match.score = Some(0.8);
+        f.floors.embargoed_military.from_tier = Some(7);
+        let text = load(f).unwrap_err().join("\n");
+        for key in [
+            "floors.peer_denial.band = \"severe\": not a band",
+            "floors.strong_match.score = 0.8: must be at least screening.match_score (0.85)",
+            "floors.embargoed_military.from_tier = 7",
+        ] {
+            assert!(text.contains(key), "{key} missing from:\n{text}");
+        }
+        // Raising match_score above the strong-match score is caught too.
+        let above = RiskFile {
+            match_score: Some(0.97),
+            ..RiskFile::default()
+        };
+        let text = load(above).unwrap_err().join("\n");
+        assert!(text.contains("floors.strong_match.score = 0.95"), "{text}");
+        // A floor that is off is not checked further.
+        let mut off = RiskFile::default();
+        off.floors.strong_match.band = Some("off".into());
+        off.floors.strong_match.score = Some(0.5);
+        let e = load(off).unwrap();
+        assert!(
+            e.source.contains("floors.strong_match.band"),
+            "{}",
+            e.source
+        );
+        assert!(e.methodology.problems().is_empty());
+    }
+
+    #[test]
     fn every_item_pair_must_be_classified_once() {
         let mut m = Effective::baseline().unwrap().methodology;
         m.items.pop();
