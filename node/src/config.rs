@@ -848,6 +848,51 @@ mod tests {
     }
 
     #[test]
+    fn risk_floor_overrides_are_applied_and_checked() {
+        let c = file(GOOD).unwrap();
+        assert_eq!(c.risk.methodology.floors.strong_match.score, 0.95);
+        let c = file(&format!(
+            "{GOOD}\n[risk.floors.strong_match]\nscore = 0.9\n\
+             [risk.floors.peer_denial]\nband = \"critical\"\n\
+             [risk.floors.embargoed_military]\nband = \"off\"\nfrom_tier = 2\n"
+        ))
+        .unwrap();
+        let floors = &c.risk.methodology.floors;
+        assert_eq!(floors.strong_match.score, 0.9);
+        assert_eq!(floors.strong_match.band, "high");
+        assert_eq!(floors.peer_denial.band, "critical");
+        assert_eq!(
+            (
+                floors.embargoed_military.band.as_str(),
+                floors.embargoed_military.from_tier
+            ),
+            ("off", 2)
+        );
+        assert_eq!(floors.top_tier_destination.band, "high");
+        assert!(
+            c.risk.source.contains("floors.peer_denial.band"),
+            "{}",
+            c.risk.source
+        );
+        let err = file(&format!(
+            "{GOOD}\n[risk.floors.top_tier_destination]\nband = \"severe\"\n\
+             [risk.floors.strong_match]\nscore = 1.5\n"
+        ))
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("floors.top_tier_destination.band")
+                && text.contains("floors.strong_match.score = 1.5"),
+            "{text}"
+        );
+        assert!(file(&format!(
+            "{GOOD}\n[risk.floors.sanctioned]\nband = \"high\"\n"
+        ))
+        .is_err());
+        assert!(file(&format!("{GOOD}\n[risk.floors.peer_denial]\nscore = 1\n")).is_err());
+    }
+
+    #[test]
     fn connection_limits_have_defaults_sized_from_max_connections_and_are_checked() {
         let c = file(GOOD).unwrap();
         assert_eq!(c.max_pending_handshakes_per_address, 16);

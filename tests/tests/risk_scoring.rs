@@ -120,7 +120,7 @@ async fn a_partner_denial_rescores_an_application_and_flags_it_for_review() {
     let first = assessment(&analyst, &id);
     adds_up(&first);
     assert_eq!(first["trigger"], "submission");
-    assert_eq!(first["methodology"], "concord-baseline 1.0");
+    assert_eq!(first["methodology"], "concord-baseline 1.1");
     // ML4 advanced military 25 of 25; RU tier 3, 80% of 20 = 16.
     assert_eq!(first["score"], 41, "{first:#}");
     assert_eq!(factor(&first, "denials")["points"], 0);

@@ -33,6 +33,11 @@ pub struct Methodology {
     pub alerts: AlertRule,
     pub end_use: EndUseRule,
     pub bands: Bands,
+    /// Facts that put an application in a band whatever its score. A file
+    /// written before floors existed gets the baseline's, so upgrading a
+    /// national methodology never silently drops them.
+    #[serde(default)]
+    pub floors: Floors,
 }
 
 /// Most points each risk factor can add; they sum to 100.
@@ -177,6 +182,96 @@ impl Bands {
             .find(|(_, from)| score >= *from)
             .map_or("low", |(name, _)| name)
     }
+
+    /// Position of band `name` in the order `[bands]` lists them; None for
+    /// a name that is not a band.
+    pub fn rank(&self, name: &str) -> Option<usize> {
+        self.named().iter().position(|(n, _)| *n == name)
+    }
+
+    /// The higher of two bands; an unknown name never wins, so a floor
+    /// naming no band cannot hide the band a score reached.
+    pub fn higher<'a>(&self, a: &'a str, b: &'a str) -> &'a str {
+        match (self.rank(a), self.rank(b)) {
+            (Some(x), Some(y)) if y > x => b,
+            (None, Some(_)) => b,
+            _ => a,
+        }
+    }
+}
+
+/// The band value that disables a floor.
+pub const FLOOR_OFF: &str = "off";
+
+/// Risk floors: facts the weighted sum could under-rate (a listed party, a
+/// partner's denial of the same deal, a sanctioned destination, weapons to
+/// an embargoed country). Each raises the band to at least its own and
+/// forces review; none changes the score. `Default` is the baseline's
+/// values; a test keeps `baseline.toml` equal to it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Floors {
+    pub strong_match: StrongMatchFloor,
+    pub peer_denial: Floor,
+    pub top_tier_destination: Floor,
+    pub embargoed_military: EmbargoedMilitaryFloor,
+}
+
+const DEFAULT_FLOOR_BAND: &str = "high";
+
+/// A floor with nothing to tune but its band.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Floor {
+    /// A band name, or `off`.
+    pub band: String,
+}
+
+impl Default for Floor {
+    fn default() -> Self {
+        Floor {
+            band: DEFAULT_FLOOR_BAND.into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StrongMatchFloor {
+    pub band: String,
+    /// A screening hit at or above this score applies the floor.
+    pub score: f32,
+}
+
+impl Default for StrongMatchFloor {
+    fn default() -> Self {
+        StrongMatchFloor {
+            band: DEFAULT_FLOOR_BAND.into(),
+            score: 0.95,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbargoedMilitaryFloor {
+    pub band: String,
+    /// Military items to a destination of this tier or above apply the floor.
+    pub from_tier: u8,
+}
+
+impl Default for EmbargoedMilitaryFloor {
+    fn default() -> Self {
+        EmbargoedMilitaryFloor {
+            band: DEFAULT_FLOOR_BAND.into(),
+            from_tier: 3,
+        }
+    }
+}
+
+/// The band a floor forces, None when it is off.
+pub fn floor_band(band: &str) -> Option<&str> {
+    (band != FLOOR_OFF).then_some(band)
 }
 
 /// `[risk]` in `node.toml`: which methodology file, and the keys this
@@ -203,6 +298,8 @@ pub struct RiskFile {
     /// Country code → tier, added to or replacing the methodology's.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub destination_tiers: BTreeMap<String, u8>,
+    #[serde(skip_serializing_if = "FloorOverrides::is_empty")]
+    pub floors: FloorOverrides,
 }
 
 impl RiskFile {
@@ -248,6 +345,69 @@ pub struct BandOverrides {
 impl BandOverrides {
     pub fn is_empty(&self) -> bool {
         self == &BandOverrides::default()
+    }
+}
+
+/// `[risk.floors]`: single floor keys this jurisdiction sets differently.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FloorOverrides {
+    #[serde(skip_serializing_if = "StrongMatchOverride::is_empty")]
+    pub strong_match: StrongMatchOverride,
+    #[serde(skip_serializing_if = "BandOverride::is_empty")]
+    pub peer_denial: BandOverride,
+    #[serde(skip_serializing_if = "BandOverride::is_empty")]
+    pub top_tier_destination: BandOverride,
+    #[serde(skip_serializing_if = "EmbargoedMilitaryOverride::is_empty")]
+    pub embargoed_military: EmbargoedMilitaryOverride,
+}
+
+impl FloorOverrides {
+    pub fn is_empty(&self) -> bool {
+        self == &FloorOverrides::default()
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BandOverride {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub band: Option<String>,
+}
+
+impl BandOverride {
+    pub fn is_empty(&self) -> bool {
+        self == &BandOverride::default()
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StrongMatchOverride {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub band: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f32>,
+}
+
+impl StrongMatchOverride {
+    pub fn is_empty(&self) -> bool {
+        self == &StrongMatchOverride::default()
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbargoedMilitaryOverride {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub band: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_tier: Option<u8>,
+}
+
+impl EmbargoedMilitaryOverride {
+    pub fn is_empty(&self) -> bool {
+        self == &EmbargoedMilitaryOverride::default()
     }
 }
 
@@ -356,6 +516,43 @@ fn apply(m: &mut Methodology, f: &RiskFile) -> Vec<String> {
         m.destinations.tiers.insert(country.clone(), *tier);
         set.push(format!("destination_tiers.{country}"));
     }
+    set.extend(apply_floors(&mut m.floors, &f.floors));
+    set
+}
+
+/// Applies `[risk.floors]`; returns the keys that were set.
+fn apply_floors(m: &mut Floors, f: &FloorOverrides) -> Vec<String> {
+    let mut set = Vec::new();
+    let mut band = |name: &str, from: &Option<String>, to: &mut String| {
+        if let Some(b) = from {
+            to.clone_from(b);
+            set.push(format!("floors.{name}.band"));
+        }
+    };
+    band(
+        "strong_match",
+        &f.strong_match.band,
+        &mut m.strong_match.band,
+    );
+    band("peer_denial", &f.peer_denial.band, &mut m.peer_denial.band);
+    band(
+        "top_tier_destination",
+        &f.top_tier_destination.band,
+        &mut m.top_tier_destination.band,
+    );
+    band(
+        "embargoed_military",
+        &f.embargoed_military.band,
+        &mut m.embargoed_military.band,
+    );
+    if let Some(s) = f.strong_match.score {
+        m.strong_match.score = s;
+        set.push("floors.strong_match.score".to_owned());
+    }
+    if let Some(t) = f.embargoed_military.from_tier {
+        m.embargoed_military.from_tier = t;
+        set.push("floors.embargoed_military.from_tier".to_owned());
+    }
     set
 }
 
@@ -437,6 +634,7 @@ impl Methodology {
         }
         out.extend(self.item_problems());
         out.extend(self.destination_problems());
+        out.extend(self.floor_problems());
         let m = self.screening.match_score;
         if !(m > 0.0 && m <= 1.0) {
             out.push(format!(
@@ -524,6 +722,51 @@ impl Methodology {
             }
         }
         out
+    }
+
+    fn floor_problems(&self) -> Vec<String> {
+        let f = &self.floors;
+        let mut out = Vec::new();
+        let names: Vec<&str> = self.bands.named().iter().map(|(n, _)| *n).collect();
+        for (name, band) in [
+            ("strong_match", &f.strong_match.band),
+            ("peer_denial", &f.peer_denial.band),
+            ("top_tier_destination", &f.top_tier_destination.band),
+            ("embargoed_military", &f.embargoed_military.band),
+        ] {
+            if floor_band(band).is_some_and(|b| self.bands.rank(b).is_none()) {
+                out.push(format!(
+                    "floors.{name}.band = {band:?}: not a band ({}) or {FLOOR_OFF:?}",
+                    names.join(", ")
+                ));
+            }
+        }
+        // A floor that is off is not checked further, so a jurisdiction can
+        // turn one off without also having to make its other keys agree.
+        let s = &f.strong_match;
+        let threshold = self.screening.match_score;
+        if floor_band(&s.band).is_some() && !(s.score >= threshold && s.score <= 1.0) {
+            out.push(format!(
+                "floors.strong_match.score = {}: must be at least screening.match_score ({threshold}) and at most 1",
+                s.score
+            ));
+        }
+        let e = &f.embargoed_military;
+        if floor_band(&e.band).is_some() && usize::from(e.from_tier) >= TIERS {
+            out.push(format!(
+                "floors.embargoed_military.from_tier = {}: must be 0 to {}",
+                e.from_tier,
+                TIERS - 1
+            ));
+        }
+        out
+    }
+
+    /// The highest destination tier (the last entry of
+    /// `destinations.percent`); None when no tier is defined.
+    pub fn top_tier(&self) -> Option<u8> {
+        let top = self.destinations.percent.len().checked_sub(1)?;
+        u8::try_from(top).ok()
     }
 
     /// The standard class and percentage of a (category, tier) pair; the
@@ -636,7 +879,7 @@ mod tests {
             ..RiskFile::default()
         };
         let e = Effective::load(&f, dir.path()).unwrap();
-        assert_eq!(e.methodology.label(), "de-national 1.0");
+        assert_eq!(e.methodology.label(), "de-national 1.1");
         assert_eq!(e.methodology.review_threshold, 70);
         let missing = RiskFile {
             methodology: Some("nope.toml".into()),
@@ -650,6 +893,55 @@ mod tests {
             ..RiskFile::default()
         };
         assert!(Effective::load(&bad, dir.path()).is_err());
+    }
+
+    #[test]
+    fn floors_default_to_the_baseline_and_bad_floor_keys_are_named() {
+        let baseline = Effective::baseline().unwrap().methodology;
+        assert_eq!(baseline.floors, Floors::default());
+        assert_eq!(baseline.top_tier(), Some(4));
+        // A national file written before floors existed keeps them.
+        let dir = tempfile::tempdir().unwrap();
+        let (before, _) = BASELINE.split_once("# Risk floors:").unwrap();
+        assert!(!before.lines().any(|l| l.starts_with("[floors")));
+        std::fs::write(dir.path().join("old.toml"), before).unwrap();
+        let old = RiskFile {
+            methodology: Some("old.toml".into()),
+            ..RiskFile::default()
+        };
+        let e = Effective::load(&old, dir.path()).unwrap();
+        assert_eq!(e.methodology.floors, Floors::default());
+
+        let mut f = RiskFile::default();
+        f.floors.peer_denial.band = Some("severe".into());
+        f.floors.strong_match.score = Some(0.8);
+        f.floors.embargoed_military.from_tier = Some(7);
+        let text = load(f).unwrap_err().join("\n");
+        for key in [
+            "floors.peer_denial.band = \"severe\": not a band",
+            "floors.strong_match.score = 0.8: must be at least screening.match_score (0.85)",
+            "floors.embargoed_military.from_tier = 7",
+        ] {
+            assert!(text.contains(key), "{key} missing from:\n{text}");
+        }
+        // Raising match_score above the strong-match score is caught too.
+        let above = RiskFile {
+            match_score: Some(0.97),
+            ..RiskFile::default()
+        };
+        let text = load(above).unwrap_err().join("\n");
+        assert!(text.contains("floors.strong_match.score = 0.95"), "{text}");
+        // A floor that is off is not checked further.
+        let mut off = RiskFile::default();
+        off.floors.strong_match.band = Some("off".into());
+        off.floors.strong_match.score = Some(0.5);
+        let e = load(off).unwrap();
+        assert!(
+            e.source.contains("floors.strong_match.band"),
+            "{}",
+            e.source
+        );
+        assert!(e.methodology.problems().is_empty());
     }
 
     #[test]

@@ -4,13 +4,18 @@
 //!
 //! Points are integers: a factor's points are its weight times a whole
 //! percentage, rounded once, so the factors add up to the score exactly —
-//! an officer can check the arithmetic on screen.
+//! an officer can check the arithmetic on screen. Floors (`floors`) raise
+//! the band and force review without touching the points.
+
+mod floors;
 
 use serde::{Deserialize, Serialize};
 
 use super::methodology::{Methodology, TouchRule};
 use crate::exchange::records::Severity;
 use crate::licensing::{Category, CheckResult, WaiverKind};
+
+pub use floors::{AppliedFloor, FloorKind};
 
 /// The factors, in the order an assessment lists them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,8 +61,19 @@ pub struct Factor {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scored {
     pub score: u32,
+    /// The higher of the score's band and every applied floor's band.
     pub band: String,
     pub factors: Vec<Factor>,
+    /// In listing order; empty when no floor applies.
+    pub floors: Vec<AppliedFloor>,
+}
+
+impl Scored {
+    /// A person must look: the score reached the review threshold, or a
+    /// floor applied (a floor exists for what the weights may under-rate).
+    pub fn needs_review(&self, m: &Methodology) -> bool {
+        self.score >= m.review_threshold || !self.floors.is_empty()
+    }
 }
 
 /// Everything the score depends on.
@@ -161,10 +177,16 @@ pub fn score(m: &Methodology, inputs: &Inputs) -> Scored {
     let waivers = waivers(m, &inputs.waivers, risk);
     let score = (risk + waivers.points).clamp(0, 100) as u32;
     factors.push(waivers);
+    let floors = floors::applied(m, inputs);
+    let band = floors
+        .iter()
+        .fold(m.bands.of(score), |band, f| m.bands.higher(band, &f.band))
+        .to_owned();
     Scored {
         score,
-        band: m.bands.of(score).to_owned(),
+        band,
         factors,
+        floors,
     }
 }
 
@@ -614,6 +636,250 @@ mod tests {
         assert_eq!(screening_percent(&m, 0.925), 75);
     }
 
+    /// Under a national methodology: the baseline with `overrides`.
+    fn national(overrides: impl FnOnce(&mut crate::risk::RiskFile)) -> Methodology {
+        let mut f = crate::risk::RiskFile::default();
+        overrides(&mut f);
+        Effective::load(&f, std::path::Path::new("."))
+            .unwrap()
+            .methodology
+    }
+
+    /// Scores `inputs` under `m` and checks the band and the floors applied;
+    /// a floor never moves the points.
+    fn check_floors(
+        m: &Methodology,
+        inputs: &Inputs,
+        expected_band: &str,
+        expected: &[FloorKind],
+    ) -> Scored {
+        let s = score(m, inputs);
+        let sum: i32 = s.factors.iter().map(|f| f.points).sum();
+        assert_eq!(sum, s.score as i32, "{s:#?}");
+        let kinds: Vec<FloorKind> = s.floors.iter().map(|f| f.kind).collect();
+        assert_eq!(kinds, expected, "{s:#?}");
+        assert_eq!(s.band, expected_band, "{s:#?}");
+        assert_eq!(
+            s.needs_review(m),
+            s.score >= m.review_threshold || !expected.is_empty()
+        );
+        s
+    }
+
+    /// The issue 11 case: a party matching the OFAC SDN list exactly, a
+    /// basic dual-use item, a comprehensively sanctioned destination.
+    fn bank_melli(match_score: f32) -> Inputs {
+        Inputs {
+            items: vec![item("5A002", Category::DualUse, 1)],
+            destination: "IR".into(),
+            screening: vec![ScreeningHit {
+                party: "end user DE-P-2 \"Bank Melli Iran\"".into(),
+                list: "ofac-sdn".into(),
+                source_id: "12345".into(),
+                matched_name: "BANK MELLI IRAN".into(),
+                score: match_score,
+            }],
+            ..Inputs::default()
+        }
+    }
+
+    fn to(destination: &str, items: Vec<ItemInput>) -> Inputs {
+        Inputs {
+            items,
+            destination: destination.into(),
+            ..Inputs::default()
+        }
+    }
+
+    #[test]
+    fn a_listed_party_to_a_sanctioned_destination_is_high_whatever_the_weights() {
+        let m = baseline();
+        let s = check_floors(
+            &m,
+            &bank_melli(1.0),
+            "high",
+            &[FloorKind::StrongMatch, FloorKind::TopTierDestination],
+        );
+        // 5A002 basic dual-use 20% of 25 = 5; IR tier 4 20; exact match 15:
+        // medium by the weights alone, and the score stays what it was.
+        assert_eq!(s.score, 40);
+        assert_eq!(m.bands.of(s.score), "medium");
+        assert!(s.needs_review(&m) && s.score < m.review_threshold);
+        assert_eq!(
+            s.floors[0].reason,
+            "end user DE-P-2 \"Bank Melli Iran\" matches ofac-sdn 12345 at 1.00 \
+             (strong match ≥ 0.95): at least high"
+        );
+        assert_eq!(s.floors[0].evidence, ["ofac-sdn:12345"]);
+        assert_eq!(
+            s.floors[1].reason,
+            "destination IR is tier 4, the highest destination tier: at least high"
+        );
+        assert_eq!(s.floors[1].band, "high");
+        assert_eq!(s.floors[0].kind.as_str(), "strong-match");
+        assert_eq!(s.floors[1].kind.as_str(), "top-tier-destination");
+    }
+
+    #[test]
+    fn floors_apply_to_what_they_name_and_nothing_else() {
+        let m = baseline();
+        let ml4 = || item("ML4", Category::Military, 3);
+        let weak = Inputs {
+            destination: "AE".into(),
+            ..bank_melli(0.86)
+        };
+        let party_denial = Inputs {
+            denials: vec![denial("FR-D-1", true, false, &[])],
+            ..to("AE", vec![item("5A002", Category::DualUse, 1)])
+        };
+        let same_deal = Inputs {
+            denials: vec![denial("FR-D-1", false, true, &["ML4"])],
+            ..to("AE", vec![ml4()])
+        };
+        let near = Inputs {
+            denials: vec![
+                denial("FR-D-1", false, true, &[]),
+                denial("FR-D-2", false, false, &["ML4"]),
+            ],
+            ..to("AE", vec![ml4()])
+        };
+        let table: [(&str, Inputs, &str, &[FloorKind]); 9] = [
+            // ML4 advanced military 25 + BY tier 3 16 = 41: medium by weight.
+            (
+                "ML4 to BY",
+                to("BY", vec![ml4()]),
+                "high",
+                &[FloorKind::EmbargoedMilitary],
+            ),
+            ("ML4 to AE, tier 2", to("AE", vec![ml4()]), "medium", &[]),
+            (
+                "advanced dual-use to BY",
+                to("BY", vec![item("9A012", Category::DualUse, 3)]),
+                "medium",
+                &[],
+            ),
+            (
+                "basic military to KP",
+                to("KP", vec![item("ML13", Category::Military, 1)]),
+                "high",
+                &[FloorKind::TopTierDestination, FloorKind::EmbargoedMilitary],
+            ),
+            // A hit, but not a strong one: left to the weights.
+            ("a weak hit (0.86)", weak, "low", &[]),
+            (
+                "a denial naming a party",
+                party_denial,
+                "high",
+                &[FloorKind::PeerDenial],
+            ),
+            (
+                "a denial of the same item to the same destination",
+                same_deal,
+                "high",
+                &[FloorKind::PeerDenial],
+            ),
+            (
+                "denials of the destination only, or an item only",
+                near,
+                "medium",
+                &[],
+            ),
+            ("nothing", to("DE", vec![]), "low", &[]),
+        ];
+        for (name, inputs, band, floors) in table {
+            eprintln!("{name}");
+            check_floors(&m, &inputs, band, floors);
+        }
+        let s = score(&m, &to("BY", vec![ml4()]));
+        assert_eq!(s.score, 41);
+        assert_eq!(
+            s.floors[0].reason,
+            "military item ML4 to BY, a tier 3 destination (military items to tier 3 or above): \
+             at least high"
+        );
+        assert_eq!(s.floors[0].evidence, ["ML4"]);
+        let s = score(
+            &m,
+            &Inputs {
+                denials: vec![denial("FR-D-1", false, true, &["ML4"])],
+                ..to("AE", vec![ml4()])
+            },
+        );
+        assert_eq!(
+            s.floors[0].reason,
+            "denial notice FR-D-1 has the same destination AE and item ML4: at least high"
+        );
+        assert_eq!(s.floors[0].evidence, ["FR-D-1"]);
+    }
+
+    #[test]
+    fn a_jurisdiction_tunes_or_disables_each_floor() {
+        let off = national(|f| f.floors.strong_match.band = Some("off".into()));
+        check_floors(
+            &off,
+            &bank_melli(1.0),
+            "high",
+            &[FloorKind::TopTierDestination],
+        );
+        let both_off = national(|f| {
+            f.floors.strong_match.band = Some("off".into());
+            f.floors.top_tier_destination.band = Some("off".into());
+        });
+        let s = check_floors(&both_off, &bank_melli(1.0), "medium", &[]);
+        assert!(!s.needs_review(&both_off));
+
+        let critical = national(|f| f.floors.top_tier_destination.band = Some("critical".into()));
+        let s = check_floors(
+            &critical,
+            &bank_melli(1.0),
+            "critical",
+            &[FloorKind::StrongMatch, FloorKind::TopTierDestination],
+        );
+        assert_eq!(s.score, 40);
+        assert_eq!(s.floors[0].band, "high");
+        assert_eq!(s.floors[1].band, "critical");
+
+        // A lower strong-match score catches the 0.86 hit; a lower tier
+        // catches military items to transshipment hubs.
+        let strict = national(|f| {
+            f.floors.strong_match.score = Some(0.86);
+            f.floors.embargoed_military.from_tier = Some(2);
+        });
+        check_floors(
+            &strict,
+            &Inputs {
+                destination: "AE".into(),
+                ..bank_melli(0.86)
+            },
+            "high",
+            &[FloorKind::StrongMatch],
+        );
+        check_floors(
+            &strict,
+            &to("AE", vec![item("ML13", Category::Military, 1)]),
+            "high",
+            &[FloorKind::EmbargoedMilitary],
+        );
+    }
+
+    #[test]
+    fn a_floor_never_lowers_the_band_of_a_score() {
+        let medium = national(|f| f.floors.peer_denial.band = Some("medium".into()));
+        let inputs = Inputs {
+            denials: vec![denial("FR-D-1", true, true, &["ML4"])],
+            ..to("RU", vec![item("ML4", Category::Military, 3)])
+        };
+        // 25 + RU tier 3 16 + denial naming the party 20 = 61: high.
+        let s = check_floors(
+            &medium,
+            &inputs,
+            "high",
+            &[FloorKind::PeerDenial, FloorKind::EmbargoedMilitary],
+        );
+        assert_eq!(s.score, 61);
+        assert_eq!(s.floors[0].band, "medium");
+    }
+
     fn arb_severity() -> impl Strategy<Value = Option<Severity>> {
         prop_oneof![
             Just(None),
@@ -741,6 +1007,17 @@ mod tests {
             for f in &s.factors {
                 prop_assert!(f.points.unsigned_abs() <= f.max, "{:?}", f);
             }
+            // Floors raise the band to the highest floor's, never lower it,
+            // and always force review.
+            let band = m.bands.rank(&s.band);
+            prop_assert!(band >= m.bands.rank(m.bands.of(s.score)), "{:?}", s);
+            for f in &s.floors {
+                prop_assert!(band >= m.bands.rank(&f.band), "{:?}", s);
+            }
+            prop_assert_eq!(
+                s.needs_review(&m),
+                s.score >= m.review_threshold || !s.floors.is_empty()
+            );
         }
     }
 }

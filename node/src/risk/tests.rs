@@ -186,7 +186,7 @@ async fn a_denial_rescores_open_applications_and_flags_once() {
     // ML4 advanced military 25, AE tier 2 10.
     assert_eq!(first.score, 35, "{first:#?}");
     assert!(!first.flagged);
-    assert_eq!(first.methodology, "concord-baseline 1.0");
+    assert_eq!(first.methodology, "concord-baseline 1.1");
     // Nothing new: a pass stores nothing.
     assert_eq!(e.risk.rescore_open("nothing").await.unwrap(), 0);
 
