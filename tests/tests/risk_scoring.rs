@@ -60,8 +60,16 @@ fn adds_up(a: &Value) {
     assert!((0..=100).contains(&sum), "{a:#}");
 }
 
-/// DE's officer submits ML4 to RU for an end user in RU; returns the license id.
-fn submit(de: &NodeDir, officer: &Path, end_user: &str, consignee: &str, dest: &str) -> String {
+/// DE's officer submits `item` to `dest` for an end user there; returns the
+/// license id.
+fn submit(
+    de: &NodeDir,
+    officer: &Path,
+    end_user: &str,
+    consignee: &str,
+    dest: &str,
+    item: &str,
+) -> String {
     concord_ok(&[
         "--profile",
         path_str(&de.admin_profile()),
@@ -88,7 +96,7 @@ fn submit(de: &NodeDir, officer: &Path, end_user: &str, consignee: &str, dest: &
             "--end-use",
             "air defence",
             "--item",
-            "ML4:2:1000000:EUR",
+            item,
         ],
     );
     let text = String::from_utf8_lossy(&submitted.stdout).into_owned();
@@ -113,6 +121,9 @@ async fn a_partner_denial_rescores_an_application_and_flags_it_for_review() {
         "Nordic Tech Supply OOO",
         "Baltic Forwarding OOO",
         "RU",
+        // Dual-use: a military item to RU would sit at the embargoed-military
+        // floor from the start.
+        "9A012:2:1000000:EUR",
     );
     assert!(id.starts_with("DE-L-"), "{id}");
 
@@ -121,10 +132,12 @@ async fn a_partner_denial_rescores_an_application_and_flags_it_for_review() {
     adds_up(&first);
     assert_eq!(first["trigger"], "submission");
     assert_eq!(first["methodology"], "concord-baseline 1.1");
-    // ML4 advanced military 25 of 25; RU tier 3, 80% of 20 = 16.
-    assert_eq!(first["score"], 41, "{first:#}");
+    // 9A012 advanced dual-use 90% of 25 = 23; RU tier 3, 80% of 20 = 16.
+    assert_eq!(first["score"], 39, "{first:#}");
     assert_eq!(factor(&first, "denials")["points"], 0);
     assert_eq!(first["flagged"], false);
+    assert_eq!(first["band"], "medium");
+    assert_eq!(first["floors"], serde_json::json!([]), "{first:#}");
 
     // FR denies the same end user, item and destination, and tells DE.
     let fr_officer = fr.issue("officer", "francois");
@@ -168,8 +181,8 @@ async fn a_partner_denial_rescores_an_application_and_flags_it_for_review() {
     .await
     .unwrap();
     adds_up(&second);
-    assert_eq!(second["previous_score"], 41, "{second:#}");
-    assert_eq!(second["score"], 61, "{second:#}");
+    assert_eq!(second["previous_score"], 39, "{second:#}");
+    assert_eq!(second["score"], 59, "{second:#}");
     assert!(
         second["trigger"]
             .as_str()
@@ -181,9 +194,12 @@ async fn a_partner_denial_rescores_an_application_and_flags_it_for_review() {
         .unwrap_or_default();
     assert!(why.contains("names end user"), "{why}");
 
-    // It crossed the review threshold: flagged, listed, audited.
+    // Below the review threshold, but a partner denied this end user: the
+    // peer-denial floor puts it in `high` whatever the weights say, and it
+    // is flagged, listed, audited.
     assert_eq!(second["flagged"], true);
     assert_eq!(second["band"], "high");
+    assert_eq!(second["floors"][0]["kind"], "peer-denial", "{second:#}");
     let flagged = json(&officer, &["risk", "flagged"]);
     assert_eq!(flagged["assessments"][0]["license_id"], id.as_str());
     let export = de.dir.join("audit.jsonl");
@@ -211,7 +227,7 @@ async fn a_partner_denial_rescores_an_application_and_flags_it_for_review() {
     let shown = cli(&officer, &["license", "show", &id]);
     let shown = String::from_utf8_lossy(&shown.stdout);
     assert!(
-        shown.contains("Risk score 61/100 (high), flagged for review"),
+        shown.contains("Risk score 59/100 (high), flagged for review"),
         "{shown}"
     );
 
@@ -247,6 +263,7 @@ async fn a_list_import_rescores_under_national_overrides() {
         "Acme Trading FZE",
         "Gulf Logistics LLC",
         "AE",
+        "ML4:2:1000000:EUR",
     );
     let first = assessment(&analyst, &id);
     adds_up(&first);

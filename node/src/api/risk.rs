@@ -51,7 +51,16 @@ fn assessment_out(a: &Assessment, state: LicenseState) -> pb::RiskAssessment {
             .iter()
             .map(super::licensing_convert::hit_out)
             .collect(),
-        floors: Vec::new(),
+        floors: a
+            .floors
+            .iter()
+            .map(|f| pb::RiskFloor {
+                kind: f.kind.as_str().to_owned(),
+                band: f.band.clone(),
+                reason: f.reason.clone(),
+                evidence: f.evidence.clone(),
+            })
+            .collect(),
     }
 }
 

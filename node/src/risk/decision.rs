@@ -76,7 +76,7 @@ impl Risk {
                 .filter(|f| f.points != 0)
                 .map(|f| format!("{} {:+}", f.kind.as_str(), f.points))
                 .collect(),
-            floors: Vec::new(),
+            floors: a.floors.iter().map(|f| f.reason.clone()).collect(),
             open_hits,
             confirmed_hits,
             four_eyes,

@@ -65,6 +65,8 @@ pub struct Assessment {
     pub previous_score: Option<u32>,
     /// Every screening hit of the application's parties, best first.
     pub hits: Vec<Hit>,
+    /// Floors that applied: each raised the band and forces review.
+    pub floors: Vec<score::AppliedFloor>,
 }
 
 impl Assessment {
@@ -73,6 +75,7 @@ impl Assessment {
         self.score == s.score
             && self.band == s.band
             && self.factors == s.factors
+            && self.floors == s.floors
             && self.hits == hits
             && self.review_threshold == m.review_threshold
             && self.methodology == m.label()

@@ -23,7 +23,7 @@ pub(super) fn next(
 ) -> Assessment {
     let now = now_unix_ms();
     // An open hit needs a person as much as a high score does.
-    let flagged = scored.score >= m.review_threshold || hits.iter().any(Hit::is_open);
+    let flagged = scored.needs_review(m) || hits.iter().any(Hit::is_open);
     let flagged_at_unix_ms = match (flagged, previous) {
         (false, _) => None,
         (true, Some(p)) if p.flagged => p.flagged_at_unix_ms,
@@ -42,6 +42,7 @@ pub(super) fn next(
         assessed_at_unix_ms: now,
         previous_score: previous.map(|p| p.score),
         hits,
+        floors: scored.floors,
     }
 }
 
@@ -66,8 +67,11 @@ impl Risk {
             .map(|f| format!("{} {:+}", f.kind.as_str(), f.points))
             .collect();
         let open: Vec<&str> = a.open_hits().map(|h| h.id.as_str()).collect();
+        let floors: Vec<&str> = a.floors.iter().map(|f| f.reason.as_str()).collect();
         let why = if a.score >= a.review_threshold {
             format!("reached the review threshold {}", a.review_threshold)
+        } else if !floors.is_empty() {
+            format!("is held at a floor ({})", floors.join("; "))
         } else {
             format!("has open screening hits {}", open.join(", "))
         };
