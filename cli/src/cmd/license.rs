@@ -369,7 +369,7 @@ pub async fn run(
     }
 }
 
-fn required(flag: &str, value: &str) -> Result<(), CliError> {
+pub(crate) fn required(flag: &str, value: &str) -> Result<(), CliError> {
     if value.trim().is_empty() {
         Err(CliError::invalid_argument(format!("{flag}: required")))
     } else {
@@ -1129,39 +1129,44 @@ fn render_license(l: &LicenseOut, names: &std::collections::BTreeMap<String, Str
         }
     }
     out.push_str("\nScreening hits\n");
-    if l.hits.is_empty() {
-        out.push_str("No screening hit.\n");
-    } else {
-        let mut t = Table::new(["HIT", "STATUS", "SCORE", "ROLE", "MATCHED", "DISPOSED"]);
-        for h in &l.hits {
-            t.row([
-                h.id.clone(),
-                if h.entry_changed {
-                    format!("{} (entry changed)", h.status)
-                } else {
-                    h.status.clone()
-                },
-                format!("{:.2}", h.score),
-                h.role.clone(),
-                format!("{:?} ~ {:?}", h.party_name, h.matched_name),
-                match &h.disposed_by {
-                    Some(by) => format!(
-                        "{by}: {}",
-                        h.disposition_rationale.clone().unwrap_or_default()
-                    ),
-                    None => "-".into(),
-                },
-            ]);
-        }
-        out.push_str(&t.render());
-        if l.open_hits > 0 {
-            out.push_str(&format!(
-                "Dispose: concord license dispose {} HIT --false-positive|--confirmed --rationale T\n",
-                l.id
-            ));
-        }
+    out.push_str(&hits_table(&l.hits));
+    if l.open_hits > 0 {
+        out.push_str(&format!(
+            "Dispose: concord license dispose {} HIT --false-positive|--confirmed --rationale T\n",
+            l.id
+        ));
     }
     out
+}
+
+/// The hits of an application, as `license show` and `license dispose` print them.
+pub fn hits_table(hits: &[HitOut]) -> String {
+    if hits.is_empty() {
+        return "No screening hit.\n".to_owned();
+    }
+    let mut t = Table::new(["HIT", "STATUS", "SCORE", "ROLE", "MATCHED", "DISPOSED"]);
+    for h in hits {
+        t.row([
+            h.id.clone(),
+            if h.entry_changed {
+                format!("{} (entry changed)", h.status)
+            } else {
+                h.status.clone()
+            },
+            format!("{:.2}", h.score),
+            h.role.clone(),
+            format!("{:?} ~ {:?}", h.party_name, h.matched_name),
+            match (&h.disposed_by, &h.disposed_on) {
+                (Some(by), on) => format!(
+                    "{by}{}: {}",
+                    on.as_ref().map(|o| format!(" on {o}")).unwrap_or_default(),
+                    h.disposition_rationale.clone().unwrap_or_default()
+                ),
+                (None, _) => "-".into(),
+            },
+        ]);
+    }
+    t.render()
 }
 
 fn license_table(licenses: &[LicenseOut]) -> String {

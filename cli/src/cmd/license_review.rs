@@ -7,7 +7,9 @@ use std::path::Path;
 use clap::{ArgGroup, Args};
 use concord_proto::v1 as pb;
 
-use super::license::{connect, parse_item, print_license, LicenseOut};
+use super::license::{
+    connect, hits_table, parse_item, print_license, required, HitOut, LicenseOut,
+};
 use crate::client::rpc_error;
 use crate::cmd::records;
 use crate::exit::CliError;
@@ -77,14 +79,6 @@ pub struct DisposeArgs {
     /// Why (required).
     #[arg(long, value_name = "TEXT")]
     pub rationale: String,
-}
-
-fn required(flag: &str, value: &str) -> Result<(), CliError> {
-    if value.trim().is_empty() {
-        Err(CliError::invalid_argument(format!("{flag}: required")))
-    } else {
-        Ok(())
-    }
 }
 
 pub fn amend_request(a: &AmendArgs) -> Result<pb::AmendLicenseRequest, CliError> {
@@ -228,7 +222,7 @@ pub async fn dispose(
                 } else {
                     "false-positive"
                 },
-                hits_table(&license.hits)
+                hits_table(&license.hits.iter().map(HitOut::from).collect::<Vec<_>>())
             ))
         }
     }
@@ -289,36 +283,4 @@ pub async fn pending(profile: Option<&Path>, output: OutputFormat) -> Result<(),
             ))
         }
     }
-}
-
-/// The hits of an application, as `license show` and `risk show` print them.
-pub fn hits_table(hits: &[pb::ApplicationHit]) -> String {
-    if hits.is_empty() {
-        return "No screening hit.\n".to_owned();
-    }
-    let mut t = Table::new(["HIT", "STATUS", "SCORE", "ROLE", "MATCHED", "DISPOSED"]);
-    for h in hits {
-        let disposed = if h.disposed_by.is_empty() {
-            "-".to_owned()
-        } else {
-            format!(
-                "{} on {}: {}",
-                h.disposed_by, h.disposed_on, h.disposition_rationale
-            )
-        };
-        let status = if h.entry_changed {
-            format!("{} (entry changed)", h.status)
-        } else {
-            h.status.clone()
-        };
-        t.row([
-            h.id.clone(),
-            status,
-            format!("{:.2}", h.score),
-            h.role.clone(),
-            format!("{:?} ~ {:?}", h.party_name, h.matched_name),
-            disposed,
-        ]);
-    }
-    t.render()
 }

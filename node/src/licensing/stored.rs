@@ -96,20 +96,21 @@ where
         } else {
             Box::new(self.main.lazy_iter())
         };
-        iter.map(move |item| {
-            let (k, v) = item?;
-            Ok(v.join(self.ext.get(&k)?))
-        })
+        iter.map(move |item| self.joined(item))
     }
 
     pub(super) fn each_with_prefix(
         &self,
         prefix: impl AsRef<[u8]>,
     ) -> impl Iterator<Item = Result<V>> + '_ {
-        self.main.lazy_scan_prefix(prefix).map(move |item| {
-            let (k, v) = item?;
-            Ok(v.join(self.ext.get(&k)?))
-        })
+        self.main
+            .lazy_scan_prefix(prefix)
+            .map(move |item| self.joined(item))
+    }
+
+    fn joined(&self, item: Result<(Vec<u8>, V), StoreError>) -> Result<V> {
+        let (k, v) = item?;
+        Ok(v.join(self.ext.get(&k)?))
     }
 }
 

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::lifecycle::LicenseState;
-use super::model::{invalid, list, text, License, Money, MAX_LIST, MAX_TEXT};
+use super::model::{invalid, list, License, Money, MAX_LIST, MAX_TEXT};
 use crate::error::Error;
 
 /// Days an approval is valid for when the decision names no end.
@@ -143,10 +143,6 @@ pub fn validate_items(items: &[ShippedItem]) -> Result<(), Error> {
             .map_err(Error::InvalidArgument)?;
     }
     Ok(())
-}
-
-pub fn validate_rationale(rationale: &str) -> Result<(), Error> {
-    text("rationale", rationale, true, MAX_TEXT).map_err(Error::InvalidArgument)
 }
 
 /// Each licensed item's balance after `shipped` (earlier shipments' items).
