@@ -18,6 +18,7 @@
 //! | 10   | `resource-exhausted`  | a limit was hit                                                |
 //! | 11   | `timeout`             | deadline exceeded or timed out                                 |
 //! | 12   | `config`              | local configuration, profile or key-file error                 |
+//! | 13   | `warnings`            | done, but with warnings (an import skipped rows or kept fields as written) |
 //!
 //! On failure `concord` prints exactly one line to stderr:
 //! `concord: <kind>: <message>`.
@@ -49,10 +50,12 @@ pub enum ErrorKind {
     ResourceExhausted,
     Timeout,
     Config,
+    /// The command did its work and printed its result, but with warnings.
+    Warnings,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 11] = [
+    pub const ALL: [ErrorKind; 12] = [
         ErrorKind::Internal,
         ErrorKind::ConnectionRefused,
         ErrorKind::Tls,
@@ -64,6 +67,7 @@ impl ErrorKind {
         ErrorKind::ResourceExhausted,
         ErrorKind::Timeout,
         ErrorKind::Config,
+        ErrorKind::Warnings,
     ];
 
     /// The name printed in `concord: <kind>: <message>`.
@@ -80,6 +84,7 @@ impl ErrorKind {
             ErrorKind::ResourceExhausted => "resource-exhausted",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Config => "config",
+            ErrorKind::Warnings => "warnings",
         }
     }
 
@@ -96,6 +101,7 @@ impl ErrorKind {
             ErrorKind::ResourceExhausted => 10,
             ErrorKind::Timeout => 11,
             ErrorKind::Config => 12,
+            ErrorKind::Warnings => 13,
         }
     }
 }
@@ -416,6 +422,7 @@ mod tests {
             ("resource-exhausted", 10),
             ("timeout", 11),
             ("config", 12),
+            ("warnings", 13),
         ];
         assert_eq!(table.len(), ErrorKind::ALL.len());
         for (kind, (name, code)) in ErrorKind::ALL.into_iter().zip(table) {
@@ -542,7 +549,7 @@ mod tests {
         let help = codes_help();
         assert!(help
             .contains("   0  ok\n   1  internal\n   2  usage error\n   3  connection-refused\n"));
-        assert!(help.ends_with("  12  config\n"), "{help}");
+        assert!(help.ends_with("  12  config\n  13  warnings\n"), "{help}");
     }
 
     #[test]

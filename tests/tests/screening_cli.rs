@@ -183,8 +183,10 @@ async fn an_imported_list_is_screened_through_the_cli() {
     let bad = screen(&analyst, &["query", "x", "--country", "Cuba"]);
     assert_eq!(bad.status.code(), Some(6));
 
-    // Malformed rows are reported with their lines and skipped; the rest is imported.
-    let partial = json(&screen_ok(
+    // Malformed rows are reported with their lines and skipped; fields kept
+    // as written are warnings; the rest is imported, and the exit status
+    // (13, `warnings`) and the JSON say it was not clean.
+    let out = screen(
         &admin,
         &[
             "import",
@@ -194,15 +196,22 @@ async fn an_imported_list_is_screened_through_the_cli() {
             "partners",
             path_str(&fixture("jsonl/malformed.jsonl")),
         ],
-    ));
-    assert_eq!(partial["entries"], 2);
-    let lines: Vec<u64> = partial["malformed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|m| m["line"].as_u64())
-        .collect();
-    assert_eq!(lines, [2, 3, 4, 5, 6, 7]);
+    );
+    assert_eq!(out.status.code(), Some(13), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("concord: warnings: "));
+    let partial = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(partial["entries"], 4);
+    assert_eq!(partial["clean"], false);
+    let lines = |key: &str| -> Vec<u64> {
+        partial[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["line"].as_u64())
+            .collect()
+    };
+    assert_eq!(lines("malformed"), [2, 3, 4, 7]);
+    assert_eq!(lines("warnings"), [5, 6]);
 
     // A re-import replaces the list whole.
     let again = json(&screen_ok(
@@ -242,7 +251,7 @@ async fn an_imported_list_is_screened_through_the_cli() {
         [
             ("denials".into(), 0),
             ("ofac-sdn".into(), 4),
-            ("partners".into(), 2)
+            ("partners".into(), 4)
         ]
     );
 }

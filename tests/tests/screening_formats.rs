@@ -1,6 +1,8 @@
 //! The list parsers on excerpts of the real published files: every format
 //! yields its entries, and every malformed row is reported with its file and
-//! line, never dropped silently.
+//! line, never dropped silently. An auxiliary field no table resolves (a
+//! country, a type) never costs the entry: it is kept as written, with a
+//! warning naming file and line.
 
 use std::path::PathBuf;
 
@@ -33,7 +35,19 @@ fn malformed(p: &Parsed) -> Vec<(String, u64, String)> {
 }
 
 fn check_malformed(p: &Parsed, expected: &[(&str, u64, &str)]) {
-    let got = malformed(p);
+    check_issues(malformed(p), expected);
+}
+
+fn check_warnings(p: &Parsed, expected: &[(&str, u64, &str)]) {
+    let got = p
+        .warnings
+        .iter()
+        .map(|m| (m.file.clone(), m.line, m.reason.clone()))
+        .collect();
+    check_issues(got, expected);
+}
+
+fn check_issues(got: Vec<(String, u64, String)>, expected: &[(&str, u64, &str)]) {
     assert_eq!(got.len(), expected.len(), "{got:#?}");
     for ((file, line, reason), (ef, el, er)) in got.iter().zip(expected) {
         assert_eq!((file.as_str(), *line), (*ef, *el), "{reason}");
@@ -179,10 +193,11 @@ fn consolidated_screening_list_csv() {
         &[
             ("csl_malformed.csv", 5, "expected 28 fields, found 3"),
             ("csl_malformed.csv", 6, "empty name"),
-            ("csl_malformed.csv", 7, "unknown entity type"),
         ],
     );
-    assert_eq!(p.entries.len(), 6);
+    // An unknown type is an auxiliary field: the entry stays, typed unknown.
+    check_warnings(&p, &[("csl_malformed.csv", 7, "unknown entity type")]);
+    assert_eq!(p.entries.len(), 7);
 }
 
 #[test]
@@ -204,13 +219,87 @@ fn json_lines() {
             ("malformed.jsonl", 2, "EOF while parsing"),
             ("malformed.jsonl", 3, "missing field `id`"),
             ("malformed.jsonl", 4, "listed again (first at line 1)"),
-            ("malformed.jsonl", 5, "unknown entity type"),
-            ("malformed.jsonl", 6, "unknown country \"Atlantis\""),
             ("malformed.jsonl", 7, "name: empty"),
         ],
     );
+    check_warnings(
+        &p,
+        &[
+            ("malformed.jsonl", 5, "unknown entity type"),
+            (
+                "malformed.jsonl",
+                6,
+                "unknown country \"Atlantis\" kept as written",
+            ),
+        ],
+    );
     let ids: Vec<&str> = p.entries.iter().map(|e| e.source_id.as_str()).collect();
-    assert_eq!(ids, ["M-1", "M-8"]);
+    assert_eq!(ids, ["M-1", "M-5", "M-6", "M-8"]);
+    assert_eq!(entry(&p, "M-5").entity_type, EntityType::Unknown);
+    assert_eq!(entry(&p, "M-6").details.unresolved_countries, ["Atlantis"]);
+}
+
+/// Countries as the UN, EU and UK lists write them resolve to codes; what no
+/// table knows is kept as written; none of them costs the entity (issue 12).
+#[test]
+fn publisher_country_spellings_never_drop_an_entity() {
+    let names = [
+        ("Democratic People's Republic of Korea", Some("KP")),
+        (
+            "United Kingdom of Great Britain and Northern Ireland",
+            Some("GB"),
+        ),
+        ("United Republic of Tanzania", Some("TZ")),
+        ("State of Palestine", Some("PS")),
+        ("Türkiye", Some("TR")),
+        ("China, Hong Kong Special Administrative Region", Some("HK")),
+        ("former Soviet Union", None),
+    ];
+    let text: String = names
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _))| {
+            format!("{{\"id\": {i}, \"name\": \"PARTY {i}\", \"countries\": [\"{c}\"]}}\n")
+        })
+        .collect();
+    let p = formats::parse(Format::Jsonl, "publishers.jsonl", text.as_bytes());
+    assert!(p.malformed.is_empty(), "{:?}", p.malformed);
+    assert_eq!(p.entries.len(), names.len(), "no entity dropped");
+    for (e, (name, code)) in p.entries.iter().zip(names) {
+        match code {
+            Some(code) => assert_eq!(e.countries, [code], "{name}"),
+            None => assert_eq!(e.details.unresolved_countries, [name]),
+        }
+    }
+    check_warnings(
+        &p,
+        &[(
+            "publishers.jsonl",
+            7,
+            "unknown country \"former Soviet Union\" kept as written",
+        )],
+    );
+}
+
+/// OFAC remarks give dates of birth and identifiers; BIS DPL an expiry.
+#[test]
+fn details_are_kept_for_hit_context() {
+    let p = read(Format::OfacCsv, "ofac");
+    let with_dob = p
+        .entries
+        .iter()
+        .filter(|e| !e.details.dates_of_birth.is_empty())
+        .count();
+    let with_ids = p
+        .entries
+        .iter()
+        .filter(|e| !e.details.identifiers.is_empty())
+        .count();
+    assert!(with_dob > 50 && with_ids > 20, "{with_dob} {with_ids}");
+    let p = read(Format::BisDpl, "bis/dpl.txt");
+    let villa = entry(&p, "aaron-abraham-villa");
+    assert_eq!(villa.details.expires.as_deref(), Some("01/14/2026"));
+    assert!(villa.details.expires_at_unix_ms.is_some());
 }
 
 #[test]

@@ -3,9 +3,11 @@
 //! screening and listing an analyst, officer or admin profile.
 //!
 //! `import` parses the files here, with the node library's parsers (so the
-//! node never parses files), reports every malformed row with its file and
-//! line and skips it, then streams the entries to the node, which replaces
-//! the list atomically.
+//! node never parses files), reports every malformed row (no usable name or
+//! id) with its file and line and skips it, reports every field kept as
+//! written (an unknown country or type) as a warning, then streams the
+//! entries to the node, which replaces the list atomically. Skipped rows or
+//! warnings make the import exit 13 (`warnings`) after printing its summary.
 
 use std::collections::VecDeque;
 use std::io::BufRead;
@@ -265,8 +267,10 @@ async fn import(
     parsing.finish_and_clear();
     let parsed = parsed.map_err(|e| CliError::invalid_argument(e.to_string()))?;
     let malformed: Vec<MalformedOut> = parsed.malformed.iter().map(MalformedOut::from).collect();
+    let warnings: Vec<MalformedOut> = parsed.warnings.iter().map(MalformedOut::from).collect();
     if output == OutputFormat::Table {
-        report_malformed(&parsed.malformed);
+        report_malformed(&parsed.malformed, "skipped");
+        report_malformed(&parsed.warnings, "warning:");
     }
     if parsed.entries.is_empty() {
         return Err(CliError::invalid_argument(format!(
@@ -302,14 +306,29 @@ async fn import(
         names: r.names,
         replaced: r.replaced,
         imported_at: time_or_never(r.imported_at_unix_ms),
+        clean: malformed.is_empty() && warnings.is_empty(),
+        skipped: malformed.len(),
+        warned: warnings.len(),
         malformed,
+        warnings,
     };
     match output {
-        OutputFormat::Json => print_json(&out),
+        OutputFormat::Json => print_json(&out)?,
         OutputFormat::Table => print_text(&format!(
-            "Imported list {}: {} entries ({} names) from {}, replacing {} entries; {} malformed rows skipped\n",
-            out.list, out.entries, out.names, shown, out.replaced, out.malformed.len()
-        )),
+            "Imported list {}: {} entries ({} names) from {}, replacing {} entries; {} malformed rows skipped, {} warnings\n",
+            out.list, out.entries, out.names, shown, out.replaced, out.skipped, out.warned
+        ))?,
+    }
+    if out.clean {
+        Ok(())
+    } else {
+        Err(CliError::new(
+            crate::exit::ErrorKind::Warnings,
+            format!(
+                "list {} imported with {} malformed rows skipped and {} warnings (listed in the output)",
+                out.list, out.skipped, out.warned
+            ),
+        ))
     }
 }
 
@@ -351,14 +370,14 @@ pub(crate) async fn import_client(profile: &Profile) -> Result<ScreeningClient, 
     Ok(ScreeningServiceClient::new(channel).max_encoding_message_size(4 * CHUNK_BYTES))
 }
 
-/// On stderr: each malformed row (the first few, then a count).
-fn report_malformed(malformed: &[Malformed]) {
+/// On stderr: each malformed row or warning (the first few, then a count).
+fn report_malformed(malformed: &[Malformed], what: &str) {
     for m in malformed.iter().take(SHOWN_MALFORMED) {
-        eprintln!("skipped {m}");
+        eprintln!("{what} {m}");
     }
     if malformed.len() > SHOWN_MALFORMED {
         eprintln!(
-            "skipped {} more malformed rows (--output json lists them all)",
+            "{what} {} more (--output json lists them all)",
             malformed.len() - SHOWN_MALFORMED
         );
     }
@@ -393,11 +412,19 @@ pub(crate) fn requests(
         let size = 64
             + e.source_id.len()
             + e.names().map(|n| n.len() + 4).sum::<usize>()
-            + [&e.countries, &e.addresses, &e.programs]
-                .iter()
-                .flat_map(|v| v.iter())
-                .map(|s| s.len() + 4)
-                .sum::<usize>();
+            + [
+                &e.countries,
+                &e.addresses,
+                &e.programs,
+                &e.details.unresolved_countries,
+                &e.details.dates_of_birth,
+                &e.details.identifiers,
+            ]
+            .iter()
+            .flat_map(|v| v.iter())
+            .map(|s| s.len() + 4)
+            .sum::<usize>()
+            + e.details.expires.as_ref().map_or(0, String::len);
         if chunk.len() >= CHUNK_ENTRIES || (bytes + size > CHUNK_BYTES && !chunk.is_empty()) {
             flush(&mut chunk, &mut out);
             bytes = 0;
@@ -411,6 +438,11 @@ pub(crate) fn requests(
             countries: e.countries,
             addresses: e.addresses,
             programs: e.programs,
+            unresolved_countries: e.details.unresolved_countries,
+            dates_of_birth: e.details.dates_of_birth,
+            identifiers: e.details.identifiers,
+            expires: e.details.expires.unwrap_or_default(),
+            expires_at_unix_ms: e.details.expires_at_unix_ms.unwrap_or(0),
         });
     }
     flush(&mut chunk, &mut out);
@@ -449,7 +481,13 @@ struct ImportOut {
     names: u64,
     replaced: u64,
     imported_at: String,
+    /// No row skipped, no warning: the exit status is 0.
+    clean: bool,
+    skipped: usize,
+    warned: usize,
     malformed: Vec<MalformedOut>,
+    /// Entries kept with a field kept as written (unknown country, type).
+    warnings: Vec<MalformedOut>,
 }
 
 #[derive(Debug, Serialize, PartialEq)]

@@ -70,8 +70,16 @@ impl ScreeningService for ScreeningApi {
                 }) => {
                     for e in &chunk.entries {
                         let bytes = text_bytes(
-                            [&e.source_id, &e.name],
-                            [&e.aliases, &e.countries, &e.addresses, &e.programs],
+                            [&e.source_id, &e.name, &e.expires],
+                            [
+                                &e.aliases,
+                                &e.countries,
+                                &e.addresses,
+                                &e.programs,
+                                &e.unresolved_countries,
+                                &e.dates_of_birth,
+                                &e.identifiers,
+                            ],
                         );
                         size.add(e.aliases.len(), bytes);
                     }

@@ -5,7 +5,8 @@ use concord_proto::v1 as pb;
 
 use crate::error::Error;
 use crate::screening::{
-    ImportOutcome, ListInfo, ListKind, ScreenMatch, ScreenRequest, ScreenResult, WatchlistEntry,
+    EntryDetails, ImportOutcome, ListInfo, ListKind, ScreenMatch, ScreenRequest, ScreenResult,
+    WatchlistEntry,
 };
 
 pub fn entry_in(e: pb::WatchlistEntry) -> Result<WatchlistEntry, Error> {
@@ -21,6 +22,13 @@ pub fn entry_in(e: pb::WatchlistEntry) -> Result<WatchlistEntry, Error> {
         countries: e.countries,
         addresses: e.addresses,
         programs: e.programs,
+        details: EntryDetails {
+            unresolved_countries: e.unresolved_countries,
+            dates_of_birth: e.dates_of_birth,
+            identifiers: e.identifiers,
+            expires: (!e.expires.is_empty()).then_some(e.expires),
+            expires_at_unix_ms: (e.expires_at_unix_ms != 0).then_some(e.expires_at_unix_ms),
+        },
     })
 }
 
@@ -66,6 +74,13 @@ fn match_out(m: ScreenMatch) -> pb::ScreenMatch {
         explanation: m.explanation,
         countries: m.countries,
         issuer: m.issuer,
+        programs: m.programs,
+        addresses: m.addresses,
+        dates_of_birth: m.details.dates_of_birth,
+        identifiers: m.details.identifiers,
+        unresolved_countries: m.details.unresolved_countries,
+        expires: m.details.expires.unwrap_or_default(),
+        expired: m.expired,
     }
 }
 

@@ -88,19 +88,58 @@ pub struct WatchlistEntry {
     pub addresses: Vec<String>,
     /// Sanctions programs or legal bases, as the list names them.
     pub programs: Vec<String>,
+    /// What the list says beside names, countries, addresses and programs.
+    /// Kept in its own store tree (see `watchlists`), so entries stored
+    /// before it existed still decode.
+    #[serde(skip)]
+    pub details: EntryDetails,
+}
+
+/// An entry's auxiliary fields, kept as the list writes them: a value no
+/// table resolves is kept here rather than costing the entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryDetails {
+    /// Country names the country table does not know (`former Soviet Union`).
+    pub unresolved_countries: Vec<String>,
+    pub dates_of_birth: Vec<String>,
+    /// Passport, registration, tax, IMO … numbers, with their kind.
+    pub identifiers: Vec<String>,
+    /// When the listing ends (BIS DPL `Expiration_Date`), as written.
+    pub expires: Option<String>,
+    /// `expires` as a time; entries past it are not matched.
+    pub expires_at_unix_ms: Option<i64>,
+}
+
+impl EntryDetails {
+    pub fn is_empty(&self) -> bool {
+        *self == EntryDetails::default()
+    }
+
+    fn lists(&self) -> [&Vec<String>; 3] {
+        [
+            &self.unresolved_countries,
+            &self.dates_of_birth,
+            &self.identifiers,
+        ]
+    }
 }
 
 impl WatchlistEntry {
     /// Bytes of the entry's text: what [`super::ListCaps::bytes`] counts.
     pub fn text_bytes(&self) -> usize {
+        let d = &self.details;
         text_bytes(
-            [&self.source_id, &self.name],
+            [&self.source_id, &self.name]
+                .into_iter()
+                .chain(d.expires.as_ref()),
             [
                 &self.aliases,
                 &self.countries,
                 &self.addresses,
                 &self.programs,
-            ],
+            ]
+            .into_iter()
+            .chain(d.lists()),
         )
     }
 
@@ -117,6 +156,7 @@ impl WatchlistEntry {
             countries: Vec::new(),
             addresses: Vec::new(),
             programs: Vec::new(),
+            details: EntryDetails::default(),
         }
     }
 
@@ -135,10 +175,14 @@ impl WatchlistEntry {
         for a in &self.aliases {
             text("aliases", a, MAX_NAME)?;
         }
+        let d = &self.details;
         for (field, values) in [
             ("countries", &self.countries),
             ("addresses", &self.addresses),
             ("programs", &self.programs),
+            ("unresolved_countries", &d.unresolved_countries),
+            ("dates_of_birth", &d.dates_of_birth),
+            ("identifiers", &d.identifiers),
         ] {
             if values.len() > MAX_DETAILS {
                 return Err(format!("{field}: at most {MAX_DETAILS}"));
@@ -146,6 +190,9 @@ impl WatchlistEntry {
             for v in values {
                 text(field, v, MAX_NAME)?;
             }
+        }
+        if let Some(x) = &d.expires {
+            text("expires", x, MAX_NAME)?;
         }
         for c in &self.countries {
             if !is_country_code(c) {
@@ -173,6 +220,14 @@ impl WatchlistEntry {
         add(&mut self.countries, other.countries);
         add(&mut self.addresses, other.addresses);
         add(&mut self.programs, other.programs);
+        let (d, o) = (&mut self.details, other.details);
+        add(&mut d.unresolved_countries, o.unresolved_countries);
+        add(&mut d.dates_of_birth, o.dates_of_birth);
+        add(&mut d.identifiers, o.identifiers);
+        if d.expires.is_none() {
+            d.expires = o.expires;
+            d.expires_at_unix_ms = o.expires_at_unix_ms;
+        }
         if self.entity_type == EntityType::Unknown {
             self.entity_type = other.entity_type;
         }

@@ -29,7 +29,7 @@ mod watchlists;
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-pub use entry::{EntityType, WatchlistEntry};
+pub use entry::{EntityType, EntryDetails, WatchlistEntry};
 pub use index::{Filter, Hit, IndexedEntry, ListIndex, PreparedQuery};
 pub use watchlists::{ImportOutcome, ListCaps, ListMeta, ListSize};
 
@@ -103,6 +103,13 @@ pub struct ScreenMatch {
     pub score: f32,
     pub explanation: String,
     pub countries: Vec<String>,
+    /// The listed entry's programs, addresses and details, for the officer
+    /// deciding on the hit.
+    pub programs: Vec<String>,
+    pub addresses: Vec<String>,
+    pub details: EntryDetails,
+    /// The listing has ended (its expiry is past): ranked below entries in force.
+    pub expired: bool,
 }
 
 /// The matches of one query, best first.
@@ -291,9 +298,17 @@ impl Screening {
         limit: usize,
         threshold: f32,
     ) -> ScreenResult {
+        let now = now_unix_ms();
         let filter = Filter {
             countries: &req.countries,
-            now_unix_ms: now_unix_ms(),
+            now_unix_ms: now,
+        };
+        let expired = |h: &Hit<'_>| {
+            h.entry
+                .entry
+                .details
+                .expires_at_unix_ms
+                .is_some_and(|t| t <= now)
         };
         let mut hits: Vec<Hit<'_>> = catalog
             .lists
@@ -302,8 +317,9 @@ impl Screening {
             .flat_map(|(_, (index, _))| index.search(q, limit, threshold, &filter))
             .collect();
         hits.sort_by(|a, b| {
-            b.score()
-                .total_cmp(&a.score())
+            expired(a)
+                .cmp(&expired(b))
+                .then_with(|| b.score().total_cmp(&a.score()))
                 .then_with(|| a.list.cmp(b.list))
                 .then_with(|| a.entry.entry.source_id.cmp(&b.entry.entry.source_id))
         });
@@ -334,6 +350,10 @@ impl Screening {
                         &h.alignment,
                     ),
                     countries: h.entry.entry.countries.clone(),
+                    programs: h.entry.entry.programs.clone(),
+                    addresses: h.entry.entry.addresses.clone(),
+                    details: h.entry.entry.details.clone(),
+                    expired: expired(&h),
                 }
             })
             .collect();

@@ -2,7 +2,10 @@
 //!
 //! Store layout:
 //! - `watchlists`: list name → [`ListMeta`];
-//! - `watchlist_entries`: list name, 0, source id → [`WatchlistEntry`].
+//! - `watchlist_entries`: list name, 0, source id → [`WatchlistEntry`];
+//! - `watchlist_details`: the same key → [`EntryDetails`], for entries that
+//!   have any (a tree of its own, so entries stored before details existed
+//!   still decode).
 //!
 //! An import replaces a whole list in one durable batch: the old entries'
 //! deletions, the new entries, the new meta and an audit entry
@@ -12,7 +15,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::entry::WatchlistEntry;
+use super::entry::{EntryDetails, WatchlistEntry};
 use super::index::{IndexedEntry, ListIndex};
 use super::{ListInfo, ListKind, Screening, DENIALS_LIST};
 use crate::audit::Action;
@@ -133,6 +136,7 @@ pub struct ImportOutcome {
 pub(super) struct Trees {
     metas: Tree<ListMeta>,
     entries: Tree<WatchlistEntry>,
+    details: Tree<EntryDetails>,
 }
 
 fn prefix(list: &str) -> Vec<u8> {
@@ -152,6 +156,7 @@ impl Trees {
         Ok(Trees {
             metas: store.tree("watchlists")?,
             entries: store.tree("watchlist_entries")?,
+            details: store.tree("watchlist_details")?,
         })
     }
 
@@ -160,11 +165,22 @@ impl Trees {
     }
 
     pub(super) fn entries_of(&self, list: &str) -> Result<Vec<WatchlistEntry>> {
+        let mut details: std::collections::HashMap<Vec<u8>, EntryDetails> = self
+            .details
+            .scan_prefix(prefix(list))?
+            .into_iter()
+            .map(|(k, d)| (k.to_vec(), d))
+            .collect();
         Ok(self
             .entries
             .scan_prefix(prefix(list))?
             .into_iter()
-            .map(|(_, e)| e)
+            .map(|(k, mut e)| {
+                if let Some(d) = details.remove(&k) {
+                    e.details = d;
+                }
+                e
+            })
             .collect())
     }
 }
@@ -257,8 +273,23 @@ impl Screening {
         for k in old.iter().filter(|k| !new_keys.contains(*k)) {
             batch.delete(&self.trees.entries, k);
         }
+        let with_details: HashSet<Vec<u8>> = entries
+            .iter()
+            .filter(|e| !e.details.is_empty())
+            .map(|e| entry_key(list, &e.source_id))
+            .collect();
+        for r in self.trees.details.lazy_scan_prefix(prefix(list)) {
+            let (k, _) = r?;
+            if !with_details.contains(&k) {
+                batch.delete(&self.trees.details, k);
+            }
+        }
         for e in &entries {
-            batch.put(&self.trees.entries, entry_key(list, &e.source_id), e)?;
+            let key = entry_key(list, &e.source_id);
+            if !e.details.is_empty() {
+                batch.put(&self.trees.details, key.clone(), &e.details)?;
+            }
+            batch.put(&self.trees.entries, key, e)?;
         }
         batch.put(&self.trees.metas, list, &meta)?;
         let rationale = format!(

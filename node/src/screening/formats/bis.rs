@@ -6,10 +6,11 @@
 //! The list has no identifiers and names a party once per address or order,
 //! so rows with the same name become one entry whose source id is the name
 //! as a slug (`AARON ABRAHAM VILLA` → `aaron-abraham-villa`); its addresses
-//! and countries accumulate.
+//! and countries accumulate. `Expiration_Date` is kept: an entry past it
+//! is screened but marked expired and ranked below those in force.
 
 use super::{field, headed_rows, push_unique, slug, Merged, Parsed};
-use crate::screening::entry::{is_country_code, EntityType, WatchlistEntry};
+use crate::screening::entry::{EntityType, WatchlistEntry};
 
 pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
     let mut parsed = Parsed::default();
@@ -26,6 +27,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
         .filter_map(|c| col(c))
         .collect();
     let country_col = col("country");
+    let expiry_col = col("expiration_date");
     let mut merged = Merged::default();
     for (line, record) in rows {
         let get = |i: usize| record.get(i).map(field).unwrap_or_default();
@@ -43,10 +45,11 @@ pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
             .collect();
         push_unique(&mut e.addresses, address.join(", "));
         if let Some(c) = country_col.map(get) {
-            let c = c.to_ascii_uppercase();
-            if is_country_code(&c) {
-                e.countries.push(c);
-            }
+            parsed.countries(file, line, &mut e, [c.as_str()]);
+        }
+        if let Some(x) = expiry_col.map(get).filter(|x| !x.is_empty()) {
+            e.details.expires_at_unix_ms = super::date_unix_ms(&x);
+            e.details.expires = Some(x);
         }
         merged.add(line, e);
     }

@@ -31,6 +31,9 @@ pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
         alt_names: col("alt_names"),
         citizenships: col("citizenships"),
         nationalities: col("nationalities"),
+        dates_of_birth: col("dates_of_birth"),
+        ids: col("ids"),
+        end_date: col("end_date"),
     };
     let mut merged = Merged::default();
     for (line, record) in rows {
@@ -43,8 +46,8 @@ pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
         let entity_type = match get(cols.kind).parse::<EntityType>() {
             Ok(t) => t,
             Err(reason) => {
-                parsed.malformed(file, line, reason);
-                continue;
+                parsed.warning(file, line, format!("{reason}; kept as unknown"));
+                EntityType::Unknown
             }
         };
         let source = abbreviation(&get(cols.source));
@@ -61,18 +64,23 @@ pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
         }
         e.programs = split_list(&get(cols.programs), ';');
         for address in split_list(&get(cols.addresses), ';') {
-            // The country is the address's last part, as a code.
+            // The country is the address's last part, usually as a code; an
+            // address without one names no country (no warning).
             if let Some(code) = address.rsplit(',').next().and_then(countries::code) {
                 push_unique(&mut e.countries, code.to_owned());
             }
             push_unique(&mut e.addresses, address);
         }
         for c in [cols.citizenships, cols.nationalities] {
-            for value in get(c).split([';', ',']) {
-                if let Some(code) = countries::code(value) {
-                    push_unique(&mut e.countries, code.to_owned());
-                }
-            }
+            let values = split_list(&get(c), ';');
+            parsed.countries(file, line, &mut e, values.iter().map(String::as_str));
+        }
+        e.details.dates_of_birth = split_list(&get(cols.dates_of_birth), ';');
+        e.details.identifiers = split_list(&get(cols.ids), ';');
+        let end = get(cols.end_date);
+        if !end.is_empty() {
+            e.details.expires_at_unix_ms = super::date_unix_ms(&end);
+            e.details.expires = Some(end);
         }
         merged.add(line, e);
     }
@@ -89,6 +97,9 @@ struct Cols {
     alt_names: Option<usize>,
     citizenships: Option<usize>,
     nationalities: Option<usize>,
+    dates_of_birth: Option<usize>,
+    ids: Option<usize>,
+    end_date: Option<usize>,
 }
 
 /// `Denied Persons List (DPL) - Bureau of Industry and Security` → `DPL`;

@@ -7,7 +7,9 @@
 //!
 //! `id` (string or number) and `name` are required; `type` is `individual`,
 //! `entity`, `vessel`, `aircraft` or absent (`unknown`); `countries` are
-//! ISO 3166-1 alpha-2 codes or country names. Other fields are ignored.
+//! ISO 3166-1 alpha-2 codes or country names; `dates_of_birth` and
+//! `identifiers` are kept as written. An unknown type or country is kept
+//! (as `unknown`, or as written) with a warning. Other fields are ignored.
 //! Blank lines are skipped; a leading UTF-8 byte-order mark is dropped.
 
 use std::collections::HashMap;
@@ -15,7 +17,6 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use super::Parsed;
-use crate::screening::countries;
 use crate::screening::entry::{EntityType, WatchlistEntry};
 
 #[derive(Deserialize)]
@@ -32,6 +33,10 @@ struct Row {
     addresses: Vec<String>,
     #[serde(default)]
     programs: Vec<String>,
+    #[serde(default)]
+    dates_of_birth: Vec<String>,
+    #[serde(default)]
+    identifiers: Vec<String>,
 }
 
 pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
@@ -77,35 +82,22 @@ pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
         let entity_type = match row.kind.as_deref().unwrap_or("").parse::<EntityType>() {
             Ok(t) => t,
             Err(reason) => {
-                parsed.malformed(file, line, reason);
-                continue;
+                parsed.warning(file, line, format!("{id}: {reason}; kept as unknown"));
+                EntityType::Unknown
             }
         };
-        let mut countries = Vec::new();
-        let mut unknown = None;
-        for c in &row.countries {
-            match countries::code(c) {
-                Some(code) if !countries.contains(&code.to_owned()) => {
-                    countries.push(code.to_owned())
-                }
-                Some(_) => {}
-                None => unknown = Some(c.clone()),
-            }
-        }
-        if let Some(c) = unknown {
-            parsed.malformed(file, line, format!("{id}: unknown country {c:?}"));
-            continue;
-        }
         let mut e = WatchlistEntry::new(id.clone(), entity_type, row.name.trim());
+        parsed.countries(file, line, &mut e, row.countries.iter().map(String::as_str));
         e.aliases = row
             .aliases
             .into_iter()
             .map(|a| a.trim().to_owned())
             .filter(|a| a != &e.name)
             .collect();
-        e.countries = countries;
         e.addresses = row.addresses;
         e.programs = row.programs;
+        e.details.dates_of_birth = row.dates_of_birth;
+        e.details.identifiers = row.identifiers;
         by_id.insert(id, line);
         entries.push(e);
         lines.push(line);

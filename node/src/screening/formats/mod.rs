@@ -4,7 +4,11 @@
 //!
 //! A row that cannot be used is never dropped silently: it is returned in
 //! [`Parsed::malformed`] with its file, line number and reason, and the
-//! other rows are kept.
+//! other rows are kept. Only a missing or unusable name or id makes a row
+//! unusable: an auxiliary field no table resolves (a country name, an
+//! entity type) is kept as written in the entry's details and reported in
+//! [`Parsed::warnings`], so a list publisher's spelling never costs an
+//! entity.
 //!
 //! - `ofac-csv` — a folder with OFAC's legacy CSV files, `sdn.csv` (+
 //!   `alt.csv`, `add.csv`) or `cons_prim.csv` (+ `cons_alt.csv`,
@@ -92,14 +96,58 @@ impl fmt::Display for Malformed {
     }
 }
 
+/// A field of a kept entry that was kept as written (same shape as [`Malformed`]).
+pub type Warning = Malformed;
+
 /// What a file (or folder) held.
 #[derive(Clone, Debug, Default)]
 pub struct Parsed {
     pub entries: Vec<WatchlistEntry>,
+    /// Rows skipped: no usable name or id.
     pub malformed: Vec<Malformed>,
+    /// Entries kept with a field not understood.
+    pub warnings: Vec<Warning>,
 }
 
 impl Parsed {
+    fn warning(&mut self, file: &str, line: u64, reason: impl Into<String>) {
+        self.warnings.push(Malformed {
+            file: file.to_owned(),
+            line,
+            reason: reason.into(),
+        });
+    }
+
+    /// Resolves country names (or codes) into `e.countries`; what no table
+    /// knows is kept in the entry's details and warned about.
+    fn countries<'a>(
+        &mut self,
+        file: &str,
+        line: u64,
+        e: &mut WatchlistEntry,
+        names: impl IntoIterator<Item = &'a str>,
+    ) {
+        for name in names {
+            let name = name.trim();
+            if super::countries::is_unstated(name) {
+                continue;
+            }
+            match super::countries::code(name) {
+                Some(code) => push_unique(&mut e.countries, code.to_owned()),
+                None => {
+                    if !e.details.unresolved_countries.iter().any(|c| c == name) {
+                        self.warning(
+                            file,
+                            line,
+                            format!("{}: unknown country {name:?} kept as written", e.source_id),
+                        );
+                        e.details.unresolved_countries.push(name.to_owned());
+                    }
+                }
+            }
+        }
+    }
+
     fn malformed(&mut self, file: &str, line: u64, reason: impl Into<String>) {
         self.malformed.push(Malformed {
             file: file.to_owned(),
@@ -119,6 +167,8 @@ impl Parsed {
             }
         }
         self.malformed
+            .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        self.warnings
             .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     }
 }
@@ -344,6 +394,27 @@ fn slug(text: &str) -> String {
     out
 }
 
+/// A list's date (`MM/DD/YYYY` as BIS and trade.gov write it, or ISO
+/// `YYYY-MM-DD`) as the end of that day (UTC) in Unix milliseconds.
+fn date_unix_ms(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let nums: Vec<i32> = t
+        .get(..10)
+        .unwrap_or(t)
+        .split(['/', '-'])
+        .map(|n| n.parse::<i32>().ok())
+        .collect::<Option<_>>()?;
+    let (year, month, day) = match (t.contains('/'), nums.as_slice()) {
+        (true, [m, d, y]) => (*y, *m, *d),
+        (false, [y, m, d]) => (*y, *m, *d),
+        _ => return None,
+    };
+    let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let date = time::Date::from_calendar_date(year, month, u8::try_from(day).ok()?).ok()?;
+    let end = date.with_hms(23, 59, 59).ok()?.assume_utc();
+    Some(end.unix_timestamp() * 1000 + 999)
+}
+
 /// Splits on `sep`, trims, drops empties.
 fn split_list(text: &str, sep: char) -> Vec<String> {
     text.split(sep)
@@ -379,5 +450,9 @@ mod tests {
         assert!(slug(&"word ".repeat(40)).len() <= 96);
         assert_eq!(slug(" AARON  Abraham-Villa, Jr."), "aaron-abraham-villa-jr");
         assert_eq!(split_list("a; b;;c ", ';'), ["a", "b", "c"]);
+        assert_eq!(date_unix_ms("01/14/2026"), date_unix_ms("2026-01-14"));
+        assert_eq!(date_unix_ms("1970-01-01"), Some(86_399_999));
+        assert_eq!(date_unix_ms("13/45/2026"), None);
+        assert_eq!(date_unix_ms("soon"), None);
     }
 }

@@ -11,7 +11,6 @@
 use std::collections::HashMap;
 
 use super::{error_line, field, line_of, push_unique, Parsed};
-use crate::screening::countries;
 use crate::screening::entry::{EntityType, WatchlistEntry};
 
 /// The files of one OFAC list: (file name, bytes).
@@ -107,15 +106,16 @@ pub fn parse(files: &OfacFiles) -> Parsed {
             "aircraft" => EntityType::Aircraft,
             "" | "entity" => EntityType::Entity,
             other => {
-                parsed.malformed(
+                parsed.warning(
                     prim_name,
                     line,
-                    format!("entry {id}: unknown type {other:?}"),
+                    format!("entry {id}: unknown type {other:?}; kept as unknown"),
                 );
-                continue;
+                EntityType::Unknown
             }
         };
         let mut e = WatchlistEntry::new(id.clone(), entity_type, f[1].clone());
+        remarks_details(&f[11], &mut e);
         e.programs = f[3]
             .split("] [")
             .map(|p| p.trim_matches(|c: char| c == '[' || c == ']' || c.is_whitespace()))
@@ -184,14 +184,48 @@ pub fn parse(files: &OfacFiles) -> Parsed {
                 .filter(|s| !s.is_empty())
                 .collect();
             push_unique(&mut e.addresses, text.join(", "));
-            if let Some(code) = countries::code(&f[4]) {
-                push_unique(&mut e.countries, code.to_owned());
-            }
+            let country = f[4].clone();
+            parsed.countries(name, line, &mut entries[i], [country.as_str()]);
         }
     }
     parsed.entries = entries;
     parsed.validate(prim_name, &lines);
     parsed
+}
+
+/// Dates of birth (`DOB 10 Dec 1948`) and identifiers (`Passport
+/// A1234567 (Iran)`, `National ID No. …`, `IMO 1234567` …) from OFAC
+/// remarks, which list them separated by `;`.
+fn remarks_details(remarks: &str, e: &mut WatchlistEntry) {
+    const ID_WORDS: &[&str] = &[
+        "passport",
+        " no.",
+        "identification number",
+        "imo ",
+        "swift/bic",
+        "registration id",
+        "tax id",
+        "nit #",
+        "d-u-n-s",
+        "national id",
+        "cedula",
+        "curp",
+        "rfc ",
+    ];
+    for part in remarks.split(';').map(str::trim) {
+        let part = part.trim_end_matches('.');
+        let lower = part.to_ascii_lowercase();
+        if let Some(dob) = part.strip_prefix("DOB ") {
+            push_unique(&mut e.details.dates_of_birth, dob.trim().to_owned());
+        } else if !lower.starts_with("a.k.a.")
+            && !lower.starts_with("f.k.a.")
+            && !lower.starts_with("n.k.a.")
+            && ID_WORDS.iter().any(|w| lower.contains(w))
+            && part.len() <= super::super::entry::MAX_NAME
+        {
+            push_unique(&mut e.details.identifiers, part.to_owned());
+        }
+    }
 }
 
 /// Names quoted after `a.k.a.` (or `f.k.a.`, `n.k.a.`) in OFAC remarks:
