@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 
 use concord_node::screening::formats::{self, Format};
-use concord_node::screening::normalize::{tokens, FORMS};
+use concord_node::screening::legal_forms;
+use concord_node::screening::normalize::tokens;
 use concord_node::screening::score::score_names;
 use concord_node::screening::{
     EntityType, Filter, IndexedEntry, ListIndex, PreparedQuery, WatchlistEntry,
@@ -171,7 +172,7 @@ fn companies_sharing_only_company_form_words_never_match() {
         countries: &[],
         now_unix_ms: 0,
     };
-    for form in FORMS {
+    for form in legal_forms::spellings() {
         for query in [
             format!("ZENTRIXA {form}"),
             form.to_string(),

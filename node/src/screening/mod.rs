@@ -4,6 +4,8 @@
 //!
 //! # Layout
 //! - `normalize`: a name → tokens (transliteration, variants, company forms).
+//! - `legal_forms`: the legal-form equivalence table (`legal_forms.txt`,
+//!   after ISO 20275), which marks form words and phrases in a name.
 //! - `score`: one query name against one listed name → score and explanation.
 //! - `index`: one list in memory; candidate generation through token keys.
 //! - `entry`: [`WatchlistEntry`], what every list is made of.
@@ -22,6 +24,7 @@ mod denials;
 pub mod entry;
 pub mod formats;
 pub mod index;
+pub mod legal_forms;
 pub mod normalize;
 pub mod score;
 mod watchlists;

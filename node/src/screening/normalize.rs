@@ -12,8 +12,9 @@
 //!    of the same name map to one form through [`VARIANTS`] (`mohamed`,
 //!    `mohammed`, `muhammed` → `muhammad`), and Slavic endings `-iy`, `-ii`,
 //!    `-ij` become `-y`.
-//! 4. Each token gets a class and weight: company-form words ([`FORMS`]: `llc`,
-//!    `ooo`, `gmbh` …) weigh nothing, particles (`al`, `bin`, `de` …) and
+//! 4. Each token gets a class and weight: legal-form words and phrases
+//!    (`llc`, `ooo`, `joint stock company`, `aktsionernoe obshchestvo` …,
+//!    the table of `legal_forms`) weigh nothing, particles (`al`, `bin`, `de` …) and
 //!    generic business words (`trading`, `bank` …) weigh little, initials
 //!    little, anything else 1. If every token of a name is a company-form
 //!    word, they count as ordinary words, so a name never becomes empty.
@@ -78,6 +79,20 @@ impl Token {
 
 /// Splits and normalizes a name into tokens (see the module docs).
 pub fn tokens(name: &str) -> Vec<Token> {
+    let mut out = raw_tokens(name);
+    super::legal_forms::mark(&mut out);
+    // A name made only of company-form words keeps them as words.
+    if !out.is_empty() && out.iter().all(|t| t.class == TokenClass::Form) {
+        for t in &mut out {
+            t.class = classify(&t.base);
+        }
+    }
+    out
+}
+
+/// Tokens before legal forms are recognised (which the form table itself
+/// is read with).
+pub(super) fn raw_tokens(name: &str) -> Vec<Token> {
     let mut out: Vec<Token> = Vec::new();
     let mut word = String::new();
     let mut abjad = false;
@@ -111,12 +126,6 @@ pub fn tokens(name: &str) -> Vec<Token> {
         }
     }
     flush(&mut word, &mut abjad, &mut out);
-    // A name made only of company-form words keeps them as words.
-    if !out.is_empty() && out.iter().all(|t| t.class == TokenClass::Form) {
-        for t in &mut out {
-            t.class = TokenClass::Word;
-        }
-    }
     out
 }
 
@@ -212,9 +221,7 @@ pub fn fold(s: &str) -> String {
 }
 
 fn classify(text: &str) -> TokenClass {
-    if FORMS.contains(&text) {
-        TokenClass::Form
-    } else if PARTICLES.contains(&text) {
+    if PARTICLES.contains(&text) {
         TokenClass::Particle
     } else if GENERIC.contains(&text) {
         TokenClass::Generic
@@ -287,86 +294,6 @@ pub fn skeleton(token: &str) -> String {
     }
     String::from_utf8(out).unwrap_or_default()
 }
-
-/// Legal-form words: ignored for similarity, so they neither help nor hurt a
-/// match (`ROMASHKA OOO` = `Romashka LLC`), and two names that share only
-/// these never match.
-pub const FORMS: &[&str] = &[
-    "ab",
-    "ad",
-    "ag",
-    "ao",
-    "aps",
-    "as",
-    "bhd",
-    "bv",
-    "cjsc",
-    "co",
-    "company",
-    "corp",
-    "corporation",
-    "cv",
-    "cie",
-    "dd",
-    "dmcc",
-    "doo",
-    "ead",
-    "eirl",
-    "eood",
-    "est",
-    "establishment",
-    "fz",
-    "fzc",
-    "fzco",
-    "fze",
-    "fzllc",
-    "gk",
-    "gmbh",
-    "inc",
-    "incorporated",
-    "jsc",
-    "kft",
-    "kg",
-    "kk",
-    "llc",
-    "llp",
-    "lp",
-    "ltd",
-    "ltda",
-    "limited",
-    "mbh",
-    "nv",
-    "oao",
-    "ojsc",
-    "ood",
-    "ooo",
-    "oy",
-    "oyj",
-    "pao",
-    "pjsc",
-    "plc",
-    "pt",
-    "pte",
-    "pty",
-    "pvt",
-    "sa",
-    "sac",
-    "saic",
-    "sal",
-    "sarl",
-    "sas",
-    "sdn",
-    "sl",
-    "spa",
-    "sprl",
-    "srl",
-    "sro",
-    "tbk",
-    "tov",
-    "ulc",
-    "zao",
-    "zrt",
-];
 
 /// Articles, genealogical particles and connectives.
 pub const PARTICLES: &[&str] = &[

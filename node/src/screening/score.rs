@@ -550,6 +550,16 @@ mod tests {
             ("Romashka LLC", "OOO ROMASHKA"),
             ("Argument", "JSC ARGUMENT"),
             ("Acme Trading GmbH", "ACME TRADING LTD"),
+            // legal forms written out, abbreviated or transliterated
+            ("JSC ARGUMENT", "JOINT STOCK COMPANY ARGUMENT"),
+            (
+                "AKTSIONERNOE OBSHCHESTVO ARGUMENT",
+                "JOINT STOCK COMPANY ARGUMENT",
+            ),
+            ("AKTSIONERNOE OBSHCHESTVO ARGUMENT", "AO ARGUMENT"),
+            ("LIMITED LIABILITY COMPANY ROMASHKA", "LLC ROMASHKA"),
+            ("LIMITED LIABILITY COMPANY ROMASHKA", "OOO ROMASHKA"),
+            ("ООО Ромашка", "ROMASHKA, LLC"),
             // initials
             ("J. Smith Johnson", "SMITH JOHNSON, John"),
         ] {
@@ -564,6 +574,11 @@ mod tests {
             ("Acme LLC", "ZENITH LLC"),
             ("OOO Romashka", "OOO VASILEK"),
             ("JSC Argument", "JSC PROMETEY"),
+            (
+                "JOINT STOCK COMPANY ARGUMENT",
+                "JOINT STOCK COMPANY PROMETEY",
+            ),
+            ("Argument LLC", "LIMITED LIABILITY COMPANY PROMETEY"),
             ("Alpha Trading LLC", "OMEGA TRADING LLC"),
             ("Bank Melli", "BANK SADERAT"),
             ("LLC", "ROMASHKA LLC"),
