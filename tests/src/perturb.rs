@@ -92,3 +92,138 @@ pub const CYRILLIC: &[(&str, &str)] = &[
     ("J", "Дж"),
     ("H", "Х"),
 ];
+
+/// The name as an Arabic-language document would write it: the article
+/// `AL-` attached to the next word (`ال`), long vowels and diphthongs
+/// written (`OU`, `EE`, `AY` → و, ي), single short vowels left out (`HASAN`
+/// → حسن), doubled letters written once, a final `-A`/`-AH` as tā marbūṭa
+/// (ة), a vowel opening a word as alif (ا). Latin letters without an Arabic
+/// one take the nearest (P → ب, V → ف, G → ج, X → كس).
+pub fn arabic(name: &str) -> String {
+    let upper = name.to_uppercase();
+    let mut words: Vec<String> = upper
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '-')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut article = false;
+    for w in words.drain(..) {
+        if (w == "AL" || w == "EL") && !article {
+            article = true;
+            continue;
+        }
+        let mut a = arabic_word(&w);
+        if article {
+            a = format!("ال{a}");
+            article = false;
+        }
+        out.push(a);
+    }
+    if article {
+        out.push("ال".to_owned());
+    }
+    out.join(" ")
+}
+
+fn arabic_word(w: &str) -> String {
+    if w.bytes().all(|b| b.is_ascii_digit()) {
+        return w.to_owned();
+    }
+    const PAIRS: &[(&str, &str)] = &[
+        ("SH", "ش"),
+        ("KH", "خ"),
+        ("TH", "ث"),
+        ("DH", "ذ"),
+        ("GH", "غ"),
+        ("CH", "تش"),
+        ("OU", "و"),
+        ("OO", "و"),
+        ("UU", "و"),
+        ("EE", "ي"),
+        ("II", "ي"),
+        ("IE", "ي"),
+        ("AA", "ا"),
+        ("AY", "ي"),
+        ("AI", "ي"),
+        ("EY", "ي"),
+        ("EI", "ي"),
+        ("AW", "و"),
+        ("AU", "و"),
+    ];
+    let consonant = |c: char| -> Option<&'static str> {
+        Some(match c {
+            'B' | 'P' => "ب",
+            'T' => "ت",
+            'J' | 'G' => "ج",
+            'H' => "ح",
+            'D' => "د",
+            'R' => "ر",
+            'Z' => "ز",
+            'S' => "س",
+            'F' | 'V' => "ف",
+            'Q' => "ق",
+            'K' | 'C' => "ك",
+            'L' => "ل",
+            'M' => "م",
+            'N' => "ن",
+            'W' => "و",
+            'Y' => "ي",
+            'X' => "كس",
+            _ => return None,
+        })
+    };
+    let chars: Vec<char> = w.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    let mut last = ' ';
+    while i < chars.len() {
+        let c = chars[i];
+        let rest: String = chars[i..].iter().take(2).collect();
+        let end = i + 1 == chars.len();
+        if i == 0 && "AEIOU".contains(c) {
+            out.push('ا');
+            // `OU`, `EE` … at the start: the alif carries the long vowel too.
+            let pair = PAIRS.iter().find(|(p, _)| rest == *p);
+            if let Some((_, to)) = pair.filter(|(_, to)| *to != "ا") {
+                out.push_str(to);
+                i += 2;
+            } else {
+                i += 1;
+            }
+            last = c;
+            continue;
+        }
+        if let Some((_, to)) = PAIRS.iter().find(|(p, _)| rest == *p) {
+            out.push_str(to);
+            i += 2;
+            last = ' ';
+            continue;
+        }
+        if c == last {
+            i += 1;
+            continue;
+        }
+        last = c;
+        let final_ah = c == 'A' && i + 2 == chars.len() && chars[i + 1] == 'H';
+        match c {
+            'A' if end || final_ah => {
+                out.push('ة');
+                i += usize::from(final_ah);
+            }
+            'I' | 'Y' if end => out.push('ي'),
+            'A' | 'E' | 'I' | 'O' | 'U' => {}
+            _ => match consonant(c) {
+                Some(a) => out.push_str(a),
+                None => out.push(c),
+            },
+        }
+        i += 1;
+    }
+    out
+}

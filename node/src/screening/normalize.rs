@@ -93,6 +93,8 @@ pub fn tokens(name: &str) -> Vec<Token> {
 /// Tokens before legal forms are recognised (which the form table itself
 /// is read with).
 pub(super) fn raw_tokens(name: &str) -> Vec<Token> {
+    let arabic = arabic_words(name);
+    let name: &str = &arabic;
     let mut out: Vec<Token> = Vec::new();
     let mut word = String::new();
     let mut abjad = false;
@@ -156,6 +158,93 @@ fn make_token(raw: String, abjad: bool) -> Token {
         abjad,
     }
 }
+
+/// Arabic-script words as their Latin listings write them, before letter
+/// by letter transliteration: the attached article split off (`الحسين` →
+/// `al حسين`, written `AL-HUSAYN` in the listing), and the particles and
+/// name parts that transliterate badly letter by letter (`ابو` → `bw`)
+/// written as the lists do ([`ARABIC_WORDS`]). Words in other scripts are
+/// left alone.
+fn arabic_words(name: &str) -> std::borrow::Cow<'_, str> {
+    if !name.chars().any(|c| matches!(c as u32, 0x0600..=0x06FF)) {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    for (i, word) in name.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&arabic_word(word));
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn arabic_word(word: &str) -> String {
+    // Hamza seats and the madda are one alif to the lists' romanizations.
+    let w: String = word
+        .chars()
+        .map(|c| match c {
+            'أ' | 'إ' | 'آ' | 'ٱ' => 'ا',
+            _ => c,
+        })
+        .collect();
+    if let Some((_, latin)) = ARABIC_WORDS.iter().find(|(a, _)| *a == w) {
+        return (*latin).to_owned();
+    }
+    // `عبدالرحمن`: abd al-Rahman written as one word.
+    if let Some(rest) = w.strip_prefix("عبدال").filter(|r| r.chars().count() >= 2) {
+        return format!("abd al {rest}");
+    }
+    // The article (and `wa-`/`bi-` before it) attached to a word of two
+    // letters or more.
+    for prefix in ["وال", "بال", "ال"] {
+        if let Some(rest) = w.strip_prefix(prefix).filter(|r| r.chars().count() >= 2) {
+            return format!("al {rest}");
+        }
+    }
+    w
+}
+
+/// Arabic-script words → their usual romanization in sanctions lists.
+/// Letter by letter they lose the vowels the lists write (`ابو` → `bw`,
+/// `عبد` → `bd`) or the article's assimilation (`الله` → `llh`).
+pub const ARABIC_WORDS: &[(&str, &str)] = &[
+    ("ابو", "abu"),
+    ("ابا", "abu"),
+    ("ابي", "abu"),
+    ("بن", "bin"),
+    ("ابن", "bin"),
+    ("بنت", "bint"),
+    ("عبد", "abd"),
+    ("الله", "allah"),
+    ("عبدالله", "abdullah"),
+    ("ال", "al"),
+    ("ام", "umm"),
+    ("محمد", "muhammad"),
+    ("احمد", "ahmad"),
+    ("علي", "ali"),
+    ("عمر", "umar"),
+    ("حسن", "hasan"),
+    ("حسين", "husayn"),
+    ("يوسف", "yusuf"),
+    ("ابراهيم", "ibrahim"),
+    ("اسامة", "usama"),
+    ("مصطفى", "mustafa"),
+    ("محمود", "mahmud"),
+    ("خالد", "khalid"),
+    ("سعيد", "said"),
+    ("عثمان", "uthman"),
+    ("اسماعيل", "ismail"),
+    ("عيسى", "isa"),
+    ("موسى", "musa"),
+    ("يحيى", "yahya"),
+    ("زكريا", "zakariya"),
+    ("سليمان", "sulayman"),
+    ("جعفر", "jafar"),
+    ("ناصر", "nasir"),
+    ("حزب", "hizb"),
+    ("القاعدة", "al qaida"),
+];
 
 /// The canonical spelling of one lower-case ASCII token: [`spelling`], then [`fold`].
 pub fn canonical(raw: &str) -> String {
@@ -522,7 +611,12 @@ mod tests {
         check("Евгений Пригожин", "evgeni prigozhin");
         check("王毅", "wang yi");
         check("Zhukovskiy", "zhukovsky");
-        check("محمد حسين", "mhmd* hsyn*");
+        check("محمد حسين", "muhammad husayn");
+        check("محمد حسن علوان", "muhammad hasan lwn*");
+        // The article is split off, particles read as the lists write them.
+        check("عبد الرحمن الحسيني", "abd al rhmn* al hsyny*");
+        check("أبو بكر البغدادي", "abu bkr* al bghddy*");
+        check("عبدالرحمن", "abd al rhmn*");
         check("", "");
         check("  --  ", "");
         // Only form words: they count as words, the name is not empty.
