@@ -1,5 +1,6 @@
 //! Match quality on the OFAC fixture (306 entries, every name and alias
-//! indexed): perturbed primary names must still find their entry, and
+//! indexed): perturbed primary names must still find their entry at or
+//! above the default threshold (only such matches count as found), and
 //! different companies sharing only company-form words must not match.
 //! The full-list figures are in BENCHMARKS.md (examples/screening_bench).
 
@@ -12,9 +13,11 @@ use concord_node::screening::score::score_names;
 use concord_node::screening::{
     EntityType, Filter, IndexedEntry, ListIndex, PreparedQuery, WatchlistEntry,
 };
-use concord_tests::perturb::{joined, transliterate, words, CYRILLIC};
+use concord_tests::perturb::{arabic, joined, transliterate, words, CYRILLIC};
 
 const THRESHOLD: f32 = 0.85;
+/// Measured 2026-12-03 on the fixture; the full-list figure is in BENCHMARKS.md.
+const ARABIC_FLOOR: f64 = 0.7;
 
 fn entries() -> Vec<WatchlistEntry> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/screening/ofac");
@@ -86,34 +89,44 @@ fn reorder(name: &str) -> Option<String> {
 }
 
 fn recall(kind: &str, floor: f64, perturb: &mut dyn FnMut(&str) -> Option<String>) {
+    recall_of(kind, floor, &|_| true, perturb)
+}
+
+/// Recall at the threshold over the entries `pick` selects.
+fn recall_of(
+    kind: &str,
+    floor: f64,
+    pick: &dyn Fn(&WatchlistEntry) -> bool,
+    perturb: &mut dyn FnMut(&str) -> Option<String>,
+) {
     let entries = entries();
     let ix = index(&entries);
     let (mut n, mut top5, mut at_threshold) = (0usize, 0usize, 0usize);
     let mut misses = Vec::new();
-    for e in &entries {
+    for e in entries.iter().filter(|e| pick(e)) {
         let Some(q) = perturb(&e.name) else { continue };
         n += 1;
         let (hit, strong) = found(&ix, &q, &e.source_id);
         top5 += usize::from(hit);
         at_threshold += usize::from(strong);
-        if !hit {
+        if !strong {
             misses.push(format!("{q:?} for {:?}", e.name));
         }
     }
     let r5 = top5 as f64 / n as f64;
     let rt = at_threshold as f64 / n as f64;
     println!("{kind}: {n} queries, recall@5 {r5:.3}, at threshold {rt:.3}");
-    assert!(n >= 100, "{kind}: only {n} queries");
+    assert!(n >= 30, "{kind}: only {n} queries");
     assert!(
-        r5 >= floor,
-        "{kind}: recall@5 {r5:.3} < {floor}; misses: {misses:#?}"
+        rt >= floor,
+        "{kind}: recall at the threshold {rt:.3} < {floor}; misses: {misses:#?}"
     );
 }
 
 #[test]
 fn typos_are_found() {
     let mut rng = Rng(7);
-    recall("typo", 0.97, &mut |n| typo(n, &mut rng));
+    recall("typo", 0.95, &mut |n| typo(n, &mut rng));
 }
 
 #[test]
@@ -124,7 +137,7 @@ fn reorderings_are_found() {
 #[test]
 fn joined_words_are_found() {
     let mut rng = Rng(11);
-    recall("joined", 0.97, &mut |n| joined(n, |k| rng.below(k)));
+    recall("joined", 0.96, &mut |n| joined(n, |k| rng.below(k)));
 }
 
 #[test]
@@ -132,9 +145,45 @@ fn names_in_cyrillic_are_found() {
     recall("cyrillic", 0.95, &mut |n| Some(transliterate(n, CYRILLIC)));
 }
 
+/// Individuals of programs whose parties write in Arabic script, their
+/// names written in Arabic (article attached, short vowels left out).
+#[test]
+fn names_in_arabic_script_are_found() {
+    let programs = ["SDGT", "IRAQ", "SYRIA", "LIBYA", "YEMEN", "LEBANON", "SUDAN"];
+    recall_of(
+        "arabic",
+        ARABIC_FLOOR,
+        &|e| {
+            e.entity_type == EntityType::Individual
+                && e.programs.iter().any(|p| programs.iter().any(|x| p.starts_with(x)))
+        },
+        &mut |n| Some(arabic(n)),
+    );
+}
+
+/// Companies with their legal form written another way, or a written-out
+/// form added.
+#[test]
+fn legal_form_variants_are_found() {
+    let mut rng = Rng(13);
+    let added = [
+        "JOINT STOCK COMPANY",
+        "AKTSIONERNOE OBSHCHESTVO",
+        "LIMITED LIABILITY COMPANY",
+        "OBSHCHESTVO S OGRANICHENNOY OTVETSTVENNOSTYU",
+        "SHERKAT SAHAMI KHASS",
+    ];
+    recall_of(
+        "legal form",
+        0.97,
+        &|e| e.entity_type == EntityType::Entity,
+        &mut |n| Some(format!("{} {n}", added[rng.below(added.len())])),
+    );
+}
+
 #[test]
 fn case_and_punctuation_do_not_matter() {
-    recall("lower case, no punctuation", 1.0, &mut |n| {
+    recall("lower case, no punctuation", 0.99, &mut |n| {
         Some(n.to_lowercase().replace([',', '.', '-', '\''], " "))
     });
 }
