@@ -149,13 +149,17 @@ fn names_in_cyrillic_are_found() {
 /// names written in Arabic (article attached, short vowels left out).
 #[test]
 fn names_in_arabic_script_are_found() {
-    let programs = ["SDGT", "IRAQ", "SYRIA", "LIBYA", "YEMEN", "LEBANON", "SUDAN"];
+    let programs = [
+        "SDGT", "IRAQ", "SYRIA", "LIBYA", "YEMEN", "LEBANON", "SUDAN",
+    ];
     recall_of(
         "arabic",
         ARABIC_FLOOR,
         &|e| {
             e.entity_type == EntityType::Individual
-                && e.programs.iter().any(|p| programs.iter().any(|x| p.starts_with(x)))
+                && e.programs
+                    .iter()
+                    .any(|p| programs.iter().any(|x| p.starts_with(x)))
         },
         &mut |n| Some(arabic(n)),
     );

@@ -64,6 +64,10 @@ pub struct Token {
     pub class: TokenClass,
     /// Written in an abjad script (no short vowels): compared by skeleton too.
     pub abjad: bool,
+    /// One Han or Hangul syllable: compared by exact spelling only, since
+    /// two-letter pinyin syllables one letter apart (`cheng`, `chen`) are
+    /// different characters and different people.
+    pub syllable: bool,
 }
 
 impl Token {
@@ -124,7 +128,13 @@ pub(super) fn raw_tokens(name: &str) -> Vec<Token> {
             push_ascii(t, &mut word, &mut abjad, &mut out, &mut flush);
         }
         if split {
+            let before = out.len();
             flush(&mut word, &mut abjad, &mut out);
+            if out.len() > before {
+                if let Some(t) = out.last_mut() {
+                    t.syllable = true;
+                }
+            }
         }
     }
     flush(&mut word, &mut abjad, &mut out);
@@ -156,6 +166,7 @@ fn make_token(raw: String, abjad: bool) -> Token {
         raw,
         class,
         abjad,
+        syllable: false,
     }
 }
 

@@ -47,11 +47,16 @@ pub struct Tok {
     pub skel: Box<str>,
     pub class: TokenClass,
     pub abjad: bool,
+    /// A Han or Hangul syllable: matches only by equal spelling.
+    pub syllable: bool,
 }
 
 impl Tok {
     pub fn new(t: &Token) -> Tok {
-        Tok::from_parts(t.text.clone(), t.base.clone(), t.class, t.abjad)
+        Tok {
+            syllable: t.syllable,
+            ..Tok::from_parts(t.text.clone(), t.base.clone(), t.class, t.abjad)
+        }
     }
 
     pub fn from_parts(text: String, base: String, class: TokenClass, abjad: bool) -> Tok {
@@ -63,6 +68,7 @@ impl Tok {
             base: base.into(),
             class,
             abjad,
+            syllable: false,
         }
     }
 
@@ -130,6 +136,9 @@ pub fn edit_budget(len: usize) -> usize {
 pub fn token_sim(q: &Tok, c: &Tok) -> Option<(f32, PairKind)> {
     if q.text == c.text {
         return Some((1.0, PairKind::Equal));
+    }
+    if q.syllable || c.syllable {
+        return None;
     }
     if q.class == TokenClass::Initial || c.class == TokenClass::Initial {
         let (i, w) = if q.class == TokenClass::Initial {
@@ -635,6 +644,9 @@ mod tests {
             ("John Smithson", "SMITH, John"),
             ("Maria Rodriguez", "RODRIGUEZ OREJUELA, Gilberto Jose"),
             ("Mohammed Hassan", "HUSSEIN, Mohammed"),
+            // Han syllables one letter apart are other characters
+            ("成 朱", "CHEN, Zhu"),
+            ("明 晨 郭", "CHEN, Guo Ping"),
             // partial credit never matches alone
             ("Haniyeh Salih", "HANIYA, Ismail"),
             // nothing in common
