@@ -189,6 +189,7 @@ pub(super) fn find(
                         score,
                         explanation: String::new(),
                         countries: d.destinations.clone(),
+                        ..ScreenMatch::default()
                     };
                     // A new version of the notice is a changed entry.
                     let digest = format!("{}v{}", d.id, d.version);

@@ -16,13 +16,16 @@ pub const MAX_ALIASES: usize = 1000;
 pub const MAX_DETAILS: usize = 256;
 
 /// What kind of party an entry is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub enum EntityType {
     Individual,
     Entity,
     Vessel,
     Aircraft,
     /// The list does not say (the BIS Denied Persons List, denial notices).
+    #[default]
     Unknown,
 }
 

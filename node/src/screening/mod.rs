@@ -91,8 +91,9 @@ pub struct ScreenRequest {
     pub lists: Vec<String>,
 }
 
-/// One listed party matching a query.
-#[derive(Clone, Debug, PartialEq)]
+/// One listed party matching a query. `Default` lets code that builds one
+/// by hand (risk's denial hits) name only the fields it knows.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ScreenMatch {
     pub list: String,
     pub source_id: String,
