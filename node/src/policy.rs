@@ -233,13 +233,15 @@ pub fn may_countersign(maker: &str, checker: &Caller) -> Result<(), Denied> {
 /// What a caller wants to do on the screening service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScreeningAction {
-    /// Replace an imported watchlist.
+    /// Replace or remove an imported watchlist.
     Import,
+    /// Screen names, list the lists, show one entry.
     Query,
 }
 
 /// Which of the screening service's actions a (local, admitted) caller may
-/// take: admins import lists; analysts, officers and admins screen.
+/// take: admins import and remove lists; analysts, officers and admins
+/// screen and read entries.
 pub fn authorize_screening(caller: &Caller, action: ScreeningAction) -> Result<(), Denied> {
     let (allowed, required) = match action {
         ScreeningAction::Import => (caller.role == Role::Admin, Role::Admin),

@@ -427,9 +427,11 @@ impl Node {
         )
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
-        let screening_api = ScreeningServiceServer::new(crate::api::ScreeningApi::new(screening))
-            .max_decoding_message_size(max)
-            .max_encoding_message_size(max);
+        let screening_api = ScreeningServiceServer::new(
+            crate::api::ScreeningApi::new(screening).with_risk(risk.clone()),
+        )
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
         let risk_api = RiskServiceServer::new(crate::api::RiskApi::new(risk))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);

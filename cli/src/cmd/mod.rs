@@ -25,6 +25,7 @@ pub mod retention;
 pub mod revocation;
 pub mod risk;
 pub mod screen;
+pub mod screen_lists;
 pub mod shipment;
 pub mod stats;
 pub mod status;

@@ -1,4 +1,4 @@
-//! `concord screen import|query|lists`: denied-party screening through the
+//! `concord screen import|query|lists|show|remove`: denied-party screening through the
 //! node's ScreeningService. Importing a list needs an admin profile;
 //! screening and listing an analyst, officer or admin profile.
 //!
@@ -41,6 +41,11 @@ pub enum ScreenCommand {
     Query(QueryArgs),
     /// List the watchlists screened, with their sizes and import times.
     Lists,
+    /// Print one listed entry: names, countries, programs, addresses, dates
+    /// of birth, identifiers and expiry.
+    Show(super::screen_lists::ShowArgs),
+    /// Delete an imported list (admin; audited; needs --rationale).
+    Remove(super::screen_lists::RemoveArgs),
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +118,8 @@ pub async fn run(
 ) -> Result<(), CliError> {
     match cmd {
         ScreenCommand::Import(args) => import(args, profile, output).await,
+        ScreenCommand::Show(args) => super::screen_lists::show(args, profile, output).await,
+        ScreenCommand::Remove(args) => super::screen_lists::remove(args, profile, output).await,
         ScreenCommand::Query(args) => {
             let options = options(&args)?;
             match &args.file {
@@ -311,13 +318,22 @@ async fn import(
         warned: warnings.len(),
         malformed,
         warnings,
+        added: r.added,
+        removed: r.removed,
+        changed: r.changed,
+        added_ids: r.added_ids,
+        removed_ids: r.removed_ids,
+        changed_ids: r.changed_ids,
+        newly_matching: r
+            .newly_matching
+            .into_iter()
+            .map(NewMatchOut::from)
+            .collect(),
+        rescored: r.rescored,
     };
     match output {
         OutputFormat::Json => print_json(&out)?,
-        OutputFormat::Table => print_text(&format!(
-            "Imported list {}: {} entries ({} names) from {}, replacing {} entries; {} malformed rows skipped, {} warnings\n",
-            out.list, out.entries, out.names, shown, out.replaced, out.skipped, out.warned
-        ))?,
+        OutputFormat::Table => print_text(&render_import(&out, &shown))?,
     }
     if out.clean {
         Ok(())
@@ -488,6 +504,110 @@ struct ImportOut {
     malformed: Vec<MalformedOut>,
     /// Entries kept with a field kept as written (unknown country, type).
     warnings: Vec<MalformedOut>,
+    /// Against the list held before (the id lists hold at most 1000 each).
+    added: u64,
+    removed: u64,
+    changed: u64,
+    added_ids: Vec<String>,
+    removed_ids: Vec<String>,
+    changed_ids: Vec<String>,
+    /// The node's parties that match an added or changed entry and did not before.
+    newly_matching: Vec<NewMatchOut>,
+    /// Applications awaiting a decision, all re-scored against the new list.
+    rescored: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct NewMatchOut {
+    party_id: String,
+    party_name: String,
+    matched_by: String,
+    source_id: String,
+    listed_name: String,
+    score: f64,
+    applications: Vec<String>,
+}
+
+impl From<pb::NewPartyMatch> for NewMatchOut {
+    fn from(m: pb::NewPartyMatch) -> Self {
+        NewMatchOut {
+            party_id: m.party_id,
+            party_name: m.party_name,
+            matched_by: m.matched_by,
+            source_id: m.source_id,
+            listed_name: m.listed_name,
+            score: m.score,
+            applications: m.applications,
+        }
+    }
+}
+
+/// Ids listed in table output before summarizing.
+const SHOWN_IDS: usize = 20;
+
+fn render_import(out: &ImportOut, shown: &str) -> String {
+    let mut text = format!(
+        "Imported list {}: {} entries ({} names) from {}, replacing {} entries; {} malformed rows skipped, {} warnings\n",
+        out.list, out.entries, out.names, shown, out.replaced, out.skipped, out.warned
+    );
+    text.push_str(&format!(
+        "Against the list held before: {} added, {} removed, {} changed\n",
+        out.added, out.removed, out.changed
+    ));
+    for (what, n, ids) in [
+        ("added", out.added, &out.added_ids),
+        ("removed", out.removed, &out.removed_ids),
+        ("changed", out.changed, &out.changed_ids),
+    ] {
+        if ids.is_empty() {
+            continue;
+        }
+        let mut line: Vec<&str> = ids.iter().take(SHOWN_IDS).map(String::as_str).collect();
+        let more = n.saturating_sub(line.len() as u64);
+        let tail = format!("and {more} more");
+        if more > 0 {
+            line.push(&tail);
+        }
+        text.push_str(&format!("  {what}: {}\n", line.join(", ")));
+    }
+    if out.newly_matching.is_empty() {
+        text.push_str("None of this node's parties newly match the list.\n");
+    } else {
+        text.push_str(&format!(
+            "{} of this node's parties newly match the list; their applications awaiting a decision have open hits:\n",
+            out.newly_matching.len()
+        ));
+        let mut table = Table::new([
+            "PARTY",
+            "NAME",
+            "SCORE",
+            "SOURCE ID",
+            "LISTED AS",
+            "APPLICATIONS",
+        ]);
+        for m in &out.newly_matching {
+            table.row([
+                m.party_id.clone(),
+                m.matched_by.clone(),
+                format!("{:.2}", m.score),
+                m.source_id.clone(),
+                m.listed_name.clone(),
+                if m.applications.is_empty() {
+                    "-".to_owned()
+                } else {
+                    m.applications.join(", ")
+                },
+            ]);
+        }
+        text.push_str(&table.render());
+    }
+    if out.rescored > 0 {
+        text.push_str(&format!(
+            "{} applications awaiting a decision re-scored\n",
+            out.rescored
+        ));
+    }
+    text
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -501,6 +621,50 @@ struct MatchOut {
     matched_name: String,
     score: f64,
     explanation: String,
+    /// The listed entry's context, for whoever decides on the match.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    countries: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    programs: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    addresses: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    dates_of_birth: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    identifiers: Vec<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    expires: String,
+    expired: bool,
+}
+
+impl MatchOut {
+    /// One line of the entry's context, empty if the list says nothing more.
+    fn context(&self) -> String {
+        let mut parts = Vec::new();
+        for (what, v) in [
+            ("countries", &self.countries),
+            ("programs", &self.programs),
+            ("born", &self.dates_of_birth),
+            ("ids", &self.identifiers),
+        ] {
+            if !v.is_empty() {
+                parts.push(format!("{what} {}", v.join(", ")));
+            }
+        }
+        if let Some(a) = self.addresses.first() {
+            let more = match self.addresses.len() {
+                1 => String::new(),
+                n => format!(" (+{} more)", n - 1),
+            };
+            parts.push(format!("address {a}{more}"));
+        }
+        if self.expired {
+            parts.push(format!("EXPIRED {}", self.expires));
+        } else if !self.expires.is_empty() {
+            parts.push(format!("expires {}", self.expires));
+        }
+        parts.join("; ")
+    }
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -525,6 +689,13 @@ impl From<&pb::ScreenResult> for ResultOut {
                     matched_name: m.matched_name.clone(),
                     score: m.score,
                     explanation: m.explanation.clone(),
+                    countries: m.countries.clone(),
+                    programs: m.programs.clone(),
+                    addresses: m.addresses.clone(),
+                    dates_of_birth: m.dates_of_birth.clone(),
+                    identifiers: m.identifiers.clone(),
+                    expires: m.expires.clone(),
+                    expired: m.expired,
                 })
                 .collect(),
         }
@@ -555,6 +726,10 @@ fn render_result(r: &ResultOut) -> String {
     );
     for (i, m) in r.matches.iter().enumerate() {
         out.push_str(&format!("  {}. {}\n", i + 1, m.explanation));
+        let context = m.context();
+        if !context.is_empty() {
+            out.push_str(&format!("     {context}\n"));
+        }
     }
     out
 }

@@ -13,15 +13,28 @@ use super::screening_convert as conv;
 use crate::error::Error;
 use crate::identity::Caller;
 use crate::policy::{self, ScreeningAction};
+use crate::risk::{ImportEffects, Risk};
 use crate::screening::{entry::text_bytes, ListSize, Screening, WatchlistEntry, MAX_BATCH};
 
 pub struct ScreeningApi {
     screening: Arc<Screening>,
+    /// Tells which parties newly match a re-imported list, and re-scores.
+    risk: Option<Arc<Risk>>,
 }
 
 impl ScreeningApi {
     pub fn new(screening: Arc<Screening>) -> Self {
-        ScreeningApi { screening }
+        ScreeningApi {
+            screening,
+            risk: None,
+        }
+    }
+
+    pub fn with_risk(self, risk: Arc<Risk>) -> Self {
+        ScreeningApi {
+            risk: Some(risk),
+            ..self
+        }
     }
 }
 
@@ -124,7 +137,47 @@ impl ScreeningService for ScreeningApi {
             .screening
             .import(&who.to_string(), &header.list, &header.format, entries)
             .await?;
-        Ok(Response::new(conv::import_out(outcome)))
+        // The list is durable and acknowledged whatever follows; a failure
+        // here is logged and left to the background re-scoring pass.
+        let effects = match &self.risk {
+            Some(risk) => match risk.after_import(&outcome.list, &outcome.diff).await {
+                Ok(effects) => effects,
+                Err(error) => {
+                    tracing::error!(%error, list = %outcome.list, "after the import: screening own parties failed");
+                    ImportEffects::default()
+                }
+            },
+            None => ImportEffects::default(),
+        };
+        Ok(Response::new(conv::import_out(outcome, effects)))
+    }
+
+    async fn get_entry(
+        &self,
+        req: Request<pb::GetEntryRequest>,
+    ) -> Result<Response<pb::GetEntryResponse>, Status> {
+        allowed(&req, ScreeningAction::Query)?;
+        let r = req.into_inner();
+        let entry = self.screening.entry(&r.list, &r.source_id)?;
+        Ok(Response::new(conv::listed_out(entry)))
+    }
+
+    async fn remove_list(
+        &self,
+        req: Request<pb::RemoveListRequest>,
+    ) -> Result<Response<pb::RemoveListResponse>, Status> {
+        let who = allowed(&req, ScreeningAction::Import)?;
+        let r = req.into_inner();
+        let outcome = self
+            .screening
+            .remove(&who.to_string(), &r.list, &r.rationale)
+            .await?;
+        if let Some(risk) = &self.risk {
+            if let Err(error) = risk.rescore_open(&format!("list removal {}", r.list)).await {
+                tracing::error!(%error, list = %r.list, "after the removal: re-scoring failed");
+            }
+        }
+        Ok(Response::new(conv::removed_out(outcome)))
     }
 
     async fn query(

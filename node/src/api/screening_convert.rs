@@ -4,10 +4,14 @@
 use concord_proto::v1 as pb;
 
 use crate::error::Error;
+use crate::risk::ImportEffects;
 use crate::screening::{
-    EntryDetails, ImportOutcome, ListInfo, ListKind, ScreenMatch, ScreenRequest, ScreenResult,
-    WatchlistEntry,
+    EntryDetails, ImportOutcome, ListInfo, ListKind, ListedEntry, RemoveOutcome, ScreenMatch,
+    ScreenRequest, ScreenResult, WatchlistEntry,
 };
+
+/// Most ids of each kind, and parties, an import's answer lists.
+const MAX_LISTED: usize = 1000;
 
 pub fn entry_in(e: pb::WatchlistEntry) -> Result<WatchlistEntry, Error> {
     let entity_type = e
@@ -30,6 +34,40 @@ pub fn entry_in(e: pb::WatchlistEntry) -> Result<WatchlistEntry, Error> {
             expires_at_unix_ms: (e.expires_at_unix_ms != 0).then_some(e.expires_at_unix_ms),
         },
     })
+}
+
+pub fn entry_out(e: WatchlistEntry) -> pb::WatchlistEntry {
+    pb::WatchlistEntry {
+        source_id: e.source_id,
+        entity_type: e.entity_type.to_string(),
+        name: e.name,
+        aliases: e.aliases,
+        countries: e.countries,
+        addresses: e.addresses,
+        programs: e.programs,
+        unresolved_countries: e.details.unresolved_countries,
+        dates_of_birth: e.details.dates_of_birth,
+        identifiers: e.details.identifiers,
+        expires: e.details.expires.unwrap_or_default(),
+        expires_at_unix_ms: e.details.expires_at_unix_ms.unwrap_or_default(),
+    }
+}
+
+pub fn listed_out(e: ListedEntry) -> pb::GetEntryResponse {
+    pb::GetEntryResponse {
+        list: e.list,
+        entry: Some(entry_out(e.entry)),
+        issuer: e.issuer.unwrap_or_default(),
+        expired: e.expired,
+    }
+}
+
+pub fn removed_out(r: RemoveOutcome) -> pb::RemoveListResponse {
+    pb::RemoveListResponse {
+        list: r.list,
+        entries: r.entries as u64,
+        removed_at_unix_ms: r.removed_at_unix_ms,
+    }
 }
 
 /// Options as a request without a name; range checks happen in `screening`.
@@ -69,8 +107,7 @@ fn match_out(m: ScreenMatch) -> pb::ScreenMatch {
         entity_type: m.entity_type.to_string(),
         name: m.name,
         matched_name: m.matched_name,
-        // Scores are computed in f32; round so JSON shows 0.93, not 0.9300000071525574.
-        score: (f64::from(m.score) * 10_000.0).round() / 10_000.0,
+        score: score_out(m.score),
         explanation: m.explanation,
         countries: m.countries,
         issuer: m.issuer,
@@ -100,12 +137,40 @@ pub fn list_out(l: ListInfo) -> pb::WatchlistInfo {
     }
 }
 
-pub fn import_out(o: ImportOutcome) -> pb::ImportListResponse {
+fn score_out(score: f32) -> f64 {
+    // Scores are computed in f32; round so JSON shows 0.93, not 0.9300000071525574.
+    (f64::from(score) * 10_000.0).round() / 10_000.0
+}
+
+pub fn import_out(o: ImportOutcome, effects: ImportEffects) -> pb::ImportListResponse {
+    let first = |ids: Vec<String>| ids.into_iter().take(MAX_LISTED).collect::<Vec<_>>();
+    let d = o.diff;
     pb::ImportListResponse {
         list: o.list,
         entries: o.entries as u64,
         names: o.names as u64,
         replaced: o.replaced as u64,
         imported_at_unix_ms: o.imported_at_unix_ms,
+        added: d.added.len() as u64,
+        removed: d.removed.len() as u64,
+        changed: d.changed.len() as u64,
+        added_ids: first(d.added),
+        removed_ids: first(d.removed),
+        changed_ids: first(d.changed),
+        newly_matching: effects
+            .newly_matching
+            .into_iter()
+            .take(MAX_LISTED)
+            .map(|m| pb::NewPartyMatch {
+                party_id: m.party_id,
+                party_name: m.party_name,
+                matched_by: m.matched_by,
+                source_id: m.source_id,
+                listed_name: m.listed_name,
+                score: score_out(m.score),
+                applications: m.applications,
+            })
+            .collect(),
+        rescored: effects.rescored as u64,
     }
 }

@@ -17,10 +17,12 @@
 //! - `rescore`: the background task following the exchange and list imports.
 //! - `hits`: screening hits on an application and officers' dispositions.
 //! - `decision`: the risk picture each licensing decision records (four eyes).
+//! - `list_import`: which of the node's parties newly match a re-imported list.
 
 pub mod assess;
 mod decision;
 pub mod hits;
+mod list_import;
 pub mod methodology;
 mod rescore;
 pub mod score;
@@ -32,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 pub use hits::{Disposition, Hit, HitStatus};
+pub use list_import::{ImportEffects, NewMatch};
 pub use methodology::{Effective, Methodology, RiskFile};
 pub use score::{Factor, FactorKind, Scored};
 
@@ -87,6 +90,15 @@ impl Assessment {
 }
 
 /// States in which an application awaits a human decision, so its score matters.
+/// What a re-scoring pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Rescored {
+    /// Applications awaiting a decision, all scored.
+    pub scored: usize,
+    /// Those whose result changed, stored anew.
+    pub stored: usize,
+}
+
 pub fn is_open(state: LicenseState) -> bool {
     matches!(
         state,
@@ -205,6 +217,12 @@ impl Risk {
     /// only those whose result changed, or that had none. Returns how many
     /// were stored.
     pub async fn rescore_open(&self, trigger: &str) -> Result<usize> {
+        Ok(self.rescore_open_counted(trigger).await?.stored)
+    }
+
+    /// The same, also counting the applications scored (whether or not
+    /// their result changed).
+    pub(crate) async fn rescore_open_counted(&self, trigger: &str) -> Result<Rescored> {
         let _in_order = self.writing.lock().await;
         let open: Vec<License> = self
             .licensing
@@ -215,10 +233,11 @@ impl Risk {
         // Most records land on nodes with nothing awaiting a decision: skip
         // re-verifying every record held then.
         if open.is_empty() {
-            return Ok(0);
+            return Ok(Rescored::default());
         }
         let world = self.world().await?;
         let mut stored = 0;
+        let scored = open.len();
         for license in open {
             if self
                 .score_and_store(&world, &license, trigger, false)
@@ -228,7 +247,7 @@ impl Risk {
                 stored += 1;
             }
         }
-        Ok(stored)
+        Ok(Rescored { scored, stored })
     }
 
     /// Reading the records back re-verifies every signature: CPU work, kept

@@ -12,7 +12,8 @@
 //! - `formats`: OFAC, BIS DPL, CSL and JSON-lines parsers, with malformed
 //!   rows reported by line.
 //! - `countries`: country names → ISO codes.
-//! - `watchlists`: persistence and atomic replacement of imported lists.
+//! - `watchlists`: persistence, atomic replacement and removal of imported lists.
+//! - `list_diff`: what a re-import adds, removes and changes.
 //! - `denials`: keeps the `denials` list in step with the exchange.
 //!
 //! Indexes are immutable; a change (an import, a denial stored) builds the
@@ -25,6 +26,7 @@ pub mod entry;
 pub mod formats;
 pub mod index;
 pub mod legal_forms;
+pub mod list_diff;
 pub mod normalize;
 pub mod score;
 mod watchlists;
@@ -34,7 +36,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 pub use entry::{EntityType, EntryDetails, WatchlistEntry};
 pub use index::{Filter, Hit, IndexedEntry, ListIndex, PreparedQuery};
-pub use watchlists::{ImportOutcome, ListCaps, ListMeta, ListSize};
+pub use list_diff::ListDiff;
+pub use watchlists::{ImportOutcome, ListCaps, ListMeta, ListSize, RemoveOutcome};
 
 use crate::audit::AuditLog;
 use crate::error::{Error, Result};
@@ -113,6 +116,17 @@ pub struct ScreenMatch {
     pub addresses: Vec<String>,
     pub details: EntryDetails,
     /// The listing has ended (its expiry is past): ranked below entries in force.
+    pub expired: bool,
+}
+
+/// One entry as `concord screen show` prints it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListedEntry {
+    pub list: String,
+    pub entry: WatchlistEntry,
+    /// Who signed it (denial notices).
+    pub issuer: Option<String>,
+    /// Its listing has ended.
     pub expired: bool,
 }
 
@@ -221,6 +235,33 @@ impl Screening {
             .values()
             .map(|(_, info)| info.clone())
             .collect()
+    }
+
+    /// The entry `source_id` of list `list` as screened (with its details
+    /// and, for denial notices, its issuer). NotFound for an unknown list
+    /// or id.
+    pub fn entry(&self, list: &str, source_id: &str) -> Result<ListedEntry> {
+        let catalog = self.snapshot();
+        let Some((index, _)) = catalog.lists.get(list) else {
+            return Err(Error::NotFound(format!("no list {list}")));
+        };
+        let now = now_unix_ms();
+        index
+            .entries()
+            .iter()
+            .find(|e| e.entry.source_id == source_id)
+            .map(|e| ListedEntry {
+                list: list.to_owned(),
+                entry: e.entry.clone(),
+                issuer: e.issuer.as_ref().map(|j| j.as_str().to_owned()),
+                expired: e
+                    .entry
+                    .details
+                    .expires_at_unix_ms
+                    .or(e.expires_at_unix_ms)
+                    .is_some_and(|t| t <= now),
+            })
+            .ok_or_else(|| Error::NotFound(format!("list {list} has no entry {source_id:?}")))
     }
 
     /// Screens one name. CPU only; call from a blocking context for batches.

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::entry::{EntryDetails, WatchlistEntry};
 use super::index::{IndexedEntry, ListIndex};
+use super::list_diff::ListDiff;
 use super::{ListInfo, ListKind, Screening, DENIALS_LIST};
 use crate::audit::Action;
 use crate::error::{Error, Result};
@@ -131,6 +132,17 @@ pub struct ImportOutcome {
     /// Entries the list held before; 0 for a new list.
     pub replaced: usize,
     pub imported_at_unix_ms: i64,
+    /// What changed against the list held before.
+    pub diff: ListDiff,
+}
+
+/// The result of removing a list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoveOutcome {
+    pub list: String,
+    /// Entries the list held.
+    pub entries: usize,
+    pub removed_at_unix_ms: i64,
 }
 
 pub(super) struct Trees {
@@ -251,13 +263,10 @@ impl Screening {
             .await
             .map_err(|e| Error::Internal(format!("indexing list {list}: {e}")))?;
 
-        let old: Vec<Vec<u8>> = self
-            .trees
-            .entries
-            .lazy_scan_prefix(prefix(list))
-            .map(|r| r.map(|(k, _)| k))
-            .collect::<Result<_, _>>()?;
+        let held = self.trees.entries_of(list)?;
+        let old: Vec<Vec<u8>> = held.iter().map(|e| entry_key(list, &e.source_id)).collect();
         let replaced = old.len();
+        let diff = ListDiff::between(held, &entries);
         let meta = ListMeta {
             name: list.to_owned(),
             format: format.to_owned(),
@@ -293,8 +302,9 @@ impl Screening {
         }
         batch.put(&self.trees.metas, list, &meta)?;
         let rationale = format!(
-            "{} entries from {format}, replacing {replaced}",
-            entries.len()
+            "{} entries from {format}, replacing {replaced}: {}",
+            entries.len(),
+            diff.summary()
         );
         let mut tx = self.audit.begin().await;
         tx.append(
@@ -317,11 +327,77 @@ impl Screening {
             names: info.names,
             replaced,
             imported_at_unix_ms: meta.imported_at_unix_ms,
+            diff,
         };
         self.swap(list, Some((index, info)));
         self.imported.send_replace(Some(list.to_owned()));
-        tracing::info!(%list, %format, entries = outcome.entries, replaced, %actor, "watchlist imported");
+        tracing::info!(
+            %list,
+            %format,
+            entries = outcome.entries,
+            replaced,
+            added = outcome.diff.added.len(),
+            removed = outcome.diff.removed.len(),
+            changed = outcome.diff.changed.len(),
+            %actor,
+            "watchlist imported"
+        );
         Ok(outcome)
+    }
+
+    /// Deletes imported list `list`, its entries and their details, in one
+    /// durable batch with an audit entry (`watchlist.remove`) naming
+    /// `actor` and `rationale`. NotFound if no such list is imported; the
+    /// denials list cannot be removed (it follows the exchange).
+    pub async fn remove(&self, actor: &str, list: &str, rationale: &str) -> Result<RemoveOutcome> {
+        validate_list_name(list)?;
+        let rationale = rationale.trim();
+        if rationale.is_empty() || rationale.len() > 1024 {
+            return Err(Error::InvalidArgument(
+                "a list removal needs a rationale of 1 to 1024 bytes".into(),
+            ));
+        }
+        let _one_at_a_time = self.importing.lock().await;
+        let Some(meta) = self.trees.metas.get(list)? else {
+            return Err(Error::NotFound(format!("no imported list {list}")));
+        };
+        let mut batch = self.store.batch();
+        let mut entries = 0usize;
+        for r in self.trees.entries.lazy_scan_prefix(prefix(list)) {
+            let (k, _) = r?;
+            batch.delete(&self.trees.entries, k);
+            entries += 1;
+        }
+        for r in self.trees.details.lazy_scan_prefix(prefix(list)) {
+            let (k, _) = r?;
+            batch.delete(&self.trees.details, k);
+        }
+        batch.delete(&self.trees.metas, list);
+        let why = format!(
+            "{entries} entries from {} imported by {}: {rationale}",
+            meta.format, meta.imported_by
+        );
+        let mut tx = self.audit.begin().await;
+        tx.append(
+            &mut batch,
+            Action {
+                actor,
+                action: "watchlist.remove",
+                record: list,
+                rationale: &why,
+            },
+        )?;
+        let staged = self.store.stage(batch)?;
+        tx.applied();
+        staged.durable().await?;
+        self.swap(list, None);
+        self.imported.send_replace(Some(list.to_owned()));
+        tracing::info!(%list, entries, %actor, "watchlist removed");
+        Ok(RemoveOutcome {
+            list: list.to_owned(),
+            entries,
+            removed_at_unix_ms: now_unix_ms(),
+        })
     }
 }
 
