@@ -116,7 +116,7 @@ pub(super) fn disposition_key(party: &str, list: &str, source_id: &str) -> Strin
 fn entry_digest(m: &ScreenMatch) -> String {
     let mut countries = m.countries.clone();
     countries.sort();
-    let text = format!(
+    let mut text = format!(
         "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
         m.list,
         m.source_id,
@@ -124,6 +124,20 @@ fn entry_digest(m: &ScreenMatch) -> String {
         m.name,
         countries.join(",")
     );
+    // What an officer tells people apart by (dates of birth, identifiers)
+    // counts too; appended only when the list gives any, so dispositions
+    // made before lists carried them keep their digest.
+    let mut tell_apart = [
+        m.details.dates_of_birth.clone(),
+        m.details.identifiers.clone(),
+    ];
+    if tell_apart.iter().any(|v| !v.is_empty()) {
+        for v in &mut tell_apart {
+            v.sort();
+            text.push('\u{0}');
+            text.push_str(&v.join("\u{1}"));
+        }
+    }
     hex::encode(&digest(&SHA256, text.as_bytes()).as_ref()[..16])
 }
 
@@ -242,5 +256,44 @@ fn hit(
         status: HitStatus::Open,
         disposition: None,
         entry_changed: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_entry_digest_follows_what_tells_people_apart() {
+        let mut m = ScreenMatch {
+            list: "ofac".into(),
+            source_id: "1".into(),
+            name: "ALI HASSAN".into(),
+            countries: vec!["IQ".into()],
+            ..ScreenMatch::default()
+        };
+        let plain = entry_digest(&m);
+        // Without details, the digest is what it was before lists carried any.
+        let before = hex::encode(
+            &digest(
+                &SHA256,
+                "ofac\u{0}1\u{0}unknown\u{0}ALI HASSAN\u{0}IQ".as_bytes(),
+            )
+            .as_ref()[..16],
+        );
+        assert_eq!(plain, before);
+        m.details.dates_of_birth.push("1970".into());
+        let with_dob = entry_digest(&m);
+        assert_ne!(with_dob, plain);
+        m.details.dates_of_birth = vec!["1971".into()];
+        assert_ne!(entry_digest(&m), with_dob);
+        m.details.identifiers.push("Passport A1".into());
+        let mut again = m.clone();
+        again.programs.push("SDGT".into());
+        assert_eq!(
+            entry_digest(&again),
+            entry_digest(&m),
+            "programs are not identity"
+        );
     }
 }
