@@ -4,8 +4,8 @@
 use std::error::Error as _;
 use std::time::Duration;
 
-use concord_node::config::endpoint_host;
 use concord_node::crypto::keyfile;
+use concord_node::endpoint::endpoint_host;
 use concord_proto::v1::admin_service_client::AdminServiceClient;
 use concord_proto::v1::exchange_service_client::ExchangeServiceClient;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};

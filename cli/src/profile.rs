@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use concord_node::config::check_endpoint;
+use concord_node::endpoint::check_endpoint;
 use serde::{Deserialize, Serialize};
 
 use crate::exit::CliError;

@@ -9,8 +9,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use concord_node::config::endpoint_host;
 use concord_node::crypto::keyfile;
+use concord_node::endpoint::endpoint_host;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::io::AsyncReadExt;

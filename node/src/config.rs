@@ -7,6 +7,8 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+
+use crate::endpoint::check_endpoint;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -736,22 +738,6 @@ fn check_retention(r: &RetentionFile) -> Result<(), String> {
     }
 }
 
-/// `host:port` with a non-empty host and a numeric port.
-pub fn check_endpoint(endpoint: &str) -> Result<(), String> {
-    match endpoint.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p != 0) => {
-            Ok(())
-        }
-        _ => Err(format!("{endpoint:?} is not host:port")),
-    }
-}
-
-/// Host part of `host:port`, without IPv6 brackets.
-pub fn endpoint_host(endpoint: &str) -> &str {
-    let host = endpoint.rsplit_once(':').map_or(endpoint, |(h, _)| h);
-    host.trim_start_matches('[').trim_end_matches(']')
-}
-
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -925,14 +911,5 @@ mod tests {
     #[test]
     fn unknown_fields_are_refused() {
         assert!(file(&format!("{GOOD}\n[extra]\nx = 1\n")).is_err());
-    }
-
-    #[test]
-    fn endpoints() {
-        assert!(check_endpoint("node.de.example:7401").is_ok());
-        assert!(check_endpoint("[::1]:7401").is_ok());
-        assert!(check_endpoint("host").is_err());
-        assert!(check_endpoint(":7401").is_err());
-        assert_eq!(endpoint_host("[::1]:7401"), "::1");
     }
 }

@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Mutex};
 
 use crate::audit::{Action, AuditLog};
+use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::identity::Jurisdiction;
 use crate::store::{Store, Tree};
@@ -321,10 +321,4 @@ impl KeyChange {
         };
         format!("{key}{ca}{oob}")
     }
-}
-
-pub fn now_unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::clock::now_unix_ms;
 use crate::error::Result;
 use crate::exchange::{Exchange, Purged, RetentionPeriods};
-use crate::peers::now_unix_ms;
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -58,7 +58,7 @@ pub async fn sweep_periodically(
     policy: RetentionPolicy,
     stopping: watch::Receiver<bool>,
 ) {
-    let stop = crate::api::stopping(stopping);
+    let stop = crate::shutdown::requested(stopping);
     tokio::pin!(stop);
     loop {
         match policy.run(&exchange, "system").await {

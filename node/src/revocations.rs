@@ -20,10 +20,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use crate::audit::{Action, AuditLog};
+use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::fields;
 use crate::identity::Caller;
-use crate::peers::now_unix_ms;
 use crate::store::{Store, Tree};
 
 const TREE: &str = "revocations";

@@ -265,13 +265,16 @@ impl Node {
         licensing.set_decision_review(&review);
         // What partners need to verify this node, announced on every link so
         // a rotated signing key reaches them without their admin.
-        let own_bundle =
-            crate::trust_bundle::TrustBundle::of_node(&config, &signer).map_err(|source| {
-                StartError::CaFile {
-                    path: config.ca_cert.clone(),
-                    source,
-                }
-            })?;
+        let own_bundle = crate::trust_bundle::TrustBundle::of_node(
+            &config.jurisdiction,
+            &config.advertise,
+            &config.ca_cert,
+            &signer,
+        )
+        .map_err(|source| StartError::CaFile {
+            path: config.ca_cert.clone(),
+            source,
+        })?;
         let own_bundle = Arc::new(crate::api::convert::trust_bundle_to_proto(&own_bundle));
         let links = PeerLinks::spawn(
             identity.clone(),
@@ -564,7 +567,7 @@ async fn checkpoint_periodically(
     every: std::time::Duration,
     stopping: watch::Receiver<bool>,
 ) {
-    let stop = crate::api::stopping(stopping);
+    let stop = crate::shutdown::requested(stopping);
     tokio::pin!(stop);
     loop {
         let stopping_now = tokio::select! {

@@ -6,9 +6,9 @@
 use serde::{Deserialize, Serialize};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::config::check_endpoint;
 use crate::crypto::signing::{check_public_key, key_id};
 use crate::crypto::{KeyRing, RetiredKey};
+use crate::endpoint::check_endpoint;
 use crate::identity::Jurisdiction;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,16 +150,19 @@ impl TrustBundle {
         key_id(&self.signing_public_key)
     }
 
-    /// The bundle of the node `config` describes, signing with `signer`:
-    /// what `concord pki export-trust` writes and the node announces.
+    /// The bundle of node `jurisdiction` reachable at `advertise`, with the
+    /// CA certificate at `ca_cert` and the keys of `signer`: what `concord
+    /// pki export-trust` writes and the node announces.
     pub fn of_node(
-        config: &crate::config::NodeConfig,
+        jurisdiction: &Jurisdiction,
+        advertise: &str,
+        ca_cert: &std::path::Path,
         signer: &crate::crypto::RecordSigner,
     ) -> std::io::Result<TrustBundle> {
         Ok(TrustBundle {
-            jurisdiction: config.jurisdiction.clone(),
-            endpoint: config.advertise.clone(),
-            ca_cert_pem: std::fs::read_to_string(&config.ca_cert)?,
+            jurisdiction: jurisdiction.clone(),
+            endpoint: advertise.to_owned(),
+            ca_cert_pem: std::fs::read_to_string(ca_cert)?,
             signing_public_key: signer.public_key().to_vec(),
             retired_signing_keys: signer.keyring().retired.to_vec(),
         })

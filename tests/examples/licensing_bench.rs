@@ -86,7 +86,7 @@ async fn main() -> Result<()> {
         t.elapsed().as_secs_f64()
     );
     let mut l = licensing_client(&officer).await?;
-    let mut party = |name: String, country: &str| pb::CreatePartyRequest {
+    let party = |name: String, country: &str| pb::CreatePartyRequest {
         name,
         country: country.to_owned(),
         allow_similar: true,

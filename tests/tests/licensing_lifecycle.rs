@@ -266,7 +266,7 @@ async fn a_license_lives_its_whole_lifecycle_and_partners_learn_of_its_denial() 
             destination: "AE".into(),
             item_codes: vec!["3A001".into()],
             justification: "partner programme".into(),
-            valid_until_unix_ms: concord_node::peers::now_unix_ms() + 86_400_000,
+            valid_until_unix_ms: concord_node::clock::now_unix_ms() + 86_400_000,
         })
         .await
         .unwrap()

@@ -13,9 +13,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use concord_node::config::{
-    endpoint_host, ConfigFile, FederationFile, LimitsFile, NodeConfig, SigningFile, TlsFile,
+    ConfigFile, FederationFile, LimitsFile, NodeConfig, SigningFile, TlsFile,
 };
 use concord_node::crypto::{keyfile, CertificateAuthority, KeyFileError, RecordSigner, Validity};
+use concord_node::endpoint::endpoint_host;
 use concord_node::identity::{self, Caller, Jurisdiction, Role};
 use concord_node::signing_keys;
 use concord_node::trust_bundle::TrustBundle;
@@ -791,8 +792,13 @@ pub fn trust_bundle(dir: &Path) -> Result<TrustBundle, CliError> {
         config.jurisdiction.as_str(),
     )
     .map_err(CliError::config)?;
-    let bundle = TrustBundle::of_node(&config, &signer)
-        .map_err(|e| CliError::config(format!("cannot read {}: {e}", config.ca_cert.display())))?;
+    let bundle = TrustBundle::of_node(
+        &config.jurisdiction,
+        &config.advertise,
+        &config.ca_cert,
+        &signer,
+    )
+    .map_err(|e| CliError::config(format!("cannot read {}: {e}", config.ca_cert.display())))?;
     bundle.validate().map_err(CliError::config)?;
     Ok(bundle)
 }

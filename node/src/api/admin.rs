@@ -511,7 +511,7 @@ impl AdminService for AdminApi {
         req: Request<pb::StatsRequest>,
     ) -> Result<Response<pb::StatsResponse>, Status> {
         let public = req.get_ref().public;
-        let now = crate::peers::now_unix_ms();
+        let now = crate::clock::now_unix_ms();
         let (exchange, licensing) = (self.ctx.exchange.clone(), self.ctx.licensing.clone());
         let (stats, decisions) = tokio::task::spawn_blocking(move || {
             let licenses = licensing.licenses(&Default::default())?;

@@ -215,7 +215,7 @@ impl ExchangeService for ExchangeApi {
         allowed(&req, ExchangeAction::Read)?;
         let gate = super::auth::StreamGate::new(&req, self.revocations.clone())?;
         let mut alerts = self.exchange.watch();
-        let stopping = super::stopping(self.stopping.clone());
+        let stopping = crate::shutdown::requested(self.stopping.clone());
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         tokio::spawn(async move {
             tokio::pin!(stopping);

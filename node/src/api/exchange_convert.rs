@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use concord_proto::v1 as pb;
 
+use crate::clock::now_unix_ms;
 use crate::error::Error;
 use crate::exchange::records::{
     AlertCategory, DenialNotice, DeniedItem, Party, RiskAlert, Severity, Subjects,
@@ -13,7 +14,6 @@ use crate::exchange::{
     Record, RecordFilter, RecordView, SignatureCheck,
 };
 use crate::identity::Jurisdiction;
-use crate::peers::now_unix_ms;
 
 use super::convert::jurisdiction;
 

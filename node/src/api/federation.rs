@@ -9,11 +9,11 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::auth::caller;
-use super::wire::{envelope_in, envelope_out, receipt_out};
 use crate::audit::Checkpoint;
+use crate::clock::now_unix_ms;
 use crate::context::NodeContext;
 use crate::exchange::BATCH;
-use crate::peers::now_unix_ms;
+use crate::federation::wire::{envelope_in, envelope_out, receipt_out};
 
 pub struct FederationApi {
     ctx: Arc<NodeContext>,
@@ -64,7 +64,7 @@ impl FederationService for FederationApi {
         let mut inbound = req.into_inner();
         let exchange = self.ctx.exchange.clone();
         let metrics = self.ctx.metrics.clone();
-        let stopping = super::stopping(self.stopping.clone());
+        let stopping = crate::shutdown::requested(self.stopping.clone());
         let (tx, rx) = mpsc::channel(4);
         tokio::spawn(async move {
             tokio::pin!(stopping);

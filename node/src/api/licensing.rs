@@ -50,7 +50,7 @@ impl LicensingApi {
         let waivers = self.licensing.matching_waivers(
             &l.destination,
             &l.codes(),
-            crate::peers::now_unix_ms(),
+            crate::clock::now_unix_ms(),
         )?;
         let mut out = conv::license_out(l, waivers);
         out.balances = self

@@ -397,7 +397,7 @@ fn revision_out(r: &Revision) -> pb::LicenseRevision {
 
 /// `l` as listed; `license_detail` adds what a single read shows.
 pub fn license_out(l: &License, matching_waivers: Vec<String>) -> pb::License {
-    let now = crate::peers::now_unix_ms();
+    let now = crate::clock::now_unix_ms();
     pb::License {
         id: l.id.clone(),
         state: l.state_at(now).to_string(),

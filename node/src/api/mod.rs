@@ -22,7 +22,6 @@ mod taskforce;
 mod taskforce_client;
 mod taskforce_convert;
 pub mod timing;
-pub(crate) mod wire;
 
 pub use admin::AdminApi;
 pub use auth::{rate_limit, Guard, RateLimit};
@@ -34,8 +33,3 @@ pub use risk::RiskApi;
 pub use screening::ScreeningApi;
 pub use taskforce::{query_limit, QueryLimit, TaskForceApi, TaskForcePeerApi};
 pub use taskforce_client::GrpcPeers;
-
-/// Completes once the node starts shutting down.
-pub(crate) async fn stopping(mut rx: tokio::sync::watch::Receiver<bool>) {
-    let _ = rx.wait_for(|s| *s).await;
-}

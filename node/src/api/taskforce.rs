@@ -13,9 +13,9 @@ use tonic::{Request, Response, Status};
 
 use super::auth::caller;
 use super::taskforce_convert as conv;
+use crate::clock::now_unix_ms;
 use crate::identity::{Caller, Jurisdiction};
 use crate::metrics::Metrics;
-use crate::peers::now_unix_ms;
 use crate::policy::{self, TaskForceAction};
 use crate::taskforce::{Decision, Level, Limits, TaskForces};
 

@@ -14,9 +14,9 @@ use std::sync::{Arc, Mutex};
 pub use chain::{entry_hash, AuditEntry, Broken};
 pub use checkpoint::{Checkpoint, CHECKPOINT_TAG};
 
+use crate::clock::now_unix_ms;
 use crate::crypto::RecordSigner;
 use crate::error::{Error, Result};
-use crate::peers::now_unix_ms;
 use crate::store::{Batch, Store, Tree};
 
 /// What happened, as the caller describes it; the log adds sequence, time and hashes.

@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 
 use format::{FormatError, Header, Reader, Writer};
 
+use crate::clock::now_unix_ms;
 use crate::crypto::{verify_signature, KeyRing, RecordSigner};
-use crate::peers::now_unix_ms;
 use crate::store::{Store, StoreError, SCHEMA_VERSION};
 
 #[derive(Debug, thiserror::Error)]

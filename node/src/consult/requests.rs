@@ -62,7 +62,7 @@ impl Consult {
                 "denial {denial_id} does not verify now; it cannot be the subject of a consultation"
             )));
         }
-        if !denial.is_active(crate::peers::now_unix_ms()) {
+        if !denial.is_active(crate::clock::now_unix_ms()) {
             return Err(Error::FailedPrecondition(format!(
                 "denial {denial_id} is no longer active; approval is not blocked by it"
             )));

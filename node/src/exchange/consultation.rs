@@ -13,11 +13,11 @@ use super::envelope::{is_bound_id, Record, RecordKind};
 use super::issue::{Distribution, IssueAudit};
 use super::records::{MAX_LIST, MAX_TEXT};
 use super::{Exchange, RecordView};
+use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::fields::text;
 use crate::identity::{Caller, Jurisdiction};
 use crate::kebab::kebab_enum;
-use crate::peers::now_unix_ms;
 
 kebab_enum!(
     /// What a consultation is about: `undercut` (bilateral, an intended

@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use super::envelope::RecordKind;
 use super::issue::AlongWith;
 use super::{Exchange, RecordView};
+use crate::clock::now_unix_ms;
 use crate::crypto::sha256;
 use crate::error::{Error, Result};
 use crate::identity::Caller;
-use crate::peers::now_unix_ms;
 
 /// Longest key accepted (bytes).
 pub const MAX_KEY: usize = 128;

@@ -12,10 +12,10 @@ use super::records::{
 };
 use super::{Exchange, RecordView};
 use crate::audit::{Action, AuditTx};
+use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::fields::time_after;
 use crate::identity::{Caller, Jurisdiction};
-use crate::peers::now_unix_ms;
 use crate::policy::{self, DistributionError};
 use crate::store::Batch;
 

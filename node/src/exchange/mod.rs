@@ -39,10 +39,11 @@ pub use view::{
 };
 
 use crate::audit::{Action, AuditLog};
+use crate::clock::now_unix_ms;
 use crate::crypto::RecordSigner;
 use crate::error::{Error, Result};
 use crate::identity::Jurisdiction;
-use crate::peers::{now_unix_ms, PeerDirectory};
+use crate::peers::PeerDirectory;
 use crate::store::Store;
 use ledger::{Ledger, SharingGroup};
 

@@ -7,9 +7,9 @@ use super::envelope::{EnvelopeError, ReceiptBody, Record, SignedEnvelope, Signed
 use super::ledger::{self, Evidence, IndexEntry, StoredEnvelope};
 use super::Exchange;
 use crate::audit::Action;
+use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::identity::Jurisdiction;
-use crate::peers::now_unix_ms;
 use crate::policy;
 
 /// Largest encoded header, body and signature accepted (bytes).

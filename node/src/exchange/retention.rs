@@ -277,9 +277,10 @@ mod tests {
     use super::super::RecordFilter;
     use super::*;
     use crate::audit::AuditLog;
+    use crate::clock::now_unix_ms;
     use crate::crypto::{CertificateAuthority, RecordSigner, Validity};
     use crate::identity::{Caller, Role};
-    use crate::peers::{now_unix_ms, PeerDirectory};
+    use crate::peers::PeerDirectory;
     use crate::store::Store;
     use crate::trust_bundle::TrustBundle;
 

@@ -4,9 +4,9 @@ use super::envelope::{EnvelopeHeader, Record, RecordKind};
 use super::ledger::{self, Delivery, StoredEnvelope};
 use super::records::{AlertCategory, Severity};
 use super::Exchange;
+use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::identity::Jurisdiction;
-use crate::peers::now_unix_ms;
 
 /// The outcome of re-verifying a stored envelope now.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -11,10 +11,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::audit::AuditLog;
+use crate::clock::now_unix_ms;
 use crate::exchange::Exchange;
 use crate::identity::Jurisdiction;
 use crate::metrics::Metrics;
-use crate::peers::{now_unix_ms, PeerRecord, PeerSet};
+use crate::peers::{PeerRecord, PeerSet};
 use crate::tls::{self, NodeIdentity};
 
 /// What a pusher or catch-up tells the link about delivery.

@@ -3,6 +3,7 @@
 
 mod links;
 mod push;
+pub(crate) mod wire;
 mod witness;
 
 pub use witness::fetch_witnessed;

@@ -11,7 +11,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
 use super::links::{describe_status, Delivery, LinkTiming};
-use crate::api::wire::{envelope_in, envelope_out, receipt_in};
+use super::wire::{envelope_in, envelope_out, receipt_in};
 use crate::exchange::{Exchange, BATCH};
 use crate::identity::Jurisdiction;
 

@@ -7,10 +7,10 @@ use super::lifecycle::{self, LicenseAction};
 use super::model::{text, Application, Decision, ItemDraft, License, Revision, MAX_TEXT};
 use super::{key, Kind, Licensing};
 use crate::audit::Action;
+use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::exchange::Distribution;
 use crate::identity::Caller;
-use crate::peers::now_unix_ms;
 
 /// What an amendment changes; None keeps the current value.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

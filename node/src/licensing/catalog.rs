@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use super::model::{text, CatalogEntry, CatalogVersion, Category, MAX_CATALOG_ENTRIES, MAX_NAME};
 use super::Licensing;
 use crate::audit::Action;
+use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::identity::Caller;
-use crate::peers::now_unix_ms;
 
 /// How many problems an import refusal lists before summarising the rest.
 const MAX_REPORTED: usize = 20;

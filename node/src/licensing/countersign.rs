@@ -7,10 +7,10 @@ use super::model::{text, License, MAX_TEXT};
 use super::review::{Countersignature, DecisionReviewed, RejectedDecision};
 use super::{key, Kind, Licensing};
 use crate::audit::Action;
+use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::exchange::Distribution;
 use crate::identity::{Caller, Jurisdiction};
-use crate::peers::now_unix_ms;
 
 impl Licensing {
     /// Countersigns license `id`'s pending decision and applies it. The

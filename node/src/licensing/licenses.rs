@@ -7,11 +7,11 @@ use super::review::{DecisionReviewed, PendingDecision, RiskSnapshot};
 use super::terms::TermsDraft;
 use super::{key, Kind, LicenseFilter, Licensing};
 use crate::audit::{Action, AuditTx};
+use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::exchange::records::{DeniedItem, Party as NoticeParty};
 use crate::exchange::{AlongWith, DenialDraft, Distribution, RecordKind};
 use crate::identity::Caller;
-use crate::peers::now_unix_ms;
 use crate::store::Batch;
 
 impl Licensing {

@@ -5,9 +5,9 @@
 use super::model::{text, Party, PartyDraft, PartyVersion, MAX_TEXT};
 use super::{key, Kind, Licensing, PartyFilter};
 use crate::audit::Action;
+use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::identity::Caller;
-use crate::peers::now_unix_ms;
 use crate::screening::score::score_names;
 
 impl Licensing {

@@ -8,11 +8,11 @@ use super::terms::{self, Discrepancy, ReviewFlag};
 use super::{key, pair_key, Kind, Licensing, WaiverFilter};
 use crate::audit::Action;
 use crate::audit::AuditTx;
+use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::exchange::records::{AlertCategory, Party as NoticeParty, Severity, Subjects};
 use crate::exchange::{AlertDraft, AlongWith, Distribution};
 use crate::identity::Caller;
-use crate::peers::now_unix_ms;
 use crate::store::Batch;
 
 impl Licensing {

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use super::*;
 use crate::audit::AuditEntry;
+use crate::clock::now_unix_ms;
 use crate::crypto::{CertificateAuthority, RecordSigner, Validity};
 use crate::exchange::records::{AlertCategory, DenialState, Severity};
 use crate::exchange::{Distribution, Record, RecordKind};
 use crate::identity::{Caller, Role};
-use crate::peers::{now_unix_ms, PeerDirectory};
+use crate::peers::PeerDirectory;
 use crate::trust_bundle::TrustBundle;
 use catalog::SourcedEntry;
 

@@ -9,10 +9,10 @@ use std::pin::Pin;
 use super::hits::{disposition_key, Disposition, HitStatus};
 use super::{Assessment, Risk};
 use crate::audit::Action;
+use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::identity::Caller;
 use crate::licensing::{DecisionReview, HitNote, License, RiskSnapshot};
-use crate::peers::now_unix_ms;
 
 impl Risk {
     /// Scores `license` now, storing the result if it changed, and returns it.

@@ -39,10 +39,10 @@ pub use methodology::{Effective, Methodology, RiskFile};
 pub use score::{Factor, FactorKind, Scored};
 
 use crate::audit::AuditLog;
+use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::exchange::Exchange;
 use crate::licensing::{License, LicenseState, Licensing};
-use crate::peers::now_unix_ms;
 use crate::screening::Screening;
 use crate::store::{Store, StoreError, Tree};
 

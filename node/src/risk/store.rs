@@ -7,9 +7,9 @@ use super::methodology::Methodology;
 use super::score::Scored;
 use super::{Assessment, Hit, Risk};
 use crate::audit::Action;
+use crate::clock::now_unix_ms;
 use crate::error::Result;
 use crate::licensing::License;
-use crate::peers::now_unix_ms;
 
 /// The assessment following `previous` for `scored`. Flagged while the score
 /// is at or above the threshold; the flag time is when it got there.

@@ -14,9 +14,9 @@ use tokio::sync::watch;
 use super::entry::{EntityType, WatchlistEntry};
 use super::index::{IndexedEntry, ListIndex};
 use super::{ListInfo, ListKind, Screening, DENIALS_LIST};
+use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::exchange::{Exchange, Record, RecordFilter, RecordKind, RecordView, SignatureCheck};
-use crate::peers::now_unix_ms;
 
 /// The screenable entry of a denial notice version, if it is one.
 fn entry_of(view: &RecordView) -> Option<IndexedEntry> {

@@ -40,8 +40,8 @@ pub use list_diff::ListDiff;
 pub use watchlists::{ImportOutcome, ListCaps, ListMeta, ListSize, RemoveOutcome};
 
 use crate::audit::AuditLog;
+use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
-use crate::peers::now_unix_ms;
 use crate::store::Store;
 
 /// Name of the list built from denial notices; cannot be imported over.

@@ -20,8 +20,8 @@ use super::index::{IndexedEntry, ListIndex};
 use super::list_diff::ListDiff;
 use super::{ListInfo, ListKind, Screening, DENIALS_LIST};
 use crate::audit::Action;
+use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
-use crate::peers::now_unix_ms;
 use crate::store::{Store, Tree};
 
 /// How large one imported list may be: `[screening] max_list_entries`,

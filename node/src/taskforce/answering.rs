@@ -11,13 +11,13 @@ use super::matching::{self, Match};
 use super::model::{Level, Query, ReceivedRef, RecordRef, Reference, TaskForce};
 use super::{refusal_error, TaskForces, MAX_ENTRIES};
 use crate::audit::Action;
+use crate::clock::now_unix_ms;
 use crate::crypto::keyed_hash::random_bytes;
 use crate::crypto::KeyedHash;
 use crate::error::{Error, Result};
 use crate::exchange::ledger;
 use crate::exchange::{RecordView, SignatureCheck};
 use crate::identity::{Caller, Jurisdiction};
-use crate::peers::now_unix_ms;
 use crate::policy;
 
 /// One jurisdiction's part of a query's answer.

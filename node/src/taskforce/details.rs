@@ -10,9 +10,9 @@ use super::matching::Match;
 use super::model::{self, Decision, DetailRequest, DetailState, Level};
 use super::{peer_error, refusal_error, SignedAnswer, TaskForces};
 use crate::audit::Action;
+use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::identity::Caller;
-use crate::peers::now_unix_ms;
 use crate::policy;
 
 const DETAIL_COUNTER: &[u8] = b"detail";

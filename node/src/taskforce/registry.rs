@@ -4,8 +4,8 @@
 use super::model::{Closure, TaskForce, TaskForceDraft};
 use super::TaskForces;
 use crate::audit::Action;
+use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
-use crate::peers::now_unix_ms;
 
 impl TaskForces {
     /// Registers a task force, durably and audited. The blind key, if any,

@@ -227,7 +227,7 @@ async fn register(n: &TestNode, name: &str, members: &[&str], level: Level, key:
 }
 
 fn now_unix_ms() -> i64 {
-    crate::peers::now_unix_ms()
+    crate::clock::now_unix_ms()
 }
 
 fn to(codes: &[&str]) -> Distribution {

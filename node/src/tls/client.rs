@@ -13,7 +13,7 @@ use tokio_rustls::TlsConnector;
 use tonic::transport::{Channel, Endpoint};
 
 use super::NodeIdentity;
-use crate::config::endpoint_host;
+use crate::endpoint::endpoint_host;
 use crate::identity::{Caller, Jurisdiction, Role};
 
 #[derive(Debug, thiserror::Error)]
