@@ -340,7 +340,7 @@ fn headed_rows_after(
         Err(e) => {
             parsed.malformed(
                 file,
-                lines_before + error_line(&e).max(1),
+                lines_before + error_line(&mut Lines::new(bytes), &e).max(1),
                 format!("unreadable header: {e}"),
             );
             return None;
@@ -348,6 +348,7 @@ fn headed_rows_after(
     };
     let mut rows = Vec::new();
     let mut record = csv::ByteRecord::new();
+    let mut lines = Lines::new(bytes);
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
@@ -355,7 +356,7 @@ fn headed_rows_after(
             Err(e) => {
                 parsed.malformed(
                     file,
-                    lines_before + error_line(&e),
+                    lines_before + error_line(&mut lines, &e),
                     format!("unreadable row: {e}"),
                 );
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
@@ -364,7 +365,7 @@ fn headed_rows_after(
                 continue;
             }
         }
-        let line = lines_before + line_of(&record);
+        let line = lines_before + line_of(&mut lines, &record);
         if record.len() != headers.len() {
             parsed.malformed(
                 file,
@@ -421,14 +422,52 @@ fn field(raw: &[u8]) -> String {
         .to_owned()
 }
 
+/// 1-based line numbers of byte offsets into one file, asked mostly in
+/// increasing order (so counting is linear). An offset in the white space
+/// before a record or element counts as the line the record starts on: the
+/// csv crate reports a record after a CRLF line break at the offset of its
+/// `\n`, and counts that line only once it reads on, so its own line
+/// numbers run one short in CRLF files.
+struct Lines<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> Lines<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Lines {
+            bytes,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    fn at(&mut self, offset: u64) -> u64 {
+        let offset = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.bytes.len());
+        if offset < self.offset {
+            self.offset = 0;
+            self.line = 1;
+        }
+        let skipped = &self.bytes[self.offset..offset];
+        self.line += skipped.iter().filter(|b| **b == b'\n').count() as u64;
+        self.offset = offset;
+        let rest = &self.bytes[offset..];
+        let ws = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        self.line + rest[..ws].iter().filter(|b| **b == b'\n').count() as u64
+    }
+}
+
 /// Line number of a CSV record (1-based), 0 if unknown.
-fn line_of(record: &csv::ByteRecord) -> u64 {
-    record.position().map_or(0, |p| p.line())
+fn line_of(lines: &mut Lines<'_>, record: &csv::ByteRecord) -> u64 {
+    record.position().map_or(0, |p| lines.at(p.byte()))
 }
 
 /// The line a CSV error refers to.
-fn error_line(e: &csv::Error) -> u64 {
-    e.position().map_or(0, |p| p.line())
+fn error_line(lines: &mut Lines<'_>, e: &csv::Error) -> u64 {
+    e.position().map_or(0, |p| lines.at(p.byte()))
 }
 
 /// A stable id from a name: lower-case ASCII words joined by `-`, at most

@@ -16,6 +16,7 @@ use std::borrow::Cow;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
+use super::Lines;
 use crate::screening::entry::MAX_NAME;
 
 /// Longest text kept of one element or attribute: past any field limit.
@@ -81,7 +82,7 @@ pub fn records(
     mut too_big: impl FnMut(Unreadable),
 ) -> Result<Outline, Unreadable> {
     let text = as_text(bytes);
-    let mut lines = Lines::new(&text);
+    let mut lines = Lines::new(text.as_bytes());
     let mut reader = Reader::from_str(&text);
     let mut outline = Outline {
         root: String::new(),
@@ -159,7 +160,7 @@ pub fn records(
             Event::Text(t) => {
                 if let Some(e) = open.last_mut() {
                     let t = t.xml_content(quick_xml::XmlVersion::Implicit1_0);
-                    push_text(&mut e.text, &t.unwrap_or_else(|_| Cow::Borrowed("")));
+                    push_text(&mut e.text, &t.unwrap_or(Cow::Borrowed("")));
                 }
             }
             Event::CData(t) => {
@@ -260,40 +261,6 @@ fn finish(mut e: Element) -> Element {
         stack.extend(e.children.iter_mut());
     }
     e
-}
-
-/// Byte offsets to 1-based line numbers, for offsets that mostly grow.
-struct Lines<'a> {
-    text: &'a str,
-    offset: usize,
-    line: u64,
-}
-
-impl<'a> Lines<'a> {
-    fn new(text: &'a str) -> Self {
-        Lines {
-            text,
-            offset: 0,
-            line: 1,
-        }
-    }
-
-    fn at(&mut self, offset: u64) -> u64 {
-        let offset = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(self.text.len());
-        if offset < self.offset {
-            self.offset = 0;
-            self.line = 1;
-        }
-        let skipped = &self.text.as_bytes()[self.offset..offset];
-        self.line += skipped.iter().filter(|b| **b == b'\n').count() as u64;
-        self.offset = offset;
-        // The event starts after the white space before it.
-        let rest = &self.text.as_bytes()[offset..];
-        let ws = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
-        self.line + rest[..ws].iter().filter(|b| **b == b'\n').count() as u64
-    }
 }
 
 #[cfg(test)]
