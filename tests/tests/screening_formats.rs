@@ -107,7 +107,7 @@ fn ofac_malformed_rows_are_reported_by_file_and_line() {
             // The files are CRLF: these are their lines as an editor
             // numbers them (the csv crate alone counts one short).
             ("add.csv", 65, "expected 6 fields"),
-            ("alt.csv", 1, "unknown entry"),
+            ("alt.csv", 2, "unknown entry"),
             ("sdn.csv", 11, "not a number"),
             ("sdn.csv", 12, "expected 12 fields"),
             ("sdn.csv", 13, "listed again (first at line 1)"),
