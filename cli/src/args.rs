@@ -306,7 +306,8 @@ pub struct BenchArgs {
     /// --screen-queries (default: generated names, a quarter of them unlisted).
     #[arg(long, value_name = "FILE")]
     pub names: Option<PathBuf>,
-    /// Screening with --local: format of --watchlist (ofac-csv, bis-dpl, csl-csv, jsonl).
+    /// Screening with --local: format of --watchlist (ofac-csv, bis-dpl,
+    /// csl-csv, jsonl, un-xml, eu-fsf, uk-ofsi, ftm).
     #[arg(long, value_name = "FORMAT")]
     pub watchlist_format: Option<String>,
     /// Screening with --local: the list to import into the first node (a

@@ -62,7 +62,7 @@ pub fn watchlist_import(data: &[u8]) {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
-    let parsed = match selector % 4 {
+    let parsed = match selector % 8 {
         0 => {
             let mut parts = rest.splitn(3, |b| *b == 0xFF);
             let primary = parts.next().unwrap_or_default().to_vec();
@@ -75,7 +75,11 @@ pub fn watchlist_import(data: &[u8]) {
         }
         1 => formats::parse(Format::BisDpl, "dpl.txt", rest),
         2 => formats::parse(Format::CslCsv, "csl.csv", rest),
-        _ => formats::parse(Format::Jsonl, "list.jsonl", rest),
+        3 => formats::parse(Format::Jsonl, "list.jsonl", rest),
+        4 => formats::parse(Format::UnXml, "consolidated.xml", rest),
+        5 => formats::parse(Format::EuFsf, "fsf.xml", rest),
+        6 => formats::parse(Format::UkOfsi, "conlist.csv", rest),
+        _ => formats::parse(Format::Ftm, "entities.ftm.json", rest),
     };
     for m in &parsed.malformed {
         assert!(

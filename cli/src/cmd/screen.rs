@@ -51,7 +51,10 @@ pub enum ScreenCommand {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// ofac-csv (a folder with sdn.csv or cons_prim.csv, and their alt/add
-    /// files), bis-dpl, csl-csv or jsonl.
+    /// files), bis-dpl, csl-csv, jsonl, un-xml (UN Security Council
+    /// consolidated list), eu-fsf (EU Financial Sanctions Files XML),
+    /// uk-ofsi (UK OFSI consolidated list CSV) or ftm (OpenSanctions
+    /// FollowTheMoney entities, one JSON object a line).
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     pub format: Format,
     /// Name of the list to create or replace, e.g. ofac-sdn.
@@ -316,6 +319,7 @@ async fn import(
         clean: malformed.is_empty() && warnings.is_empty(),
         skipped: malformed.len(),
         warned: warnings.len(),
+        ignored: parsed.ignored,
         malformed,
         warnings,
         added: r.added,
@@ -501,6 +505,9 @@ struct ImportOut {
     clean: bool,
     skipped: usize,
     warned: usize,
+    /// Records the format holds but does not screen (FollowTheMoney
+    /// sanctions, addresses …), left out on purpose: not malformed.
+    ignored: u64,
     malformed: Vec<MalformedOut>,
     /// Entries kept with a field kept as written (unknown country, type).
     warnings: Vec<MalformedOut>,

@@ -19,11 +19,29 @@
 //!   `alt_names` separated by `;`).
 //! - `jsonl` — one JSON object per line: `{"id", "name", "aliases": [],
 //!   "type", "countries": [], "addresses": [], "programs": []}`.
+//! - `un-xml` — the UN Security Council consolidated list XML
+//!   (`CONSOLIDATED_LIST`, `INDIVIDUAL` and `ENTITY` records).
+//! - `eu-fsf` — the EU Financial Sanctions Files XML (`export`,
+//!   `sanctionEntity` records; namespaced or not).
+//! - `uk-ofsi` — the UK OFSI consolidated list CSV (a `Last Updated` line,
+//!   a header, one row per name; rows sharing a `Group ID` are one party).
+//! - `ftm` — OpenSanctions FollowTheMoney entities, one JSON object per
+//!   line; schemas that are not parties are counted in
+//!   [`Parsed::ignored`] and skipped.
+//!
+//! Original-script names (`NAME_ORIGINAL_SCRIPT`, `nameLanguage`, `Name
+//! Non-Latin Script`, FollowTheMoney's several `name`s) are kept as aliases.
+//! The XML formats read through quick-xml one record at a time ([`xml`]).
 
 mod bis;
 mod csl;
+mod eu;
+mod ftm;
 mod jsonl;
 mod ofac;
+mod uk;
+mod un;
+mod xml;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -40,14 +58,22 @@ pub enum Format {
     BisDpl,
     CslCsv,
     Jsonl,
+    UnXml,
+    EuFsf,
+    UkOfsi,
+    Ftm,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [
+    pub const ALL: [Format; 8] = [
         Format::OfacCsv,
         Format::BisDpl,
         Format::CslCsv,
         Format::Jsonl,
+        Format::UnXml,
+        Format::EuFsf,
+        Format::UkOfsi,
+        Format::Ftm,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +82,10 @@ impl Format {
             Format::BisDpl => "bis-dpl",
             Format::CslCsv => "csl-csv",
             Format::Jsonl => "jsonl",
+            Format::UnXml => "un-xml",
+            Format::EuFsf => "eu-fsf",
+            Format::UkOfsi => "uk-ofsi",
+            Format::Ftm => "ftm",
         }
     }
 }
@@ -107,6 +137,9 @@ pub struct Parsed {
     pub malformed: Vec<Malformed>,
     /// Entries kept with a field not understood.
     pub warnings: Vec<Warning>,
+    /// Records of a kind the format holds but does not screen, skipped on
+    /// purpose (FollowTheMoney sanctions, addresses, ownerships …).
+    pub ignored: u64,
 }
 
 impl Parsed {
@@ -233,6 +266,10 @@ pub fn read(format: Format, path: &Path) -> Result<Parsed, FormatError> {
         Format::BisDpl => Ok(bis::parse(&name(path), &read(path)?)),
         Format::CslCsv => Ok(csl::parse(&name(path), &read(path)?)),
         Format::Jsonl => Ok(jsonl::parse(&name(path), &read(path)?)),
+        Format::UnXml => Ok(un::parse(&name(path), &read(path)?)),
+        Format::EuFsf => Ok(eu::parse(&name(path), &read(path)?)),
+        Format::UkOfsi => Ok(uk::parse(&name(path), &read(path)?)),
+        Format::Ftm => Ok(ftm::parse(&name(path), &read(path)?)),
     }
 }
 
@@ -247,6 +284,10 @@ pub fn parse(format: Format, file: &str, bytes: &[u8]) -> Parsed {
         Format::BisDpl => bis::parse(file, bytes),
         Format::CslCsv => csl::parse(file, bytes),
         Format::Jsonl => jsonl::parse(file, bytes),
+        Format::UnXml => un::parse(file, bytes),
+        Format::EuFsf => eu::parse(file, bytes),
+        Format::UkOfsi => uk::parse(file, bytes),
+        Format::Ftm => ftm::parse(file, bytes),
     }
 }
 
@@ -274,6 +315,18 @@ fn headed_rows(
     delimiter: u8,
     parsed: &mut Parsed,
 ) -> Option<(Vec<String>, Vec<Row>)> {
+    headed_rows_after(file, bytes, delimiter, 0, parsed)
+}
+
+/// [`headed_rows`] of `bytes` that follow `lines_before` lines of the file
+/// (a preamble the caller has cut off), numbering lines in the whole file.
+fn headed_rows_after(
+    file: &str,
+    bytes: &[u8],
+    delimiter: u8,
+    lines_before: u64,
+    parsed: &mut Parsed,
+) -> Option<(Vec<String>, Vec<Row>)> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(true)
@@ -287,7 +340,7 @@ fn headed_rows(
         Err(e) => {
             parsed.malformed(
                 file,
-                error_line(&e).max(1),
+                lines_before + error_line(&mut Lines::new(bytes), &e).max(1),
                 format!("unreadable header: {e}"),
             );
             return None;
@@ -295,19 +348,24 @@ fn headed_rows(
     };
     let mut rows = Vec::new();
     let mut record = csv::ByteRecord::new();
+    let mut lines = Lines::new(bytes);
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                parsed.malformed(file, error_line(&e), format!("unreadable row: {e}"));
+                parsed.malformed(
+                    file,
+                    lines_before + error_line(&mut lines, &e),
+                    format!("unreadable row: {e}"),
+                );
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     break;
                 }
                 continue;
             }
         }
-        let line = line_of(&record);
+        let line = lines_before + line_of(&mut lines, &record);
         if record.len() != headers.len() {
             parsed.malformed(
                 file,
@@ -364,14 +422,52 @@ fn field(raw: &[u8]) -> String {
         .to_owned()
 }
 
+/// 1-based line numbers of byte offsets into one file, asked mostly in
+/// increasing order (so counting is linear). An offset in the white space
+/// before a record or element counts as the line the record starts on: the
+/// csv crate reports a record after a CRLF line break at the offset of its
+/// `\n`, and counts that line only once it reads on, so its own line
+/// numbers run one short in CRLF files.
+struct Lines<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> Lines<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Lines {
+            bytes,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    fn at(&mut self, offset: u64) -> u64 {
+        let offset = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.bytes.len());
+        if offset < self.offset {
+            self.offset = 0;
+            self.line = 1;
+        }
+        let skipped = &self.bytes[self.offset..offset];
+        self.line += skipped.iter().filter(|b| **b == b'\n').count() as u64;
+        self.offset = offset;
+        let rest = &self.bytes[offset..];
+        let ws = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        self.line + rest[..ws].iter().filter(|b| **b == b'\n').count() as u64
+    }
+}
+
 /// Line number of a CSV record (1-based), 0 if unknown.
-fn line_of(record: &csv::ByteRecord) -> u64 {
-    record.position().map_or(0, |p| p.line())
+fn line_of(lines: &mut Lines<'_>, record: &csv::ByteRecord) -> u64 {
+    record.position().map_or(0, |p| lines.at(p.byte()))
 }
 
 /// The line a CSV error refers to.
-fn error_line(e: &csv::Error) -> u64 {
-    e.position().map_or(0, |p| p.line())
+fn error_line(lines: &mut Lines<'_>, e: &csv::Error) -> u64 {
+    e.position().map_or(0, |p| lines.at(p.byte()))
 }
 
 /// A stable id from a name: lower-case ASCII words joined by `-`, at most

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use super::{error_line, field, line_of, push_unique, Parsed};
+use super::{error_line, field, line_of, push_unique, Lines, Parsed};
 use crate::screening::entry::{EntityType, WatchlistEntry};
 
 /// The files of one OFAC list: (file name, bytes).
@@ -33,6 +33,7 @@ fn rows(bytes: &[u8]) -> Vec<(u64, Result<Vec<String>, String>)> {
         .from_reader(&bytes[..end]);
     let mut out = Vec::new();
     let mut record = csv::ByteRecord::new();
+    let mut lines = Lines::new(&bytes[..end]);
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
@@ -48,10 +49,13 @@ fn rows(bytes: &[u8]) -> Vec<(u64, Result<Vec<String>, String>)> {
                         }
                     })
                     .collect();
-                out.push((line_of(&record), Ok(fields)));
+                out.push((line_of(&mut lines, &record), Ok(fields)));
             }
             Err(e) => {
-                out.push((error_line(&e), Err(format!("unreadable CSV: {e}"))));
+                out.push((
+                    error_line(&mut lines, &e),
+                    Err(format!("unreadable CSV: {e}")),
+                ));
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     break;
                 }
