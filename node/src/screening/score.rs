@@ -164,8 +164,16 @@ pub fn token_sim(q: &Tok, c: &Tok) -> Option<(f32, PairKind)> {
         return (w.text.len() > 1 && w.text.starts_with(&*i.text))
             .then_some((0.8, PairKind::Initial));
     }
-    if (q.abjad || c.abjad) && q.skel.len() >= 2 && q.skel == c.skel {
-        return Some((0.9, PairKind::Skeleton));
+    if (q.abjad || c.abjad) && q.skel.len() >= 2 {
+        if q.skel == c.skel {
+            return Some((0.9, PairKind::Skeleton));
+        }
+        // One consonant apart (a letter Arabic writes otherwise, `V` as ف),
+        // from the same first letter.
+        let (a, b) = (q.skel.as_bytes(), c.skel.as_bytes());
+        if a.len().min(b.len()) >= 4 && a[0] == b[0] && within_edits(a, b, 1) {
+            return Some((SKELETON_EDIT, PairKind::Skeleton));
+        }
     }
     let folded = || {
         maybe_close(q.sig, c.sig, q.text.len(), c.text.len())
@@ -207,6 +215,11 @@ fn form_sim(q: &Tok, c: &Tok) -> Option<f32> {
     }
     text_sim(&q.text, &c.text)
 }
+
+/// Similarity of an abjad-script token and a Latin one whose consonant
+/// skeletons (four letters or more) are one edit apart: below a match on
+/// its own, and below one together with a skeleton-only pair.
+pub const SKELETON_EDIT: f32 = 0.75;
 
 /// Discount on the Jaro-Winkler similarity of a pair one edit beyond the
 /// budget: such a pair earns some credit (so one more edit costs a little,
