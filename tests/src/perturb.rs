@@ -99,6 +99,14 @@ pub const CYRILLIC: &[(&str, &str)] = &[
 /// → حسن), doubled letters written once, a final `-A`/`-AH` as tā marbūṭa
 /// (ة), a vowel opening a word as alif (ا). Latin letters without an Arabic
 /// one take the nearest (P → ب, V → ف, G → ج, X → كس).
+///
+/// Common Arabic given names and name parts are written as Arabic writers
+/// spell them ([`ARABIC_SPELLINGS`]: `ALI` → علي, not الي; `SALEH` → صالح,
+/// with its emphatic ṣād; `ABDUL AZIZ` → عبد العزيز), since no writer
+/// spells those letter by letter from the Latin. The table holds the
+/// Arabic spelling only, as a dictionary would; how the matcher reads it is
+/// not the perturbation's business, and most of its words are not in the
+/// matcher's own table (`normalize::ARABIC_WORDS`).
 pub fn arabic(name: &str) -> String {
     let upper = name.to_uppercase();
     let mut words: Vec<String> = upper
@@ -118,7 +126,17 @@ pub fn arabic(name: &str) -> String {
             article = true;
             continue;
         }
-        let mut a = arabic_word(&w);
+        // `ABDUL AZIZ`, `ABDEL-RAHMAN`: ʿabd and the article of the next word.
+        if matches!(w.as_str(), "ABDUL" | "ABDEL" | "ABDAL" | "ABDOL") && !article {
+            out.push("عبد".to_owned());
+            article = true;
+            continue;
+        }
+        let spelled = ARABIC_SPELLINGS
+            .iter()
+            .find(|(latin, _)| latin.split('/').any(|l| l == w))
+            .map(|(_, a)| (*a).to_owned());
+        let mut a = spelled.unwrap_or_else(|| arabic_word(&w));
         if article {
             a = format!("ال{a}");
             article = false;
@@ -130,6 +148,78 @@ pub fn arabic(name: &str) -> String {
     }
     out.join(" ")
 }
+
+/// Latin spellings (separated by `/`) of common Arabic names and name
+/// parts, and their usual Arabic spelling.
+pub const ARABIC_SPELLINGS: &[(&str, &str)] = &[
+    ("ALI/ALY", "علي"),
+    ("ABD", "عبد"),
+    ("ABDULLAH/ABDALLAH/ABDULLA", "عبد الله"),
+    ("ABU/ABOU/ABO", "أبو"),
+    ("UMM/UM", "أم"),
+    (
+        "MUHAMMAD/MOHAMMED/MOHAMMAD/MOHAMED/MOHAMAD/MUHAMMED/MUHAMED",
+        "محمد",
+    ),
+    ("AHMAD/AHMED", "أحمد"),
+    ("MAHMUD/MAHMOUD", "محمود"),
+    ("HASAN/HASSAN", "حسن"),
+    ("HUSAYN/HUSSEIN/HUSAIN/HUSSAIN/HUSEIN", "حسين"),
+    ("UMAR/OMAR", "عمر"),
+    ("UTHMAN/OTHMAN/OSMAN", "عثمان"),
+    ("IBRAHIM/EBRAHIM", "إبراهيم"),
+    ("ISMAIL", "إسماعيل"),
+    ("YUSUF/YOUSEF/YOUSSEF/YUSIF/YOUSIF", "يوسف"),
+    ("MUSA/MOUSA", "موسى"),
+    ("ISA/EISSA", "عيسى"),
+    ("SALIH/SALEH/SALAH", "صالح"),
+    ("SAID/SAEED/SAYID", "سعيد"),
+    ("SAAD/SAD", "سعد"),
+    ("KHALID/KHALED", "خالد"),
+    ("KHALIL", "خليل"),
+    ("AZIZ", "عزيز"),
+    ("AMIN/AMEEN", "أمين"),
+    ("ANAS", "أنس"),
+    ("JAMAL", "جمال"),
+    ("FAYSAL/FAISAL", "فيصل"),
+    ("NASIR/NASSER/NASER", "ناصر"),
+    ("ABBAS", "عباس"),
+    ("ADIL/ADEL", "عادل"),
+    ("RASHID/RACHID", "رشيد"),
+    ("HAMID", "حميد"),
+    ("MAJID", "ماجد"),
+    ("TARIQ/TAREK/TARIK", "طارق"),
+    ("ZIYAD/ZIAD", "زياد"),
+    ("IYAD", "إياد"),
+    ("WALID/WALEED", "وليد"),
+    ("SAMI", "سامي"),
+    ("FUAD/FOUAD", "فؤاد"),
+    ("NUR/NOUR", "نور"),
+    ("KARIM", "كريم"),
+    ("RAHIM", "رحيم"),
+    ("QASIM/QASSIM/KASSEM/QASEM", "قاسم"),
+    ("HAMZA/HAMZAH", "حمزة"),
+    ("MUSTAFA/MOSTAFA", "مصطفى"),
+    ("SULAYMAN/SULEIMAN/SULAIMAN", "سليمان"),
+    ("YAHYA", "يحيى"),
+    ("JAFAR/JAAFAR", "جعفر"),
+    ("HAYTHAM/HAITHAM", "هيثم"),
+    ("SAMIR", "سمير"),
+    ("MUNIR/MONIR", "منير"),
+    ("BAKR", "بكر"),
+    ("SALIM/SALEM", "سالم"),
+    ("SALMAN", "سلمان"),
+    ("MANSUR/MANSOUR", "منصور"),
+    ("YASIN/YASSIN", "ياسين"),
+    ("MARWAN", "مروان"),
+    ("IMAD", "عماد"),
+    ("AYMAN", "أيمن"),
+    ("USAMA/OSAMA", "أسامة"),
+    ("TAHA", "طه"),
+    ("FATIMA/FATIMAH", "فاطمة"),
+    ("MARYAM/MARIAM", "مريم"),
+    ("ZAYNAB/ZEINAB", "زينب"),
+];
 
 fn arabic_word(w: &str) -> String {
     if w.bytes().all(|b| b.is_ascii_digit()) {

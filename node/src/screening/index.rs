@@ -441,12 +441,32 @@ impl ListIndex {
             if weight <= 0.0 {
                 continue;
             }
-            let joined = normalize::fold(&format!("{}{}", w[0].base, w[1].base));
-            if let Some(ids) = self.folded.get(joined.as_str()) {
+            let base = format!("{}{}", w[0].base, w[1].base);
+            let joined = normalize::fold(&base);
+            let mut keys: Vec<(u32, f32)> = self
+                .folded
+                .get(joined.as_str())
+                .map(|ids| ids.iter().map(|id| (*id, 1.0)).collect())
+                .unwrap_or_default();
+            // A typo in a short token of a hyphenated pair (`EP-CUS` for
+            // `EP-CAS`): the pair written together, one edit away.
+            if w[0].is_content() && w[1].is_content() && w[0].text.len().min(w[1].text.len()) <= 3 {
+                let tok = Tok::from_parts(joined, base, TokenClass::Word, false);
+                for h in probes(&tok) {
+                    let start = self.deletes.partition_point(|(x, _)| *x < h);
+                    for (x, id) in &self.deletes[start..] {
+                        if *x != h {
+                            break;
+                        }
+                        keys.push((*id, 0.9));
+                    }
+                }
+            }
+            if !keys.is_empty() {
                 units.push(Unit {
                     weight,
                     postings: 0,
-                    keys: ids.iter().map(|id| (*id, 1.0)).collect(),
+                    keys,
                 });
             }
         }
@@ -560,13 +580,13 @@ struct Builder {
 }
 
 impl Builder {
-    /// Interns `tok` by its unfolded spelling (abjad-script tokens apart
+    /// Interns `tok` by its spelling before variants and folding (abjad-script tokens apart
     /// from Latin ones with the same letters); adds `name` to its postings.
     fn key(&mut self, tok: Tok, name: Option<u32>) -> u32 {
         let lookup: Box<str> = if tok.abjad {
-            format!("*{}", tok.base).into()
+            format!("*{}", tok.raw).into()
         } else {
-            tok.base.clone()
+            tok.raw.clone()
         };
         let id = match self.ids.get(&lookup) {
             Some(id) => *id,
@@ -595,14 +615,17 @@ impl Builder {
 /// only themselves; shorter ones: none).
 fn probes(t: &Tok) -> Vec<u64> {
     let mut out = Vec::new();
-    for s in [&*t.text, &*t.base] {
+    let mut spellings = vec![&*t.text];
+    for s in [&*t.base, &*t.raw] {
+        if !spellings.contains(&s) {
+            spellings.push(s);
+        }
+    }
+    for s in spellings {
         match s.len() {
             0..=2 => {}
             3 => out.push(fnv(&[s.as_bytes()])),
             _ => out.extend(deletion_hashes(s)),
-        }
-        if t.text == t.base {
-            break;
         }
     }
     out.sort_unstable();

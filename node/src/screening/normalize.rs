@@ -204,16 +204,27 @@ fn arabic_word(word: &str) -> String {
     }
     // `عبدالرحمن`: abd al-Rahman written as one word.
     if let Some(rest) = w.strip_prefix("عبدال").filter(|r| r.chars().count() >= 2) {
-        return format!("abd al {rest}");
+        return format!("abd al {}", vowel_onset(rest));
     }
     // The article (and `wa-`/`bi-` before it) attached to a word of two
     // letters or more.
     for prefix in ["وال", "بال", "ال"] {
         if let Some(rest) = w.strip_prefix(prefix).filter(|r| r.chars().count() >= 2) {
-            return format!("al {rest}");
+            return format!("al {}", vowel_onset(rest));
         }
     }
-    w
+    vowel_onset(&w).into_owned()
+}
+
+/// A word opening with alif or ʿayn opens with a vowel in its Latin
+/// spelling (`امين` AMIN, `عزيز` AZIZ, `علي` ALI), which letter-by-letter
+/// transliteration drops; it is written `a` so the consonant [`skeleton`]
+/// keeps the onset, as it does for the Latin spelling.
+fn vowel_onset(w: &str) -> std::borrow::Cow<'_, str> {
+    match w.strip_prefix(['ا', 'ع']) {
+        Some(rest) if !rest.is_empty() => format!("a{rest}").into(),
+        _ => w.into(),
+    }
 }
 
 /// Arabic-script words → their usual romanization in sanctions lists.
@@ -360,11 +371,16 @@ fn is_syllabic_ideograph(c: char) -> bool {
 /// A coarse consonant skeleton for comparing abjad-script tokens with their
 /// Latin spellings: vowels and semivowels dropped, digraphs and
 /// near-homophones folded, doubled letters collapsed, a final `h` (tā
-/// marbūṭa) dropped. `muhammad`, `mohamed`, `mhmd` → `mhmd`; `usama`, `smh`
-/// → `sm`; `mousavi`, `mwswy` → `ms`.
+/// marbūṭa) dropped, a vowel onset kept as `a`. `muhammad`, `mohamed`,
+/// `mhmd` → `mhmt`; `usama`, `asmh` → `asm`; `mousavi`, `mwswy` → `ms`;
+/// `amin`, `amn` → `amn`.
 pub fn skeleton(token: &str) -> String {
     let b = token.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    // A vowel onset is kept as `a` (alif or ʿayn in Arabic script).
+    if matches!(b.first(), Some(b'a' | b'e' | b'i' | b'o' | b'u')) {
+        out.push(b'a');
+    }
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -376,7 +392,9 @@ pub fn skeleton(token: &str) -> String {
             (b'z', Some(b'h')) => (b'z', 2),
             (b'c', Some(b'h')) => (b's', 2),
             (b'p', Some(b'h')) => (b'f', 2),
-            (b'q' | b'c' | b'g', _) => (b'k', 1),
+            // `G` is written ج (or Persian گ, `g`), as `J` is.
+            (b'g', _) => (b'j', 1),
+            (b'q' | b'c', _) => (b'k', 1),
             (b'd', _) => (b't', 1),
             (b'p', _) => (b'b', 1),
             (b'j', _) => (b'j', 1),
@@ -384,7 +402,9 @@ pub fn skeleton(token: &str) -> String {
             (b'a' | b'e' | b'i' | b'o' | b'u' | b'y' | b'w' | b'v', _) => (0, 1),
             _ => (c, 1),
         };
-        if mapped != 0 && out.last() != Some(&mapped) {
+        if i == 0 && !out.is_empty() {
+            // The onset vowel, already written.
+        } else if mapped != 0 && out.last() != Some(&mapped) {
             out.push(mapped);
         }
         i += used;
@@ -684,8 +704,11 @@ mod tests {
             ("muhammad", "mhmt"),
             ("mohamed", "mhmt"),
             ("mhmd", "mhmt"),
-            ("usama", "sm"),
-            ("smh", "sm"),
+            ("usama", "asm"),
+            ("asmh", "asm"),
+            ("amin", "amn"),
+            ("ali", "al"),
+            ("gula", "jl"),
             ("mousavi", "ms"),
             ("mwswy", "ms"),
             ("husayn", "hsn"),

@@ -44,6 +44,10 @@ pub struct Tok {
     /// Letters present in `text` and `base` (bit per letter, digits share one).
     sig: u32,
     base_sig: u32,
+    /// The spelling before the variant table (`ahmed`, where `base` is
+    /// `ahmad`): a typo of a variant is one edit from it, not from `base`.
+    pub raw: Box<str>,
+    raw_sig: u32,
     pub skel: Box<str>,
     pub class: TokenClass,
     pub abjad: bool,
@@ -53,8 +57,15 @@ pub struct Tok {
 
 impl Tok {
     pub fn new(t: &Token) -> Tok {
+        let raw = if t.raw != t.base && t.raw.is_ascii() {
+            t.raw.as_str()
+        } else {
+            t.base.as_str()
+        };
         Tok {
             syllable: t.syllable,
+            raw_sig: letters(raw),
+            raw: raw.into(),
             ..Tok::from_parts(t.text.clone(), t.base.clone(), t.class, t.abjad)
         }
     }
@@ -64,6 +75,8 @@ impl Tok {
             skel: skeleton(&text).into(),
             sig: letters(&text),
             base_sig: letters(&base),
+            raw_sig: letters(&base),
+            raw: base.clone().into(),
             text: text.into(),
             base: base.into(),
             class,
@@ -96,6 +109,8 @@ pub enum PairKind {
     Joined,
     /// An edit beyond the budget: some credit, never a match alone.
     Partial,
+    /// Two adjacent tokens on each side, written together, one edit apart.
+    Compound,
 }
 
 /// One matched pair: token ranges on each side (two tokens for joins).
@@ -149,8 +164,16 @@ pub fn token_sim(q: &Tok, c: &Tok) -> Option<(f32, PairKind)> {
         return (w.text.len() > 1 && w.text.starts_with(&*i.text))
             .then_some((0.8, PairKind::Initial));
     }
-    if (q.abjad || c.abjad) && q.skel.len() >= 2 && q.skel == c.skel {
-        return Some((0.9, PairKind::Skeleton));
+    if (q.abjad || c.abjad) && q.skel.len() >= 2 {
+        if q.skel == c.skel {
+            return Some((0.9, PairKind::Skeleton));
+        }
+        // One consonant apart (a letter Arabic writes otherwise, `V` as ف),
+        // from the same first letter.
+        let (a, b) = (q.skel.as_bytes(), c.skel.as_bytes());
+        if a.len().min(b.len()) >= 4 && a[0] == b[0] && within_edits(a, b, 1) {
+            return Some((SKELETON_EDIT, PairKind::Skeleton));
+        }
     }
     let folded = || {
         maybe_close(q.sig, c.sig, q.text.len(), c.text.len())
@@ -161,11 +184,42 @@ pub fn token_sim(q: &Tok, c: &Tok) -> Option<(f32, PairKind)> {
         (q.base != q.text || c.base != c.text)
             && maybe_close(q.base_sig, c.base_sig, q.base.len(), c.base.len())
     };
-    folded()
-        .or_else(|| unfolded().then(|| text_sim(&q.base, &c.base)).flatten())
+    // Folding can cost a typo (`dorr` → `dor` against `dore`): the better
+    // of the folded and the unfolded spellings.
+    let unfolded = || unfolded().then(|| text_sim(&q.base, &c.base)).flatten();
+    let before_variants = || {
+        ((q.raw != q.base || c.raw != c.base)
+            && maybe_close(q.raw_sig, c.raw_sig, q.raw.len(), c.raw.len()))
+        .then(|| text_sim(&q.raw, &c.raw))
+        .flatten()
+    };
+    let fuzzy = [folded(), unfolded(), before_variants()]
+        .into_iter()
+        .flatten()
+        .max_by(f32::total_cmp);
+    fuzzy
         .map(|s| (s, PairKind::Fuzzy))
         .or_else(|| partial_sim(&q.text, &c.text).map(|s| (s, PairKind::Partial)))
 }
+
+/// A content token against a company-form word of the other side: a
+/// mistyped form (`LTDAH` for `LTDA`, `CJEC` for `CJSC`) is still the form.
+/// Only within the edit budget; the pair counts the content token's weight.
+fn form_sim(q: &Tok, c: &Tok) -> Option<f32> {
+    let (form, other) = if q.is_content() { (c, q) } else { (q, c) };
+    if other.class == TokenClass::Initial || other.text.len() < 3 || form.text.len() < 3 {
+        return None;
+    }
+    if !maybe_close(q.sig, c.sig, q.text.len(), c.text.len()) {
+        return None;
+    }
+    text_sim(&q.text, &c.text)
+}
+
+/// Similarity of an abjad-script token and a Latin one whose consonant
+/// skeletons (four letters or more) are one edit apart: below a match on
+/// its own, and below one together with a skeleton-only pair.
+pub const SKELETON_EDIT: f32 = 0.75;
 
 /// Discount on the Jaro-Winkler similarity of a pair one edit beyond the
 /// budget: such a pair earns some credit (so one more edit costs a little,
@@ -233,17 +287,62 @@ fn text_sim(a: &str, b: &str) -> Option<f32> {
 /// `one` against `a` and `b` written together.
 fn joined_sim(one: &Tok, a: &Tok, b: &Tok) -> Option<f32> {
     let joined = a.text.len() + b.text.len();
-    let direct = || {
-        maybe_close(one.sig, a.sig | b.sig, one.text.len(), joined)
-            .then(|| joined_text_sim(&one.text, &a.text, &b.text))
-            .flatten()
-    };
     // Variants may change a few letters of each half, not most of them.
-    let split = || {
-        ((a.base_sig | b.base_sig) & !one.base_sig).count_ones() <= 3
-            && (one.base_sig & !(a.base_sig | b.base_sig)).count_ones() <= 3
-    };
-    direct().or_else(|| split().then(|| split_sim(one, a, b)).flatten())
+    let close = ((a.base_sig | b.base_sig) & !one.base_sig).count_ones() <= 3
+        && (one.base_sig & !(a.base_sig | b.base_sig)).count_ones() <= 3;
+    if !close {
+        return None;
+    }
+    // Han and Hangul syllables match only by equal spelling, joined too.
+    let exact_only = one.syllable || a.syllable || b.syllable;
+    // The two spellings run together and spelled as one word (`dream` +
+    // `ii` → `dreamy`, as `DREAMII` is; `nur` + `mohammed`, as `NURMOHAMMED`).
+    let glued_len = a.base.len() + b.base.len();
+    // A single letter joins only letter for letter (`AB C` = `ABC`), not
+    // through a doubled letter folded at the seam (`I ISRAEL` ≠ `ISRAEL`).
+    let letter = a.class == TokenClass::Initial || b.class == TokenClass::Initial;
+    if letter && glued_len != one.base.len() {
+        return None;
+    }
+    if glued_len.abs_diff(one.base.len()) <= 2 {
+        let mut glued = String::with_capacity(glued_len);
+        glued.push_str(&a.base);
+        glued.push_str(&b.base);
+        if *super::normalize::canonical(&glued) == *one.text {
+            return Some(1.0);
+        }
+    }
+    if exact_only {
+        let exact = one.text.len() == joined
+            && one.text.starts_with(&*a.text)
+            && one.text.ends_with(&*b.text);
+        return exact.then_some(1.0);
+    }
+    let direct = maybe_close(one.sig, a.sig | b.sig, one.text.len(), joined)
+        .then(|| joined_text_sim(&one.text, &a.text, &b.text))
+        .flatten();
+    match (direct, split_sim(one, a, b)) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+/// Two adjacent tokens on each side written together, one edit apart
+/// (`SANG OH` / `SANG HO`, `EP-CUS` / `EP-CAS`): a typo in a short token,
+/// which has no edit budget of its own.
+fn compound_sim(q: [&Tok; 2], c: [&Tok; 2]) -> Option<f32> {
+    let ql = q[0].text.len() + q[1].text.len();
+    let cl = c[0].text.len() + c[1].text.len();
+    if ql.min(cl) < 5 || ql.abs_diff(cl) > 1 {
+        return None;
+    }
+    let qs = format!("{}{}", q[0].text, q[1].text);
+    let cs = format!("{}{}", c[0].text, c[1].text);
+    if !within_edits(qs.as_bytes(), cs.as_bytes(), 1) {
+        return None;
+    }
+    let jw = strsim::jaro_winkler(&qs, &cs) as f32;
+    (jw >= MIN_TOKEN_SIM).then_some(jw)
 }
 
 /// `one` cut in two, each half spelled canonically on its own (so the
@@ -353,15 +452,33 @@ pub fn score(query: &[&Tok], listed: &[&Tok]) -> Alignment {
     let query = &query[..query.len().min(MAX_TOKENS)];
     let listed = &listed[..listed.len().min(MAX_TOKENS)];
     let mut options: Vec<Pair> = Vec::new();
+    // A name of single letters is an acronym, not initials: `S.M.G.` is not
+    // `S. M. Golpayegani`.
+    let letters_only = |toks: &[&Tok]| {
+        (toks.iter())
+            .filter(|t| t.is_content())
+            .all(|t| t.class == TokenClass::Initial)
+    };
+    let acronym = letters_only(query) || letters_only(listed);
     for (i, q) in query.iter().enumerate() {
-        if !q.is_content() {
-            continue;
-        }
         for (j, c) in listed.iter().enumerate() {
-            if !c.is_content() {
+            if !(q.is_content() && c.is_content()) {
+                if q.is_content() || c.is_content() {
+                    if let Some(sim) = form_sim(q, c) {
+                        options.push(Pair {
+                            query: i..i + 1,
+                            listed: j..j + 1,
+                            sim,
+                            kind: PairKind::Fuzzy,
+                        });
+                    }
+                }
                 continue;
             }
             if let Some((sim, kind)) = token_sim(q, c) {
+                if kind == PairKind::Initial && acronym {
+                    continue;
+                }
                 options.push(Pair {
                     query: i..i + 1,
                     listed: j..j + 1,
@@ -375,12 +492,14 @@ pub fn score(query: &[&Tok], listed: &[&Tok]) -> Alignment {
     // least one of the two carrying content).
     let joins = |one: &[&Tok], two: &[&Tok], flip: bool, options: &mut Vec<Pair>| {
         for (i, o) in one.iter().enumerate() {
-            if o.text.len() < 4 {
+            if o.text.len() < 2 {
                 continue;
             }
             for j in 0..two.len().saturating_sub(1) {
                 let (a, b) = (two[j], two[j + 1]);
-                if !(a.is_content() || b.is_content()) || !o.is_content() {
+                // Forms take part (`MANAURES.A.` = `MANAURE S.A.`,
+                // `COMPA NIA` = `COMPANIA`), but content must.
+                if !(a.is_content() || b.is_content() || o.is_content()) {
                     continue;
                 }
                 if let Some(sim) = joined_sim(o, a, b) {
@@ -421,13 +540,23 @@ pub fn score(query: &[&Tok], listed: &[&Tok]) -> Alignment {
         o.listed.clone().for_each(|j| c_used.set(j));
         pairs.push(o);
     }
+    compounds(query, listed, &mut pairs, &mut q_used, &mut c_used);
     let (mut num, mut den) = (0.0f32, 0.0f32);
     let mut content_pairs = 0;
     let mut firm_pairs = 0;
     for p in &pairs {
         let w = weights(query, &p.query) + weights(listed, &p.listed);
         if w > 0.0 {
-            content_pairs += 1;
+            // A pair of joined words matches two of them.
+            let words = |toks: &[&Tok], r: &Range<usize>| {
+                toks[r.clone()].iter().filter(|t| t.is_content()).count()
+            };
+            let two = p.kind == PairKind::Compound || (p.kind == PairKind::Joined && p.sim >= 1.0);
+            content_pairs += if two {
+                words(query, &p.query).max(words(listed, &p.listed))
+            } else {
+                1
+            };
             if p.kind != PairKind::Partial {
                 firm_pairs += 1;
             }
@@ -444,13 +573,93 @@ pub fn score(query: &[&Tok], listed: &[&Tok]) -> Alignment {
         .map(|(_, t)| t.weight())
         .sum();
     let mut score = num / (den + UNMATCHED * unmatched);
-    let content = |toks: &[&Tok]| toks.iter().filter(|t| t.is_content()).count();
+    // Initials left over (`MANAURES.A.`: the `A` of `S.A.`) cost their
+    // weight, not the single-token discount.
+    let content = |toks: &[&Tok]| {
+        (toks.iter())
+            .filter(|t| t.is_content() && t.class != TokenClass::Initial)
+            .count()
+    };
     if content_pairs == 1 && (content(query) > 1 || content(listed) > 1) {
         score *= SINGLE_TOKEN;
     }
     Alignment {
         score: score.clamp(0.0, 1.0),
         pairs,
+    }
+}
+
+/// Repairs the greedy alignment where a typo fell in a short token next to
+/// a matched one (`SANG OH` / `SANG HO`): an equal pair and its neighbours,
+/// unmatched or matched only partially, become one pair of the two tokens
+/// written together on each side, if those are one edit apart.
+fn compounds(
+    query: &[&Tok],
+    listed: &[&Tok],
+    pairs: &mut Vec<Pair>,
+    q_used: &mut Used,
+    c_used: &mut Used,
+) {
+    let single = |p: &Pair| p.query.len() == 1 && p.listed.len() == 1;
+    let mut k = 0;
+    while k < pairs.len() {
+        let p = &pairs[k];
+        if p.kind != PairKind::Equal || !single(p) {
+            k += 1;
+            continue;
+        }
+        let (i, j) = (p.query.start, p.listed.start);
+        let mut done = false;
+        for (di, dj) in [(1isize, 1isize), (-1, -1)] {
+            let (ni, nj) = (i as isize + di, j as isize + dj);
+            if ni < 0 || nj < 0 || ni as usize >= query.len() || nj as usize >= listed.len() {
+                continue;
+            }
+            let (ni, nj) = (ni as usize, nj as usize);
+            let (qn, cn) = (query[ni], listed[nj]);
+            // Short tokens only (syllables of hyphenated given names, tail
+            // numbers): `ALF AHMED` is not `ALI AHMAD`.
+            let short = |t: &Tok, n: usize| t.text.len() <= n && !t.syllable;
+            let (a, b) = (qn.text.len(), cn.text.len());
+            if !(qn.is_content() && cn.is_content())
+                || !(short(qn, 3) && short(cn, 3))
+                || !(short(query[i], 4) || a.min(b) <= 2)
+            {
+                continue;
+            }
+            // The neighbours: free, or matched to each other only partially.
+            let partial = pairs.iter().position(|x| {
+                x.query == (ni..ni + 1) && x.listed == (nj..nj + 1) && x.kind == PairKind::Partial
+            });
+            if partial.is_none() && (q_used.get(ni) || c_used.get(nj)) {
+                continue;
+            }
+            let (qa, ca) = if di > 0 {
+                ([query[i], qn], [listed[j], cn])
+            } else {
+                ([qn, query[i]], [cn, listed[j]])
+            };
+            let Some(sim) = compound_sim(qa, ca) else {
+                continue;
+            };
+            let (qr, cr) = (i.min(ni)..i.max(ni) + 1, j.min(nj)..j.max(nj) + 1);
+            q_used.set(ni);
+            c_used.set(nj);
+            pairs[k] = Pair {
+                query: qr,
+                listed: cr,
+                sim,
+                kind: PairKind::Compound,
+            };
+            if let Some(x) = partial {
+                pairs.remove(x);
+            }
+            done = true;
+            break;
+        }
+        if !done {
+            k += 1;
+        }
     }
 }
 
@@ -487,6 +696,7 @@ pub fn explain(
             PairKind::Initial => write!(out, "{q}~{c} (initial)"),
             PairKind::Joined => write!(out, "{q}={c} (joined) {:.2}", p.sim),
             PairKind::Partial => write!(out, "{q}~{c} {:.2} (partial)", p.sim),
+            PairKind::Compound => write!(out, "{q}~{c} {:.2} (written together)", p.sim),
         };
     }
     let unmatched = |toks: &[Token], used: &dyn Fn(usize) -> bool| -> Vec<String> {
