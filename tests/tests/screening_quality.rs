@@ -17,7 +17,7 @@ use concord_tests::perturb::{arabic, joined, transliterate, words, CYRILLIC};
 
 const THRESHOLD: f32 = 0.85;
 /// Measured 2026-12-03 on the fixture; the full-list figure is in BENCHMARKS.md.
-const ARABIC_FLOOR: f64 = 0.7;
+const ARABIC_FLOOR: f64 = 0.85;
 
 fn entries() -> Vec<WatchlistEntry> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/screening/ofac");
@@ -126,7 +126,7 @@ fn recall_of(
 #[test]
 fn typos_are_found() {
     let mut rng = Rng(7);
-    recall("typo", 0.95, &mut |n| typo(n, &mut rng));
+    recall("typo", 0.96, &mut |n| typo(n, &mut rng));
 }
 
 #[test]
@@ -137,12 +137,12 @@ fn reorderings_are_found() {
 #[test]
 fn joined_words_are_found() {
     let mut rng = Rng(11);
-    recall("joined", 0.96, &mut |n| joined(n, |k| rng.below(k)));
+    recall("joined", 0.99, &mut |n| joined(n, |k| rng.below(k)));
 }
 
 #[test]
 fn names_in_cyrillic_are_found() {
-    recall("cyrillic", 0.95, &mut |n| Some(transliterate(n, CYRILLIC)));
+    recall("cyrillic", 0.99, &mut |n| Some(transliterate(n, CYRILLIC)));
 }
 
 /// Individuals of programs whose parties write in Arabic script, their
@@ -179,7 +179,7 @@ fn legal_form_variants_are_found() {
     ];
     recall_of(
         "legal form",
-        0.97,
+        0.99,
         &|e| e.entity_type == EntityType::Entity,
         &mut |n| Some(format!("{} {n}", added[rng.below(added.len())])),
     );
@@ -187,7 +187,7 @@ fn legal_form_variants_are_found() {
 
 #[test]
 fn case_and_punctuation_do_not_matter() {
-    recall("lower case, no punctuation", 0.99, &mut |n| {
+    recall("lower case, no punctuation", 0.995, &mut |n| {
         Some(n.to_lowercase().replace([',', '.', '-', '\''], " "))
     });
 }

@@ -643,7 +643,7 @@ mod tests {
         check("王毅", "wang yi");
         check("Zhukovskiy", "zhukovsky");
         check("محمد حسين", "muhammad husayn");
-        check("محمد حسن علوان", "muhammad hasan lwn*");
+        check("محمد حسن علوان", "muhammad hasan alwn*");
         // The article is split off, particles read as the lists write them.
         check("عبد الرحمن الحسيني", "abd al rhmn* al hsyny*");
         check("أبو بكر البغدادي", "abu bkr* al bghddy*");
