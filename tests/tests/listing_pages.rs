@@ -124,7 +124,6 @@ async fn a_listing_of_large_parties_arrives_whole() {
                         value: "v".repeat(250),
                     })
                     .collect(),
-                ..Default::default()
             })
             .await
             .unwrap();

@@ -631,7 +631,16 @@ mod through_the_cli {
         // (format, list, fixture, entries, malformed lines, warning lines,
         //  [(query, source id, matched name)])
         type Query = (&'static str, &'static str, &'static str);
-        let cases: [(&str, &str, &str, u64, &[u64], &[u64], [Query; 2]); 4] = [
+        type Case = (
+            &'static str,
+            &'static str,
+            &'static str,
+            u64,
+            &'static [u64],
+            &'static [u64],
+            [Query; 2],
+        );
+        let cases: [Case; 4] = [
             (
                 "un-xml",
                 "un-sc",

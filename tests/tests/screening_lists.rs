@@ -170,7 +170,11 @@ async fn reimports_report_changes_and_newly_matching_parties_and_lists_can_be_re
         .and_then(|a| a.iter().find(|m| m["party_id"] == melli.as_str()))
         .cloned()
         .unwrap_or_default();
-    assert_eq!(strings(&m["applications"]), [license.clone()], "{m:#}");
+    assert_eq!(
+        strings(&m["applications"]),
+        std::slice::from_ref(&license),
+        "{m:#}"
+    );
     assert!(second["rescored"].as_u64().unwrap_or(0) >= 1, "{second:#}");
     let shown = json(&olivia, &["license", "show", &license]);
     assert_eq!(hit_status(&shown, &melli_hit), "open", "{shown:#}");

@@ -27,7 +27,12 @@ fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         if rel.file_name().is_some_and(|n| n == "tests.rs") {
             continue;
         }
-        let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
         let top = first.trim_end_matches(".rs").to_owned();
         if top == "lib" || top == "main" {
             continue;
@@ -94,8 +99,14 @@ fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
 fn the_node_module_graph_has_no_cycle() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../node/src");
     let graph = module_graph(&src);
-    assert!(graph.len() > 20, "the node's modules were not found: {graph:?}");
-    assert!(graph["risk"].contains("licensing"), "edges are read: {graph:?}");
+    assert!(
+        graph.len() > 20,
+        "the node's modules were not found: {graph:?}"
+    );
+    assert!(
+        graph["risk"].contains("licensing"),
+        "edges are read: {graph:?}"
+    );
     if let Some(cycle) = find_cycle(&graph) {
         panic!(
             "the node's modules import one another in a cycle: {}",

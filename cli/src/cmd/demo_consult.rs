@@ -119,6 +119,9 @@ fn rpc<'a>(call: &str, profile: &'a Profile, who: &str) -> impl Fn(tonic::Status
 
 /// Runs the scene; `de_officer` and `fr_officer` are officer profiles,
 /// `jp_reader` any reading profile at JP.
+// The scene's cast: five people at three nodes, each a profile of its own;
+// a struct of them would be built once, here, and read once.
+#[allow(clippy::too_many_arguments)]
 pub async fn scene(
     de: &Member,
     de_officer: &Profile,

@@ -261,7 +261,6 @@ fn create_request(a: &CreateArgs) -> Result<pb::CreatePartyRequest, CliError> {
         country: records::country("--country", &a.country)?,
         address: a.address.clone().unwrap_or_default(),
         identifiers,
-        ..Default::default()
     })
 }
 

@@ -450,20 +450,7 @@ pub(crate) fn requests(
             bytes = 0;
         }
         bytes += size;
-        chunk.push(pb::WatchlistEntry {
-            source_id: e.source_id,
-            entity_type: e.entity_type.to_string(),
-            name: e.name,
-            aliases: e.aliases,
-            countries: e.countries,
-            addresses: e.addresses,
-            programs: e.programs,
-            unresolved_countries: e.details.unresolved_countries,
-            dates_of_birth: e.details.dates_of_birth,
-            identifiers: e.details.identifiers,
-            expires: e.details.expires.unwrap_or_default(),
-            expires_at_unix_ms: e.details.expires_at_unix_ms.unwrap_or(0),
-        });
+        chunk.push(concord_node::api::screening_convert::entry_out(e));
     }
     flush(&mut chunk, &mut out);
     out.push(pb::ImportListRequest {

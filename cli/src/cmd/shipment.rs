@@ -19,7 +19,7 @@ use crate::profile::Profile;
 #[derive(Debug, Subcommand)]
 pub enum ShipmentCommand {
     /// Record a shipment against an approved license (officer).
-    Record(RecordArgs),
+    Record(Box<RecordArgs>),
     /// List shipments (of one license, or all), newest first.
     List(ListArgs),
 }

@@ -17,7 +17,7 @@ pub mod malformed;
 mod paging;
 mod risk;
 mod screening;
-mod screening_convert;
+pub mod screening_convert;
 mod taskforce;
 mod taskforce_client;
 mod taskforce_convert;

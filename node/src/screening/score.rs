@@ -625,8 +625,7 @@ fn compounds(
             // numbers): `ALF AHMED` is not `ALI AHMAD`.
             let short = |t: &Tok, n: usize| t.text.len() <= n && !t.syllable;
             let (a, b) = (qn.text.len(), cn.text.len());
-            if !(qn.is_content() && cn.is_content())
-                || !(short(qn, 3) && short(cn, 3))
+            if !(qn.is_content() && cn.is_content() && short(qn, 3) && short(cn, 3))
                 || !(short(query[i], 4) || a.min(b) <= 2)
             {
                 continue;
