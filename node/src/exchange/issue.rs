@@ -408,6 +408,12 @@ impl Exchange {
             ledger::index_key(kind, &self.own, &id, version),
             &entry,
         )?;
+        let sealed = stored
+            .envelope
+            .peek_header()
+            .map_err(|e| Error::Internal(format!("sealed envelope of {id}: {e}")))?;
+        self.ledger
+            .set_current(&mut batch, &mut Default::default(), &sealed, digest)?;
         for r in &recipients {
             batch.put(
                 &self.ledger.outbox,
@@ -441,7 +447,7 @@ impl Exchange {
         self.outbox_grew(&recipients);
         self.durable_seq.fetch_max(seq, Ordering::SeqCst);
         self.outbox_changed.send_modify(|n| *n += 1);
-        let view = self.view(&stored)?;
+        let view = self.view(&stored, Some(&digest))?;
         let _ = self.stored.send(view.clone());
         Ok(view)
     }

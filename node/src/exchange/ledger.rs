@@ -1,11 +1,13 @@
 //! How the exchange lays its data out in the store: one tree per kind of
 //! fact, with keys that sort in the order they are read.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
-use super::envelope::{RecordKind, SignedEnvelope, SignedReceipt};
+use super::envelope::{EnvelopeHeader, RecordKind, SignedEnvelope, SignedReceipt};
 use crate::identity::Jurisdiction;
-use crate::store::{Store, StoreError, Tree};
+use crate::store::{Batch, Store, StoreError, Tree};
 
 /// Every envelope this node holds, its own and received: key `issuer 0 seq`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -20,6 +22,16 @@ pub struct IndexEntry {
     pub issuer: Jurisdiction,
     pub seq: u64,
     pub digest: [u8; 32],
+}
+
+/// The current (highest) version held of one record: key `kind issuer 0
+/// id 0`, the record's prefix in `index`. Kept in the batch that stores the
+/// version, so reading the current versions touches one entry per record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Current {
+    pub entry: IndexEntry,
+    pub version: u32,
+    pub issued_at_unix_ms: i64,
 }
 
 /// An own record not yet acknowledged by one recipient: key `recipient 0 seq`.
@@ -93,6 +105,12 @@ pub struct Ledger {
     pub evidence: Tree<Evidence>,
     pub equivocations: Tree<EquivocationCount>,
     pub groups: Tree<SharingGroup>,
+    /// The current version of each record: key its record prefix.
+    pub current: Tree<Current>,
+    /// The current version of each record, newest first: key `kind
+    /// inverted-issue-time record-prefix`, so a newest-first page reads
+    /// only the records on it.
+    pub newest: Tree<IndexEntry>,
 }
 
 impl Ledger {
@@ -107,8 +125,138 @@ impl Ledger {
             evidence: store.tree("evidence")?,
             equivocations: store.tree("equivocations")?,
             groups: store.tree("groups")?,
+            current: store.tree("current_versions")?,
+            newest: store.tree("newest_first")?,
         })
     }
+
+    /// Makes the version `h` describes (stored in the same batch) the
+    /// current one of its record, unless a higher version is held. `pending`
+    /// carries what earlier versions in the same batch made current.
+    pub fn set_current(
+        &self,
+        batch: &mut Batch,
+        pending: &mut HashMap<Vec<u8>, Current>,
+        h: &EnvelopeHeader,
+        digest: [u8; 32],
+    ) -> Result<(), StoreError> {
+        let prefix = record_prefix(h.kind, &h.issuer, &h.record_id);
+        let held = match pending.get(&prefix) {
+            Some(c) => Some(c.clone()),
+            None => self.current.get(&prefix)?,
+        };
+        if let Some(held) = &held {
+            if held.version >= h.version {
+                return Ok(());
+            }
+            batch.delete(&self.newest, newest_key(&prefix, held.issued_at_unix_ms));
+        }
+        let current = Current {
+            entry: IndexEntry {
+                issuer: h.issuer.clone(),
+                seq: h.seq,
+                digest,
+            },
+            version: h.version,
+            issued_at_unix_ms: h.issued_at_unix_ms,
+        };
+        batch.put(&self.current, &prefix, &current)?;
+        batch.put(
+            &self.newest,
+            newest_key(&prefix, h.issued_at_unix_ms),
+            &current.entry,
+        )?;
+        pending.insert(prefix, current);
+        Ok(())
+    }
+
+    /// Forgets the record under `prefix` (every version is being removed in
+    /// the same batch).
+    pub fn remove_current(&self, batch: &mut Batch, prefix: &[u8]) -> Result<(), StoreError> {
+        if let Some(held) = self.current.get(prefix)? {
+            batch.delete(&self.newest, newest_key(prefix, held.issued_at_unix_ms));
+        }
+        batch.delete(&self.current, prefix);
+        Ok(())
+    }
+
+    /// Builds `current` and `newest` from `index` in a store written before
+    /// they existed (or whose build was interrupted): both are cleared and
+    /// rebuilt, and the marker that says they are complete is written last,
+    /// so a crash part-way means a rebuild at the next start. Returns the
+    /// number of records indexed, or `None` if the indexes were complete.
+    pub fn build_current(&self, store: &Store) -> Result<Option<usize>, StoreError> {
+        if self.counters.contains(CURRENT_BUILT)? {
+            return Ok(None);
+        }
+        clear(store, &self.newest)?;
+        clear(store, &self.current)?;
+        let mut batch = store.batch();
+        let mut pending = HashMap::new();
+        let mut records = 0usize;
+        for item in self.index.lazy_iter() {
+            let (_, entry) = item?;
+            let Some(stored) = self.envelopes.get(seq_key(&entry.issuer, entry.seq))? else {
+                continue;
+            };
+            let Ok(header) = stored.envelope.peek_header() else {
+                continue;
+            };
+            let before = pending.len();
+            self.set_current(&mut batch, &mut pending, &header, entry.digest)?;
+            records += pending.len() - before;
+            if batch.len() >= REBUILD_BATCH {
+                store.commit_offline(std::mem::replace(&mut batch, store.batch()))?;
+                pending.clear();
+            }
+        }
+        batch.put(&self.counters, CURRENT_BUILT, &1)?;
+        store.commit_offline(batch)?;
+        Ok(Some(records))
+    }
+}
+
+/// Writes per offline batch while rebuilding indexes: bounds memory on a
+/// store of millions of records.
+const REBUILD_BATCH: usize = 20_000;
+
+fn clear<V: Serialize + serde::de::DeserializeOwned + 'static>(
+    store: &Store,
+    tree: &Tree<V>,
+) -> Result<(), StoreError> {
+    let mut batch = store.batch();
+    for item in tree.lazy_iter() {
+        let (key, _) = item?;
+        batch.delete(tree, key);
+        if batch.len() >= REBUILD_BATCH {
+            store.commit_offline(std::mem::replace(&mut batch, store.batch()))?;
+        }
+    }
+    store.commit_offline(batch)
+}
+
+/// Set in `counters` once `current` and `newest` cover every indexed version.
+const CURRENT_BUILT: &[u8] = b"current_versions_built";
+
+/// `kind inverted-time prefix`: ascending key order is newest first, then
+/// store order among records issued in the same millisecond.
+pub fn newest_key(prefix: &[u8], issued_at_unix_ms: i64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(prefix.len() + 9);
+    k.push(prefix.first().copied().unwrap_or(0));
+    k.extend_from_slice(&newest_order(issued_at_unix_ms).to_be_bytes());
+    k.extend_from_slice(prefix);
+    k
+}
+
+/// The issue time a [`newest_key`] sorts by.
+pub fn newest_time(key: &[u8]) -> Option<i64> {
+    let order: [u8; 8] = key.get(1..9)?.try_into().ok()?;
+    Some(((!u64::from_be_bytes(order)) ^ (1 << 63)) as i64)
+}
+
+/// Later times map to smaller numbers (sign bit flipped for order, then inverted).
+fn newest_order(t: i64) -> u64 {
+    !((t as u64) ^ (1 << 63))
 }
 
 pub const SEQ_COUNTER: &[u8] = b"seq";
@@ -172,5 +320,24 @@ mod tests {
             index_key(RecordKind::Denial, &de, "DE-D-1", 1)
                 < index_key(RecordKind::Denial, &de, "DE-D-1", 2)
         );
+    }
+
+    #[test]
+    fn newest_keys_sort_newest_first_then_in_store_order() {
+        let de: Jurisdiction = "DE".parse().unwrap();
+        let a = record_prefix(RecordKind::Alert, &de, "DE-A-1");
+        let b = record_prefix(RecordKind::Alert, &de, "DE-A-2");
+        assert!(newest_key(&a, 2_000) < newest_key(&a, 1_000));
+        assert!(
+            newest_key(&a, 0) < newest_key(&a, -1),
+            "times before 1970 still sort"
+        );
+        assert!(newest_key(&a, i64::MAX) < newest_key(&b, i64::MIN));
+        assert!(newest_key(&a, 5) < newest_key(&b, 5), "ties in store order");
+        let denial = record_prefix(RecordKind::Denial, &de, "DE-D-1");
+        assert_eq!(newest_key(&denial, 5)[0], b'D', "each kind apart");
+        for t in [i64::MIN, -1, 0, 1_800_000_000_000, i64::MAX] {
+            assert_eq!(newest_time(&newest_key(&denial, t)), Some(t));
+        }
     }
 }

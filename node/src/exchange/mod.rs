@@ -114,6 +114,9 @@ impl Exchange {
         audit: Arc<AuditLog>,
     ) -> Result<Self> {
         let ledger = Ledger::open(&store)?;
+        if let Some(records) = ledger.build_current(&store)? {
+            tracing::info!(records, "indexed the current version of every record held");
+        }
         let idempotency = store.tree(idempotency::TREE)?;
         // Everything found on disk at start is durable.
         let durable_seq = AtomicU64::new(ledger.counters.get(ledger::SEQ_COUNTER)?.unwrap_or(0));

@@ -77,6 +77,7 @@ impl Exchange {
         let mut receipts = Vec::with_capacity(envelopes.len());
         let mut fresh = Vec::new();
         let mut in_batch: HashMap<Vec<u8>, [u8; 32]> = HashMap::new();
+        let mut current_in_batch = HashMap::new();
         let mut cursor = self.cursor(sender)?;
         for envelope in envelopes {
             check_sizes(envelope)?;
@@ -151,6 +152,8 @@ impl Exchange {
                         digest: opened.digest,
                     },
                 )?;
+                self.ledger
+                    .set_current(&mut batch, &mut current_in_batch, h, opened.digest)?;
                 in_batch.insert(index_key, opened.digest);
                 cursor = cursor.max(h.seq);
                 fresh.push(stored);
@@ -198,7 +201,9 @@ impl Exchange {
             audit.applied();
             staged.durable().await?;
             for stored in &fresh {
-                if let Ok(view) = self.view(stored) {
+                // Verified above, on the way in.
+                let digest = stored.envelope.digest();
+                if let Ok(view) = self.view(stored, Some(&digest)) {
                     let _ = self.stored.send(view);
                 }
             }

@@ -160,6 +160,7 @@ impl Exchange {
         };
 
         let mut batch = self.store.batch();
+        self.ledger.remove_current(&mut batch, prefix)?;
         let mut removed = Vec::with_capacity(versions.len());
         for ((key, entry), header) in versions.iter().zip(&headers) {
             batch.delete(&self.ledger.index, key);

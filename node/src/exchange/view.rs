@@ -99,15 +99,6 @@ fn store_prefix(view: &RecordView) -> Vec<u8> {
     )
 }
 
-/// Newest first; records issued at the same time in store order, so the
-/// order is total and a newest-first listing can resume.
-fn newest_first(a: &RecordView, b: &RecordView) -> std::cmp::Ordering {
-    b.header
-        .issued_at_unix_ms
-        .cmp(&a.header.issued_at_unix_ms)
-        .then_with(|| store_prefix(a).cmp(&store_prefix(b)))
-}
-
 #[derive(Clone, Debug, Default)]
 pub struct RecordFilter {
     pub issuer: Option<Jurisdiction>,
@@ -119,32 +110,45 @@ pub struct RecordFilter {
 }
 
 impl Exchange {
-    /// Decodes and re-verifies a stored envelope.
-    pub(super) fn view(&self, stored: &StoredEnvelope) -> Result<RecordView> {
+    /// Decodes a stored envelope and checks it against its issuer's keys.
+    /// `verified` is the digest its index entry recorded when the envelope
+    /// was verified and stored: bytes still equal to it are not put through
+    /// Ed25519 again (see [`SignedEnvelope::open_verified`]); without it,
+    /// or if the bytes changed, the signature is verified in full.
+    ///
+    /// [`SignedEnvelope::open_verified`]: super::envelope::SignedEnvelope::open_verified
+    pub(super) fn view(
+        &self,
+        stored: &StoredEnvelope,
+        verified: Option<&[u8; 32]>,
+    ) -> Result<RecordView> {
         let header = stored
             .envelope
             .peek_header()
             .map_err(|e| Error::Internal(format!("stored envelope: {e}")))?;
         let peers = self.peers.current();
+        let open = |keys: &crate::crypto::KeyRing<'_>| match verified {
+            Some(digest) => stored.envelope.open_verified(keys, digest),
+            None => stored.envelope.open_with(keys),
+        };
         let opened = if header.issuer == self.own {
-            Some(stored.envelope.open_with(&self.signer.keyring()))
+            Some(open(&self.signer.keyring()))
         } else {
-            peers
-                .get(&header.issuer)
-                .map(|p| stored.envelope.open_with(&p.bundle.keyring()))
+            peers.get(&header.issuer).map(|p| open(&p.bundle.keyring()))
+        };
+        let unverified = |header: &EnvelopeHeader| {
+            Record::decode(header.kind, &stored.envelope.body)
+                .map_err(|e| Error::Internal(format!("stored body of {}: {e}", header.record_id)))
         };
         let (signature, record) = match opened {
             Some(Ok(opened)) => (SignatureCheck::Valid, opened.record),
-            Some(Err(e)) => (
-                SignatureCheck::Invalid(e.to_string()),
-                decode_unverified(&header, &stored.envelope.body)?,
-            ),
+            Some(Err(e)) => (SignatureCheck::Invalid(e.to_string()), unverified(&header)?),
             None => (
                 SignatureCheck::Invalid(format!(
                     "issuer {} is no longer a registered peer; its key is unknown",
                     header.issuer
                 )),
-                decode_unverified(&header, &stored.envelope.body)?,
+                unverified(&header)?,
             ),
         };
         let deliveries = if header.issuer == self.own {
@@ -206,46 +210,40 @@ impl Exchange {
         filter: &RecordFilter,
         after: Option<&NewestCursor>,
     ) -> Result<Vec<RecordView>> {
-        if after.is_some_and(|c| c.prefix.first() != Some(&ledger::kind_byte(kind))) {
-            return Err(Error::InvalidArgument(
-                "page_token: not a token of this listing".into(),
-            ));
-        }
-        let now = now_unix_ms();
-        let mut latest: Vec<ledger::IndexEntry> = Vec::new();
-        let mut last_prefix: Option<Vec<u8>> = None;
-        for entry in self
-            .ledger
-            .index
-            .lazy_scan_prefix([ledger::kind_byte(kind)])
-        {
-            let (key, e) = entry?;
-            // Versions of one record are adjacent; keep the last of each run.
-            let prefix = key[..key.len().saturating_sub(4)].to_vec();
-            if last_prefix.as_ref() == Some(&prefix) {
-                latest.pop();
+        let kind_byte = ledger::kind_byte(kind);
+        let start = match after {
+            Some(c) if c.prefix.first() == Some(&kind_byte) => {
+                // Just past the cursor's own key.
+                let mut k = ledger::newest_key(&c.prefix, c.issued_at_unix_ms);
+                k.push(0);
+                k
             }
-            last_prefix = Some(prefix);
-            latest.push(e);
-        }
+            Some(_) => {
+                return Err(Error::InvalidArgument(
+                    "page_token: not a token of this listing".into(),
+                ))
+            }
+            None => vec![kind_byte],
+        };
+        let now = now_unix_ms();
+        let limit = filter.limit.unwrap_or(usize::MAX);
         let mut out = Vec::new();
-        for e in latest {
+        for item in self.ledger.newest.lazy_range(start, [kind_byte + 1]) {
+            if out.len() >= limit {
+                break;
+            }
+            let (key, e) = item?;
+            // Newest first: everything from here on is older still.
+            if filter
+                .since_unix_ms
+                .zip(ledger::newest_time(&key))
+                .is_some_and(|(since, t)| t < since)
+            {
+                break;
+            }
             if let Some(view) = self.current_view(&e, filter, now)? {
                 out.push(view);
             }
-        }
-        out.sort_by(newest_first);
-        if let Some(c) = after {
-            let resumes = |v: &RecordView| {
-                (
-                    std::cmp::Reverse(v.header.issued_at_unix_ms),
-                    store_prefix(v),
-                ) > (std::cmp::Reverse(c.issued_at_unix_ms), c.prefix.clone())
-            };
-            out.retain(resumes);
-        }
-        if let Some(limit) = filter.limit {
-            out.truncate(limit);
         }
         Ok(out)
     }
@@ -288,9 +286,9 @@ impl Exchange {
                         "page_token: not a token of this listing".into(),
                     ));
                 }
-                // Past every version key (prefix + 4 bytes) of the cursor's record.
+                // Just past the cursor's record.
                 let mut k = cursor.0.clone();
-                k.extend_from_slice(&[0xFF; 5]);
+                k.push(0);
                 k
             }
             None => vec![kind_byte],
@@ -299,39 +297,28 @@ impl Exchange {
         let page_size = budget.records.max(1);
         let mut out: Vec<RecordView> = Vec::new();
         let mut used = 0usize;
-        // The latest version of the record being scanned, with its prefix.
-        let mut pending: Option<(Vec<u8>, ledger::IndexEntry)> = None;
-        let mut scan = self.ledger.index.lazy_range(start, [kind_byte + 1]);
-        loop {
-            let next = scan.next().transpose()?;
-            let prefix = next
-                .as_ref()
-                .map(|(key, _)| key[..key.len().saturating_sub(4)].to_vec());
-            if let Some((done_prefix, e)) = pending.take_if(|(p, _)| Some(&*p) != prefix.as_ref()) {
-                // Every version of `done_prefix` has been seen.
-                if let Some(view) = self.current_view(&e, filter, now)? {
-                    let cost = (budget.cost)(&view);
-                    if let Some(last) = out
-                        .last()
-                        .filter(|_| used.saturating_add(cost) > budget.bytes)
-                    {
-                        // Full: the next page starts with this record.
-                        let cursor = PageCursor::of(last);
-                        return Ok((out, Some(cursor)));
-                    }
-                    used = used.saturating_add(cost);
-                    out.push(view);
+        let mut scan = self.ledger.current.lazy_range(start, [kind_byte + 1]);
+        while let Some(item) = scan.next() {
+            let (prefix, current) = item?;
+            if let Some(view) = self.current_view(&current.entry, filter, now)? {
+                let cost = (budget.cost)(&view);
+                if let Some(last) = out
+                    .last()
+                    .filter(|_| used.saturating_add(cost) > budget.bytes)
+                {
+                    // Full: the next page starts with this record.
+                    let cursor = PageCursor::of(last);
+                    return Ok((out, Some(cursor)));
                 }
-                if out.len() == page_size {
-                    let more = next.is_some();
-                    return Ok((out, more.then_some(PageCursor(done_prefix))));
-                }
+                used = used.saturating_add(cost);
+                out.push(view);
             }
-            match (next, prefix) {
-                (Some((_, e)), Some(p)) => pending = Some((p, e)),
-                _ => return Ok((out, None)),
+            if out.len() == page_size {
+                let more = scan.next().transpose()?.is_some();
+                return Ok((out, more.then_some(PageCursor(prefix))));
             }
         }
+        Ok((out, None))
     }
 
     /// The view of `e` if it passes `filter`.
@@ -351,7 +338,7 @@ impl Exchange {
         else {
             return Ok(None);
         };
-        let view = self.view(&stored)?;
+        let view = self.view(&stored, Some(&e.digest))?;
         Ok(matches_filter(&view, filter, now).then_some(view))
     }
 
@@ -376,7 +363,7 @@ impl Exchange {
                 .envelopes
                 .get(ledger::seq_key(&e.issuer, e.seq))?
             {
-                out.push(self.view(&stored)?);
+                out.push(self.view(&stored, Some(&e.digest))?);
             }
         }
         if out.is_empty() {
@@ -428,14 +415,4 @@ fn matches_filter(view: &RecordView, f: &RecordFilter, now: i64) -> bool {
         }
     }
     true
-}
-
-fn decode_unverified(header: &EnvelopeHeader, body: &[u8]) -> Result<Record> {
-    let err =
-        |e: postcard::Error| Error::Internal(format!("stored body of {}: {e}", header.record_id));
-    Ok(match header.kind {
-        RecordKind::Alert => Record::Alert(postcard::from_bytes(body).map_err(err)?),
-        RecordKind::Denial => Record::Denial(postcard::from_bytes(body).map_err(err)?),
-        RecordKind::Consultation => Record::Consultation(postcard::from_bytes(body).map_err(err)?),
-    })
 }
