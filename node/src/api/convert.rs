@@ -121,7 +121,7 @@ pub fn status(s: NodeStatus, version: &str) -> pb::StatusResponse {
     }
 }
 
-pub fn group(g: &crate::exchange::ledger::SharingGroup) -> pb::SharingGroup {
+pub fn group(g: &crate::exchange::SharingGroup) -> pb::SharingGroup {
     pb::SharingGroup {
         name: g.name.clone(),
         members: g.members.iter().map(|m| m.to_string()).collect(),
@@ -129,7 +129,7 @@ pub fn group(g: &crate::exchange::ledger::SharingGroup) -> pb::SharingGroup {
     }
 }
 
-pub fn evidence(e: &crate::exchange::ledger::Evidence) -> pb::EquivocationEvidence {
+pub fn evidence(e: &crate::exchange::Evidence) -> pb::EquivocationEvidence {
     pb::EquivocationEvidence {
         issuer: e.issuer.to_string(),
         record_id: e.record_id.clone(),
@@ -143,7 +143,7 @@ pub fn evidence(e: &crate::exchange::ledger::Evidence) -> pb::EquivocationEviden
 
 pub fn equivocation_count(
     peer: &crate::identity::Jurisdiction,
-    c: &crate::exchange::ledger::EquivocationCount,
+    c: &crate::exchange::EquivocationCount,
 ) -> pb::EquivocationCount {
     pb::EquivocationCount {
         peer: peer.to_string(),

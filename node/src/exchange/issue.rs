@@ -685,13 +685,12 @@ impl Exchange {
         issuer: &Jurisdiction,
         id: &str,
     ) -> Result<(EnvelopeHeader, DenialNotice, [u8; 32])> {
-        let entries =
-            self.ledger
-                .index
-                .scan_prefix(ledger::record_prefix(RecordKind::Denial, issuer, id))?;
-        let (_, entry) = entries
-            .last()
-            .ok_or_else(|| Error::NotFound(format!("no denial {id} issued by {issuer}")))?;
+        let entry = self
+            .ledger
+            .current
+            .get(ledger::record_prefix(RecordKind::Denial, issuer, id))?
+            .ok_or_else(|| Error::NotFound(format!("no denial {id} issued by {issuer}")))?
+            .entry;
         let stored = self
             .ledger
             .envelopes
@@ -706,8 +705,11 @@ impl Exchange {
             .envelope
             .peek_header()
             .map_err(|e| Error::Internal(e.to_string()))?;
-        let body: DenialNotice = postcard::from_bytes(&stored.envelope.body)
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        let Record::Denial(body) = Record::decode(RecordKind::Denial, &stored.envelope.body)
+            .map_err(|e| Error::Internal(format!("stored body of {id}: {e}")))?
+        else {
+            return Err(Error::Internal(format!("{id} is not stored as a denial")));
+        };
         Ok((header, body, entry.digest))
     }
 }

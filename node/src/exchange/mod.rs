@@ -9,9 +9,10 @@
 pub mod consultation;
 pub mod envelope;
 mod evidence;
+mod held;
 mod idempotency;
 mod issue;
-pub mod ledger;
+mod ledger;
 mod receive;
 pub mod records;
 mod resume;
@@ -27,6 +28,7 @@ use tokio::sync::{broadcast, watch, Mutex};
 
 pub use envelope::{Record, RecordKind, SignedEnvelope, SignedReceipt};
 pub use evidence::EvidenceLimits;
+pub use held::Held;
 pub use idempotency::check_key as check_idempotency_key;
 pub use issue::{
     batch_cost, AlertDraft, AlongWith, DenialChange, DenialDraft, Distribution, BATCH, BATCH_BYTES,
@@ -45,7 +47,8 @@ use crate::error::{Error, Result};
 use crate::identity::Jurisdiction;
 use crate::peers::PeerDirectory;
 use crate::store::Store;
-use ledger::{Ledger, SharingGroup};
+use ledger::Ledger;
+pub use ledger::{EquivocationCount, Evidence, SharingGroup};
 
 pub struct Exchange {
     own: Jurisdiction,
@@ -279,7 +282,7 @@ impl Exchange {
 
     // ---- equivocation evidence ------------------------------------------
 
-    pub fn evidence(&self) -> Result<Vec<ledger::Evidence>> {
+    pub fn evidence(&self) -> Result<Vec<Evidence>> {
         Ok(self
             .ledger
             .evidence

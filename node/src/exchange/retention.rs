@@ -105,17 +105,14 @@ impl Exchange {
 
     /// The distinct records of one kind: their index prefix and issuer.
     fn record_prefixes(&self, kind: RecordKind) -> Result<Vec<(Vec<u8>, Jurisdiction)>> {
-        let mut out: Vec<(Vec<u8>, Jurisdiction)> = Vec::new();
+        let mut out = Vec::new();
         for entry in self
             .ledger
-            .index
+            .current
             .lazy_scan_prefix([ledger::kind_byte(kind)])
         {
-            let (key, e) = entry?;
-            let prefix = key[..key.len().saturating_sub(4)].to_vec();
-            if out.last().is_none_or(|(p, _)| *p != prefix) {
-                out.push((prefix, e.issuer));
-            }
+            let (prefix, current) = entry?;
+            out.push((prefix, current.entry.issuer));
         }
         Ok(out)
     }

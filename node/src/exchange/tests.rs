@@ -1195,3 +1195,45 @@ async fn newest_first_listing_follows_new_versions_and_is_rebuilt_for_old_stores
     .unwrap();
     assert_eq!(listed(&reopened), want);
 }
+
+/// What other modules may send elsewhere (task-force answers) passes the
+/// same durability gate as the outbox: an own version not yet on disk is
+/// not disclosable, received versions are.
+#[tokio::test]
+async fn only_durable_own_versions_are_disclosable() {
+    let n = federation(&["DE", "FR"]).await;
+    let (de, fr) = (&n[0], &n[1]);
+    let v =
+        de.x.raise_alert(&analyst(de), draft(), to(&["FR"]))
+            .await
+            .unwrap();
+    deliver(de, fr).await;
+    let disclosable = |x: &Exchange| -> Vec<String> {
+        x.disclosable_current(RecordKind::Alert)
+            .map(|h| h.unwrap().header.record_id)
+            .collect()
+    };
+    assert_eq!(disclosable(&de.x), vec![v.header.record_id.clone()]);
+    assert!(de
+        .x
+        .disclosable_envelope(&de.j, v.header.seq)
+        .unwrap()
+        .is_some());
+    // As if the batch were applied but its flush not yet done.
+    de.x.durable_seq
+        .store(v.header.seq - 1, std::sync::atomic::Ordering::SeqCst);
+    assert!(disclosable(&de.x).is_empty());
+    assert!(de
+        .x
+        .disclosable_envelope(&de.j, v.header.seq)
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        de.x.list(RecordKind::Alert, &RecordFilter::default())
+            .unwrap()
+            .len(),
+        1,
+        "local reads still show it"
+    );
+    assert_eq!(disclosable(&fr.x), vec![v.header.record_id.clone()]);
+}

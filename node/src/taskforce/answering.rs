@@ -15,7 +15,6 @@ use crate::clock::now_unix_ms;
 use crate::crypto::keyed_hash::random_bytes;
 use crate::crypto::KeyedHash;
 use crate::error::{Error, Result};
-use crate::exchange::ledger;
 use crate::exchange::{RecordView, SignatureCheck};
 use crate::identity::{Caller, Jurisdiction};
 use crate::policy;
@@ -178,7 +177,7 @@ impl TaskForces {
         let level = policy::answer_level(tf.level, query.is_blind());
         let subject = AnswerSubject::Query(query.digest());
         let matches = matching::find(
-            &self.ledger,
+            &self.exchange,
             &self.own,
             &asker.jurisdiction,
             &query,
@@ -341,7 +340,7 @@ impl TaskForces {
         };
         let level = policy::answer_level(tf.level, query.is_blind());
         let matches = matching::find(
-            &self.ledger,
+            &self.exchange,
             &self.own,
             &asker.jurisdiction,
             &query,
@@ -471,11 +470,8 @@ impl TaskForces {
         &self,
         header: &crate::exchange::envelope::EnvelopeHeader,
     ) -> Result<Option<crate::exchange::SignedEnvelope>> {
-        Ok(self
-            .ledger
-            .envelopes
-            .get(ledger::seq_key(&header.issuer, header.seq))?
-            .map(|s| s.envelope))
+        self.exchange
+            .disclosable_envelope(&header.issuer, header.seq)
     }
 
     /// Checks an answer from `answering` (this node or a peer) with its

@@ -11,9 +11,8 @@ use std::collections::BTreeSet;
 use super::model::Query;
 use crate::crypto::KeyedHash;
 use crate::exchange::envelope::EnvelopeHeader;
-use crate::exchange::ledger::{self, Ledger};
 use crate::exchange::records::{DenialNotice, Party, RiskAlert};
-use crate::exchange::{Record, RecordKind};
+use crate::exchange::{Exchange, Record, RecordKind};
 use crate::identity::Jurisdiction;
 use crate::policy;
 
@@ -34,15 +33,15 @@ pub struct Match {
 /// The records `own` holds that match `query` and that it may reveal to a
 /// member of `asker`, best first.
 ///
-/// Reads the exchange's ledger directly (read-only): the current version of
-/// each record, need-to-know decided on the signed header before the body is
-/// even decoded. Signatures are not re-verified here — every stored envelope
-/// was verified when it was stored, the body is checked against the signed
-/// header's digest, and the asking node verifies every envelope a full-level
-/// answer carries — which keeps a question over thousands of held records
-/// cheap.
+/// Reads the current version of each record the exchange may disclose
+/// (own records only once durable), need-to-know decided on the signed
+/// header before the body is even decoded. Signatures are not re-verified
+/// here — every stored envelope was verified when it was stored, the body
+/// is checked against the signed header's digest, and the asking node
+/// verifies every envelope a full-level answer carries — which keeps a
+/// question over thousands of held records cheap.
 pub fn find(
-    ledger: &Ledger,
+    exchange: &Exchange,
     own: &Jurisdiction,
     asker: &Jurisdiction,
     query: &Query,
@@ -59,21 +58,18 @@ pub fn find(
     };
     let mut out = Vec::new();
     for kind in kinds {
-        for entry in current_versions(ledger, *kind)? {
-            let Some(stored) = ledger
-                .envelopes
-                .get(ledger::seq_key(&entry.issuer, entry.seq))?
-            else {
-                continue;
-            };
-            let Ok(header) = stored.envelope.peek_header() else {
-                continue;
-            };
+        for held in exchange.disclosable_current(*kind) {
+            let held = held?;
+            let header = held.header;
             // Need-to-know first: what may not be revealed is not even decoded.
             if !policy::may_disclose(own, asker, &header.issuer, &header.recipients) {
                 continue;
             }
-            let Some(record) = decode(&header, &stored.envelope.body) else {
+            // Consultations stay between the jurisdictions concerned: never an answer.
+            if header.kind == RecordKind::Consultation {
+                continue;
+            }
+            let Ok(record) = Record::decode_signed(&header, &held.envelope.body) else {
                 continue;
             };
             let score = match query {
@@ -98,39 +94,6 @@ pub fn find(
             .then_with(|| b.header.issued_at_unix_ms.cmp(&a.header.issued_at_unix_ms))
     });
     Ok(out)
-}
-
-/// The index entry of the current (highest) version of every record of `kind`.
-fn current_versions(
-    ledger: &Ledger,
-    kind: RecordKind,
-) -> crate::error::Result<Vec<ledger::IndexEntry>> {
-    let mut latest: Vec<ledger::IndexEntry> = Vec::new();
-    let mut last_prefix: Option<Vec<u8>> = None;
-    for item in ledger.index.lazy_scan_prefix([ledger::kind_byte(kind)]) {
-        let (key, e) = item?;
-        // Keys are `kind issuer 0 id 0 version(BE u32)`: versions of one record are adjacent.
-        let prefix = key[..key.len().saturating_sub(4)].to_vec();
-        if last_prefix.as_ref() == Some(&prefix) {
-            latest.pop();
-        }
-        last_prefix = Some(prefix);
-        latest.push(e);
-    }
-    Ok(latest)
-}
-
-/// The record in a stored body, if it matches its signed header's digest.
-fn decode(header: &EnvelopeHeader, body: &[u8]) -> Option<Record> {
-    if crate::crypto::sha256(body) != header.body_sha256 {
-        return None;
-    }
-    match header.kind {
-        RecordKind::Alert => postcard::from_bytes(body).ok().map(Record::Alert),
-        RecordKind::Denial => postcard::from_bytes(body).ok().map(Record::Denial),
-        // Consultations stay between the jurisdictions concerned: never an answer.
-        RecordKind::Consultation => None,
-    }
 }
 
 /// The score of a record for a cleartext question, if it matches.

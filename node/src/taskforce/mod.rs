@@ -47,7 +47,6 @@ pub use model::{
 use crate::audit::{Action, AuditLog};
 use crate::crypto::RecordSigner;
 use crate::error::{Error, Result};
-use crate::exchange::ledger::Ledger;
 use crate::exchange::Exchange;
 use crate::identity::Jurisdiction;
 use crate::peers::PeerDirectory;
@@ -99,9 +98,6 @@ pub struct TaskForces {
     store: Store,
     trees: Trees,
     exchange: Arc<Exchange>,
-    /// Read-only: the held records questions are matched against, and the
-    /// envelopes revealed at the full level.
-    ledger: Ledger,
     peers: Arc<PeerDirectory>,
     audit: Arc<AuditLog>,
     signer: Arc<RecordSigner>,
@@ -130,13 +126,11 @@ impl TaskForces {
             details: store.tree("taskforce_details")?,
             counters: store.tree("taskforce_counters")?,
         };
-        let ledger = Ledger::open(&store)?;
         Ok(TaskForces {
             own,
             store,
             trees,
             exchange,
-            ledger,
             peers,
             audit,
             signer,
