@@ -41,8 +41,9 @@ impl ExchangeApi {
 
 /// Largest page a paged listing returns.
 const MAX_PAGE: usize = 1000;
-/// Largest newest-first listing: each of its pages sorts every match, so
-/// beyond it the caller is told to page in store order instead.
+/// Largest newest-first listing without paging: beyond it the caller is
+/// told to page (page_size, page_token) instead. The listing stops reading
+/// one record past it, so asking costs at most this many records.
 const MAX_UNPAGED: usize = 10_000;
 /// Most bytes of encoded records one listing response holds, well below the
 /// smallest `limits.max_message_bytes` (`config::MIN_MESSAGE_BYTES`): a
@@ -72,11 +73,14 @@ impl ExchangeApi {
                     Some(conv::ListToken::Newest(c)) => Some(c),
                     _ => None,
                 };
-                let records = self.exchange.list_newest(kind, &filter, after.as_ref())?;
+                let capped = crate::exchange::RecordFilter {
+                    limit: Some(filter.limit.unwrap_or(usize::MAX).min(MAX_UNPAGED + 1)),
+                    ..filter.clone()
+                };
+                let records = self.exchange.list_newest(kind, &capped, after.as_ref())?;
                 if records.len() > MAX_UNPAGED {
                     return Err(Status::resource_exhausted(format!(
-                        "{} {}s match; list them in pages (page_size, page_token) or narrow the filter",
-                        records.len(),
+                        "more than {MAX_UNPAGED} {}s match; list them in pages (page_size, page_token) or narrow the filter",
                         kind.as_str()
                     )));
                 }

@@ -1,0 +1,510 @@
+//! A node holding a million records: what reads, start-up and one incoming
+//! alert cost when a node has run for years.
+//!
+//!   cargo build --release -p concord-node -p concord-cli --bins -p concord-tests --examples
+//!   cd tests && ../target/release/examples/scale_bench [--records N] [--own N]
+//!
+//! Three real nodes (DE, FR, JP) are started and peered, then stopped. The
+//! generator opens DE's store in-process and fills it: FR and JP each sign
+//! alerts and denial notices naming DE with their own record keys, and DE's
+//! exchange receives them in batches exactly as from a push (every signature
+//! verified, every record audited); DE raises `--own` alerts itself. Then DE
+//! is started again and measured over mutual TLS: start-up, a newest-first
+//! page, a page deep in store order, `show`, `stats`, `audit verify`, one
+//! task-force party match (in-process, before the restart), one incoming
+//! alert from FR until DE's watchers are told, store size and RSS.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use concord_node::audit::AuditLog;
+use concord_node::clock::now_unix_ms;
+use concord_node::exchange::envelope::EnvelopeHeader;
+use concord_node::exchange::records::{
+    AlertCategory, DenialNotice, DenialState, DeniedItem, Party, RiskAlert, Severity, Subjects,
+};
+use concord_node::exchange::{
+    AlertDraft, Distribution, Exchange, Record, RecordKind, SignedEnvelope,
+};
+use concord_node::identity::{Caller, Jurisdiction, Role};
+use concord_node::peers::PeerDirectory;
+use concord_node::store::Store;
+use concord_proto::v1::{GetRecordRequest, ListRecordsRequest, RaiseAlertRequest, WatchRequest};
+use concord_tests::*;
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+const WORDS: [&str; 24] = [
+    "Northern", "Orient", "Baltic", "Crescent", "Delta", "Everest", "Falcon", "Granite", "Harbor",
+    "Indus", "Jade", "Kestrel", "Lotus", "Meridian", "Nova", "Onyx", "Pioneer", "Quartz", "Rapid",
+    "Sierra", "Titan", "Union", "Vector", "Zenith",
+];
+const KINDS: [&str; 8] = [
+    "Trading",
+    "Logistics",
+    "Electronics",
+    "Machinery",
+    "Components",
+    "Shipping",
+    "Industrial",
+    "Technologies",
+];
+const FORMS: [&str; 5] = ["LLC", "Ltd", "GmbH", "FZE", "Co"];
+
+/// A distinct company name for record `n`: three words and a number, so
+/// that names repeat their words (as real lists do) but not whole.
+fn party_name(n: usize) -> String {
+    format!(
+        "{} {} {} {} {}",
+        WORDS[n % WORDS.len()],
+        WORDS[(n / WORDS.len()) % WORDS.len()],
+        KINDS[(n / 7) % KINDS.len()],
+        n,
+        FORMS[n % FORMS.len()]
+    )
+}
+
+fn party(n: usize) -> Party {
+    Party {
+        name: party_name(n),
+        aliases: vec![],
+        country: ["IR", "RU", "KP", "SY", "AE", "TR"][n % 6].into(),
+        address: format!(
+            "{} Industrial Zone, Unit {}",
+            WORDS[n % WORDS.len()],
+            n % 977
+        ),
+    }
+}
+
+/// The record `n` of `issuer`, sequence `seq`, signed `issued_at`.
+fn record(issuer: &Jurisdiction, n: usize, seq: u64, issued_at: i64) -> Record {
+    if n % 5 == 0 {
+        Record::Denial(DenialNotice {
+            id: format!("{issuer}-D-{seq}"),
+            issuer: issuer.clone(),
+            version: 1,
+            state: DenialState::Active,
+            party: party(n),
+            items: vec![DeniedItem {
+                code: "3A001".into(),
+                description: "FPGAs".into(),
+            }],
+            destination: "IR".into(),
+            end_use: "military radar".into(),
+            reason: "risk of military end use".into(),
+            decision_date_unix_ms: issued_at,
+            valid_until_unix_ms: None,
+            change_reason: String::new(),
+        })
+    } else {
+        Record::Alert(RiskAlert {
+            id: format!("{issuer}-A-{seq}"),
+            issuer: issuer.clone(),
+            category: AlertCategory::DiversionSuspected,
+            severity: Severity::High,
+            subjects: Subjects {
+                parties: vec![party(n)],
+                destinations: vec!["IR".into()],
+                items: vec!["3A001".into()],
+                shipments: vec![],
+            },
+            indicators: vec!["end user changed after approval".into()],
+            summary: format!("benchmark alert {n}: consignee resells controlled FPGAs"),
+            issued_at_unix_ms: issued_at,
+            expires_at_unix_ms: None,
+            handling: "RESTRICTED".into(),
+        })
+    }
+}
+
+fn seal(
+    signer: &concord_node::crypto::RecordSigner,
+    issuer: &Jurisdiction,
+    to: &Jurisdiction,
+    seq: u64,
+    record: &Record,
+) -> SignedEnvelope {
+    let (kind, id, issued_at) = match record {
+        Record::Alert(a) => (RecordKind::Alert, a.id.clone(), a.issued_at_unix_ms),
+        Record::Denial(d) => (RecordKind::Denial, d.id.clone(), d.decision_date_unix_ms),
+        Record::Consultation(c) => (RecordKind::Consultation, c.id.clone(), c.issued_at_unix_ms),
+    };
+    let header = EnvelopeHeader {
+        format: 0,
+        kind,
+        issuer: issuer.clone(),
+        key_id: String::new(),
+        seq,
+        record_id: id,
+        version: 1,
+        issued_at_unix_ms: issued_at,
+        recipients: vec![to.clone()],
+        body_sha256: [0; 32],
+        previous: None,
+        expires_at_unix_ms: None,
+    };
+    SignedEnvelope::seal(signer, header, record)
+}
+
+struct Generated {
+    received: usize,
+    own: usize,
+    probe_id: String,
+    probe_name: String,
+}
+
+/// Fills DE's stopped store. Returns what it stored.
+async fn generate(
+    de: &NodeDir,
+    peers: &[&NodeDir],
+    records: usize,
+    own: usize,
+) -> Result<Generated> {
+    let store = Store::open(&de.dir.join("data"))?;
+    let signer = Arc::new(record_signer(de)?);
+    let audit = Arc::new(AuditLog::open(store.clone(), signer.clone(), &de.code)?);
+    let de_j: Jurisdiction = de.code.parse()?;
+    let directory =
+        Arc::new(PeerDirectory::open(store.clone(), de_j.clone())?.audited(audit.clone()));
+    let exchange = Arc::new(Exchange::open(
+        store.clone(),
+        de_j.clone(),
+        signer.clone(),
+        directory,
+        audit,
+    )?);
+    let started = Instant::now();
+    let now = now_unix_ms();
+    // Spread over three years, oldest first.
+    let span_ms: i64 = 3 * 365 * 86_400_000;
+    let per_peer = records / peers.len();
+    let mut received = 0usize;
+    let mut probe = (String::new(), String::new());
+    for (p, peer) in peers.iter().enumerate().rev() {
+        let issuer: Jurisdiction = peer.code.parse()?;
+        let peer_signer = record_signer(peer)?;
+        let mut batch = Vec::with_capacity(500);
+        for i in 0..per_peer {
+            let n = p * per_peer + i;
+            let issued_at = now - span_ms + (span_ms / records as i64) * n as i64;
+            let seq = (i + 1) as u64;
+            let r = record(&issuer, n, seq, issued_at);
+            if i == per_peer / 2 {
+                probe = (
+                    match &r {
+                        Record::Alert(a) => a.id.clone(),
+                        Record::Denial(d) => d.id.clone(),
+                        Record::Consultation(c) => c.id.clone(),
+                    },
+                    party_name(n),
+                );
+            }
+            batch.push(seal(&peer_signer, &issuer, &de_j, seq, &r));
+            if batch.len() == 500 || i + 1 == per_peer {
+                exchange.receive(&issuer, &batch).await?;
+                received += batch.len();
+                batch.clear();
+                if received % 50_000 < 500 {
+                    eprintln!(
+                        "  generated {received}/{records} received records ({:.0} s)",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+            }
+        }
+    }
+    let analyst = Caller::new(de_j.clone(), Role::Analyst, "bench")?;
+    let fr: Jurisdiction = peers[0].code.parse()?;
+    let mut tasks = tokio::task::JoinSet::new();
+    let workers = 32;
+    for w in 0..workers {
+        let (exchange, analyst, fr) = (exchange.clone(), analyst.clone(), fr.clone());
+        tasks.spawn(async move {
+            for n in (w..own).step_by(workers) {
+                let draft = AlertDraft {
+                    category: AlertCategory::SuspiciousShipment,
+                    severity: Severity::Medium,
+                    subjects: Subjects {
+                        parties: vec![party(records + n)],
+                        destinations: vec!["RU".into()],
+                        ..Subjects::default()
+                    },
+                    indicators: vec![],
+                    summary: format!("own benchmark alert {n}"),
+                    expires_in: None,
+                    handling: String::new(),
+                };
+                let to = Distribution {
+                    to: vec![fr.clone()],
+                    groups: vec![],
+                };
+                exchange.raise_alert(&analyst, draft, to).await?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    eprintln!(
+        "  generated {received} received and {own} own records in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    // The task-force party match, in-process on the full store.
+    // Asked by a DE member: this node's own section of an answer.
+    let asker = de_j.clone();
+    let query = concord_node::taskforce::Query::Party {
+        name: probe.1.clone(),
+    };
+    let t = Instant::now();
+    let matches = concord_node::taskforce::matching::find(&exchange, &de_j, &asker, &query, None)?;
+    println!(
+        "task-force party query (in-process, {} held): {:.0} ms, {} matches",
+        received + own,
+        t.elapsed().as_secs_f64() * 1e3,
+        matches.len()
+    );
+    drop(exchange);
+    store.flush().await?;
+    Ok(Generated {
+        received,
+        own,
+        probe_id: probe.0,
+        probe_name: probe.1,
+    })
+}
+
+fn median(mut xs: Vec<Duration>) -> f64 {
+    xs.sort();
+    xs.get(xs.len() / 2).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}
+
+fn du(path: &Path) -> u64 {
+    walk(path)
+}
+
+fn walk(path: &Path) -> u64 {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return 0;
+    };
+    if meta.is_file() {
+        return meta.len();
+    }
+    std::fs::read_dir(path)
+        .map(|d| d.flatten().map(|e| walk(&e.path())).sum())
+        .unwrap_or(0)
+}
+
+fn rss_kib(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn timed(args: &[&str]) -> Result<f64> {
+    let t = Instant::now();
+    let out = concord(args);
+    anyhow::ensure!(
+        out.status.success(),
+        "concord {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(t.elapsed().as_secs_f64() * 1e3)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let records = arg("--records", 1_000_000);
+    let own = arg("--own", 20_000);
+    let mut fed = Federation::start(&["DE", "FR", "JP"]).await?;
+    let (de, fr, jp) = (
+        fed.dir("DE").clone(),
+        fed.dir("FR").clone(),
+        fed.dir("JP").clone(),
+    );
+    for code in ["DE", "FR", "JP"] {
+        fed.take(code).terminate().await?;
+    }
+    eprintln!("generating {records} received records and {own} own alerts into DE's store…");
+    let g = generate(&de, &[&fr, &jp], records, own).await?;
+    let held = g.received + g.own;
+    println!(
+        "records held: {held} ({} received from FR and JP, {} own)",
+        g.received, g.own
+    );
+    println!(
+        "store size: {:.0} MiB",
+        du(&de.dir.join("data")) as f64 / 1048576.0
+    );
+
+    let t = Instant::now();
+    fed.restart(&de).await?;
+    println!(
+        "start-up (spawn until status answers): {:.0} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let profile = de.issue("analyst", "scale");
+    let mut client = exchange_client(&profile).await?;
+
+    let mut firsts = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let page = client
+            .list_alerts(ListRecordsRequest {
+                limit: 50,
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        firsts.push(t.elapsed());
+        anyhow::ensure!(
+            page.records.len() == 50,
+            "first page has {}",
+            page.records.len()
+        );
+    }
+    println!(
+        "alert list --limit 50 (gRPC, median of 20): {:.1} ms",
+        median(firsts)
+    );
+
+    // Deep in store order: page through half the alerts, then time pages there.
+    let mut token = String::new();
+    let mut seen = 0usize;
+    while seen < held / 2 {
+        let page = client
+            .list_alerts(ListRecordsRequest {
+                page_size: 1000,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        seen += page.records.len();
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    let mut deep = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let page = client
+            .list_alerts(ListRecordsRequest {
+                page_size: 50,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        deep.push(t.elapsed());
+        anyhow::ensure!(!page.records.is_empty(), "deep page empty");
+    }
+    println!(
+        "a page of 50 after {seen} alerts in store order (gRPC, median of 20): {:.1} ms",
+        median(deep)
+    );
+
+    let mut shows = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let id = g.probe_id.clone();
+        if id.contains("-D-") {
+            client.get_denial(GetRecordRequest { id }).await?;
+        } else {
+            client.get_alert(GetRecordRequest { id }).await?;
+        }
+        shows.push(t.elapsed());
+    }
+    println!(
+        "show {} (gRPC, median of 20): {:.1} ms",
+        g.probe_id,
+        median(shows)
+    );
+
+    let admin = de.admin_profile();
+    let admin = admin.to_string_lossy().into_owned();
+    let analyst = profile.to_string_lossy().into_owned();
+    println!(
+        "concord stats (whole CLI process): {:.0} ms",
+        timed(&["--profile", &admin, "stats", "--output", "json"])?
+    );
+    println!(
+        "concord alert list --limit 50 (whole CLI process): {:.0} ms",
+        timed(&["--profile", &analyst, "alert", "list", "--limit", "50"])?
+    );
+    println!(
+        "concord audit verify (whole CLI process, {} entries or more): {:.0} ms",
+        held,
+        timed(&["--profile", &admin, "audit", "verify"])?
+    );
+
+    // One incoming alert: FR raises it to DE; timed until DE's watchers hear of it.
+    fed.restart(&fr).await?;
+    // FR's own store never saw the records generated in its name: it pauses
+    // issuing until its admin moves past them, as after a lost store.
+    timed(&[
+        "--profile",
+        &fr.admin_profile().to_string_lossy(),
+        "resume-issuing",
+        "--reason",
+        "benchmark records were signed outside this store",
+    ])?;
+    let mut watch = client.watch_alerts(WatchRequest {}).await?.into_inner();
+    let fr_profile = fr.issue("analyst", "scale");
+    let mut fr_client = exchange_client(&fr_profile).await?;
+    let mut incoming = Vec::new();
+    for n in 0..10 {
+        let t = Instant::now();
+        let raised = fr_client
+            .raise_alert(RaiseAlertRequest {
+                category: "diversion-suspected".into(),
+                severity: "high".into(),
+                summary: format!("incoming {n} about {}", g.probe_name),
+                indicators: vec![],
+                handling: String::new(),
+                distribution: Some(concord_proto::v1::Distribution {
+                    to: vec!["DE".into()],
+                    groups: vec![],
+                }),
+                ..RaiseAlertRequest::default()
+            })
+            .await?
+            .into_inner();
+        loop {
+            let v = tokio::time::timeout(Duration::from_secs(60), watch.message())
+                .await
+                .context("no alert at DE within 60 s")??
+                .context("watch ended")?;
+            if v.id == raised.id {
+                break;
+            }
+        }
+        incoming.push(t.elapsed());
+    }
+    println!(
+        "one incoming alert, FR raise until DE's watcher is told (median of 10): {:.0} ms",
+        median(incoming)
+    );
+    let pid = fed.node("DE").pid();
+    println!(
+        "DE RSS after the run: {:.0} MiB",
+        rss_kib(pid) as f64 / 1024.0
+    );
+    Ok(())
+}
