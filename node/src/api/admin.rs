@@ -268,6 +268,23 @@ impl AdminService for AdminApi {
                 ..Default::default()
             },
         };
+        if req.get_ref().with_records {
+            let exchange = self.ctx.exchange.clone();
+            let found = tokio::task::spawn_blocking(move || exchange.reverify_all())
+                .await
+                .map_err(|e| Status::internal(format!("re-verifying records: {e}")))??;
+            if found.invalid > 0 {
+                resp.ok = false;
+                tracing::warn!(
+                    invalid = found.invalid,
+                    checked = found.checked,
+                    "held records do not verify"
+                );
+            }
+            resp.records_checked = found.checked;
+            resp.invalid_records = found.invalid;
+            resp.invalid_record_details = found.details;
+        }
         if req.get_ref().with_witnesses {
             let count = audit.count().await;
             for peer in self.ctx.peers.current().keys() {

@@ -224,6 +224,19 @@ impl Record {
         })
     }
 
+    /// Whether the record is in force at `now`: an alert not expired, a
+    /// denial neither revoked nor past its end; consultations always.
+    pub fn is_in_force(&self, now_unix_ms: i64) -> bool {
+        match self {
+            Record::Alert(a) => !a.is_expired(now_unix_ms),
+            Record::Denial(d) => {
+                d.state != super::records::DenialState::Revoked
+                    && d.valid_until_unix_ms.is_none_or(|t| t > now_unix_ms)
+            }
+            Record::Consultation(_) => true,
+        }
+    }
+
     /// Decodes `body` if it is the body `header` signs.
     pub fn decode_signed(header: &EnvelopeHeader, body: &[u8]) -> Result<Record, EnvelopeError> {
         if sha256(body) != header.body_sha256 {

@@ -37,7 +37,8 @@ pub use resume::Paused;
 pub use retention::{Purged, RetentionPeriods};
 pub use stats::{ExchangeStats, KindCounts, PeerCounts};
 pub use view::{
-    DeliveryView, NewestCursor, PageBudget, PageCursor, RecordFilter, RecordView, SignatureCheck,
+    DeliveryView, NewestCursor, PageBudget, PageCursor, RecordFilter, RecordView, Reverified,
+    SignatureCheck, REVERIFY_DETAILS,
 };
 
 use crate::audit::{Action, AuditLog};

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use super::envelope::{EnvelopeHeader, RecordKind};
+use super::envelope::{EnvelopeHeader, Record, RecordKind};
 use super::ledger::{self, IndexEntry};
 use super::records::{DenialNotice, DenialState};
 use super::Exchange;
@@ -247,9 +247,16 @@ impl Exchange {
         };
         let denial: Option<DenialNotice> = match latest.kind {
             RecordKind::Alert | RecordKind::Consultation => None,
-            RecordKind::Denial => Some(postcard::from_bytes(&body).map_err(|e| {
-                Error::Internal(format!("stored body of {}: {e}", latest.record_id))
-            })?),
+            RecordKind::Denial => match Record::decode(RecordKind::Denial, &body) {
+                Ok(Record::Denial(d)) => Some(d),
+                Ok(_) => None,
+                Err(e) => {
+                    return Err(Error::Internal(format!(
+                        "stored body of {}: {e}",
+                        latest.record_id
+                    )))
+                }
+            },
         };
         let Some(ended) = ended_at(latest, denial.as_ref(), now) else {
             return Ok(None);

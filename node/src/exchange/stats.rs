@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use super::envelope::RecordKind;
+use super::envelope::{Record, RecordKind};
 use super::ledger::{self, IndexEntry};
-use super::records::{DenialNotice, DenialState, RiskAlert};
+use super::records::DenialState;
 use super::Exchange;
 use crate::error::{Error, Result};
 use crate::identity::Jurisdiction;
@@ -112,29 +112,19 @@ impl Exchange {
             .envelope
             .peek_header()
             .map_err(|e| Error::Internal(format!("stored envelope: {e}")))?;
-        let undecodable = |e: postcard::Error| {
-            Error::Internal(format!("stored body of {}: {e}", header.record_id))
-        };
+        let record = Record::decode(kind, &stored.envelope.body)
+            .map_err(|e| Error::Internal(format!("stored body of {}: {e}", header.record_id)))?;
         let own = header.issuer == self.own;
         let counts = match kind {
             RecordKind::Alert => &mut stats.alerts,
             RecordKind::Denial => &mut stats.denials,
             RecordKind::Consultation => return Ok(()),
         };
-        let (active, category, revoked) = match kind {
-            RecordKind::Alert => {
-                let a: RiskAlert =
-                    postcard::from_bytes(&stored.envelope.body).map_err(undecodable)?;
-                (!a.is_expired(now), Some(a.category.as_str()), false)
-            }
-            RecordKind::Denial => {
-                let d: DenialNotice =
-                    postcard::from_bytes(&stored.envelope.body).map_err(undecodable)?;
-                let revoked = d.state == DenialState::Revoked;
-                let active = !revoked && d.valid_until_unix_ms.is_none_or(|t| t > now);
-                (active, None, revoked)
-            }
-            RecordKind::Consultation => return Ok(()),
+        let active = record.is_in_force(now);
+        let (category, revoked) = match &record {
+            Record::Alert(a) => (Some(a.category.as_str()), false),
+            Record::Denial(d) => (None, d.state == DenialState::Revoked),
+            Record::Consultation(_) => return Ok(()),
         };
         let changes = versions.saturating_sub(1);
         if own {

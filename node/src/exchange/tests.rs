@@ -1237,3 +1237,41 @@ async fn only_durable_own_versions_are_disclosable() {
     );
     assert_eq!(disclosable(&fr.x), vec![v.header.record_id.clone()]);
 }
+
+/// Reads trust the digest recorded when a record was verified; a store
+/// edited consistently behind the node's back (envelope and index entry
+/// both) is what the full re-verification of `audit verify --records` finds.
+#[tokio::test]
+async fn full_reverification_finds_what_a_consistent_store_edit_hides() {
+    let n = federation(&["DE", "FR"]).await;
+    let de = &n[0];
+    let v =
+        de.x.raise_alert(&analyst(de), draft(), to(&["FR"]))
+            .await
+            .unwrap();
+    let clean = de.x.reverify_all().unwrap();
+    assert_eq!((clean.checked, clean.invalid), (1, 0));
+
+    let key = ledger::seq_key(&de.j, v.header.seq);
+    let mut stored = de.x.ledger.envelopes.get(&key).unwrap().unwrap();
+    stored.envelope.signature[0] ^= 0x01;
+    let index_key = ledger::index_key(RecordKind::Alert, &de.j, &v.header.record_id, 1);
+    let mut entry = de.x.ledger.index.get(&index_key).unwrap().unwrap();
+    entry.digest = stored.envelope.digest();
+    let mut batch = de.x.store.batch();
+    batch.put(&de.x.ledger.envelopes, &key, &stored).unwrap();
+    batch.put(&de.x.ledger.index, &index_key, &entry).unwrap();
+    let prefix = ledger::record_prefix(RecordKind::Alert, &de.j, &v.header.record_id);
+    let mut current = de.x.ledger.current.get(&prefix).unwrap().unwrap();
+    current.entry.digest = entry.digest;
+    batch.put(&de.x.ledger.current, &prefix, &current).unwrap();
+    de.x.store.commit_offline(batch).unwrap();
+
+    let found = de.x.reverify_all().unwrap();
+    assert_eq!((found.checked, found.invalid), (1, 1));
+    assert!(
+        found.details[0].starts_with(&format!("{} v1: ", v.header.record_id)),
+        "{:?}",
+        found.details
+    );
+}

@@ -42,14 +42,7 @@ pub struct RecordView {
 
 impl RecordView {
     pub fn is_active(&self, now: i64) -> bool {
-        match &self.record {
-            Record::Alert(a) => !a.is_expired(now),
-            Record::Denial(d) => {
-                d.state != super::records::DenialState::Revoked
-                    && d.valid_until_unix_ms.is_none_or(|t| t > now)
-            }
-            Record::Consultation(_) => true,
-        }
+        self.record.is_in_force(now)
     }
 }
 
@@ -415,4 +408,47 @@ fn matches_filter(view: &RecordView, f: &RecordFilter, now: i64) -> bool {
         }
     }
     true
+}
+
+/// What a full re-verification of every held envelope found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reverified {
+    pub checked: u64,
+    pub invalid: u64,
+    /// The first [`REVERIFY_DETAILS`] that did not verify: `ID vN: reason`.
+    pub details: Vec<String>,
+}
+
+/// How many failures a re-verification names (all are counted).
+pub const REVERIFY_DETAILS: usize = 100;
+
+impl Exchange {
+    /// Verifies every held envelope, every version, in full against its
+    /// issuer's keys (Ed25519), ignoring the digests recorded when they were
+    /// stored: what `audit verify --records` runs. CPU-bound; run it off the
+    /// async workers.
+    pub fn reverify_all(&self) -> Result<Reverified> {
+        let mut out = Reverified::default();
+        for item in self.ledger.envelopes.lazy_iter() {
+            let (_, stored) = item?;
+            out.checked += 1;
+            let failure = match self.view(&stored, None) {
+                Ok(view) => match view.signature {
+                    SignatureCheck::Valid => None,
+                    SignatureCheck::Invalid(why) => Some(format!(
+                        "{} v{}: {why}",
+                        view.header.record_id, view.header.version
+                    )),
+                },
+                Err(e) => Some(format!("undecodable envelope: {e}")),
+            };
+            if let Some(failure) = failure {
+                out.invalid += 1;
+                if out.details.len() < REVERIFY_DETAILS {
+                    out.details.push(failure);
+                }
+            }
+        }
+        Ok(out)
+    }
 }
