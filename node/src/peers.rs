@@ -64,19 +64,12 @@ impl PeerDirectory {
         self
     }
 
-    /// Commits `batch` with an audit entry for `action`, when audited.
-    async fn commit_audited(
-        &self,
-        mut batch: crate::store::Batch,
-        action: Action<'_>,
-    ) -> Result<()> {
+    /// Commits `batch`, through the audit log with an entry for `action`
+    /// when audited.
+    async fn commit_change(&self, batch: crate::store::Batch, action: Action<'_>) -> Result<()> {
         match &self.audit {
             Some(audit) => {
-                let mut tx = audit.begin().await;
-                tx.append(&mut batch, action)?;
-                let staged = self.store.stage(batch)?;
-                tx.applied();
-                staged.durable().await?;
+                audit.commit(batch, [action]).await?;
             }
             None => self.store.commit(batch).await?,
         }
@@ -167,7 +160,7 @@ impl PeerDirectory {
         let what = record.bundle.jurisdiction.to_string();
         let mut batch = self.store.batch();
         batch.put(&self.tree, what.as_bytes(), &record)?;
-        self.commit_audited(
+        self.commit_change(
             batch,
             Action {
                 actor,
@@ -208,7 +201,7 @@ impl PeerDirectory {
         let mut batch = self.store.batch();
         batch.delete(&self.tree, key);
         let what = jurisdiction.to_string();
-        self.commit_audited(
+        self.commit_change(
             batch,
             Action {
                 actor,

@@ -152,8 +152,13 @@ impl Revocations {
         };
         let mut batch = self.store.batch();
         batch.put(&self.tree, key.as_bytes(), &revocation)?;
-        self.commit_audited(batch, &revocation.actor, "access.revoke", &key, reason)
-            .await?;
+        let action = Action {
+            actor: &revocation.actor,
+            action: "access.revoke",
+            record: &key,
+            rationale: reason,
+        };
+        self.audit.commit(batch, [action]).await?;
         self.active
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -170,37 +175,19 @@ impl Revocations {
         };
         let mut batch = self.store.batch();
         batch.delete(&self.tree, key.as_bytes());
-        self.commit_audited(batch, &actor.to_string(), "access.lift", key, reason)
-            .await?;
+        let actor = actor.to_string();
+        let action = Action {
+            actor: &actor,
+            action: "access.lift",
+            record: key,
+            rationale: reason,
+        };
+        self.audit.commit(batch, [action]).await?;
         self.active
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(key);
         Ok(held)
-    }
-
-    async fn commit_audited(
-        &self,
-        mut batch: crate::store::Batch,
-        actor: &str,
-        action: &str,
-        record: &str,
-        rationale: &str,
-    ) -> Result<()> {
-        let mut tx = self.audit.begin().await;
-        tx.append(
-            &mut batch,
-            Action {
-                actor,
-                action,
-                record,
-                rationale,
-            },
-        )?;
-        let staged = self.store.stage(batch)?;
-        tx.applied();
-        staged.durable().await?;
-        Ok(())
     }
 }
 

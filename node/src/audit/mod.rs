@@ -51,29 +51,36 @@ pub struct AuditLog {
     latest: tokio::sync::watch::Sender<Option<Checkpoint>>,
 }
 
-/// An open append: holds the log's lock until the batch carrying the new
-/// entries has been applied, so no two writers chain onto the same head.
-pub struct AuditTx {
-    guard: tokio::sync::OwnedMutexGuard<Head>,
-    next: Head,
-    entries: Tree<AuditEntry>,
+/// The batch of an audited write while it is being built, with the log's
+/// append open: what the closure of [`AuditLog::commit_with`] receives.
+/// Entries go only into this batch, the one that is committed, and the
+/// value cannot outlive the commit.
+///
+/// There is no other way to append: opening an append, applying the batch
+/// and moving the head happen only inside [`AuditLog::commit_releasing`].
+pub struct AuditedBatch<'a> {
+    /// The head as it will be once the batch is applied.
+    next: &'a mut Head,
+    entries: &'a Tree<AuditEntry>,
+    batch: &'a mut Batch,
 }
 
-impl AuditTx {
-    /// Adds one entry to `batch`; returns its sequence number.
-    pub fn append(&mut self, batch: &mut Batch, a: Action<'_>) -> Result<u64> {
+impl AuditedBatch<'_> {
+    /// Appends one entry to the batch; returns its sequence number.
+    pub fn append(&mut self, a: Action<'_>) -> Result<u64> {
         let entry = AuditEntry::new(self.next.seq + 1, now_unix_ms(), a, self.next.hash);
-        batch.put(&self.entries, entry.seq.to_be_bytes(), &entry)?;
-        self.next = Head {
+        self.batch
+            .put(self.entries, entry.seq.to_be_bytes(), &entry)?;
+        *self.next = Head {
             seq: entry.seq,
             hash: entry.hash,
         };
         Ok(entry.seq)
     }
 
-    /// Call once the batch is applied (staged): the new head becomes current.
-    pub fn applied(mut self) {
-        *self.guard = self.next;
+    /// The batch itself, for writes that depend on what was appended.
+    pub fn batch(&mut self) -> &mut Batch {
+        self.batch
     }
 }
 
@@ -113,15 +120,61 @@ impl AuditLog {
         })
     }
 
-    /// Starts an append; keep the returned value until the batch is staged.
-    pub async fn begin(&self) -> AuditTx {
-        let guard = self.head.clone().lock_owned().await;
-        let next = *guard;
-        AuditTx {
-            guard,
-            next,
-            entries: self.entries.clone(),
-        }
+    /// Commits `batch` with one audit entry per action, in order, and
+    /// returns their sequence numbers once the batch is on disk.
+    pub async fn commit<'a>(
+        &self,
+        batch: Batch,
+        actions: impl IntoIterator<Item = Action<'a>>,
+    ) -> Result<Vec<u64>> {
+        self.commit_with(batch, |w| {
+            actions.into_iter().map(|a| w.append(a)).collect()
+        })
+        .await
+    }
+
+    /// Commits `batch` after `build` has added its entries (and any writes
+    /// that depend on them, such as keys derived from an entry's sequence
+    /// number) through [`AuditedBatch`]; returns what `build` returned once
+    /// the batch is on disk.
+    pub async fn commit_with<T>(
+        &self,
+        batch: Batch,
+        build: impl FnOnce(&mut AuditedBatch<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.commit_releasing(batch, (), build).await
+    }
+
+    /// [`AuditLog::commit_with`], dropping `release` (the caller's own lock,
+    /// taken before this one) as soon as the batch is applied, so that
+    /// concurrent writers share the flush. Nothing the batch wrote may leave
+    /// the node before this returns.
+    ///
+    /// The audited-write protocol lives here and only here: take the head
+    /// lock, append, apply the batch atomically, move the head, release the
+    /// locks, wait for the disk. If `build` or applying the batch fails,
+    /// nothing was written and the head stays where it was.
+    pub async fn commit_releasing<T, R>(
+        &self,
+        mut batch: Batch,
+        release: R,
+        build: impl FnOnce(&mut AuditedBatch<'_>) -> Result<T>,
+    ) -> Result<T> {
+        // Held until the batch is applied, so no two writers chain onto the
+        // same head; dropped (with the head unchanged) on any error.
+        let mut head = self.head.lock().await;
+        let mut next = *head;
+        let out = build(&mut AuditedBatch {
+            next: &mut next,
+            entries: &self.entries,
+            batch: &mut batch,
+        })?;
+        let staged = self.store.stage(batch)?;
+        *head = next;
+        drop(head);
+        drop(release);
+        staged.durable().await?;
+        Ok(out)
     }
 
     /// When the newest checkpoint was signed by another key than the
@@ -162,13 +215,7 @@ impl AuditLog {
 
     /// Appends one entry on its own, durably.
     pub async fn record(&self, a: Action<'_>) -> Result<u64> {
-        let mut tx = self.begin().await;
-        let mut batch = self.store.batch();
-        let seq = tx.append(&mut batch, a)?;
-        let staged = self.store.stage(batch)?;
-        tx.applied();
-        staged.durable().await?;
-        Ok(seq)
+        self.commit_with(self.store.batch(), |w| w.append(a)).await
     }
 
     /// Number of entries (the head's sequence number).

@@ -129,3 +129,267 @@ async fn losing_the_tail_with_its_checkpoints_is_detected_against_the_latest_sig
     let broken = log.verify().unwrap_err();
     assert!(broken.reason.contains("deleted"), "{broken}");
 }
+
+/// The records of the direct-commit tasks below: key `task seq`, value the
+/// sequence number of the audit entry committed with it.
+fn marks(store: &Store) -> Tree<u64> {
+    store.tree::<u64>("audit_test_marks").unwrap()
+}
+
+#[tokio::test]
+async fn a_failed_commit_writes_nothing_and_leaves_the_head() {
+    let (_d, store, log) = log();
+    let marks = marks(&store);
+    fill(&log, 2).await;
+    // The closure fails after appending: neither the entry nor its write lands.
+    let mut batch = store.batch();
+    batch.put(&marks, "lost", &0).unwrap();
+    let err = log
+        .commit_with(batch, |w| {
+            w.append(Action {
+                actor: "system",
+                action: "test.fail",
+                record: "lost",
+                rationale: "",
+            })?;
+            Err::<(), _>(Error::Internal("refused after appending".into()))
+        })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("refused after appending"), "{err}");
+    // Applying fails (a tree of another store): nothing lands either.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = Store::open(other_dir.path()).unwrap();
+    let foreign = other.tree::<u64>("foreign").unwrap();
+    let mut batch = store.batch();
+    batch.put(&marks, "lost", &0).unwrap();
+    batch.put(&foreign, "lost", &0).unwrap();
+    let action = Action {
+        actor: "system",
+        action: "test.fail",
+        record: "lost",
+        rationale: "",
+    };
+    assert!(log.commit(batch, [action]).await.is_err());
+    assert!(marks.is_empty().unwrap());
+    assert_eq!(log.count().await, 2);
+    // The next commit chains onto the head as it was.
+    let seqs = log
+        .commit(
+            store.batch(),
+            [
+                Action {
+                    actor: "system",
+                    action: "test.ok",
+                    record: "a",
+                    rationale: "",
+                },
+                Action {
+                    actor: "system",
+                    action: "test.ok",
+                    record: "b",
+                    rationale: "",
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(seqs, vec![3, 4]);
+    assert_eq!(log.verify().unwrap().entries, 4);
+}
+
+/// Every module's audited writes at once, through `AuditLog::commit`: the
+/// chain stays one chain, with every action's write beside its entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_audited_writes_from_every_module_never_fork_the_chain() {
+    use crate::crypto::{CertificateAuthority, Validity};
+    use crate::exchange::records::{AlertCategory, Severity, Subjects};
+    use crate::exchange::{AlertDraft, Distribution, Exchange, RecordFilter, RecordKind};
+    use crate::identity::{Caller, Jurisdiction, Role};
+    use crate::peers::PeerDirectory;
+    use crate::revocations::{Revocations, Target};
+    use crate::screening::{EntityType, Screening, WatchlistEntry};
+    use crate::trust_bundle::TrustBundle;
+
+    const TASKS: u64 = 16;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let signer =
+        Arc::new(RecordSigner::from_pkcs8(&RecordSigner::generate_pkcs8().unwrap()).unwrap());
+    let audit = Arc::new(AuditLog::open(store.clone(), signer.clone(), "DE").unwrap());
+    let de: Jurisdiction = "DE".parse().unwrap();
+    let peers = Arc::new(
+        PeerDirectory::open(store.clone(), de.clone())
+            .unwrap()
+            .audited(audit.clone()),
+    );
+    let exchange = Arc::new(
+        Exchange::open(
+            store.clone(),
+            de.clone(),
+            signer.clone(),
+            peers.clone(),
+            audit.clone(),
+        )
+        .unwrap(),
+    );
+    let revocations = Arc::new(Revocations::open(store.clone(), audit.clone()).unwrap());
+    let screening = Arc::new(Screening::open(store.clone(), audit.clone(), 0.85).unwrap());
+    let marks = marks(&store);
+    let bundle = |code: &str| {
+        let j: Jurisdiction = code.parse().unwrap();
+        let (ca, _) = CertificateAuthority::generate(&j, Validity::days(1)).unwrap();
+        let key = RecordSigner::from_pkcs8(&RecordSigner::generate_pkcs8().unwrap()).unwrap();
+        TrustBundle {
+            jurisdiction: j,
+            endpoint: "127.0.0.1:1".into(),
+            ca_cert_pem: ca.cert_pem().into(),
+            signing_public_key: key.public_key().to_vec(),
+            retired_signing_keys: Vec::new(),
+        }
+    };
+    // Alerts need a recipient.
+    peers.add("DE/admin/ada", bundle("FR")).await.unwrap();
+    let before = audit.count().await;
+    let admin = Caller::new(de.clone(), Role::Admin, "ada").unwrap();
+    let analyst = Caller::new(de.clone(), Role::Analyst, "ana").unwrap();
+    let new_peers = ["IT", "JP", "NL", "PL"];
+
+    let mut writers = tokio::task::JoinSet::new();
+    for code in new_peers {
+        let (peers, bundle) = (peers.clone(), bundle(code));
+        writers.spawn(async move { peers.add("DE/admin/ada", bundle).await.map(drop) });
+    }
+    for t in 0..TASKS {
+        let (exchange, analyst) = (exchange.clone(), analyst.clone());
+        writers.spawn(async move {
+            let draft = AlertDraft {
+                category: AlertCategory::DiversionSuspected,
+                severity: Severity::High,
+                subjects: Subjects {
+                    destinations: vec!["IR".into()],
+                    ..Subjects::default()
+                },
+                indicators: vec![format!("indicator {t}")],
+                summary: format!("alert {t}"),
+                expires_in: None,
+                handling: String::new(),
+            };
+            let to = Distribution {
+                to: vec!["FR".parse().unwrap()],
+                groups: Vec::new(),
+            };
+            exchange.raise_alert(&analyst, draft, to).await.map(drop)
+        });
+        let (revocations, admin) = (revocations.clone(), admin.clone());
+        writers.spawn(async move {
+            let officer =
+                Caller::new(admin.jurisdiction.clone(), Role::Officer, &format!("o{t}")).unwrap();
+            revocations
+                .revoke(
+                    &admin,
+                    &[0; 32],
+                    Target::Identity(officer),
+                    "left the agency",
+                )
+                .await
+                .map(drop)
+        });
+        let screening = screening.clone();
+        writers.spawn(async move {
+            let entries = vec![WatchlistEntry::new(
+                "1",
+                EntityType::Entity,
+                &format!("ACME TRADING {t}"),
+            )];
+            screening
+                .import("DE/admin/ada", &format!("list-{t}"), "csv", entries)
+                .await
+                .map(drop)
+        });
+        let (log, batch, marks) = (audit.clone(), store.batch(), marks.clone());
+        writers.spawn(async move {
+            // A write whose key depends on the sequence number it is given.
+            let record = format!("mark-{t}");
+            log.commit_with(batch, |w| {
+                let seq = w.append(Action {
+                    actor: "system",
+                    action: "test.mark",
+                    record: &record,
+                    rationale: "",
+                })?;
+                w.batch().put(&marks, format!("{record} {seq}"), &seq)?;
+                Ok(())
+            })
+            .await
+        });
+        let (log, batch) = (audit.clone(), store.batch());
+        writers.spawn(async move {
+            // A write that fails must leave no gap behind it.
+            let failed = log
+                .commit_with(batch, |w| {
+                    w.append(Action {
+                        actor: "system",
+                        action: "test.fail",
+                        record: "",
+                        rationale: "",
+                    })?;
+                    Err::<(), _>(Error::Internal("refused".into()))
+                })
+                .await;
+            assert!(failed.is_err());
+            Ok(())
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done.unwrap().unwrap();
+    }
+
+    let verified = audit.verify().unwrap();
+    let expected = before + new_peers.len() as u64 + 4 * TASKS;
+    assert_eq!(verified.entries, expected);
+    assert_eq!(audit.count().await, expected);
+    let entries = audit.entries(1, u64::MAX).unwrap();
+    let seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=expected).collect::<Vec<_>>(), "contiguous");
+    let count = |action: &str| entries.iter().filter(|e| e.action == action).count();
+    assert_eq!(count("peer.add"), 1 + new_peers.len());
+    assert_eq!(count("alert.raise"), TASKS as usize);
+    assert_eq!(count("access.revoke"), TASKS as usize);
+    assert_eq!(count("watchlist.import"), TASKS as usize);
+    assert_eq!(count("test.mark"), TASKS as usize);
+    assert_eq!(count("test.fail"), 0);
+
+    // Each entry's write is there, under the entry's own sequence number.
+    for e in entries.iter().filter(|e| e.action == "test.mark") {
+        let key = format!("{} {}", e.record, e.seq);
+        assert_eq!(marks.get(&key).unwrap(), Some(e.seq), "{key}");
+    }
+    assert_eq!(marks.len().unwrap(), TASKS as usize);
+    let set = peers.current();
+    for code in new_peers {
+        assert!(
+            set.contains_key(&code.parse::<Jurisdiction>().unwrap()),
+            "{code}"
+        );
+    }
+    assert_eq!(revocations.list().len(), TASKS as usize);
+    let lists = screening.lists();
+    for t in 0..TASKS {
+        let name = format!("list-{t}");
+        assert!(lists.iter().any(|l| l.name == name), "{name}");
+    }
+    let alerts = exchange
+        .list(RecordKind::Alert, &RecordFilter::default())
+        .unwrap();
+    assert_eq!(alerts.len(), TASKS as usize);
+    for e in entries.iter().filter(|e| e.action == "alert.raise") {
+        assert!(
+            alerts
+                .iter()
+                .any(|a| format!("{} v{}", a.header.record_id, a.header.version) == e.record),
+            "{}",
+            e.record
+        );
+    }
+}

@@ -83,8 +83,8 @@ impl Exchange {
         then: Option<AlongWith<'a>>,
     ) -> AlongWith<'a> {
         let at = slot(actor, key);
-        Box::new(move |batch, audit, id, version| {
-            batch.put(
+        Box::new(move |w, id, version| {
+            w.batch().put(
                 &self.idempotency,
                 at,
                 &Remembered {
@@ -95,7 +95,7 @@ impl Exchange {
                 },
             )?;
             match then {
-                Some(f) => f(batch, audit, id, version),
+                Some(f) => f(w, id, version),
                 None => Ok(()),
             }
         })

@@ -11,13 +11,12 @@ use super::records::{
     AlertCategory, DenialNotice, DenialState, DeniedItem, Party, RiskAlert, Severity, Subjects,
 };
 use super::{Exchange, RecordView};
-use crate::audit::{Action, AuditTx};
+use crate::audit::{Action, AuditedBatch};
 use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::fields::time_after;
 use crate::identity::{Caller, Jurisdiction};
 use crate::policy::{self, DistributionError};
-use crate::store::Batch;
 
 /// Who a record goes to, as the issuer names it.
 #[derive(Clone, Debug, Default)]
@@ -60,10 +59,10 @@ pub struct DenialChange {
 }
 
 /// Writes committed atomically with an issued record, such as the license
-/// decision that caused a denial: given the batch, the open audit
-/// transaction, and the record's id and version.
+/// decision that caused a denial: given the record's batch (with the audit
+/// log's append open), and the record's id and version.
 pub type AlongWith<'a> =
-    Box<dyn FnOnce(&mut Batch, &mut AuditTx, &str, u32) -> Result<()> + Send + 'a>;
+    Box<dyn FnOnce(&mut AuditedBatch<'_>, &str, u32) -> Result<()> + Send + 'a>;
 
 /// Who issues a record and why, for the audit trail.
 pub(super) struct IssueAudit<'a> {
@@ -424,26 +423,24 @@ impl Exchange {
             )?;
         }
         batch.put(&self.ledger.counters, ledger::SEQ_COUNTER, &seq)?;
-        // Lock order: issuing, then audit.
-        let mut audit = self.audit.begin().await;
         let reference = format!("{id} v{version}");
         let actor = why.actor.to_string();
-        audit.append(
-            &mut batch,
-            Action {
-                actor: &actor,
-                action: why.action,
-                record: &reference,
-                rationale: &why.rationale,
-            },
-        )?;
-        if let Some(along) = why.along {
-            along(&mut batch, &mut audit, &id, version)?;
-        }
-        let staged = self.store.stage(batch)?;
-        audit.applied();
-        drop(guard);
-        staged.durable().await?;
+        // Lock order: issuing, then audit; issuing is released once the
+        // batch is applied, so concurrent issues share the flush.
+        self.audit
+            .commit_releasing(batch, guard, |w| {
+                w.append(Action {
+                    actor: &actor,
+                    action: why.action,
+                    record: &reference,
+                    rationale: &why.rationale,
+                })?;
+                match why.along {
+                    Some(along) => along(w, &id, version),
+                    None => Ok(()),
+                }
+            })
+            .await?;
         self.outbox_grew(&recipients);
         self.durable_seq.fetch_max(seq, Ordering::SeqCst);
         self.outbox_changed.send_modify(|n| *n += 1);

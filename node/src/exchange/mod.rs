@@ -217,16 +217,17 @@ impl Exchange {
         batch.put(&self.ledger.groups, name, &group)?;
         let members: Vec<_> = group.members.iter().map(|m| m.as_str()).collect();
         let rationale = format!("members {}", members.join(","));
-        self.commit_audited(
-            batch,
-            Action {
-                actor,
-                action: "group.create",
-                record: name,
-                rationale: &rationale,
-            },
-        )
-        .await?;
+        self.audit
+            .commit(
+                batch,
+                [Action {
+                    actor,
+                    action: "group.create",
+                    record: name,
+                    rationale: &rationale,
+                }],
+            )
+            .await?;
         Ok(group)
     }
 
@@ -247,29 +248,17 @@ impl Exchange {
         }
         let mut batch = self.store.batch();
         batch.delete(&self.ledger.groups, name);
-        self.commit_audited(
-            batch,
-            Action {
-                actor,
-                action: "group.remove",
-                record: name,
-                rationale: "",
-            },
-        )
-        .await
-    }
-
-    /// Commits `batch` together with one audit entry.
-    pub(crate) async fn commit_audited(
-        &self,
-        mut batch: crate::store::Batch,
-        action: Action<'_>,
-    ) -> Result<()> {
-        let mut tx = self.audit.begin().await;
-        tx.append(&mut batch, action)?;
-        let staged = self.store.stage(batch)?;
-        tx.applied();
-        staged.durable().await?;
+        self.audit
+            .commit(
+                batch,
+                [Action {
+                    actor,
+                    action: "group.remove",
+                    record: name,
+                    rationale: "",
+                }],
+            )
+            .await?;
         Ok(())
     }
 

@@ -173,9 +173,10 @@ impl Exchange {
         if !fresh.is_empty() {
             batch.put(&self.ledger.cursors, sender.as_str(), &cursor)?;
             let actor = format!("node {sender}");
-            let mut audit = self.audit.begin().await;
-            for stored in &fresh {
-                if let Ok(h) = stored.envelope.peek_header() {
+            let entries: Vec<_> = fresh
+                .iter()
+                .filter_map(|stored| stored.envelope.peek_header().ok())
+                .map(|h| {
                     let action = match h.kind {
                         super::RecordKind::Alert => "alert.receive",
                         super::RecordKind::Denial => "denial.receive",
@@ -186,20 +187,16 @@ impl Exchange {
                         "signed by {} key {}, sequence {}",
                         h.issuer, h.key_id, h.seq
                     );
-                    audit.append(
-                        &mut batch,
-                        Action {
-                            actor: &actor,
-                            action,
-                            record: &reference,
-                            rationale: &rationale,
-                        },
-                    )?;
-                }
-            }
-            let staged = self.store.stage(batch)?;
-            audit.applied();
-            staged.durable().await?;
+                    (action, reference, rationale)
+                })
+                .collect();
+            let actions = entries.iter().map(|(action, reference, rationale)| Action {
+                actor: &actor,
+                action,
+                record: reference,
+                rationale,
+            });
+            self.audit.commit(batch, actions).await?;
             for stored in &fresh {
                 // Verified above, on the way in.
                 let digest = stored.envelope.digest();

@@ -93,20 +93,18 @@ impl Exchange {
         let next = held.max(highest).max(super::now_as_sequence());
         let mut batch = self.store.batch();
         batch.put(&self.ledger.counters, ledger::SEQ_COUNTER, &next)?;
-        let mut audit = self.audit.begin().await;
         let rationale = format!("{}; counter moved to {next}: {reason}", paused.describe());
-        audit.append(
-            &mut batch,
-            Action {
-                actor,
-                action: "exchange.resume-issuing",
-                record: "",
-                rationale: &rationale,
-            },
-        )?;
-        let staged = self.store.stage(batch)?;
-        audit.applied();
-        staged.durable().await?;
+        self.audit
+            .commit(
+                batch,
+                [Action {
+                    actor,
+                    action: "exchange.resume-issuing",
+                    record: "",
+                    rationale: &rationale,
+                }],
+            )
+            .await?;
         self.durable_seq.fetch_max(next, Ordering::SeqCst);
         *self.paused.lock().unwrap_or_else(|e| e.into_inner()) = None;
         tracing::warn!(%actor, next, "issuing resumed past the records peers hold");

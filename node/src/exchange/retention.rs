@@ -183,16 +183,17 @@ impl Exchange {
             RecordKind::Denial => "denial.purge",
             RecordKind::Consultation => "consult.purge",
         };
-        self.commit_audited(
-            batch,
-            Action {
-                actor,
-                action,
-                record: &latest.record_id,
-                rationale: &rationale,
-            },
-        )
-        .await?;
+        self.audit
+            .commit(
+                batch,
+                [Action {
+                    actor,
+                    action,
+                    record: &latest.record_id,
+                    rationale: &rationale,
+                }],
+            )
+            .await?;
         if own {
             // The exchange caches outbox sizes; let it count again.
             let mut lens = self.outbox_len.lock().unwrap_or_else(|e| e.into_inner());

@@ -6,13 +6,12 @@ use super::model::{text, Application, Decision, DenialDefaults, License, License
 use super::review::{DecisionReviewed, PendingDecision, RiskSnapshot};
 use super::terms::TermsDraft;
 use super::{key, Kind, LicenseFilter, Licensing};
-use crate::audit::{Action, AuditTx};
+use crate::audit::{Action, AuditedBatch};
 use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::exchange::records::{DeniedItem, Party as NoticeParty};
 use crate::exchange::{AlongWith, DenialDraft, Distribution, RecordKind};
 use crate::identity::Caller;
-use crate::store::Batch;
 
 impl Licensing {
     /// Records a new application in state `submitted`. Every party must
@@ -282,19 +281,17 @@ impl Licensing {
         license.pending = Some(pending);
         let mut batch = self.store.batch();
         self.trees.licenses.put(&mut batch, key(n), &license)?;
-        let mut tx = self.audit.begin().await;
-        tx.append(
-            &mut batch,
-            Action {
-                actor: &officer,
-                action: "license.decide-pending",
-                record: &id,
-                rationale: &rationale,
-            },
-        )?;
-        let staged = self.store.stage(batch)?;
-        tx.applied();
-        staged.durable().await?;
+        self.audit
+            .commit(
+                batch,
+                [Action {
+                    actor: &officer,
+                    action: "license.decide-pending",
+                    record: &id,
+                    rationale: &rationale,
+                }],
+            )
+            .await?;
         tracing::info!(%officer, id, "decision pending countersignature");
         self.license(&id)
     }
@@ -334,14 +331,10 @@ impl Licensing {
 
     /// Commits a transition that issues no record, with its audit entry.
     async fn write_step(&self, step: Step) -> Result<()> {
-        let mut batch = self.store.batch();
         // Lock order: licensing (held by the caller), then audit.
-        let mut tx = self.audit.begin().await;
-        step.write(&mut batch, &mut tx, None)?;
-        let staged = self.store.stage(batch)?;
-        tx.applied();
-        staged.durable().await?;
-        Ok(())
+        self.audit
+            .commit_with(self.store.batch(), |w| step.write(w, None))
+            .await
     }
 
     pub fn license(&self, id: &str) -> Result<License> {
@@ -554,12 +547,7 @@ pub(super) fn refuse_open_hits(id: &str, risk: &RiskSnapshot) -> Result<()> {
 impl Step {
     /// Adds the updated license and its audit entry to `batch`. `denial`:
     /// the notice (id, version) this transition issued or revoked.
-    fn write(
-        mut self,
-        batch: &mut Batch,
-        audit: &mut AuditTx,
-        denial: Option<(&str, u32)>,
-    ) -> Result<()> {
+    fn write(mut self, w: &mut AuditedBatch<'_>, denial: Option<(&str, u32)>) -> Result<()> {
         let l = &mut self.license;
         let mut d = self.decision;
         d.from = Some(l.state);
@@ -598,23 +586,18 @@ impl Step {
             }
         }
         l.history.push(d);
-        self.licenses.put(batch, self.key, &self.license)?;
-        audit.append(
-            batch,
-            Action {
-                actor: &officer,
-                action: action.audit_action(),
-                record: &record,
-                rationale: &rationale,
-            },
-        )?;
+        self.licenses.put(w.batch(), self.key, &self.license)?;
+        w.append(Action {
+            actor: &officer,
+            action: action.audit_action(),
+            record: &record,
+            rationale: &rationale,
+        })?;
         Ok(())
     }
 
     /// `write`, as the writes an issued or revoked denial carries along.
     fn along(self) -> AlongWith<'static> {
-        Box::new(move |batch, audit, denial_id, version| {
-            self.write(batch, audit, Some((denial_id, version)))
-        })
+        Box::new(move |w, denial_id, version| self.write(w, Some((denial_id, version))))
     }
 }

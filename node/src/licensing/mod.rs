@@ -280,16 +280,13 @@ impl Licensing {
     async fn commit(
         &self,
         guard: MutexGuard<'_, ()>,
-        mut batch: Batch,
+        batch: Batch,
         action: Action<'_>,
     ) -> Result<()> {
         // Lock order: licensing (held by the caller), then audit.
-        let mut tx = self.audit.begin().await;
-        tx.append(&mut batch, action)?;
-        let staged = self.store.stage(batch)?;
-        tx.applied();
-        drop(guard);
-        staged.durable().await?;
+        self.audit
+            .commit_releasing(batch, guard, |w| w.append(action))
+            .await?;
         Ok(())
     }
 }

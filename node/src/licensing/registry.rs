@@ -6,14 +6,12 @@ use super::model::{
 };
 use super::terms::{self, Discrepancy, ReviewFlag};
 use super::{key, pair_key, Kind, Licensing, WaiverFilter};
-use crate::audit::Action;
-use crate::audit::AuditTx;
+use crate::audit::{Action, AuditedBatch};
 use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::exchange::records::{AlertCategory, Party as NoticeParty, Severity, Subjects};
 use crate::exchange::{AlertDraft, AlongWith, Distribution};
 use crate::identity::Caller;
-use crate::store::Batch;
 
 impl Licensing {
     // ---- waivers ---------------------------------------------------------
@@ -196,32 +194,25 @@ impl Licensing {
         });
         let (shipments, licenses) = (self.trees.shipments.clone(), self.trees.licenses.clone());
         let license_key = key(license_n);
-        let write = move |b: &mut Batch,
-                          audit: &mut AuditTx,
-                          shipment: &Shipment,
-                          license: &License|
-              -> Result<()> {
-            shipments.put(b, shipment_key, shipment)?;
-            licenses.put(b, license_key, license)?;
-            let record = format!("{} {}", shipment.id, shipment.license_id);
-            audit.append(
-                b,
-                Action {
+        let write =
+            move |w: &mut AuditedBatch<'_>, shipment: &Shipment, license: &License| -> Result<()> {
+                shipments.put(w.batch(), shipment_key, shipment)?;
+                licenses.put(w.batch(), license_key, license)?;
+                let record = format!("{} {}", shipment.id, shipment.license_id);
+                w.append(Action {
                     actor: &shipment.recorded_by,
                     action: "shipment.discrepancy",
                     record: &record,
                     rationale: &rationale,
-                },
-            )?;
-            Ok(())
-        };
+                })?;
+                Ok(())
+            };
         if !wants_alert {
-            let mut tx = self.audit.begin().await;
-            write(&mut batch, &mut tx, &shipment, &license)?;
-            let staged = self.store.stage(batch)?;
-            tx.applied();
-            drop(guard);
-            staged.durable().await?;
+            // Lock order: licensing, then audit; licensing is released once
+            // the batch is applied.
+            self.audit
+                .commit_releasing(batch, guard, |w| write(w, &shipment, &license))
+                .await?;
             tracing::warn!(shipment = %id, license = %license.id, "shipment recorded as a discrepancy");
             return Ok(shipment);
         }
@@ -256,13 +247,13 @@ impl Licensing {
         let recorded = std::sync::Arc::new(std::sync::Mutex::new(None));
         let slot = recorded.clone();
         let along: AlongWith<'_> = Box::new(
-            move |b: &mut Batch, audit: &mut AuditTx, alert_id: &str, _version: u32| {
+            move |w: &mut AuditedBatch<'_>, alert_id: &str, _version: u32| {
                 let mut shipment = shipment;
                 if let Some(d) = &mut shipment.discrepancy {
                     d.alert_id = Some(alert_id.to_owned());
                 }
-                b.append(batch);
-                write(b, audit, &shipment, &license)?;
+                w.batch().append(batch);
+                write(w, &shipment, &license)?;
                 *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(shipment);
                 Ok(())
             },
@@ -391,26 +382,23 @@ impl Licensing {
         let recorded = std::sync::Arc::new(std::sync::Mutex::new(None));
         let (slot, checks) = (recorded.clone(), self.trees.checks.clone());
         let along: AlongWith<'_> = Box::new(
-            move |b: &mut Batch, audit: &mut AuditTx, alert_id: &str, _version: u32| {
+            move |w: &mut AuditedBatch<'_>, alert_id: &str, _version: u32| {
                 let check = EndUseCheck {
                     alert_id: Some(alert_id.to_owned()),
                     ..check
                 };
                 batch.put(&checks, check_key, &check)?;
-                b.append(batch);
+                w.batch().append(batch);
                 let record = format!(
                     "{} {} {} alert {alert_id}",
                     check.id, check.license_id, check.result
                 );
-                audit.append(
-                    b,
-                    Action {
-                        actor: &check.officer,
-                        action: "enduse.record",
-                        record: &record,
-                        rationale: &check.findings,
-                    },
-                )?;
+                w.append(Action {
+                    actor: &check.officer,
+                    action: "enduse.record",
+                    record: &record,
+                    rationale: &check.findings,
+                })?;
                 *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(check);
                 Ok(())
             },

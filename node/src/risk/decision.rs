@@ -142,19 +142,17 @@ impl Risk {
             let record = format!("{hit_id} on {license_id}");
             let audit_rationale = format!("{status}: {rationale} ({})", hit.describe());
             // Lock order: risk, then audit.
-            let mut tx = self.audit.begin().await;
-            tx.append(
-                &mut batch,
-                Action {
-                    actor: &disposition.officer,
-                    action: "screening.dispose",
-                    record: &record,
-                    rationale: &audit_rationale,
-                },
-            )?;
-            let staged = self.store.stage(batch)?;
-            tx.applied();
-            staged.durable().await?;
+            self.audit
+                .commit(
+                    batch,
+                    [Action {
+                        actor: &disposition.officer,
+                        action: "screening.dispose",
+                        record: &record,
+                        rationale: &audit_rationale,
+                    }],
+                )
+                .await?;
         }
         tracing::info!(officer = %officer, license = license_id, hit = hit_id, %status, "screening hit disposed of");
         self.fresh(&license, &format!("disposition of {hit_id}"))

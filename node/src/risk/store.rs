@@ -84,19 +84,17 @@ impl Risk {
             a.methodology
         );
         // Lock order: risk (held by the caller), then audit.
-        let mut tx = self.audit.begin().await;
-        tx.append(
-            &mut batch,
-            Action {
-                actor: "system",
-                action: "risk.flag",
-                record: &a.license_id,
-                rationale: &rationale,
-            },
-        )?;
-        let staged = self.store.stage(batch)?;
-        tx.applied();
-        staged.durable().await?;
+        self.audit
+            .commit(
+                batch,
+                [Action {
+                    actor: "system",
+                    action: "risk.flag",
+                    record: &a.license_id,
+                    rationale: &rationale,
+                }],
+            )
+            .await?;
         tracing::warn!(license = %a.license_id, score = a.score, "license flagged for review");
         Ok(())
     }

@@ -306,19 +306,17 @@ impl Screening {
             entries.len(),
             diff.summary()
         );
-        let mut tx = self.audit.begin().await;
-        tx.append(
-            &mut batch,
-            Action {
-                actor,
-                action: "watchlist.import",
-                record: list,
-                rationale: &rationale,
-            },
-        )?;
-        let staged = self.store.stage(batch)?;
-        tx.applied();
-        staged.durable().await?;
+        self.audit
+            .commit(
+                batch,
+                [Action {
+                    actor,
+                    action: "watchlist.import",
+                    record: list,
+                    rationale: &rationale,
+                }],
+            )
+            .await?;
 
         let info = meta.info(&index);
         let outcome = ImportOutcome {
@@ -377,19 +375,17 @@ impl Screening {
             "{entries} entries from {} imported by {}: {rationale}",
             meta.format, meta.imported_by
         );
-        let mut tx = self.audit.begin().await;
-        tx.append(
-            &mut batch,
-            Action {
-                actor,
-                action: "watchlist.remove",
-                record: list,
-                rationale: &why,
-            },
-        )?;
-        let staged = self.store.stage(batch)?;
-        tx.applied();
-        staged.durable().await?;
+        self.audit
+            .commit(
+                batch,
+                [Action {
+                    actor,
+                    action: "watchlist.remove",
+                    record: list,
+                    rationale: &why,
+                }],
+            )
+            .await?;
         self.swap(list, None);
         self.imported.send_replace(Some(list.to_owned()));
         tracing::info!(%list, entries, %actor, "watchlist removed");

@@ -263,16 +263,17 @@ impl TaskForces {
                 .collect::<Vec<_>>()
                 .join("; ")
         );
-        self.commit_audited(
-            batch,
-            Action {
-                actor: &actor,
-                action: "taskforce.query",
-                record: &tf.name,
-                rationale: &rationale,
-            },
-        )
-        .await?;
+        self.audit
+            .commit(
+                batch,
+                [Action {
+                    actor: &actor,
+                    action: "taskforce.query",
+                    record: &tf.name,
+                    rationale: &rationale,
+                }],
+            )
+            .await?;
         Ok(QueryOutcome {
             taskforce: tf.name,
             query: query.describe(),
@@ -364,16 +365,17 @@ impl TaskForces {
             query.describe(),
             revealed(&built)
         );
-        self.commit_audited(
-            batch,
-            Action {
-                actor: &asker.to_string(),
-                action: "taskforce.answer",
-                record: &tf.name,
-                rationale: &rationale,
-            },
-        )
-        .await?;
+        self.audit
+            .commit(
+                batch,
+                [Action {
+                    actor: &asker.to_string(),
+                    action: "taskforce.answer",
+                    record: &tf.name,
+                    rationale: &rationale,
+                }],
+            )
+            .await?;
         Ok(signed)
     }
 

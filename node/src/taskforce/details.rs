@@ -198,16 +198,17 @@ impl TaskForces {
             ids.join(", "),
             tf.name
         );
-        self.commit_audited(
-            batch,
-            Action {
-                actor: &asker.to_string(),
-                action: "taskforce.details.request",
-                record: &request.id,
-                rationale: &rationale,
-            },
-        )
-        .await?;
+        self.audit
+            .commit(
+                batch,
+                [Action {
+                    actor: &asker.to_string(),
+                    action: "taskforce.details.request",
+                    record: &request.id,
+                    rationale: &rationale,
+                }],
+            )
+            .await?;
         Ok(request)
     }
 
@@ -261,16 +262,17 @@ impl TaskForces {
         };
         let mut batch = self.store.batch();
         batch.put(&self.trees.details, &request.id, &request)?;
-        self.commit_audited(
-            batch,
-            Action {
-                actor: &by,
-                action,
-                record: id,
-                rationale: &rationale,
-            },
-        )
-        .await?;
+        self.audit
+            .commit(
+                batch,
+                [Action {
+                    actor: &by,
+                    action,
+                    record: id,
+                    rationale: &rationale,
+                }],
+            )
+            .await?;
         Ok(request)
     }
 

@@ -51,7 +51,7 @@ use crate::exchange::Exchange;
 use crate::identity::Jurisdiction;
 use crate::peers::PeerDirectory;
 use crate::policy::TaskForceRefusal;
-use crate::store::{Batch, Store, Tree};
+use crate::store::{Store, Tree};
 
 /// Most entries one answer carries; more matches set `truncated`.
 pub const MAX_ENTRIES: usize = 100;
@@ -146,16 +146,6 @@ impl TaskForces {
 
     pub fn limits(&self) -> Limits {
         self.limits
-    }
-
-    /// Commits `batch` together with one audit entry, durably.
-    async fn commit_audited(&self, mut batch: Batch, action: Action<'_>) -> Result<()> {
-        let mut tx = self.audit.begin().await;
-        tx.append(&mut batch, action)?;
-        let staged = self.store.stage(batch)?;
-        tx.applied();
-        staged.durable().await?;
-        Ok(())
     }
 
     /// Records a refused question: who, which task force, why.

@@ -43,16 +43,17 @@ impl TaskForces {
         );
         let mut batch = self.store.batch();
         batch.put(&self.trees.taskforces, &tf.name, &tf)?;
-        self.commit_audited(
-            batch,
-            Action {
-                actor,
-                action: "taskforce.create",
-                record: &tf.name,
-                rationale: &rationale,
-            },
-        )
-        .await?;
+        self.audit
+            .commit(
+                batch,
+                [Action {
+                    actor,
+                    action: "taskforce.create",
+                    record: &tf.name,
+                    rationale: &rationale,
+                }],
+            )
+            .await?;
         Ok(tf)
     }
 
@@ -92,16 +93,17 @@ impl TaskForces {
         });
         let mut batch = self.store.batch();
         batch.put(&self.trees.taskforces, &tf.name, &tf)?;
-        self.commit_audited(
-            batch,
-            Action {
-                actor,
-                action: "taskforce.close",
-                record: name,
-                rationale: reason,
-            },
-        )
-        .await?;
+        self.audit
+            .commit(
+                batch,
+                [Action {
+                    actor,
+                    action: "taskforce.close",
+                    record: name,
+                    rationale: reason,
+                }],
+            )
+            .await?;
         Ok(tf)
     }
 }
