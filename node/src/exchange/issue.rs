@@ -3,10 +3,8 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::envelope::{
-    EnvelopeHeader, Record, RecordKind, SignedEnvelope, SignedReceipt, ENVELOPE_FORMAT,
-};
-use super::ledger::{self, Delivery, IndexEntry, OutboxEntry, StoredEnvelope};
+use super::envelope::{EnvelopeHeader, Record, RecordKind, SignedEnvelope, ENVELOPE_FORMAT};
+use super::ledger::{self, IndexEntry, OutboxEntry, StoredEnvelope};
 use super::records::{
     AlertCategory, DenialNotice, DenialState, DeniedItem, Party, RiskAlert, Severity, Subjects,
 };
@@ -342,7 +340,7 @@ impl Exchange {
         why: IssueAudit<'_>,
     ) -> Result<RecordView> {
         self.check_not_paused()?;
-        self.check_outbox_room(&recipients)?;
+        self.outbox.check_room(&recipients)?;
         let (kind, id, version, issued_at, expires) = match &record {
             Record::Alert(a) => (
                 RecordKind::Alert,
@@ -441,240 +439,12 @@ impl Exchange {
                 }
             })
             .await?;
-        self.outbox_grew(&recipients);
+        self.outbox.grew(&recipients);
         self.durable_seq.fetch_max(seq, Ordering::SeqCst);
-        self.outbox_changed.send_modify(|n| *n += 1);
+        self.outbox.notify();
         let view = self.view(&stored, Some(&digest))?;
         let _ = self.stored.send(view.clone());
         Ok(view)
-    }
-
-    // ---- delivery of own records -----------------------------------------
-
-    /// The next envelopes queued for `peer`, in sequence order. Alerts that
-    /// expired while queued are marked expired and never sent.
-    pub async fn pending_for(
-        &self,
-        peer: &Jurisdiction,
-        limit: usize,
-    ) -> Result<Vec<(u64, SignedEnvelope)>> {
-        let mut out = Vec::new();
-        let mut bytes = 0;
-        let mut expired = Vec::new();
-        let now = now_unix_ms();
-        for entry in self.ledger.outbox.lazy_scan_prefix(ledger::prefix(peer)) {
-            let (key, _) = entry?;
-            let Some(seq) = ledger::seq_of(&key) else {
-                continue;
-            };
-            if seq > self.durable_seq.load(Ordering::SeqCst) {
-                break;
-            }
-            let Some(stored) = self.ledger.envelopes.get(ledger::seq_key(&self.own, seq))? else {
-                continue;
-            };
-            let header = stored
-                .envelope
-                .peek_header()
-                .map_err(|e| Error::Internal(e.to_string()))?;
-            // Defence in depth: the outbox only ever holds named recipients.
-            if !policy::may_send(&self.own, &header.issuer, &header.recipients, peer) {
-                tracing::error!(%peer, seq, "outbox entry for a non-recipient dropped");
-                expired.push((key, None));
-                continue;
-            }
-            if header.expires_at_unix_ms.is_some_and(|t| t <= now) {
-                expired.push((key, Some(seq)));
-                continue;
-            }
-            let cost = batch_cost(&stored.envelope);
-            if !out.is_empty() && bytes + cost > BATCH_BYTES {
-                break;
-            }
-            bytes += cost;
-            out.push((seq, stored.envelope));
-            if out.len() >= limit {
-                break;
-            }
-        }
-        if out.is_empty() {
-            // A drained outbox is the moment to correct the cached count.
-            self.recount_outbox(peer);
-        }
-        if !expired.is_empty() {
-            self.outbox_shrank(peer, expired.len());
-            let mut batch = self.store.batch();
-            for (key, seq) in expired {
-                batch.delete(&self.ledger.outbox, &key);
-                if seq.is_some() {
-                    batch.put(
-                        &self.ledger.deliveries,
-                        &key,
-                        &Delivery::Expired { at_unix_ms: now },
-                    )?;
-                }
-            }
-            self.store.commit(batch).await?;
-        }
-        Ok(out)
-    }
-
-    /// Records `peer`'s signed receipts for envelopes it was sent. A receipt
-    /// that does not verify, or acknowledges something else, is refused and
-    /// the envelope stays queued.
-    pub async fn acknowledge(
-        &self,
-        peer: &Jurisdiction,
-        sent: &[(u64, SignedEnvelope)],
-        receipts: &[SignedReceipt],
-    ) -> Result<usize> {
-        let peers = self.peers.current();
-        let registered = peers
-            .get(peer)
-            .ok_or_else(|| Error::FailedPrecondition(format!("{peer} is no longer a peer")))?;
-        let keys = registered.bundle.keyring();
-        let mut batch = self.store.batch();
-        let mut acked = 0;
-        let mut removed = 0;
-        for ((seq, envelope), receipt) in sent.iter().zip(receipts) {
-            let body = receipt
-                .verify_with(&keys)
-                .map_err(|e| Error::Unauthenticated(format!("receipt from {peer}: {e}")))?;
-            if body.receiver != *peer
-                || body.issuer != self.own
-                || body.seq != *seq
-                || body.envelope_digest != envelope.digest()
-            {
-                return Err(Error::InvalidArgument(format!(
-                    "receipt from {peer} does not match envelope {seq}"
-                )));
-            }
-            let k = ledger::seq_key(peer, *seq);
-            if self.ledger.outbox.contains(&k)? {
-                removed += 1;
-            }
-            batch.delete(&self.ledger.outbox, &k);
-            let delivery = Delivery::Delivered {
-                at_unix_ms: body.received_at_unix_ms,
-                receipt: receipt.clone(),
-                duplicate: body.duplicate,
-            };
-            batch.put(&self.ledger.deliveries, &k, &delivery)?;
-            acked += 1;
-        }
-        if receipts.len() != sent.len() {
-            tracing::warn!(%peer, sent = sent.len(), receipts = receipts.len(), "receipt count mismatch");
-        }
-        self.store.commit(batch).await?;
-        self.outbox_shrank(peer, removed);
-        Ok(acked)
-    }
-
-    /// Own records naming `peer` with sequence numbers after `after`, for a
-    /// peer catching up. Never another issuer's records.
-    pub fn catch_up(
-        &self,
-        peer: &Jurisdiction,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<(u64, SignedEnvelope)>> {
-        let now = now_unix_ms();
-        let start = ledger::seq_key(&self.own, after.saturating_add(1));
-        let durable = self.durable_seq.load(Ordering::SeqCst);
-        let end = ledger::seq_key(&self.own, durable.saturating_add(1));
-        let mut out = Vec::new();
-        let mut bytes = 0;
-        for entry in self.ledger.envelopes.lazy_range(start, end) {
-            let (_, stored) = entry?;
-            let header = stored
-                .envelope
-                .peek_header()
-                .map_err(|e| Error::Internal(e.to_string()))?;
-            if policy::may_send(&self.own, &header.issuer, &header.recipients, peer)
-                && header.expires_at_unix_ms.is_none_or(|t| t > now)
-            {
-                let cost = batch_cost(&stored.envelope);
-                if !out.is_empty() && bytes + cost > BATCH_BYTES {
-                    break;
-                }
-                bytes += cost;
-                out.push((header.seq, stored.envelope));
-                if out.len() >= limit {
-                    break;
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Highest sequence number this node holds from `issuer`.
-    pub fn cursor(&self, issuer: &Jurisdiction) -> Result<u64> {
-        Ok(self.ledger.cursors.get(issuer.as_str())?.unwrap_or(0))
-    }
-
-    /// Envelopes still queued for `peer`.
-    pub fn queued_for(&self, peer: &Jurisdiction) -> usize {
-        let cached = self
-            .outbox_len
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(peer)
-            .copied();
-        cached.unwrap_or_else(|| self.recount_outbox(peer))
-    }
-
-    /// Counts `peer`'s outbox in the store and caches the count.
-    fn recount_outbox(&self, peer: &Jurisdiction) -> usize {
-        let n = self
-            .ledger
-            .outbox
-            .lazy_scan_prefix(ledger::prefix(peer))
-            .count();
-        self.outbox_len
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(peer.clone(), n);
-        n
-    }
-
-    fn outbox_grew(&self, recipients: &[Jurisdiction]) {
-        let mut lens = self.outbox_len.lock().unwrap_or_else(|e| e.into_inner());
-        for r in recipients {
-            if let Some(n) = lens.get_mut(r) {
-                *n += 1;
-            }
-        }
-    }
-
-    fn outbox_shrank(&self, peer: &Jurisdiction, by: usize) {
-        if let Some(n) = self
-            .outbox_len
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(peer)
-        {
-            *n = n.saturating_sub(by);
-        }
-    }
-
-    /// Refuses to queue more for a peer whose outbox is full: a peer down for
-    /// weeks must not fill the disk. Nothing already queued is dropped.
-    fn check_outbox_room(&self, recipients: &[Jurisdiction]) -> Result<()> {
-        let max = self.max_outbox.load(Ordering::Relaxed);
-        for r in recipients {
-            if self.queued_for(r) >= max && self.recount_outbox(r) >= max {
-                return Err(Error::ResourceExhausted(format!(
-                    "outbox for {r} is full ({max} records queued and unacknowledged); {r} has been unreachable, \
-                     so the record was not issued — leave {r} out of the distribution or restore the link"
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    /// Caps how many own records may wait for one peer.
-    pub fn set_outbox_limit(&self, max: usize) {
-        self.max_outbox.store(max, Ordering::Relaxed);
     }
 
     pub(super) fn latest_denial(

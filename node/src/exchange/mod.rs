@@ -13,6 +13,7 @@ mod held;
 mod idempotency;
 mod issue;
 mod ledger;
+mod outbox;
 mod receive;
 pub mod records;
 mod resume;
@@ -67,14 +68,10 @@ pub struct Exchange {
     // the same issuer; different issuers' records never collide, so their
     // receives run concurrently and share flushes.
     receiving: std::sync::Mutex<HashMap<Jurisdiction, Arc<Mutex<()>>>>,
-    /// Cached per-peer outbox sizes (corrected whenever an outbox drains).
-    outbox_len: std::sync::Mutex<HashMap<Jurisdiction, usize>>,
-    max_outbox: std::sync::atomic::AtomicUsize,
+    outbox: outbox::Outbox,
     /// Highest own sequence number known to be on disk. Records above it may
     /// be visible in the store but must not leave the node yet.
     durable_seq: AtomicU64,
-    /// Bumped whenever an outbox gains entries; pushers wait on it.
-    outbox_changed: watch::Sender<u64>,
     /// Every record newly stored here, issued or received, for live watchers.
     stored: broadcast::Sender<RecordView>,
     /// How much equivocation evidence each peer may make this node keep.
@@ -125,8 +122,7 @@ impl Exchange {
         // Everything found on disk at start is durable.
         let durable_seq = AtomicU64::new(ledger.counters.get(ledger::SEQ_COUNTER)?.unwrap_or(0));
         Ok(Exchange {
-            outbox_len: Default::default(),
-            max_outbox: std::sync::atomic::AtomicUsize::new(usize::MAX),
+            outbox: outbox::Outbox::new(ledger.outbox.clone()),
             durable_seq,
             own,
             signer,
@@ -138,7 +134,6 @@ impl Exchange {
             audit,
             issuing: Mutex::new(()),
             receiving: Default::default(),
-            outbox_changed: watch::channel(0).0,
             // Sized for bursts: a watcher that still falls behind is told so, not silently skipped.
             stored: broadcast::channel(16_384).0,
             evidence_limits: Default::default(),
@@ -156,7 +151,7 @@ impl Exchange {
 
     /// Wakes when any outbox gains entries.
     pub fn outbox_changes(&self) -> watch::Receiver<u64> {
-        self.outbox_changed.subscribe()
+        self.outbox.changes()
     }
 
     /// Records newly stored on this node, as they land.

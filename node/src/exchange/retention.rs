@@ -195,13 +195,9 @@ impl Exchange {
             )
             .await?;
         if own {
-            // The exchange caches outbox sizes; let it count again.
-            let mut lens = self.outbox_len.lock().unwrap_or_else(|e| e.into_inner());
-            for header in &headers {
-                for r in &header.recipients {
-                    lens.remove(r);
-                }
-            }
+            // The outbox caches its sizes; let it count again.
+            self.outbox
+                .forget(headers.iter().flat_map(|h| h.recipients.iter()));
         }
         tracing::info!(record = %latest.record_id, %issuer, versions = removed.len(), "purged by retention");
         Ok(Some(Purged {
