@@ -4,11 +4,11 @@
 use std::error::Error as _;
 use std::time::Duration;
 
-use concord_node::crypto::keyfile;
+use concord_node::crypto::private_key::{self, PrivateKeyError};
 use concord_node::endpoint::endpoint_host;
 use concord_proto::v1::admin_service_client::AdminServiceClient;
 use concord_proto::v1::exchange_service_client::ExchangeServiceClient;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use crate::exit::CliError;
 use crate::profile::Profile;
@@ -34,11 +34,18 @@ pub fn endpoint(profile: &Profile) -> Result<Endpoint, CliError> {
     };
     let ca = read("CA certificate", &profile.ca_cert)?;
     let cert = read("client certificate", &profile.cert)?;
-    let key = keyfile::read_private(&profile.key)
-        .map_err(|e| CliError::config(format!("profile {}: {e}", profile.path.display())))?;
+    let identity = private_key::client_identity(cert, &profile.key).map_err(|e| match e {
+        PrivateKeyError::KeyFile(e) => {
+            CliError::config(format!("profile {}: {e}", profile.path.display()))
+        }
+        e @ PrivateKeyError::Unusable { .. } => CliError::config(format!(
+            "profile {}: unusable CA certificate, certificate or key: {e}",
+            profile.path.display()
+        )),
+    })?;
     let tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(ca))
-        .identity(Identity::from_pem(cert, key))
+        .identity(identity)
         .domain_name(endpoint_host(&profile.endpoint))
         .timeout(CONNECT_TIMEOUT);
     let bad_endpoint = |e: tonic::transport::Error| {
