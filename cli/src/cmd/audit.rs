@@ -13,7 +13,7 @@ use concord_proto::v1 as pb;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::client::{self, rpc_error};
+use crate::client::{rpc_error, Clients};
 use crate::duration::{now_unix_ms, parse_since};
 use crate::exit::{CliError, ErrorKind};
 use crate::output::{
@@ -78,7 +78,7 @@ pub async fn run(
         } => export(profile, &out, since, since_time.as_deref(), output).await,
         AuditCommand::Checkpoint => {
             let profile = Profile::required(profile)?;
-            let mut client = client::connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.admin;
             let c = client
                 .audit_checkpoint(pb::AuditCheckpointRequest {})
                 .await
@@ -232,7 +232,7 @@ async fn verify(
     output: OutputFormat,
 ) -> Result<(), CliError> {
     let profile = Profile::required(profile)?;
-    let mut client = client::connect(&profile).await?;
+    let mut client = Clients::connect(&profile).await?.admin;
     let resp = client
         .audit_verify(pb::AuditVerifyRequest { with_witnesses })
         .await
@@ -378,8 +378,7 @@ async fn export(
         .unwrap_or(0);
     crate::output::check_new_file(out, "--out")?;
     let profile = Profile::required(profile)?;
-    let channel = client::channel(&profile).await?;
-    let mut admin = pb::admin_service_client::AdminServiceClient::new(channel);
+    let mut admin = Clients::connect(&profile).await?.admin;
     let total = admin
         .status(pb::StatusRequest {})
         .await

@@ -21,6 +21,8 @@
 //! With `--local` the parts run in the order screening, task force,
 //! exchange, so the first two see an almost empty store.
 
+use std::path::PathBuf;
+
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::path::Path;
@@ -28,17 +30,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use clap::Args;
 use concord_node::screening::formats::{self, Format};
 use concord_node::screening::{EntityType, WatchlistEntry};
 use concord_proto::v1 as pb;
 use concord_proto::v1::screening_service_client::ScreeningServiceClient;
-use concord_proto::v1::task_force_service_client::TaskForceServiceClient;
 use indicatif::ProgressBar;
 use serde::Serialize;
 use tonic::transport::Channel;
 
-use crate::args::{BenchArgs, IssueArgs};
 use crate::client;
+use crate::client::Clients;
+use crate::cmd::pki::IssueArgs;
 use crate::cmd::{pki, screen};
 use crate::duration::now_unix_ms;
 use crate::exit::{CliError, ErrorKind};
@@ -46,6 +49,80 @@ use crate::local::{self, Launched, Progress};
 use crate::nodes::{locate_node_binary, Nodes};
 use crate::output::{print_json, print_text, OutputFormat, Table};
 use crate::profile::Profile;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Start a throw-away federation of N nodes on this machine (2-8) and
+    /// measure it: every part unless --only says otherwise.
+    #[arg(long, value_name = "N")]
+    pub local: Option<usize>,
+    /// Parts to measure, comma-separated: exchange, screening, taskforce.
+    /// Default: all with --local; otherwise each part whose profile is given.
+    #[arg(long, value_delimiter = ',', value_name = "PART,...")]
+    pub only: Vec<String>,
+    /// Requests in flight at once (raising alerts, single screening queries).
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+
+    // Record exchange.
+    /// Exchange: analyst profile at the node that raises (instead of --local).
+    #[arg(long, value_name = "FILE")]
+    pub raise_profile: Option<PathBuf>,
+    /// Exchange: recipient jurisdictions, one per --watch-profile, in the same order.
+    #[arg(long, value_delimiter = ',', value_name = "J,J")]
+    pub to: Vec<String>,
+    /// Exchange: analyst profile at each recipient's node (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub watch_profile: Vec<PathBuf>,
+    /// Exchange: alerts to raise.
+    #[arg(long, default_value_t = 1000)]
+    pub records: usize,
+
+    // Screening.
+    /// Screening: analyst, officer or admin profile at the node to screen
+    /// against its lists (instead of --local).
+    #[arg(long, value_name = "FILE")]
+    pub screen_profile: Option<PathBuf>,
+    /// Screening: single Query calls to make.
+    #[arg(long, value_name = "Q", default_value_t = 2000)]
+    pub screen_queries: usize,
+    /// Screening: names per QueryBatch call when screening the same names in
+    /// batches afterwards (at most 1000; 0 skips the batch phase).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub screen_batch: usize,
+    /// Screening: names to screen, one a line, repeated or cut to
+    /// --screen-queries (default: generated names, a quarter of them unlisted).
+    #[arg(long, value_name = "FILE")]
+    pub names: Option<PathBuf>,
+    /// Screening with --local: format of --watchlist (ofac-csv, bis-dpl,
+    /// csl-csv, jsonl, un-xml, eu-fsf, uk-ofsi, ftm).
+    #[arg(long, value_name = "FORMAT")]
+    pub watchlist_format: Option<String>,
+    /// Screening with --local: the list to import into the first node (a
+    /// folder for ofac-csv, else a file); default: a synthetic list.
+    #[arg(long, value_name = "PATH")]
+    pub watchlist: Option<PathBuf>,
+    /// Screening with --local: entries of the synthetic list.
+    #[arg(long, value_name = "N", default_value_t = 3000)]
+    pub watchlist_entries: usize,
+
+    // Task forces.
+    /// Task force: member profile (role taskforce) at its home node (instead of --local).
+    #[arg(long, value_name = "FILE")]
+    pub taskforce_profile: Option<PathBuf>,
+    /// Task force: its name (with --local, the one registered; default bench).
+    #[arg(long, value_name = "NAME")]
+    pub taskforce: Option<String>,
+    /// Task force: the party asked about.
+    #[arg(long, value_name = "NAME", default_value = "Acme Trading FZE")]
+    pub taskforce_party: String,
+    /// Task force: party queries to make.
+    #[arg(long, value_name = "Q", default_value_t = 200)]
+    pub taskforce_queries: usize,
+    /// Task force: queries in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub taskforce_concurrency: usize,
+}
 
 const CODES: [&str; 8] = ["DE", "FR", "IT", "JP", "NL", "SE", "PL", "ES"];
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -608,7 +685,7 @@ async fn local_taskforce(
     let home = &launched.members[0];
     let bar = progress.bar("Registering the task force", members.len());
     for m in &launched.members {
-        let mut client = TaskForceServiceClient::new(client::channel(&m.profile).await?);
+        let mut client = Clients::connect(&m.profile).await?.taskforce;
         client
             .create_task_force(pb::CreateTaskForceRequest {
                 name: name.to_owned(),
@@ -629,7 +706,7 @@ async fn local_taskforce(
     let mut ids = Vec::new();
     for m in peers {
         let officer = issue(m, "officer", "bench")?;
-        let mut x = client::connect_exchange(&officer).await?;
+        let mut x = Clients::connect(&officer).await?.exchange;
         for i in 0..SEEDED_DENIALS {
             let party = if i % 2 == 0 {
                 args.taskforce_party.clone()
@@ -668,7 +745,7 @@ async fn local_taskforce(
     ));
 
     let spinner = progress.spinner(&format!("Waiting until {} holds them", home.jurisdiction));
-    let mut x = client::connect_exchange(home_analyst).await?;
+    let mut x = Clients::connect(home_analyst).await?.exchange;
     let deadline = Instant::now() + SEED_TIMEOUT;
     for id in &ids {
         loop {
@@ -1031,8 +1108,7 @@ async fn screening(
     args: &BenchArgs,
     progress: &Progress,
 ) -> Result<ScreeningReport, CliError> {
-    let mut client: ScreeningServiceClient<Channel> =
-        ScreeningServiceClient::new(client::channel(profile).await?);
+    let mut client: ScreeningServiceClient<Channel> = Clients::connect(profile).await?.screening;
     let lists = client
         .list_lists(pb::ListListsRequest {})
         .await
@@ -1161,7 +1237,7 @@ async fn taskforce(
     seeded: Option<usize>,
     progress: &Progress,
 ) -> Result<TaskForceReport, CliError> {
-    let client = TaskForceServiceClient::new(client::channel(member).await?);
+    let client = Clients::connect(member).await?.taskforce;
     let request = pb::TaskForceQueryRequest {
         taskforce: name.to_owned(),
         query: Some(pb::TaskForceQuery {
@@ -1278,7 +1354,7 @@ async fn exchange(
     let arrivals: Arrivals = Arc::default();
     let mut streams = Vec::new();
     for w in watchers {
-        let mut client = client::connect_exchange(w).await?;
+        let mut client = Clients::connect(w).await?.exchange;
         let mut stream = client
             .watch_alerts(pb::WatchRequest {})
             .await
@@ -1297,7 +1373,7 @@ async fn exchange(
         }));
     }
     let bar = progress.bar("Raising alerts", args.records);
-    let client = client::connect_exchange(raiser).await?;
+    let client = Clients::connect(raiser).await?.exchange;
     let start = Instant::now();
     let raised = measure_calls(args.concurrency, args.records, "raising", &bar, |_| 1, {
         let (to, profile) = (to.to_vec(), Arc::new(raiser.clone()));

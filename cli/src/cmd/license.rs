@@ -12,25 +12,16 @@ use std::path::Path;
 use clap::{ArgGroup, Args, Subcommand};
 use concord_node::licensing::LicenseState;
 use concord_proto::v1 as pb;
-use concord_proto::v1::licensing_service_client::LicensingServiceClient;
 use serde::Serialize;
-use tonic::transport::Channel;
 
-use crate::args::DistributionArgs;
-use crate::client::{self, rpc_error};
+use crate::client::{rpc_error, Clients, LicensingClient};
+use crate::cmd::records::DistributionArgs;
 use crate::cmd::records::{self, jurisdictions};
 use crate::exit::CliError;
 use crate::output::{
     key_values, or_dash, print_json, print_text, time_or_never, OutputFormat, Table,
 };
 use crate::profile::Profile;
-
-pub type LicensingClient = LicensingServiceClient<Channel>;
-
-/// Connects to the licensing API of the node named by a profile.
-pub async fn connect(profile: &Profile) -> Result<LicensingClient, CliError> {
-    Ok(LicensingServiceClient::new(client::channel(profile).await?))
-}
 
 #[derive(Debug, Subcommand)]
 pub enum LicenseCommand {
@@ -194,7 +185,7 @@ pub async fn run(
         LicenseCommand::Submit(args) => {
             let request = submit_request(&args)?;
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.licensing;
             let license = client
                 .submit_license(request)
                 .await
@@ -212,7 +203,7 @@ pub async fn run(
         LicenseCommand::Review(a) => {
             let request = action_request(&a)?;
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.licensing;
             let license = client
                 .review_license(request)
                 .await
@@ -223,7 +214,7 @@ pub async fn run(
         LicenseCommand::Decide(a) => {
             let request = decide_request(&a)?;
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.licensing;
             let license = client
                 .decide_license(request)
                 .await
@@ -234,7 +225,7 @@ pub async fn run(
         LicenseCommand::Appeal(a) => {
             let request = action_request(&a)?;
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.licensing;
             let license = client
                 .appeal_license(request)
                 .await
@@ -250,7 +241,7 @@ pub async fn run(
                 rationale: a.rationale.clone(),
             };
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.licensing;
             let license = client
                 .decide_appeal(request)
                 .await
@@ -261,7 +252,7 @@ pub async fn run(
         LicenseCommand::Revoke(a) => {
             let request = action_request(&a)?;
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.licensing;
             let license = client
                 .revoke_license(request)
                 .await
@@ -271,7 +262,7 @@ pub async fn run(
         }
         LicenseCommand::Show { id } => {
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.licensing;
             let license = client
                 .get_license(pb::GetLicenseRequest {
                     id: id.trim().to_owned(),
@@ -304,7 +295,7 @@ pub async fn run(
                 None => String::new(),
             };
             let profile = Profile::required(profile)?;
-            let client = connect(&profile).await?;
+            let client = Clients::connect(&profile).await?.licensing;
             let request = pb::ListLicensesRequest {
                 state,
                 party: args.party.clone().unwrap_or_default(),
@@ -343,7 +334,7 @@ pub async fn run(
             let to = jurisdictions("--to", &args.to)?;
             let set = args.clear || !to.is_empty() || !args.groups.is_empty();
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.licensing;
             let current = if set {
                 let distribution = (!args.clear).then(|| pb::Distribution {
                     to,
