@@ -150,7 +150,7 @@ pub struct AssessmentOut {
     /// Risk floors that applied: each forces at least its band and a review.
     pub floors: Vec<FloorOut>,
     /// Every screening hit of the application's parties, best first.
-    pub hits: Vec<crate::cmd::license::HitOut>,
+    pub hits: Vec<crate::cmd::license::view::HitOut>,
 }
 
 #[derive(Debug, Serialize)]
@@ -199,7 +199,7 @@ impl From<&pb::RiskAssessment> for AssessmentOut {
             hits: a
                 .hits
                 .iter()
-                .map(crate::cmd::license::HitOut::from)
+                .map(crate::cmd::license::view::HitOut::from)
                 .collect(),
         }
     }

@@ -8,7 +8,7 @@ use concord_proto::v1 as pb;
 use serde::Serialize;
 
 use crate::client::{rpc_error, Clients};
-use crate::cmd::license::required;
+use crate::cmd::license::fields::required;
 use crate::exit::CliError;
 use crate::output::{key_values, print_json, print_text, time_or_never, yes_no, OutputFormat};
 use crate::profile::Profile;

@@ -77,7 +77,7 @@ fn record_request(a: &RecordArgs) -> Result<pb::RecordShipmentRequest, CliError>
         .items
         .iter()
         .map(|i| {
-            let item = crate::cmd::license::parse_item(i)?;
+            let item = crate::cmd::license::fields::parse_item(i)?;
             Ok(pb::ShippedItem {
                 code: item.code,
                 quantity: item.quantity,

@@ -7,7 +7,8 @@ use std::path::Path;
 use clap::{ArgGroup, Args};
 use concord_proto::v1 as pb;
 
-use super::license::{hits_table, parse_item, print_license, required, HitOut, LicenseOut};
+use super::fields::{parse_item, required};
+use super::view::{hits_table, print_license, HitOut, LicenseOut};
 use crate::client::rpc_error;
 use crate::client::Clients;
 use crate::cmd::records;

@@ -1,0 +1,62 @@
+//! The checks and parsing of license command-line values the licensing
+//! commands share (`license`, `shipment`, `screen`).
+
+use concord_proto::v1 as pb;
+
+use crate::exit::CliError;
+
+pub(crate) fn required(flag: &str, value: &str) -> Result<(), CliError> {
+    if value.trim().is_empty() {
+        Err(CliError::invalid_argument(format!("{flag}: required")))
+    } else {
+        Ok(())
+    }
+}
+
+/// `CODE:QTY:VALUE:CURRENCY[:DESCRIPTION]`; the description may contain colons.
+pub fn parse_item(text: &str) -> Result<pb::LicenseItem, CliError> {
+    let bad = |why: &str| {
+        CliError::invalid_argument(format!(
+            "--item {text:?}: {why}; expected CODE:QTY:VALUE:CURRENCY[:DESCRIPTION], \
+             e.g. 3A001:10:250000:EUR:FPGAs (VALUE in minor units, e.g. cents)"
+        ))
+    };
+    let mut parts = text.splitn(5, ':');
+    let (Some(code), Some(qty), Some(value), Some(currency)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad("too few fields"));
+    };
+    let description = parts.next().unwrap_or("").trim().to_owned();
+    let code = code.trim();
+    if code.is_empty() {
+        return Err(bad("no control-list code"));
+    }
+    let quantity: u64 = qty
+        .trim()
+        .parse()
+        .ok()
+        .filter(|q| *q > 0)
+        .ok_or_else(|| bad("QTY must be a whole number of at least 1"))?;
+    let minor_units: i64 = value
+        .trim()
+        .parse()
+        .ok()
+        .filter(|v| *v >= 0)
+        .ok_or_else(|| bad("VALUE must be a whole, non-negative number of minor units"))?;
+    let currency = currency.trim().to_ascii_uppercase();
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(bad("CURRENCY must be a three-letter code such as EUR"));
+    }
+    Ok(pb::LicenseItem {
+        code: code.to_owned(),
+        description,
+        quantity,
+        value: Some(pb::Money {
+            minor_units,
+            currency,
+        }),
+        category: String::new(),
+        tier: 0,
+    })
+}
