@@ -15,6 +15,6 @@ pub use digest::Sha256;
 pub use keyed_hash::{KeyedHash, KeyedHashError};
 pub use keyfile::KeyFileError;
 pub use keyring::{KeyRing, KeyRingError, RetiredKey};
-pub use private_key::{private_key_from_pem, read_private_key, PrivateKeyError};
 pub use pki::{CertificateAuthority, IssuedCertificate, PkiError, Validity};
+pub use private_key::{private_key_from_pem, read_private_key, PrivateKeyError};
 pub use signing::{key_id, sha256, verify_signature, RecordSigner, SigningError};
