@@ -39,7 +39,7 @@ pub enum Command {
     Demo(crate::cmd::demo::DemoArgs),
     /// Measure a deployment: record exchange throughput and raise-to-stored
     /// latency, screening queries per second, task-force query latency.
-    Bench(crate::cmd::bench::BenchArgs),
+    Bench(crate::cmd::bench::args::BenchArgs),
     /// Raise, list, show and watch risk alerts (analysts raise; analysts,
     /// officers and admins read).
     #[command(subcommand)]
