@@ -60,3 +60,31 @@ pub fn parse_item(text: &str) -> Result<pb::LicenseItem, CliError> {
         tier: 0,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_items() {
+        let i = parse_item("3A001:10:250000:eur:FPGAs: rad-hard, 28 nm").unwrap();
+        assert_eq!(i.code, "3A001");
+        assert_eq!(i.quantity, 10);
+        let v = i.value.unwrap();
+        assert_eq!((v.minor_units, v.currency.as_str()), (250_000, "EUR"));
+        assert_eq!(i.description, "FPGAs: rad-hard, 28 nm");
+        assert_eq!(parse_item("ML4:1:0:USD").unwrap().description, "");
+        for bad in [
+            "ML4",
+            "ML4:1:100",
+            ":1:100:EUR",
+            "ML4:0:100:EUR",
+            "ML4:x:100:EUR",
+            "ML4:1:-5:EUR",
+            "ML4:1:12.50:EUR",
+            "ML4:1:100:EURO",
+        ] {
+            assert_eq!(parse_item(bad).unwrap_err().exit_code(), 6, "{bad}");
+        }
+    }
+}

@@ -737,3 +737,27 @@ impl DistributionOut {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_shows_minor_units_as_decimals() {
+        let m = MoneyOut {
+            minor_units: 125_005,
+            currency: "EUR".into(),
+        };
+        assert_eq!(money(&m), "1250.05 EUR");
+        let yen = MoneyOut {
+            minor_units: 125_005,
+            currency: "JPY".into(),
+        };
+        assert_eq!(money(&yen), "125005 JPY");
+        let dinar = MoneyOut {
+            minor_units: 1_005,
+            currency: "KWD".into(),
+        };
+        assert_eq!(money(&dinar), "1.005 KWD");
+    }
+}
