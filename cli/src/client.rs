@@ -1,14 +1,19 @@
-//! Connecting to a node's admin and exchange APIs over mutual TLS, as a
-//! profile says.
+//! Connecting to a node's services over mutual TLS, as a profile says:
+//! [`Clients::connect`].
 
 use std::error::Error as _;
 use std::time::Duration;
 
-use concord_node::crypto::keyfile;
+use concord_node::crypto::private_key::{self, PrivateKeyError};
 use concord_node::endpoint::endpoint_host;
 use concord_proto::v1::admin_service_client::AdminServiceClient;
+use concord_proto::v1::consult_service_client::ConsultServiceClient;
 use concord_proto::v1::exchange_service_client::ExchangeServiceClient;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use concord_proto::v1::licensing_service_client::LicensingServiceClient;
+use concord_proto::v1::risk_service_client::RiskServiceClient;
+use concord_proto::v1::screening_service_client::ScreeningServiceClient;
+use concord_proto::v1::task_force_service_client::TaskForceServiceClient;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use crate::exit::CliError;
 use crate::profile::Profile;
@@ -20,9 +25,14 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub type AdminClient = AdminServiceClient<Channel>;
 pub type ExchangeClient = ExchangeServiceClient<Channel>;
+pub type LicensingClient = LicensingServiceClient<Channel>;
+pub type ScreeningClient = ScreeningServiceClient<Channel>;
+pub type RiskClient = RiskServiceClient<Channel>;
+pub type ConsultClient = ConsultServiceClient<Channel>;
+pub type TaskForceClient = TaskForceServiceClient<Channel>;
 
 /// The channel settings for a profile: reads the CA, certificate and key.
-pub fn endpoint(profile: &Profile) -> Result<Endpoint, CliError> {
+fn endpoint(profile: &Profile) -> Result<Endpoint, CliError> {
     let read = |what: &str, path: &std::path::Path| {
         std::fs::read(path).map_err(|e| {
             CliError::config(format!(
@@ -34,11 +44,18 @@ pub fn endpoint(profile: &Profile) -> Result<Endpoint, CliError> {
     };
     let ca = read("CA certificate", &profile.ca_cert)?;
     let cert = read("client certificate", &profile.cert)?;
-    let key = keyfile::read_private(&profile.key)
-        .map_err(|e| CliError::config(format!("profile {}: {e}", profile.path.display())))?;
+    let identity = private_key::client_identity(cert, &profile.key).map_err(|e| match e {
+        PrivateKeyError::KeyFile(e) => {
+            CliError::config(format!("profile {}: {e}", profile.path.display()))
+        }
+        e @ PrivateKeyError::Unusable { .. } => CliError::config(format!(
+            "profile {}: unusable CA certificate, certificate or key: {e}",
+            profile.path.display()
+        )),
+    })?;
     let tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(ca))
-        .identity(Identity::from_pem(cert, key))
+        .identity(identity)
         .domain_name(endpoint_host(&profile.endpoint))
         .timeout(CONNECT_TIMEOUT);
     let bad_endpoint = |e: tonic::transport::Error| {
@@ -61,21 +78,47 @@ pub fn endpoint(profile: &Profile) -> Result<Endpoint, CliError> {
         .map(|ep| ep.connect_timeout(CONNECT_TIMEOUT).timeout(REQUEST_TIMEOUT))
 }
 
-/// A channel to the node named by a profile.
-pub async fn channel(profile: &Profile) -> Result<Channel, CliError> {
-    endpoint(profile)?.connect().await.map_err(|e| {
-        CliError::from_transport(&e).context(format!("connecting to {}", profile.endpoint))
-    })
+/// One connection to the node a profile names, and a client of each of its
+/// services over it (tonic clients share the channel). Every command gets
+/// its clients here.
+#[derive(Clone)]
+pub struct Clients {
+    pub admin: AdminClient,
+    pub exchange: ExchangeClient,
+    pub licensing: LicensingClient,
+    pub screening: ScreeningClient,
+    pub risk: RiskClient,
+    pub consult: ConsultClient,
+    pub taskforce: TaskForceClient,
 }
 
-/// Connects to the admin API of the node named by a profile.
-pub async fn connect(profile: &Profile) -> Result<AdminClient, CliError> {
-    Ok(AdminServiceClient::new(channel(profile).await?))
-}
+impl Clients {
+    /// Connects to the node named by a profile; each request may take
+    /// [`REQUEST_TIMEOUT`].
+    pub async fn connect(profile: &Profile) -> Result<Clients, CliError> {
+        Self::connect_within(profile, REQUEST_TIMEOUT).await
+    }
 
-/// Connects to the exchange API of the node named by a profile.
-pub async fn connect_exchange(profile: &Profile) -> Result<ExchangeClient, CliError> {
-    Ok(ExchangeServiceClient::new(channel(profile).await?))
+    /// Connects for calls that may take longer than an ordinary request (a
+    /// backup, a list import): each request may take `timeout`.
+    pub async fn connect_within(profile: &Profile, timeout: Duration) -> Result<Clients, CliError> {
+        let channel = endpoint(profile)?
+            .timeout(timeout)
+            .connect()
+            .await
+            .map_err(|e| {
+                CliError::from_transport(&e).context(format!("connecting to {}", profile.endpoint))
+            })?;
+        Ok(Clients {
+            admin: AdminServiceClient::new(channel.clone()),
+            exchange: ExchangeServiceClient::new(channel.clone()),
+            licensing: LicensingServiceClient::new(channel.clone()),
+            screening: ScreeningServiceClient::new(channel.clone()),
+            risk: RiskServiceClient::new(channel.clone()),
+            consult: ConsultServiceClient::new(channel.clone()),
+            taskforce: TaskForceServiceClient::new(channel),
+        })
+    }
 }
 
 /// A failed RPC as a classified error naming the call and the node.

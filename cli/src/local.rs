@@ -11,8 +11,8 @@ use concord_proto::v1 as pb;
 use indicatif::ProgressBar;
 use tokio::time::Instant;
 
-use crate::args::{ExportTrustArgs, InitArgs};
-use crate::client::{self, AdminClient};
+use crate::client::{self, AdminClient, Clients};
+use crate::cmd::pki::{ExportTrustArgs, InitArgs};
 use crate::cmd::{peer, pki};
 use crate::exit::{CliError, ErrorKind};
 use crate::nodes::Nodes;
@@ -144,7 +144,7 @@ pub async fn wait_ready(m: &Member, nodes: &mut Nodes) -> Result<AdminClient, Cl
     loop {
         nodes.check_running()?;
         let attempt = async {
-            let mut client = client::connect(&m.profile).await?;
+            let mut client = Clients::connect(&m.profile).await?.admin;
             client
                 .status(pb::StatusRequest {})
                 .await

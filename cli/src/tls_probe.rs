@@ -9,10 +9,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use concord_node::crypto::keyfile;
+use concord_node::crypto;
 use concord_node::endpoint::endpoint_host;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls_pki_types::{CertificateDer, ServerName};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
@@ -45,7 +45,6 @@ pub async fn explain(profile: &Profile, err: CliError) -> CliError {
 async fn probe(profile: &Profile) -> Option<String> {
     let ca = std::fs::read(&profile.ca_cert).ok()?;
     let cert_pem = std::fs::read(&profile.cert).ok()?;
-    let key_pem = keyfile::read_private(&profile.key).ok()?;
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_slice_iter(&ca) {
         roots.add(c.ok()?).ok()?;
@@ -53,7 +52,7 @@ async fn probe(profile: &Profile) -> Option<String> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
         .collect::<Result<_, _>>()
         .ok()?;
-    let key = PrivateKeyDer::from_pem_slice(&key_pem).ok()?;
+    let key = crypto::read_private_key(&profile.key).ok()?;
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))

@@ -33,6 +33,36 @@ pub enum Service {
     Consult,
 }
 
+/// An action on one of the services whose callers are refined per action
+/// (exchange, licensing, screening, consult, task forces).
+pub trait Action: Copy {
+    /// Whether `caller` may take this action.
+    fn authorize(self, caller: &Caller) -> Result<(), Denied>;
+}
+
+/// The one check every handler of those services makes: the caller the
+/// service's `Guard` admitted, refined by the action it asks for. Hands the
+/// caller back, so a handler reads `let who = allowed(caller, action)?`.
+pub fn allowed<A: Action>(caller: Caller, action: A) -> Result<Caller, Denied> {
+    action.authorize(&caller)?;
+    Ok(caller)
+}
+
+macro_rules! action {
+    ($action:ty, $decide:ident) => {
+        impl Action for $action {
+            fn authorize(self, caller: &Caller) -> Result<(), Denied> {
+                $decide(caller, self)
+            }
+        }
+    };
+}
+action!(ExchangeAction, authorize_exchange);
+action!(LicensingAction, authorize_licensing);
+action!(ScreeningAction, authorize_screening);
+action!(ConsultAction, authorize_consult);
+action!(TaskForceAction, authorize_taskforce);
+
 /// What a caller wants to do on the exchange service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExchangeAction {

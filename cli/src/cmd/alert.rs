@@ -4,18 +4,94 @@
 
 use std::path::Path;
 
+use clap::{Args, Subcommand};
 use concord_node::exchange::records::{AlertCategory, Severity};
 use concord_proto::v1 as pb;
 
-use crate::args::{AlertCommand, AlertListArgs, RaiseAlertArgs};
-use crate::client::{self, rpc_error, ExchangeClient};
+use crate::client::{self, rpc_error, Clients, ExchangeClient};
 use crate::cmd::records::{
-    self, alert_table, render_version, watch_line, HistoryOut, RecordList, RecordOut,
+    self, alert_table, render_version, watch_line, DistributionArgs, HistoryOut, RecordList,
+    RecordOut,
 };
 use crate::duration::{now_unix_ms, seconds_arg};
 use crate::exit::CliError;
 use crate::output::{print_json, print_text, OutputFormat};
 use crate::profile::Profile;
+
+#[derive(Debug, Subcommand)]
+pub enum AlertCommand {
+    /// Raise a risk alert and send it to the named recipients (analyst).
+    Raise(RaiseAlertArgs),
+    /// List the alerts held on this node (issued here or received), newest first.
+    List(AlertListArgs),
+    /// Show an alert, its signature check and, for own alerts, its deliveries.
+    Show {
+        /// Alert id, e.g. DE-A-12.
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+    /// Print alerts as they arrive or are raised, one line each, until Ctrl-C.
+    Watch,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RaiseAlertArgs {
+    /// high-risk-destination, diversion-suspected, failed-end-use-verification,
+    /// suspicious-payment, suspicious-shipment or other.
+    #[arg(long, value_name = "CATEGORY")]
+    pub category: String,
+    /// low, medium, high or critical.
+    #[arg(long, value_name = "SEVERITY")]
+    pub severity: String,
+    /// What the alert is about, in a sentence or two.
+    #[arg(long, value_name = "TEXT")]
+    pub summary: String,
+    /// A party the alert concerns (repeatable).
+    #[arg(long = "subject-party", value_name = "NAME")]
+    pub subject_parties: Vec<String>,
+    /// A destination country the alert concerns (repeatable), e.g. ZZ.
+    #[arg(long = "subject-destination", value_name = "CC")]
+    pub subject_destinations: Vec<String>,
+    /// A control-list item code the alert concerns (repeatable), e.g. 3A001.
+    #[arg(long = "subject-item", value_name = "CODE")]
+    pub subject_items: Vec<String>,
+    /// A shipment reference the alert concerns (repeatable).
+    #[arg(long = "subject-shipment", value_name = "REF")]
+    pub subject_shipments: Vec<String>,
+    /// An indicator behind the alert (repeatable).
+    #[arg(long = "indicator", value_name = "TEXT")]
+    pub indicators: Vec<String>,
+    /// Handling marking, e.g. "RESTRICTED - partners only".
+    #[arg(long, value_name = "TEXT")]
+    pub handling: Option<String>,
+    /// Expire the alert after this long, e.g. 12h or 7d (default: never).
+    #[arg(long, value_name = "DURATION")]
+    pub expires_in: Option<String>,
+    #[command(flatten)]
+    pub distribution: DistributionArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AlertListArgs {
+    /// Only alerts issued by this jurisdiction.
+    #[arg(long, value_name = "J")]
+    pub issuer: Option<String>,
+    /// Only alerts of this category.
+    #[arg(long, value_name = "CATEGORY")]
+    pub category: Option<String>,
+    /// Only alerts of this severity.
+    #[arg(long, value_name = "SEVERITY")]
+    pub severity: Option<String>,
+    /// Only alerts issued since this RFC 3339 time, or this long ago (e.g. 24h).
+    #[arg(long, value_name = "TIME|DURATION")]
+    pub since: Option<String>,
+    /// Only alerts that have not expired.
+    #[arg(long)]
+    pub active: bool,
+    /// At most this many alerts.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+}
 
 pub async fn run(
     cmd: AlertCommand,
@@ -27,7 +103,7 @@ pub async fn run(
             // Check the input before looking at the profile or the network.
             let request = raise_request(&args)?;
             let profile = Profile::required(profile)?;
-            let client = client::connect_exchange(&profile).await?;
+            let client = Clients::connect(&profile).await?.exchange;
             let key = client::new_idempotency_key()?;
             let view = client::write_once(&key, request, |req| {
                 let mut c = client.clone();
@@ -50,7 +126,7 @@ pub async fn run(
         AlertCommand::List(args) => {
             let request = list_request(&args, now_unix_ms())?;
             let profile = Profile::required(profile)?;
-            let mut client = client::connect_exchange(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.exchange;
             let records = list(&mut client, request)
                 .await
                 .map_err(|s| rpc_error("ListAlerts", &profile, &s))?;
@@ -62,7 +138,7 @@ pub async fn run(
         }
         AlertCommand::Show { id } => {
             let profile = Profile::required(profile)?;
-            let mut client = client::connect_exchange(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.exchange;
             let versions = client
                 .get_alert(pb::GetRecordRequest { id: id.clone() })
                 .await
@@ -185,7 +261,7 @@ async fn watch(profile: &Profile, output: OutputFormat) -> Result<(), CliError> 
     };
     let mut interrupt = install(SignalKind::interrupt())?;
     let mut terminate = install(SignalKind::terminate())?;
-    let mut client = client::connect_exchange(profile).await?;
+    let mut client = Clients::connect(profile).await?.exchange;
     let mut stream = client
         .watch_alerts(pb::WatchRequest {})
         .await
@@ -226,7 +302,7 @@ async fn watch(profile: &Profile, output: OutputFormat) -> Result<(), CliError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::args::DistributionArgs;
+    use crate::cmd::records::DistributionArgs;
 
     fn raise(category: &str, expires: Option<&str>, dest: &str) -> RaiseAlertArgs {
         RaiseAlertArgs {

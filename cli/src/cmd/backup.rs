@@ -12,7 +12,7 @@ use concord_proto::v1 as pb;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::client::{self, rpc_error};
+use crate::client::{rpc_error, Clients};
 use crate::exit::{CliError, ErrorKind};
 use crate::output::{bytes, print_json, print_text, rfc3339, OutputFormat};
 use crate::profile::Profile;
@@ -82,14 +82,9 @@ pub async fn backup(
     let out = &args.out;
     crate::output::check_new_file(out, "--out")?;
     let profile = Profile::required(profile)?;
-    let channel = client::endpoint(&profile)?
-        .timeout(BACKUP_TIMEOUT)
-        .connect()
-        .await
-        .map_err(|e| {
-            CliError::from_transport(&e).context(format!("connecting to {}", profile.endpoint))
-        })?;
-    let mut admin = pb::admin_service_client::AdminServiceClient::new(channel)
+    let mut admin = Clients::connect_within(&profile, BACKUP_TIMEOUT)
+        .await?
+        .admin
         .max_decoding_message_size(16 * 1024 * 1024);
     let bar = progress(output);
     bar.set_message("node is taking a snapshot");

@@ -15,7 +15,7 @@ use concord_proto::v1 as pb;
 use serde::{Deserialize, Serialize};
 
 use crate::client::rpc_error;
-use crate::cmd::license::connect;
+use crate::client::Clients;
 use crate::exit::CliError;
 use crate::output::{print_json, print_text, time_or_never, OutputFormat, Table};
 use crate::profile::Profile;
@@ -89,7 +89,7 @@ pub async fn run(
                 None => String::new(),
             };
             let profile = Profile::required(profile)?;
-            let client = connect(&profile).await?;
+            let client = Clients::connect(&profile).await?.licensing;
             let request = pb::ListCatalogRequest {
                 version: args.version.unwrap_or(0),
                 category,
@@ -127,7 +127,7 @@ pub async fn run(
         }
         CatalogCommand::Show { code } => {
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.licensing;
             let r = client
                 .get_catalog_entry(pb::GetCatalogEntryRequest {
                     code: code.trim().to_owned(),
@@ -195,7 +195,7 @@ async fn import(
     });
 
     let profile = Profile::required(profile)?;
-    let mut client = connect(&profile).await?;
+    let mut client = Clients::connect(&profile).await?.licensing;
     let total = entries.len();
     let bar = progress.bar(&format!("importing {total} entries"), total);
     let counted = bar.clone();

@@ -10,27 +10,18 @@ use std::path::Path;
 
 use clap::{Args, Subcommand};
 use concord_proto::v1 as pb;
-use concord_proto::v1::consult_service_client::ConsultServiceClient;
 use serde::Serialize;
-use tonic::transport::Channel;
 
-use crate::args::DistributionArgs;
-use crate::client::{self, rpc_error};
+use crate::client::{rpc_error, Clients};
+use crate::cmd::records::DistributionArgs;
 use crate::cmd::records::{self, DeliveryOut};
 use crate::exit::CliError;
 use crate::output::{key_values, or_dash, print_json, print_text, rfc3339, OutputFormat, Table};
 use crate::profile::Profile;
 
-pub type ConsultClient = ConsultServiceClient<Channel>;
-
 /// The positions a response takes.
 const POSITIONS: [&str; 3] = ["no-objection", "objection", "more-info"];
 const STATUSES: [&str; 3] = ["open", "more-info", "answered"];
-
-/// Connects to the consult API of the node named by a profile.
-pub async fn connect(profile: &Profile) -> Result<ConsultClient, CliError> {
-    Ok(ConsultServiceClient::new(client::channel(profile).await?))
-}
 
 #[derive(Debug, Subcommand)]
 pub enum ConsultCommand {
@@ -486,7 +477,7 @@ pub async fn run(
         }
         ConsultCommand::Check { license } => {
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.consult;
             let checked = client
                 .check_license(pb::CheckLicenseRequest {
                     license_id: license.trim().to_owned(),
@@ -508,7 +499,7 @@ pub async fn request_consultation(
     profile: &Profile,
     request: pb::RequestConsultationRequest,
 ) -> Result<pb::ConsultationView, CliError> {
-    let mut client = connect(profile).await?;
+    let mut client = Clients::connect(profile).await?.consult;
     client
         .request_consultation(request)
         .await
@@ -521,7 +512,7 @@ pub async fn respond(
     profile: &Profile,
     request: pb::RespondRequest,
 ) -> Result<pb::ConsultationView, CliError> {
-    let mut client = connect(profile).await?;
+    let mut client = Clients::connect(profile).await?.consult;
     client
         .respond(request)
         .await
@@ -534,7 +525,7 @@ pub async fn list(
     profile: &Profile,
     request: pb::ListConsultationsRequest,
 ) -> Result<Vec<pb::ConsultationThread>, CliError> {
-    let client = connect(profile).await?;
+    let client = Clients::connect(profile).await?.consult;
     crate::paging::all_pages(|page_token| {
         let mut client = client.clone();
         let request = pb::ListConsultationsRequest {
@@ -551,7 +542,7 @@ pub async fn list(
 }
 
 async fn show(profile: &Profile, id: &str) -> Result<pb::ConsultationThread, CliError> {
-    let mut client = connect(profile).await?;
+    let mut client = Clients::connect(profile).await?.consult;
     client
         .get_consultation(pb::GetConsultationRequest { id: id.to_owned() })
         .await

@@ -23,14 +23,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use clap::Args;
 use concord_proto::v1 as pb;
 use serde::Serialize;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::time::Instant;
 
-use crate::args::{DemoArgs, IssueArgs};
-use crate::client::{self, AdminClient, ExchangeClient};
+use crate::client::{self, AdminClient, Clients, ExchangeClient};
 use crate::cmd::group::GroupView;
+use crate::cmd::pki::IssueArgs;
 use crate::cmd::records::{DeliveryOut, RecordOut};
 use crate::cmd::{alert, denial, group, pki};
 use crate::exit::CliError;
@@ -38,6 +39,16 @@ use crate::local::{self, Launched, Member, Progress};
 use crate::nodes::{locate_node_binary, Nodes, Stopped};
 use crate::output::{print_json, print_text, OutputFormat, Table};
 use crate::profile::Profile;
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Directory for the three node directories (default: a fresh temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Stop the nodes as soon as every link is up, instead of waiting for Ctrl-C.
+    #[arg(long)]
+    pub once: bool,
+}
 
 /// The demo's jurisdictions.
 pub const JURISDICTIONS: [&str; 3] = ["DE", "FR", "JP"];
@@ -517,7 +528,7 @@ async fn taskforce(
             "{}: registering {TASKFORCE} at level {level}",
             m.jurisdiction
         ));
-        let mut client = crate::cmd::taskforce::connect(&m.profile).await?;
+        let mut client = Clients::connect(&m.profile).await?.taskforce;
         client
             .create_task_force(pb::CreateTaskForceRequest {
                 name: TASKFORCE.to_owned(),
@@ -708,8 +719,9 @@ fn issue_named(m: &Member, role: &str, name: &str) -> Result<Profile, CliError> 
 }
 
 async fn exchange_client(profile: &Profile, who: &str) -> Result<ExchangeClient, CliError> {
-    client::connect_exchange(profile)
+    Clients::connect(profile)
         .await
+        .map(|c| c.exchange)
         .map_err(|e| e.context(who.to_owned()))
 }
 

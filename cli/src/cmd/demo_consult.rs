@@ -15,7 +15,8 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::client;
-use crate::cmd::{consult, license, risk};
+use crate::client::Clients;
+use crate::cmd::consult;
 use crate::exit::CliError;
 use crate::local::{Member, Progress};
 use crate::nodes::Nodes;
@@ -134,7 +135,7 @@ pub async fn scene(
 ) -> Result<ConsultReport, CliError> {
     let bar = progress.bar("No-undercut consultation", 7);
     bar.set_message("DE: importing a catalog and recording an application");
-    let mut admin = license::connect(&de.profile).await?;
+    let mut admin = Clients::connect(&de.profile).await?.licensing;
     let entry = pb::CatalogEntry {
         code: DENIED_ITEM.to_owned(),
         title: "Electronic components".to_owned(),
@@ -152,7 +153,7 @@ pub async fn scene(
         ]))
         .await
         .map_err(rpc("ImportCatalog", &de.profile, "DE admin"))?;
-    let mut officer = license::connect(de_officer).await?;
+    let mut officer = Clients::connect(de_officer).await?.licensing;
     let party = |name: &str, country: &str| pb::CreatePartyRequest {
         name: name.to_owned(),
         country: country.to_owned(),
@@ -194,8 +195,9 @@ pub async fn scene(
         .map_err(rpc("SubmitLicense", de_officer, "DE officer"))?
         .into_inner();
     let license_id = submitted.id;
-    let assessment = risk::connect(de_officer)
+    let assessment = Clients::connect(de_officer)
         .await?
+        .risk
         .get_assessment(pb::GetRiskAssessmentRequest {
             license_id: license_id.clone(),
         })
@@ -340,8 +342,9 @@ pub async fn scene(
         .map(|p| p.reason.clone())
         .unwrap_or_default();
     let approved = if decided.pending.is_some() {
-        license::connect(de_checker)
+        Clients::connect(de_checker)
             .await?
+            .licensing
             .countersign_decision(pb::CountersignRequest {
                 id: license_id.clone(),
                 rationale: "Demo: read the consultation answer and the end-use statement"

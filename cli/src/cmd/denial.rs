@@ -4,15 +4,219 @@
 
 use std::path::Path;
 
+use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Subcommand};
 use concord_proto::v1 as pb;
 
-use crate::args::{AmendDenialArgs, DenialCommand, DenialListArgs, IssueDenialArgs, ItemArg};
-use crate::client::{self, rpc_error, ExchangeClient};
-use crate::cmd::records::{self, denial_table, render_version, HistoryOut, RecordList, RecordOut};
+use crate::client::{self, rpc_error, Clients, ExchangeClient};
+use crate::cmd::records::{
+    self, denial_table, render_version, DistributionArgs, HistoryOut, RecordList, RecordOut,
+};
 use crate::duration::{now_unix_ms, seconds_arg};
 use crate::exit::CliError;
 use crate::output::{print_json, print_text, OutputFormat};
 use crate::profile::Profile;
+
+#[derive(Debug, Subcommand)]
+pub enum DenialCommand {
+    /// Issue a denial notice and send it to the named recipients (officer).
+    Issue(IssueDenialArgs),
+    /// Issue the next version of one of this node's denials with changes (officer).
+    Amend(AmendDenialArgs),
+    /// Revoke one of this node's denials (officer).
+    Revoke {
+        /// Denial id, e.g. FR-D-7.
+        #[arg(value_name = "ID")]
+        id: String,
+        /// Why the denial is revoked.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+    /// List the denials held on this node (their current versions), newest first.
+    List(DenialListArgs),
+    /// Show every version of a denial and its current state.
+    Show {
+        /// Denial id, e.g. FR-D-7.
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IssueDenialArgs {
+    /// Name of the denied party.
+    #[arg(long, value_name = "NAME")]
+    pub party: String,
+    /// Another name the party is known by (repeatable).
+    #[arg(long = "alias", value_name = "NAME")]
+    pub aliases: Vec<String>,
+    /// The party's country, e.g. ZZ.
+    #[arg(long, value_name = "CC")]
+    pub party_country: String,
+    /// The party's address.
+    #[arg(long, value_name = "TEXT")]
+    pub party_address: Option<String>,
+    #[command(flatten)]
+    pub items: ItemArgs<true>,
+    /// Destination country of the denied export.
+    #[arg(long, value_name = "CC")]
+    pub destination: String,
+    /// Why the export was denied.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// Stated end use of the denied export.
+    #[arg(long, value_name = "TEXT")]
+    pub end_use: Option<String>,
+    /// The denial ends after this long, e.g. 365d (default: no end date).
+    #[arg(long, value_name = "DURATION")]
+    pub valid_for: Option<String>,
+    #[command(flatten)]
+    pub distribution: DistributionArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AmendDenialArgs {
+    /// Denial id, e.g. FR-D-7.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Why the denial changes (recorded as the new version's change reason).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// New name of the denied party (other party details are kept unless given).
+    #[arg(long, value_name = "NAME")]
+    pub party: Option<String>,
+    /// Replace the party's aliases (repeatable).
+    #[arg(long = "alias", value_name = "NAME")]
+    pub aliases: Vec<String>,
+    /// New country of the party.
+    #[arg(long, value_name = "CC")]
+    pub party_country: Option<String>,
+    /// New address of the party.
+    #[arg(long, value_name = "TEXT")]
+    pub party_address: Option<String>,
+    /// Replace the denied items.
+    #[command(flatten)]
+    pub items: ItemArgs<false>,
+    /// New destination country.
+    #[arg(long, value_name = "CC")]
+    pub destination: Option<String>,
+    /// New stated end use.
+    #[arg(long, value_name = "TEXT")]
+    pub end_use: Option<String>,
+    /// Replace the stated reason for the denial itself.
+    #[arg(long, value_name = "TEXT")]
+    pub denial_reason: Option<String>,
+    /// The denial now ends this long from now, e.g. 90d.
+    #[arg(long, value_name = "DURATION")]
+    pub valid_for: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DenialListArgs {
+    /// Only denials issued by this jurisdiction.
+    #[arg(long, value_name = "J")]
+    pub issuer: Option<String>,
+    /// Only denials issued since this RFC 3339 time, or this long ago (e.g. 30d).
+    #[arg(long, value_name = "TIME|DURATION")]
+    pub since: Option<String>,
+    /// Only denials in force (not revoked, not past their end date).
+    #[arg(long)]
+    pub active: bool,
+    /// At most this many denials.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+}
+
+/// One denied item: a control-list code and an optional description.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemArg {
+    pub code: String,
+    pub description: String,
+}
+
+/// `--item CODE [--item-description TEXT]`, repeatable: each description
+/// belongs to the `--item` just before it. `REQUIRED`: at least one item.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemArgs<const REQUIRED: bool> {
+    pub items: Vec<ItemArg>,
+}
+
+const ITEM: &str = "item";
+const ITEM_DESCRIPTION: &str = "item_description";
+
+impl<const REQUIRED: bool> Args for ItemArgs<REQUIRED> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.arg(
+            Arg::new(ITEM)
+                .long("item")
+                .value_name("CODE")
+                .action(ArgAction::Append)
+                .required(REQUIRED)
+                .help("A denied control-list item code, e.g. 3A001 (repeatable)"),
+        )
+        .arg(
+            Arg::new(ITEM_DESCRIPTION)
+                .long("item-description")
+                .value_name("TEXT")
+                .action(ArgAction::Append)
+                .requires(ITEM)
+                .help("Description of the --item just before it"),
+        )
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl<const REQUIRED: bool> FromArgMatches for ItemArgs<REQUIRED> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        pair_items(matches).map(|items| ItemArgs { items })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+/// Pairs each `--item-description` with the `--item` before it on the
+/// command line.
+fn pair_items(matches: &ArgMatches) -> Result<Vec<ItemArg>, clap::Error> {
+    let indexed = |id: &str| -> Vec<(usize, String)> {
+        match (matches.indices_of(id), matches.get_many::<String>(id)) {
+            (Some(indices), Some(values)) => indices.zip(values.cloned()).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let codes = indexed(ITEM);
+    let mut items: Vec<ItemArg> = codes
+        .iter()
+        .map(|(_, code)| ItemArg {
+            code: code.clone(),
+            description: String::new(),
+        })
+        .collect();
+    for (at, description) in indexed(ITEM_DESCRIPTION) {
+        let owner = codes.iter().rposition(|(i, _)| *i < at).ok_or_else(|| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("--item-description {description:?} must follow the --item it describes\n"),
+            )
+        })?;
+        let item = &mut items[owner];
+        if !item.description.is_empty() {
+            return Err(clap::Error::raw(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "--item {} has more than one --item-description\n",
+                    item.code
+                ),
+            ));
+        }
+        item.description = description;
+    }
+    Ok(items)
+}
 
 pub async fn run(
     cmd: DenialCommand,
@@ -23,7 +227,7 @@ pub async fn run(
         DenialCommand::Issue(args) => {
             let request = issue_request(&args)?;
             let profile = Profile::required(profile)?;
-            let client = client::connect_exchange(&profile).await?;
+            let client = Clients::connect(&profile).await?.exchange;
             let key = client::new_idempotency_key()?;
             let view = client::write_once(&key, request, |req| {
                 let mut c = client.clone();
@@ -37,7 +241,7 @@ pub async fn run(
         DenialCommand::Amend(args) => {
             let mut request = amend_request(&args)?;
             let profile = Profile::required(profile)?;
-            let mut client = client::connect_exchange(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.exchange;
             if party_changes(&args) {
                 // The wire replaces the whole party: start from the current one.
                 let current = current_party(&mut client, &args.id)
@@ -60,7 +264,7 @@ pub async fn run(
                 return Err(CliError::invalid_argument("--reason: required"));
             }
             let profile = Profile::required(profile)?;
-            let client = client::connect_exchange(&profile).await?;
+            let client = Clients::connect(&profile).await?.exchange;
             let key = client::new_idempotency_key()?;
             let request = pb::RevokeDenialRequest { id, reason };
             let view = client::write_once(&key, request, |req| {
@@ -75,7 +279,7 @@ pub async fn run(
         DenialCommand::List(args) => {
             let request = list_request(&args, now_unix_ms())?;
             let profile = Profile::required(profile)?;
-            let mut client = client::connect_exchange(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.exchange;
             let records = list(&mut client, request)
                 .await
                 .map_err(|s| rpc_error("ListDenials", &profile, &s))?;
@@ -87,7 +291,7 @@ pub async fn run(
         }
         DenialCommand::Show { id } => {
             let profile = Profile::required(profile)?;
-            let mut client = client::connect_exchange(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.exchange;
             let versions = history(&mut client, &id)
                 .await
                 .map_err(|s| rpc_error("GetDenial", &profile, &s))?;
@@ -244,7 +448,7 @@ fn list_request(args: &DenialListArgs, now: i64) -> Result<pb::ListRecordsReques
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::args::{DistributionArgs, ItemArgs};
+    use crate::cmd::records::DistributionArgs;
 
     fn amend() -> AmendDenialArgs {
         AmendDenialArgs {

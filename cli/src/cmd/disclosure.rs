@@ -9,7 +9,7 @@ use concord_proto::v1 as pb;
 use serde::Serialize;
 
 use crate::client::rpc_error;
-use crate::cmd::license::connect;
+use crate::client::Clients;
 use crate::cmd::shipment::past_time;
 use crate::exit::CliError;
 use crate::output::{print_json, print_text, time_or_never, OutputFormat, Table};
@@ -62,7 +62,7 @@ pub async fn run(
                 received_at_unix_ms: past_time("--received-at", a.received_at.as_deref())?,
             };
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.licensing;
             let d = client
                 .record_disclosure(request)
                 .await
@@ -79,7 +79,7 @@ pub async fn run(
         }
         DisclosureCommand::List(a) => {
             let profile = Profile::required(profile)?;
-            let client = connect(&profile).await?;
+            let client = Clients::connect(&profile).await?.licensing;
             let request = pb::ListDisclosuresRequest {
                 party_id: a.party.clone().unwrap_or_default(),
                 limit: a.limit.unwrap_or(0),

@@ -9,10 +9,10 @@ use concord_node::licensing::CheckResult;
 use concord_proto::v1 as pb;
 use serde::Serialize;
 
-use crate::args::DistributionArgs;
 use crate::client::rpc_error;
-use crate::cmd::license::connect;
+use crate::client::Clients;
 use crate::cmd::records;
+use crate::cmd::records::DistributionArgs;
 use crate::cmd::shipment::past_time;
 use crate::exit::CliError;
 use crate::output::{or_dash, print_json, print_text, time_or_never, OutputFormat, Table};
@@ -106,7 +106,7 @@ pub async fn run(
         EnduseCommand::Record(a) => {
             let request = record_request(&a)?;
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.licensing;
             let check = client
                 .record_end_use_check(request)
                 .await
@@ -136,7 +136,7 @@ pub async fn run(
                 .map(|r| r.to_string())
                 .unwrap_or_default();
             let profile = Profile::required(profile)?;
-            let client = connect(&profile).await?;
+            let client = Clients::connect(&profile).await?.licensing;
             let request = pb::ListEndUseChecksRequest {
                 license_id: a.license.clone().unwrap_or_default(),
                 result,

@@ -3,14 +3,21 @@
 
 use std::path::Path;
 
+use clap::Subcommand;
 use concord_proto::v1 as pb;
 use serde::Serialize;
 
-use crate::args::EvidenceCommand;
-use crate::client::{self, rpc_error};
+use crate::client::{rpc_error, Clients};
 use crate::exit::CliError;
 use crate::output::{print_json, print_text, rfc3339, OutputFormat, Table};
 use crate::profile::Profile;
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// List equivocation evidence: two different records signed by one peer
+    /// under one (issuer, id, version) (admin).
+    List,
+}
 
 pub async fn run(
     cmd: EvidenceCommand,
@@ -20,7 +27,7 @@ pub async fn run(
     match cmd {
         EvidenceCommand::List => {
             let profile = Profile::required(profile)?;
-            let mut client = client::connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.admin;
             let response = client
                 .list_evidence(pb::ListEvidenceRequest {})
                 .await

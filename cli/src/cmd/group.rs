@@ -3,15 +3,36 @@
 
 use std::path::Path;
 
+use clap::Subcommand;
 use concord_proto::v1 as pb;
 use serde::Serialize;
 
-use crate::args::GroupCommand;
-use crate::client::{self, rpc_error, AdminClient};
+use crate::client::{rpc_error, AdminClient, Clients};
 use crate::cmd::records::jurisdictions;
 use crate::exit::CliError;
 use crate::output::{print_json, print_text, rfc3339, OutputFormat, Table};
 use crate::profile::Profile;
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a sharing group (admin).
+    Create {
+        /// Group name, e.g. partners.
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Member jurisdictions, comma-separated or repeated, e.g. FR,JP.
+        #[arg(long, value_name = "J,...", value_delimiter = ',', required = true)]
+        members: Vec<String>,
+    },
+    /// List the sharing groups (admin).
+    List,
+    /// Remove a sharing group (admin).
+    Remove {
+        /// Group name.
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+}
 
 pub async fn run(
     cmd: GroupCommand,
@@ -27,7 +48,7 @@ pub async fn run(
                 ));
             }
             let profile = Profile::required(profile)?;
-            let mut client = client::connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.admin;
             let group = create(&mut client, &name, members)
                 .await
                 .map_err(|s| rpc_error("CreateGroup", &profile, &s))?;
@@ -43,7 +64,7 @@ pub async fn run(
         }
         GroupCommand::List => {
             let profile = Profile::required(profile)?;
-            let mut client = client::connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.admin;
             let groups = client
                 .list_groups(pb::ListGroupsRequest {})
                 .await
@@ -58,7 +79,7 @@ pub async fn run(
         }
         GroupCommand::Remove { name } => {
             let profile = Profile::required(profile)?;
-            let mut client = client::connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.admin;
             client
                 .remove_group(pb::RemoveGroupRequest { name: name.clone() })
                 .await

@@ -15,7 +15,6 @@ pub mod enduse;
 pub mod evidence;
 pub mod group;
 pub mod license;
-pub mod license_review;
 pub mod party;
 pub mod peer;
 pub mod pki;

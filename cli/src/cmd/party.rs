@@ -10,7 +10,7 @@ use concord_proto::v1 as pb;
 use serde::Serialize;
 
 use crate::client::rpc_error;
-use crate::cmd::license::connect;
+use crate::client::Clients;
 use crate::cmd::records;
 use crate::exit::CliError;
 use crate::output::{
@@ -106,7 +106,7 @@ pub async fn run(
         PartyCommand::Create(args) => {
             let request = create_request(&args)?;
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.licensing;
             let party = client
                 .create_party(request)
                 .await
@@ -125,7 +125,7 @@ pub async fn run(
                 return Err(CliError::invalid_argument("--rationale: required"));
             }
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.licensing;
             let current = client
                 .get_party(pb::GetPartyRequest {
                     id: a.id.trim().to_owned(),
@@ -156,7 +156,7 @@ pub async fn run(
                 .transpose()?
                 .unwrap_or_default();
             let profile = Profile::required(profile)?;
-            let client = connect(&profile).await?;
+            let client = Clients::connect(&profile).await?.licensing;
             let request = pb::ListPartiesRequest {
                 name: args.name.clone().unwrap_or_default(),
                 country,
@@ -184,7 +184,7 @@ pub async fn run(
         }
         PartyCommand::Show { id } => {
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.licensing;
             let party = client
                 .get_party(pb::GetPartyRequest {
                     id: id.trim().to_owned(),

@@ -1,19 +1,49 @@
 //! `concord peer add|list|remove`: the node's peer jurisdictions.
 
+use std::path::PathBuf;
+
 use std::path::Path;
 
+use clap::Subcommand;
 use concord_node::identity::Jurisdiction;
 use concord_node::trust_bundle::TrustBundle;
 use concord_proto::v1 as pb;
 use serde::Serialize;
 
-use crate::args::PeerCommand;
-use crate::client::{self, rpc_error, AdminClient};
+use crate::client::{rpc_error, AdminClient, Clients};
 use crate::exit::CliError;
 use crate::output::{
     or_dash, print_json, print_text, rfc3339, time_or_never, yes_no, OutputFormat, Table,
 };
 use crate::profile::Profile;
+
+#[derive(Debug, Subcommand)]
+pub enum PeerCommand {
+    /// Register a peer jurisdiction from its trust bundle.
+    Add {
+        /// Trust bundle file written by the peer's `concord pki export-trust`.
+        #[arg(long, value_name = "FILE")]
+        trust: PathBuf,
+    },
+    /// Replace a registered peer's trust bundle (new endpoint, rotated signing key).
+    Update {
+        /// Trust bundle file written by the peer's `concord pki export-trust`.
+        #[arg(long, value_name = "FILE")]
+        trust: PathBuf,
+        /// You compared the bundle's key id and CA with the partner through
+        /// another channel: accept a key without handover, or a new CA.
+        #[arg(long)]
+        verified_out_of_band: bool,
+    },
+    /// List the registered peers and their links.
+    List,
+    /// Remove a peer jurisdiction.
+    Remove {
+        /// Jurisdiction code of the peer, e.g. FR.
+        #[arg(value_name = "JURISDICTION")]
+        jurisdiction: String,
+    },
+}
 
 pub async fn run(
     cmd: PeerCommand,
@@ -25,7 +55,7 @@ pub async fn run(
             // Check the bundle before looking at the profile or the network.
             let bundle = read_bundle(&trust)?;
             let profile = Profile::required(profile)?;
-            let mut client = client::connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.admin;
             let peer = add(&mut client, &bundle)
                 .await
                 .map_err(|s| rpc_error("AddPeer", &profile, &s))?;
@@ -44,7 +74,7 @@ pub async fn run(
         } => {
             let bundle = read_bundle(&trust)?;
             let profile = Profile::required(profile)?;
-            let mut client = client::connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.admin;
             let peer = client
                 .update_peer(pb::UpdatePeerRequest {
                     trust: Some(to_proto(&bundle)),
@@ -67,7 +97,7 @@ pub async fn run(
         }
         PeerCommand::List => {
             let profile = Profile::required(profile)?;
-            let mut client = client::connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.admin;
             let peers = client
                 .list_peers(pb::ListPeersRequest {})
                 .await
@@ -84,7 +114,7 @@ pub async fn run(
             let jurisdiction: Jurisdiction =
                 jurisdiction.parse().map_err(CliError::invalid_argument)?;
             let profile = Profile::required(profile)?;
-            let mut client = client::connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.admin;
             client
                 .remove_peer(pb::RemovePeerRequest {
                     jurisdiction: jurisdiction.to_string(),

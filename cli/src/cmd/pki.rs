@@ -12,6 +12,7 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use clap::{Args, Subcommand};
 use concord_node::config::{
     ConfigFile, FederationFile, LimitsFile, NodeConfig, SigningFile, TlsFile,
 };
@@ -22,12 +23,114 @@ use concord_node::signing_keys;
 use concord_node::trust_bundle::TrustBundle;
 use serde::Serialize;
 
-use crate::args::{
-    ExportTrustArgs, InitArgs, IssueArgs, PkiCommand, ReissueArgs, RotateSigningKeyArgs,
-};
+use crate::client::Clients;
 use crate::exit::{CliError, ErrorKind};
 use crate::output::{print_json, print_text, OutputFormat};
 use crate::profile::{Profile, ProfileFile};
+
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Create a jurisdiction CA, node and admin certificates, keys and node.toml.
+    Init(InitArgs),
+    /// Issue a certificate and profile for a person (admin, officer, analyst, taskforce).
+    Issue(IssueArgs),
+    /// Write the trust bundle a partner jurisdiction needs to add this node as a peer.
+    ExportTrust(ExportTrustArgs),
+    /// Replace the record-signing key (node stopped); the old key stays to verify what it signed before.
+    RotateSigningKey(RotateSigningKeyArgs),
+    /// Renew the node's TLS certificate from the jurisdiction CA (same identity and
+    /// endpoint, new key); takes effect when the node restarts. Partners need nothing.
+    RenewNode(ReissueArgs),
+    /// Replace the jurisdiction CA (node stopped; after a CA key compromise): new CA,
+    /// node and admin certificates; people's certificates must be reissued, and
+    /// partners must `peer update --verified-out-of-band` with the new bundle.
+    RotateCa(ReissueArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RotateSigningKeyArgs {
+    /// Directory made by `concord pki init`.
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The old key may have leaked from this time on (a duration ago such as
+    /// 3d, or RFC 3339): what it signed since then stops verifying.
+    /// Default: retire it now (a planned rotation).
+    #[arg(long, value_name = "WHEN")]
+    pub compromised_since: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// Jurisdiction code, e.g. DE.
+    #[arg(long, value_name = "CODE")]
+    pub jurisdiction: String,
+    /// Directory to create the files in.
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Address the node's gRPC server binds, e.g. 127.0.0.1:7401.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: String,
+    /// host:port peers and clients use to reach the node (default: --listen).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub advertise: Option<String>,
+    /// Loopback address of the Prometheus metrics listener.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub metrics_listen: String,
+    /// Name of the node inside its jurisdiction.
+    #[arg(long, value_name = "NAME", default_value = "node")]
+    pub node_name: String,
+    /// Name of the first administrator.
+    #[arg(long, value_name = "NAME", default_value = "admin")]
+    pub admin_name: String,
+    /// Validity of the node and admin certificates in days (the CA gets 10 years).
+    #[arg(long, value_name = "N", default_value_t = 365,
+          value_parser = clap::value_parser!(i64).range(1..=36_500))]
+    pub days: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    /// Directory made by `concord pki init`.
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// admin, officer, analyst or taskforce.
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+    /// Name of the certificate holder.
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// Validity in days.
+    #[arg(long, value_name = "N", default_value_t = 365,
+          value_parser = clap::value_parser!(i64).range(1..=36_500))]
+    pub days: i64,
+    /// Renew: replace this holder's existing certificate, key and profile
+    /// (revoke the old certificate too if it may be misused).
+    #[arg(long)]
+    pub replace: bool,
+}
+
+/// `pki renew-node` and `pki rotate-ca`: which node, and for how long its
+/// reissued certificates are valid.
+#[derive(Debug, Args)]
+pub struct ReissueArgs {
+    /// Directory made by `concord pki init`.
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Validity of the reissued node (and admin) certificates in days; a new CA gets 10 years.
+    #[arg(long, value_name = "N", default_value_t = 365,
+          value_parser = clap::value_parser!(i64).range(1..=36_500))]
+    pub days: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportTrustArgs {
+    /// Directory made by `concord pki init`.
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Trust bundle file to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
 
 /// Validity of a jurisdiction CA.
 pub const CA_DAYS: i64 = 3_650;
@@ -105,7 +208,7 @@ async fn record_issuance(dir: &Path, report: &IssueReport) {
             .ok_or_else(|| CliError::internal("issued certificate unreadable"))?;
         let profile = crate::profile::Profile::load(&dir.join("admin.profile.toml"))?;
         {
-            let mut admin = crate::client::connect(&profile).await?;
+            let mut admin = Clients::connect(&profile).await?.admin;
             let request = concord_proto::v1::RecordIssuanceRequest {
                 identity: report.identity.clone(),
                 certificate_sha256_hex: hex::encode(concord_node::crypto::sha256(&der)),

@@ -13,8 +13,8 @@ use concord_proto::v1::task_force_query::Kind;
 use serde::Serialize;
 
 use crate::client::rpc_error;
+use crate::client::Clients;
 use crate::cmd::records::{self, render_version, RecordOut};
-use crate::cmd::taskforce::connect;
 use crate::exit::CliError;
 use crate::output::{key_values, print_json, print_text, rfc3339, OutputFormat, Table};
 use crate::profile::Profile;
@@ -288,7 +288,7 @@ pub async fn run(
                 return Err(CliError::invalid_argument("--justification: required"));
             }
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.taskforce;
             let r = client
                 .request_details(pb::RequestDetailsRequest {
                     reference,
@@ -308,7 +308,7 @@ pub async fn run(
         }
         QueryCommand::Details { id } => {
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.taskforce;
             let r = client
                 .get_details(pb::GetDetailsRequest { id })
                 .await
@@ -336,7 +336,7 @@ pub async fn run(
         }
         QueryCommand::Pending { all } => {
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.taskforce;
             let r = client
                 .list_detail_requests(pb::ListDetailRequestsRequest { all })
                 .await
@@ -357,7 +357,7 @@ pub async fn run(
                 )));
             }
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.taskforce;
             let r = client
                 .approve_details(pb::ApproveDetailsRequest { id, level, note })
                 .await
@@ -367,7 +367,7 @@ pub async fn run(
         }
         QueryCommand::Decline { id, reason } => {
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.taskforce;
             let r = client
                 .decline_details(pb::DeclineDetailsRequest { id, reason })
                 .await
@@ -383,7 +383,7 @@ pub async fn ask(
     profile: &Profile,
     request: pb::TaskForceQueryRequest,
 ) -> Result<QueryOut, CliError> {
-    let mut client = connect(profile).await?;
+    let mut client = Clients::connect(profile).await?.taskforce;
     let response = client
         .query(request)
         .await

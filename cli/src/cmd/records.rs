@@ -5,13 +5,25 @@
 //!
 //! Rendering is pure: wire records in, strings and serializable values out.
 
+use clap::Args;
 use concord_node::identity::Jurisdiction;
 use concord_proto::v1 as pb;
 use serde::Serialize;
 
-use crate::args::DistributionArgs;
 use crate::exit::CliError;
 use crate::output::{key_values, or_dash, rfc3339, time_or_never, yes_no, Table};
+
+/// Who a new record goes to. Recipients are the named jurisdictions plus the
+/// members of the named sharing groups.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DistributionArgs {
+    /// Recipient jurisdictions, comma-separated or repeated, e.g. DE,FR.
+    #[arg(long, value_name = "J,...", value_delimiter = ',')]
+    pub to: Vec<String>,
+    /// A sharing group of this node whose members receive the record (repeatable).
+    #[arg(long = "group", value_name = "NAME")]
+    pub groups: Vec<String>,
+}
 
 /// Records per ListAlerts/ListDenials page when the CLI reads a whole listing.
 pub const PAGE_SIZE: u32 = 500;

@@ -7,7 +7,7 @@ use clap::Subcommand;
 use concord_proto::v1 as pb;
 use serde::Serialize;
 
-use crate::client::{self, rpc_error};
+use crate::client::{rpc_error, Clients};
 use crate::exit::CliError;
 use crate::output::{print_json, print_text, rfc3339, OutputFormat, Table};
 use crate::profile::Profile;
@@ -27,7 +27,7 @@ pub async fn run(
     match cmd {
         RetentionCommand::Run => {
             let profile = Profile::required(profile)?;
-            let mut client = client::connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.admin;
             let resp = client
                 .run_retention(pb::RunRetentionRequest {})
                 .await

@@ -8,7 +8,7 @@ use clap::Subcommand;
 use concord_proto::v1 as pb;
 use serde::Serialize;
 
-use crate::client::{self, rpc_error};
+use crate::client::{rpc_error, Clients};
 use crate::exit::CliError;
 use crate::output::{or_dash, print_json, print_text, rfc3339, OutputFormat, Table};
 use crate::profile::Profile;
@@ -74,7 +74,7 @@ pub async fn run(
                 }
             };
             let profile = Profile::required(profile)?;
-            let mut client = client::connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.admin;
             let r = client
                 .revoke(pb::RevokeRequest {
                     target: Some(target),
@@ -94,7 +94,7 @@ pub async fn run(
         }
         RevocationCommand::List => {
             let profile = Profile::required(profile)?;
-            let mut client = client::connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.admin;
             let list = client
                 .list_revocations(pb::ListRevocationsRequest {})
                 .await
@@ -109,7 +109,7 @@ pub async fn run(
         }
         RevocationCommand::Lift { key, reason } => {
             let profile = Profile::required(profile)?;
-            let mut client = client::connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.admin;
             let r = client
                 .lift_revocation(pb::LiftRevocationRequest { key, reason })
                 .await

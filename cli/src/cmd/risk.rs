@@ -8,21 +8,12 @@ use std::path::Path;
 
 use clap::{Args, Subcommand};
 use concord_proto::v1 as pb;
-use concord_proto::v1::risk_service_client::RiskServiceClient;
 use serde::Serialize;
-use tonic::transport::Channel;
 
-use crate::client::{self, rpc_error};
+use crate::client::{rpc_error, Clients};
 use crate::exit::CliError;
 use crate::output::{key_values, print_json, print_text, time_or_never, OutputFormat, Table};
 use crate::profile::Profile;
-
-pub type RiskClient = RiskServiceClient<Channel>;
-
-/// Connects to the risk API of the node named by a profile.
-pub async fn connect(profile: &Profile) -> Result<RiskClient, CliError> {
-    Ok(RiskServiceClient::new(client::channel(profile).await?))
-}
 
 #[derive(Debug, Subcommand)]
 pub enum RiskCommand {
@@ -65,7 +56,7 @@ pub async fn run(
         _ => None,
     };
     let profile = Profile::required(profile)?;
-    let mut client = connect(&profile).await?;
+    let mut client = Clients::connect(&profile).await?.risk;
     match cmd {
         RiskCommand::Show(_) => {
             let a = client
@@ -113,7 +104,7 @@ pub async fn run(
 
 /// One line for `license submit`: the score the node gave at submission.
 pub async fn summary_line(profile: &Profile, license_id: &str) -> Option<String> {
-    let mut client = connect(profile).await.ok()?;
+    let mut client = Clients::connect(profile).await.ok()?.risk;
     let a = client
         .get_assessment(pb::GetRiskAssessmentRequest {
             license_id: license_id.to_owned(),
@@ -159,7 +150,7 @@ pub struct AssessmentOut {
     /// Risk floors that applied: each forces at least its band and a review.
     pub floors: Vec<FloorOut>,
     /// Every screening hit of the application's parties, best first.
-    pub hits: Vec<crate::cmd::license::HitOut>,
+    pub hits: Vec<crate::cmd::license::view::HitOut>,
 }
 
 #[derive(Debug, Serialize)]
@@ -208,7 +199,7 @@ impl From<&pb::RiskAssessment> for AssessmentOut {
             hits: a
                 .hits
                 .iter()
-                .map(crate::cmd::license::HitOut::from)
+                .map(crate::cmd::license::view::HitOut::from)
                 .collect(),
         }
     }

@@ -19,17 +19,13 @@ use concord_node::screening::formats::{self, Format, Malformed};
 use concord_node::screening::WatchlistEntry;
 use concord_proto::v1 as pb;
 use concord_proto::v1::import_list_request::Part;
-use concord_proto::v1::screening_service_client::ScreeningServiceClient;
 use serde::Serialize;
-use tonic::transport::Channel;
 
-use crate::client::{self, rpc_error};
+use crate::client::{rpc_error, Clients, ScreeningClient};
 use crate::exit::CliError;
 use crate::output::{print_json, print_text, time_or_never, OutputFormat, Table};
 use crate::profile::Profile;
 use crate::progress::Progress;
-
-type ScreeningClient = ScreeningServiceClient<Channel>;
 
 #[derive(Debug, Subcommand)]
 pub enum ScreenCommand {
@@ -129,13 +125,13 @@ pub async fn run(
                 Some(file) => {
                     let names = read_names(file)?;
                     let profile = Profile::required(profile)?;
-                    let client = ScreeningServiceClient::new(client::channel(&profile).await?);
+                    let client = Clients::connect(&profile).await?.screening;
                     query_file(client, &profile, names, options, output).await
                 }
                 None => {
                     let name = args.name.join(" ");
                     let profile = Profile::required(profile)?;
-                    let mut client = ScreeningServiceClient::new(client::channel(&profile).await?);
+                    let mut client = Clients::connect(&profile).await?.screening;
                     let result = client
                         .query(pb::ScreenQuery {
                             name,
@@ -154,7 +150,7 @@ pub async fn run(
         }
         ScreenCommand::Lists => {
             let profile = Profile::required(profile)?;
-            let mut client = ScreeningServiceClient::new(client::channel(&profile).await?);
+            let mut client = Clients::connect(&profile).await?.screening;
             let lists = client
                 .list_lists(pb::ListListsRequest {})
                 .await
@@ -380,14 +376,8 @@ async fn refuse_beyond_caps(
 /// A client for `ImportList` (also used by `concord bench`): a large list
 /// takes longer than an ordinary call, and a full chunk must fit a message.
 pub(crate) async fn import_client(profile: &Profile) -> Result<ScreeningClient, CliError> {
-    let channel = client::endpoint(profile)?
-        .timeout(IMPORT_TIMEOUT)
-        .connect()
-        .await
-        .map_err(|e| {
-            CliError::from_transport(&e).context(format!("connecting to {}", profile.endpoint))
-        })?;
-    Ok(ScreeningServiceClient::new(channel).max_encoding_message_size(4 * CHUNK_BYTES))
+    let clients = Clients::connect_within(profile, IMPORT_TIMEOUT).await?;
+    Ok(clients.screening.max_encoding_message_size(4 * CHUNK_BYTES))
 }
 
 /// On stderr: each malformed row or warning (the first few, then a count).

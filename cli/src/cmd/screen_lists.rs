@@ -5,11 +5,10 @@ use std::path::Path;
 
 use clap::Args;
 use concord_proto::v1 as pb;
-use concord_proto::v1::screening_service_client::ScreeningServiceClient;
 use serde::Serialize;
 
-use crate::client::{self, rpc_error};
-use crate::cmd::license::required;
+use crate::client::{rpc_error, Clients};
+use crate::cmd::license::fields::required;
 use crate::exit::CliError;
 use crate::output::{key_values, print_json, print_text, time_or_never, yes_no, OutputFormat};
 use crate::profile::Profile;
@@ -40,7 +39,7 @@ pub async fn show(
     output: OutputFormat,
 ) -> Result<(), CliError> {
     let profile = Profile::required(profile)?;
-    let mut client = ScreeningServiceClient::new(client::channel(&profile).await?);
+    let mut client = Clients::connect(&profile).await?.screening;
     let r = client
         .get_entry(pb::GetEntryRequest {
             list: args.list,
@@ -63,7 +62,7 @@ pub async fn remove(
 ) -> Result<(), CliError> {
     required("--rationale", &args.rationale)?;
     let profile = Profile::required(profile)?;
-    let mut client = ScreeningServiceClient::new(client::channel(&profile).await?);
+    let mut client = Clients::connect(&profile).await?.screening;
     let r = client
         .remove_list(pb::RemoveListRequest {
             list: args.list,

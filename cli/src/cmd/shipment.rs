@@ -9,7 +9,7 @@ use concord_proto::v1 as pb;
 use serde::Serialize;
 
 use crate::client::rpc_error;
-use crate::cmd::license::connect;
+use crate::client::Clients;
 use crate::cmd::records;
 use crate::duration::{now_unix_ms, parse_since};
 use crate::exit::CliError;
@@ -58,7 +58,7 @@ pub struct RecordArgs {
     #[arg(long, requires = "discrepancy")]
     pub alert: bool,
     #[command(flatten)]
-    pub distribution: crate::args::DistributionArgs,
+    pub distribution: crate::cmd::records::DistributionArgs,
 }
 
 fn record_request(a: &RecordArgs) -> Result<pb::RecordShipmentRequest, CliError> {
@@ -77,7 +77,7 @@ fn record_request(a: &RecordArgs) -> Result<pb::RecordShipmentRequest, CliError>
         .items
         .iter()
         .map(|i| {
-            let item = crate::cmd::license::parse_item(i)?;
+            let item = crate::cmd::license::fields::parse_item(i)?;
             Ok(pb::ShippedItem {
                 code: item.code,
                 quantity: item.quantity,
@@ -129,7 +129,7 @@ pub async fn run(
         ShipmentCommand::Record(a) => {
             let request = record_request(&a)?;
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.licensing;
             let shipment = client
                 .record_shipment(request)
                 .await
@@ -159,7 +159,7 @@ pub async fn run(
         }
         ShipmentCommand::List(a) => {
             let profile = Profile::required(profile)?;
-            let client = connect(&profile).await?;
+            let client = Clients::connect(&profile).await?.licensing;
             let request = pb::ListShipmentsRequest {
                 license_id: a.license.clone().unwrap_or_default(),
                 limit: a.limit.unwrap_or(0),

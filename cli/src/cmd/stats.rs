@@ -9,7 +9,7 @@ use clap::Args;
 use concord_proto::v1 as pb;
 use serde::Serialize;
 
-use crate::client::{self, rpc_error};
+use crate::client::{rpc_error, Clients};
 use crate::exit::CliError;
 use crate::output::{key_values, print_json, print_text, rfc3339, OutputFormat, Table};
 use crate::profile::Profile;
@@ -27,7 +27,7 @@ pub async fn run(
     output: OutputFormat,
 ) -> Result<(), CliError> {
     let profile = Profile::required(profile)?;
-    let mut client = client::connect(&profile).await?;
+    let mut client = Clients::connect(&profile).await?.admin;
     let resp = client
         .stats(pb::StatsRequest {
             public: args.public,

@@ -6,7 +6,7 @@ use std::path::Path;
 use concord_proto::v1 as pb;
 use serde::Serialize;
 
-use crate::client::{self, rpc_error};
+use crate::client::{self, rpc_error, Clients};
 use crate::cmd::peer::{render_peers, PeerView};
 use crate::duration::now_unix_ms;
 use crate::exit::CliError;
@@ -15,7 +15,7 @@ use crate::profile::Profile;
 
 pub async fn run(profile: Option<&Path>, output: OutputFormat) -> Result<(), CliError> {
     let profile = Profile::required(profile)?;
-    let mut client = client::connect(&profile).await?;
+    let mut client = Clients::connect(&profile).await?.admin;
     let status = client
         .status(pb::StatusRequest {})
         .await
@@ -230,7 +230,7 @@ pub async fn resume_issuing(
         return Err(CliError::invalid_argument("--reason: required"));
     }
     let profile = Profile::required(profile)?;
-    let mut admin = client::connect(&profile).await?;
+    let mut admin = Clients::connect(&profile).await?.admin;
     let counter = admin
         .resume_issuing(pb::ResumeIssuingRequest {
             reason: reason.to_owned(),

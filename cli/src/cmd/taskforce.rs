@@ -10,20 +10,16 @@ use clap::{Args, Subcommand};
 use concord_node::crypto::keyed_hash::{self, random_bytes};
 use concord_node::crypto::keyfile;
 use concord_proto::v1 as pb;
-use concord_proto::v1::task_force_service_client::TaskForceServiceClient;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use tonic::transport::Channel;
 
-use crate::client::{self, rpc_error};
+use crate::client::{rpc_error, Clients};
 use crate::cmd::records::jurisdictions;
 use crate::duration::{now_unix_ms, parse_duration};
 use crate::exit::CliError;
 use crate::output::{key_values, or_dash, print_json, print_text, rfc3339, OutputFormat, Table};
 use crate::profile::Profile;
-
-pub type TaskForceClient = TaskForceServiceClient<Channel>;
 
 #[derive(Debug, Subcommand)]
 pub enum TaskForceCommand {
@@ -126,10 +122,6 @@ struct KeygenOut {
     key_id: String,
 }
 
-pub async fn connect(profile: &Profile) -> Result<TaskForceClient, CliError> {
-    Ok(TaskForceServiceClient::new(client::channel(profile).await?))
-}
-
 pub async fn run(
     cmd: TaskForceCommand,
     profile: Option<&Path>,
@@ -139,7 +131,7 @@ pub async fn run(
         TaskForceCommand::Create(args) => {
             let request = create_request(&args, now_unix_ms())?;
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.taskforce;
             let tf = client
                 .create_task_force(request)
                 .await
@@ -157,7 +149,7 @@ pub async fn run(
         }
         TaskForceCommand::List => {
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.taskforce;
             let list = client
                 .list_task_forces(pb::ListTaskForcesRequest {})
                 .await
@@ -172,7 +164,7 @@ pub async fn run(
         }
         TaskForceCommand::Show { name } => {
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.taskforce;
             let tf = client
                 .get_task_force(pb::GetTaskForceRequest { name })
                 .await
@@ -186,7 +178,7 @@ pub async fn run(
         }
         TaskForceCommand::Close { name, reason } => {
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.taskforce;
             let tf = client
                 .close_task_force(pb::CloseTaskForceRequest { name, reason })
                 .await

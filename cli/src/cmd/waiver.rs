@@ -12,7 +12,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::client::rpc_error;
-use crate::cmd::license::connect;
+use crate::client::Clients;
 use crate::cmd::records;
 use crate::duration::{duration_arg, now_unix_ms};
 use crate::exit::CliError;
@@ -72,7 +72,7 @@ pub async fn run(
         WaiverCommand::Create(args) => {
             let request = create_request(&args, now_unix_ms())?;
             let profile = Profile::required(profile)?;
-            let mut client = connect(&profile).await?;
+            let mut client = Clients::connect(&profile).await?.licensing;
             let waiver = client
                 .create_waiver(request)
                 .await
@@ -103,7 +103,7 @@ pub async fn run(
                 .transpose()?
                 .unwrap_or_default();
             let profile = Profile::required(profile)?;
-            let client = connect(&profile).await?;
+            let client = Clients::connect(&profile).await?.licensing;
             let request = pb::ListWaiversRequest {
                 destination,
                 active_only: args.active,

@@ -12,7 +12,6 @@ use super::consult_convert as conv;
 use super::exchange_convert::distribution;
 use crate::consult::{BreachDraft, Consult};
 use crate::error::Error;
-use crate::identity::Caller;
 use crate::policy::{self, ConsultAction};
 
 pub struct ConsultApi {
@@ -23,13 +22,6 @@ impl ConsultApi {
     pub fn new(consult: Arc<Consult>) -> Self {
         ConsultApi { consult }
     }
-}
-
-fn allowed<T>(req: &Request<T>, action: ConsultAction) -> Result<Caller, Status> {
-    let who = caller(req)?;
-    policy::authorize_consult(&who, action)
-        .map_err(|d| Status::permission_denied(d.to_string()))?;
-    Ok(who)
 }
 
 #[tonic::async_trait]
@@ -45,7 +37,7 @@ impl ConsultService for ConsultApi {
         } else {
             ConsultAction::RequestBreach
         };
-        let who = allowed(&req, action)?;
+        let who = policy::allowed(caller(&req)?, action)?;
         let r = req.into_inner();
         let view = if undercut {
             if r.distribution.is_some() || !r.subject.is_empty() {
@@ -76,7 +68,7 @@ impl ConsultService for ConsultApi {
         &self,
         req: Request<pb::RespondRequest>,
     ) -> Result<Response<pb::ConsultationView>, Status> {
-        let who = allowed(&req, ConsultAction::Respond)?;
+        let who = policy::allowed(caller(&req)?, ConsultAction::Respond)?;
         let r = req.into_inner();
         let id = conv::record_id("id", &r.id)?;
         let position = conv::position(&r.position)?;
@@ -88,7 +80,7 @@ impl ConsultService for ConsultApi {
         &self,
         req: Request<pb::ListConsultationsRequest>,
     ) -> Result<Response<pb::ListConsultationsResponse>, Status> {
-        allowed(&req, ConsultAction::Read)?;
+        policy::allowed(caller(&req)?, ConsultAction::Read)?;
         let filter = conv::filter(req.get_ref())?;
         let threads: Vec<pb::ConsultationThread> = self
             .consult
@@ -111,7 +103,7 @@ impl ConsultService for ConsultApi {
         &self,
         req: Request<pb::GetConsultationRequest>,
     ) -> Result<Response<pb::ConsultationThread>, Status> {
-        allowed(&req, ConsultAction::Read)?;
+        policy::allowed(caller(&req)?, ConsultAction::Read)?;
         let id = conv::record_id("id", &req.get_ref().id)?;
         let thread = self.consult.show(&id)?;
         Ok(Response::new(conv::thread(&thread)))
@@ -121,7 +113,7 @@ impl ConsultService for ConsultApi {
         &self,
         req: Request<pb::CheckLicenseRequest>,
     ) -> Result<Response<pb::CheckLicenseResponse>, Status> {
-        allowed(&req, ConsultAction::Read)?;
+        policy::allowed(caller(&req)?, ConsultAction::Read)?;
         let id = conv::record_id("license_id", &req.get_ref().license_id)?;
         let findings = self.consult.check(&id)?;
         Ok(Response::new(conv::check(&id, &findings)))

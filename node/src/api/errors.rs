@@ -1,6 +1,7 @@
 use tonic::Status;
 
 use crate::error::Error;
+use crate::policy::Denied;
 
 impl From<Error> for Status {
     fn from(e: Error) -> Status {
@@ -12,6 +13,13 @@ impl From<Error> for Status {
             status.code(),
             super::malformed::capped(status.message()).into_owned(),
         )
+    }
+}
+
+/// A refusal by `policy`, through the one mapping above.
+impl From<Denied> for Status {
+    fn from(d: Denied) -> Status {
+        Error::PermissionDenied(d.to_string()).into()
     }
 }
 

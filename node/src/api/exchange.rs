@@ -124,13 +124,6 @@ impl ExchangeApi {
     }
 }
 
-fn allowed<T>(req: &Request<T>, action: ExchangeAction) -> Result<Caller, Status> {
-    let who = caller(req)?;
-    policy::authorize_exchange(&who, action)
-        .map_err(|d| Status::permission_denied(d.to_string()))?;
-    Ok(who)
-}
-
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::RecordView, Status>> + Send>>;
 
 /// The metadata key a client sends with a write so that a retry of it is
@@ -169,7 +162,7 @@ impl ExchangeService for ExchangeApi {
         &self,
         req: Request<pb::RaiseAlertRequest>,
     ) -> Result<Response<pb::RecordView>, Status> {
-        let who = allowed(&req, ExchangeAction::RaiseAlert)?;
+        let who = policy::allowed(caller(&req)?, ExchangeAction::RaiseAlert)?;
         let key = idempotency_key(&req)?;
         if let Some(view) = self.replayed(&who, key.as_deref())? {
             return Ok(Response::new(view));
@@ -192,7 +185,7 @@ impl ExchangeService for ExchangeApi {
         &self,
         req: Request<pb::ListRecordsRequest>,
     ) -> Result<Response<pb::ListRecordsResponse>, Status> {
-        allowed(&req, ExchangeAction::Read)?;
+        policy::allowed(caller(&req)?, ExchangeAction::Read)?;
         Ok(Response::new(self.list(RecordKind::Alert, req.get_ref())?))
     }
 
@@ -200,7 +193,7 @@ impl ExchangeService for ExchangeApi {
         &self,
         req: Request<pb::GetRecordRequest>,
     ) -> Result<Response<pb::RecordHistory>, Status> {
-        allowed(&req, ExchangeAction::Read)?;
+        policy::allowed(caller(&req)?, ExchangeAction::Read)?;
         let versions = self
             .exchange
             .history(RecordKind::Alert, &req.get_ref().id)?
@@ -216,7 +209,7 @@ impl ExchangeService for ExchangeApi {
         &self,
         req: Request<pb::WatchRequest>,
     ) -> Result<Response<WatchStream>, Status> {
-        allowed(&req, ExchangeAction::Read)?;
+        policy::allowed(caller(&req)?, ExchangeAction::Read)?;
         let gate = super::auth::StreamGate::new(&req, self.revocations.clone())?;
         let mut alerts = self.exchange.watch();
         let stopping = crate::shutdown::requested(self.stopping.clone());
@@ -255,7 +248,7 @@ impl ExchangeService for ExchangeApi {
         &self,
         req: Request<pb::IssueDenialRequest>,
     ) -> Result<Response<pb::RecordView>, Status> {
-        let who = allowed(&req, ExchangeAction::IssueDenial)?;
+        let who = policy::allowed(caller(&req)?, ExchangeAction::IssueDenial)?;
         let key = idempotency_key(&req)?;
         if let Some(view) = self.replayed(&who, key.as_deref())? {
             return Ok(Response::new(view));
@@ -278,7 +271,7 @@ impl ExchangeService for ExchangeApi {
         &self,
         req: Request<pb::AmendDenialRequest>,
     ) -> Result<Response<pb::RecordView>, Status> {
-        let who = allowed(&req, ExchangeAction::IssueDenial)?;
+        let who = policy::allowed(caller(&req)?, ExchangeAction::IssueDenial)?;
         let key = idempotency_key(&req)?;
         if let Some(view) = self.replayed(&who, key.as_deref())? {
             return Ok(Response::new(view));
@@ -300,7 +293,7 @@ impl ExchangeService for ExchangeApi {
         &self,
         req: Request<pb::RevokeDenialRequest>,
     ) -> Result<Response<pb::RecordView>, Status> {
-        let who = allowed(&req, ExchangeAction::IssueDenial)?;
+        let who = policy::allowed(caller(&req)?, ExchangeAction::IssueDenial)?;
         let key = idempotency_key(&req)?;
         if let Some(view) = self.replayed(&who, key.as_deref())? {
             return Ok(Response::new(view));
@@ -321,7 +314,7 @@ impl ExchangeService for ExchangeApi {
         &self,
         req: Request<pb::ListRecordsRequest>,
     ) -> Result<Response<pb::ListRecordsResponse>, Status> {
-        allowed(&req, ExchangeAction::Read)?;
+        policy::allowed(caller(&req)?, ExchangeAction::Read)?;
         Ok(Response::new(self.list(RecordKind::Denial, req.get_ref())?))
     }
 
@@ -329,7 +322,7 @@ impl ExchangeService for ExchangeApi {
         &self,
         req: Request<pb::GetRecordRequest>,
     ) -> Result<Response<pb::RecordHistory>, Status> {
-        allowed(&req, ExchangeAction::Read)?;
+        policy::allowed(caller(&req)?, ExchangeAction::Read)?;
         let versions = self
             .exchange
             .history(RecordKind::Denial, &req.get_ref().id)?

@@ -121,20 +121,13 @@ impl LicensingApi {
     }
 }
 
-fn allowed<T>(req: &Request<T>, action: LicensingAction) -> Result<Caller, Status> {
-    let who = caller(req)?;
-    policy::authorize_licensing(&who, action)
-        .map_err(|d| Status::permission_denied(d.to_string()))?;
-    Ok(who)
-}
-
 #[tonic::async_trait]
 impl LicensingService for LicensingApi {
     async fn import_catalog(
         &self,
         req: Request<Streaming<pb::ImportCatalogChunk>>,
     ) -> Result<Response<pb::CatalogVersion>, Status> {
-        let who = allowed(&req, LicensingAction::ImportCatalog)?;
+        let who = policy::allowed(caller(&req)?, LicensingAction::ImportCatalog)?;
         let mut stream = req.into_inner();
         let mut source = None;
         let mut raw = Vec::new();
@@ -174,7 +167,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::ListCatalogRequest>,
     ) -> Result<Response<pb::ListCatalogResponse>, Status> {
-        allowed(&req, LicensingAction::Read)?;
+        policy::allowed(caller(&req)?, LicensingAction::Read)?;
         let r = req.into_inner();
         let category = conv::opt_parse("category", &r.category)?;
         let version = (r.version != 0).then_some(r.version);
@@ -199,7 +192,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::GetCatalogEntryRequest>,
     ) -> Result<Response<pb::CatalogEntryHistory>, Status> {
-        allowed(&req, LicensingAction::Read)?;
+        policy::allowed(caller(&req)?, LicensingAction::Read)?;
         let code = req.get_ref().code.trim();
         let history = self.licensing.catalog_entry_history(code)?;
         let current = self.licensing.current_catalog()?.map_or(0, |v| v.version);
@@ -219,7 +212,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::CreatePartyRequest>,
     ) -> Result<Response<pb::PartyRecord>, Status> {
-        let who = allowed(&req, LicensingAction::Record)?;
+        let who = policy::allowed(caller(&req)?, LicensingAction::Record)?;
         let r = req.into_inner();
         let allow_similar = r.allow_similar;
         let party = self
@@ -233,7 +226,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::UpdatePartyRequest>,
     ) -> Result<Response<pb::PartyRecord>, Status> {
-        let who = allowed(&req, LicensingAction::Record)?;
+        let who = policy::allowed(caller(&req)?, LicensingAction::Record)?;
         let (id, draft, rationale) = conv::party_update(req.into_inner());
         let party = self
             .licensing
@@ -252,7 +245,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::ListPartiesRequest>,
     ) -> Result<Response<pb::ListPartiesResponse>, Status> {
-        allowed(&req, LicensingAction::Read)?;
+        policy::allowed(caller(&req)?, LicensingAction::Read)?;
         let parties = self.licensing.parties(&conv::party_filter(req.get_ref()))?;
         let (parties, next_page_token) = page(
             parties.iter().map(conv::party_out).collect(),
@@ -269,7 +262,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::GetPartyRequest>,
     ) -> Result<Response<pb::PartyRecord>, Status> {
-        allowed(&req, LicensingAction::Read)?;
+        policy::allowed(caller(&req)?, LicensingAction::Read)?;
         let party = self.licensing.party(req.get_ref().id.trim())?;
         Ok(Response::new(conv::party_out(&party)))
     }
@@ -278,7 +271,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::SubmitLicenseRequest>,
     ) -> Result<Response<pb::License>, Status> {
-        let who = allowed(&req, LicensingAction::Record)?;
+        let who = policy::allowed(caller(&req)?, LicensingAction::Record)?;
         let license = self
             .licensing
             .submit(&who, conv::application(req.into_inner()))
@@ -291,7 +284,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::AmendLicenseRequest>,
     ) -> Result<Response<pb::License>, Status> {
-        let who = allowed(&req, LicensingAction::Record)?;
+        let who = policy::allowed(caller(&req)?, LicensingAction::Record)?;
         let (id, change, rationale) = conv::amendment(req.into_inner());
         let license = self.licensing.amend(&who, &id, change, &rationale).await?;
         self.rescore(&id, &format!("amendment to revision {}", license.revision))
@@ -303,7 +296,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::LicenseActionRequest>,
     ) -> Result<Response<pb::License>, Status> {
-        let who = allowed(&req, LicensingAction::Record)?;
+        let who = policy::allowed(caller(&req)?, LicensingAction::Record)?;
         let r = req.into_inner();
         let license = self
             .licensing
@@ -317,7 +310,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::CountersignRequest>,
     ) -> Result<Response<pb::License>, Status> {
-        let who = allowed(&req, LicensingAction::Decide)?;
+        let who = policy::allowed(caller(&req)?, LicensingAction::Decide)?;
         let r = req.into_inner();
         let id = r.id.trim();
         let license = if r.reject {
@@ -346,7 +339,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::DisposeHitRequest>,
     ) -> Result<Response<pb::License>, Status> {
-        let who = allowed(&req, LicensingAction::Decide)?;
+        let who = policy::allowed(caller(&req)?, LicensingAction::Decide)?;
         let r = req.into_inner();
         let status = match r.disposition.trim() {
             "false-positive" => crate::risk::HitStatus::FalsePositive,
@@ -371,7 +364,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::LicenseActionRequest>,
     ) -> Result<Response<pb::License>, Status> {
-        let who = allowed(&req, LicensingAction::Decide)?;
+        let who = policy::allowed(caller(&req)?, LicensingAction::Decide)?;
         let r = req.into_inner();
         self.act(&who, &r.id, LicenseAction::Review, &r.rationale, None)
             .await
@@ -381,7 +374,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::DecideLicenseRequest>,
     ) -> Result<Response<pb::License>, Status> {
-        let who = allowed(&req, LicensingAction::Decide)?;
+        let who = policy::allowed(caller(&req)?, LicensingAction::Decide)?;
         let r = req.into_inner();
         let action = match r.decision.trim() {
             "approve" => LicenseAction::Approve,
@@ -407,7 +400,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::LicenseActionRequest>,
     ) -> Result<Response<pb::License>, Status> {
-        let who = allowed(&req, LicensingAction::Decide)?;
+        let who = policy::allowed(caller(&req)?, LicensingAction::Decide)?;
         let r = req.into_inner();
         self.act(&who, &r.id, LicenseAction::Appeal, &r.rationale, None)
             .await
@@ -417,7 +410,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::DecideAppealRequest>,
     ) -> Result<Response<pb::License>, Status> {
-        let who = allowed(&req, LicensingAction::Decide)?;
+        let who = policy::allowed(caller(&req)?, LicensingAction::Decide)?;
         let r = req.into_inner();
         let action = match r.outcome.trim() {
             "uphold" => LicenseAction::Uphold,
@@ -435,7 +428,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::LicenseActionRequest>,
     ) -> Result<Response<pb::License>, Status> {
-        let who = allowed(&req, LicensingAction::Decide)?;
+        let who = policy::allowed(caller(&req)?, LicensingAction::Decide)?;
         let r = req.into_inner();
         self.act(&who, &r.id, LicenseAction::Revoke, &r.rationale, None)
             .await
@@ -445,7 +438,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::GetLicenseRequest>,
     ) -> Result<Response<pb::License>, Status> {
-        allowed(&req, LicensingAction::Read)?;
+        policy::allowed(caller(&req)?, LicensingAction::Read)?;
         let license = self.licensing.license(req.get_ref().id.trim())?;
         Ok(Response::new(self.license_out(&license)?))
     }
@@ -454,7 +447,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::ListLicensesRequest>,
     ) -> Result<Response<pb::ListLicensesResponse>, Status> {
-        allowed(&req, LicensingAction::Read)?;
+        policy::allowed(caller(&req)?, LicensingAction::Read)?;
         let filter = conv::license_filter(req.get_ref())?;
         let licenses = self.licensing.licenses(&filter)?;
         // Listing skips the per-license waiver scan; `GetLicense` shows them.
@@ -477,7 +470,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::CreateWaiverRequest>,
     ) -> Result<Response<pb::Waiver>, Status> {
-        let who = allowed(&req, LicensingAction::Record)?;
+        let who = policy::allowed(caller(&req)?, LicensingAction::Record)?;
         let draft = conv::waiver_draft(req.into_inner())?;
         let waiver = self.licensing.create_waiver(&who, draft).await?;
         Ok(Response::new(conv::waiver_out(&waiver)))
@@ -487,7 +480,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::ListWaiversRequest>,
     ) -> Result<Response<pb::ListWaiversResponse>, Status> {
-        allowed(&req, LicensingAction::Read)?;
+        policy::allowed(caller(&req)?, LicensingAction::Read)?;
         let r = req.get_ref();
         let filter = WaiverFilter {
             destination: (!r.destination.trim().is_empty())
@@ -511,7 +504,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::RecordShipmentRequest>,
     ) -> Result<Response<pb::Shipment>, Status> {
-        let who = allowed(&req, LicensingAction::Record)?;
+        let who = policy::allowed(caller(&req)?, LicensingAction::Record)?;
         let mut r = req.into_inner();
         let alert = distribution(r.alert.take())?;
         let draft = conv::shipment_draft(r);
@@ -523,7 +516,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::ListShipmentsRequest>,
     ) -> Result<Response<pb::ListShipmentsResponse>, Status> {
-        allowed(&req, LicensingAction::Read)?;
+        policy::allowed(caller(&req)?, LicensingAction::Read)?;
         let r = req.get_ref();
         let license = r.license_id.trim();
         let shipments = self.licensing.shipments(
@@ -545,7 +538,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::RecordEndUseCheckRequest>,
     ) -> Result<Response<pb::EndUseCheck>, Status> {
-        let who = allowed(&req, LicensingAction::Record)?;
+        let who = policy::allowed(caller(&req)?, LicensingAction::Record)?;
         let mut r = req.into_inner();
         let draft = conv::check_draft(&r)?;
         let alert = distribution(r.alert.take())?;
@@ -560,7 +553,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::ListEndUseChecksRequest>,
     ) -> Result<Response<pb::ListEndUseChecksResponse>, Status> {
-        allowed(&req, LicensingAction::Read)?;
+        policy::allowed(caller(&req)?, LicensingAction::Read)?;
         let r = req.get_ref();
         let license = r.license_id.trim();
         let checks = self.licensing.checks(
@@ -583,7 +576,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::RecordDisclosureRequest>,
     ) -> Result<Response<pb::Disclosure>, Status> {
-        let who = allowed(&req, LicensingAction::Record)?;
+        let who = policy::allowed(caller(&req)?, LicensingAction::Record)?;
         let r = req.into_inner();
         let disclosure = self
             .licensing
@@ -601,7 +594,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::ListDisclosuresRequest>,
     ) -> Result<Response<pb::ListDisclosuresResponse>, Status> {
-        allowed(&req, LicensingAction::Read)?;
+        policy::allowed(caller(&req)?, LicensingAction::Read)?;
         let r = req.get_ref();
         let party = r.party_id.trim();
         let disclosures = self
@@ -622,7 +615,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::SetDenialDistributionRequest>,
     ) -> Result<Response<pb::DenialDistribution>, Status> {
-        let who = allowed(&req, LicensingAction::Configure)?;
+        let who = policy::allowed(caller(&req)?, LicensingAction::Configure)?;
         let dist = distribution(req.into_inner().distribution)?;
         let defaults = self.licensing.set_denial_defaults(&who, dist).await?;
         Ok(Response::new(conv::denial_defaults_out(&defaults)))
@@ -632,7 +625,7 @@ impl LicensingService for LicensingApi {
         &self,
         req: Request<pb::GetDenialDistributionRequest>,
     ) -> Result<Response<pb::DenialDistribution>, Status> {
-        allowed(&req, LicensingAction::Read)?;
+        policy::allowed(caller(&req)?, LicensingAction::Read)?;
         let defaults = self.licensing.denial_defaults()?;
         Ok(Response::new(conv::denial_defaults_out(&defaults)))
     }

@@ -11,7 +11,6 @@ use tonic::{Request, Response, Status, Streaming};
 use super::auth::caller;
 use super::screening_convert as conv;
 use crate::error::Error;
-use crate::identity::Caller;
 use crate::policy::{self, ScreeningAction};
 use crate::risk::{ImportEffects, Risk};
 use crate::screening::{entry::text_bytes, ListSize, Screening, WatchlistEntry, MAX_BATCH};
@@ -38,13 +37,6 @@ impl ScreeningApi {
     }
 }
 
-fn allowed<T>(req: &Request<T>, action: ScreeningAction) -> Result<Caller, Status> {
-    let who = caller(req)?;
-    policy::authorize_screening(&who, action)
-        .map_err(|d| Status::permission_denied(d.to_string()))?;
-    Ok(who)
-}
-
 fn invalid(message: impl Into<String>) -> Status {
     Error::InvalidArgument(message.into()).into()
 }
@@ -55,7 +47,7 @@ impl ScreeningService for ScreeningApi {
         &self,
         req: Request<Streaming<pb::ImportListRequest>>,
     ) -> Result<Response<pb::ImportListResponse>, Status> {
-        let who = allowed(&req, ScreeningAction::Import)?;
+        let who = policy::allowed(caller(&req)?, ScreeningAction::Import)?;
         let mut stream = req.into_inner();
         let header = match stream
             .message()
@@ -156,7 +148,7 @@ impl ScreeningService for ScreeningApi {
         &self,
         req: Request<pb::GetEntryRequest>,
     ) -> Result<Response<pb::GetEntryResponse>, Status> {
-        allowed(&req, ScreeningAction::Query)?;
+        policy::allowed(caller(&req)?, ScreeningAction::Query)?;
         let r = req.into_inner();
         let entry = self.screening.entry(&r.list, &r.source_id)?;
         Ok(Response::new(conv::listed_out(entry)))
@@ -166,7 +158,7 @@ impl ScreeningService for ScreeningApi {
         &self,
         req: Request<pb::RemoveListRequest>,
     ) -> Result<Response<pb::RemoveListResponse>, Status> {
-        let who = allowed(&req, ScreeningAction::Import)?;
+        let who = policy::allowed(caller(&req)?, ScreeningAction::Import)?;
         let r = req.into_inner();
         let outcome = self
             .screening
@@ -184,7 +176,7 @@ impl ScreeningService for ScreeningApi {
         &self,
         req: Request<pb::ScreenQuery>,
     ) -> Result<Response<pb::ScreenResult>, Status> {
-        allowed(&req, ScreeningAction::Query)?;
+        policy::allowed(caller(&req)?, ScreeningAction::Query)?;
         let r = req.into_inner();
         let mut request = conv::options_in(r.options)?;
         request.name = r.name;
@@ -196,7 +188,7 @@ impl ScreeningService for ScreeningApi {
         &self,
         req: Request<pb::ScreenBatchQuery>,
     ) -> Result<Response<pb::ScreenBatchResult>, Status> {
-        allowed(&req, ScreeningAction::Query)?;
+        policy::allowed(caller(&req)?, ScreeningAction::Query)?;
         let r = req.into_inner();
         if r.names.len() > MAX_BATCH {
             return Err(invalid(format!(
@@ -220,7 +212,7 @@ impl ScreeningService for ScreeningApi {
         &self,
         req: Request<pb::ListListsRequest>,
     ) -> Result<Response<pb::ListListsResponse>, Status> {
-        allowed(&req, ScreeningAction::Query)?;
+        policy::allowed(caller(&req)?, ScreeningAction::Query)?;
         let lists = self
             .screening
             .lists()

@@ -42,13 +42,6 @@ fn check_limit(limit: &QueryLimit, metrics: &Metrics, who: &Caller) -> Result<()
     Ok(())
 }
 
-fn allowed<T>(req: &Request<T>, action: TaskForceAction) -> Result<Caller, Status> {
-    let who = caller(req)?;
-    policy::authorize_taskforce(&who, action)
-        .map_err(|d| Status::permission_denied(d.to_string()))?;
-    Ok(who)
-}
-
 pub struct TaskForceApi {
     taskforces: Arc<TaskForces>,
     limit: Arc<QueryLimit>,
@@ -71,7 +64,7 @@ impl TaskForceService for TaskForceApi {
         &self,
         req: Request<pb::CreateTaskForceRequest>,
     ) -> Result<Response<pb::TaskForce>, Status> {
-        let who = allowed(&req, TaskForceAction::Register)?;
+        let who = policy::allowed(caller(&req)?, TaskForceAction::Register)?;
         let draft = conv::draft(req.into_inner())?;
         let tf = self.taskforces.create(&who.to_string(), draft).await?;
         tracing::info!(actor = %who, taskforce = %tf.name, level = %tf.level, "task force registered");
@@ -82,7 +75,7 @@ impl TaskForceService for TaskForceApi {
         &self,
         req: Request<pb::ListTaskForcesRequest>,
     ) -> Result<Response<pb::ListTaskForcesResponse>, Status> {
-        allowed(&req, TaskForceAction::Read)?;
+        policy::allowed(caller(&req)?, TaskForceAction::Read)?;
         let now = now_unix_ms();
         let taskforces = self
             .taskforces
@@ -97,7 +90,7 @@ impl TaskForceService for TaskForceApi {
         &self,
         req: Request<pb::GetTaskForceRequest>,
     ) -> Result<Response<pb::TaskForce>, Status> {
-        allowed(&req, TaskForceAction::Read)?;
+        policy::allowed(caller(&req)?, TaskForceAction::Read)?;
         let tf = self.taskforces.get(&req.get_ref().name)?;
         Ok(Response::new(conv::taskforce(&tf, now_unix_ms())))
     }
@@ -106,7 +99,7 @@ impl TaskForceService for TaskForceApi {
         &self,
         req: Request<pb::CloseTaskForceRequest>,
     ) -> Result<Response<pb::TaskForce>, Status> {
-        let who = allowed(&req, TaskForceAction::Register)?;
+        let who = policy::allowed(caller(&req)?, TaskForceAction::Register)?;
         let r = req.into_inner();
         let tf = self
             .taskforces
@@ -120,7 +113,7 @@ impl TaskForceService for TaskForceApi {
         &self,
         req: Request<pb::TaskForceQueryRequest>,
     ) -> Result<Response<pb::TaskForceQueryResponse>, Status> {
-        let who = allowed(&req, TaskForceAction::Query)?;
+        let who = policy::allowed(caller(&req)?, TaskForceAction::Query)?;
         check_limit(&self.limit, &self.metrics, &who)?;
         let r = req.into_inner();
         let query = conv::query_in(r.query)?;
@@ -135,7 +128,7 @@ impl TaskForceService for TaskForceApi {
         &self,
         req: Request<pb::RequestDetailsRequest>,
     ) -> Result<Response<pb::DetailRequest>, Status> {
-        let who = allowed(&req, TaskForceAction::Query)?;
+        let who = policy::allowed(caller(&req)?, TaskForceAction::Query)?;
         check_limit(&self.limit, &self.metrics, &who)?;
         let r = req.into_inner();
         let request = self
@@ -149,7 +142,7 @@ impl TaskForceService for TaskForceApi {
         &self,
         req: Request<pb::GetDetailsRequest>,
     ) -> Result<Response<pb::DetailOutcome>, Status> {
-        let who = allowed(&req, TaskForceAction::Query)?;
+        let who = policy::allowed(caller(&req)?, TaskForceAction::Query)?;
         let id = req.get_ref().id.trim().to_owned();
         let outcome = self.taskforces.fetch_details(&who, &id).await?;
         Ok(Response::new(conv::details_outcome(&outcome)))
@@ -159,7 +152,7 @@ impl TaskForceService for TaskForceApi {
         &self,
         req: Request<pb::ListDetailRequestsRequest>,
     ) -> Result<Response<pb::ListDetailRequestsResponse>, Status> {
-        allowed(&req, TaskForceAction::Review)?;
+        policy::allowed(caller(&req)?, TaskForceAction::Review)?;
         let requests = self
             .taskforces
             .detail_requests(req.get_ref().all)?
@@ -173,7 +166,7 @@ impl TaskForceService for TaskForceApi {
         &self,
         req: Request<pb::ApproveDetailsRequest>,
     ) -> Result<Response<pb::DetailRequest>, Status> {
-        let who = allowed(&req, TaskForceAction::Review)?;
+        let who = policy::allowed(caller(&req)?, TaskForceAction::Review)?;
         let r = req.into_inner();
         let level = match r.level.as_str() {
             "" => Level::Full,
@@ -197,7 +190,7 @@ impl TaskForceService for TaskForceApi {
         &self,
         req: Request<pb::DeclineDetailsRequest>,
     ) -> Result<Response<pb::DetailRequest>, Status> {
-        let who = allowed(&req, TaskForceAction::Review)?;
+        let who = policy::allowed(caller(&req)?, TaskForceAction::Review)?;
         let r = req.into_inner();
         let request = self
             .taskforces

@@ -8,6 +8,7 @@
 
 mod chain;
 mod checkpoint;
+pub mod export;
 
 use std::sync::{Arc, Mutex};
 

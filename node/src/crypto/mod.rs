@@ -8,6 +8,7 @@ pub mod keyed_hash;
 pub mod keyfile;
 pub mod keyring;
 pub mod pki;
+pub mod private_key;
 pub mod signing;
 
 pub use digest::Sha256;
@@ -15,4 +16,5 @@ pub use keyed_hash::{KeyedHash, KeyedHashError};
 pub use keyfile::KeyFileError;
 pub use keyring::{KeyRing, KeyRingError, RetiredKey};
 pub use pki::{CertificateAuthority, IssuedCertificate, PkiError, Validity};
+pub use private_key::{private_key_from_pem, read_private_key, PrivateKeyError};
 pub use signing::{key_id, sha256, verify_signature, RecordSigner, SigningError};

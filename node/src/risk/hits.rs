@@ -10,10 +10,10 @@
 //! was made on, and a false positive on an entry that has since changed is
 //! open again.
 
-use ring::digest::{digest, SHA256};
 use serde::{Deserialize, Serialize};
 
 use super::assess::{RoleParty, World};
+use crate::crypto::sha256;
 use crate::error::Result;
 use crate::kebab::kebab_enum;
 use crate::screening::score::score_names;
@@ -138,7 +138,7 @@ fn entry_digest(m: &ScreenMatch) -> String {
             text.push_str(&v.join("\u{1}"));
         }
     }
-    hex::encode(&digest(&SHA256, text.as_bytes()).as_ref()[..16])
+    hex::encode(&sha256(text.as_bytes())[..16])
 }
 
 /// Every hit of `parties` at or above `threshold`, best first, with its status.
@@ -274,13 +274,8 @@ mod tests {
         };
         let plain = entry_digest(&m);
         // Without details, the digest is what it was before lists carried any.
-        let before = hex::encode(
-            &digest(
-                &SHA256,
-                "ofac\u{0}1\u{0}unknown\u{0}ALI HASSAN\u{0}IQ".as_bytes(),
-            )
-            .as_ref()[..16],
-        );
+        let before =
+            hex::encode(&sha256("ofac\u{0}1\u{0}unknown\u{0}ALI HASSAN\u{0}IQ".as_bytes())[..16]);
         assert_eq!(plain, before);
         m.details.dates_of_birth.push("1970".into());
         let with_dob = entry_digest(&m);

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::crypto::keyfile::{self, KeyFileError};
+use crate::crypto::keyfile::KeyFileError;
+use crate::crypto::{self, PrivateKeyError};
 use crate::identity::{Caller, IdentityError};
 
 #[derive(Debug, thiserror::Error)]
@@ -56,9 +57,9 @@ pub fn load_identity(cert: &Path, key: &Path, ca: &Path) -> Result<NodeIdentity,
         path: cert.to_owned(),
         source,
     })?;
-    let key_pem = keyfile::read_private(key)?;
-    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|_| TlsLoadError::BadKey {
-        path: key.to_owned(),
+    let key = crypto::read_private_key(key).map_err(|e| match e {
+        PrivateKeyError::KeyFile(e) => TlsLoadError::KeyFile(e),
+        PrivateKeyError::Unusable { path } => TlsLoadError::BadKey { path },
     })?;
     let ca = read_certs(ca)?.remove(0);
     Ok(NodeIdentity {

@@ -7,10 +7,10 @@ use std::path::Path;
 use clap::{ArgGroup, Args};
 use concord_proto::v1 as pb;
 
-use super::license::{
-    connect, hits_table, parse_item, print_license, required, HitOut, LicenseOut,
-};
+use super::fields::{parse_item, required};
+use super::view::{hits_table, print_license, HitOut, LicenseOut};
 use crate::client::rpc_error;
+use crate::client::Clients;
 use crate::cmd::records;
 use crate::exit::CliError;
 use crate::output::{print_json, print_text, OutputFormat, Table};
@@ -127,7 +127,7 @@ pub async fn amend(
 ) -> Result<(), CliError> {
     let request = amend_request(&a)?;
     let profile = Profile::required(profile)?;
-    let mut client = connect(&profile).await?;
+    let mut client = Clients::connect(&profile).await?.licensing;
     let license = client
         .amend_license(request)
         .await
@@ -148,7 +148,7 @@ pub async fn resubmit(
 ) -> Result<(), CliError> {
     required("--rationale", &rationale)?;
     let profile = Profile::required(profile)?;
-    let mut client = connect(&profile).await?;
+    let mut client = Clients::connect(&profile).await?.licensing;
     let license = client
         .resubmit_license(pb::LicenseActionRequest {
             id: id.trim().to_owned(),
@@ -167,7 +167,7 @@ pub async fn countersign(
 ) -> Result<(), CliError> {
     required("--rationale", &a.rationale)?;
     let profile = Profile::required(profile)?;
-    let mut client = connect(&profile).await?;
+    let mut client = Clients::connect(&profile).await?.licensing;
     let license = client
         .countersign_decision(pb::CountersignRequest {
             id: a.id.trim().to_owned(),
@@ -193,7 +193,7 @@ pub async fn dispose(
 ) -> Result<(), CliError> {
     required("--rationale", &a.rationale)?;
     let profile = Profile::required(profile)?;
-    let mut client = connect(&profile).await?;
+    let mut client = Clients::connect(&profile).await?.licensing;
     let license = client
         .dispose_hit(pb::DisposeHitRequest {
             license_id: a.id.trim().to_owned(),
@@ -231,7 +231,7 @@ pub async fn dispose(
 /// Decisions waiting for a second officer, oldest first.
 pub async fn pending(profile: Option<&Path>, output: OutputFormat) -> Result<(), CliError> {
     let profile = Profile::required(profile)?;
-    let client = connect(&profile).await?;
+    let client = Clients::connect(&profile).await?.licensing;
     let request = pb::ListLicensesRequest {
         pending_countersignature: true,
         ..Default::default()

@@ -1,0 +1,177 @@
+//! `concord audit verify`: the node recomputes its chain and checkpoints
+//! (and, with witnesses, compares what its peers hold).
+
+use std::path::Path;
+
+use concord_proto::v1 as pb;
+use serde::Serialize;
+
+use crate::client::{rpc_error, Clients};
+use crate::exit::{CliError, ErrorKind};
+use crate::output::{key_values, or_dash, print_json, print_text, yes_no, OutputFormat, Table};
+use crate::profile::Profile;
+
+#[derive(Debug, Serialize)]
+pub struct VerifyView {
+    pub ok: bool,
+    pub entries: u64,
+    pub head_hash: Option<String>,
+    pub checkpoints: u32,
+    /// The first entry found broken; null when the chain itself is intact.
+    pub first_broken_seq: Option<u64>,
+    pub reason: Option<String>,
+    pub witnesses: Vec<WitnessView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WitnessView {
+    pub peer: String,
+    pub checkpoints: u32,
+    pub ok: bool,
+    pub detail: String,
+}
+
+impl From<&pb::AuditVerifyResponse> for VerifyView {
+    fn from(r: &pb::AuditVerifyResponse) -> Self {
+        VerifyView {
+            ok: r.ok,
+            entries: r.entries,
+            head_hash: Some(r.head_hash_hex.clone()).filter(|h| !h.is_empty()),
+            checkpoints: r.checkpoints,
+            first_broken_seq: Some(r.first_broken_seq).filter(|s| *s > 0),
+            reason: Some(r.reason.clone()).filter(|s| !s.is_empty()),
+            witnesses: r
+                .witnesses
+                .iter()
+                .map(|w| WitnessView {
+                    peer: w.peer.clone(),
+                    checkpoints: w.checkpoints,
+                    ok: w.ok,
+                    detail: w.detail.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl VerifyView {
+    pub fn render(&self, with_witnesses: bool) -> String {
+        let title = if self.ok {
+            "Audit trail intact"
+        } else {
+            "Audit trail BROKEN"
+        };
+        let mut pairs = vec![
+            ("entries", self.entries.to_string()),
+            ("head", self.head_hash.clone().unwrap_or_else(|| "-".into())),
+            ("checkpoints", self.checkpoints.to_string()),
+        ];
+        if let Some(seq) = self.first_broken_seq {
+            pairs.push(("first broken entry", seq.to_string()));
+        }
+        if let Some(reason) = &self.reason {
+            pairs.push(("reason", reason.clone()));
+        }
+        let mut out = key_values(title, &pairs);
+        if with_witnesses {
+            out.push('\n');
+            if self.witnesses.is_empty() {
+                out.push_str("Witnesses\n  no peers registered\n");
+            } else {
+                let mut table = Table::new(["PEER", "CHECKPOINTS HELD", "OK", "DETAIL"]);
+                for w in &self.witnesses {
+                    table.row([
+                        w.peer.clone(),
+                        w.checkpoints.to_string(),
+                        yes_no(w.ok).to_owned(),
+                        or_dash(&w.detail),
+                    ]);
+                }
+                out.push_str("Witnesses\n");
+                out.push_str(&table.render());
+                let unchecked = self
+                    .witnesses
+                    .iter()
+                    .filter(|w| !w.ok && w.checkpoints == 0)
+                    .count();
+                if unchecked > 0 {
+                    out.push_str(&format!(
+                        "Note: {unchecked} of {} peers could not be asked; their copies were not checked.\n",
+                        self.witnesses.len()
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// The one-line failure, naming the first broken entry or the witness.
+    pub fn failure(&self) -> Option<CliError> {
+        if self.ok {
+            return None;
+        }
+        let reason = self.reason.clone().unwrap_or_else(|| "unknown".into());
+        let message = match self.first_broken_seq {
+            Some(seq) => format!("audit chain broken at entry {seq}: {reason}"),
+            None => format!("audit trail contradicts a witness: {reason}"),
+        };
+        Some(CliError::new(ErrorKind::FailedPrecondition, message))
+    }
+}
+
+pub async fn verify(
+    profile: Option<&Path>,
+    with_witnesses: bool,
+    output: OutputFormat,
+) -> Result<(), CliError> {
+    let profile = Profile::required(profile)?;
+    let mut client = Clients::connect(&profile).await?.admin;
+    let resp = client
+        .audit_verify(pb::AuditVerifyRequest { with_witnesses })
+        .await
+        .map_err(|s| rpc_error("AuditVerify", &profile, &s))?
+        .into_inner();
+    let view = VerifyView::from(&resp);
+    match output {
+        OutputFormat::Json => print_json(&view)?,
+        OutputFormat::Table => print_text(&view.render(with_witnesses))?,
+    }
+    match view.failure() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_failures_are_one_line_errors_naming_the_entry() {
+        let view = VerifyView::from(&pb::AuditVerifyResponse {
+            ok: false,
+            entries: 9,
+            first_broken_seq: 6,
+            reason: "content does not match its hash (edited)".into(),
+            ..Default::default()
+        });
+        let err = view.failure().unwrap();
+        assert_eq!(err.exit_code(), 9);
+        assert_eq!(
+            err.line(),
+            "concord: failed-precondition: audit chain broken at entry 6: content does not match its hash (edited)"
+        );
+        let witness = VerifyView::from(&pb::AuditVerifyResponse {
+            ok: false,
+            reason: "witness FR: audit entry 8: entries were deleted".into(),
+            ..Default::default()
+        });
+        assert!(witness.failure().unwrap().message.contains("witness FR"));
+        assert!(VerifyView::from(&pb::AuditVerifyResponse {
+            ok: true,
+            ..Default::default()
+        })
+        .failure()
+        .is_none());
+    }
+}
