@@ -425,3 +425,116 @@ async fn an_export_verifies_offline_and_tampering_is_named() {
     assert_eq!(report["first_seq"], 3, "{report}");
     assert_eq!(report["entries"], 3, "{report}");
 }
+
+/// Reads varint-prefixed byte strings from a postcard-encoded value.
+fn take_bytes<'a>(raw: &'a [u8], at: &mut usize) -> &'a [u8] {
+    let (mut len, mut shift) = (0usize, 0);
+    loop {
+        let b = raw[*at];
+        *at += 1;
+        len |= usize::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    let bytes = &raw[*at..*at + len];
+    *at += len;
+    bytes
+}
+
+fn replace_all(raw: &mut [u8], old: &[u8], new: &[u8]) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i + old.len() <= raw.len() {
+        if &raw[i..i + old.len()] == old {
+            raw[i..i + old.len()].copy_from_slice(new);
+            n += 1;
+            i += old.len();
+        } else {
+            i += 1;
+        }
+    }
+    n
+}
+
+/// Reads trust the digest a record's index kept when it was verified on
+/// its way in; someone with disk access who edits an envelope and every
+/// index that names its digest makes reads show it valid. `audit verify
+/// --records` verifies every envelope in full and names it.
+#[tokio::test]
+async fn a_record_forged_in_the_store_is_found_by_verifying_records_in_full() {
+    let mut fed = Federation::start(&["DE", "FR"]).await.unwrap();
+    let de = fed.dir("DE").clone();
+    let admin = de.admin_profile();
+    let analyst = de.issue("analyst", "ana");
+    let id = raise_alert(&analyst, "first");
+    raise_alert(&analyst, "second");
+    let clean = json(&admin, &["audit", "verify", "--records"]);
+    assert_eq!(clean["ok"], true, "{clean}");
+    assert_eq!(clean["records_checked"], 2, "{clean}");
+    assert_eq!(clean["invalid_records"], 0, "{clean}");
+
+    assert!(fed.take("DE").terminate().await.unwrap().success());
+    {
+        let db = sled::open(de.dir.join("data")).unwrap();
+        let envelopes = db.open_tree("envelopes").unwrap();
+        let (key, value) = envelopes
+            .iter()
+            .flatten()
+            .find(|(_, v)| v.windows(id.len()).any(|w| w == id.as_bytes()))
+            .expect("the alert's envelope");
+        let mut raw = value.to_vec();
+        // Value: format byte, then header, body and signature as byte strings.
+        let mut at = 1;
+        let header_at = at;
+        let header = take_bytes(&raw, &mut at).to_vec();
+        take_bytes(&raw, &mut at);
+        let sig_start = at + 1;
+        let signature = take_bytes(&raw, &mut at).to_vec();
+        assert_eq!(
+            signature.len(),
+            64,
+            "layout as expected (header at {header_at})"
+        );
+        let digest = |sig: &[u8]| {
+            let mut all = header.clone();
+            all.extend_from_slice(sig);
+            concord_node::crypto::sha256(&all)
+        };
+        let old = digest(&signature);
+        raw[sig_start + 10] ^= 0x01;
+        let new = digest(&raw[sig_start..sig_start + 64]);
+        envelopes.insert(key, raw).unwrap();
+        let mut replaced = 0;
+        for tree in ["record_index", "current_versions", "newest_first"] {
+            let t = db.open_tree(tree).unwrap();
+            for (k, v) in t.iter().flatten() {
+                let mut v = v.to_vec();
+                let n = replace_all(&mut v, &old, &new);
+                if n > 0 {
+                    replaced += n;
+                    t.insert(k, v).unwrap();
+                }
+            }
+        }
+        assert_eq!(replaced, 3, "the digest is kept in three indexes");
+        db.flush().unwrap();
+    }
+    fed.restart(&de).await.unwrap();
+
+    let shown = json(&analyst, &["alert", "show", &id]);
+    assert_eq!(
+        shown["versions"][0]["signature_valid"], true,
+        "reads trust the recorded digest: {shown}"
+    );
+    let chain = json(&admin, &["audit", "verify"]);
+    assert_eq!(chain["ok"], true, "the audit chain itself is untouched");
+    let out = cli(&admin, &["audit", "verify", "--records"]);
+    assert_eq!(out.status.code(), Some(9), "{}", stderr(&out));
+    let line = stderr(&out);
+    assert!(
+        line.contains("1 held records do not verify") && line.contains(&format!("{id} v1")),
+        "{line}"
+    );
+}

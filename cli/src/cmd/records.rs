@@ -80,7 +80,10 @@ pub struct RecordOut {
     pub version: u32,
     pub seq: u64,
     pub recipients: Vec<String>,
-    /// The node's re-verification of the issuer's signature when it answered.
+    /// Whether the issuer's signature holds: verified in full when the node
+    /// stored these bytes, and checked against that when it answered (the
+    /// body, the key's validity, the stored digest); `audit verify
+    /// --records` verifies every envelope in full again.
     pub signature_valid: bool,
     /// Why the signature did not verify; null when valid.
     pub signature_error: Option<String>,

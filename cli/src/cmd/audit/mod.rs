@@ -25,6 +25,11 @@ pub enum AuditCommand {
         /// witness, and check them against the chain.
         #[arg(long)]
         with_witnesses: bool,
+        /// Also verify every held record envelope in full against its
+        /// issuer's keys (reads trust the digest recorded when a record was
+        /// verified on arrival; this finds a store edited behind the node's back).
+        #[arg(long)]
+        records: bool,
     },
     /// Write the audit trail to a JSON Lines file for an auditor (admin).
     Export {
@@ -62,9 +67,10 @@ pub async fn run(
     output: OutputFormat,
 ) -> Result<(), CliError> {
     match cmd {
-        AuditCommand::Verify { with_witnesses } => {
-            verify::verify(profile, with_witnesses, output).await
-        }
+        AuditCommand::Verify {
+            with_witnesses,
+            records,
+        } => verify::verify(profile, with_witnesses, records, output).await,
         AuditCommand::Export {
             out,
             since,

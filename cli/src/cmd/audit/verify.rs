@@ -21,6 +21,10 @@ pub struct VerifyView {
     pub first_broken_seq: Option<u64>,
     pub reason: Option<String>,
     pub witnesses: Vec<WitnessView>,
+    /// With --records: envelopes verified in full, and those that failed.
+    pub records_checked: Option<u64>,
+    pub invalid_records: Option<u64>,
+    pub invalid_record_details: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -50,6 +54,9 @@ impl From<&pb::AuditVerifyResponse> for VerifyView {
                     detail: w.detail.clone(),
                 })
                 .collect(),
+            records_checked: Some(r.records_checked).filter(|n| *n > 0),
+            invalid_records: Some(r.invalid_records).filter(|_| r.records_checked > 0),
+            invalid_record_details: r.invalid_record_details.clone(),
         }
     }
 }
@@ -58,6 +65,8 @@ impl VerifyView {
     pub fn render(&self, with_witnesses: bool) -> String {
         let title = if self.ok {
             "Audit trail intact"
+        } else if self.first_broken_seq.is_none() && self.invalid_records.unwrap_or(0) > 0 {
+            "Audit trail intact, held records INVALID"
         } else {
             "Audit trail BROKEN"
         };
@@ -72,7 +81,17 @@ impl VerifyView {
         if let Some(reason) = &self.reason {
             pairs.push(("reason", reason.clone()));
         }
+        if let Some(checked) = self.records_checked {
+            pairs.push(("records verified", checked.to_string()));
+            pairs.push((
+                "records invalid",
+                self.invalid_records.unwrap_or(0).to_string(),
+            ));
+        }
         let mut out = key_values(title, &pairs);
+        for detail in &self.invalid_record_details {
+            out.push_str(&format!("  invalid: {detail}\n"));
+        }
         if with_witnesses {
             out.push('\n');
             if self.witnesses.is_empty() {
@@ -111,7 +130,14 @@ impl VerifyView {
             return None;
         }
         let reason = self.reason.clone().unwrap_or_else(|| "unknown".into());
+        let invalid = self.invalid_records.unwrap_or(0);
         let message = match self.first_broken_seq {
+            None if invalid > 0 => format!(
+                "{invalid} held records do not verify against their issuers' keys; first: {}",
+                self.invalid_record_details
+                    .first()
+                    .map_or("-", String::as_str)
+            ),
             Some(seq) => format!("audit chain broken at entry {seq}: {reason}"),
             None => format!("audit trail contradicts a witness: {reason}"),
         };
@@ -122,12 +148,16 @@ impl VerifyView {
 pub async fn verify(
     profile: Option<&Path>,
     with_witnesses: bool,
+    with_records: bool,
     output: OutputFormat,
 ) -> Result<(), CliError> {
     let profile = Profile::required(profile)?;
     let mut client = Clients::connect(&profile).await?.admin;
     let resp = client
-        .audit_verify(pb::AuditVerifyRequest { with_witnesses })
+        .audit_verify(pb::AuditVerifyRequest {
+            with_witnesses,
+            with_records,
+        })
         .await
         .map_err(|s| rpc_error("AuditVerify", &profile, &s))?
         .into_inner();
@@ -167,6 +197,19 @@ mod tests {
             ..Default::default()
         });
         assert!(witness.failure().unwrap().message.contains("witness FR"));
+        let records = VerifyView::from(&pb::AuditVerifyResponse {
+            ok: false,
+            entries: 9,
+            records_checked: 4,
+            invalid_records: 1,
+            invalid_record_details: vec!["FR-A-3 v1: signature does not verify".into()],
+            ..Default::default()
+        });
+        assert_eq!(
+            records.failure().unwrap().line(),
+            "concord: failed-precondition: 1 held records do not verify against their issuers' keys; first: FR-A-3 v1: signature does not verify"
+        );
+        assert!(records.render(false).contains("records invalid"));
         assert!(VerifyView::from(&pb::AuditVerifyResponse {
             ok: true,
             ..Default::default()
