@@ -291,7 +291,7 @@ async fn concurrent_audited_writes_from_every_module_never_fork_the_chain() {
         let (revocations, admin) = (revocations.clone(), admin.clone());
         writers.spawn(async move {
             let officer =
-                Caller::new(admin.jurisdiction.clone(), Role::Officer, &format!("o{t}")).unwrap();
+                Caller::new(admin.jurisdiction.clone(), Role::Officer, format!("o{t}")).unwrap();
             revocations
                 .revoke(
                     &admin,
@@ -322,7 +322,7 @@ async fn concurrent_audited_writes_from_every_module_never_fork_the_chain() {
             let entries = vec![WatchlistEntry::new(
                 "1",
                 EntityType::Entity,
-                &format!("ACME TRADING {t}"),
+                format!("ACME TRADING {t}"),
             )];
             screening
                 .import("DE/admin/ada", &format!("list-{t}"), "csv", entries)
