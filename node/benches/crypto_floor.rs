@@ -60,11 +60,11 @@ fn header() -> EnvelopeHeader {
 fn bench(c: &mut Criterion) {
     let signer = RecordSigner::from_pkcs8(&RecordSigner::generate_pkcs8().unwrap()).unwrap();
     let record = Record::Alert(alert());
-    let sealed = SignedEnvelope::seal(&signer, header(), &record);
+    let sealed = SignedEnvelope::seal(&signer, header(), &record).unwrap();
     let mut g = c.benchmark_group("envelope");
     g.throughput(Throughput::Elements(1));
     g.bench_function("seal (encode + sha256 + ed25519 sign)", |b| {
-        b.iter(|| SignedEnvelope::seal(&signer, header(), &record))
+        b.iter(|| SignedEnvelope::seal(&signer, header(), &record).unwrap())
     });
     g.bench_function("open (ed25519 verify + sha256 + decode)", |b| {
         b.iter(|| sealed.open(signer.public_key()).unwrap())

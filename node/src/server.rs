@@ -78,6 +78,12 @@ pub enum StartError {
     },
     #[error("server: {0}")]
     Serve(#[from] tonic::transport::Error),
+    /// The task running the node panicked or was cancelled, so it never
+    /// reached its orderly shutdown.
+    #[error(
+        "the node stopped abnormally ({0}) before its orderly shutdown; the log names the cause"
+    )]
+    NodeTask(#[source] tokio::task::JoinError),
 }
 
 /// A started node.
@@ -93,7 +99,7 @@ impl NodeHandle {
     pub async fn wait(self) -> Result<(), StartError> {
         self.task
             .await
-            .unwrap_or_else(|e| Err(StartError::Reflection(format!("node task failed: {e}"))))
+            .unwrap_or_else(|e| Err(StartError::NodeTask(e)))
     }
 }
 
@@ -583,5 +589,33 @@ async fn checkpoint_periodically(
         if stopping_now {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicked_node_task_is_reported_as_such() {
+        let handle = NodeHandle {
+            local_addr: SocketAddr::from(([127, 0, 0, 1], 1)),
+            metrics_addr: None,
+            task: tokio::spawn(async {
+                let stop = true;
+                if stop {
+                    panic!("a task of the node failed");
+                }
+                Ok(())
+            }),
+        };
+        let err = handle.wait().await.unwrap_err();
+        assert!(matches!(err, StartError::NodeTask(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("stopped abnormally") && text.contains("panicked"),
+            "{text}"
+        );
+        assert!(!text.contains("reflection"), "{text}");
     }
 }

@@ -142,8 +142,13 @@ pub fn rotate(
             })
         }
     }
+    // Encoded before anything is written: a failure leaves the old state.
+    let text = retired_keys_to_toml(&keys).map_err(|source| SigningKeysError::RetiredFile {
+        path: retired.to_owned(),
+        source,
+    })?;
     keyfile::write_private(&pending, &pkcs8)?;
-    write_atomically(retired, retired_keys_to_toml(&keys).as_bytes())?;
+    write_atomically(retired, text.as_bytes())?;
     std::fs::rename(&pending, key).map_err(|source| SigningKeysError::Io {
         path: key.to_owned(),
         source,
@@ -258,7 +263,7 @@ mod tests {
         // The retired list was written but the swap did not happen.
         keyfile::write_private(&pending_path(&key), &pkcs8).unwrap();
         let keys = vec![RetiredKey::handover(&old, "DE", new.public_key(), 5)];
-        std::fs::write(&retired, retired_keys_to_toml(&keys)).unwrap();
+        std::fs::write(&retired, retired_keys_to_toml(&keys).unwrap()).unwrap();
         let err = load(&key, &retired, "DE").unwrap_err().to_string();
         assert!(err.contains("interrupted rotation"), "{err}");
         std::fs::rename(pending_path(&key), &key).unwrap();

@@ -34,6 +34,8 @@ pub enum TrustBundleError {
         field: &'static str,
         problem: String,
     },
+    #[error("cannot write the {what} as TOML: {reason}")]
+    Encode { what: &'static str, reason: String },
 }
 
 /// The file form: hex key, plus the key id for a human to compare out of band.
@@ -112,7 +114,7 @@ pub fn retired_keys_from_toml(text: &str) -> Result<Vec<RetiredKey>, TrustBundle
 }
 
 /// The retired-keys file form of `keys`.
-pub fn retired_keys_to_toml(keys: &[RetiredKey]) -> String {
+pub fn retired_keys_to_toml(keys: &[RetiredKey]) -> Result<String, TrustBundleError> {
     #[derive(Serialize)]
     struct RetiredFile {
         retired_signing_keys: Vec<RetiredKeyFile>,
@@ -120,8 +122,13 @@ pub fn retired_keys_to_toml(keys: &[RetiredKey]) -> String {
     let file = RetiredFile {
         retired_signing_keys: keys.iter().map(RetiredKeyFile::from_key).collect(),
     };
-    let body = toml::to_string(&file).unwrap_or_default();
-    format!("# Concord record-signing keys retired by rotation, oldest first (public data)\n{body}")
+    let body = toml::to_string(&file).map_err(|e| TrustBundleError::Encode {
+        what: "retired signing keys",
+        reason: e.to_string(),
+    })?;
+    Ok(format!(
+        "# Concord record-signing keys retired by rotation, oldest first (public data)\n{body}"
+    ))
 }
 
 impl TrustBundle {
@@ -176,7 +183,7 @@ impl TrustBundle {
         }
     }
 
-    pub fn to_toml(&self) -> String {
+    pub fn to_toml(&self) -> Result<String, TrustBundleError> {
         let file = BundleFile {
             jurisdiction: self.jurisdiction.to_string(),
             endpoint: self.endpoint.clone(),
@@ -189,12 +196,16 @@ impl TrustBundle {
                 .map(RetiredKeyFile::from_key)
                 .collect(),
         };
-        // Serializing plain strings into TOML cannot fail.
-        let body = toml::to_string(&file).unwrap_or_default();
-        format!(
+        // An empty file in place of a bundle would be handed to partners
+        // as if it were one: a failure is an error.
+        let body = toml::to_string(&file).map_err(|e| TrustBundleError::Encode {
+            what: "trust bundle",
+            reason: e.to_string(),
+        })?;
+        Ok(format!(
             "# Concord trust bundle for jurisdiction {}\n{body}",
             self.jurisdiction
-        )
+        ))
     }
 
     pub fn from_toml(text: &str) -> Result<Self, TrustBundleError> {
@@ -266,7 +277,7 @@ mod tests {
     #[test]
     fn round_trips_through_toml() {
         let b = bundle();
-        assert_eq!(TrustBundle::from_toml(&b.to_toml()).unwrap(), b);
+        assert_eq!(TrustBundle::from_toml(&b.to_toml().unwrap()).unwrap(), b);
     }
 
     #[test]
@@ -279,10 +290,11 @@ mod tests {
             &b.signing_public_key,
             1_000,
         )];
-        let text = b.to_toml();
+        let text = b.to_toml().unwrap();
         assert_eq!(TrustBundle::from_toml(&text).unwrap(), b);
         assert_eq!(
-            retired_keys_from_toml(&retired_keys_to_toml(&b.retired_signing_keys)).unwrap(),
+            retired_keys_from_toml(&retired_keys_to_toml(&b.retired_signing_keys).unwrap())
+                .unwrap(),
             b.retired_signing_keys
         );
         // Moving the retirement later would let the old key sign for longer.
@@ -296,7 +308,7 @@ mod tests {
     #[test]
     fn rejects_tampered_or_broken_bundles() {
         let b = bundle();
-        let text = b.to_toml();
+        let text = b.to_toml().unwrap();
         let wrong_key = text.replace(&hex::encode(&b.signing_public_key), &hex::encode([7u8; 32]));
         assert!(TrustBundle::from_toml(&wrong_key)
             .unwrap_err()

@@ -47,7 +47,7 @@ fn sealed(s: &RecordSigner) -> SignedEnvelope {
         previous: None,
         expires_at_unix_ms: None,
     };
-    SignedEnvelope::seal(s, header, &Record::Alert(alert))
+    SignedEnvelope::seal(s, header, &Record::Alert(alert)).unwrap()
 }
 
 proptest! {

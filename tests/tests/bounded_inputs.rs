@@ -51,7 +51,7 @@ fn fr_alert(key: &concord_node::crypto::RecordSigner, seq: u64, summary: &str) -
         previous: None,
         expires_at_unix_ms: None,
     };
-    let e = SignedEnvelope::seal(key, header, &Record::Alert(alert));
+    let e = SignedEnvelope::seal(key, header, &Record::Alert(alert)).unwrap();
     Envelope {
         header: e.header,
         body: e.body,

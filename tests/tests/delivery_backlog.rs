@@ -133,7 +133,7 @@ async fn a_refused_push_shows_at_the_issuer() {
         previous: None,
         expires_at_unix_ms: None,
     };
-    let e = SignedEnvelope::seal(&de_key, header, &Record::Alert(alert));
+    let e = SignedEnvelope::seal(&de_key, header, &Record::Alert(alert)).unwrap();
     let mut de_to_fr = federation_client(node_credentials(de, fr).channel(true).await.unwrap());
     push_raw(
         &mut de_to_fr,

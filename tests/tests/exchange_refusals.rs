@@ -61,7 +61,7 @@ fn seal(signer: &RecordSigner, alert: RiskAlert, seq: u64, recipients: &[&str]) 
         previous: None,
         expires_at_unix_ms: alert.expires_at_unix_ms,
     };
-    SignedEnvelope::seal(signer, header, &Record::Alert(alert))
+    SignedEnvelope::seal(signer, header, &Record::Alert(alert)).unwrap()
 }
 
 async fn push(

@@ -152,7 +152,7 @@ async fn a_peer_with_its_own_key_cannot_squat_ids_hijack_threads_or_poison_curso
     for (n, id) in [(0, real_id.clone()), (1, format!("DE-C-{}", next + 1))] {
         let mut h = header("JP", RecordKind::Consultation, &id, 1000 + n, &["FR"]);
         h.issued_at_unix_ms = 1_000;
-        let e = SignedEnvelope::seal(&jp_key, h, &breach("JP", &id, 1_000));
+        let e = SignedEnvelope::seal(&jp_key, h, &breach("JP", &id, 1_000)).unwrap();
         let err = push(&mut jp_to_fr, &e).await.unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument, "{id}: {err:?}");
         assert!(err.message().contains("not an id of issuer JP"), "{err:?}");
@@ -163,7 +163,8 @@ async fn a_peer_with_its_own_key_cannot_squat_ids_hijack_threads_or_poison_curso
         &jp_key,
         header("JP", RecordKind::Denial, "DE-D-900", 1002, &["FR"]),
         &denial("JP", "DE-D-900"),
-    );
+    )
+    .unwrap();
     assert_eq!(
         push(&mut jp_to_fr, &e).await.unwrap_err().code(),
         Code::InvalidArgument
@@ -172,7 +173,8 @@ async fn a_peer_with_its_own_key_cannot_squat_ids_hijack_threads_or_poison_curso
         &jp_key,
         header("JP", RecordKind::Denial, "JP-D-1003", 1003, &["FR"]),
         &denial("JP", "JP-D-1003"),
-    );
+    )
+    .unwrap();
     push(&mut jp_to_fr, &own).await.unwrap();
     let fr_officer = fr.issue("officer", "olli");
     let shown = json_as(&fr_officer, &["denial", "show", "JP-D-1003"]);
@@ -201,23 +203,26 @@ async fn a_peer_with_its_own_key_cannot_squat_ids_hijack_threads_or_poison_curso
     let far = {
         let mut h = header("JP", RecordKind::Denial, "JP-D-1004", 1004, &["FR"]);
         h.issued_at_unix_ms = 32_503_680_000_000; // year 3000
-        SignedEnvelope::seal(&jp_key, h, &denial("JP", "JP-D-1004"))
+        SignedEnvelope::seal(&jp_key, h, &denial("JP", "JP-D-1004")).unwrap()
     };
     let zero = SignedEnvelope::seal(
         &jp_key,
         header("JP", RecordKind::Denial, "JP-D-1005", 0, &["FR"]),
         &denial("JP", "JP-D-1005"),
-    );
+    )
+    .unwrap();
     let max = SignedEnvelope::seal(
         &jp_key,
         header("JP", RecordKind::Denial, "JP-D-1006", u64::MAX, &["FR"]),
         &denial("JP", "JP-D-1006"),
-    );
+    )
+    .unwrap();
     let good = SignedEnvelope::seal(
         &jp_key,
         header("JP", RecordKind::Denial, "JP-D-1007", 1007, &["FR"]),
         &denial("JP", "JP-D-1007"),
-    );
+    )
+    .unwrap();
     let mut long_header = good.header.clone();
     long_header.push(0);
     let trailing_header = seal_bytes(&jp_key, long_header, good.body.clone());

@@ -6,7 +6,8 @@
 //!   holds (who names sled, ring, private-key parsing, prost types, peer
 //!   clients, ...), and every invariant the document states is either
 //!   checked here or listed as not grep-checkable, so the map cannot drift
-//!   from the code without a red test.
+//!   from the code without a red test;
+//! - the audited-write protocol is written once, inside `audit`.
 //!
 //! Unit tests (`tests.rs` files and `#[cfg(test)] mod tests` blocks) may
 //! reach anywhere and are not read.
@@ -126,6 +127,55 @@ fn the_node_module_graph_has_no_cycle() {
             cycle.join(" -> ")
         );
     }
+}
+
+/// Where `text` opens an audit append by hand or names the append's type:
+/// (line number, line) for every hit.
+fn hand_written_audit_steps(text: &str) -> Vec<(usize, String)> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let code = line.split("//").next().unwrap_or("");
+            code.contains(".begin()") || code.contains("AuditTx")
+        })
+        .map(|(i, line)| (i + 1, line.trim().to_owned()))
+        .collect()
+}
+
+#[test]
+fn only_the_audit_module_opens_an_audit_append() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../node/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(files.len() > 50, "the node's files were not found");
+    let mut found = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(&src).unwrap();
+        if rel.starts_with("audit") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in hand_written_audit_steps(&text) {
+            found.push(format!("node/src/{}:{n}: {line}", rel.display()));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "audited writes go through AuditLog::commit (or commit_with, commit_releasing); \
+         these open the audit log's append by hand:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_audit_step_check_sees_hand_written_steps() {
+    let text = "let mut tx = self.audit.begin().await;\nfn f(tx: &mut AuditTx) {}\n\
+                // audit.begin() in a comment\nself.audit.commit(batch, [a]).await?;\n";
+    let hits: Vec<usize> = hand_written_audit_steps(text)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(hits, vec![1, 2]);
 }
 
 #[test]

@@ -908,7 +908,8 @@ pub fn trust_bundle(dir: &Path) -> Result<TrustBundle, CliError> {
 
 pub fn export_trust(args: &ExportTrustArgs) -> Result<ExportReport, CliError> {
     let bundle = trust_bundle(&args.dir)?;
-    std::fs::write(&args.out, bundle.to_toml())
+    let text = bundle.to_toml().map_err(CliError::config)?;
+    std::fs::write(&args.out, text)
         .map_err(|e| CliError::config(format!("cannot write {}: {e}", args.out.display())))?;
     Ok(ExportReport {
         jurisdiction: bundle.jurisdiction.to_string(),

@@ -185,7 +185,8 @@ impl FederationService for FederationApi {
             .witnessed_for(peer.as_str())?
             .iter()
             .map(Checkpoint::to_bytes)
-            .collect();
+            .collect::<Result<_, _>>()
+            .map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(pb::GetWitnessedResponse { checkpoints }))
     }
 

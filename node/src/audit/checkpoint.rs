@@ -11,6 +11,13 @@ use crate::crypto::{key_id, verify_signature, RecordSigner};
 
 pub const CHECKPOINT_TAG: &[u8] = b"concord.v1.audit-checkpoint\0";
 
+#[derive(Debug, thiserror::Error)]
+#[error("cannot encode the audit checkpoint at {count} entries: {reason}")]
+pub struct CheckpointEncodeError {
+    pub count: u64,
+    pub reason: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
     pub jurisdiction: String,
@@ -93,10 +100,13 @@ impl Checkpoint {
 }
 
 impl Checkpoint {
-    /// Wire form for witnesses.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        // postcard cannot fail on this plain struct.
-        postcard::to_stdvec(self).unwrap_or_default()
+    /// Wire form for witnesses and the file kept beside the store; an
+    /// encoding failure is an error, never empty bytes in its place.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, CheckpointEncodeError> {
+        postcard::to_stdvec(self).map_err(|e| CheckpointEncodeError {
+            count: self.count,
+            reason: e.to_string(),
+        })
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {

@@ -13,7 +13,7 @@ pub mod export;
 use std::sync::{Arc, Mutex};
 
 pub use chain::{entry_hash, AuditEntry, Broken};
-pub use checkpoint::{Checkpoint, CHECKPOINT_TAG};
+pub use checkpoint::{Checkpoint, CheckpointEncodeError, CHECKPOINT_TAG};
 
 use crate::clock::now_unix_ms;
 use crate::crypto::RecordSigner;
@@ -257,12 +257,13 @@ impl AuditLog {
             head.hash,
             now_unix_ms(),
         );
+        let bytes = c.to_bytes().map_err(|e| Error::Internal(e.to_string()))?;
         let mut batch = self.store.batch();
         batch.put(&self.checkpoints, head.seq.to_be_bytes(), &c)?;
         self.store.commit(batch).await?;
         // Outside the store's files too: `verify` must notice a store that
         // lost entries together with the checkpoints that covered them.
-        let (store, bytes) = (self.store.clone(), c.to_bytes());
+        let store = self.store.clone();
         let kept =
             tokio::task::spawn_blocking(move || store.put_sidecar(LATEST_CHECKPOINT, &bytes))
                 .await

@@ -198,14 +198,17 @@ async fn a_failed_commit_writes_nothing_and_leaves_the_head() {
     assert_eq!(log.verify().unwrap().entries, 4);
 }
 
-/// Every module's audited writes at once, through `AuditLog::commit`: the
-/// chain stays one chain, with every action's write beside its entry.
+/// Audited writes from many modules at once (peers, exchange, revocations,
+/// licensing, screening, and direct commits with seq-derived keys or a
+/// failing closure): the chain stays one chain, contiguous, with every
+/// action's write beside its entry.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_audited_writes_from_every_module_never_fork_the_chain() {
     use crate::crypto::{CertificateAuthority, Validity};
     use crate::exchange::records::{AlertCategory, Severity, Subjects};
     use crate::exchange::{AlertDraft, Distribution, Exchange, RecordFilter, RecordKind};
     use crate::identity::{Caller, Jurisdiction, Role};
+    use crate::licensing::{Licensing, PartyDraft};
     use crate::peers::PeerDirectory;
     use crate::revocations::{Revocations, Target};
     use crate::screening::{EntityType, Screening, WatchlistEntry};
@@ -235,6 +238,9 @@ async fn concurrent_audited_writes_from_every_module_never_fork_the_chain() {
     );
     let revocations = Arc::new(Revocations::open(store.clone(), audit.clone()).unwrap());
     let screening = Arc::new(Screening::open(store.clone(), audit.clone(), 0.85).unwrap());
+    let licensing = Arc::new(
+        Licensing::open(store.clone(), de.clone(), exchange.clone(), audit.clone()).unwrap(),
+    );
     let marks = marks(&store);
     let bundle = |code: &str| {
         let j: Jurisdiction = code.parse().unwrap();
@@ -253,6 +259,7 @@ async fn concurrent_audited_writes_from_every_module_never_fork_the_chain() {
     let before = audit.count().await;
     let admin = Caller::new(de.clone(), Role::Admin, "ada").unwrap();
     let analyst = Caller::new(de.clone(), Role::Analyst, "ana").unwrap();
+    let officer = Caller::new(de.clone(), Role::Officer, "oli").unwrap();
     let new_peers = ["IT", "JP", "NL", "PL"];
 
     let mut writers = tokio::task::JoinSet::new();
@@ -284,7 +291,7 @@ async fn concurrent_audited_writes_from_every_module_never_fork_the_chain() {
         let (revocations, admin) = (revocations.clone(), admin.clone());
         writers.spawn(async move {
             let officer =
-                Caller::new(admin.jurisdiction.clone(), Role::Officer, &format!("o{t}")).unwrap();
+                Caller::new(admin.jurisdiction.clone(), Role::Officer, format!("o{t}")).unwrap();
             revocations
                 .revoke(
                     &admin,
@@ -295,12 +302,27 @@ async fn concurrent_audited_writes_from_every_module_never_fork_the_chain() {
                 .await
                 .map(drop)
         });
+        let (licensing, officer) = (licensing.clone(), officer.clone());
+        writers.spawn(async move {
+            // Licensing releases its own lock once the batch is applied.
+            let draft = PartyDraft {
+                name: format!("Harbour Freight {t}"),
+                aliases: Vec::new(),
+                country: "NL".into(),
+                address: "1 Harbour Road".into(),
+                identifiers: Vec::new(),
+            };
+            licensing
+                .create_party(&officer, draft, true)
+                .await
+                .map(drop)
+        });
         let screening = screening.clone();
         writers.spawn(async move {
             let entries = vec![WatchlistEntry::new(
                 "1",
                 EntityType::Entity,
-                &format!("ACME TRADING {t}"),
+                format!("ACME TRADING {t}"),
             )];
             screening
                 .import("DE/admin/ada", &format!("list-{t}"), "csv", entries)
@@ -346,7 +368,7 @@ async fn concurrent_audited_writes_from_every_module_never_fork_the_chain() {
     }
 
     let verified = audit.verify().unwrap();
-    let expected = before + new_peers.len() as u64 + 4 * TASKS;
+    let expected = before + new_peers.len() as u64 + 5 * TASKS;
     assert_eq!(verified.entries, expected);
     assert_eq!(audit.count().await, expected);
     let entries = audit.entries(1, u64::MAX).unwrap();
@@ -357,6 +379,7 @@ async fn concurrent_audited_writes_from_every_module_never_fork_the_chain() {
     assert_eq!(count("alert.raise"), TASKS as usize);
     assert_eq!(count("access.revoke"), TASKS as usize);
     assert_eq!(count("watchlist.import"), TASKS as usize);
+    assert_eq!(count("party.create"), TASKS as usize);
     assert_eq!(count("test.mark"), TASKS as usize);
     assert_eq!(count("test.fail"), 0);
 
@@ -374,6 +397,10 @@ async fn concurrent_audited_writes_from_every_module_never_fork_the_chain() {
         );
     }
     assert_eq!(revocations.list().len(), TASKS as usize);
+    for e in entries.iter().filter(|e| e.action == "party.create") {
+        let party = licensing.party(&e.record).unwrap();
+        assert!(party.name.starts_with("Harbour Freight"), "{}", e.record);
+    }
     let lists = screening.lists();
     for t in 0..TASKS {
         let name = format!("list-{t}");

@@ -261,12 +261,12 @@ mod tests {
         h.kind = RecordKind::Consultation;
         h.expires_at_unix_ms = None;
         let record = Record::Consultation(request());
-        let envelope = SignedEnvelope::seal(&signer, h.clone(), &record);
+        let envelope = SignedEnvelope::seal(&signer, h.clone(), &record).unwrap();
         let opened = envelope.open(signer.public_key()).unwrap();
         assert_eq!(opened.record, record);
         // An expiring or versioned consultation is not one this node would sign.
         h.expires_at_unix_ms = Some(99);
-        let odd = SignedEnvelope::seal(&signer, h, &record);
+        let odd = SignedEnvelope::seal(&signer, h, &record).unwrap();
         assert!(matches!(
             odd.open(signer.public_key()),
             Err(EnvelopeError::Inconsistent(_))

@@ -104,32 +104,31 @@ pub enum EnvelopeError {
     BodyMismatch,
     #[error("body and header disagree: {0}")]
     Inconsistent(String),
+    #[error("cannot encode the {what} to sign: {reason}")]
+    Encode { what: &'static str, reason: String },
 }
 
 impl SignedEnvelope {
-    /// Signs `record` as `header` describes it; fills in the body hash and key id.
+    /// Signs `record` as `header` describes it; fills in the body hash and
+    /// key id. Fails, signing nothing, if the record or header cannot be encoded.
     pub fn seal(
         signer: &RecordSigner,
         mut header: EnvelopeHeader,
         record: &Record,
-    ) -> SignedEnvelope {
-        let body = match record {
-            Record::Alert(a) => encode(a),
-            Record::Denial(d) => encode(d),
-            Record::Consultation(c) => encode(c),
-        };
+    ) -> Result<SignedEnvelope, EnvelopeError> {
+        let body = encode_record(record)?;
         header.format = ENVELOPE_FORMAT;
         header.key_id = signer.key_id().to_owned();
         header.body_sha256 = sha256(&body);
         header.recipients.sort();
         header.recipients.dedup();
-        let header = encode(&header);
+        let header = encode("envelope header", &header)?;
         let signature = signer.sign(&tagged(ENVELOPE_TAG, &header));
-        SignedEnvelope {
+        Ok(SignedEnvelope {
             header,
             body,
             signature,
-        }
+        })
     }
 
     /// Identity of these exact bytes: equal digests mean the same signed record.
@@ -339,10 +338,11 @@ pub struct SignedReceipt {
 }
 
 impl SignedReceipt {
-    pub fn sign(signer: &RecordSigner, body: &ReceiptBody) -> SignedReceipt {
-        let body = encode(body);
+    /// Signs `body`; fails, signing nothing, if it cannot be encoded.
+    pub fn sign(signer: &RecordSigner, body: &ReceiptBody) -> Result<SignedReceipt, EnvelopeError> {
+        let body = encode("receipt", body)?;
         let signature = signer.sign(&tagged(RECEIPT_TAG, &body));
-        SignedReceipt { body, signature }
+        Ok(SignedReceipt { body, signature })
     }
 
     pub fn verify(&self, receiver_public_key: &[u8]) -> Result<ReceiptBody, EnvelopeError> {
@@ -378,9 +378,21 @@ fn tagged(tag: &[u8], bytes: &[u8]) -> Vec<u8> {
     v
 }
 
-fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    // postcard cannot fail on these plain data types (no maps with non-string keys, no I/O).
-    postcard::to_stdvec(value).unwrap_or_default()
+/// The bytes of `value` to sign. An encoding failure is an error: signing
+/// empty bytes in its place would hand out a valid signature over nothing.
+fn encode<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, EnvelopeError> {
+    postcard::to_stdvec(value).map_err(|e| EnvelopeError::Encode {
+        what,
+        reason: e.to_string(),
+    })
+}
+
+fn encode_record(record: &Record) -> Result<Vec<u8>, EnvelopeError> {
+    match record {
+        Record::Alert(a) => encode("alert", a),
+        Record::Denial(d) => encode("denial", d),
+        Record::Consultation(c) => encode("consultation", c),
+    }
 }
 
 /// Decodes exactly `bytes`: trailing bytes would let anyone make
@@ -448,15 +460,11 @@ pub(crate) mod tests {
         extra_header: &[u8],
         extra_body: &[u8],
     ) -> SignedEnvelope {
-        let mut body = match record {
-            Record::Alert(a) => encode(a),
-            Record::Denial(d) => encode(d),
-            Record::Consultation(c) => encode(c),
-        };
+        let mut body = encode_record(record).unwrap();
         body.extend_from_slice(extra_body);
         h.key_id = s.key_id().to_owned();
         h.body_sha256 = sha256(&body);
-        let mut header = encode(&h);
+        let mut header = encode("envelope header", &h).unwrap();
         header.extend_from_slice(extra_header);
         let signature = s.sign(&tagged(ENVELOPE_TAG, &header));
         SignedEnvelope {
@@ -495,7 +503,8 @@ pub(crate) mod tests {
             &s,
             header("DE", "FR-A-3", 3, &["JP"]),
             &Record::Alert(alert("DE", "FR-A-3")),
-        );
+        )
+        .unwrap();
         assert!(matches!(
             forged.open(s.public_key()),
             Err(EnvelopeError::Inconsistent(_))
@@ -531,6 +540,7 @@ pub(crate) mod tests {
             header("DE", "DE-A-1", 1, &["JP", "FR"]),
             &Record::Alert(alert("DE", "DE-A-1")),
         )
+        .unwrap()
     }
 
     #[test]
@@ -589,7 +599,8 @@ pub(crate) mod tests {
             &s,
             header("DE", "DE-A-2", 1, &["FR"]),
             &Record::Alert(alert("DE", "DE-A-1")),
-        );
+        )
+        .unwrap();
         assert!(matches!(
             env.open(s.public_key()),
             Err(EnvelopeError::Inconsistent(_))
@@ -609,7 +620,7 @@ pub(crate) mod tests {
             received_at_unix_ms: 5,
             duplicate: false,
         };
-        let receipt = SignedReceipt::sign(&r, &body);
+        let receipt = SignedReceipt::sign(&r, &body).unwrap();
         assert_eq!(receipt.verify(r.public_key()).unwrap(), body);
         assert!(receipt.verify(signer().public_key()).is_err());
     }

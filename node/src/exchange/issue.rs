@@ -378,7 +378,8 @@ impl Exchange {
             previous,
             expires_at_unix_ms: expires,
         };
-        let envelope = SignedEnvelope::seal(&self.signer, header, &record);
+        let envelope = SignedEnvelope::seal(&self.signer, header, &record)
+            .map_err(|e| Error::Internal(format!("{id} cannot be signed: {e}")))?;
         // What a receiver would refuse must never be issued: it would sit in
         // the outbox for good.
         super::receive::check_sizes(&envelope)

@@ -168,7 +168,13 @@ impl Exchange {
                 received_at_unix_ms: now,
                 duplicate,
             };
-            receipts.push(SignedReceipt::sign(&self.signer, &body));
+            let receipt = SignedReceipt::sign(&self.signer, &body).map_err(|e| {
+                Error::Internal(format!(
+                    "receipt for {} v{}: {e}",
+                    body.record_id, body.version
+                ))
+            })?;
+            receipts.push(receipt);
         }
         if !fresh.is_empty() {
             batch.put(&self.ledger.cursors, sender.as_str(), &cursor)?;

@@ -216,7 +216,8 @@ async fn receivers_refuse_what_they_must_and_store_nothing() {
         &fr.signer,
         header("DE", "DE-A-9", 9, &["JP"]),
         &Record::Alert(alert("DE", "DE-A-9")),
-    );
+    )
+    .unwrap();
     assert!(matches!(
         jp.x.receive(&de.j, &[forged]).await.unwrap_err(),
         Error::Unauthenticated(_)
@@ -273,7 +274,7 @@ async fn equivocation_is_refused_and_kept_as_evidence() {
     let mut other = alert("DE", &view.header.record_id);
     other.summary = "a different story".into();
     let h = header("DE", &view.header.record_id, view.header.seq, &["FR"]);
-    let twin = SignedEnvelope::seal(&de.signer, h, &Record::Alert(other));
+    let twin = SignedEnvelope::seal(&de.signer, h, &Record::Alert(other)).unwrap();
     let err = fr.x.receive(&de.j, &[twin]).await.unwrap_err();
     assert!(
         matches!(err, Error::AlreadyExists(ref m) if m.contains("equivocation")),
@@ -315,7 +316,7 @@ async fn equivocation_evidence_is_bounded_per_peer() {
         other.summary = story.into();
         let to: Vec<&str> = view.header.recipients.iter().map(|r| r.as_str()).collect();
         let h = header("DE", &view.header.record_id, view.header.seq, &to);
-        SignedEnvelope::seal(&de.signer, h, &Record::Alert(other))
+        SignedEnvelope::seal(&de.signer, h, &Record::Alert(other)).unwrap()
     };
     // 50 different conflicts with one held record: one entry kept.
     for i in 0..50 {
@@ -862,7 +863,7 @@ async fn a_peer_cannot_squat_ids_or_poison_cursors_with_its_own_key() {
     ] {
         let mut h = header("JP", id, 5, &["FR"]);
         h.kind = kind;
-        let env = SignedEnvelope::seal(&jp.signer, h, &Record::Alert(alert("JP", id)));
+        let env = SignedEnvelope::seal(&jp.signer, h, &Record::Alert(alert("JP", id))).unwrap();
         let err = fr.x.receive(&jp.j, &[env]).await.unwrap_err();
         assert!(matches!(err, Error::InvalidArgument(_)), "{id}: {err}");
         assert!(err.to_string().contains("not an id of issuer JP"), "{err}");

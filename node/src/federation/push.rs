@@ -79,30 +79,62 @@ pub async fn run_pusher(
     report: std::sync::Arc<dyn Fn(Delivery) + Send + Sync>,
 ) {
     let mut changes = exchange.outbox_changes();
-    let mut backoff = timing.heartbeat;
+    let mut backoff = Backoff::new(timing);
     loop {
-        match push_session(
+        let mut acknowledged = 0;
+        let ended = push_session(
             &exchange,
             &peer,
             channel.clone(),
             timing,
             &mut changes,
             &*report,
+            &mut acknowledged,
         )
-        .await
-        {
-            Ok(()) => backoff = timing.heartbeat,
-            Err(e) => {
-                tracing::debug!(%peer, error = %e, "push session ended");
-                report(e.into_delivery("push"));
-            }
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(timing.max_backoff);
+        .await;
+        let e = match ended {
+            Ok(never) => match never {},
+            Err(e) => e,
+        };
+        tracing::debug!(%peer, error = %e, acknowledged, "push session ended");
+        report(e.into_delivery("push"));
+        tokio::time::sleep(backoff.after_session(acknowledged > 0)).await;
     }
 }
 
-/// One push stream: sends outbox batches in sequence order, records receipts.
+/// The wait between push sessions. A session only ever ends in an error,
+/// so what tells a healthy link from a failing one is whether the session
+/// got anything acknowledged: after one that did, the wait starts again
+/// from `heartbeat`; after each one that did not, it doubles up to
+/// `max_backoff`.
+#[derive(Clone, Copy, Debug)]
+struct Backoff {
+    timing: LinkTiming,
+    next: Duration,
+}
+
+impl Backoff {
+    fn new(timing: LinkTiming) -> Self {
+        Backoff {
+            timing,
+            next: timing.heartbeat,
+        }
+    }
+
+    /// How long to wait after a session; `progressed`: it had batches acknowledged.
+    fn after_session(&mut self, progressed: bool) -> Duration {
+        if progressed {
+            self.next = self.timing.heartbeat;
+        }
+        let wait = self.next;
+        self.next = (self.next * 2).min(self.timing.max_backoff);
+        wait
+    }
+}
+
+/// One push stream: sends outbox batches in sequence order, records
+/// receipts, counting acknowledged batches in `acknowledged`. Runs until
+/// the stream or the store fails; it never ends otherwise.
 async fn push_session(
     exchange: &Exchange,
     peer: &Jurisdiction,
@@ -110,7 +142,8 @@ async fn push_session(
     timing: LinkTiming,
     changes: &mut tokio::sync::watch::Receiver<u64>,
     report: &(dyn Fn(Delivery) + Send + Sync),
-) -> Result<(), PushError> {
+    acknowledged: &mut u64,
+) -> Result<std::convert::Infallible, PushError> {
     // Wait for something to send before opening a stream.
     let first = loop {
         changes.borrow_and_update();
@@ -159,6 +192,7 @@ async fn push_session(
             .acknowledge(peer, &pending, &receipts)
             .await
             .map_err(PushError::local)?;
+        *acknowledged += 1;
         report(Delivery::Flowing);
         loop {
             changes.borrow_and_update();
@@ -200,4 +234,40 @@ pub async fn catch_up(
         received += envelopes.len();
     }
     Ok(received)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timing() -> LinkTiming {
+        LinkTiming {
+            heartbeat: Duration::from_millis(100),
+            timeout: Duration::from_secs(1),
+            max_backoff: Duration::from_millis(500),
+        }
+    }
+
+    /// Waits after a run of sessions, `true` for one that had batches acknowledged.
+    fn check(sessions: &[bool], expected_ms: &[u64]) {
+        let mut backoff = Backoff::new(timing());
+        let waits: Vec<u64> = sessions
+            .iter()
+            .map(|&progressed| backoff.after_session(progressed).as_millis() as u64)
+            .collect();
+        assert_eq!(waits, expected_ms, "sessions {sessions:?}");
+    }
+
+    #[test]
+    fn the_push_backoff_doubles_while_failing_and_resets_after_progress() {
+        // A failing link backs off up to the cap.
+        check(&[false; 5], &[100, 200, 400, 500, 500]);
+        // A session that delivered something starts the wait again.
+        check(
+            &[false, false, false, false, true, false, false],
+            &[100, 200, 400, 500, 100, 200, 400],
+        );
+        // A healthy link that keeps delivering never waits longer than a heartbeat.
+        check(&[true, true, true, true], &[100, 100, 100, 100]);
+    }
 }

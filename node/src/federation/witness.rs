@@ -25,11 +25,20 @@ pub async fn send_checkpoints(
     loop {
         let current = latest.borrow_and_update().clone();
         if let Some(c) = current.filter(|c| Some(c.count) != sent) {
+            let checkpoint = match c.to_bytes() {
+                Ok(bytes) => bytes,
+                Err(error) => {
+                    // Encoding is deterministic: retrying would fail again.
+                    tracing::error!(%peer, %error, "checkpoint not sent to the witness");
+                    sent = Some(c.count);
+                    continue;
+                }
+            };
             let mut backoff = timing.heartbeat;
             loop {
                 match client
                     .witness(pb::WitnessRequest {
-                        checkpoint: c.to_bytes(),
+                        checkpoint: checkpoint.clone(),
                     })
                     .await
                 {

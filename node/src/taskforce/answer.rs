@@ -84,6 +84,8 @@ pub enum AnswerError {
     BadSignature,
     #[error("answer is not for this question: {0}")]
     Mismatch(String),
+    #[error("cannot encode the answer to sign: {0}")]
+    Encode(String),
 }
 
 /// What the asking side expects an answer to say about itself.
@@ -96,14 +98,15 @@ pub struct Expected<'a> {
 }
 
 impl SignedAnswer {
-    pub fn seal(signer: &RecordSigner, body: &AnswerBody) -> SignedAnswer {
-        let body = postcard::to_allocvec(body).unwrap_or_default();
+    /// Signs `body`; fails, signing nothing, if it cannot be encoded.
+    pub fn seal(signer: &RecordSigner, body: &AnswerBody) -> Result<SignedAnswer, AnswerError> {
+        let body = postcard::to_allocvec(body).map_err(|e| AnswerError::Encode(e.to_string()))?;
         let signature = signer.sign(&tagged(&body));
-        SignedAnswer {
+        Ok(SignedAnswer {
             body,
             signature,
             key_id: signer.key_id().to_owned(),
-        }
+        })
     }
 
     /// Decodes the body without checking anything.
@@ -210,7 +213,7 @@ mod tests {
     fn answers_verify_only_for_their_question_and_key() {
         let fr = signer();
         let subject = AnswerSubject::Query([7; 32]);
-        let signed = SignedAnswer::seal(&fr, &body(subject.clone()));
+        let signed = SignedAnswer::seal(&fr, &body(subject.clone())).unwrap();
         let answering: Jurisdiction = "FR".parse().unwrap();
         let expected = Expected {
             answering: &answering,

@@ -184,7 +184,8 @@ impl TaskForces {
             key.as_ref(),
         )?;
         let built = self.build(&tf, asker, subject.clone(), level, matches, Refs::New)?;
-        let signed = SignedAnswer::seal(&self.signer, &built.body);
+        let signed = SignedAnswer::seal(&self.signer, &built.body)
+            .map_err(|e| Error::Internal(format!("task force {}: {e}", tf.name)))?;
         let expected = Expected {
             answering: &self.own,
             taskforce: &tf.name,
@@ -355,7 +356,8 @@ impl TaskForces {
             matches,
             Refs::New,
         )?;
-        let signed = SignedAnswer::seal(&self.signer, &built.body);
+        let signed = SignedAnswer::seal(&self.signer, &built.body)
+            .map_err(|e| Error::Internal(format!("task force {}: {e}", tf.name)))?;
         let mut batch = self.store.batch();
         for r in &built.refs {
             batch.put(&self.trees.refs, &r.id, r)?;

@@ -334,7 +334,8 @@ impl TaskForces {
             matches,
             Refs::Existing(&request.reference),
         )?;
-        let signed = SignedAnswer::seal(&self.signer, &built.body);
+        let signed = SignedAnswer::seal(&self.signer, &built.body)
+            .map_err(|e| Error::Internal(format!("task force {}: {e}", tf.name)))?;
         let rationale = format!(
             "to {}; task force {}; level {level}; records [{}]",
             asker,
