@@ -690,3 +690,61 @@ async fn an_alert_to_a_sharing_group_reaches_every_member() {
         assert_eq!(s.equivocations, 0, "{}", d.code);
     }
 }
+
+/// A record can be followed through both nodes' logs: the issuer's line is
+/// in the span of the RPC that raised it (with the caller), the receiver's
+/// in the span of the push that brought it (with the sending node), and
+/// both name the record id.
+#[tokio::test]
+async fn log_lines_carry_the_rpc_caller_and_record_on_both_sides() {
+    let fed = Federation::start(&["DE", "FR"]).await.unwrap();
+    let (de, fr) = (fed.dir("DE").clone(), fed.dir("FR").clone());
+    let mut de_ana = exchange_client(&de.issue("analyst", "ana")).await.unwrap();
+    let fr_ana = exchange_client(&fr.issue("analyst", "ana")).await.unwrap();
+    let raised = de_ana
+        .raise_alert(alert(
+            &["FR"],
+            &[],
+            "Consignee resells to a listed end user",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    wait_for_alert(&fr_ana, &raised.id, "FR").await;
+    let line_with = |log: &std::path::Path, parts: &[&str]| -> Option<String> {
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .find(|l| parts.iter().all(|p| l.contains(p)))
+            .map(str::to_owned)
+    };
+    let id = raised.id.as_str();
+    let issued = eventually("DE's log line for the raise", || {
+        let found = line_with(
+            &fed.node("DE").log,
+            &[
+                "rpc{",
+                "rpc=\"RaiseAlert\"",
+                "caller=DE/analyst/ana",
+                "alert raised",
+                id,
+            ],
+        )
+        .context("no such line yet");
+        async move { found }
+    })
+    .await
+    .unwrap();
+    assert!(issued.contains("concord_node::exchange"), "{issued}");
+    let received = eventually("FR's log line for the push", || {
+        let found = line_with(
+            &fed.node("FR").log,
+            &["rpc=\"Push\"", "caller=DE/node", "records received", id],
+        )
+        .context("no such line yet");
+        async move { found }
+    })
+    .await
+    .unwrap();
+    assert!(received.contains("issuer=DE"), "{received}");
+}

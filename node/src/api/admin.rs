@@ -21,6 +21,7 @@ impl AdminApi {
 
 #[tonic::async_trait]
 impl AdminService for AdminApi {
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "RecordIssuance", caller = %crate::api::auth::who(&req)))]
     async fn record_issuance(
         &self,
         req: Request<pb::RecordIssuanceRequest>,
@@ -73,6 +74,7 @@ impl AdminService for AdminApi {
         Ok(Response::new(pb::RecordIssuanceResponse { audit_seq: seq }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "Status", caller = %crate::api::auth::who(&_req)))]
     async fn status(
         &self,
         _req: Request<pb::StatusRequest>,
@@ -84,6 +86,7 @@ impl AdminService for AdminApi {
     }
 
     #[tracing::instrument(skip_all)]
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ResumeIssuing", caller = %crate::api::auth::who(&req)))]
     async fn resume_issuing(
         &self,
         req: Request<pb::ResumeIssuingRequest>,
@@ -98,6 +101,7 @@ impl AdminService for AdminApi {
     }
 
     #[tracing::instrument(skip_all)]
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "AddPeer", caller = %crate::api::auth::who(&req)))]
     async fn add_peer(
         &self,
         req: Request<pb::AddPeerRequest>,
@@ -109,6 +113,7 @@ impl AdminService for AdminApi {
         Ok(Response::new(convert::peer(&record, &LinkState::default())))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "UpdatePeer", caller = %crate::api::auth::who(&req)))]
     async fn update_peer(
         &self,
         req: Request<pb::UpdatePeerRequest>,
@@ -125,6 +130,7 @@ impl AdminService for AdminApi {
         Ok(Response::new(convert::peer(&record, &LinkState::default())))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "Revoke", caller = %crate::api::auth::who(&req)))]
     async fn revoke(
         &self,
         req: Request<pb::RevokeRequest>,
@@ -142,6 +148,7 @@ impl AdminService for AdminApi {
         Ok(Response::new(convert::revocation(&r)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListRevocations", caller = %crate::api::auth::who(&_req)))]
     async fn list_revocations(
         &self,
         _req: Request<pb::ListRevocationsRequest>,
@@ -156,6 +163,7 @@ impl AdminService for AdminApi {
         Ok(Response::new(pb::ListRevocationsResponse { revocations }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "LiftRevocation", caller = %crate::api::auth::who(&req)))]
     async fn lift_revocation(
         &self,
         req: Request<pb::LiftRevocationRequest>,
@@ -171,6 +179,7 @@ impl AdminService for AdminApi {
         Ok(Response::new(convert::revocation(&r)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListPeers", caller = %crate::api::auth::who(&_req)))]
     async fn list_peers(
         &self,
         _req: Request<pb::ListPeersRequest>,
@@ -185,6 +194,7 @@ impl AdminService for AdminApi {
     }
 
     #[tracing::instrument(skip_all)]
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "RemovePeer", caller = %crate::api::auth::who(&req)))]
     async fn remove_peer(
         &self,
         req: Request<pb::RemovePeerRequest>,
@@ -199,6 +209,7 @@ impl AdminService for AdminApi {
         Ok(Response::new(pb::RemovePeerResponse {}))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "CreateGroup", caller = %crate::api::auth::who(&req)))]
     async fn create_group(
         &self,
         req: Request<pb::CreateGroupRequest>,
@@ -219,6 +230,7 @@ impl AdminService for AdminApi {
         Ok(Response::new(convert::group(&group)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListGroups", caller = %crate::api::auth::who(&_req)))]
     async fn list_groups(
         &self,
         _req: Request<pb::ListGroupsRequest>,
@@ -233,6 +245,7 @@ impl AdminService for AdminApi {
         Ok(Response::new(pb::ListGroupsResponse { groups }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "RemoveGroup", caller = %crate::api::auth::who(&req)))]
     async fn remove_group(
         &self,
         req: Request<pb::RemoveGroupRequest>,
@@ -247,6 +260,7 @@ impl AdminService for AdminApi {
         Ok(Response::new(pb::RemoveGroupResponse {}))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "AuditVerify", caller = %crate::api::auth::who(&req)))]
     async fn audit_verify(
         &self,
         req: Request<pb::AuditVerifyRequest>,
@@ -340,6 +354,7 @@ impl AdminService for AdminApi {
         Box<dyn tokio_stream::Stream<Item = Result<pb::AuditExportChunk, Status>> + Send>,
     >;
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "AuditExport", caller = %crate::api::auth::who(&req)))]
     async fn audit_export(
         &self,
         req: Request<pb::AuditExportRequest>,
@@ -374,7 +389,7 @@ impl AdminService for AdminApi {
                 .collect(),
         };
         tracing::info!(actor = %who, since = r.since_seq, "audit exported");
-        tokio::spawn(async move {
+        tokio::spawn(tracing::Instrument::in_current_span(async move {
             if tx.send(Ok(first)).await.is_err() {
                 return;
             }
@@ -418,12 +433,13 @@ impl AdminService for AdminApi {
                 }
                 from = to + 1;
             }
-        });
+        }));
         Ok(Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(rx),
         )))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "AuditCheckpoint", caller = %crate::api::auth::who(&req)))]
     async fn audit_checkpoint(
         &self,
         req: Request<pb::AuditCheckpointRequest>,
@@ -434,6 +450,7 @@ impl AdminService for AdminApi {
         Ok(Response::new(convert::checkpoint(&c)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListEvidence", caller = %crate::api::auth::who(&_req)))]
     async fn list_evidence(
         &self,
         _req: Request<pb::ListEvidenceRequest>,
@@ -468,6 +485,7 @@ impl AdminService for AdminApi {
     /// (writers wait only for that), records the backup in the audit trail,
     /// then streams the file.
     #[tracing::instrument(skip_all)]
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "Backup", caller = %crate::api::auth::who(&req)))]
     async fn backup(
         &self,
         req: Request<pb::BackupRequest>,
@@ -508,6 +526,7 @@ impl AdminService for AdminApi {
     }
 
     #[tracing::instrument(skip_all)]
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "RunRetention", caller = %crate::api::auth::who(&req)))]
     async fn run_retention(
         &self,
         req: Request<pb::RunRetentionRequest>,
@@ -523,6 +542,7 @@ impl AdminService for AdminApi {
         }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "Stats", caller = %crate::api::auth::who(&req)))]
     async fn stats(
         &self,
         req: Request<pb::StatsRequest>,

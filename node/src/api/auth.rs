@@ -133,6 +133,14 @@ pub fn caller_cert_sha256<T>(req: &Request<T>) -> Result<[u8; 32], Status> {
         .ok_or_else(|| Status::unauthenticated("request was not authenticated"))
 }
 
+/// Who is calling, for log spans: the caller's identity, or `-` before
+/// authentication.
+pub fn who<T>(req: &Request<T>) -> String {
+    req.extensions()
+        .get::<Caller>()
+        .map_or_else(|| "-".to_owned(), |c| c.to_string())
+}
+
 /// The caller a `Guard` admitted.
 pub fn caller<T>(req: &Request<T>) -> Result<Caller, Status> {
     req.extensions()

@@ -26,6 +26,7 @@ impl ConsultApi {
 
 #[tonic::async_trait]
 impl ConsultService for ConsultApi {
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "RequestConsultation", caller = %crate::api::auth::who(&req)))]
     async fn request_consultation(
         &self,
         req: Request<pb::RequestConsultationRequest>,
@@ -64,6 +65,7 @@ impl ConsultService for ConsultApi {
         Ok(Response::new(conv::view(&view)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "Respond", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
     async fn respond(
         &self,
         req: Request<pb::RespondRequest>,
@@ -76,6 +78,7 @@ impl ConsultService for ConsultApi {
         Ok(Response::new(conv::view(&view)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListConsultations", caller = %crate::api::auth::who(&req)))]
     async fn list_consultations(
         &self,
         req: Request<pb::ListConsultationsRequest>,
@@ -99,6 +102,7 @@ impl ConsultService for ConsultApi {
         }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "GetConsultation", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
     async fn get_consultation(
         &self,
         req: Request<pb::GetConsultationRequest>,
@@ -109,6 +113,7 @@ impl ConsultService for ConsultApi {
         Ok(Response::new(conv::thread(&thread)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "CheckLicense", caller = %crate::api::auth::who(&req)))]
     async fn check_license(
         &self,
         req: Request<pb::CheckLicenseRequest>,

@@ -158,6 +158,7 @@ impl ExchangeApi {
 
 #[tonic::async_trait]
 impl ExchangeService for ExchangeApi {
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "RaiseAlert", caller = %crate::api::auth::who(&req)))]
     async fn raise_alert(
         &self,
         req: Request<pb::RaiseAlertRequest>,
@@ -181,6 +182,7 @@ impl ExchangeService for ExchangeApi {
         Ok(Response::new(conv::record_view(&view)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListAlerts", caller = %crate::api::auth::who(&req)))]
     async fn list_alerts(
         &self,
         req: Request<pb::ListRecordsRequest>,
@@ -189,6 +191,7 @@ impl ExchangeService for ExchangeApi {
         Ok(Response::new(self.list(RecordKind::Alert, req.get_ref())?))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "GetAlert", caller = %crate::api::auth::who(&req)))]
     async fn get_alert(
         &self,
         req: Request<pb::GetRecordRequest>,
@@ -205,6 +208,7 @@ impl ExchangeService for ExchangeApi {
 
     type WatchAlertsStream = WatchStream;
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "WatchAlerts", caller = %crate::api::auth::who(&req)))]
     async fn watch_alerts(
         &self,
         req: Request<pb::WatchRequest>,
@@ -214,7 +218,7 @@ impl ExchangeService for ExchangeApi {
         let mut alerts = self.exchange.watch();
         let stopping = crate::shutdown::requested(self.stopping.clone());
         let (tx, rx) = tokio::sync::mpsc::channel(64);
-        tokio::spawn(async move {
+        tokio::spawn(tracing::Instrument::in_current_span(async move {
             tokio::pin!(stopping);
             loop {
                 let item = tokio::select! {
@@ -239,11 +243,12 @@ impl ExchangeService for ExchangeApi {
                     break;
                 }
             }
-        });
+        }));
         let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
         Ok(Response::new(Box::pin(stream)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "IssueDenial", caller = %crate::api::auth::who(&req)))]
     async fn issue_denial(
         &self,
         req: Request<pb::IssueDenialRequest>,
@@ -267,6 +272,7 @@ impl ExchangeService for ExchangeApi {
         Ok(Response::new(conv::record_view(&view)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "AmendDenial", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
     async fn amend_denial(
         &self,
         req: Request<pb::AmendDenialRequest>,
@@ -289,6 +295,7 @@ impl ExchangeService for ExchangeApi {
         Ok(Response::new(conv::record_view(&view)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "RevokeDenial", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
     async fn revoke_denial(
         &self,
         req: Request<pb::RevokeDenialRequest>,
@@ -310,6 +317,7 @@ impl ExchangeService for ExchangeApi {
         Ok(Response::new(conv::record_view(&view)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListDenials", caller = %crate::api::auth::who(&req)))]
     async fn list_denials(
         &self,
         req: Request<pb::ListRecordsRequest>,
@@ -318,6 +326,7 @@ impl ExchangeService for ExchangeApi {
         Ok(Response::new(self.list(RecordKind::Denial, req.get_ref())?))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "GetDenial", caller = %crate::api::auth::who(&req)))]
     async fn get_denial(
         &self,
         req: Request<pb::GetRecordRequest>,

@@ -32,6 +32,7 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl FederationService for FederationApi {
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "Hello", caller = %crate::api::auth::who(&req)))]
     async fn hello(
         &self,
         req: Request<pb::HelloRequest>,
@@ -55,6 +56,7 @@ impl FederationService for FederationApi {
 
     type PushStream = BoxStream<pb::PushResponse>;
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "Push", caller = %crate::api::auth::who(&req)))]
     async fn push(
         &self,
         req: Request<Streaming<pb::PushRequest>>,
@@ -66,7 +68,7 @@ impl FederationService for FederationApi {
         let metrics = self.ctx.metrics.clone();
         let stopping = crate::shutdown::requested(self.stopping.clone());
         let (tx, rx) = mpsc::channel(4);
-        tokio::spawn(async move {
+        tokio::spawn(tracing::Instrument::in_current_span(async move {
             tokio::pin!(stopping);
             loop {
                 let next = tokio::select! {
@@ -114,10 +116,11 @@ impl FederationService for FederationApi {
                     }
                 }
             }
-        });
+        }));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "AnnounceTrust", caller = %crate::api::auth::who(&req)))]
     async fn announce_trust(
         &self,
         req: Request<pb::TrustBundle>,
@@ -156,6 +159,7 @@ impl FederationService for FederationApi {
         Ok(Response::new(pb::AnnounceTrustResponse { updated: true }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "Witness", caller = %crate::api::auth::who(&req)))]
     async fn witness(
         &self,
         req: Request<pb::WitnessRequest>,
@@ -174,6 +178,7 @@ impl FederationService for FederationApi {
         Ok(Response::new(pb::WitnessResponse {}))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "GetWitnessed", caller = %crate::api::auth::who(&req)))]
     async fn get_witnessed(
         &self,
         req: Request<pb::GetWitnessedRequest>,
@@ -192,6 +197,7 @@ impl FederationService for FederationApi {
 
     type CatchUpStream = BoxStream<pb::PushRequest>;
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "CatchUp", caller = %crate::api::auth::who(&req)))]
     async fn catch_up(
         &self,
         req: Request<pb::CatchUpRequest>,
@@ -200,7 +206,7 @@ impl FederationService for FederationApi {
         let mut after = req.get_ref().after_seq;
         let exchange = self.ctx.exchange.clone();
         let (tx, rx) = mpsc::channel(2);
-        tokio::spawn(async move {
+        tokio::spawn(tracing::Instrument::in_current_span(async move {
             loop {
                 let batch = match exchange.catch_up(&peer, after, BATCH) {
                     Ok(b) if b.is_empty() => break,
@@ -216,7 +222,7 @@ impl FederationService for FederationApi {
                     break;
                 }
             }
-        });
+        }));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 }

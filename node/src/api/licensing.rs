@@ -123,6 +123,7 @@ impl LicensingApi {
 
 #[tonic::async_trait]
 impl LicensingService for LicensingApi {
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ImportCatalog", caller = %crate::api::auth::who(&req)))]
     async fn import_catalog(
         &self,
         req: Request<Streaming<pb::ImportCatalogChunk>>,
@@ -163,6 +164,7 @@ impl LicensingService for LicensingApi {
         Ok(Response::new(conv::catalog_version_out(&version)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListCatalog", caller = %crate::api::auth::who(&req)))]
     async fn list_catalog(
         &self,
         req: Request<pb::ListCatalogRequest>,
@@ -188,6 +190,7 @@ impl LicensingService for LicensingApi {
         }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "GetCatalogEntry", caller = %crate::api::auth::who(&req)))]
     async fn get_catalog_entry(
         &self,
         req: Request<pb::GetCatalogEntryRequest>,
@@ -208,6 +211,7 @@ impl LicensingService for LicensingApi {
         }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "CreateParty", caller = %crate::api::auth::who(&req)))]
     async fn create_party(
         &self,
         req: Request<pb::CreatePartyRequest>,
@@ -222,6 +226,7 @@ impl LicensingService for LicensingApi {
         Ok(Response::new(conv::party_out(&party)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "UpdateParty", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
     async fn update_party(
         &self,
         req: Request<pb::UpdatePartyRequest>,
@@ -241,6 +246,7 @@ impl LicensingService for LicensingApi {
         Ok(Response::new(conv::party_out(&party)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListParties", caller = %crate::api::auth::who(&req)))]
     async fn list_parties(
         &self,
         req: Request<pb::ListPartiesRequest>,
@@ -258,6 +264,7 @@ impl LicensingService for LicensingApi {
         }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "GetParty", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
     async fn get_party(
         &self,
         req: Request<pb::GetPartyRequest>,
@@ -267,6 +274,7 @@ impl LicensingService for LicensingApi {
         Ok(Response::new(conv::party_out(&party)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "SubmitLicense", caller = %crate::api::auth::who(&req)))]
     async fn submit_license(
         &self,
         req: Request<pb::SubmitLicenseRequest>,
@@ -280,6 +288,7 @@ impl LicensingService for LicensingApi {
         Ok(Response::new(self.license_out(&license)?))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "AmendLicense", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
     async fn amend_license(
         &self,
         req: Request<pb::AmendLicenseRequest>,
@@ -292,6 +301,7 @@ impl LicensingService for LicensingApi {
         Ok(Response::new(self.license_out(&license)?))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ResubmitLicense", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
     async fn resubmit_license(
         &self,
         req: Request<pb::LicenseActionRequest>,
@@ -306,6 +316,7 @@ impl LicensingService for LicensingApi {
         Ok(Response::new(self.license_out(&license)?))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "CountersignDecision", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
     async fn countersign_decision(
         &self,
         req: Request<pb::CountersignRequest>,
@@ -335,6 +346,7 @@ impl LicensingService for LicensingApi {
         Ok(Response::new(self.license_out(&license)?))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "DisposeHit", caller = %crate::api::auth::who(&req)))]
     async fn dispose_hit(
         &self,
         req: Request<pb::DisposeHitRequest>,
@@ -360,6 +372,7 @@ impl LicensingService for LicensingApi {
         Ok(Response::new(self.license_out(&license)?))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ReviewLicense", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
     async fn review_license(
         &self,
         req: Request<pb::LicenseActionRequest>,
@@ -370,6 +383,7 @@ impl LicensingService for LicensingApi {
             .await
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "DecideLicense", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
     async fn decide_license(
         &self,
         req: Request<pb::DecideLicenseRequest>,
@@ -396,6 +410,7 @@ impl LicensingService for LicensingApi {
             .await
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "AppealLicense", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
     async fn appeal_license(
         &self,
         req: Request<pb::LicenseActionRequest>,
@@ -406,6 +421,7 @@ impl LicensingService for LicensingApi {
             .await
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "DecideAppeal", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
     async fn decide_appeal(
         &self,
         req: Request<pb::DecideAppealRequest>,
@@ -424,6 +440,7 @@ impl LicensingService for LicensingApi {
         self.act(&who, &r.id, action, &r.rationale, None).await
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "RevokeLicense", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
     async fn revoke_license(
         &self,
         req: Request<pb::LicenseActionRequest>,
@@ -434,6 +451,7 @@ impl LicensingService for LicensingApi {
             .await
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "GetLicense", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
     async fn get_license(
         &self,
         req: Request<pb::GetLicenseRequest>,
@@ -443,6 +461,7 @@ impl LicensingService for LicensingApi {
         Ok(Response::new(self.license_out(&license)?))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListLicenses", caller = %crate::api::auth::who(&req)))]
     async fn list_licenses(
         &self,
         req: Request<pb::ListLicensesRequest>,
@@ -466,6 +485,7 @@ impl LicensingService for LicensingApi {
         }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "CreateWaiver", caller = %crate::api::auth::who(&req)))]
     async fn create_waiver(
         &self,
         req: Request<pb::CreateWaiverRequest>,
@@ -476,6 +496,7 @@ impl LicensingService for LicensingApi {
         Ok(Response::new(conv::waiver_out(&waiver)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListWaivers", caller = %crate::api::auth::who(&req)))]
     async fn list_waivers(
         &self,
         req: Request<pb::ListWaiversRequest>,
@@ -500,6 +521,7 @@ impl LicensingService for LicensingApi {
         }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "RecordShipment", caller = %crate::api::auth::who(&req)))]
     async fn record_shipment(
         &self,
         req: Request<pb::RecordShipmentRequest>,
@@ -512,6 +534,7 @@ impl LicensingService for LicensingApi {
         Ok(Response::new(conv::shipment_out(&shipment)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListShipments", caller = %crate::api::auth::who(&req)))]
     async fn list_shipments(
         &self,
         req: Request<pb::ListShipmentsRequest>,
@@ -534,6 +557,7 @@ impl LicensingService for LicensingApi {
         }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "RecordEndUseCheck", caller = %crate::api::auth::who(&req)))]
     async fn record_end_use_check(
         &self,
         req: Request<pb::RecordEndUseCheckRequest>,
@@ -549,6 +573,7 @@ impl LicensingService for LicensingApi {
         Ok(Response::new(conv::check_out(&check)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListEndUseChecks", caller = %crate::api::auth::who(&req)))]
     async fn list_end_use_checks(
         &self,
         req: Request<pb::ListEndUseChecksRequest>,
@@ -572,6 +597,7 @@ impl LicensingService for LicensingApi {
         }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "RecordDisclosure", caller = %crate::api::auth::who(&req)))]
     async fn record_disclosure(
         &self,
         req: Request<pb::RecordDisclosureRequest>,
@@ -590,6 +616,7 @@ impl LicensingService for LicensingApi {
         Ok(Response::new(conv::disclosure_out(&disclosure)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListDisclosures", caller = %crate::api::auth::who(&req)))]
     async fn list_disclosures(
         &self,
         req: Request<pb::ListDisclosuresRequest>,
@@ -611,6 +638,7 @@ impl LicensingService for LicensingApi {
         }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "SetDenialDistribution", caller = %crate::api::auth::who(&req)))]
     async fn set_denial_distribution(
         &self,
         req: Request<pb::SetDenialDistributionRequest>,
@@ -621,6 +649,7 @@ impl LicensingService for LicensingApi {
         Ok(Response::new(conv::denial_defaults_out(&defaults)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "GetDenialDistribution", caller = %crate::api::auth::who(&req)))]
     async fn get_denial_distribution(
         &self,
         req: Request<pb::GetDenialDistributionRequest>,

@@ -66,6 +66,7 @@ fn assessment_out(a: &Assessment, state: LicenseState) -> pb::RiskAssessment {
 
 #[tonic::async_trait]
 impl RiskService for RiskApi {
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "GetAssessment", caller = %crate::api::auth::who(&req)))]
     async fn get_assessment(
         &self,
         req: Request<pb::GetRiskAssessmentRequest>,
@@ -76,6 +77,7 @@ impl RiskService for RiskApi {
         Ok(Response::new(assessment_out(&a, state)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListFlagged", caller = %crate::api::auth::who(&req)))]
     async fn list_flagged(
         &self,
         req: Request<pb::ListFlaggedRequest>,
@@ -89,6 +91,7 @@ impl RiskService for RiskApi {
         }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "GetMethodology", caller = %crate::api::auth::who(&_req)))]
     async fn get_methodology(
         &self,
         _req: Request<pb::GetRiskMethodologyRequest>,

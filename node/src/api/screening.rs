@@ -43,6 +43,7 @@ fn invalid(message: impl Into<String>) -> Status {
 
 #[tonic::async_trait]
 impl ScreeningService for ScreeningApi {
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ImportList", caller = %crate::api::auth::who(&req)))]
     async fn import_list(
         &self,
         req: Request<Streaming<pb::ImportListRequest>>,
@@ -144,6 +145,7 @@ impl ScreeningService for ScreeningApi {
         Ok(Response::new(conv::import_out(outcome, effects)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "GetEntry", caller = %crate::api::auth::who(&req)))]
     async fn get_entry(
         &self,
         req: Request<pb::GetEntryRequest>,
@@ -154,6 +156,7 @@ impl ScreeningService for ScreeningApi {
         Ok(Response::new(conv::listed_out(entry)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "RemoveList", caller = %crate::api::auth::who(&req)))]
     async fn remove_list(
         &self,
         req: Request<pb::RemoveListRequest>,
@@ -172,6 +175,7 @@ impl ScreeningService for ScreeningApi {
         Ok(Response::new(conv::removed_out(outcome)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "Query", caller = %crate::api::auth::who(&req)))]
     async fn query(
         &self,
         req: Request<pb::ScreenQuery>,
@@ -184,6 +188,7 @@ impl ScreeningService for ScreeningApi {
         Ok(Response::new(conv::result_out(result)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "QueryBatch", caller = %crate::api::auth::who(&req)))]
     async fn query_batch(
         &self,
         req: Request<pb::ScreenBatchQuery>,
@@ -208,6 +213,7 @@ impl ScreeningService for ScreeningApi {
         }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListLists", caller = %crate::api::auth::who(&req)))]
     async fn list_lists(
         &self,
         req: Request<pb::ListListsRequest>,

@@ -60,6 +60,7 @@ impl TaskForceApi {
 
 #[tonic::async_trait]
 impl TaskForceService for TaskForceApi {
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "CreateTaskForce", caller = %crate::api::auth::who(&req)))]
     async fn create_task_force(
         &self,
         req: Request<pb::CreateTaskForceRequest>,
@@ -71,6 +72,7 @@ impl TaskForceService for TaskForceApi {
         Ok(Response::new(conv::taskforce(&tf, now_unix_ms())))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListTaskForces", caller = %crate::api::auth::who(&req)))]
     async fn list_task_forces(
         &self,
         req: Request<pb::ListTaskForcesRequest>,
@@ -86,6 +88,7 @@ impl TaskForceService for TaskForceApi {
         Ok(Response::new(pb::ListTaskForcesResponse { taskforces }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "GetTaskForce", caller = %crate::api::auth::who(&req)))]
     async fn get_task_force(
         &self,
         req: Request<pb::GetTaskForceRequest>,
@@ -95,6 +98,7 @@ impl TaskForceService for TaskForceApi {
         Ok(Response::new(conv::taskforce(&tf, now_unix_ms())))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "CloseTaskForce", caller = %crate::api::auth::who(&req)))]
     async fn close_task_force(
         &self,
         req: Request<pb::CloseTaskForceRequest>,
@@ -109,6 +113,7 @@ impl TaskForceService for TaskForceApi {
         Ok(Response::new(conv::taskforce(&tf, now_unix_ms())))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "Query", caller = %crate::api::auth::who(&req)))]
     async fn query(
         &self,
         req: Request<pb::TaskForceQueryRequest>,
@@ -124,6 +129,7 @@ impl TaskForceService for TaskForceApi {
         Ok(Response::new(conv::query_outcome(&outcome)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "RequestDetails", caller = %crate::api::auth::who(&req)))]
     async fn request_details(
         &self,
         req: Request<pb::RequestDetailsRequest>,
@@ -138,6 +144,7 @@ impl TaskForceService for TaskForceApi {
         Ok(Response::new(conv::detail_request_out(&request)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "GetDetails", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
     async fn get_details(
         &self,
         req: Request<pb::GetDetailsRequest>,
@@ -148,6 +155,7 @@ impl TaskForceService for TaskForceApi {
         Ok(Response::new(conv::details_outcome(&outcome)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListDetailRequests", caller = %crate::api::auth::who(&req)))]
     async fn list_detail_requests(
         &self,
         req: Request<pb::ListDetailRequestsRequest>,
@@ -162,6 +170,7 @@ impl TaskForceService for TaskForceApi {
         Ok(Response::new(pb::ListDetailRequestsResponse { requests }))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ApproveDetails", caller = %crate::api::auth::who(&req)))]
     async fn approve_details(
         &self,
         req: Request<pb::ApproveDetailsRequest>,
@@ -186,6 +195,7 @@ impl TaskForceService for TaskForceApi {
         Ok(Response::new(conv::detail_request_out(&request)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "DeclineDetails", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
     async fn decline_details(
         &self,
         req: Request<pb::DeclineDetailsRequest>,
@@ -227,6 +237,7 @@ fn peer_and_asker<T>(req: &Request<T>, asker: &str) -> Result<(Jurisdiction, Cal
 
 #[tonic::async_trait]
 impl TaskForcePeerService for TaskForcePeerApi {
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "Query", caller = %crate::api::auth::who(&req)))]
     async fn query(
         &self,
         req: Request<pb::PeerQueryRequest>,
@@ -242,6 +253,7 @@ impl TaskForcePeerService for TaskForcePeerApi {
         Ok(Response::new(conv::signed_out(&signed)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "RequestDetails", caller = %crate::api::auth::who(&req)))]
     async fn request_details(
         &self,
         req: Request<pb::PeerDetailsRequest>,
@@ -256,6 +268,7 @@ impl TaskForcePeerService for TaskForcePeerApi {
         Ok(Response::new(conv::detail_request_out(&request)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "GetDetails", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
     async fn get_details(
         &self,
         req: Request<pb::PeerGetDetailsRequest>,

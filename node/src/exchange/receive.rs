@@ -35,6 +35,9 @@ pub fn max_plausible_seq(now_unix_ms: i64) -> u64 {
 }
 
 /// Header values that verify but that no honest issuer produces.
+/// Record ids a "records received" log line names (the rest are counted).
+const LOGGED_IDS: usize = 10;
+
 fn check_header_bounds(h: &super::envelope::EnvelopeHeader, now: i64) -> Result<()> {
     if h.issued_at_unix_ms > now.saturating_add(MAX_CLOCK_SKEW_MS) {
         return Err(Error::InvalidArgument(format!(
@@ -203,6 +206,13 @@ impl Exchange {
                 rationale,
             });
             self.audit.commit(batch, actions).await?;
+            let ids: Vec<String> = fresh
+                .iter()
+                .take(LOGGED_IDS)
+                .filter_map(|s| s.envelope.peek_header().ok())
+                .map(|h| format!("{} v{}", h.record_id, h.version))
+                .collect();
+            tracing::info!(issuer = %sender, records = fresh.len(), ?ids, "records received");
             for stored in &fresh {
                 // Verified above, on the way in.
                 let digest = stored.envelope.digest();

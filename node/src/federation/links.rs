@@ -154,6 +154,7 @@ fn lock(states: &States) -> std::sync::MutexGuard<'_, BTreeMap<Jurisdiction, Lin
 }
 
 #[allow(clippy::too_many_arguments)]
+#[tracing::instrument(name = "link", skip_all, fields(node = %exchange.jurisdiction(), peer = %peer.bundle.jurisdiction))]
 async fn run_link(
     me: Arc<NodeIdentity>,
     exchange: Arc<Exchange>,
@@ -304,6 +305,7 @@ async fn run_link(
 
 /// Sends this node's trust bundle to `peer`, which takes a rotated signing
 /// key from it if its handovers start at the key it trusts.
+#[tracing::instrument(name = "announce", skip_all, fields(peer = %peer))]
 async fn announce(
     peer: &Jurisdiction,
     channel: tonic::transport::Channel,

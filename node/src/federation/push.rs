@@ -71,6 +71,7 @@ fn client(channel: Channel) -> FederationServiceClient<Channel> {
 }
 
 /// Pushes the outbox for `peer` until aborted. Reports problems through `report`.
+#[tracing::instrument(name = "pusher", skip_all, fields(node = %exchange.jurisdiction(), peer = %peer))]
 pub async fn run_pusher(
     exchange: Arc<Exchange>,
     peer: Jurisdiction,
@@ -212,6 +213,7 @@ async fn push_session(
 }
 
 /// Fetches `peer`'s records naming this node that are newer than what is held.
+#[tracing::instrument(name = "catch_up", skip_all, fields(node = %exchange.jurisdiction(), peer = %peer))]
 pub async fn catch_up(
     exchange: &Exchange,
     peer: &Jurisdiction,

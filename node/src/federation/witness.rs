@@ -14,6 +14,7 @@ use crate::audit::Checkpoint;
 use crate::identity::Jurisdiction;
 
 /// Sends each new own checkpoint to `peer`, retrying until it is accepted.
+#[tracing::instrument(name = "witness", skip_all, fields(peer = %peer))]
 pub async fn send_checkpoints(
     mut latest: watch::Receiver<Option<Checkpoint>>,
     peer: Jurisdiction,
@@ -61,6 +62,7 @@ pub async fn send_checkpoints(
 }
 
 /// The checkpoints of this node that `peer` holds as a witness.
+#[tracing::instrument(name = "fetch_witnessed", skip_all)]
 pub async fn fetch_witnessed(
     channel: Channel,
     deadline: Duration,
