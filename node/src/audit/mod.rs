@@ -44,7 +44,7 @@ pub struct AuditLog {
     checkpoints: Tree<Checkpoint>,
     signer: Arc<RecordSigner>,
     jurisdiction: String,
-    head: Arc<tokio::sync::Mutex<Head>>,
+    head: tokio::sync::Mutex<Head>,
     last_checkpoint: Mutex<u64>,
     /// Peers' checkpoints this node keeps as a witness: key `issuer 0 count`.
     witnessed: Tree<Checkpoint>,
@@ -79,7 +79,8 @@ impl AuditedBatch<'_> {
         Ok(entry.seq)
     }
 
-    /// The batch itself, for writes that depend on what was appended.
+    /// The batch itself, for the writes that go with the entries (such as
+    /// keys derived from an entry's sequence number).
     pub fn batch(&mut self) -> &mut Batch {
         self.batch
     }
@@ -114,7 +115,7 @@ impl AuditLog {
             checkpoints,
             signer,
             jurisdiction: jurisdiction.to_owned(),
-            head: Arc::new(tokio::sync::Mutex::new(head)),
+            head: tokio::sync::Mutex::new(head),
             last_checkpoint: Mutex::new(last_checkpoint),
             witnessed,
             latest: tokio::sync::watch::channel(latest_checkpoint).0,
