@@ -22,6 +22,10 @@ use crate::profile::Profile;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// For requests whose work grows with everything a node holds (stats over
+/// every record, re-verifying the audit trail or every envelope): a node
+/// that has run for years holds millions.
+pub const WHOLE_STORE_TIMEOUT: Duration = Duration::from_secs(1800);
 
 pub type AdminClient = AdminServiceClient<Channel>;
 pub type ExchangeClient = ExchangeServiceClient<Channel>;
