@@ -639,7 +639,7 @@ mod tests {
         let recipients = [de.clone(), jp.clone(), it.clone(), jp.clone()];
         assert_eq!(
             response_recipients(false, &fr, &recipients, &de, is_peer),
-            [fr.clone()]
+            std::slice::from_ref(&fr)
         );
         // Breach: the requester and the other recipients this node reaches,
         // never itself, never IT (not a peer), once each.
