@@ -1,18 +1,20 @@
 //! `concord`: the administrator's command-line tool for a Concord node.
 //!
 //! # Layout
-//! - `args`: the command line (clap derive).
+//! - `args`: the global flags and the `Command` enum (clap derive); each
+//!   command's own arguments live beside it in `cmd/`.
 //! - `exit`: `CliError`, failure kinds, exit codes, classification of gRPC errors.
 //! - `output`: tables, key/value blocks and JSON on stdout.
 //! - `profile`: admin profiles (`*.profile.toml`).
-//! - `client`: a mutual-TLS admin client from a profile.
+//! - `client`: `Clients::connect(profile)`, every service's client over one
+//!   mutual-TLS channel, for every command.
 //! - `duration`: `--expires-in 12h`-style durations and `--since` times.
 //! - `nodes`: child `concord-node` processes for the demo.
 //! - `local`: throw-away local federations (demo, bench); `progress`: indicatif
 //!   bars and spinners shown only to a person at a terminal.
-//! - `cmd`: one file per command (`pki`, `peer`, `status`, `demo`, `alert`,
-//!   `denial`, `group`, `evidence`, `consult`, ...), plus `records`, the rendering of
-//!   exchanged records they share.
+//! - `cmd`: one file or directory per command (`pki`, `peer`, `status`, `demo`,
+//!   `alert`, `denial`, `group`, `evidence`, `consult`, `license/`, `audit/`,
+//!   `bench/`, ...), plus `records`, the rendering of exchanged records they share.
 //!
 //! Architecture invariant: `anyhow` lives only in this file; commands return
 //! `CliError`, whose kind decides the exit code.

@@ -93,6 +93,11 @@ pub enum Denied {
          person (another officer of the jurisdiction, not the same name under another certificate)"
     )]
     SamePerson { maker: String, checker: String },
+    #[error("{caller} may announce only its own jurisdiction's bundle, not {bundle}'s")]
+    ForeignBundle {
+        caller: String,
+        bundle: Jurisdiction,
+    },
 }
 
 /// May `caller` use `service` on the node of jurisdiction `own`?
@@ -557,10 +562,103 @@ pub fn may_send(
     issuer == own && peer != own && may_receive(recipients, peer)
 }
 
+/// May a record issued by `issuer` be accepted from the node of `sender`?
+/// Only from its issuer: nodes never forward another's records.
+pub fn may_accept_from(issuer: &Jurisdiction, sender: &Jurisdiction) -> bool {
+    issuer == sender
+}
+
+/// May a held record that a task-force answer carries be shown at the
+/// asking member's node, of jurisdiction `asker`? Only one its issuer
+/// addressed to that jurisdiction, or the asker's own.
+pub fn may_release_to(
+    issuer: &Jurisdiction,
+    recipients: &[Jurisdiction],
+    asker: &Jurisdiction,
+) -> bool {
+    issuer == asker || may_receive(recipients, asker)
+}
+
+/// Who this node's answer to a consultation goes to: a no-undercut answer
+/// back to the requester only; a breach (multilateral) answer to the
+/// request's participants (its requester and recipients) that this node has
+/// as peers, never itself and never beyond them. Sorted, without repeats.
+pub fn response_recipients(
+    multilateral: bool,
+    requester: &Jurisdiction,
+    recipients: &[Jurisdiction],
+    own: &Jurisdiction,
+    is_peer: impl Fn(&Jurisdiction) -> bool,
+) -> Vec<Jurisdiction> {
+    if !multilateral {
+        return vec![requester.clone()];
+    }
+    let mut to: Vec<Jurisdiction> = recipients
+        .iter()
+        .chain(std::iter::once(requester))
+        .filter(|j| *j != own && is_peer(j))
+        .cloned()
+        .collect();
+    to.sort();
+    to.dedup();
+    to
+}
+
+/// May `caller` (a peer's node) announce a trust bundle of `bundle`'s
+/// jurisdiction? Only its own.
+pub fn may_announce(caller: &Caller, bundle: &Jurisdiction) -> Result<(), Denied> {
+    if &caller.jurisdiction == bundle {
+        return Ok(());
+    }
+    Err(Denied::ForeignBundle {
+        caller: caller.to_string(),
+        bundle: bundle.clone(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn records_are_accepted_only_from_their_issuer_and_released_only_to_recipients() {
+        let (de, fr, jp) = (j("DE"), j("FR"), j("JP"));
+        assert!(may_accept_from(&fr, &fr));
+        assert!(!may_accept_from(&fr, &jp), "nodes never forward");
+        assert!(may_release_to(&fr, std::slice::from_ref(&de), &de));
+        assert!(may_release_to(&de, &[], &de), "the asker's own record");
+        assert!(!may_release_to(&fr, std::slice::from_ref(&jp), &de));
+    }
+
+    #[test]
+    fn consultation_answers_go_back_to_the_participants_only() {
+        let (de, fr, jp, it) = (j("DE"), j("FR"), j("JP"), j("IT"));
+        let peers = [fr.clone(), jp.clone()];
+        let is_peer = |x: &Jurisdiction| peers.contains(x);
+        let recipients = [de.clone(), jp.clone(), it.clone(), jp.clone()];
+        assert_eq!(
+            response_recipients(false, &fr, &recipients, &de, is_peer),
+            std::slice::from_ref(&fr)
+        );
+        // Breach: the requester and the other recipients this node reaches,
+        // never itself, never IT (not a peer), once each.
+        assert_eq!(
+            response_recipients(true, &fr, &recipients, &de, is_peer),
+            [fr.clone(), jp.clone()]
+        );
+    }
+
+    #[test]
+    fn a_node_announces_only_its_own_bundle() {
+        let fr_node = caller("FR", Role::Node);
+        assert!(may_announce(&fr_node, &j("FR")).is_ok());
+        let refused = may_announce(&fr_node, &j("DE")).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            format!("{fr_node} may announce only its own jurisdiction's bundle, not DE's")
+        );
+    }
 
     fn caller(j: &str, role: Role) -> Caller {
         Caller::new(j.parse().unwrap(), role, "x").unwrap()

@@ -1,5 +1,7 @@
-//! One file per command. Each command returns a [`CliError`] on failure and
-//! prints its result in the requested [`OutputFormat`].
+//! One file or directory per command, owning its clap arguments. Each
+//! command gets its clients from `client::Clients::connect`, returns a
+//! [`CliError`] on failure and prints its result in the requested
+//! [`OutputFormat`].
 
 pub mod alert;
 pub mod audit;

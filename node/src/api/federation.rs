@@ -127,12 +127,7 @@ impl FederationService for FederationApi {
     ) -> Result<Response<pb::AnnounceTrustResponse>, Status> {
         let peer = caller(&req)?;
         let mut bundle = super::convert::trust_bundle(Some(req.into_inner()))?;
-        if bundle.jurisdiction != peer.jurisdiction {
-            return Err(Status::permission_denied(format!(
-                "{peer} may announce only its own jurisdiction's bundle, not {}'s",
-                bundle.jurisdiction
-            )));
-        }
+        crate::policy::may_announce(&peer, &bundle.jurisdiction)?;
         let registered = self
             .ctx
             .peers

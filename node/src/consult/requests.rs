@@ -162,7 +162,7 @@ impl Consult {
                 "{request_id} is this node's own request; only the jurisdictions it was sent to answer it"
             )));
         }
-        if !request.header.recipients.contains(&self.own) {
+        if !crate::policy::may_receive(&request.header.recipients, &self.own) {
             return Err(Error::FailedPrecondition(format!(
                 "{request_id} is not addressed to {}",
                 self.own
@@ -179,25 +179,14 @@ impl Consult {
                 self.own, earlier.header.record_id
             )));
         }
-        let to = match asked.kind {
-            // Bilateral: back to the requester, nobody else.
-            ConsultationKind::Undercut => vec![request.header.issuer.clone()],
-            // Multilateral: the participants this node can reach, never beyond them.
-            ConsultationKind::Breach => {
-                let peers = self.peers.current();
-                let mut to: Vec<Jurisdiction> = request
-                    .header
-                    .recipients
-                    .iter()
-                    .chain(std::iter::once(&request.header.issuer))
-                    .filter(|j| **j != self.own && peers.contains_key(*j))
-                    .cloned()
-                    .collect();
-                to.sort();
-                to.dedup();
-                to
-            }
-        };
+        let peers = self.peers.current();
+        let to = crate::policy::response_recipients(
+            matches!(asked.kind, ConsultationKind::Breach),
+            &request.header.issuer,
+            &request.header.recipients,
+            &self.own,
+            |j| peers.contains_key(j),
+        );
         let body = ConsultationBody::Response(ConsultationResponse {
             in_reply_to: request_id.to_owned(),
             request_issuer: request.header.issuer.clone(),

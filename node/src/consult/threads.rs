@@ -125,7 +125,9 @@ pub fn threads(exchange: &Exchange) -> Result<Vec<Thread>> {
         };
         // Only the jurisdictions asked answer; anything else is not part of the thread.
         let asked = &thread.request.header;
-        if asked.issuer == r.request_issuer && asked.recipients.contains(&view.header.issuer) {
+        if asked.issuer == r.request_issuer
+            && crate::policy::may_receive(&asked.recipients, &view.header.issuer)
+        {
             thread.responses.push(view);
         }
     }

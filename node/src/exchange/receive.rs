@@ -87,7 +87,7 @@ impl Exchange {
             let header = envelope
                 .peek_header()
                 .map_err(|e| Error::InvalidArgument(e.to_string()))?;
-            if &header.issuer != sender {
+            if !policy::may_accept_from(&header.issuer, sender) {
                 return Err(Error::PermissionDenied(format!(
                     "envelope issued by {} was sent by {sender}; nodes accept records only from their issuer",
                     header.issuer

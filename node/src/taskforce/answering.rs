@@ -524,7 +524,7 @@ impl TaskForces {
         asker: &Jurisdiction,
     ) -> std::result::Result<RecordView, String> {
         let header = envelope.peek_header().map_err(|e| e.to_string())?;
-        if !(header.issuer == *asker || header.recipients.contains(asker)) {
+        if !crate::policy::may_release_to(&header.issuer, &header.recipients, asker) {
             return Err(format!(
                 "{} {} does not name {asker}: withheld",
                 header.kind.as_str(),

@@ -84,6 +84,7 @@ pub struct BenchArgs {
 /// The node's largest QueryBatch.
 pub const MAX_BATCH: usize = 1000;
 
+/// Which parts run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Parts {
     pub exchange: bool,

@@ -129,8 +129,6 @@ impl Latency {
     }
 }
 
-/// Which parts run.
-
 pub fn ms(v: f64) -> String {
     format!("{v:.1} ms")
 }
