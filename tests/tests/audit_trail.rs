@@ -507,7 +507,7 @@ async fn a_record_forged_in_the_store_is_found_by_verifying_records_in_full() {
         let new = digest(&raw[sig_start..sig_start + 64]);
         envelopes.insert(key, raw).unwrap();
         let mut replaced = 0;
-        for tree in ["record_index", "current_versions", "newest_first"] {
+        for tree in ["record_index", "current_records", "newest_records"] {
             let t = db.open_tree(tree).unwrap();
             for (k, v) in t.iter().flatten() {
                 let mut v = v.to_vec();

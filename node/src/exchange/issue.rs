@@ -410,8 +410,13 @@ impl Exchange {
             .envelope
             .peek_header()
             .map_err(|e| Error::Internal(format!("sealed envelope of {id}: {e}")))?;
-        self.ledger
-            .set_current(&mut batch, &mut Default::default(), &sealed, digest)?;
+        self.ledger.set_current(
+            &mut batch,
+            &mut Default::default(),
+            &sealed,
+            &record,
+            digest,
+        )?;
         for r in &recipients {
             batch.put(
                 &self.ledger.outbox,

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::envelope::{EnvelopeHeader, RecordKind, SignedEnvelope, SignedReceipt};
+use super::envelope::{EnvelopeHeader, Record, RecordKind, SignedEnvelope, SignedReceipt};
+use super::records::{AlertCategory, DenialState};
 use crate::identity::Jurisdiction;
 use crate::store::{Batch, Store, StoreError, Tree};
 
@@ -32,6 +33,40 @@ pub struct Current {
     pub entry: IndexEntry,
     pub version: u32,
     pub issued_at_unix_ms: i64,
+    /// What `stats` counts, so that it reads one small entry per record.
+    pub facts: Facts,
+}
+
+/// The facts about a record's current version that counts need.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facts {
+    pub recipients: Vec<Jurisdiction>,
+    /// Alerts only.
+    pub category: Option<AlertCategory>,
+    pub revoked: bool,
+    /// When it stops being in force: an alert's expiry, a denial's end.
+    pub ends_at_unix_ms: Option<i64>,
+}
+
+impl Facts {
+    pub fn of(header: &EnvelopeHeader, record: &Record) -> Facts {
+        let (category, revoked, ends_at_unix_ms) = match record {
+            Record::Alert(a) => (Some(a.category), false, a.expires_at_unix_ms),
+            Record::Denial(d) => (None, d.state == DenialState::Revoked, d.valid_until_unix_ms),
+            Record::Consultation(_) => (None, false, None),
+        };
+        Facts {
+            recipients: header.recipients.clone(),
+            category,
+            revoked,
+            ends_at_unix_ms,
+        }
+    }
+
+    /// In force at `now`: neither revoked nor ended.
+    pub fn in_force(&self, now_unix_ms: i64) -> bool {
+        !self.revoked && self.ends_at_unix_ms.is_none_or(|t| t > now_unix_ms)
+    }
 }
 
 /// An own record not yet acknowledged by one recipient: key `recipient 0 seq`.
@@ -125,8 +160,8 @@ impl Ledger {
             evidence: store.tree("evidence")?,
             equivocations: store.tree("equivocations")?,
             groups: store.tree("groups")?,
-            current: store.tree("current_versions")?,
-            newest: store.tree("newest_first")?,
+            current: store.tree("current_records")?,
+            newest: store.tree("newest_records")?,
         })
     }
 
@@ -138,6 +173,7 @@ impl Ledger {
         batch: &mut Batch,
         pending: &mut HashMap<Vec<u8>, Current>,
         h: &EnvelopeHeader,
+        record: &Record,
         digest: [u8; 32],
     ) -> Result<(), StoreError> {
         let prefix = record_prefix(h.kind, &h.issuer, &h.record_id);
@@ -159,6 +195,7 @@ impl Ledger {
             },
             version: h.version,
             issued_at_unix_ms: h.issued_at_unix_ms,
+            facts: Facts::of(h, record),
         };
         batch.put(&self.current, &prefix, &current)?;
         batch.put(
@@ -202,8 +239,11 @@ impl Ledger {
             let Ok(header) = stored.envelope.peek_header() else {
                 continue;
             };
+            let Ok(record) = Record::decode(header.kind, &stored.envelope.body) else {
+                continue;
+            };
             let before = pending.len();
-            self.set_current(&mut batch, &mut pending, &header, entry.digest)?;
+            self.set_current(&mut batch, &mut pending, &header, &record, entry.digest)?;
             records += pending.len() - before;
             if batch.len() >= REBUILD_BATCH {
                 store.commit_offline(std::mem::replace(&mut batch, store.batch()))?;
@@ -236,7 +276,7 @@ fn clear<V: Serialize + serde::de::DeserializeOwned + 'static>(
 }
 
 /// Set in `counters` once `current` and `newest` cover every indexed version.
-const CURRENT_BUILT: &[u8] = b"current_versions_built";
+const CURRENT_BUILT: &[u8] = b"current_records_built";
 
 /// `kind inverted-time prefix`: ascending key order is newest first, then
 /// store order among records issued in the same millisecond.

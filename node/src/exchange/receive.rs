@@ -155,8 +155,13 @@ impl Exchange {
                         digest: opened.digest,
                     },
                 )?;
-                self.ledger
-                    .set_current(&mut batch, &mut current_in_batch, h, opened.digest)?;
+                self.ledger.set_current(
+                    &mut batch,
+                    &mut current_in_batch,
+                    h,
+                    &opened.record,
+                    opened.digest,
+                )?;
                 in_batch.insert(index_key, opened.digest);
                 cursor = cursor.max(h.seq);
                 fresh.push(stored);

@@ -5,11 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use super::envelope::{Record, RecordKind};
-use super::ledger::{self, IndexEntry};
-use super::records::DenialState;
+use super::envelope::RecordKind;
+use super::ledger::{self, Current};
 use super::Exchange;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::identity::Jurisdiction;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -50,12 +49,18 @@ pub struct ExchangeStats {
 }
 
 impl Exchange {
-    /// Counts everything held now; reads every record's latest version.
+    /// Counts everything held now from the current-version index alone:
+    /// one small entry per record, no envelope read or decoded.
     pub fn stats(&self, now: i64) -> Result<ExchangeStats> {
         let mut stats = ExchangeStats::default();
         for kind in [RecordKind::Alert, RecordKind::Denial] {
-            for (latest, versions) in self.latest_versions(kind)? {
-                self.count(&mut stats, kind, &latest, versions, now)?;
+            for item in self
+                .ledger
+                .current
+                .lazy_scan_prefix([ledger::kind_byte(kind)])
+            {
+                let (_, current) = item?;
+                self.count(&mut stats, kind, &current, now);
             }
         }
         for (_, e) in self.ledger.evidence.iter()? {
@@ -70,63 +75,19 @@ impl Exchange {
         Ok(stats)
     }
 
-    /// The latest index entry of every record of `kind`, with its version count.
-    fn latest_versions(&self, kind: RecordKind) -> Result<Vec<(IndexEntry, u64)>> {
-        let mut out: Vec<(IndexEntry, u64)> = Vec::new();
-        let mut last_prefix: Option<Vec<u8>> = None;
-        for entry in self
-            .ledger
-            .index
-            .lazy_scan_prefix([ledger::kind_byte(kind)])
-        {
-            let (key, e) = entry?;
-            let prefix = key[..key.len().saturating_sub(4)].to_vec();
-            match out.last_mut() {
-                Some((latest, n)) if last_prefix.as_ref() == Some(&prefix) => {
-                    *latest = e;
-                    *n += 1;
-                }
-                _ => out.push((e, 1)),
-            }
-            last_prefix = Some(prefix);
-        }
-        Ok(out)
-    }
-
-    fn count(
-        &self,
-        stats: &mut ExchangeStats,
-        kind: RecordKind,
-        latest: &IndexEntry,
-        versions: u64,
-        now: i64,
-    ) -> Result<()> {
-        let Some(stored) = self
-            .ledger
-            .envelopes
-            .get(ledger::seq_key(&latest.issuer, latest.seq))?
-        else {
-            return Ok(());
-        };
-        let header = stored
-            .envelope
-            .peek_header()
-            .map_err(|e| Error::Internal(format!("stored envelope: {e}")))?;
-        let record = Record::decode(kind, &stored.envelope.body)
-            .map_err(|e| Error::Internal(format!("stored body of {}: {e}", header.record_id)))?;
-        let own = header.issuer == self.own;
+    fn count(&self, stats: &mut ExchangeStats, kind: RecordKind, current: &Current, now: i64) {
+        let facts = &current.facts;
+        let own = current.entry.issuer == self.own;
         let counts = match kind {
             RecordKind::Alert => &mut stats.alerts,
             RecordKind::Denial => &mut stats.denials,
-            RecordKind::Consultation => return Ok(()),
+            RecordKind::Consultation => return,
         };
-        let active = record.is_in_force(now);
-        let (category, revoked) = match &record {
-            Record::Alert(a) => (Some(a.category.as_str()), false),
-            Record::Denial(d) => (None, d.state == DenialState::Revoked),
-            Record::Consultation(_) => return Ok(()),
-        };
-        let changes = versions.saturating_sub(1);
+        let active = facts.in_force(now);
+        let category = facts.category.map(|c| c.as_str());
+        let revoked = facts.revoked;
+        // Versions after the first, by the current version's number.
+        let changes = u64::from(current.version.saturating_sub(1));
         if own {
             counts.issued += 1;
             counts.issued_active += u64::from(active);
@@ -135,7 +96,7 @@ impl Exchange {
             if let Some(c) = category {
                 *counts.issued_by_category.entry(c.to_owned()).or_default() += 1;
             }
-            for r in &header.recipients {
+            for r in &facts.recipients {
                 let peer = stats.peers.entry(r.clone()).or_default();
                 match kind {
                     RecordKind::Alert => peer.alerts_sent += 1,
@@ -151,13 +112,12 @@ impl Exchange {
             if let Some(c) = category {
                 *counts.received_by_category.entry(c.to_owned()).or_default() += 1;
             }
-            let peer = stats.peers.entry(header.issuer.clone()).or_default();
+            let peer = stats.peers.entry(current.entry.issuer.clone()).or_default();
             match kind {
                 RecordKind::Alert => peer.alerts_received += 1,
                 RecordKind::Denial => peer.denials_received += 1,
                 RecordKind::Consultation => {}
             }
         }
-        Ok(())
     }
 }

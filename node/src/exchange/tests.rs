@@ -1183,7 +1183,7 @@ async fn newest_first_listing_follows_new_versions_and_is_rebuilt_for_old_stores
     for (key, _) in de.x.ledger.newest.iter().unwrap() {
         batch.delete(&de.x.ledger.newest, key);
     }
-    batch.delete(&de.x.ledger.counters, b"current_versions_built");
+    batch.delete(&de.x.ledger.counters, b"current_records_built");
     de.x.store.commit_offline(batch).unwrap();
     assert!(listed(&de.x).is_empty(), "the listing reads the index");
     let reopened = Exchange::open(
