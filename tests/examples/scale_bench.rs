@@ -133,7 +133,7 @@ fn seal(
     to: &Jurisdiction,
     seq: u64,
     record: &Record,
-) -> SignedEnvelope {
+) -> anyhow::Result<SignedEnvelope> {
     let (kind, id, issued_at) = match record {
         Record::Alert(a) => (RecordKind::Alert, a.id.clone(), a.issued_at_unix_ms),
         Record::Denial(d) => (RecordKind::Denial, d.id.clone(), d.decision_date_unix_ms),
@@ -153,7 +153,7 @@ fn seal(
         previous: None,
         expires_at_unix_ms: None,
     };
-    SignedEnvelope::seal(signer, header, record)
+    Ok(SignedEnvelope::seal(signer, header, record)?)
 }
 
 struct Generated {
@@ -209,7 +209,7 @@ async fn generate(
                     party_name(n),
                 );
             }
-            batch.push(seal(&peer_signer, &issuer, &de_j, seq, &r));
+            batch.push(seal(&peer_signer, &issuer, &de_j, seq, &r)?);
             if batch.len() == 500 || i + 1 == per_peer {
                 exchange.receive(&issuer, &batch).await?;
                 received += batch.len();
@@ -266,14 +266,44 @@ async fn generate(
     let query = concord_node::taskforce::Query::Party {
         name: probe.1.clone(),
     };
+    let held = received + own;
     let t = Instant::now();
-    let matches = concord_node::taskforce::matching::find(&exchange, &de_j, &asker, &query, None)?;
+    let scanned =
+        concord_node::taskforce::matching::find_by_scan(&exchange, &de_j, &asker, &query, None)?;
     println!(
-        "task-force party query (in-process, {} held): {:.0} ms, {} matches",
-        received + own,
+        "task-force party query by scan (in-process, {held} held): {:.0} ms, {} matches",
         t.elapsed().as_secs_f64() * 1e3,
-        matches.len()
+        scanned.len()
     );
+    let t = Instant::now();
+    let names = concord_node::taskforce::names::HeldNames::new(exchange.clone());
+    let view = names.view().await;
+    println!(
+        "task-force name index built (in-process, {held} held): {:.0} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let mut times = Vec::new();
+    let mut found = 0;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let view = names.view().await;
+        let matches = concord_node::taskforce::matching::find(
+            &exchange,
+            view.as_ref(),
+            &de_j,
+            &asker,
+            &query,
+            None,
+        )?;
+        times.push(t.elapsed());
+        found = matches.len();
+    }
+    drop(view);
+    println!(
+        "task-force party query (in-process, {held} held): {:.1} ms median of 5, {found} matches",
+        median(times)
+    );
+    drop(names);
     drop(exchange);
     store.flush().await?;
     Ok(Generated {

@@ -62,12 +62,7 @@ pub fn find(
         }
     }
     // The scan's order before ranking: kind as it reads them, then store order.
-    out.sort_by_cached_key(|m| {
-        (
-            m.header.kind != RecordKind::Denial,
-            store_order(&m.header),
-        )
-    });
+    out.sort_by_cached_key(|m| (m.header.kind != RecordKind::Denial, store_order(&m.header)));
     rank(&mut out);
     Ok(out)
 }
@@ -138,7 +133,9 @@ fn judge(
     }
     let record = Record::decode_signed(&header, &held.envelope.body).ok()?;
     let score = match query {
-        Query::BlindParty { .. } => blind.and_then(|(key, hashes)| blind_score(key, hashes, &record)),
+        Query::BlindParty { .. } => {
+            blind.and_then(|(key, hashes)| blind_score(key, hashes, &record))
+        }
         _ => score(query, &record),
     }?;
     Some(Match {

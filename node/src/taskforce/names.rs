@@ -119,7 +119,10 @@ impl SegmentBuilder {
                 let s = &a.subjects;
                 self.alerts.extend(s.parties.iter().map(|p| entry(v, p)));
                 for code in s.destinations.iter().chain(&s.items).chain(&s.shipments) {
-                    self.codes.entry(code_key(code)).or_default().push(v.clone());
+                    self.codes
+                        .entry(code_key(code))
+                        .or_default()
+                        .push(v.clone());
                 }
             }
             Record::Consultation(_) => return,
@@ -332,10 +335,7 @@ impl HeldNames {
         self.start();
         let mut status = self.inner.status.subscribe();
         loop {
-            let now = *status
-                .wait_for(|s| *s != Status::Building)
-                .await
-                .ok()?;
+            let now = *status.wait_for(|s| *s != Status::Building).await.ok()?;
             if now == Status::Failed {
                 return None;
             }
@@ -386,12 +386,7 @@ async fn maintain(inner: Weak<Inner>) {
                     retry = true;
                     inner.status.send_replace(Status::Failed);
                 }
-                (
-                    Some(Job::Merge {
-                        segments, tail, ..
-                    }),
-                    Done::Merge(Ok(segment)),
-                ) => {
+                (Some(Job::Merge { segments, tail, .. }), Done::Merge(Ok(segment))) => {
                     if !state.resync {
                         let keep = state.segments.len().saturating_sub(segments);
                         state.segments.truncate(keep);
@@ -422,7 +417,11 @@ async fn maintain(inner: Weak<Inner>) {
                 inner.status.send_replace(Status::Building);
             }
             let exchange = inner.exchange.clone();
-            let delay = if retry { Duration::from_secs(1) } else { Duration::ZERO };
+            let delay = if retry {
+                Duration::from_secs(1)
+            } else {
+                Duration::ZERO
+            };
             retry = false;
             job = Some(Job::Full(tokio::task::spawn_blocking(move || {
                 std::thread::sleep(delay);
@@ -439,8 +438,7 @@ async fn maintain(inner: Weak<Inner>) {
                 size += s.records;
                 merged += 1;
             }
-            let parts: Vec<Arc<Segment>> =
-                state.segments[state.segments.len() - merged..].to_vec();
+            let parts: Vec<Arc<Segment>> = state.segments[state.segments.len() - merged..].to_vec();
             let tail_len = tail.len();
             job = Some(Job::Merge {
                 handle: tokio::task::spawn_blocking(move || {
