@@ -233,6 +233,8 @@ pub struct HeldNames {
 
 struct Inner {
     exchange: Arc<Exchange>,
+    /// [`TAIL_MAX`], smaller in tests.
+    tail_max: usize,
     state: Mutex<State>,
     status: watch::Sender<Status>,
 }
@@ -297,10 +299,15 @@ impl HeldNames {
     /// Subscribes to `exchange`'s stored records now; the index is built
     /// once [`HeldNames::start`] runs (or the first question asks).
     pub fn new(exchange: Arc<Exchange>) -> HeldNames {
+        HeldNames::with_tail(exchange, TAIL_MAX)
+    }
+
+    fn with_tail(exchange: Arc<Exchange>, tail_max: usize) -> HeldNames {
         let rx = exchange.watch();
         HeldNames {
             inner: Arc::new(Inner {
                 exchange,
+                tail_max: tail_max.max(1),
                 state: Mutex::new(State {
                     rx,
                     segments: Vec::new(),
@@ -349,6 +356,21 @@ impl HeldNames {
                 tail: state.tail.clone(),
             });
         }
+    }
+}
+
+#[cfg(test)]
+impl HeldNames {
+    /// An index whose tail is built into a segment every `tail_max` records.
+    pub(super) fn with_small_tail(exchange: Arc<Exchange>, tail_max: usize) -> HeldNames {
+        HeldNames::with_tail(exchange, tail_max)
+    }
+
+    /// Records in each segment, oldest first, and in the tail.
+    pub(super) fn shape(&self) -> (Vec<usize>, usize) {
+        let state = lock(&self.inner);
+        let segments = state.segments.iter().map(|s| s.records).collect();
+        (segments, state.tail.len())
     }
 }
 
@@ -427,7 +449,7 @@ async fn maintain(inner: Weak<Inner>) {
                 std::thread::sleep(delay);
                 full_segment(&exchange)
             })));
-        } else if state.tail.len() >= TAIL_MAX {
+        } else if state.tail.len() >= inner.tail_max {
             let tail: Vec<Arc<Tail>> = state.tail.clone();
             let mut size = tail.len();
             let mut merged = 0;

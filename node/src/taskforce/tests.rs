@@ -891,7 +891,8 @@ async fn the_name_index_answers_as_the_scan_does() {
     alert_about(de, &["Kestrel Avionics"], &[], &["BL-4410"], &["FR"]).await;
     deliver(de, fr).await;
 
-    let names = names::HeldNames::new(fr.x.clone());
+    // A tail of two records: segments are built and merged as records arrive.
+    let names = names::HeldNames::with_small_tail(fr.x.clone(), 2);
     for q in questions() {
         for asker in ["DE", "JP", "FR"] {
             indexed(fr, &names, asker, &q).await;
@@ -921,6 +922,28 @@ async fn the_name_index_answers_as_the_scan_does() {
     )
     .await;
     assert_eq!(after.len(), 1, "{after:?}");
+    for q in questions() {
+        for asker in ["DE", "JP"] {
+            indexed(fr, &names, asker, &q).await;
+        }
+    }
+    for n in 0..6 {
+        deny_with(
+            fr,
+            named(&format!("Orion Microsystems {n}"), &[]),
+            "IR",
+            "3A001",
+            &["DE"],
+        )
+        .await;
+        tokio::time::sleep(names::TICK * 2).await;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while names.shape().1 >= 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(names::TICK).await;
+    }
+    let (segments, tail) = names.shape();
+    assert!(segments.len() >= 2 && tail < 2, "{segments:?} + {tail}");
     for q in questions() {
         for asker in ["DE", "JP"] {
             indexed(fr, &names, asker, &q).await;
