@@ -88,7 +88,7 @@ fn party(n: usize) -> Party {
 
 /// The record `n` of `issuer`, sequence `seq`, signed `issued_at`.
 fn record(issuer: &Jurisdiction, n: usize, seq: u64, issued_at: i64) -> Record {
-    if n % 5 == 0 {
+    if n.is_multiple_of(5) {
         Record::Denial(DenialNotice {
             id: format!("{issuer}-D-{seq}"),
             issuer: issuer.clone(),

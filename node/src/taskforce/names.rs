@@ -390,18 +390,19 @@ async fn maintain(inner: Weak<Inner>) {
         };
         let mut state = lock(&inner);
         if let Some(done) = done {
+            let resync = state.resync;
             match (job.take(), done) {
+                // Announcements were lost while the job ran: its result is stale.
+                (_, Done::Full(Ok(Ok(_))) | Done::Merge(Ok(_))) if resync => {}
                 (Some(Job::Full(_)), Done::Full(Ok(Ok(segment)))) => {
-                    if !state.resync {
-                        state.segments = vec![Arc::new(segment)];
-                        inner.status.send_replace(Status::Ready);
-                    }
+                    state.segments = vec![Arc::new(segment)];
+                    inner.status.send_replace(Status::Ready);
                 }
-                (Some(Job::Full(_)), Done::Full(failed)) => {
+                (_, Done::Full(failed)) => {
                     let why = match failed {
                         Ok(Err(e)) => e.to_string(),
                         Err(e) => e.to_string(),
-                        Ok(Ok(_)) => String::new(),
+                        Ok(Ok(_)) => "no build was running".to_owned(),
                     };
                     tracing::warn!(error = %why, "task-force name index build failed; questions scan");
                     state.resync = true;
@@ -409,19 +410,18 @@ async fn maintain(inner: Weak<Inner>) {
                     inner.status.send_replace(Status::Failed);
                 }
                 (Some(Job::Merge { segments, tail, .. }), Done::Merge(Ok(segment))) => {
-                    if !state.resync {
-                        let keep = state.segments.len().saturating_sub(segments);
-                        state.segments.truncate(keep);
-                        state.segments.push(Arc::new(segment));
-                        let tail = tail.min(state.tail.len());
-                        state.tail.drain(..tail);
-                    }
+                    let keep = state.segments.len().saturating_sub(segments);
+                    state.segments.truncate(keep);
+                    state.segments.push(Arc::new(segment));
+                    let tail = tail.min(state.tail.len());
+                    state.tail.drain(..tail);
                 }
-                (_, Done::Merge(Err(e))) => {
-                    tracing::warn!(error = %e, "task-force name index merge failed; rebuilding");
+                (_, Done::Merge(failed)) => {
+                    if let Err(e) = failed {
+                        tracing::warn!(error = %e, "task-force name index merge failed; rebuilding");
+                    }
                     state.resync = true;
                 }
-                _ => {}
             }
         }
         state.drain(&inner.status);
