@@ -88,7 +88,7 @@ fn party(n: usize) -> Party {
 
 /// The record `n` of `issuer`, sequence `seq`, signed `issued_at`.
 fn record(issuer: &Jurisdiction, n: usize, seq: u64, issued_at: i64) -> Record {
-    if n % 5 == 0 {
+    if n.is_multiple_of(5) {
         Record::Denial(DenialNotice {
             id: format!("{issuer}-D-{seq}"),
             issuer: issuer.clone(),
@@ -266,14 +266,44 @@ async fn generate(
     let query = concord_node::taskforce::Query::Party {
         name: probe.1.clone(),
     };
+    let held = received + own;
     let t = Instant::now();
-    let matches = concord_node::taskforce::matching::find(&exchange, &de_j, &asker, &query, None)?;
+    let scanned =
+        concord_node::taskforce::matching::find_by_scan(&exchange, &de_j, &asker, &query, None)?;
     println!(
-        "task-force party query (in-process, {} held): {:.0} ms, {} matches",
-        received + own,
+        "task-force party query by scan (in-process, {held} held): {:.0} ms, {} matches",
         t.elapsed().as_secs_f64() * 1e3,
-        matches.len()
+        scanned.len()
     );
+    let t = Instant::now();
+    let names = concord_node::taskforce::names::HeldNames::new(exchange.clone());
+    let view = names.view().await;
+    println!(
+        "task-force name index built (in-process, {held} held): {:.0} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let mut times = Vec::new();
+    let mut found = 0;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let view = names.view().await;
+        let matches = concord_node::taskforce::matching::find(
+            &exchange,
+            view.as_ref(),
+            &de_j,
+            &asker,
+            &query,
+            None,
+        )?;
+        times.push(t.elapsed());
+        found = matches.len();
+    }
+    drop(view);
+    println!(
+        "task-force party query (in-process, {held} held): {:.1} ms median of 5, {found} matches",
+        median(times)
+    );
+    drop(names);
     drop(exchange);
     store.flush().await?;
     Ok(Generated {

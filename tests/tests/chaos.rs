@@ -269,6 +269,7 @@ async fn the_federation_converges_under_crashes_and_cut_links() {
         let verified = admin
             .audit_verify(AuditVerifyRequest {
                 with_witnesses: false,
+                with_records: false,
             })
             .await
             .unwrap()

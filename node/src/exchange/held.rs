@@ -49,6 +49,21 @@ impl Exchange {
         Ok(self.disclosable(issuer, seq, durable)?.map(|h| h.envelope))
     }
 
+    /// Version `seq` of `issuer`, if it is still the current version of its
+    /// record (not amended, revoked or purged since) and may leave this node.
+    pub fn disclosable_if_current(&self, issuer: &Jurisdiction, seq: u64) -> Result<Option<Held>> {
+        let durable = self.durable_seq.load(Ordering::SeqCst);
+        let Some(held) = self.disclosable(issuer, seq, durable)? else {
+            return Ok(None);
+        };
+        let h = &held.header;
+        let prefix = ledger::record_prefix(h.kind, &h.issuer, &h.record_id);
+        let current = self.ledger.current.get(prefix)?;
+        Ok(current
+            .filter(|c| c.entry.issuer == *issuer && c.entry.seq == seq)
+            .map(|_| held))
+    }
+
     fn disclosable(&self, issuer: &Jurisdiction, seq: u64, durable: u64) -> Result<Option<Held>> {
         if issuer == &self.own && seq > durable {
             return Ok(None);

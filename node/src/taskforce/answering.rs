@@ -176,8 +176,10 @@ impl TaskForces {
         let started = Instant::now();
         let level = policy::answer_level(tf.level, query.is_blind());
         let subject = AnswerSubject::Query(query.digest());
+        let names = self.names.view().await;
         let matches = matching::find(
             &self.exchange,
+            names.as_ref(),
             &self.own,
             &asker.jurisdiction,
             &query,
@@ -341,8 +343,10 @@ impl TaskForces {
             _ => None,
         };
         let level = policy::answer_level(tf.level, query.is_blind());
+        let names = self.names.view().await;
         let matches = matching::find(
             &self.exchange,
+            names.as_ref(),
             &self.own,
             &asker.jurisdiction,
             &query,

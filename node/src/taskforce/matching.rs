@@ -9,10 +9,11 @@
 use std::collections::BTreeSet;
 
 use super::model::Query;
+use super::names::NamesView;
 use crate::crypto::KeyedHash;
 use crate::exchange::envelope::EnvelopeHeader;
 use crate::exchange::records::{DenialNotice, Party, RiskAlert};
-use crate::exchange::{Exchange, Record, RecordKind};
+use crate::exchange::{Exchange, Held, Record, RecordKind};
 use crate::identity::Jurisdiction;
 use crate::policy;
 
@@ -33,14 +34,58 @@ pub struct Match {
 /// The records `own` holds that match `query` and that it may reveal to a
 /// member of `asker`, best first.
 ///
+/// With `names` (the index of held party names, `names::HeldNames`), a
+/// cleartext party question reads only the record versions the index
+/// proposes: each is loaded only if it is still the current version of its
+/// record and may leave this node (`Exchange::disclosable_if_current`), then
+/// judged exactly as [`find_by_scan`] judges it, so the answer is the scan's
+/// (up to the bound documented at `names::LIMIT`). Blind questions and
+/// denial questions without a party, or no index, scan.
+pub fn find(
+    exchange: &Exchange,
+    names: Option<&NamesView>,
+    own: &Jurisdiction,
+    asker: &Jurisdiction,
+    query: &Query,
+    blind: Option<&KeyedHash>,
+) -> crate::error::Result<Vec<Match>> {
+    let Some(candidates) = names.and_then(|n| n.candidates(query)) else {
+        return find_by_scan(exchange, own, asker, query, blind);
+    };
+    let mut out = Vec::new();
+    for v in candidates {
+        let Some(held) = exchange.disclosable_if_current(&v.issuer, v.seq)? else {
+            continue;
+        };
+        if let Some(m) = judge(own, asker, query, None, held) {
+            out.push(m);
+        }
+    }
+    // The scan's order before ranking: kind as it reads them, then store order.
+    out.sort_by_cached_key(|m| (m.header.kind != RecordKind::Denial, store_order(&m.header)));
+    rank(&mut out);
+    Ok(out)
+}
+
+/// A record's place in the store's current-version order (`issuer 0 id 0`).
+fn store_order(h: &EnvelopeHeader) -> Vec<u8> {
+    let mut k = h.issuer.as_str().as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(h.record_id.as_bytes());
+    k.push(0);
+    k
+}
+
+/// [`find`] without the index: every current held record of the kinds the
+/// question is about.
+///
 /// Reads the current version of each record the exchange may disclose
 /// (own records only once durable), need-to-know decided on the signed
 /// header before the body is even decoded. Signatures are not re-verified
 /// here — every stored envelope was verified when it was stored, the body
 /// is checked against the signed header's digest, and the asking node
-/// verifies every envelope a full-level answer carries — which keeps a
-/// question over thousands of held records cheap.
-pub fn find(
+/// verifies every envelope a full-level answer carries.
+pub fn find_by_scan(
     exchange: &Exchange,
     own: &Jurisdiction,
     asker: &Jurisdiction,
@@ -56,44 +101,57 @@ pub fn find(
         Query::BlindParty { hashes, .. } => hashes.iter().copied().collect(),
         _ => BTreeSet::new(),
     };
+    let blind = blind.map(|key| (key, &blind_hashes));
     let mut out = Vec::new();
     for kind in kinds {
         for held in exchange.disclosable_current(*kind) {
-            let held = held?;
-            let header = held.header;
-            // Need-to-know first: what may not be revealed is not even decoded.
-            if !policy::may_disclose(own, asker, &header.issuer, &header.recipients) {
-                continue;
-            }
-            // Consultations stay between the jurisdictions concerned: never an answer.
-            if header.kind == RecordKind::Consultation {
-                continue;
-            }
-            let Ok(record) = Record::decode_signed(&header, &held.envelope.body) else {
-                continue;
-            };
-            let score = match query {
-                Query::BlindParty { .. } => match blind {
-                    Some(key) => blind_score(key, &blind_hashes, &record),
-                    None => None,
-                },
-                _ => score(query, &record),
-            };
-            if let Some(score) = score {
-                out.push(Match {
-                    header,
-                    record,
-                    score,
-                });
+            if let Some(m) = judge(own, asker, query, blind, held?) {
+                out.push(m);
             }
         }
     }
+    rank(&mut out);
+    Ok(out)
+}
+
+/// One held version against a question: need-to-know first (what may not be
+/// revealed is not even decoded), then the score.
+fn judge(
+    own: &Jurisdiction,
+    asker: &Jurisdiction,
+    query: &Query,
+    blind: Option<(&KeyedHash, &BTreeSet<[u8; 32]>)>,
+    held: Held,
+) -> Option<Match> {
+    let header = held.header;
+    if !policy::may_disclose(own, asker, &header.issuer, &header.recipients) {
+        return None;
+    }
+    // Consultations stay between the jurisdictions concerned: never an answer.
+    if header.kind == RecordKind::Consultation {
+        return None;
+    }
+    let record = Record::decode_signed(&header, &held.envelope.body).ok()?;
+    let score = match query {
+        Query::BlindParty { .. } => {
+            blind.and_then(|(key, hashes)| blind_score(key, hashes, &record))
+        }
+        _ => score(query, &record),
+    }?;
+    Some(Match {
+        header,
+        record,
+        score,
+    })
+}
+
+/// Best first; among equal scores, the most recently issued first.
+fn rank(out: &mut [Match]) {
     out.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
             .then_with(|| b.header.issued_at_unix_ms.cmp(&a.header.issued_at_unix_ms))
     });
-    Ok(out)
 }
 
 /// The score of a record for a cleartext question, if it matches.

@@ -9,6 +9,8 @@
 //! - `answer`: the signed answer a node gives one member about one question.
 //! - `matching`: which held records a question matches (screening's name
 //!   scorer; keyed hashes for blind questions), after need-to-know.
+//! - `names`: the in-memory index of held records' party names that
+//!   cleartext party questions read instead of every held record.
 //! - `fanout`: the `PeerTransport` interface and the parallel fan-out with a
 //!   deadline per peer.
 //! - `registry`: registering, listing and closing task forces (admins).
@@ -29,6 +31,7 @@ mod details;
 pub mod fanout;
 pub mod matching;
 pub mod model;
+pub mod names;
 mod registry;
 
 use std::sync::Arc;
@@ -103,6 +106,8 @@ pub struct TaskForces {
     signer: Arc<RecordSigner>,
     transport: Arc<dyn PeerTransport>,
     limits: Limits,
+    /// Held records' party names, for the questions asked here.
+    names: names::HeldNames,
     /// Registrations, closures and detail-request numbering.
     writing: Mutex<()>,
 }
@@ -126,7 +131,10 @@ impl TaskForces {
             details: store.tree("taskforce_details")?,
             counters: store.tree("taskforce_counters")?,
         };
+        let names = names::HeldNames::new(exchange.clone());
+        names.start();
         Ok(TaskForces {
+            names,
             own,
             store,
             trees,

@@ -712,3 +712,320 @@ fn the_config_section_has_defaults_and_is_checked() {
         load("[taskforce]\npeer_deadline_ms = 0\nquery_burst_per_identity = 0\n").unwrap_err();
     assert_eq!(err.problems.len(), 2, "{err}");
 }
+
+/// What a question found, comparable across the index and the scan.
+fn found(matches: &[matching::Match]) -> Vec<(String, String, u32, u32)> {
+    matches
+        .iter()
+        .map(|m| {
+            (
+                m.header.issuer.to_string(),
+                m.header.record_id.clone(),
+                m.header.version,
+                m.score.to_bits(),
+            )
+        })
+        .collect()
+}
+
+/// The index's answer to `query` from `asker`, checked against the scan's.
+async fn indexed(
+    n: &TestNode,
+    names: &names::HeldNames,
+    asker: &str,
+    query: &Query,
+) -> Vec<(String, String, u32, u32)> {
+    let view = names.view().await;
+    assert!(view.is_some(), "the index is built");
+    let by_index = matching::find(&n.x, view.as_ref(), &n.j, &j(asker), query, None).unwrap();
+    let by_scan = matching::find_by_scan(&n.x, &n.j, &j(asker), query, None).unwrap();
+    assert_eq!(
+        found(&by_index),
+        found(&by_scan),
+        "{query:?} asked by {asker}"
+    );
+    found(&by_index)
+}
+
+async fn deny_with(
+    n: &TestNode,
+    party: Party,
+    dest: &str,
+    item: &str,
+    recipients: &[&str],
+) -> String {
+    let officer = who(n, Role::Officer, "oli");
+    let draft = DenialDraft {
+        party,
+        items: vec![DeniedItem {
+            code: item.into(),
+            description: String::new(),
+        }],
+        destination: dest.into(),
+        end_use: String::new(),
+        reason: "diversion".into(),
+        valid_for: None,
+    };
+    n.x.issue_denial(&officer, draft, to(recipients))
+        .await
+        .unwrap()
+        .header
+        .record_id
+}
+
+async fn alert_about(
+    n: &TestNode,
+    parties: &[&str],
+    items: &[&str],
+    shipments: &[&str],
+    recipients: &[&str],
+) {
+    let analyst = who(n, Role::Analyst, "ana");
+    let draft = AlertDraft {
+        category: AlertCategory::SuspiciousShipment,
+        severity: Severity::High,
+        subjects: Subjects {
+            parties: parties
+                .iter()
+                .map(|p| Party {
+                    name: (*p).into(),
+                    ..Party::default()
+                })
+                .collect(),
+            destinations: vec!["SY".into()],
+            items: items.iter().map(|s| s.to_string()).collect(),
+            shipments: shipments.iter().map(|s| s.to_string()).collect(),
+        },
+        indicators: vec![],
+        summary: "pattern".into(),
+        expires_in: None,
+        handling: String::new(),
+    };
+    n.x.raise_alert(&analyst, draft, to(recipients))
+        .await
+        .unwrap();
+}
+
+fn named(name: &str, aliases: &[&str]) -> Party {
+    Party {
+        name: name.into(),
+        aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        country: "AE".into(),
+        address: String::new(),
+    }
+}
+
+/// The questions the equivalence test asks.
+fn questions() -> Vec<Query> {
+    let party = |n: &str| Query::Party { name: n.into() };
+    let denials = |p: Option<&str>, dest: Option<&str>, item: Option<&str>| Query::Denials {
+        party: p.map(Into::into),
+        destination: dest.map(Into::into),
+        item: item.map(Into::into),
+    };
+    let alerts = |s: &str| Query::Alerts { subject: s.into() };
+    vec![
+        party("Orion Microsystems"),
+        party("ORION MICRO SYSTEMS LLC"),
+        party("Orin Microsystem"),
+        party("Petr Ivanov"),
+        party("Ivanov, Petr"),
+        party("Kestrel Avionics"),
+        party("Zeta Dynamics"),
+        party("Unknown Party Nobody Listed"),
+        party("Trading"),
+        denials(Some("Orion Microsystems"), None, None),
+        denials(Some("Orion Microsystems"), Some("IR"), Some("3a001")),
+        denials(Some("Orion Microsystems"), Some("SY"), None),
+        denials(None, Some("IR"), None),
+        alerts("Kestrel Avionics"),
+        alerts("bl-4410"),
+        alerts("5A002"),
+        alerts("sy"),
+        alerts("Orion Microsystems"),
+    ]
+}
+
+/// A mixed set of held records, own and received, disclosable to some
+/// askers only: the index answers every question as the scan does, for
+/// records held when it was built and for records stored since.
+#[tokio::test]
+async fn the_name_index_answers_as_the_scan_does() {
+    let (_net, nodes) = federation(&["FR", "DE", "JP"]).await;
+    let (fr, de) = (&nodes[0], &nodes[1]);
+    deny_with(
+        fr,
+        named("Orion Microsystems FZE", &["Orion Micro Systems"]),
+        "IR",
+        "3A001",
+        &["DE", "JP"],
+    )
+    .await;
+    deny_with(
+        fr,
+        named("Orion Microsystems GmbH", &[]),
+        "SY",
+        "ML4",
+        &["JP"],
+    )
+    .await;
+    deny_with(
+        fr,
+        named("Ivanov Petr", &["P. Ivanov"]),
+        "IR",
+        "1C350",
+        &["DE"],
+    )
+    .await;
+    alert_about(
+        fr,
+        &["Kestrel Avionics Ltd", "Orion Microsystems"],
+        &["5A002"],
+        &["BL-4410"],
+        &["DE"],
+    )
+    .await;
+    alert_about(fr, &["Zeta Dynamics Trading"], &["3A001"], &[], &["JP"]).await;
+    // Received from DE: DE's own to FR.
+    deny_with(de, named("Orion Microsystem", &[]), "IR", "3A001", &["FR"]).await;
+    alert_about(de, &["Kestrel Avionics"], &[], &["BL-4410"], &["FR"]).await;
+    deliver(de, fr).await;
+
+    // A tail of two records: segments are built and merged as records arrive.
+    let names = names::HeldNames::with_small_tail(fr.x.clone(), 2);
+    for q in questions() {
+        for asker in ["DE", "JP", "FR"] {
+            indexed(fr, &names, asker, &q).await;
+        }
+    }
+    // Stored after the index was built: in its tail.
+    let before = indexed(
+        fr,
+        &names,
+        "DE",
+        &Query::Party {
+            name: "Nimbus Optics".into(),
+        },
+    )
+    .await;
+    assert!(before.is_empty());
+    deny_with(fr, named("Nimbus Optics SARL", &[]), "IR", "6A003", &["DE"]).await;
+    alert_about(de, &["Orion Microsystems"], &["9A004"], &["BL-9"], &["FR"]).await;
+    deliver(de, fr).await;
+    let after = indexed(
+        fr,
+        &names,
+        "DE",
+        &Query::Party {
+            name: "Nimbus Optics".into(),
+        },
+    )
+    .await;
+    assert_eq!(after.len(), 1, "{after:?}");
+    for q in questions() {
+        for asker in ["DE", "JP"] {
+            indexed(fr, &names, asker, &q).await;
+        }
+    }
+    for n in 0..6 {
+        deny_with(
+            fr,
+            named(&format!("Orion Microsystems {n}"), &[]),
+            "IR",
+            "3A001",
+            &["DE"],
+        )
+        .await;
+        tokio::time::sleep(names::TICK * 2).await;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while names.shape().1 >= 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(names::TICK).await;
+    }
+    let (segments, tail) = names.shape();
+    assert!(segments.len() >= 2 && tail < 2, "{segments:?} + {tail}");
+    for q in questions() {
+        for asker in ["DE", "JP"] {
+            indexed(fr, &names, asker, &q).await;
+        }
+    }
+    // The task forces' own index answers too (started when they opened).
+    let view = fr.tf.names.view().await;
+    let q = Query::Party {
+        name: "Nimbus Optics".into(),
+    };
+    let got = matching::find(&fr.x, view.as_ref(), &fr.j, &j("DE"), &q, None).unwrap();
+    assert_eq!(found(&got), after);
+}
+
+/// An amended, then revoked denial: a question finds its current version
+/// only, whether the index holds the older versions or not; a denial not
+/// shared with the asker is never returned.
+#[tokio::test]
+async fn the_name_index_returns_current_versions_within_need_to_know() {
+    let (_net, nodes) = federation(&["FR", "DE", "JP"]).await;
+    let fr = &nodes[0];
+    let id = deny_with(
+        fr,
+        named("Orion Microsystems FZE", &[]),
+        "IR",
+        "3A001",
+        &["DE"],
+    )
+    .await;
+    deny_with(
+        fr,
+        named("Orion Microsystems LLC", &[]),
+        "IR",
+        "3A001",
+        &["JP"],
+    )
+    .await;
+    let names = names::HeldNames::new(fr.x.clone());
+    let q = Query::Party {
+        name: "Orion Microsystems".into(),
+    };
+    let versions = |got: &[(String, String, u32, u32)]| -> Vec<(String, u32)> {
+        got.iter().map(|(_, id, v, _)| (id.clone(), *v)).collect()
+    };
+    assert_eq!(
+        versions(&indexed(fr, &names, "DE", &q).await),
+        [(id.clone(), 1)]
+    );
+
+    let officer = who(fr, Role::Officer, "oli");
+    let change = crate::exchange::DenialChange {
+        party: None,
+        items: None,
+        destination: None,
+        end_use: Some("centrifuge controllers".into()),
+        reason: None,
+        valid_for: None,
+        change_reason: "end use established".into(),
+    };
+    fr.x.amend_denial(&officer, &id, change).await.unwrap();
+    assert_eq!(
+        versions(&indexed(fr, &names, "DE", &q).await),
+        [(id.clone(), 2)]
+    );
+    fr.x.revoke_denial(&officer, &id, "licence granted on appeal".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        versions(&indexed(fr, &names, "DE", &q).await),
+        [(id.clone(), 3)]
+    );
+    // An index built after the amendments holds the current version only.
+    let rebuilt = names::HeldNames::new(fr.x.clone());
+    assert_eq!(
+        versions(&indexed(fr, &rebuilt, "DE", &q).await),
+        [(id.clone(), 3)]
+    );
+
+    // Need-to-know: JP sees its own denial only, DE never sees JP's.
+    let jp = indexed(fr, &names, "JP", &q).await;
+    assert_eq!(jp.len(), 1);
+    assert_ne!(jp[0].1, id);
+    let de = indexed(fr, &names, "DE", &q).await;
+    assert!(de.iter().all(|(_, rid, _, _)| *rid == id), "{de:?}");
+}
