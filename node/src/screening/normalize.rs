@@ -181,16 +181,17 @@ impl Word {
             self.skel = Some(String::new());
         }
         self.letters += 1;
+        let after_ta = self.last == Some('ت');
         self.last = Some(c);
-        self.push_class(class);
+        self.push_class(class, after_ta);
     }
 
-    fn push_class(&mut self, class: ArabicLetter) {
+    fn push_class(&mut self, class: ArabicLetter, after_ta: bool) {
         let Some(skel) = self.skel.as_mut() else {
             return;
         };
         match class {
-            ArabicLetter::Consonant(b'S') if skel.ends_with('t') => {
+            ArabicLetter::Consonant(b'S') if after_ta => {
                 // `تش` is how Arabic writes the Latin `CH`.
                 skel.pop();
                 skel.push('s');
@@ -210,6 +211,11 @@ impl Word {
         let mut token = make_token(word.text, word.abjad);
         if word.abjad {
             token.skeleton = word.skel.map(|mut s| {
+                // A final `h` is dropped, as [`skeleton`] drops it from the
+                // Latin spelling (`SALEH` صالح, `ZADEH` زاده).
+                if s.len() > 1 && s.ends_with('h') {
+                    s.pop();
+                }
                 // A final `ي` (the nisba `-i`, `-y`) is written in the
                 // Latin spelling, and kept: `محمدی` is not `MUHAMMAD`.
                 if matches!(word.last, Some('ي' | 'ی')) && !s.is_empty() {
@@ -237,9 +243,9 @@ enum ArabicLetter {
 }
 
 /// The skeleton class of an Arabic-script letter, as [`skeleton`] reads
-/// the Latin spelling of its usual romanization (after [`fold`]: `خ` is
-/// `kh`, folded to `h`; `غ` is `gh`, read as `k`). A word opening with
-/// alif or ʿayn opens with a vowel in Latin (`a`).
+/// the Latin spelling of its usual romanization (`خ` `kh` and `غ` `gh` are
+/// read as `k`, `ش` `sh` as `s`). A word opening with alif or ʿayn opens
+/// with a vowel in Latin (`a`).
 fn arabic_skeleton(c: char, first: bool) -> ArabicLetter {
     use ArabicLetter::*;
     match c {
@@ -253,8 +259,8 @@ fn arabic_skeleton(c: char, first: bool) -> ArabicLetter {
         'ت' | 'ث' | 'ط' | 'د' | 'ذ' | 'ض' => Consonant(b't'),
         'ج' | 'گ' => Consonant(b'j'),
         'چ' => Consonant(b's'),
-        'ح' | 'ه' | 'خ' => Consonant(b'h'),
-        'غ' | 'ق' | 'ك' | 'ک' => Consonant(b'k'),
+        'ح' | 'ه' => Consonant(b'h'),
+        'خ' | 'غ' | 'ق' | 'ك' | 'ک' => Consonant(b'k'),
         'ر' => Consonant(b'r'),
         'ز' | 'ظ' | 'ژ' => Consonant(b'z'),
         'س' | 'ص' => Consonant(b's'),
@@ -552,10 +558,11 @@ pub fn skeleton(token: &str) -> String {
 
 /// The skeleton of a Latin token whose `v` Arabic would write ف (`VICTOR`
 /// فكتور), where [`skeleton`] reads it as و (Persian `MOUSAVI` موسوی).
-/// `base` is the spelling before folding (which writes `w` as `v`).
+/// `base` is the spelling before folding (which writes `w` as `v`), as
+/// skeletons are read from.
 pub fn skeleton_with_f(base: &str) -> Option<String> {
     base.contains('v')
-        .then(|| skeleton(&fold(&base.replace('v', "f"))))
+        .then(|| skeleton(&base.replace('v', "f")))
 }
 
 /// Articles, genealogical particles and connectives.

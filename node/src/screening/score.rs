@@ -81,7 +81,10 @@ impl Tok {
 
     pub fn from_parts(text: String, base: String, class: TokenClass, abjad: bool) -> Tok {
         Tok {
-            skel: skeleton(&text).into(),
+            // From the spelling before folding, whose digraphs (`kh`, `sh`
+            // …) the skeleton reads itself: folding runs `sh`+`h` together
+            // (`MASHHUR` → `mashur`).
+            skel: skeleton(&base).into(),
             skel_f: if abjad {
                 None
             } else {
