@@ -857,10 +857,16 @@ mod tests {
             ("usama", "asm"),
             ("asmh", "asm"),
             ("amin", "amn"),
-            ("ali", "al"),
+            ("ali", "aly"),
             ("gula", "jl"),
-            ("mousavi", "ms"),
-            ("mwswy", "ms"),
+            ("mousavi", "msy"),
+            ("mwswy", "msy"),
+            ("dawud", "tt"),
+            ("haddad", "htt"),
+            ("mashhur", "mshr"),
+            ("saleh", "sl"),
+            ("khalil", "kll"),
+            ("chouka", "sk"),
             ("husayn", "hsn"),
             ("hsyn", "hsn"),
             ("ladin", "ltn"),
@@ -869,6 +875,37 @@ mod tests {
         ] {
             assert_eq!(skeleton(token), skel, "{token}");
         }
+    }
+
+    /// Arabic-script words read letter by letter, as `skeleton` reads their
+    /// Latin spellings (tokens of the name, `-` for Latin ones).
+    #[test]
+    fn arabic_skeletons() {
+        for (name, expected) in [
+            ("صالح", "sl"),
+            ("محمدی", "mhmty"),
+            ("تشوكة", "sk"),
+            ("زحرني", "zhrny"),
+            ("دوود", "tt"),
+            ("حدد", "htt"),
+            ("مشحر", "mshr"),
+            ("خليل", "kll"),
+            ("عزيز", "azz"),
+            ("الرحمن", "- rhmn"),
+            ("عبد الله", "- -"),
+        ] {
+            let got: Vec<String> = tokens(name)
+                .iter()
+                .map(|t| match (&t.skeleton, t.abjad) {
+                    (Some(s), true) => s.clone(),
+                    _ => "-".to_owned(),
+                })
+                .collect();
+            assert_eq!(got.join(" "), expected, "skeletons of {name:?}");
+        }
+        // An Arabic-script word is a legal form only as the table writes
+        // one in Arabic script (`فز` is not the Latin `FZ`).
+        assert_eq!(tokens("فز حسن")[0].class, TokenClass::Word);
     }
 
     #[test]

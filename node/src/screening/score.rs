@@ -868,6 +868,14 @@ mod tests {
             // Arabic script: the attached article split, particles read
             ("عبد الرحمن الحسيني", "AL-HUSAYNI, Abd al-Rahman"),
             ("أبو بكر البغدادي", "AL-BAGHDADI, Abu Bakr"),
+            // Arabic script read letter by letter: ال that is not the
+            // article, V as ف, تش as CH, a final ح, letters around a vowel
+            ("فدكر الرزة", "FADAKAR, Alireza"),
+            ("محدفي أمين", "MAHDAVI, Amin"),
+            ("تشوكة منير", "CHOUKA, Monir"),
+            ("صالح علي محمد", "SALEH, Ali Mohamad"),
+            ("إبراهيم دوود", "IBRAHIM, Dawood"),
+            ("مشتحة روحي", "MUSHTAHA, Rawhi"),
             // one edit beyond the budget in one token of several: partial credit
             (
                 "Gilberto Rodrigez Orejuella",
@@ -928,6 +936,14 @@ mod tests {
             ("明 晨 郭", "CHEN, Guo Ping"),
             // partial credit never matches alone
             ("Haniyeh Salih", "HANIYA, Ismail"),
+            // a final ي is written: the nisba is another name
+            ("حسین محمدی", "HUSAYN, Muhammad"),
+            // Arabic script has no initials
+            ("یاسین موحد", "M-SAAN"),
+            // a Han or Hangul given name with a syllable more or less
+            ("建宏 張", "ZHANG, Jian"),
+            ("瑜 李", "LI, Cheng Yu"),
+            ("진호 이", "YUN, Ho-Jin"),
             // nothing in common
             ("Kateřina Krejčová", "BANCO NACIONAL DE CUBA"),
             ("", "BANCO NACIONAL DE CUBA"),
