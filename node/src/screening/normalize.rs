@@ -21,7 +21,10 @@
 //!
 //! Tokens that came from an abjad script (Arabic, Persian, Hebrew, Syriac,
 //! Thaana) carry no short vowels, so they are also compared by their consonant
-//! [`skeleton`]: `محمد` → `mhmd` ~ `muhammad`.
+//! [`skeleton`]: `محمد` → `mhmt` ~ `muhammad`. Arabic-script words are read
+//! letter by letter for it ([`Token::skeleton`]), not through their
+//! transliteration, which runs letters together (`زح` → `zh`); a final `ي`
+//! is kept (`محمدی` MOHAMMADI is not MUHAMMAD).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

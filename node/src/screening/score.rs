@@ -18,7 +18,10 @@
 //! `score = Σ sim·(wq+wc) / (Σ (wq+wc) + UNMATCHED · Σ w_unmatched)`
 //!
 //! A match resting on a single token while either name has more content
-//! tokens is scaled by [`SINGLE_TOKEN`]. Names sharing no content token
+//! tokens is scaled by [`SINGLE_TOKEN`]. When either name has Han or Hangul
+//! syllables, unmatched tokens count at their full weight: a given name of
+//! two syllables is one word, and a syllable more or less is another name.
+//! Arabic-script tokens never match a Latin initial. Names sharing no content token
 //! (only company-form words, or nothing) score 0.
 
 use std::fmt::Write as _;
@@ -85,13 +88,9 @@ impl Tok {
             // …) the skeleton reads itself: folding runs `sh`+`h` together
             // (`MASHHUR` → `mashur`).
             skel: skeleton(&base).into(),
-            skel_f: if abjad {
-                None
-            } else {
-                skeleton_with_f(&base)
-            }
-            .unwrap_or_default()
-            .into(),
+            skel_f: if abjad { None } else { skeleton_with_f(&base) }
+                .unwrap_or_default()
+                .into(),
             sig: letters(&text),
             base_sig: letters(&base),
             raw_sig: letters(&base),
