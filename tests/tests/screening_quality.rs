@@ -16,8 +16,9 @@ use concord_node::screening::{
 use concord_tests::perturb::{arabic, joined, transliterate, words, CYRILLIC};
 
 const THRESHOLD: f32 = 0.85;
-/// Measured 2026-12-03 on the fixture; the full-list figure is in BENCHMARKS.md.
-const ARABIC_FLOOR: f64 = 0.85;
+/// Measured 2026-12-03 on the fixture (45 of 48, 0.938, after Arabic skeletons
+/// were read letter by letter); the full-list figure is in BENCHMARKS.md.
+const ARABIC_FLOOR: f64 = 0.93;
 
 fn entries() -> Vec<WatchlistEntry> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/screening/ofac");

@@ -232,6 +232,12 @@ impl ListIndex {
                     .entry(tok.skel.clone())
                     .or_default()
                     .push(id as u32);
+                if !tok.skel_f.is_empty() {
+                    skeletons
+                        .entry(tok.skel_f.clone())
+                        .or_default()
+                        .push(id as u32);
+                }
                 if tok.abjad {
                     abjad_skeletons
                         .entry(tok.skel.clone())
@@ -367,8 +373,10 @@ impl ListIndex {
             } else {
                 &self.abjad_skeletons
             };
-            if let Some(ids) = map.get(&*tok.skel) {
-                out.extend(ids.iter().map(|id| (*id, 0.85)));
+            for skel in [&tok.skel, &tok.skel_f] {
+                if let Some(ids) = map.get(&**skel) {
+                    out.extend(ids.iter().map(|id| (*id, 0.85)));
+                }
             }
         }
     }
@@ -436,7 +444,7 @@ impl ListIndex {
                 });
             }
         }
-        for w in q.tokens.windows(2) {
+        for (w_at, w) in q.tokens.windows(2).enumerate() {
             let weight = w[0].weight() + w[1].weight();
             if weight <= 0.0 {
                 continue;
@@ -459,6 +467,18 @@ impl ListIndex {
                             break;
                         }
                         keys.push((*id, 0.9));
+                    }
+                }
+            }
+            // `al` and an Arabic-script word: also a Latin word opening
+            // with `AL` (`الرزة` ALIREZA).
+            let (a, b) = (&q.toks[w_at], &q.toks[w_at + 1]);
+            if &*a.text == "al" && !a.abjad && b.abjad {
+                let rest = b.skel.strip_prefix('a').unwrap_or(&b.skel);
+                if rest.len() >= 2 {
+                    let skel = score::article_skeleton(rest);
+                    if let Some(ids) = self.skeletons.get(skel.as_str()) {
+                        keys.extend(ids.iter().map(|id| (*id, 0.85)));
                     }
                 }
             }
@@ -584,7 +604,8 @@ impl Builder {
     /// from Latin ones with the same letters); adds `name` to its postings.
     fn key(&mut self, tok: Tok, name: Option<u32>) -> u32 {
         let lookup: Box<str> = if tok.abjad {
-            format!("*{}", tok.raw).into()
+            // Arabic letters transliterated alike may differ in skeleton.
+            format!("*{}*{}", tok.raw, tok.skel).into()
         } else {
             tok.raw.clone()
         };

@@ -36,6 +36,9 @@ struct Table {
     phrases: Vec<Vec<String>>,
     /// Single form words, canonical.
     words: HashSet<String>,
+    /// Single form words written in an abjad script: the only form words
+    /// an abjad-script token can be (`فز` is not the Latin `FZ`).
+    abjad_words: HashSet<String>,
     /// Long form words (single or in phrases), for fuzzy lookups by length.
     long_words: HashMap<usize, Vec<String>>,
 }
@@ -67,10 +70,17 @@ fn table() -> &'static Table {
         }
         let mut phrases = Vec::new();
         let mut words = HashSet::new();
+        let mut abjad_words = HashSet::new();
         let mut long: HashSet<String> = HashSet::new();
         for f in &forms {
             for s in &f.spellings {
-                let texts: Vec<String> = raw_tokens(s).into_iter().map(|t| t.text).collect();
+                let toks = raw_tokens(s);
+                if let [t] = toks.as_slice() {
+                    if t.abjad {
+                        abjad_words.insert(t.text.clone());
+                    }
+                }
+                let texts: Vec<String> = toks.into_iter().map(|t| t.text).collect();
                 for t in &texts {
                     if t.len() >= FUZZY_FROM {
                         long.insert(t.clone());
@@ -95,6 +105,7 @@ fn table() -> &'static Table {
             forms,
             phrases,
             words,
+            abjad_words,
             long_words,
         }
     })
@@ -142,7 +153,12 @@ pub fn mark(tokens: &mut [Token]) {
             i += p.len();
             continue;
         }
-        if is_word(&tokens[i].text) {
+        let word = if tokens[i].abjad {
+            table.abjad_words.contains(&tokens[i].text)
+        } else {
+            is_word(&tokens[i].text)
+        };
+        if word {
             tokens[i].class = TokenClass::Form;
         }
         i += 1;

@@ -21,7 +21,10 @@
 //!
 //! Tokens that came from an abjad script (Arabic, Persian, Hebrew, Syriac,
 //! Thaana) carry no short vowels, so they are also compared by their consonant
-//! [`skeleton`]: `محمد` → `mhmd` ~ `muhammad`.
+//! [`skeleton`]: `محمد` → `mhmt` ~ `muhammad`. Arabic-script words are read
+//! letter by letter for it ([`Token::skeleton`]), not through their
+//! transliteration, which runs letters together (`زح` → `zh`); a final `ي`
+//! is kept (`محمدی` MOHAMMADI is not MUHAMMAD).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -68,6 +71,10 @@ pub struct Token {
     /// two-letter pinyin syllables one letter apart (`cheng`, `chen`) are
     /// different characters and different people.
     pub syllable: bool,
+    /// The consonant skeleton of an Arabic-script token, read from its
+    /// letters ([`arabic_skeleton`]) rather than from their transliteration,
+    /// which runs letters together (`زح` → `zh`, read as one letter).
+    pub skeleton: Option<String>,
 }
 
 impl Token {
@@ -100,36 +107,32 @@ pub(super) fn raw_tokens(name: &str) -> Vec<Token> {
     let arabic = arabic_words(name);
     let name: &str = &arabic;
     let mut out: Vec<Token> = Vec::new();
-    let mut word = String::new();
-    let mut abjad = false;
-    let mut flush = |word: &mut String, abjad: &mut bool, out: &mut Vec<Token>| {
-        if !word.is_empty() {
-            let raw = std::mem::take(word);
-            out.push(make_token(raw, *abjad));
-        }
-        *abjad = false;
-    };
+    let mut word = Word::default();
     let mut buf = [0u8; 4];
     for c in name.chars() {
         if c.is_ascii() {
-            push_ascii(c, &mut word, &mut abjad, &mut out, &mut flush);
+            word.skeleton_ascii(c);
+            push_ascii(c, &mut word, &mut out);
             continue;
         }
         let script_abjad = is_abjad(c);
         let split = is_syllabic_ideograph(c);
         let translit = any_ascii::any_ascii(c.encode_utf8(&mut buf));
         if split {
-            flush(&mut word, &mut abjad, &mut out);
+            word.flush(&mut out);
+        }
+        if script_abjad {
+            word.skeleton_arabic(c);
         }
         for t in translit.chars() {
             if script_abjad && t.is_ascii_alphanumeric() {
-                abjad = true;
+                word.abjad = true;
             }
-            push_ascii(t, &mut word, &mut abjad, &mut out, &mut flush);
+            push_ascii(t, &mut word, &mut out);
         }
         if split {
             let before = out.len();
-            flush(&mut word, &mut abjad, &mut out);
+            word.flush(&mut out);
             if out.len() > before {
                 if let Some(t) = out.last_mut() {
                     t.syllable = true;
@@ -137,23 +140,150 @@ pub(super) fn raw_tokens(name: &str) -> Vec<Token> {
             }
         }
     }
-    flush(&mut word, &mut abjad, &mut out);
+    word.flush(&mut out);
     out
 }
 
-fn push_ascii(
-    c: char,
-    word: &mut String,
-    abjad: &mut bool,
-    out: &mut Vec<Token>,
-    flush: &mut impl FnMut(&mut String, &mut bool, &mut Vec<Token>),
-) {
+/// A word being read: its transliterated letters and, for Arabic script,
+/// its skeleton letter by letter.
+#[derive(Default)]
+struct Word {
+    text: String,
+    abjad: bool,
+    /// Skeleton letters so far; `None` once a letter has no skeleton class
+    /// (another abjad script), so the transliteration's skeleton is used.
+    skel: Option<String>,
+    /// The last Arabic letter read.
+    last: Option<char>,
+    /// Letters read (ASCII or Arabic), for the onset.
+    letters: usize,
+}
+
+impl Word {
+    fn skeleton_ascii(&mut self, c: char) {
+        if !c.is_ascii_alphanumeric() {
+            return;
+        }
+        // Only the vowel onset `vowel_onset` writes before Arabic letters
+        // is expected here; anything else is read from the transliteration.
+        if self.letters == 0 && matches!(c.to_ascii_lowercase(), 'a' | 'e' | 'i' | 'o' | 'u') {
+            self.skel = Some("a".to_owned());
+        } else {
+            self.skel = None;
+        }
+        self.letters += 1;
+        self.last = None;
+    }
+
+    fn skeleton_arabic(&mut self, c: char) {
+        let class = arabic_skeleton(c, self.letters == 0);
+        if class == ArabicLetter::Mark {
+            return;
+        }
+        if self.letters == 0 {
+            self.skel = Some(String::new());
+        }
+        self.letters += 1;
+        let after_ta = self.last == Some('ت');
+        self.last = Some(c);
+        self.push_class(class, after_ta);
+    }
+
+    fn push_class(&mut self, class: ArabicLetter, after_ta: bool) {
+        let Some(skel) = self.skel.as_mut() else {
+            return;
+        };
+        match class {
+            ArabicLetter::Consonant(b'S') if after_ta => {
+                // `تش` is how Arabic writes the Latin `CH`.
+                skel.pop();
+                skel.push('s');
+            }
+            ArabicLetter::Consonant(b'S') => skel.push('s'),
+            ArabicLetter::Consonant(x) => skel.push(char::from(x)),
+            ArabicLetter::Vowel | ArabicLetter::Mark => {}
+            ArabicLetter::Other => self.skel = None,
+        }
+    }
+
+    fn flush(&mut self, out: &mut Vec<Token>) {
+        let word = std::mem::take(self);
+        if word.text.is_empty() {
+            return;
+        }
+        let mut token = make_token(word.text, word.abjad);
+        if word.abjad {
+            token.skeleton = word.skel.map(|mut s| {
+                // A final `h` is dropped, as [`skeleton`] drops it from the
+                // Latin spelling (`SALEH` صالح, `ZADEH` زاده).
+                if s.len() > 1 && s.ends_with('h') {
+                    s.pop();
+                }
+                // A final `ي` (the nisba `-i`, `-y`) is written in the
+                // Latin spelling, and kept: `محمدی` is not `MUHAMMAD`.
+                if matches!(word.last, Some('ي' | 'ی')) && !s.is_empty() {
+                    s.push('y');
+                }
+                s
+            });
+        }
+        out.push(token);
+    }
+}
+
+/// How one Arabic-script letter counts in a consonant [`skeleton`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ArabicLetter {
+    /// A consonant class, as [`skeleton`] writes it for Latin (`b'S'`: ش,
+    /// which with a preceding ت is `ch`).
+    Consonant(u8),
+    /// A long vowel, semivowel, hamza or ʿayn: not in the skeleton.
+    Vowel,
+    /// A short vowel sign, shadda, tatweel: not a letter.
+    Mark,
+    /// A letter of another abjad script.
+    Other,
+}
+
+/// The skeleton class of an Arabic-script letter, as [`skeleton`] reads
+/// the Latin spelling of its usual romanization (`خ` `kh` and `غ` `gh` are
+/// read as `k`, `ش` `sh` as `s`). A word opening with alif or ʿayn opens
+/// with a vowel in Latin (`a`).
+fn arabic_skeleton(c: char, first: bool) -> ArabicLetter {
+    use ArabicLetter::*;
+    match c {
+        'ا' | 'أ' | 'إ' | 'آ' | 'ٱ' | 'ع' if first => Consonant(b'a'),
+        'ا' | 'أ' | 'إ' | 'آ' | 'ٱ' | 'ع' | 'ء' | 'ئ' | 'ؤ' | 'و' | 'ي' | 'ی' | 'ى' | 'ۀ' => {
+            Vowel
+        }
+        // Tā marbūṭa: `-a`, `-ah` in Latin (a final `h` is dropped there too).
+        'ة' => Vowel,
+        'ب' | 'پ' => Consonant(b'b'),
+        'ت' | 'ث' | 'ط' | 'د' | 'ذ' | 'ض' => Consonant(b't'),
+        'ج' | 'گ' => Consonant(b'j'),
+        'چ' => Consonant(b's'),
+        'ح' | 'ه' => Consonant(b'h'),
+        'خ' | 'غ' | 'ق' | 'ك' | 'ک' => Consonant(b'k'),
+        'ر' => Consonant(b'r'),
+        'ز' | 'ظ' | 'ژ' => Consonant(b'z'),
+        'س' | 'ص' => Consonant(b's'),
+        'ش' => Consonant(b'S'),
+        'ف' => Consonant(b'f'),
+        'ل' => Consonant(b'l'),
+        'م' => Consonant(b'm'),
+        'ن' => Consonant(b'n'),
+        '\u{064B}'..='\u{065F}' | '\u{0670}' | 'ـ' | '\u{200C}' | '\u{200D}' => Mark,
+        _ => Other,
+    }
+}
+
+fn push_ascii(c: char, word: &mut Word, out: &mut Vec<Token>) {
     if c.is_ascii_alphanumeric() {
-        word.push(c.to_ascii_lowercase());
+        word.text.push(c.to_ascii_lowercase());
     } else if matches!(c, '\'' | '`' | '^' | '"') {
         // Apostrophes join (O'Neil, Qa'ida); transliterated ayn/hamza vanish.
     } else {
-        flush(word, abjad, out);
+        word.flush(out);
     }
 }
 
@@ -167,6 +297,7 @@ fn make_token(raw: String, abjad: bool) -> Token {
         class,
         abjad,
         syllable: false,
+        skeleton: None,
     }
 }
 
@@ -370,10 +501,14 @@ fn is_syllabic_ideograph(c: char) -> bool {
 
 /// A coarse consonant skeleton for comparing abjad-script tokens with their
 /// Latin spellings: vowels and semivowels dropped, digraphs and
-/// near-homophones folded, doubled letters collapsed, a final `h` (tā
-/// marbūṭa) dropped, a vowel onset kept as `a`. `muhammad`, `mohamed`,
-/// `mhmd` → `mhmt`; `usama`, `asmh` → `asm`; `mousavi`, `mwswy` → `ms`;
-/// `amin`, `amn` → `amn`.
+/// near-homophones folded, doubled letters collapsed (Arabic writes a
+/// doubled consonant once), a final `h` (tā marbūṭa) dropped, a vowel onset
+/// kept as `a`, a final `i`/`y` kept as `y` (Arabic writes it, ي).
+/// `muhammad`, `mohamed` → `mhmt`; `usama` → `asm`; `mousavi` → `msy`;
+/// `amin` → `amn`; `dawud` → `tt` (the letters around a vowel are not
+/// doubled). Arabic-script tokens are read letter by letter instead
+/// ([`Token::skeleton`]); this reads their transliteration only for other
+/// abjad scripts.
 pub fn skeleton(token: &str) -> String {
     let b = token.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(b.len());
@@ -382,6 +517,8 @@ pub fn skeleton(token: &str) -> String {
         out.push(b'a');
     }
     let mut i = 0;
+    // Whether the last letter read was a consonant written to `out`.
+    let mut after_consonant = false;
     while i < b.len() {
         let c = b[i];
         let next = b.get(i + 1).copied();
@@ -404,15 +541,31 @@ pub fn skeleton(token: &str) -> String {
         };
         if i == 0 && !out.is_empty() {
             // The onset vowel, already written.
-        } else if mapped != 0 && out.last() != Some(&mapped) {
+        } else if mapped == 0 {
+            after_consonant = false;
+        } else if !(after_consonant && out.last() == Some(&mapped)) {
             out.push(mapped);
+            after_consonant = true;
         }
         i += used;
     }
     if out.len() > 1 && out.last() == Some(&b'h') {
         out.pop();
     }
+    let final_i = b.len() > 2 && (b.ends_with(b"i") || b.ends_with(b"y") || b.ends_with(b"ie"));
+    if final_i && !out.is_empty() {
+        out.push(b'y');
+    }
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// The skeleton of a Latin token whose `v` Arabic would write ف (`VICTOR`
+/// فكتور), where [`skeleton`] reads it as و (Persian `MOUSAVI` موسوی).
+/// `base` is the spelling before folding (which writes `w` as `v`), as
+/// skeletons are read from.
+pub fn skeleton_with_f(base: &str) -> Option<String> {
+    base.contains('v')
+        .then(|| skeleton(&base.replace('v', "f")))
 }
 
 /// Articles, genealogical particles and connectives.
@@ -707,10 +860,16 @@ mod tests {
             ("usama", "asm"),
             ("asmh", "asm"),
             ("amin", "amn"),
-            ("ali", "al"),
+            ("ali", "aly"),
             ("gula", "jl"),
-            ("mousavi", "ms"),
-            ("mwswy", "ms"),
+            ("mousavi", "msy"),
+            ("mwswy", "msy"),
+            ("dawud", "tt"),
+            ("haddad", "htt"),
+            ("mashhur", "mshr"),
+            ("saleh", "sl"),
+            ("khalil", "kll"),
+            ("chouka", "sk"),
             ("husayn", "hsn"),
             ("hsyn", "hsn"),
             ("ladin", "ltn"),
@@ -719,6 +878,37 @@ mod tests {
         ] {
             assert_eq!(skeleton(token), skel, "{token}");
         }
+    }
+
+    /// Arabic-script words read letter by letter, as `skeleton` reads their
+    /// Latin spellings (tokens of the name, `-` for Latin ones).
+    #[test]
+    fn arabic_skeletons() {
+        for (name, expected) in [
+            ("صالح", "sl"),
+            ("محمدی", "mhmty"),
+            ("تشوكة", "sk"),
+            ("زحرني", "zhrny"),
+            ("دوود", "tt"),
+            ("حدد", "htt"),
+            ("مشحر", "mshr"),
+            ("خليل", "kll"),
+            ("عزيز", "azz"),
+            ("الرحمن", "- rhmn"),
+            ("عبد الله", "- -"),
+        ] {
+            let got: Vec<String> = tokens(name)
+                .iter()
+                .map(|t| match (&t.skeleton, t.abjad) {
+                    (Some(s), true) => s.clone(),
+                    _ => "-".to_owned(),
+                })
+                .collect();
+            assert_eq!(got.join(" "), expected, "skeletons of {name:?}");
+        }
+        // An Arabic-script word is a legal form only as the table writes
+        // one in Arabic script (`فز` is not the Latin `FZ`).
+        assert_eq!(tokens("فز حسن")[0].class, TokenClass::Word);
     }
 
     #[test]

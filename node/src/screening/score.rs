@@ -18,13 +18,16 @@
 //! `score = Σ sim·(wq+wc) / (Σ (wq+wc) + UNMATCHED · Σ w_unmatched)`
 //!
 //! A match resting on a single token while either name has more content
-//! tokens is scaled by [`SINGLE_TOKEN`]. Names sharing no content token
+//! tokens is scaled by [`SINGLE_TOKEN`]. When either name has Han or Hangul
+//! syllables, unmatched tokens count at their full weight: a given name of
+//! two syllables is one word, and a syllable more or less is another name.
+//! Arabic-script tokens never match a Latin initial. Names sharing no content token
 //! (only company-form words, or nothing) score 0.
 
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use super::normalize::{skeleton, Token, TokenClass};
+use super::normalize::{skeleton, skeleton_with_f, Token, TokenClass};
 
 /// Weight at which unmatched tokens count against a match.
 pub const UNMATCHED: f32 = 0.5;
@@ -49,6 +52,9 @@ pub struct Tok {
     pub raw: Box<str>,
     raw_sig: u32,
     pub skel: Box<str>,
+    /// A Latin token's skeleton with `v` read as ف (see
+    /// [`super::normalize::skeleton_with_f`]); empty when it has no `v`.
+    pub skel_f: Box<str>,
     pub class: TokenClass,
     pub abjad: bool,
     /// A Han or Hangul syllable: matches only by equal spelling.
@@ -62,17 +68,29 @@ impl Tok {
         } else {
             t.base.as_str()
         };
+        let parts = Tok::from_parts(t.text.clone(), t.base.clone(), t.class, t.abjad);
+        let skel = match &t.skeleton {
+            Some(s) if t.abjad => s.as_str().into(),
+            _ => parts.skel.clone(),
+        };
         Tok {
             syllable: t.syllable,
             raw_sig: letters(raw),
             raw: raw.into(),
-            ..Tok::from_parts(t.text.clone(), t.base.clone(), t.class, t.abjad)
+            skel,
+            ..parts
         }
     }
 
     pub fn from_parts(text: String, base: String, class: TokenClass, abjad: bool) -> Tok {
         Tok {
-            skel: skeleton(&text).into(),
+            // From the spelling before folding, whose digraphs (`kh`, `sh`
+            // …) the skeleton reads itself: folding runs `sh`+`h` together
+            // (`MASHHUR` → `mashur`).
+            skel: skeleton(&base).into(),
+            skel_f: if abjad { None } else { skeleton_with_f(&base) }
+                .unwrap_or_default()
+                .into(),
             sig: letters(&text),
             base_sig: letters(&base),
             raw_sig: letters(&base),
@@ -161,19 +179,21 @@ pub fn token_sim(q: &Tok, c: &Tok) -> Option<(f32, PairKind)> {
         } else {
             (c, q)
         };
+        // Arabic script has no initials: a Latin one does not begin an
+        // Arabic word (`M-SAAN` is not `محمدی سینا`).
+        if q.abjad || c.abjad {
+            return None;
+        }
         return (w.text.len() > 1 && w.text.starts_with(&*i.text))
             .then_some((0.8, PairKind::Initial));
     }
-    if (q.abjad || c.abjad) && q.skel.len() >= 2 {
-        if q.skel == c.skel {
-            return Some((0.9, PairKind::Skeleton));
+    if q.abjad != c.abjad && q.skel.len() >= 2 {
+        let (arabic, latin) = if q.abjad { (q, c) } else { (c, q) };
+        if let Some(sim) = skeleton_sim(&arabic.skel, latin) {
+            return Some((sim, PairKind::Skeleton));
         }
-        // One consonant apart (a letter Arabic writes otherwise, `V` as ف),
-        // from the same first letter.
-        let (a, b) = (q.skel.as_bytes(), c.skel.as_bytes());
-        if a.len().min(b.len()) >= 4 && a[0] == b[0] && within_edits(a, b, 1) {
-            return Some((SKELETON_EDIT, PairKind::Skeleton));
-        }
+    } else if q.abjad && q.skel.len() >= 2 && q.skel == c.skel {
+        return Some((0.9, PairKind::Skeleton));
     }
     let folded = || {
         maybe_close(q.sig, c.sig, q.text.len(), c.text.len())
@@ -200,6 +220,22 @@ pub fn token_sim(q: &Tok, c: &Tok) -> Option<(f32, PairKind)> {
     fuzzy
         .map(|s| (s, PairKind::Fuzzy))
         .or_else(|| partial_sim(&q.text, &c.text).map(|s| (s, PairKind::Partial)))
+}
+
+/// An Arabic-script skeleton against a Latin token's (either reading of
+/// its `v`): equal, or one consonant apart (a letter Arabic writes
+/// otherwise) from the same first letter, four consonants or more.
+fn skeleton_sim(arabic: &str, latin: &Tok) -> Option<f32> {
+    let readings = [&*latin.skel, &*latin.skel_f];
+    let readings = readings.iter().filter(|s| !s.is_empty());
+    if readings.clone().any(|s| *s == arabic) {
+        return Some(0.9);
+    }
+    let a = arabic.as_bytes();
+    readings
+        .map(|s| s.as_bytes())
+        .any(|b| a.len().min(b.len()) >= 4 && a[0] == b[0] && within_edits(a, b, 1))
+        .then_some(SKELETON_EDIT)
 }
 
 /// A content token against a company-form word of the other side: a
@@ -286,6 +322,9 @@ fn text_sim(a: &str, b: &str) -> Option<f32> {
 
 /// `one` against `a` and `b` written together.
 fn joined_sim(one: &Tok, a: &Tok, b: &Tok) -> Option<f32> {
+    if let Some(sim) = article_sim(one, a, b) {
+        return Some(sim);
+    }
     let joined = a.text.len() + b.text.len();
     // Variants may change a few letters of each half, not most of them.
     let close = ((a.base_sig | b.base_sig) & !one.base_sig).count_ones() <= 3
@@ -329,6 +368,27 @@ fn joined_sim(one: &Tok, a: &Tok, b: &Tok) -> Option<f32> {
         (Some(x), Some(y)) => Some(x.max(y)),
         (x, y) => x.or(y),
     }
+}
+
+/// A Latin word against `al` and an Arabic-script word, the skeleton of
+/// the two together: an Arabic word opening with `ال` that is not the
+/// article (`الرزة` ALIREZA, `الفي` ALAVI, `الكسندر` ALEXANDER) is split by
+/// `normalize` as if it were.
+fn article_sim(one: &Tok, a: &Tok, b: &Tok) -> Option<f32> {
+    if one.abjad || a.abjad || !b.abjad || &*a.text != "al" {
+        return None;
+    }
+    let rest = b.skel.strip_prefix('a').unwrap_or(&b.skel);
+    if rest.len() < 2 {
+        return None;
+    }
+    skeleton_sim(&article_skeleton(rest), one)
+}
+
+/// The skeleton of `al` written before a word whose skeleton (its vowel
+/// onset left out) is `rest`.
+pub fn article_skeleton(rest: &str) -> String {
+    format!("al{rest}")
 }
 
 /// Two adjacent tokens on each side written together, one edit apart
@@ -576,7 +636,12 @@ pub fn score(query: &[&Tok], listed: &[&Tok]) -> Alignment {
         .chain(listed.iter().enumerate().filter(|(j, _)| !c_used.get(*j)))
         .map(|(_, t)| t.weight())
         .sum();
-    let mut score = num / (den + UNMATCHED * unmatched);
+    // A Han or Hangul given name is one word of one to three syllables:
+    // one of them missing or extra is another name (`建宏` is not `JIAN`),
+    // so unmatched tokens count in full when either name has syllables.
+    let syllabic = query.iter().chain(listed).any(|t| t.syllable);
+    let unmatched_cost = if syllabic { 1.0 } else { UNMATCHED };
+    let mut score = num / (den + unmatched_cost * unmatched);
     // Initials left over (`MANAURES.A.`: the `A` of `S.A.`) cost their
     // weight, not the single-token discount.
     let content = |toks: &[&Tok]| {
@@ -802,6 +867,14 @@ mod tests {
             // Arabic script: the attached article split, particles read
             ("عبد الرحمن الحسيني", "AL-HUSAYNI, Abd al-Rahman"),
             ("أبو بكر البغدادي", "AL-BAGHDADI, Abu Bakr"),
+            // Arabic script read letter by letter: ال that is not the
+            // article, V as ف, تش as CH, a final ح, letters around a vowel
+            ("فدكر الرزة", "FADAKAR, Alireza"),
+            ("محدفي أمين", "MAHDAVI, Amin"),
+            ("تشوكة منير", "CHOUKA, Monir"),
+            ("صالح علي محمد", "SALEH, Ali Mohamad"),
+            ("إبراهيم دوود", "IBRAHIM, Dawood"),
+            ("مشتحة روحي", "MUSHTAHA, Rawhi"),
             // one edit beyond the budget in one token of several: partial credit
             (
                 "Gilberto Rodrigez Orejuella",
@@ -862,6 +935,14 @@ mod tests {
             ("明 晨 郭", "CHEN, Guo Ping"),
             // partial credit never matches alone
             ("Haniyeh Salih", "HANIYA, Ismail"),
+            // a final ي is written: the nisba is another name
+            ("حسین محمدی", "HUSAYN, Muhammad"),
+            // Arabic script has no initials
+            ("یاسین موحد", "M-SAAN"),
+            // a Han or Hangul given name with a syllable more or less
+            ("建宏 張", "ZHANG, Jian"),
+            ("瑜 李", "LI, Cheng Yu"),
+            ("진호 이", "YUN, Ho-Jin"),
             // nothing in common
             ("Kateřina Krejčová", "BANCO NACIONAL DE CUBA"),
             ("", "BANCO NACIONAL DE CUBA"),
