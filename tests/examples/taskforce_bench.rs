@@ -183,13 +183,24 @@ async fn main() -> Result<()> {
     eventually("DE to hold every seeded denial", || {
         let profile = de_analyst.clone();
         async move {
-            let held = exchange_client(&profile)
-                .await?
-                .list_denials(pb::ListRecordsRequest::default())
-                .await?
-                .into_inner()
-                .records
-                .len();
+            // In pages: one unpaged response holds at most 1 MiB of records.
+            let mut client = exchange_client(&profile).await?;
+            let (mut held, mut token) = (0, String::new());
+            loop {
+                let page = client
+                    .list_denials(pb::ListRecordsRequest {
+                        page_size: 1000,
+                        page_token: token,
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_inner();
+                held += page.records.len();
+                token = page.next_page_token;
+                if token.is_empty() {
+                    break;
+                }
+            }
             ensure!(held == expected, "DE holds {held} of {expected}");
             Ok(())
         }
