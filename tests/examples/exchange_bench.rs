@@ -22,15 +22,6 @@ use tonic::transport::Channel;
 
 const CODES: [&str; 5] = ["DE", "FR", "IT", "JP", "NL"];
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 async fn analyst(dir: &NodeDir) -> Result<ExchangeServiceClient<Channel>> {
     let profile = dir.dir.join("analyst-bench.profile.toml");
     if !profile.exists() {
@@ -157,9 +148,9 @@ fn percentiles(arrivals: &Arrivals, sent: &HashMap<String, Instant>) -> (f64, f6
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let records = arg("--records", 2000);
-    let catchup = arg("--catchup", 100_000);
-    let concurrency = arg("--concurrency", 32);
+    let records = bench_arg("--records", 2000);
+    let catchup = bench_arg("--catchup", 100_000);
+    let concurrency = bench_arg("--concurrency", 32);
     let fed = Federation::start(&CODES)
         .await
         .context("start federation")?;

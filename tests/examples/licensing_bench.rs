@@ -18,15 +18,6 @@ use anyhow::{Context, Result};
 use concord_proto::v1 as pb;
 use concord_tests::*;
 
-fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn pct(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -50,11 +41,11 @@ fn report(what: &str, mut d: Vec<Duration>) {
 #[tokio::main]
 async fn main() -> Result<()> {
     init();
-    let data: PathBuf = arg(
+    let data: PathBuf = bench_arg(
         "--data",
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/sanctions"),
     );
-    let n: usize = arg("--applications", 300);
+    let n: usize = bench_arg("--applications", 300);
     let root = tempfile::tempdir()?;
     let de = NodeDir::init(root.path(), "DE");
     let _node = NodeProcess::start(&de).await?;

@@ -34,15 +34,6 @@ use concord_node::store::Store;
 use concord_proto::v1::{GetRecordRequest, ListRecordsRequest, RaiseAlertRequest, WatchRequest};
 use concord_tests::*;
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 const WORDS: [&str; 24] = [
     "Northern", "Orient", "Baltic", "Crescent", "Delta", "Everest", "Falcon", "Granite", "Harbor",
     "Indus", "Jade", "Kestrel", "Lotus", "Meridian", "Nova", "Onyx", "Pioneer", "Quartz", "Rapid",
@@ -367,8 +358,8 @@ fn shown(ms: Result<f64>) -> String {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let records = arg("--records", 1_000_000);
-    let own = arg("--own", 20_000);
+    let records = bench_arg("--records", 1_000_000);
+    let own = bench_arg("--own", 20_000);
     let mut fed = Federation::start(&["DE", "FR", "JP"]).await?;
     let (de, fr, jp) = (
         fed.dir("DE").clone(),

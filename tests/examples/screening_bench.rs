@@ -38,15 +38,6 @@ use concord_tests::*;
 
 const THRESHOLD: f32 = 0.85;
 
-fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn flag(name: &str) -> bool {
     std::env::args().any(|a| a == name)
 }
@@ -479,9 +470,9 @@ fn main() -> Result<()> {
         }
         return Ok(());
     }
-    let data: PathBuf = arg("--data", PathBuf::from("../shared/data/sanctions"));
-    let sample: usize = arg("--sample", 3000);
-    let scale: usize = arg("--scale", 100);
+    let data: PathBuf = bench_arg("--data", PathBuf::from("../shared/data/sanctions"));
+    let sample: usize = bench_arg("--sample", 3000);
+    let scale: usize = bench_arg("--scale", 100);
     let sdn_dir = data.join("ofac_sdn_2021-07-07");
     let entries =
         sdn_entries(&sdn_dir).with_context(|| format!("reading {}", sdn_dir.display()))?;
@@ -537,7 +528,7 @@ fn main() -> Result<()> {
             println!("{}", r[1].row(&format!("{kind:?} | measured")));
         }
         if flag("--show-failures") {
-            let shown: usize = arg("--failures", 25);
+            let shown: usize = bench_arg("--failures", 25);
             for (kind, f) in &failures {
                 println!(
                     "{kind:?} misses below the threshold, tuning half (first {}): {:#?}",
@@ -674,7 +665,7 @@ fn main() -> Result<()> {
                         *fp.entry(t).or_default() += 1;
                     }
                 }
-                if s >= THRESHOLD && examples.len() < arg("--failures", 20) {
+                if s >= THRESHOLD && examples.len() < bench_arg("--failures", 20) {
                     examples.push(format!("{n:?} ~ {name:?} {s:.2}"));
                 }
             }

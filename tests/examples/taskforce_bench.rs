@@ -16,15 +16,6 @@ use concord_proto::v1::task_force_service_client::TaskForceServiceClient;
 use concord_tests::*;
 use tonic::transport::Channel;
 
-fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 const PEERS: [&str; 4] = ["FR", "IT", "JP", "NL"];
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -117,9 +108,9 @@ fn report(what: &str, times: &[Duration]) {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let records: usize = arg("--records", 200);
-    let queries: usize = arg("--queries", 300);
-    let frozen_queries: usize = arg("--frozen-queries", 10);
+    let records: usize = bench_arg("--records", 200);
+    let queries: usize = bench_arg("--queries", 300);
+    let frozen_queries: usize = bench_arg("--frozen-queries", 10);
     let mut codes = vec!["DE"];
     codes.extend(PEERS);
     let mut fed = Federation::start(&codes).await?;

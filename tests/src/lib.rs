@@ -25,6 +25,16 @@ pub mod perturb;
 pub mod proxy;
 
 /// Installs the ring provider once; every test client needs it.
+/// The value after `name` on a benchmark's command line, or `default`.
+pub fn bench_arg<T: std::str::FromStr>(name: &str, default: T) -> T {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 pub fn init() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
