@@ -10,7 +10,7 @@ use super::methodology::Methodology;
 use super::score::{CheckInput, Inputs, ItemInput, RecordTouch, ScreeningHit, WaiverInput};
 use crate::error::Result;
 use crate::exchange::records::{Party as NoticeParty, Severity};
-use crate::exchange::{Exchange, Record, RecordFilter, RecordKind, SignatureCheck};
+use crate::exchange::{Exchange, Record, RecordFilter, RecordKind, RecordView, SignatureCheck};
 use crate::licensing::{CheckResult, License, Licensing, Party, WaiverFilter};
 use crate::screening::score::score_names;
 use crate::screening::{ListKind, Screening};
@@ -21,11 +21,60 @@ pub(super) struct Held {
     pub id: String,
     pub version: u32,
     pub issuer: String,
-    severity: Option<Severity>,
+    pub severity: Option<Severity>,
     /// Each named party's name and aliases.
     pub parties: Vec<Vec<String>>,
     pub destinations: Vec<String>,
-    items: Vec<String>,
+    pub items: Vec<String>,
+    /// When it stops being in force (an alert's expiry, a denial's end).
+    pub until_unix_ms: Option<i64>,
+}
+
+impl Held {
+    /// Record ids are unique per issuer.
+    pub fn key(&self) -> (String, String) {
+        (self.issuer.clone(), self.id.clone())
+    }
+
+    pub fn is_in_force(&self, now_unix_ms: i64) -> bool {
+        self.until_unix_ms.is_none_or(|t| t > now_unix_ms)
+    }
+
+    pub fn is_alert(&self) -> bool {
+        self.severity.is_some()
+    }
+
+    /// The notice or alert in `view`, if it is in force now and its
+    /// signature checked out; `None` for anything that must not count.
+    pub fn of_view(view: &RecordView, now_unix_ms: i64) -> Option<Held> {
+        if view.signature != SignatureCheck::Valid || !view.is_active(now_unix_ms) {
+            return None;
+        }
+        let issuer = view.header.issuer.to_string();
+        match &view.record {
+            Record::Denial(d) => Some(Held {
+                id: d.id.clone(),
+                version: d.version,
+                issuer,
+                severity: None,
+                parties: vec![names(&d.party)],
+                destinations: vec![d.destination.clone()],
+                items: d.items.iter().map(|i| i.code.clone()).collect(),
+                until_unix_ms: d.valid_until_unix_ms,
+            }),
+            Record::Alert(a) => Some(Held {
+                id: a.id.clone(),
+                version: 0,
+                issuer,
+                severity: Some(a.severity),
+                parties: a.subjects.parties.iter().map(names).collect(),
+                destinations: a.subjects.destinations.clone(),
+                items: a.subjects.items.clone(),
+                until_unix_ms: a.expires_at_unix_ms,
+            }),
+            Record::Consultation(_) => None,
+        }
+    }
 }
 
 /// What every application is scored against at one moment: built once per
@@ -33,8 +82,7 @@ pub(super) struct Held {
 pub struct World {
     denials: Vec<Held>,
     alerts: Vec<Held>,
-    /// Imported lists; the `denials` list is left out (notices count under
-    /// their own factor, and that list is rebuilt asynchronously).
+    /// Imported lists (see [`imported_lists`]).
     pub(super) lists: Vec<String>,
     now_unix_ms: i64,
 }
@@ -53,51 +101,56 @@ impl World {
         };
         let mut denials = Vec::new();
         for v in exchange.list(RecordKind::Denial, &active)? {
-            if v.signature != SignatureCheck::Valid {
-                continue;
-            }
-            if let Record::Denial(d) = &v.record {
-                denials.push(Held {
-                    id: d.id.clone(),
-                    version: d.version,
-                    issuer: v.header.issuer.to_string(),
-                    severity: None,
-                    parties: vec![names(&d.party)],
-                    destinations: vec![d.destination.clone()],
-                    items: d.items.iter().map(|i| i.code.clone()).collect(),
-                });
-            }
+            denials.extend(Held::of_view(&v, now_unix_ms));
         }
         let mut alerts = Vec::new();
         for v in exchange.list(RecordKind::Alert, &active)? {
-            if v.signature != SignatureCheck::Valid {
-                continue;
-            }
-            if let Record::Alert(a) = &v.record {
-                alerts.push(Held {
-                    id: a.id.clone(),
-                    version: 0,
-                    issuer: v.header.issuer.to_string(),
-                    severity: Some(a.severity),
-                    parties: a.subjects.parties.iter().map(names).collect(),
-                    destinations: a.subjects.destinations.clone(),
-                    items: a.subjects.items.clone(),
-                });
-            }
+            alerts.extend(Held::of_view(&v, now_unix_ms));
         }
-        let lists = screening
-            .lists()
-            .into_iter()
-            .filter(|l| l.kind == ListKind::Imported)
-            .map(|l| l.name)
-            .collect();
-        Ok(World {
+        Ok(World::of(
             denials,
             alerts,
+            imported_lists(screening),
+            now_unix_ms,
+        ))
+    }
+
+    /// A world of exactly these records (those in force at `now_unix_ms`).
+    pub(super) fn of(
+        denials: Vec<Held>,
+        alerts: Vec<Held>,
+        lists: Vec<String>,
+        now_unix_ms: i64,
+    ) -> World {
+        let live = |v: Vec<Held>| -> Vec<Held> {
+            v.into_iter()
+                .filter(|h| h.is_in_force(now_unix_ms))
+                .collect()
+        };
+        World {
+            denials: live(denials),
+            alerts: live(alerts),
             lists,
             now_unix_ms,
-        })
+        }
     }
+
+    /// Every record held, denials then alerts.
+    pub(super) fn held(&self) -> impl Iterator<Item = &Held> {
+        self.denials.iter().chain(&self.alerts)
+    }
+}
+
+/// The imported lists a score reads; the `denials` list is left out
+/// (notices count under their own factor, and that list is rebuilt
+/// asynchronously).
+pub(super) fn imported_lists(screening: &Screening) -> Vec<String> {
+    screening
+        .lists()
+        .into_iter()
+        .filter(|l| l.kind == ListKind::Imported)
+        .map(|l| l.name)
+        .collect()
 }
 
 impl World {

@@ -45,7 +45,7 @@ impl Risk {
     pub async fn after_import(&self, list: &str, diff: &ListDiff) -> Result<ImportEffects> {
         let newly_matching = self.newly_matching(list, diff).await?;
         let rescored = self
-            .rescore_open_counted(&format!("list import {list}"))
+            .rescore_known_counted(&format!("list import {list}"))
             .await?
             .scored;
         if !newly_matching.is_empty() {

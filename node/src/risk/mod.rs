@@ -15,6 +15,7 @@
 //! - `assess`: gathers the inputs from licensing, screening and the exchange.
 //! - `store`: the latest assessment per license, and the flag with its audit entry.
 //! - `rescore`: the background task following the exchange and list imports.
+//! - `touching`: which held records touch each open application, in memory.
 //! - `hits`: screening hits on an application and officers' dispositions.
 //! - `decision`: the risk picture each licensing decision records (four eyes).
 //! - `list_import`: which of the node's parties newly match a re-imported list.
@@ -27,6 +28,7 @@ pub mod methodology;
 mod rescore;
 pub mod score;
 mod store;
+mod touching;
 
 use std::sync::Arc;
 
@@ -45,6 +47,7 @@ use crate::exchange::Exchange;
 use crate::licensing::{License, LicenseState, Licensing};
 use crate::screening::Screening;
 use crate::store::{Store, StoreError, Tree};
+use touching::{App, Touching};
 
 /// The latest score of one application, as stored and shown.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,8 +125,9 @@ pub struct Risk {
     /// The band from which a decision needs a second officer; None: never.
     four_eyes_from: Option<String>,
     /// Held from gathering the inputs to storing the result, so a scoring
-    /// made from older information can never overwrite a newer one.
-    writing: Mutex<()>,
+    /// made from older information can never overwrite a newer one; it
+    /// guards the sets that say which records touch which application.
+    writing: Mutex<Touching>,
 }
 
 impl Risk {
@@ -150,7 +154,7 @@ impl Risk {
             exchange,
             audit,
             store,
-            writing: Mutex::new(()),
+            writing: Mutex::new(Touching::default()),
         })
     }
 
@@ -204,18 +208,69 @@ impl Risk {
 
     /// Scores license `id` now and stores the result, whatever it was before.
     pub async fn assess(&self, id: &str, trigger: &str) -> Result<Assessment> {
-        let _in_order = self.writing.lock().await;
+        let mut touching = self.writing.lock().await;
         let license = self.licensing.license(id)?;
         let world = self.world().await?;
         let stored = self
             .score_and_store(&world, &license, trigger, true)
             .await?;
+        self.track(&mut touching, &license, Arc::new(world)).await?;
         stored.ok_or_else(|| Error::Internal(format!("license {id}: assessment not stored")))
     }
 
-    /// Re-scores every application awaiting a decision; stores (and flags)
-    /// only those whose result changed, or that had none. Returns how many
-    /// were stored.
+    /// Names count at the lower of the hit and match thresholds (hits and
+    /// the score each read one).
+    fn name_threshold(&self) -> f32 {
+        self.hit_threshold
+            .min(self.effective.methodology.screening.match_score)
+    }
+
+    /// Brings `license`'s set up to date with `world` (every record held),
+    /// or drops it if the application is no longer open.
+    async fn track(
+        &self,
+        touching: &mut Touching,
+        license: &License,
+        world: Arc<assess::World>,
+    ) -> Result<()> {
+        if !touching.ready {
+            return Ok(());
+        }
+        if !is_open(license.state) {
+            touching.remove_app(&license.id);
+            return Ok(());
+        }
+        let parties = assess::parties(&self.licensing, license)?;
+        touching.add_app(&license.id, App::new(license, &parties));
+        self.refill(touching, &license.id, world).await
+    }
+
+    /// Refills application `id`'s set from `world`, off the async workers
+    /// (it compares every record held).
+    async fn refill(
+        &self,
+        touching: &mut Touching,
+        id: &str,
+        world: Arc<assess::World>,
+    ) -> Result<()> {
+        let mut sets = std::mem::take(touching);
+        let (m, threshold, id) = (
+            self.effective.methodology.clone(),
+            self.name_threshold(),
+            id.to_owned(),
+        );
+        *touching = tokio::task::spawn_blocking(move || {
+            sets.fill(&m, threshold, &id, &world);
+            sets
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("refilling a risk set: {e}")))?;
+        Ok(())
+    }
+
+    /// Re-scores every application awaiting a decision against every
+    /// record held, rebuilding the sets; stores (and flags) only those
+    /// whose result changed, or that had none. Returns how many were stored.
     pub async fn rescore_open(&self, trigger: &str) -> Result<usize> {
         Ok(self.rescore_open_counted(trigger).await?.stored)
     }
@@ -223,7 +278,7 @@ impl Risk {
     /// The same, also counting the applications scored (whether or not
     /// their result changed).
     pub(crate) async fn rescore_open_counted(&self, trigger: &str) -> Result<Rescored> {
-        let _in_order = self.writing.lock().await;
+        let mut touching = self.writing.lock().await;
         let open: Vec<License> = self
             .licensing
             .licenses(&Default::default())?
@@ -233,14 +288,33 @@ impl Risk {
         // Most records land on nodes with nothing awaiting a decision: skip
         // re-verifying every record held then.
         if open.is_empty() {
+            *touching = Touching::default();
+            touching.ready = true;
             return Ok(Rescored::default());
         }
-        let world = self.world().await?;
+        let world = Arc::new(self.world().await?);
+        let mut sets = Touching::default();
+        for license in &open {
+            let parties = assess::parties(&self.licensing, license)?;
+            sets.add_app(&license.id, App::new(license, &parties));
+        }
+        let (m, threshold, all) = (
+            self.effective.methodology.clone(),
+            self.name_threshold(),
+            world.clone(),
+        );
+        *touching = tokio::task::spawn_blocking(move || {
+            sets.sweep(&m, threshold, &all);
+            sets
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("building the risk sets: {e}")))?;
         let mut stored = 0;
         let scored = open.len();
+        let mut full = Some(world);
         for license in open {
             if self
-                .score_and_store(&world, &license, trigger, false)
+                .score_from_set(&mut touching, &mut full, &license, trigger)
                 .await?
                 .is_some()
             {
@@ -248,6 +322,121 @@ impl Risk {
             }
         }
         Ok(Rescored { scored, stored })
+    }
+
+    /// Re-scores every open application from its set: what changed is the
+    /// imported lists, or time (records lapse), not which records are held.
+    pub(crate) async fn rescore_known_counted(&self, trigger: &str) -> Result<Rescored> {
+        let mut touching = self.writing.lock().await;
+        if !touching.ready {
+            drop(touching);
+            return self.rescore_open_counted(trigger).await;
+        }
+        let mut full = None;
+        let mut done = Rescored::default();
+        for id in touching.app_ids() {
+            let license = self.licensing.license(&id)?;
+            if !is_open(license.state) {
+                touching.remove_app(&id);
+                continue;
+            }
+            done.scored += 1;
+            if self
+                .score_from_set(&mut touching, &mut full, &license, trigger)
+                .await?
+                .is_some()
+            {
+                done.stored += 1;
+            }
+        }
+        Ok(done)
+    }
+
+    /// Applies records just stored (or announced) to the sets and re-scores
+    /// exactly the open applications whose set changed. Returns how many
+    /// were stored.
+    pub(crate) async fn apply_records(
+        &self,
+        views: &[crate::exchange::RecordView],
+        trigger: &str,
+    ) -> Result<usize> {
+        let mut touching = self.writing.lock().await;
+        if !touching.ready {
+            drop(touching);
+            return self.rescore_open(trigger).await;
+        }
+        let (m, threshold, now) = (
+            &self.effective.methodology,
+            self.name_threshold(),
+            now_unix_ms(),
+        );
+        let mut applied = touching::Applied::default();
+        for view in views {
+            let Some(key) = touching::key_of(view) else {
+                continue;
+            };
+            let held = assess::Held::of_view(view, now);
+            applied.extend(touching.apply(m, threshold, &key, held.as_ref()));
+        }
+        let mut full = None;
+        let mut stored = 0;
+        for id in &applied.changed {
+            let license = self.licensing.license(id)?;
+            if !is_open(license.state) {
+                touching.remove_app(id);
+                continue;
+            }
+            if applied.needs_full.contains(id) {
+                let world = self.full(&mut full).await?;
+                self.refill(&mut touching, id, world).await?;
+            }
+            if self
+                .score_from_set(&mut touching, &mut full, &license, trigger)
+                .await?
+                .is_some()
+            {
+                stored += 1;
+            }
+        }
+        Ok(stored)
+    }
+
+    /// Every record held, gathered at most once per pass.
+    async fn full(&self, full: &mut Option<Arc<assess::World>>) -> Result<Arc<assess::World>> {
+        if let Some(w) = full {
+            return Ok(w.clone());
+        }
+        let w = Arc::new(self.world().await?);
+        *full = Some(w.clone());
+        Ok(w)
+    }
+
+    /// Scores `license` against its set (refilled from every record held
+    /// when it cannot stand for them); stores as `score_and_store` does.
+    async fn score_from_set(
+        &self,
+        touching: &mut Touching,
+        full: &mut Option<Arc<assess::World>>,
+        license: &License,
+        trigger: &str,
+    ) -> Result<Option<Assessment>> {
+        let lists = assess::imported_lists(&self.screening);
+        let now = now_unix_ms();
+        let world = match touching.world_of(&license.id, &lists, now) {
+            Some(w) => w,
+            None => {
+                let all = self.full(full).await?;
+                if !touching.contains(&license.id) {
+                    let parties = assess::parties(&self.licensing, license)?;
+                    touching.add_app(&license.id, App::new(license, &parties));
+                }
+                self.refill(touching, &license.id, all.clone()).await?;
+                touching.world_of(&license.id, &lists, now).ok_or_else(|| {
+                    Error::Internal(format!("license {}: no risk set", license.id))
+                })?
+            }
+        };
+        self.score_and_store(&world, license, trigger, false).await
     }
 
     /// Reading the records back re-verifies every signature: CPU work, kept

@@ -1,63 +1,106 @@
 //! Re-scoring as new information lands: every alert or denial notice the
-//! exchange stores (own or received) and every list import re-scores the
-//! applications awaiting a decision. At start, the same pass scores any
-//! application a crash left unscored between submission and scoring.
+//! exchange stores (own or received) re-scores the applications awaiting a
+//! decision that it touches (`touching`); every list import, and the clock
+//! every few minutes, re-scores each of them from its set. At start, and
+//! whenever announcements were lost, every open application is scored
+//! against every record held, which also scores any application a crash
+//! left unscored between submission and scoring.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::watch;
 
 use super::Risk;
-use crate::exchange::Record;
+use crate::exchange::{Record, RecordView};
+
+/// How often the sets are re-read against the clock, so a record that
+/// lapses stops counting without a new event.
+const LAPSE_CHECK: Duration = Duration::from_secs(300);
+
+/// What one turn of the loop re-scores on.
+enum Pass {
+    /// Records stored: only the applications they touch.
+    Records(Vec<RecordView>, String),
+    /// Lists or time changed: every open application, from its set.
+    Known(String),
+    /// Announcements were lost: rebuild everything from the store.
+    Full(String),
+}
 
 impl Risk {
     /// Runs until `stopping`.
     pub async fn follow(self: Arc<Self>, mut stopping: watch::Receiver<bool>) {
         let mut stored = self.exchange.watch();
         let mut imports = self.screening.imports();
-        self.pass("startup").await;
+        let mut lapse = tokio::time::interval(LAPSE_CHECK);
+        lapse.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        lapse.reset();
+        self.pass(Pass::Full("startup".into())).await;
         loop {
-            let trigger = tokio::select! {
+            let pass = tokio::select! {
                 event = stored.recv() => match event {
-                    Ok(view) => match &view.record {
-                        Record::Denial(d) => format!("denial {} v{}", d.id, d.version),
-                        Record::Alert(a) => format!("alert {}", a.id),
-                        _ => continue,
-                    },
-                    Err(RecvError::Lagged(n)) => format!("{n} records stored"),
+                    Ok(view) => {
+                        let trigger = match &view.record {
+                            Record::Denial(d) => format!("denial {} v{}", d.id, d.version),
+                            Record::Alert(a) => format!("alert {}", a.id),
+                            _ => continue,
+                        };
+                        Pass::Records(vec![view], trigger)
+                    }
+                    Err(RecvError::Lagged(n)) => Pass::Full(format!("{n} records stored")),
                     Err(RecvError::Closed) => return,
                 },
                 changed = imports.changed() => match changed {
                     Ok(()) => {
                         let list = imports.borrow_and_update().clone().unwrap_or_default();
-                        format!("list import {list}")
+                        Pass::Known(format!("list import {list}"))
                     }
                     Err(_) => return,
                 },
+                _ = lapse.tick() => Pass::Known("time".into()),
                 _ = stopping.wait_for(|s| *s) => return,
             };
             // One pass covers a burst: take whatever else is already queued.
-            let mut more = 0usize;
-            loop {
-                match stored.try_recv() {
-                    Ok(_) => more += 1,
-                    Err(TryRecvError::Lagged(n)) => more += n as usize,
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Closed) => return,
+            let pass = match pass {
+                Pass::Records(mut views, trigger) => {
+                    let mut lost = None;
+                    loop {
+                        match stored.try_recv() {
+                            Ok(view) => views.push(view),
+                            Err(TryRecvError::Lagged(n)) => lost = Some(n),
+                            Err(TryRecvError::Empty) => break,
+                            Err(TryRecvError::Closed) => return,
+                        }
+                    }
+                    let more = views.len() - 1;
+                    let trigger = if more > 0 {
+                        format!("{trigger} (and {more} more records)")
+                    } else {
+                        trigger
+                    };
+                    match lost {
+                        Some(n) => Pass::Full(format!("{trigger}; {n} records stored")),
+                        None => Pass::Records(views, trigger),
+                    }
                 }
-            }
-            let trigger = if more > 0 {
-                format!("{trigger} (and {more} more records)")
-            } else {
-                trigger
+                other => other,
             };
-            self.pass(&trigger).await;
+            self.pass(pass).await;
         }
     }
 
-    async fn pass(&self, trigger: &str) {
-        match self.rescore_open(trigger).await {
+    async fn pass(&self, pass: Pass) {
+        let (done, trigger) = match &pass {
+            Pass::Records(views, trigger) => (self.apply_records(views, trigger).await, trigger),
+            Pass::Known(trigger) => (
+                self.rescore_known_counted(trigger).await.map(|r| r.stored),
+                trigger,
+            ),
+            Pass::Full(trigger) => (self.rescore_open(trigger).await, trigger),
+        };
+        match done {
             Ok(n) => tracing::debug!(%trigger, rescored = n, "risk re-scoring pass"),
             Err(error) => tracing::error!(%error, %trigger, "risk re-scoring pass failed"),
         }

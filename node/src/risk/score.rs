@@ -164,12 +164,7 @@ pub fn score(m: &Methodology, inputs: &Inputs) -> Scored {
             m.weights.alerts,
             &m.alerts.touch(),
             &inputs.alerts,
-            |s| match s {
-                Some(Severity::Low) => m.alerts.severity.low,
-                Some(Severity::Medium) => m.alerts.severity.medium,
-                Some(Severity::High) => m.alerts.severity.high,
-                Some(Severity::Critical) | None => m.alerts.severity.critical,
-            },
+            |s| alert_severity_percent(m, s),
         ),
         end_use(m, &inputs.end_use),
     ];
@@ -314,6 +309,71 @@ fn touch(rule: &TouchRule, r: &RecordTouch) -> (String, u32) {
     }
 }
 
+/// Most records one factor lists. The factor is capped at 100% anyway;
+/// listing stops there, so a destination touched by a hundred thousand
+/// notices costs what the strongest of them say, and the in-memory sets of
+/// `risk::touching` need keep only this many records per application.
+pub const MAX_LISTED: usize = 100;
+
+/// What `r` adds to its factor, in percent, with how it touches.
+fn contribution(
+    rule: &TouchRule,
+    r: &RecordTouch,
+    severity_percent: &impl Fn(Option<Severity>) -> u32,
+) -> (String, u32) {
+    let (how, base) = touch(rule, r);
+    match r.severity {
+        Some(s) => (
+            how,
+            (base.min(100) * severity_percent(Some(s)).min(100) + 50) / 100,
+        ),
+        None => (how, base),
+    }
+}
+
+/// A record id ordered by its prefix, then its number (`FR-D-9` before
+/// `FR-D-10`), so later records sort after earlier ones of their issuer.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct IdOrder(String, u64, String);
+
+impl IdOrder {
+    pub fn of(id: &str) -> IdOrder {
+        let (prefix, number) = match id.rsplit_once('-') {
+            Some((p, n)) => match n.parse() {
+                Ok(n) => (p, n),
+                Err(_) => (id, 0),
+            },
+            None => (id, 0),
+        };
+        IdOrder(prefix.to_owned(), number, id.to_owned())
+    }
+}
+
+/// The order records are listed in: strongest first, then earliest id.
+pub(super) fn listing_order(percent: u32, id: &str) -> (std::cmp::Reverse<u32>, IdOrder) {
+    (std::cmp::Reverse(percent), IdOrder::of(id))
+}
+
+/// The percentage a record that touches the application only by
+/// destination or items adds to the denial (`alert == false`) or alert
+/// factor: what `risk::touching` ranks such records by.
+pub(super) fn unnamed_percent(m: &Methodology, alert: bool, r: &RecordTouch) -> u32 {
+    if alert {
+        contribution(&m.alerts.touch(), r, &|s| alert_severity_percent(m, s)).1
+    } else {
+        contribution(&m.denials, r, &|_| 100).1
+    }
+}
+
+fn alert_severity_percent(m: &Methodology, s: Option<Severity>) -> u32 {
+    match s {
+        Some(Severity::Low) => m.alerts.severity.low,
+        Some(Severity::Medium) => m.alerts.severity.medium,
+        Some(Severity::High) => m.alerts.severity.high,
+        Some(Severity::Critical) | None => m.alerts.severity.critical,
+    }
+}
+
 fn records(
     kind: FactorKind,
     weight: u32,
@@ -326,7 +386,14 @@ fn records(
     } else {
         "alert"
     };
-    let touching: Vec<&RecordTouch> = records.iter().filter(|r| r.touches()).collect();
+    let mut touching: Vec<(&RecordTouch, String, u32)> = records
+        .iter()
+        .filter(|r| r.touches())
+        .map(|r| {
+            let (how, percent) = contribution(rule, r, &severity_percent);
+            (r, how, percent)
+        })
+        .collect();
     if touching.is_empty() {
         return factor(
             kind,
@@ -335,32 +402,39 @@ fn records(
             format!("no active {noun} touches the parties, destination or items"),
         );
     }
+    touching.sort_by_cached_key(|(r, _, percent)| listing_order(*percent, &r.id));
     let mut total = 0u32;
     let mut parts = Vec::new();
-    for r in &touching {
-        let (how, base) = touch(rule, r);
-        let percent = match r.severity {
-            Some(s) => {
-                let p = (base.min(100) * severity_percent(Some(s)).min(100) + 50) / 100;
-                parts.push(format!("{} ({s}) {how}: {p}%", r.id));
-                p
-            }
-            None => {
-                parts.push(format!("{} {how}: {base}%", r.id));
-                base
-            }
-        };
-        total = total.saturating_add(percent);
+    let mut evidence = Vec::new();
+    for (r, how, percent) in &touching {
+        if total >= 100 || evidence.len() >= MAX_LISTED {
+            break;
+        }
+        match r.severity {
+            Some(s) => parts.push(format!("{} ({s}) {how}: {percent}%", r.id)),
+            None => parts.push(format!("{} {how}: {percent}%", r.id)),
+        }
+        evidence.push(r.id.clone());
+        total = total.saturating_add(*percent);
     }
     let capped = if total > 100 { " (capped)" } else { "" };
+    // No count of the rest: `risk::touching` keeps only the strongest.
+    let unlisted = if evidence.len() < touching.len() {
+        format!("; more touch it, not listed (strongest first, up to 100% or {MAX_LISTED} records)")
+    } else {
+        "".to_owned()
+    };
     let percent = total.min(100);
     let mut f = factor(
         kind,
         weight,
         share(weight, percent),
-        format!("{}; {percent}%{capped} of {weight}", parts.join("; ")),
+        format!(
+            "{}{unlisted}; {percent}%{capped} of {weight}",
+            parts.join("; ")
+        ),
     );
-    f.evidence = touching.iter().map(|r| r.id.clone()).collect();
+    f.evidence = evidence;
     f
 }
 
@@ -607,7 +681,46 @@ mod tests {
             ..inputs
         };
         let s = check(&more, 50, &[(FactorKind::Denials, 20)]);
-        assert!(s.factors[3].explanation.contains("(capped)"));
+        // The first notice reaches 100%: the second is not listed.
+        assert_eq!(s.factors[3].evidence, ["FR-D-1"]);
+        assert!(s.factors[3]
+            .explanation
+            .contains("more touch it, not listed"));
+    }
+
+    #[test]
+    fn records_are_listed_strongest_first_up_to_the_cap() {
+        // Destination only: 15% each, in id order by number (9 before 10).
+        let many: Vec<RecordTouch> = (1..=12)
+            .rev()
+            .map(|n| denial(&format!("FR-D-{n}"), false, true, &[]))
+            .chain([denial("JP-D-1", true, false, &[])])
+            .collect();
+        let inputs = Inputs {
+            destination: "XX".into(),
+            denials: many,
+            ..Inputs::default()
+        };
+        let s = score(&baseline(), &inputs);
+        let f = &s.factors[3];
+        assert_eq!(f.points, 20);
+        // The naming notice first, then the earliest until 100% is reached.
+        assert_eq!(f.evidence, ["JP-D-1"]);
+        let unnamed = Inputs {
+            denials: inputs.denials[..12].to_vec(),
+            ..inputs.clone()
+        };
+        let s = score(&baseline(), &unnamed);
+        let f = &s.factors[3];
+        assert_eq!(
+            f.evidence,
+            ["FR-D-1", "FR-D-2", "FR-D-3", "FR-D-4", "FR-D-5", "FR-D-6", "FR-D-7"]
+        );
+        assert!(f.explanation.contains("(capped)"), "{}", f.explanation);
+        assert!(f.explanation.contains("more touch it"), "{}", f.explanation);
+        let mut ids = ["FR-D-10", "FR-D-9", "DE-D-2"].map(IdOrder::of);
+        ids.sort();
+        assert_eq!(ids.map(|i| i.2), ["DE-D-2", "FR-D-9", "FR-D-10"]);
     }
 
     #[test]

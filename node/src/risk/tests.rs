@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use super::*;
 use crate::crypto::{CertificateAuthority, RecordSigner, Validity};
+use crate::exchange::records::{AlertCategory, Severity, Subjects};
 use crate::exchange::records::{DeniedItem, Party as NoticeParty};
-use crate::exchange::{DenialDraft, Distribution};
+use crate::exchange::{AlertDraft, DenialDraft, Distribution, RecordView};
 use crate::identity::{Caller, Jurisdiction, Role};
 use crate::licensing::{
     Application, CatalogEntry, Category, ItemDraft, Money, PartyDraft, SourcedEntry,
@@ -313,4 +314,255 @@ async fn an_appealed_application_is_not_held_against_its_own_denial() {
     let a = e.risk.assessment(&license.id).unwrap();
     adds_up(&a);
     assert_eq!(factor(&a, FactorKind::Denials).points, 0, "{a:#?}");
+}
+
+/// Scores `license` against every record held, as a decision does, without
+/// storing: what the sets must reproduce.
+async fn scored_against_all(e: &Env, license: &License) -> (u32, Vec<Factor>, Vec<Hit>) {
+    let r = &e.risk;
+    let world = assess::World::gather(&e.exchange, &e.screening, now_unix_ms()).unwrap();
+    let m = &r.effective.methodology;
+    let parties = assess::parties(&r.licensing, license).unwrap();
+    let all_hits = hits::find(
+        &world,
+        &r.screening,
+        &parties,
+        r.name_threshold(),
+        license.denial_id.as_deref(),
+        &r.dispositions,
+    )
+    .unwrap();
+    let hits: Vec<Hit> = all_hits
+        .iter()
+        .filter(|h| h.score() >= r.hit_threshold)
+        .cloned()
+        .collect();
+    let inputs = assess::inputs(m, &world, &r.licensing, &parties, &all_hits, license).unwrap();
+    let s = score::score(m, &inputs);
+    (s.score, s.factors, hits)
+}
+
+async fn application(e: &Env, end_user: &str, destination: &str, codes: &[&str]) -> License {
+    let applicant = party(&e.licensing, "Nordwerk Defence GmbH", "DE").await;
+    let end_user = party(&e.licensing, end_user, destination).await;
+    let consignee = party(&e.licensing, "Harbour Forwarding Ltd", destination).await;
+    let license = e
+        .licensing
+        .submit(
+            &caller(Role::Officer, "olivia"),
+            Application {
+                applicant,
+                items: codes
+                    .iter()
+                    .map(|c| ItemDraft {
+                        code: c.to_string(),
+                        description: String::new(),
+                        quantity: 1,
+                        value: Money {
+                            minor_units: 100,
+                            currency: "EUR".into(),
+                        },
+                    })
+                    .collect(),
+                end_user,
+                consignee,
+                intermediaries: vec![],
+                destination: destination.into(),
+                end_use: "border surveillance".into(),
+            },
+        )
+        .await
+        .unwrap();
+    e.risk.assess(&license.id, "submission").await.unwrap();
+    license
+}
+
+fn to_fr() -> Distribution {
+    Distribution {
+        to: vec![j("FR")],
+        groups: vec![],
+    }
+}
+
+async fn alert(e: &Env, party: Option<&str>, destination: &str, items: &[&str]) -> RecordView {
+    e.exchange
+        .raise_alert(
+            &caller(Role::Analyst, "ana"),
+            AlertDraft {
+                category: AlertCategory::DiversionSuspected,
+                severity: Severity::High,
+                subjects: Subjects {
+                    parties: party
+                        .map(|name| NoticeParty {
+                            name: name.into(),
+                            country: destination.into(),
+                            ..NoticeParty::default()
+                        })
+                        .into_iter()
+                        .collect(),
+                    destinations: vec![destination.into()],
+                    items: items.iter().map(|s| s.to_string()).collect(),
+                    shipments: vec![],
+                },
+                indicators: vec![],
+                summary: "seen".into(),
+                expires_in: None,
+                handling: String::new(),
+            },
+            to_fr(),
+        )
+        .await
+        .unwrap()
+}
+
+async fn denial(e: &Env, party: &str, destination: &str, item: &str) -> RecordView {
+    e.exchange
+        .issue_denial(
+            &caller(Role::Officer, "olivia"),
+            DenialDraft {
+                party: NoticeParty {
+                    name: party.into(),
+                    country: destination.into(),
+                    ..NoticeParty::default()
+                },
+                items: vec![DeniedItem {
+                    code: item.into(),
+                    description: String::new(),
+                }],
+                destination: destination.into(),
+                end_use: String::new(),
+                reason: "diversion risk".into(),
+                valid_for: None,
+            },
+            to_fr(),
+        )
+        .await
+        .unwrap()
+}
+
+/// Every open application's stored assessment is what scoring it against
+/// every record held gives.
+async fn all_agree(e: &Env, apps: &[License], step: &str) {
+    for license in apps {
+        let stored = e.risk.assessment(&license.id).unwrap();
+        let (score, factors, hits) = scored_against_all(e, license).await;
+        assert_eq!(
+            (stored.score, &stored.factors, &stored.hits),
+            (score, &factors, &hits),
+            "{} after {step}",
+            license.id
+        );
+    }
+}
+
+#[tokio::test]
+async fn one_record_rescores_what_it_touches_as_a_full_pass_would() {
+    let e = env(RiskFile::default()).await;
+    let a = application(&e, "Acme Trading FZE", "AE", &["ML4"]).await;
+    let b = application(&e, "Borealis Instruments", "RU", &["3A001"]).await;
+    let c = application(&e, "Caspian Optics", "RU", &["ML13"]).await;
+    let apps = [a.clone(), b.clone(), c.clone()];
+    e.risk.rescore_open("startup").await.unwrap();
+    all_agree(&e, &apps, "startup").await;
+
+    // A notice naming A's end user re-scores A only.
+    let d = denial(&e, "ACME TRADING", "IR", "ML13").await;
+    let before_b = e.risk.assessment(&b.id).unwrap();
+    e.risk.apply_records(&[d.clone()], "denial").await.unwrap();
+    let after_a = e.risk.assessment(&a.id).unwrap();
+    assert_eq!(after_a.trigger, "denial");
+    assert!(factor(&after_a, FactorKind::Denials)
+        .evidence
+        .contains(&d.header.record_id));
+    assert_eq!(
+        e.risk.assessment(&b.id).unwrap(),
+        before_b,
+        "B is not touched"
+    );
+    // ... and C by its item, not B.
+    assert_eq!(e.risk.assessment(&c.id).unwrap().trigger, "denial");
+    all_agree(&e, &apps, "a denial").await;
+
+    // More destination-only alerts on RU than a factor lists: the sets keep
+    // the strongest and still agree.
+    for n in 0..(score::MAX_LISTED + 5) {
+        let v = alert(&e, None, "RU", if n % 3 == 0 { &["3A001"] } else { &[] }).await;
+        e.risk.apply_records(&[v], "alert").await.unwrap();
+    }
+    all_agree(&e, &apps, "many alerts").await;
+    let listed = factor(&e.risk.assessment(&b.id).unwrap(), FactorKind::Alerts).clone();
+    assert!(
+        listed.explanation.contains("more touch it"),
+        "{}",
+        listed.explanation
+    );
+
+    // A new alert naming B's end user, in a burst with one on AE.
+    let named = alert(&e, Some("Borealis Instruments"), "KZ", &[]).await;
+    let other = alert(&e, None, "AE", &[]).await;
+    e.risk
+        .apply_records(&[named, other], "alerts")
+        .await
+        .unwrap();
+    all_agree(&e, &apps, "a burst").await;
+
+    // Revoking and amending notices: the earlier version stops counting.
+    let revoked = e
+        .exchange
+        .revoke_denial(
+            &caller(Role::Officer, "olivia"),
+            &d.header.record_id,
+            "error".into(),
+        )
+        .await
+        .unwrap();
+    e.risk
+        .apply_records(&[revoked], "revocation")
+        .await
+        .unwrap();
+    assert!(
+        !factor(&e.risk.assessment(&a.id).unwrap(), FactorKind::Denials)
+            .evidence
+            .contains(&d.header.record_id)
+    );
+    all_agree(&e, &apps, "a revocation").await;
+
+    // A new application after the sets were built is found by later records.
+    let late = application(&e, "Delta Kinetics", "BY", &["ML4"]).await;
+    let v = alert(&e, Some("DELTA KINETICS"), "BY", &[]).await;
+    e.risk.apply_records(&[v], "alert").await.unwrap();
+    assert_eq!(e.risk.assessment(&late.id).unwrap().trigger, "alert");
+    let apps = [a, b.clone(), c, late];
+    all_agree(&e, &apps, "a late application").await;
+
+    // More destination-only notices than a factor lists, then the first
+    // (listed) one revoked: the set refills from every record held.
+    let mut notices = Vec::new();
+    for _ in 0..(score::MAX_LISTED + 3) {
+        let v = denial(&e, "Unrelated Holdings", "RU", "9A012").await;
+        e.risk.apply_records(&[v.clone()], "denial").await.unwrap();
+        notices.push(v.header.record_id);
+    }
+    all_agree(&e, &apps, "many notices").await;
+    let listed = factor(&e.risk.assessment(&b.id).unwrap(), FactorKind::Denials).clone();
+    assert!(listed.evidence.contains(&notices[0]), "{listed:?}");
+    let revoked = e
+        .exchange
+        .revoke_denial(
+            &caller(Role::Officer, "olivia"),
+            &notices[0],
+            "error".into(),
+        )
+        .await
+        .unwrap();
+    e.risk
+        .apply_records(&[revoked], "revocation")
+        .await
+        .unwrap();
+    let listed = factor(&e.risk.assessment(&b.id).unwrap(), FactorKind::Denials).clone();
+    assert!(!listed.evidence.contains(&notices[0]), "{listed:?}");
+    all_agree(&e, &apps, "a listed notice revoked").await;
+
+    // A full pass after all this changes nothing.
+    assert_eq!(e.risk.rescore_open("full").await.unwrap(), 0);
 }

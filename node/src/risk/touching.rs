@@ -1,0 +1,465 @@
+//! Which held notices and alerts touch each open application, kept in
+//! memory so that one new alert or denial notice re-scores only the
+//! applications it touches, at the cost of what it touches (issue 13).
+//!
+//! For each open application the set keeps the records that may count in
+//! its score: every record naming one of its parties (at the lower of the
+//! hit and match thresholds, by the same `score_names` as scoring), and of
+//! the records touching it only by destination or items the
+//! [`MAX_LISTED`] strongest of each kind, since a factor lists and counts
+//! no more (`score::records`). Scoring an application from its set gives
+//! what scoring it against every record held gives; a test checks this
+//! after every kind of event.
+//!
+//! A record finds the applications it touches through indexes of the open
+//! applications: destination and item codes in a map, party names in the
+//! screening module's [`ListIndex`] (rebuilt once [`NAMES_TAIL_MAX`]
+//! applications were added since; those are compared one by one). A
+//! record's earlier version is found through the sets that hold it.
+//!
+//! When the set cannot answer alone — a record it let go might now be
+//! among the strongest, because one it kept was withdrawn or lapsed — the
+//! application is refilled from every record held (`needs_full`). The sets
+//! are rebuilt from the store at start and whenever the exchange's
+//! announcements were lost, so they never outlive what they were built from.
+//! Decisions do not read them: a decision re-scores against every record
+//! held.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::assess::{Held, RoleParty, World};
+use super::methodology::Methodology;
+use super::score::{self, RecordTouch, MAX_LISTED};
+use crate::exchange::{Record, RecordView};
+use crate::licensing::License;
+use crate::screening::entry::{EntityType, WatchlistEntry};
+use crate::screening::index::{Filter, IndexedEntry, ListIndex, PreparedQuery};
+use crate::screening::score::score_names;
+
+/// Issuer and record id.
+pub(super) type Key = (String, String);
+
+/// The key of the notice or alert in `view`; `None` for other records.
+pub(super) fn key_of(view: &RecordView) -> Option<Key> {
+    let id = match &view.record {
+        Record::Denial(d) => &d.id,
+        Record::Alert(a) => &a.id,
+        Record::Consultation(_) => return None,
+    };
+    Some((view.header.issuer.to_string(), id.clone()))
+}
+
+/// Applications added since the name index was built before it is rebuilt.
+const NAMES_TAIL_MAX: usize = 64;
+/// Index hits this far below the threshold are still compared exactly.
+const MARGIN: f32 = 0.05;
+/// Applications asked of the name index per name; a name matching this many
+/// is compared against every application instead, so none is missed for
+/// want of room.
+const NAME_HITS: usize = 256;
+
+/// How a record may count in one application's score.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    Named,
+    /// By destination or items only, adding this percentage.
+    Unnamed(u32),
+}
+
+/// Where an unnamed record stands among the others: strongest first, then
+/// by id (see `score::listing_order`), then issuer.
+type Rank = (std::cmp::Reverse<u32>, score::IdOrder, String);
+
+fn rank(percent: u32, h: &Held) -> Rank {
+    let (strength, id) = score::listing_order(percent, &h.id);
+    (strength, id, h.issuer.clone())
+}
+
+/// The records of one kind that may count for one application.
+#[derive(Default)]
+struct Side {
+    named: BTreeMap<Key, Held>,
+    unnamed: BTreeMap<Rank, Held>,
+    ranks: HashMap<Key, Rank>,
+    /// An unnamed record was let go: `unnamed` is the strongest, not all.
+    truncated: bool,
+}
+
+impl Side {
+    /// Keeps `h` (not held yet); returns whether the set changed and the
+    /// key it let go.
+    fn insert(&mut self, class: Class, h: Held) -> (bool, Option<Key>) {
+        let percent = match class {
+            Class::Named => {
+                self.named.insert(h.key(), h);
+                return (true, None);
+            }
+            Class::Unnamed(percent) => percent,
+        };
+        let r = rank(percent, &h);
+        if self.unnamed.len() >= MAX_LISTED {
+            self.truncated = true;
+            // Weaker than all it holds: nothing changes.
+            if self.unnamed.last_key_value().is_some_and(|(w, _)| *w < r) {
+                return (false, None);
+            }
+        }
+        self.ranks.insert(h.key(), r.clone());
+        self.unnamed.insert(r, h);
+        if self.unnamed.len() <= MAX_LISTED {
+            return (true, None);
+        }
+        let gone = self.unnamed.pop_last().map(|(_, h)| h.key());
+        if let Some(k) = &gone {
+            self.ranks.remove(k);
+        }
+        (true, gone)
+    }
+
+    /// Drops `key`; true if the set can no longer stand for every record
+    /// (it let some go, and one it kept leaves).
+    fn remove(&mut self, key: &Key) -> bool {
+        self.named.remove(key);
+        match self.ranks.remove(key) {
+            Some(r) => {
+                self.unnamed.remove(&r);
+                self.truncated
+            }
+            None => false,
+        }
+    }
+
+    fn records(&self) -> impl Iterator<Item = &Held> {
+        self.named.values().chain(self.unnamed.values())
+    }
+
+    /// A kept unnamed record lapsed while others were let go.
+    fn lapsed(&self, now_unix_ms: i64) -> bool {
+        self.truncated && self.unnamed.values().any(|h| !h.is_in_force(now_unix_ms))
+    }
+}
+
+/// One open application as the sets need it.
+pub(super) struct App {
+    destination: String,
+    codes: Vec<String>,
+    /// Every party's name and aliases, as scoring compares them.
+    names: Vec<String>,
+    denials: Side,
+    alerts: Side,
+}
+
+impl App {
+    pub fn new(license: &License, parties: &[RoleParty]) -> App {
+        App {
+            destination: license.destination.clone(),
+            codes: license.codes(),
+            names: parties.iter().flat_map(RoleParty::names).collect(),
+            denials: Side::default(),
+            alerts: Side::default(),
+        }
+    }
+
+    /// How `h` counts here; names are compared only if `maybe_named` (the
+    /// name index proposed this application for one of `h`'s names).
+    fn classify(
+        &self,
+        m: &Methodology,
+        threshold: f32,
+        h: &Held,
+        maybe_named: bool,
+    ) -> Option<Class> {
+        let named = maybe_named
+            && self.names.iter().any(|ours| {
+                h.parties
+                    .iter()
+                    .flatten()
+                    .any(|theirs| score_names(ours, theirs) >= threshold)
+            });
+        if named {
+            return Some(Class::Named);
+        }
+        let touch = RecordTouch {
+            id: h.id.clone(),
+            severity: h.severity,
+            party: None,
+            destination: h.destinations.contains(&self.destination),
+            items: self
+                .codes
+                .iter()
+                .filter(|c| h.items.contains(c))
+                .cloned()
+                .collect(),
+        };
+        touch
+            .touches()
+            .then(|| Class::Unnamed(score::unnamed_percent(m, h.is_alert(), &touch)))
+    }
+
+    fn side(&mut self, h: &Held) -> &mut Side {
+        if h.is_alert() {
+            &mut self.alerts
+        } else {
+            &mut self.denials
+        }
+    }
+}
+
+/// What one record changed.
+#[derive(Default)]
+pub(super) struct Applied {
+    /// Applications whose set changed: to be re-scored.
+    pub changed: BTreeSet<String>,
+    /// Of those, the ones to refill from every record held first.
+    pub needs_full: BTreeSet<String>,
+}
+
+impl Applied {
+    pub fn extend(&mut self, other: Applied) {
+        self.changed.extend(other.changed);
+        self.needs_full.extend(other.needs_full);
+    }
+}
+
+/// The sets and indexes of every open application (see the module docs).
+pub(super) struct Touching {
+    apps: HashMap<String, App>,
+    /// Destination and item code → applications.
+    by_code: HashMap<String, BTreeSet<String>>,
+    /// Party names of the applications present when it was built; entries
+    /// of applications since removed are skipped.
+    names: ListIndex,
+    /// Applications added since `names` was built.
+    names_tail: Vec<String>,
+    /// Record → the applications whose set holds it.
+    by_record: HashMap<Key, BTreeSet<String>>,
+    /// Built from the store since the last loss of announcements.
+    pub ready: bool,
+}
+
+impl Default for Touching {
+    fn default() -> Self {
+        Touching {
+            apps: HashMap::new(),
+            by_code: HashMap::new(),
+            names: ListIndex::build("open applications", Vec::new()),
+            names_tail: Vec::new(),
+            by_record: HashMap::new(),
+            ready: false,
+        }
+    }
+}
+
+impl Touching {
+    pub fn app_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.apps.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.apps.contains_key(id)
+    }
+
+    /// Adds (or replaces) application `id` with an empty set; fill it with
+    /// [`Touching::fill`].
+    pub fn add_app(&mut self, id: &str, app: App) {
+        self.remove_app(id);
+        for code in std::iter::once(&app.destination).chain(&app.codes) {
+            self.by_code
+                .entry(code.clone())
+                .or_default()
+                .insert(id.to_owned());
+        }
+        self.apps.insert(id.to_owned(), app);
+        self.names_tail.push(id.to_owned());
+        // Before the first sweep, the sweep builds the index once.
+        if self.ready && self.names_tail.len() > NAMES_TAIL_MAX {
+            self.rebuild_names();
+        }
+    }
+
+    pub fn remove_app(&mut self, id: &str) {
+        let Some(app) = self.apps.remove(id) else {
+            return;
+        };
+        for code in std::iter::once(&app.destination).chain(&app.codes) {
+            if let Some(ids) = self.by_code.get_mut(code) {
+                ids.remove(id);
+                if ids.is_empty() {
+                    self.by_code.remove(code);
+                }
+            }
+        }
+        for h in app.denials.records().chain(app.alerts.records()) {
+            self.unlink(&h.key(), id);
+        }
+        self.names_tail.retain(|t| t != id);
+    }
+
+    fn unlink(&mut self, key: &Key, app: &str) {
+        if let Some(apps) = self.by_record.get_mut(key) {
+            apps.remove(app);
+            if apps.is_empty() {
+                self.by_record.remove(key);
+            }
+        }
+    }
+
+    /// Rebuilds the name index over the applications present now.
+    pub fn rebuild_names(&mut self) {
+        let entries = self
+            .apps
+            .iter()
+            .filter_map(|(id, app)| {
+                let (first, rest) = app.names.split_first()?;
+                let mut e = WatchlistEntry::new(id.clone(), EntityType::Unknown, first.clone());
+                e.aliases = rest.to_vec();
+                Some(IndexedEntry::from(e))
+            })
+            .collect();
+        self.names = ListIndex::build("open applications", entries);
+        self.names_tail.clear();
+    }
+
+    /// Applications `h` may touch, each with whether it may name one of
+    /// their parties: a superset, decided by `App::classify`.
+    fn candidates(&self, threshold: f32, h: &Held) -> BTreeMap<String, bool> {
+        let mut out = BTreeMap::new();
+        for code in h.destinations.iter().chain(&h.items) {
+            if let Some(ids) = self.by_code.get(code) {
+                out.extend(ids.iter().map(|id| (id.clone(), false)));
+            }
+        }
+        let filter = Filter {
+            countries: &[],
+            now_unix_ms: 0,
+        };
+        for theirs in h.parties.iter().flatten() {
+            let q = PreparedQuery::new(theirs);
+            let hits = self
+                .names
+                .search(&q, NAME_HITS, threshold - MARGIN, &filter);
+            if hits.len() >= NAME_HITS {
+                // Too common a name for the index's room: compare all.
+                return self.apps.keys().map(|id| (id.clone(), true)).collect();
+            }
+            let proposed = hits.iter().map(|hit| &hit.entry.entry.source_id);
+            out.extend(
+                proposed
+                    .chain(&self.names_tail)
+                    .map(|id| (id.clone(), true)),
+            );
+        }
+        out.retain(|id, _| self.apps.contains_key(id));
+        out
+    }
+
+    /// Puts `h` into the sets of the applications it touches.
+    fn insert(&mut self, m: &Methodology, threshold: f32, h: &Held, out: &mut Applied) {
+        for (id, maybe_named) in self.candidates(threshold, h) {
+            let Some(app) = self.apps.get_mut(&id) else {
+                continue;
+            };
+            let Some(class) = app.classify(m, threshold, h, maybe_named) else {
+                continue;
+            };
+            let (changed, let_go) = app.side(h).insert(class, h.clone());
+            if let Some(gone) = let_go {
+                self.unlink(&gone, &id);
+            }
+            if changed {
+                self.by_record
+                    .entry(h.key())
+                    .or_default()
+                    .insert(id.clone());
+                out.changed.insert(id);
+            }
+        }
+    }
+
+    /// Record `key` now stands as `now` (`None`: no longer counts —
+    /// revoked, withdrawn, lapsed or not valid).
+    pub fn apply(
+        &mut self,
+        m: &Methodology,
+        threshold: f32,
+        key: &Key,
+        now: Option<&Held>,
+    ) -> Applied {
+        let mut out = Applied::default();
+        for id in self.by_record.remove(key).unwrap_or_default() {
+            if let Some(app) = self.apps.get_mut(&id) {
+                let denial = app.denials.remove(key);
+                let alert = app.alerts.remove(key);
+                if denial || alert {
+                    out.needs_full.insert(id.clone());
+                }
+                out.changed.insert(id);
+            }
+        }
+        if let Some(h) = now {
+            self.insert(m, threshold, h, &mut out);
+        }
+        out
+    }
+
+    /// Fills every application's set from `world` (every record held), and
+    /// marks the sets ready.
+    pub fn sweep(&mut self, m: &Methodology, threshold: f32, world: &World) {
+        self.rebuild_names();
+        let mut ignored = Applied::default();
+        for h in world.held() {
+            self.insert(m, threshold, h, &mut ignored);
+        }
+        self.ready = true;
+    }
+
+    /// Refills application `id`'s set from `world` (every record held).
+    pub fn fill(&mut self, m: &Methodology, threshold: f32, id: &str, world: &World) {
+        let Some(app) = self.apps.get_mut(id) else {
+            return;
+        };
+        let old: Vec<Key> = app
+            .denials
+            .records()
+            .chain(app.alerts.records())
+            .map(Held::key)
+            .collect();
+        app.denials = Side::default();
+        app.alerts = Side::default();
+        for h in world.held() {
+            if let Some(class) = app.classify(m, threshold, h, true) {
+                app.side(h).insert(class, h.clone());
+            }
+        }
+        let linked: Vec<Key> = app
+            .denials
+            .records()
+            .chain(app.alerts.records())
+            .map(Held::key)
+            .collect();
+        for key in old {
+            self.unlink(&key, id);
+        }
+        for key in linked {
+            self.by_record.entry(key).or_default().insert(id.to_owned());
+        }
+    }
+
+    /// The world application `id` is scored against: the records in its
+    /// set. `None` if it has no set, or its set cannot stand for every
+    /// record now (refill it first).
+    pub fn world_of(&self, id: &str, lists: &[String], now_unix_ms: i64) -> Option<World> {
+        let app = self.apps.get(id)?;
+        if app.denials.lapsed(now_unix_ms) || app.alerts.lapsed(now_unix_ms) {
+            return None;
+        }
+        Some(World::of(
+            app.denials.records().cloned().collect(),
+            app.alerts.records().cloned().collect(),
+            lists.to_vec(),
+            now_unix_ms,
+        ))
+    }
+}
