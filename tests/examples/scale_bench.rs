@@ -2,7 +2,7 @@
 //! alert cost when a node has run for years.
 //!
 //!   cargo build --release -p concord-node -p concord-cli --bins -p concord-tests --examples
-//!   cd tests && ../target/release/examples/scale_bench [--records N] [--own N]
+//!   cd tests && ../target/release/examples/scale_bench [--records N] [--own N] [--open N]
 //!
 //! Three real nodes (DE, FR, JP) are started and peered, then stopped. The
 //! generator opens DE's store in-process and fills it: FR and JP each sign
@@ -50,6 +50,25 @@ const KINDS: [&str; 8] = [
     "Technologies",
 ];
 const FORMS: [&str; 5] = ["LLC", "Ltd", "GmbH", "FZE", "Co"];
+/// Destinations records and applications spread over.
+const DESTINATIONS: [&str; 30] = [
+    "IR", "RU", "KP", "SY", "AE", "TR", "BY", "CN", "PK", "IN", "KZ", "UZ", "AM", "GE", "AZ", "RS",
+    "MY", "TH", "VN", "ID", "EG", "SA", "IQ", "LB", "VE", "CU", "MM", "LY", "SD", "AF",
+];
+/// Item codes records and applications spread over (the catalog holds them).
+const ITEMS: usize = 40;
+
+fn item_code(i: usize) -> String {
+    format!("{}A{:03}", 1 + i % 9, i)
+}
+
+fn destination(n: usize) -> String {
+    DESTINATIONS[n % DESTINATIONS.len()].to_owned()
+}
+
+fn item(n: usize) -> String {
+    item_code((n / DESTINATIONS.len()) % ITEMS)
+}
 
 /// A distinct company name for record `n`: three words and a number, so
 /// that names repeat their words (as real lists do) but not whole.
@@ -68,7 +87,7 @@ fn party(n: usize) -> Party {
     Party {
         name: party_name(n),
         aliases: vec![],
-        country: ["IR", "RU", "KP", "SY", "AE", "TR"][n % 6].into(),
+        country: destination(n),
         address: format!(
             "{} Industrial Zone, Unit {}",
             WORDS[n % WORDS.len()],
@@ -87,10 +106,10 @@ fn record(issuer: &Jurisdiction, n: usize, seq: u64, issued_at: i64) -> Record {
             state: DenialState::Active,
             party: party(n),
             items: vec![DeniedItem {
-                code: "3A001".into(),
+                code: item(n),
                 description: "FPGAs".into(),
             }],
-            destination: "IR".into(),
+            destination: destination(n),
             end_use: "military radar".into(),
             reason: "risk of military end use".into(),
             decision_date_unix_ms: issued_at,
@@ -105,8 +124,8 @@ fn record(issuer: &Jurisdiction, n: usize, seq: u64, issued_at: i64) -> Record {
             severity: Severity::High,
             subjects: Subjects {
                 parties: vec![party(n)],
-                destinations: vec!["IR".into()],
-                items: vec!["3A001".into()],
+                destinations: vec![destination(n)],
+                items: vec![item(n)],
                 shipments: vec![],
             },
             indicators: vec!["end user changed after approval".into()],
@@ -150,6 +169,8 @@ fn seal(
 struct Generated {
     received: usize,
     own: usize,
+    /// Open applications; the end user of `apps[PROBE_APP]` is named by one incoming alert.
+    apps: Vec<String>,
     probe_id: String,
     probe_name: String,
 }
@@ -161,6 +182,7 @@ async fn generate(
     records: usize,
     own: usize,
 ) -> Result<Generated> {
+    let open = bench_arg("--open", 10_000usize);
     let store = Store::open(&de.dir.join("data"))?;
     let signer = Arc::new(record_signer(de)?);
     let audit = Arc::new(AuditLog::open(store.clone(), signer.clone(), &de.code)?);
@@ -172,7 +194,7 @@ async fn generate(
         de_j.clone(),
         signer.clone(),
         directory,
-        audit,
+        audit.clone(),
     )?);
     let started = Instant::now();
     let now = now_unix_ms();
@@ -295,14 +317,272 @@ async fn generate(
         median(times)
     );
     drop(names);
+    let apps = applications(&store, &de_j, &exchange, audit, open).await?;
     drop(exchange);
     store.flush().await?;
     Ok(Generated {
         received,
         own,
+        apps,
         probe_id: probe.0,
         probe_name: probe.1,
     })
+}
+
+/// The application whose end user one incoming alert names.
+const PROBE_APP: usize = 7;
+
+fn end_user_name(k: usize) -> String {
+    format!(
+        "{} {} Systems {} Bhd",
+        WORDS[k % WORDS.len()],
+        WORDS[(k / WORDS.len()) % WORDS.len()],
+        5_000_000 + k
+    )
+}
+
+/// Submits `open` applications awaiting a decision, spread over the same
+/// destinations and items as the records, through DE's licensing in-process
+/// (every one audited). Returns their ids.
+async fn applications(
+    store: &Store,
+    de: &Jurisdiction,
+    exchange: &Arc<Exchange>,
+    audit: Arc<AuditLog>,
+    open: usize,
+) -> Result<Vec<String>> {
+    use concord_node::licensing::{
+        Application, CatalogEntry, Category, ItemDraft, Licensing, Money, PartyDraft, SourcedEntry,
+    };
+    let started = Instant::now();
+    let licensing = Arc::new(Licensing::open(
+        store.clone(),
+        de.clone(),
+        exchange.clone(),
+        audit,
+    )?);
+    let admin = Caller::new(de.clone(), Role::Admin, "bench")?;
+    let officer = Caller::new(de.clone(), Role::Officer, "bench")?;
+    let catalog = (0..ITEMS)
+        .map(|i| SourcedEntry {
+            line: i as u32 + 2,
+            entry: CatalogEntry {
+                code: item_code(i),
+                title: format!("benchmark goods {i}"),
+                category: Category::DualUse,
+                tier: 1 + (i % 3) as u8,
+                rationale: "benchmark".into(),
+            },
+        })
+        .collect();
+    licensing
+        .import_catalog(&admin, "benchmark", catalog)
+        .await?;
+    let party = |name: String, country: String| PartyDraft {
+        name,
+        country,
+        ..PartyDraft::default()
+    };
+    let mut applicants = Vec::new();
+    for i in 0..20 {
+        let p = party(format!("Bench Exporter {i} GmbH"), "DE".into());
+        applicants.push(licensing.create_party(&officer, p, true).await?.id);
+    }
+    let mut consignees = Vec::new();
+    for i in 0..50 {
+        let p = party(format!("Bench Forwarder {i} Ltd"), destination(i));
+        consignees.push(licensing.create_party(&officer, p, true).await?.id);
+    }
+    let (applicants, consignees) = (Arc::new(applicants), Arc::new(consignees));
+    let mut tasks = tokio::task::JoinSet::new();
+    let workers = 16;
+    for w in 0..workers {
+        let (licensing, officer) = (licensing.clone(), officer.clone());
+        let (applicants, consignees) = (applicants.clone(), consignees.clone());
+        tasks.spawn(async move {
+            let mut ids = Vec::new();
+            for k in (w..open).step_by(workers) {
+                let end_user = PartyDraft {
+                    name: end_user_name(k),
+                    country: destination(k),
+                    ..PartyDraft::default()
+                };
+                let end_user = licensing.create_party(&officer, end_user, true).await?.id;
+                let app = Application {
+                    applicant: applicants[k % applicants.len()].clone(),
+                    items: vec![ItemDraft {
+                        code: item_code(k % ITEMS),
+                        description: String::new(),
+                        quantity: 1,
+                        value: Money {
+                            minor_units: 100_000,
+                            currency: "EUR".into(),
+                        },
+                    }],
+                    end_user,
+                    consignee: consignees[k % consignees.len()].clone(),
+                    intermediaries: vec![],
+                    destination: destination(k),
+                    end_use: "industrial process control".into(),
+                };
+                ids.push((k, licensing.submit(&officer, app).await?.id));
+            }
+            anyhow::Ok(ids)
+        });
+    }
+    let mut ids = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        ids.extend(done??);
+    }
+    ids.sort();
+    eprintln!(
+        "  submitted {open} applications in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ids.into_iter().map(|(_, id)| id).collect())
+}
+
+/// Raises an alert at FR to DE about `subjects`; returns its id.
+async fn raise_about(
+    fr: &mut concord_proto::v1::exchange_service_client::ExchangeServiceClient<
+        tonic::transport::Channel,
+    >,
+    severity: &str,
+    subjects: concord_proto::v1::Subjects,
+) -> Result<String> {
+    Ok(fr
+        .raise_alert(RaiseAlertRequest {
+            category: "diversion-suspected".into(),
+            severity: severity.into(),
+            subjects: Some(subjects),
+            summary: "re-scoring probe".into(),
+            distribution: Some(concord_proto::v1::Distribution {
+                to: vec!["DE".into()],
+                groups: vec![],
+            }),
+            ..RaiseAlertRequest::default()
+        })
+        .await?
+        .into_inner()
+        .id)
+}
+
+/// One incoming alert re-scoring what it touches: timed from FR's raise
+/// until DE's stored assessments of the applications it touches name it.
+async fn rescoring(
+    fed: &mut Federation,
+    de: &NodeDir,
+    fr: &mut concord_proto::v1::exchange_service_client::ExchangeServiceClient<
+        tonic::transport::Channel,
+    >,
+    g: &Generated,
+) -> Result<()> {
+    use concord_proto::v1::risk_service_client::RiskServiceClient;
+    use concord_proto::v1::{
+        GetRiskAssessmentRequest, Party as WireParty, Subjects as WireSubjects,
+    };
+    if g.apps.len() <= PROBE_APP {
+        return Ok(());
+    }
+    // The start-up pass builds DE's risk sets from every record held first.
+    let t = Instant::now();
+    let line = loop {
+        let log = fed.node("DE").log_text();
+        if let Some(line) = log.lines().find(|l| l.contains("risk sets built")) {
+            break line.to_owned();
+        }
+        anyhow::ensure!(
+            t.elapsed() < Duration::from_secs(3600),
+            "no risk sets after an hour"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    println!(
+        "risk start-up pass ({} open applications): {line}",
+        g.apps.len()
+    );
+    let profile = de.issue("officer", "scale-risk");
+    let risk = RiskServiceClient::new(Credentials::from_profile(&profile)?.channel(true).await?);
+    let names_it = |app: String, id: String| {
+        let mut risk = risk.clone();
+        async move {
+            loop {
+                let a = risk
+                    .get_assessment(GetRiskAssessmentRequest {
+                        license_id: app.clone(),
+                    })
+                    .await?
+                    .into_inner();
+                if a.trigger.contains(&id) {
+                    return anyhow::Ok(());
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+    };
+    let mut one = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let id = raise_about(
+            fr,
+            "high",
+            WireSubjects {
+                parties: vec![WireParty {
+                    name: end_user_name(PROBE_APP),
+                    country: "AQ".into(),
+                    ..WireParty::default()
+                }],
+                destinations: vec!["AQ".into()],
+                ..WireSubjects::default()
+            },
+        )
+        .await?;
+        tokio::time::timeout(
+            Duration::from_secs(120),
+            names_it(g.apps[PROBE_APP].clone(), id),
+        )
+        .await
+        .context("not re-scored within 120 s")??;
+        one.push(t.elapsed());
+    }
+    println!(
+        "one incoming alert naming one application's end user, FR raise until DE stored its new assessment (median of 5): {:.0} ms",
+        median(one)
+    );
+    // A destination shared by every 30th application.
+    let shared: Vec<String> = g
+        .apps
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| k % DESTINATIONS.len() == 1)
+        .map(|(_, id)| id.clone())
+        .collect();
+    let mut many = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let id = raise_about(
+            fr,
+            "critical",
+            WireSubjects {
+                destinations: vec![destination(1)],
+                ..WireSubjects::default()
+            },
+        )
+        .await?;
+        for app in &shared {
+            tokio::time::timeout(Duration::from_secs(600), names_it(app.clone(), id.clone()))
+                .await
+                .context("not re-scored within 600 s")??;
+        }
+        many.push(t.elapsed());
+    }
+    println!(
+        "one incoming critical alert on destination {} ({} open applications to it), FR raise until DE stored all their assessments (median of 3): {:.0} ms",
+        destination(1),
+        shared.len(),
+        median(many)
+    );
+    Ok(())
 }
 
 fn median(mut xs: Vec<Duration>) -> f64 {
@@ -546,6 +826,7 @@ async fn main() -> Result<()> {
         "one incoming alert, FR raise until DE's watcher is told (median of 10): {:.0} ms",
         median(incoming)
     );
+    rescoring(&mut fed, &de, &mut fr_client, &g).await?;
     let pid = fed.node("DE").pid();
     println!(
         "DE RSS after the run: {:.0} MiB",

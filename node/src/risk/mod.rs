@@ -292,6 +292,7 @@ impl Risk {
             touching.ready = true;
             return Ok(Rescored::default());
         }
+        let started = std::time::Instant::now();
         let world = Arc::new(self.world().await?);
         let mut sets = Touching::default();
         for license in &open {
@@ -309,9 +310,10 @@ impl Risk {
         })
         .await
         .map_err(|e| Error::Internal(format!("building the risk sets: {e}")))?;
+        let built_ms = started.elapsed().as_millis() as u64;
         let mut stored = 0;
         let scored = open.len();
-        let mut full = Some(world);
+        let mut full = Some(world.clone());
         for license in open {
             if self
                 .score_from_set(&mut touching, &mut full, &license, trigger)
@@ -321,6 +323,15 @@ impl Risk {
                 stored += 1;
             }
         }
+        tracing::info!(
+            applications = scored,
+            stored,
+            records = world.held().count(),
+            built_ms,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            %trigger,
+            "risk sets built from every record held, open applications scored"
+        );
         Ok(Rescored { scored, stored })
     }
 

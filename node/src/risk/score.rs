@@ -322,12 +322,17 @@ fn contribution(
     severity_percent: &impl Fn(Option<Severity>) -> u32,
 ) -> (String, u32) {
     let (how, base) = touch(rule, r);
-    match r.severity {
-        Some(s) => (
-            how,
-            (base.min(100) * severity_percent(Some(s)).min(100) + 50) / 100,
-        ),
-        None => (how, base),
+    (how, with_severity(base, r.severity, severity_percent))
+}
+
+fn with_severity(
+    base: u32,
+    severity: Option<Severity>,
+    severity_percent: &impl Fn(Option<Severity>) -> u32,
+) -> u32 {
+    match severity {
+        Some(s) => (base.min(100) * severity_percent(Some(s)).min(100) + 50) / 100,
+        None => base,
     }
 }
 
@@ -354,14 +359,26 @@ pub(super) fn listing_order(percent: u32, id: &str) -> (std::cmp::Reverse<u32>, 
     (std::cmp::Reverse(percent), IdOrder::of(id))
 }
 
-/// The percentage a record that touches the application only by
-/// destination or items adds to the denial (`alert == false`) or alert
-/// factor: what `risk::touching` ranks such records by.
-pub(super) fn unnamed_percent(m: &Methodology, alert: bool, r: &RecordTouch) -> u32 {
-    if alert {
-        contribution(&m.alerts.touch(), r, &|s| alert_severity_percent(m, s)).1
-    } else {
-        contribution(&m.denials, r, &|_| 100).1
+/// The percentage a record touching the application only by destination
+/// and/or items adds to the denial (`severity` None) or alert factor, as
+/// `records` counts it: what `risk::touching` ranks such records by.
+/// Allocates nothing, since it runs for every record and application.
+pub(super) fn unnamed_percent(
+    m: &Methodology,
+    severity: Option<Severity>,
+    destination: bool,
+    items: bool,
+) -> u32 {
+    let base = |rule: &TouchRule| match (destination, items) {
+        (true, true) => rule.item_and_destination,
+        (true, false) => rule.destination,
+        _ => rule.item,
+    };
+    match severity {
+        Some(_) => with_severity(base(&m.alerts.touch()), severity, &|s| {
+            alert_severity_percent(m, s)
+        }),
+        None => base(&m.denials),
     }
 }
 

@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::assess::{Held, RoleParty, World};
 use super::methodology::Methodology;
-use super::score::{self, RecordTouch, MAX_LISTED};
+use super::score::{self, MAX_LISTED};
 use crate::exchange::{Record, RecordView};
 use crate::licensing::License;
 use crate::screening::entry::{EntityType, WatchlistEntry};
@@ -68,11 +68,22 @@ enum Class {
 
 /// Where an unnamed record stands among the others: strongest first, then
 /// by id (see `score::listing_order`), then issuer.
-type Rank = (std::cmp::Reverse<u32>, score::IdOrder, String);
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Rank(std::cmp::Reverse<u32>, score::IdOrder, String);
 
 fn rank(percent: u32, h: &Held) -> Rank {
     let (strength, id) = score::listing_order(percent, &h.id);
-    (strength, id, h.issuer.clone())
+    Rank(strength, id, h.issuer.clone())
+}
+
+/// Would a record of `percent` rank after `weakest`? Decided on the
+/// percentage alone where it differs, so the common case allocates nothing.
+fn weaker(percent: u32, h: &Held, weakest: &Rank) -> bool {
+    match percent.cmp(&weakest.0 .0) {
+        std::cmp::Ordering::Less => true,
+        std::cmp::Ordering::Greater => false,
+        std::cmp::Ordering::Equal => rank(percent, h) > *weakest,
+    }
 }
 
 /// The records of one kind that may count for one application.
@@ -88,24 +99,28 @@ struct Side {
 impl Side {
     /// Keeps `h` (not held yet); returns whether the set changed and the
     /// key it let go.
-    fn insert(&mut self, class: Class, h: Held) -> (bool, Option<Key>) {
+    fn insert(&mut self, class: Class, h: &Held) -> (bool, Option<Key>) {
         let percent = match class {
             Class::Named => {
-                self.named.insert(h.key(), h);
+                self.named.insert(h.key(), h.clone());
                 return (true, None);
             }
             Class::Unnamed(percent) => percent,
         };
-        let r = rank(percent, &h);
         if self.unnamed.len() >= MAX_LISTED {
             self.truncated = true;
             // Weaker than all it holds: nothing changes.
-            if self.unnamed.last_key_value().is_some_and(|(w, _)| *w < r) {
+            if self
+                .unnamed
+                .last_key_value()
+                .is_some_and(|(w, _)| weaker(percent, h, w))
+            {
                 return (false, None);
             }
         }
+        let r = rank(percent, h);
         self.ranks.insert(h.key(), r.clone());
-        self.unnamed.insert(r, h);
+        self.unnamed.insert(r, h.clone());
         if self.unnamed.len() <= MAX_LISTED {
             return (true, None);
         }
@@ -179,21 +194,10 @@ impl App {
         if named {
             return Some(Class::Named);
         }
-        let touch = RecordTouch {
-            id: h.id.clone(),
-            severity: h.severity,
-            party: None,
-            destination: h.destinations.contains(&self.destination),
-            items: self
-                .codes
-                .iter()
-                .filter(|c| h.items.contains(c))
-                .cloned()
-                .collect(),
-        };
-        touch
-            .touches()
-            .then(|| Class::Unnamed(score::unnamed_percent(m, h.is_alert(), &touch)))
+        let destination = h.destinations.contains(&self.destination);
+        let items = self.codes.iter().any(|c| h.items.contains(c));
+        (destination || items)
+            .then(|| Class::Unnamed(score::unnamed_percent(m, h.severity, destination, items)))
     }
 
     fn side(&mut self, h: &Held) -> &mut Side {
@@ -221,18 +225,25 @@ impl Applied {
     }
 }
 
+/// An application's place in [`Touching::slots`]: the indexes hold these,
+/// not ids, so that following one record to hundreds of applications
+/// allocates nothing per application.
+type Slot = u32;
+
 /// The sets and indexes of every open application (see the module docs).
 pub(super) struct Touching {
-    apps: HashMap<String, App>,
+    /// Application id and set, by slot; `None` once removed.
+    slots: Vec<Option<(String, App)>>,
+    ids: HashMap<String, Slot>,
     /// Destination and item code → applications.
-    by_code: HashMap<String, BTreeSet<String>>,
-    /// Party names of the applications present when it was built; entries
-    /// of applications since removed are skipped.
+    by_code: HashMap<String, BTreeSet<Slot>>,
+    /// Party names of the applications present when it was built (entry
+    /// source id: the slot); slots since removed or reused are skipped.
     names: ListIndex,
     /// Applications added since `names` was built.
-    names_tail: Vec<String>,
+    names_tail: Vec<Slot>,
     /// Record → the applications whose set holds it.
-    by_record: HashMap<Key, BTreeSet<String>>,
+    by_record: HashMap<Key, BTreeSet<Slot>>,
     /// Built from the store since the last loss of announcements.
     pub ready: bool,
 }
@@ -240,7 +251,8 @@ pub(super) struct Touching {
 impl Default for Touching {
     fn default() -> Self {
         Touching {
-            apps: HashMap::new(),
+            slots: Vec::new(),
+            ids: HashMap::new(),
             by_code: HashMap::new(),
             names: ListIndex::build("open applications", Vec::new()),
             names_tail: Vec::new(),
@@ -252,27 +264,31 @@ impl Default for Touching {
 
 impl Touching {
     pub fn app_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self.apps.keys().cloned().collect();
+        let mut ids: Vec<String> = self.ids.keys().cloned().collect();
         ids.sort();
         ids
     }
 
     pub fn contains(&self, id: &str) -> bool {
-        self.apps.contains_key(id)
+        self.ids.contains_key(id)
+    }
+
+    fn app(&self, id: &str) -> Option<&App> {
+        let slot = *self.ids.get(id)?;
+        self.slots.get(slot as usize)?.as_ref().map(|(_, a)| a)
     }
 
     /// Adds (or replaces) application `id` with an empty set; fill it with
     /// [`Touching::fill`].
     pub fn add_app(&mut self, id: &str, app: App) {
         self.remove_app(id);
+        let slot = self.slots.len() as Slot;
         for code in std::iter::once(&app.destination).chain(&app.codes) {
-            self.by_code
-                .entry(code.clone())
-                .or_default()
-                .insert(id.to_owned());
+            self.by_code.entry(code.clone()).or_default().insert(slot);
         }
-        self.apps.insert(id.to_owned(), app);
-        self.names_tail.push(id.to_owned());
+        self.slots.push(Some((id.to_owned(), app)));
+        self.ids.insert(id.to_owned(), slot);
+        self.names_tail.push(slot);
         // Before the first sweep, the sweep builds the index once.
         if self.ready && self.names_tail.len() > NAMES_TAIL_MAX {
             self.rebuild_names();
@@ -280,40 +296,37 @@ impl Touching {
     }
 
     pub fn remove_app(&mut self, id: &str) {
-        let Some(app) = self.apps.remove(id) else {
+        let Some(slot) = self.ids.remove(id) else {
+            return;
+        };
+        let Some((_, app)) = self.slots.get_mut(slot as usize).and_then(Option::take) else {
             return;
         };
         for code in std::iter::once(&app.destination).chain(&app.codes) {
-            if let Some(ids) = self.by_code.get_mut(code) {
-                ids.remove(id);
-                if ids.is_empty() {
+            if let Some(slots) = self.by_code.get_mut(code) {
+                slots.remove(&slot);
+                if slots.is_empty() {
                     self.by_code.remove(code);
                 }
             }
         }
         for h in app.denials.records().chain(app.alerts.records()) {
-            self.unlink(&h.key(), id);
+            unlink(&mut self.by_record, &h.key(), slot);
         }
-        self.names_tail.retain(|t| t != id);
-    }
-
-    fn unlink(&mut self, key: &Key, app: &str) {
-        if let Some(apps) = self.by_record.get_mut(key) {
-            apps.remove(app);
-            if apps.is_empty() {
-                self.by_record.remove(key);
-            }
-        }
+        self.names_tail.retain(|t| *t != slot);
     }
 
     /// Rebuilds the name index over the applications present now.
     pub fn rebuild_names(&mut self) {
         let entries = self
-            .apps
+            .slots
             .iter()
-            .filter_map(|(id, app)| {
+            .enumerate()
+            .filter_map(|(slot, app)| {
+                let (_, app) = app.as_ref()?;
                 let (first, rest) = app.names.split_first()?;
-                let mut e = WatchlistEntry::new(id.clone(), EntityType::Unknown, first.clone());
+                let mut e =
+                    WatchlistEntry::new(slot.to_string(), EntityType::Unknown, first.clone());
                 e.aliases = rest.to_vec();
                 Some(IndexedEntry::from(e))
             })
@@ -324,11 +337,11 @@ impl Touching {
 
     /// Applications `h` may touch, each with whether it may name one of
     /// their parties: a superset, decided by `App::classify`.
-    fn candidates(&self, threshold: f32, h: &Held) -> BTreeMap<String, bool> {
-        let mut out = BTreeMap::new();
+    fn candidates(&self, threshold: f32, h: &Held) -> Vec<(Slot, bool)> {
+        let mut out: Vec<(Slot, bool)> = Vec::new();
         for code in h.destinations.iter().chain(&h.items) {
-            if let Some(ids) = self.by_code.get(code) {
-                out.extend(ids.iter().map(|id| (id.clone(), false)));
+            if let Some(slots) = self.by_code.get(code) {
+                out.extend(slots.iter().map(|s| (*s, false)));
             }
         }
         let filter = Filter {
@@ -342,39 +355,39 @@ impl Touching {
                 .search(&q, NAME_HITS, threshold - MARGIN, &filter);
             if hits.len() >= NAME_HITS {
                 // Too common a name for the index's room: compare all.
-                return self.apps.keys().map(|id| (id.clone(), true)).collect();
+                return (0..self.slots.len() as Slot).map(|s| (s, true)).collect();
             }
-            let proposed = hits.iter().map(|hit| &hit.entry.entry.source_id);
             out.extend(
-                proposed
-                    .chain(&self.names_tail)
-                    .map(|id| (id.clone(), true)),
+                hits.iter()
+                    .filter_map(|hit| hit.entry.entry.source_id.parse().ok())
+                    .chain(self.names_tail.iter().copied())
+                    .map(|s| (s, true)),
             );
         }
-        out.retain(|id, _| self.apps.contains_key(id));
+        // A name proposal wins over a code one for the same application.
+        out.sort_unstable_by_key(|(s, named)| (*s, !named));
+        out.dedup_by_key(|(s, _)| *s);
         out
     }
 
     /// Puts `h` into the sets of the applications it touches.
     fn insert(&mut self, m: &Methodology, threshold: f32, h: &Held, out: &mut Applied) {
-        for (id, maybe_named) in self.candidates(threshold, h) {
-            let Some(app) = self.apps.get_mut(&id) else {
+        for (slot, maybe_named) in self.candidates(threshold, h) {
+            let Some(Some((id, app))) = self.slots.get_mut(slot as usize) else {
                 continue;
             };
             let Some(class) = app.classify(m, threshold, h, maybe_named) else {
                 continue;
             };
-            let (changed, let_go) = app.side(h).insert(class, h.clone());
+            let (changed, let_go) = app.side(h).insert(class, h);
+            if !changed {
+                continue;
+            }
+            out.changed.insert(id.clone());
             if let Some(gone) = let_go {
-                self.unlink(&gone, &id);
+                unlink(&mut self.by_record, &gone, slot);
             }
-            if changed {
-                self.by_record
-                    .entry(h.key())
-                    .or_default()
-                    .insert(id.clone());
-                out.changed.insert(id);
-            }
+            self.by_record.entry(h.key()).or_default().insert(slot);
         }
     }
 
@@ -388,14 +401,14 @@ impl Touching {
         now: Option<&Held>,
     ) -> Applied {
         let mut out = Applied::default();
-        for id in self.by_record.remove(key).unwrap_or_default() {
-            if let Some(app) = self.apps.get_mut(&id) {
+        for slot in self.by_record.remove(key).unwrap_or_default() {
+            if let Some(Some((id, app))) = self.slots.get_mut(slot as usize) {
                 let denial = app.denials.remove(key);
                 let alert = app.alerts.remove(key);
                 if denial || alert {
                     out.needs_full.insert(id.clone());
                 }
-                out.changed.insert(id);
+                out.changed.insert(id.clone());
             }
         }
         if let Some(h) = now {
@@ -411,13 +424,17 @@ impl Touching {
         let mut ignored = Applied::default();
         for h in world.held() {
             self.insert(m, threshold, h, &mut ignored);
+            ignored.changed.clear();
         }
         self.ready = true;
     }
 
     /// Refills application `id`'s set from `world` (every record held).
     pub fn fill(&mut self, m: &Methodology, threshold: f32, id: &str, world: &World) {
-        let Some(app) = self.apps.get_mut(id) else {
+        let Some(&slot) = self.ids.get(id) else {
+            return;
+        };
+        let Some(Some((_, app))) = self.slots.get_mut(slot as usize) else {
             return;
         };
         let old: Vec<Key> = app
@@ -430,7 +447,7 @@ impl Touching {
         app.alerts = Side::default();
         for h in world.held() {
             if let Some(class) = app.classify(m, threshold, h, true) {
-                app.side(h).insert(class, h.clone());
+                app.side(h).insert(class, h);
             }
         }
         let linked: Vec<Key> = app
@@ -440,10 +457,10 @@ impl Touching {
             .map(Held::key)
             .collect();
         for key in old {
-            self.unlink(&key, id);
+            unlink(&mut self.by_record, &key, slot);
         }
         for key in linked {
-            self.by_record.entry(key).or_default().insert(id.to_owned());
+            self.by_record.entry(key).or_default().insert(slot);
         }
     }
 
@@ -451,7 +468,7 @@ impl Touching {
     /// set. `None` if it has no set, or its set cannot stand for every
     /// record now (refill it first).
     pub fn world_of(&self, id: &str, lists: &[String], now_unix_ms: i64) -> Option<World> {
-        let app = self.apps.get(id)?;
+        let app = self.app(id)?;
         if app.denials.lapsed(now_unix_ms) || app.alerts.lapsed(now_unix_ms) {
             return None;
         }
@@ -461,5 +478,14 @@ impl Touching {
             lists.to_vec(),
             now_unix_ms,
         ))
+    }
+}
+
+fn unlink(by_record: &mut HashMap<Key, BTreeSet<Slot>>, key: &Key, slot: Slot) {
+    if let Some(slots) = by_record.get_mut(key) {
+        slots.remove(&slot);
+        if slots.is_empty() {
+            by_record.remove(key);
+        }
     }
 }
