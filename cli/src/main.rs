@@ -27,6 +27,7 @@ mod exit;
 mod local;
 mod nodes;
 mod output;
+mod output_file;
 mod paging;
 mod profile;
 mod progress;

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::client::{rpc_error, Clients};
 use crate::exit::{CliError, ErrorKind};
 use crate::output::{bytes, print_json, print_text, rfc3339, OutputFormat};
+use crate::output_file::OutputFile;
 use crate::profile::Profile;
 
 /// A backup copies the whole store before the node answers; allow for that.
@@ -94,15 +95,7 @@ pub async fn backup(
         .map_err(|s| rpc_error("Backup", &profile, &s))?
         .into_inner();
 
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let write_error =
-        |e: std::io::Error| CliError::internal(format!("writing {}: {e}", out.display()));
-    // NamedTempFile is created 0600: the backup holds the whole store.
-    let temp = tempfile::NamedTempFile::new_in(dir).map_err(write_error)?;
-    let mut file = std::io::BufWriter::new(temp);
+    let mut file = OutputFile::create(out)?;
     let mut received = 0u64;
     while let Some(chunk) = stream
         .message()
@@ -113,26 +106,21 @@ pub async fn backup(
             bar.set_length(chunk.total_bytes);
             bar.set_message("downloading");
         }
-        file.write_all(&chunk.data).map_err(write_error)?;
+        file.writer()
+            .write_all(&chunk.data)
+            .map_err(|e| file.error(e))?;
         received += chunk.data.len() as u64;
         bar.set_position(received);
     }
     bar.finish_and_clear();
-    let temp = file.into_inner().map_err(|e| write_error(e.into_error()))?;
-    temp.as_file().sync_all().map_err(write_error)?;
+    let written = file.finish()?;
     // Check what arrived before calling it a backup.
-    let (summary, _sealed_by) = backup::check(temp.path()).map_err(|e| {
+    let (summary, _sealed_by) = backup::check(written.path()).map_err(|e| {
         CliError::internal(format!(
             "the backup received from the node does not verify: {e}"
         ))
     })?;
-    temp.persist_noclobber(out).map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            CliError::already_exists(format!("{} already exists", out.display()))
-        } else {
-            write_error(e.error)
-        }
-    })?;
+    written.persist()?;
     let view = BackupView::new(out, &summary);
     match output {
         OutputFormat::Json => print_json(&view),

@@ -17,6 +17,7 @@ use crate::client::{rpc_error, Clients};
 use crate::duration::{now_unix_ms, parse_since};
 use crate::exit::CliError;
 use crate::output::{print_json, print_text, OutputFormat};
+use crate::output_file::OutputFile;
 use crate::profile::Profile;
 
 /// A checkpoint as the export writes it.
@@ -96,14 +97,7 @@ pub async fn export(
         .map_err(|s| rpc_error("AuditExport", &profile, &s))?
         .into_inner();
 
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let write_error =
-        |e: std::io::Error| CliError::internal(format!("writing {}: {e}", out.display()));
-    let temp = tempfile::NamedTempFile::new_in(dir).map_err(write_error)?;
-    let mut file = std::io::BufWriter::new(temp);
+    let mut file = OutputFile::create(out)?;
 
     let bar = progress(
         output,
@@ -141,15 +135,16 @@ pub async fn export(
             };
             view.jurisdiction = header.jurisdiction.clone();
             view.key_id = header.key_id.clone();
-            write_line(&mut file, &header).map_err(write_error)?;
+            write_line(file.writer(), &header).map_err(|e| file.error(e))?;
             header_written = true;
         }
         for c in &chunk.checkpoints {
-            write_line(&mut file, &Line::Checkpoint(checkpoint_line(c))).map_err(write_error)?;
+            write_line(file.writer(), &Line::Checkpoint(checkpoint_line(c)))
+                .map_err(|e| file.error(e))?;
             view.checkpoints += 1;
         }
         for e in &chunk.entries {
-            write_line(&mut file, &Line::Entry(entry_line(e))).map_err(write_error)?;
+            write_line(file.writer(), &Line::Entry(entry_line(e))).map_err(|e| file.error(e))?;
             view.entries += 1;
             view.first_seq.get_or_insert(e.seq);
             view.last_seq = Some(e.seq);
@@ -160,15 +155,7 @@ pub async fn export(
     if !header_written {
         return Err(CliError::internal("the node sent an empty export"));
     }
-    let temp = file.into_inner().map_err(|e| write_error(e.into_error()))?;
-    temp.as_file().sync_all().map_err(write_error)?;
-    temp.persist_noclobber(out).map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            CliError::already_exists(format!("{} already exists", out.display()))
-        } else {
-            write_error(e.error)
-        }
-    })?;
+    file.finish()?.persist()?;
     match output {
         OutputFormat::Json => print_json(&view),
         OutputFormat::Table => print_text(&format!(
