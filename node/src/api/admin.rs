@@ -300,43 +300,15 @@ impl AdminService for AdminApi {
             resp.invalid_record_details = found.details;
         }
         if req.get_ref().with_witnesses {
-            let count = audit.count().await;
-            for peer in self.ctx.peers.current().keys() {
-                let report = match self.ctx.links.channel(peer) {
-                    None => pb::WitnessReport {
-                        peer: peer.to_string(),
-                        ok: false,
-                        detail: "no link to this peer".into(),
-                        ..Default::default()
-                    },
-                    Some(channel) => match crate::federation::fetch_witnessed(
-                        channel,
-                        std::time::Duration::from_secs(10),
-                    )
-                    .await
-                    {
-                        Err(e) => pb::WitnessReport {
-                            peer: peer.to_string(),
-                            ok: false,
-                            detail: format!("unreachable: {e}"),
-                            ..Default::default()
-                        },
-                        Ok(held) => {
-                            let problem = held.iter().find_map(|c| {
-                                c.verify_with(&audit.keyring(), audit.jurisdiction())
-                                    .err()
-                                    .or_else(|| {
-                                        audit.check_against(c, count).err().map(|b| b.to_string())
-                                    })
-                            });
-                            pb::WitnessReport {
-                                peer: peer.to_string(),
-                                checkpoints: held.len() as u32,
-                                ok: problem.is_none(),
-                                detail: problem.unwrap_or_default(),
-                            }
-                        }
-                    },
+            let peers = self.ctx.peers.current().keys().cloned().collect::<Vec<_>>();
+            let reports =
+                crate::federation::check_witnesses(&*self.ctx.peer_client, audit, peers).await;
+            for report in reports {
+                let report = pb::WitnessReport {
+                    peer: report.peer.to_string(),
+                    checkpoints: report.checkpoints as u32,
+                    ok: report.ok,
+                    detail: report.detail,
                 };
                 if !report.ok && report.checkpoints > 0 {
                     resp.ok = false;
