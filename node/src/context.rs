@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::exchange::Exchange;
-use crate::federation::{LinkState, PeerLinks};
+use crate::federation::{LinkState, PeerClient, PeerLinks};
 use crate::identity::Jurisdiction;
 use crate::metrics::{Metrics, Snapshot};
 use crate::peers::{PeerDirectory, PeerRecord};
@@ -22,6 +22,8 @@ pub struct NodeContext {
     pub store: Store,
     pub peers: Arc<PeerDirectory>,
     pub links: PeerLinks,
+    /// How the admin service asks peers what they witnessed.
+    pub peer_client: Arc<dyn PeerClient>,
     pub exchange: Arc<Exchange>,
     pub audit: Arc<crate::audit::AuditLog>,
     pub retention: crate::retention::RetentionPolicy,

@@ -101,6 +101,30 @@ impl PeerDirectory {
             .await
     }
 
+    /// Takes the bundle a registered peer announced about itself (the
+    /// caller checked it names the peer's own jurisdiction): `None` when it
+    /// is what is registered already, the updated record otherwise.
+    /// How this node reaches the peer is its admin's choice (a proxy, a NAT
+    /// address), so an announcement changes keys, never the endpoint.
+    pub async fn take_announced(
+        &self,
+        peer: &Jurisdiction,
+        mut bundle: TrustBundle,
+        accept_announced_keys: bool,
+    ) -> Result<Option<PeerRecord>> {
+        let registered = self.current().get(peer).map(|p| p.bundle.clone());
+        if let Some(r) = &registered {
+            bundle.endpoint = r.endpoint.clone();
+        }
+        if registered.as_ref() == Some(&bundle) {
+            return Ok(None);
+        }
+        crate::policy::may_take_announced(accept_announced_keys, peer)
+            .map_err(|e| Error::FailedPrecondition(e.to_string()))?;
+        let actor = format!("node {peer}");
+        self.update(&actor, bundle, false).await.map(Some)
+    }
+
     /// Replaces a registered peer's trust bundle in place, keeping its
     /// registration time. A new signing key must continue from the trusted
     /// one through the bundle's signed handovers, and a new CA cannot be

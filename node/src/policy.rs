@@ -616,10 +616,41 @@ pub fn may_announce(caller: &Caller, bundle: &Jurisdiction) -> Result<(), Denied
     })
 }
 
+/// Why a peer's announced bundle is not taken without an admin.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("this node takes {peer}'s new bundle only from its admin (`concord peer update`)")]
+pub struct AnnouncedKeysOff {
+    pub peer: Jurisdiction,
+}
+
+/// May a changed bundle `peer` announced be taken without an admin? Only
+/// where the node's admin allowed it (`accept_announced_keys`); the key
+/// chain itself is checked by `PeerDirectory::update`.
+pub fn may_take_announced(
+    accept_announced_keys: bool,
+    peer: &Jurisdiction,
+) -> Result<(), AnnouncedKeysOff> {
+    if accept_announced_keys {
+        return Ok(());
+    }
+    Err(AnnouncedKeysOff { peer: peer.clone() })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn announced_bundles_are_taken_only_where_the_admin_allowed_it() {
+        assert_eq!(may_take_announced(true, &j("FR")), Ok(()));
+        let refused = may_take_announced(false, &j("FR")).unwrap_err();
+        assert_eq!(refused.peer, j("FR"));
+        assert!(
+            refused.to_string().contains("concord peer update"),
+            "{refused}"
+        );
+    }
 
     #[test]
     fn records_are_accepted_only_from_their_issuer_and_released_only_to_recipients() {

@@ -28,7 +28,7 @@ use crate::config::NodeConfig;
 use crate::context::NodeContext;
 use crate::crypto::keyfile::KeyFileError;
 use crate::exchange::Exchange;
-use crate::federation::{LinkTiming, PeerLinks};
+use crate::federation::{GrpcPeerClient, LinkChannels, LinkTiming, PeerClient, PeerLinks};
 use crate::identity::{Caller, Role};
 use crate::licensing::Licensing;
 use crate::metrics::{self, Metrics};
@@ -112,6 +112,17 @@ impl Node {
     pub async fn start(
         config: NodeConfig,
         shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<NodeHandle, StartError> {
+        Self::start_with_peer_client(config, shutdown, |grpc| grpc).await
+    }
+
+    /// `start`, with every call to peers made through what `wrap` makes of
+    /// the gRPC peer client: the seam tests use to drop, delay or
+    /// partition calls (`federation::faults::Faulty`).
+    pub async fn start_with_peer_client(
+        config: NodeConfig,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        wrap: impl FnOnce(Arc<dyn PeerClient>) -> Arc<dyn PeerClient>,
     ) -> Result<NodeHandle, StartError> {
         let identity = tls::load_identity(&config.cert, &config.key, &config.ca_cert)?;
         if identity.caller.jurisdiction != config.jurisdiction || identity.caller.role != Role::Node
@@ -281,7 +292,11 @@ impl Node {
             path: config.ca_cert.clone(),
             source,
         })?;
-        let own_bundle = Arc::new(crate::api::convert::trust_bundle_to_proto(&own_bundle));
+        let own_bundle = Arc::new(own_bundle);
+        // Every outbound call goes through this one client, over the links'
+        // channels.
+        let channels = LinkChannels::default();
+        let peer_client = wrap(Arc::new(GrpcPeerClient::new(channels.clone())));
         let links = PeerLinks::spawn(
             identity.clone(),
             exchange.clone(),
@@ -290,6 +305,8 @@ impl Node {
             timing,
             own_bundle,
             metrics.clone(),
+            channels,
+            peer_client.clone(),
         );
         let ctx = Arc::new(NodeContext {
             jurisdiction: config.jurisdiction.clone(),
@@ -300,6 +317,7 @@ impl Node {
             store: store.clone(),
             peers: peers.clone(),
             links,
+            peer_client: peer_client.clone(),
             exchange: exchange.clone(),
             audit: audit.clone(),
             retention: config.retention,
@@ -312,9 +330,8 @@ impl Node {
             started: Instant::now(),
             own_certificates,
         });
-        // Task forces reach peers over the links' channels.
-        let taskforce_peers: Arc<dyn crate::taskforce::PeerTransport> =
-            Arc::new(crate::api::GrpcPeers::new(ctx.clone()));
+        // Task forces see only the task-force half of the peer client.
+        let taskforce_peers: Arc<dyn crate::taskforce::PeerTransport> = peer_client;
         let taskforces = Arc::new(
             crate::taskforce::TaskForces::open(
                 store.clone(),

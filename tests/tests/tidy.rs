@@ -511,13 +511,15 @@ const RULES: &[Rule] = &[
     },
     Rule {
         doc: "only this module talks to peers",
-        patterns: &["peer_channel(", "_service_client::"],
+        patterns: &["peer_channel(", "tonic::transport::Channel"],
         scope: &["node/src/"],
-        allowed: &[
-            "node/src/federation/",
-            "node/src/api/taskforce_client.rs",
-            "node/src/tls/client.rs",
-        ],
+        allowed: &["node/src/federation/", "node/src/tls/client.rs"],
+    },
+    Rule {
+        doc: "every outbound peer call goes through `PeerClient`, and only `grpc` names a generated service client",
+        patterns: &["_service_client::", "ServiceClient<", "ServiceClient::new"],
+        scope: &["node/src/"],
+        allowed: &["node/src/federation/grpc/"],
     },
     Rule {
         doc: "see prost types; `server` names the generated service wrappers",

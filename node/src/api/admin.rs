@@ -29,37 +29,14 @@ impl AdminService for AdminApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         // Only certificates this jurisdiction's CA issued, naming what they claim, are recorded.
-        let der = crate::tls::certs_from_pem(r.certificate_pem.as_bytes())
-            .and_then(|mut c| (c.len() == 1).then(|| c.remove(0)))
-            .ok_or_else(|| {
-                Status::invalid_argument("certificate_pem must hold exactly one certificate")
-            })?;
-        let named = crate::identity::Caller::from_cert_der(&der)
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        if named.uri() != r.identity || named.jurisdiction != self.ctx.jurisdiction {
-            return Err(Status::invalid_argument(format!(
-                "certificate names {}, not {} of this jurisdiction",
-                named.uri(),
-                r.identity
-            )));
-        }
-        {
-            use rustls::server::danger::ClientCertVerifier;
-            self.ctx
-                .trust
-                .verify_client_cert(&der, &[], rustls::pki_types::UnixTime::now())
-                .map_err(|e| {
-                    Status::invalid_argument(format!(
-                        "certificate was not issued by this jurisdiction's CA: {e}"
-                    ))
-                })?;
-        }
-        let fingerprint = hex::encode(crate::crypto::sha256(&der));
-        if fingerprint != r.certificate_sha256_hex {
-            return Err(Status::invalid_argument(
-                "certificate_sha256_hex does not match the certificate",
-            ));
-        }
+        let fingerprint = crate::tls::verify_issued(
+            &self.ctx.trust,
+            &self.ctx.jurisdiction,
+            &r.certificate_pem,
+            &r.identity,
+            &r.certificate_sha256_hex,
+        )
+        .map_err(|e| Status::invalid_argument(e.to_string()))?;
         let rationale = format!("certificate sha256 {fingerprint}");
         let seq = self
             .ctx
@@ -300,43 +277,15 @@ impl AdminService for AdminApi {
             resp.invalid_record_details = found.details;
         }
         if req.get_ref().with_witnesses {
-            let count = audit.count().await;
-            for peer in self.ctx.peers.current().keys() {
-                let report = match self.ctx.links.channel(peer) {
-                    None => pb::WitnessReport {
-                        peer: peer.to_string(),
-                        ok: false,
-                        detail: "no link to this peer".into(),
-                        ..Default::default()
-                    },
-                    Some(channel) => match crate::federation::fetch_witnessed(
-                        channel,
-                        std::time::Duration::from_secs(10),
-                    )
-                    .await
-                    {
-                        Err(e) => pb::WitnessReport {
-                            peer: peer.to_string(),
-                            ok: false,
-                            detail: format!("unreachable: {e}"),
-                            ..Default::default()
-                        },
-                        Ok(held) => {
-                            let problem = held.iter().find_map(|c| {
-                                c.verify_with(&audit.keyring(), audit.jurisdiction())
-                                    .err()
-                                    .or_else(|| {
-                                        audit.check_against(c, count).err().map(|b| b.to_string())
-                                    })
-                            });
-                            pb::WitnessReport {
-                                peer: peer.to_string(),
-                                checkpoints: held.len() as u32,
-                                ok: problem.is_none(),
-                                detail: problem.unwrap_or_default(),
-                            }
-                        }
-                    },
+            let peers = self.ctx.peers.current().keys().cloned().collect::<Vec<_>>();
+            let reports =
+                crate::federation::check_witnesses(&*self.ctx.peer_client, audit, peers).await;
+            for report in reports {
+                let report = pb::WitnessReport {
+                    peer: report.peer.to_string(),
+                    checkpoints: report.checkpoints as u32,
+                    ok: report.ok,
+                    detail: report.detail,
                 };
                 if !report.ok && report.checkpoints > 0 {
                     resp.ok = false;

@@ -31,28 +31,10 @@ pub fn trust_bundle(pb: Option<pb::TrustBundle>) -> Result<TrustBundle, Error> {
     })
 }
 
-pub fn trust_bundle_to_proto(b: &TrustBundle) -> pb::TrustBundle {
-    pb::TrustBundle {
-        jurisdiction: b.jurisdiction.to_string(),
-        endpoint: b.endpoint.clone(),
-        ca_cert_pem: b.ca_cert_pem.clone(),
-        signing_public_key: b.signing_public_key.clone(),
-        retired_signing_keys: b
-            .retired_signing_keys
-            .iter()
-            .map(retired_key_to_proto)
-            .collect(),
-    }
-}
-
-pub fn retired_key_to_proto(k: &RetiredKey) -> pb::RetiredSigningKey {
-    pb::RetiredSigningKey {
-        public_key: k.public_key.clone(),
-        retired_at_unix_ms: k.retired_at_unix_ms,
-        successor_public_key: k.successor_public_key.clone(),
-        handover_signature: k.handover_signature.clone(),
-    }
-}
+/// The wire form is `federation::wire`'s: the link announces the same bundle.
+pub use crate::federation::wire::{
+    retired_key_out as retired_key_to_proto, trust_bundle_out as trust_bundle_to_proto,
+};
 
 pub fn retired_key(k: pb::RetiredSigningKey) -> RetiredKey {
     RetiredKey {

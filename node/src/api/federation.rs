@@ -126,32 +126,19 @@ impl FederationService for FederationApi {
         req: Request<pb::TrustBundle>,
     ) -> Result<Response<pb::AnnounceTrustResponse>, Status> {
         let peer = caller(&req)?;
-        let mut bundle = super::convert::trust_bundle(Some(req.into_inner()))?;
+        let bundle = super::convert::trust_bundle(Some(req.into_inner()))?;
         crate::policy::may_announce(&peer, &bundle.jurisdiction)?;
-        let registered = self
+        let taken = self
             .ctx
             .peers
-            .current()
-            .get(&peer.jurisdiction)
-            .map(|p| p.bundle.clone());
-        // How this node reaches the peer is its admin's choice (a proxy, a
-        // NAT address): an announcement changes keys, never the endpoint.
-        if let Some(r) = &registered {
-            bundle.endpoint = r.endpoint.clone();
+            .take_announced(&peer.jurisdiction, bundle, self.ctx.accept_announced_keys)
+            .await?;
+        if let Some(record) = &taken {
+            tracing::info!(peer = %peer.jurisdiction, key_id = %record.bundle.signing_key_id(), "peer's announced bundle taken");
         }
-        if registered.as_ref() == Some(&bundle) {
-            return Ok(Response::new(pb::AnnounceTrustResponse { updated: false }));
-        }
-        if !self.ctx.accept_announced_keys {
-            return Err(Status::failed_precondition(format!(
-                "this node takes {}'s new bundle only from its admin (`concord peer update`)",
-                peer.jurisdiction
-            )));
-        }
-        let actor = format!("node {}", peer.jurisdiction);
-        let record = self.ctx.peers.update(&actor, bundle, false).await?;
-        tracing::info!(peer = %peer.jurisdiction, key_id = %record.bundle.signing_key_id(), "peer's announced bundle taken");
-        Ok(Response::new(pb::AnnounceTrustResponse { updated: true }))
+        Ok(Response::new(pb::AnnounceTrustResponse {
+            updated: taken.is_some(),
+        }))
     }
 
     #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "Witness", caller = %crate::api::auth::who(&req)))]

@@ -1,6 +1,6 @@
-//! The gRPC services. The only code that sees prost types: requests are
-//! converted to domain types by hand here, and domain errors become statuses
-//! in exactly one place (`errors`).
+//! The gRPC services, inbound only (calls to peers are `federation`'s).
+//! Requests are converted to domain types by hand here, and domain errors
+//! become statuses in exactly one place (`errors`).
 
 mod admin;
 mod auth;
@@ -19,7 +19,6 @@ mod risk;
 mod screening;
 pub mod screening_convert;
 mod taskforce;
-mod taskforce_client;
 mod taskforce_convert;
 pub mod timing;
 
@@ -32,4 +31,3 @@ pub use licensing::LicensingApi;
 pub use risk::RiskApi;
 pub use screening::ScreeningApi;
 pub use taskforce::{query_limit, QueryLimit, TaskForceApi, TaskForcePeerApi};
-pub use taskforce_client::GrpcPeers;

@@ -407,6 +407,20 @@ impl AuditLog {
         })
     }
 
+    /// Checks what a witness holds of this node's checkpoints: each must be
+    /// signed by one of this node's keys and match the chain of `count`
+    /// entries held now. The error names the first that does not.
+    pub fn check_witnessed(&self, held: &[Checkpoint], count: u64) -> Result<(), String> {
+        let keys = self.keyring();
+        held.iter()
+            .find_map(|c| {
+                c.verify_with(&keys, self.jurisdiction())
+                    .err()
+                    .or_else(|| self.check_against(c, count).err().map(|b| b.to_string()))
+            })
+            .map_or(Ok(()), Err)
+    }
+
     /// Checks that `c` (own or witnessed) matches the chain held now.
     pub fn check_against(&self, c: &Checkpoint, count: u64) -> Result<(), Broken> {
         if c.count > count {

@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use concord_proto::v1::federation_service_client::FederationServiceClient;
-use concord_proto::v1::HelloRequest;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::channels::LinkChannels;
+use super::client::PeerClient;
 use crate::audit::AuditLog;
 use crate::clock::now_unix_ms;
 use crate::exchange::Exchange;
@@ -17,6 +17,7 @@ use crate::identity::Jurisdiction;
 use crate::metrics::Metrics;
 use crate::peers::{PeerRecord, PeerSet};
 use crate::tls::{self, NodeIdentity};
+use crate::trust_bundle::TrustBundle;
 
 /// What a pusher or catch-up tells the link about delivery.
 pub enum Delivery {
@@ -52,29 +53,30 @@ pub struct LinkTiming {
 
 type States = Arc<Mutex<BTreeMap<Jurisdiction, LinkState>>>;
 
-type Channels = Arc<Mutex<BTreeMap<Jurisdiction, tonic::transport::Channel>>>;
-
 pub struct PeerLinks {
     states: States,
-    channels: Channels,
     supervisor: JoinHandle<()>,
 }
 
 impl PeerLinks {
-    /// Starts a supervisor that keeps one link per peer in `peers`.
+    /// Starts a supervisor that keeps one link per peer in `peers`. Each
+    /// link opens its channel into `channels` and makes every call through
+    /// `client`, which calls over those channels (or is a wrapper of it).
+    #[allow(clippy::too_many_arguments)]
     pub fn spawn(
         me: NodeIdentity,
         exchange: Arc<Exchange>,
         audit: Arc<AuditLog>,
         mut peers: watch::Receiver<PeerSet>,
         timing: LinkTiming,
-        own_bundle: Arc<concord_proto::v1::TrustBundle>,
+        own_bundle: Arc<TrustBundle>,
         metrics: Arc<Metrics>,
+        channels: LinkChannels,
+        client: Arc<dyn PeerClient>,
     ) -> Self {
         let states: States = Arc::default();
-        let channels: Channels = Arc::default();
         let supervisor_states = states.clone();
-        let supervisor_channels = channels.clone();
+        let supervisor_channels = channels;
         let supervisor = tokio::spawn(async move {
             let me = Arc::new(me);
             let mut running: HashMap<Jurisdiction, (PeerRecord, JoinHandle<()>)> = HashMap::new();
@@ -85,10 +87,7 @@ impl PeerLinks {
                     if !keep {
                         task.abort();
                         lock(&supervisor_states).remove(j);
-                        supervisor_channels
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .remove(j);
+                        supervisor_channels.remove(j);
                     }
                     keep
                 });
@@ -103,6 +102,7 @@ impl PeerLinks {
                             timing,
                             supervisor_states.clone(),
                             supervisor_channels.clone(),
+                            client.clone(),
                             own_bundle.clone(),
                             metrics.clone(),
                         );
@@ -118,20 +118,7 @@ impl PeerLinks {
                 task.abort();
             }
         });
-        PeerLinks {
-            states,
-            channels,
-            supervisor,
-        }
-    }
-
-    /// The open channel to `peer`, for one-off calls.
-    pub fn channel(&self, peer: &Jurisdiction) -> Option<tonic::transport::Channel> {
-        self.channels
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(peer)
-            .cloned()
+        PeerLinks { states, supervisor }
     }
 
     pub fn states(&self) -> BTreeMap<Jurisdiction, LinkState> {
@@ -162,8 +149,9 @@ async fn run_link(
     peer: PeerRecord,
     timing: LinkTiming,
     states: States,
-    channels: Channels,
-    own_bundle: Arc<concord_proto::v1::TrustBundle>,
+    channels: LinkChannels,
+    client: Arc<dyn PeerClient>,
+    own_bundle: Arc<TrustBundle>,
     metrics: Arc<Metrics>,
 ) {
     let j = peer.bundle.jurisdiction.clone();
@@ -188,15 +176,11 @@ async fn run_link(
             return;
         }
     };
-    channels
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(j.clone(), channel.clone());
-    let mut client = FederationServiceClient::new(channel.clone());
+    channels.insert(j.clone(), channel);
     let witness = tokio::spawn(super::witness::send_checkpoints(
         audit.latest_checkpoint(),
         j.clone(),
-        channel.clone(),
+        client.clone(),
         timing,
     ));
     let _witness = AbortOnDrop(witness);
@@ -232,7 +216,7 @@ async fn run_link(
     let pusher = tokio::spawn(super::push::run_pusher(
         exchange.clone(),
         j.clone(),
-        channel.clone(),
+        client.clone(),
         timing,
         report.clone(),
     ));
@@ -240,34 +224,28 @@ async fn run_link(
     let mut catching_up: Option<AbortOnDrop> = None;
     let mut backoff = timing.heartbeat;
     loop {
-        let request = HelloRequest {
-            jurisdiction: me.caller.jurisdiction.to_string(),
-            sent_at_unix_ms: now_unix_ms(),
-        };
-        let outcome = match tokio::time::timeout(timing.timeout, client.hello(request)).await {
-            Ok(Ok(resp)) if resp.get_ref().jurisdiction == j.as_str() => {
-                exchange.peer_holds(&j, resp.get_ref().held_from_you);
+        let hello = client.hello(j.clone(), me.caller.jurisdiction.clone(), now_unix_ms());
+        let outcome = match tokio::time::timeout(timing.timeout, hello).await {
+            Ok(Ok(reply)) if reply.jurisdiction == j.as_str() => {
+                exchange.peer_holds(&j, reply.held_from_you);
                 Ok(())
             }
-            Ok(Ok(resp)) => Err(format!(
-                "peer answered as {:?}",
-                resp.get_ref().jurisdiction
-            )),
-            Ok(Err(status)) => Err(describe_status(&status)),
+            Ok(Ok(reply)) => Err(format!("peer answered as {:?}", reply.jurisdiction)),
+            Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err(format!("no answer within {:?}", timing.timeout)),
         };
         let wait = match outcome {
             Ok(()) => {
                 let was_down = !lock(&states).get(&j).is_some_and(|s| s.connected);
                 if was_down {
-                    let (exchange, peer, channel) = (exchange.clone(), j.clone(), channel.clone());
+                    let (exchange, peer, client) = (exchange.clone(), j.clone(), client.clone());
                     let bundle = own_bundle.clone();
                     let report = report.clone();
                     catching_up.replace(AbortOnDrop(tokio::spawn(async move {
                         // A peer that has not heard of a key rotation refuses
                         // everything signed with the new key: tell it first.
-                        announce(&peer, channel.clone(), &bundle).await;
-                        match super::push::catch_up(&exchange, &peer, channel).await {
+                        announce(&peer, &*client, bundle).await;
+                        match super::push::catch_up(&exchange, &peer, &*client).await {
                             Ok(0) => {}
                             Ok(n) => tracing::info!(%peer, records = n, "caught up"),
                             Err(e) => report(e.into_delivery("catch-up")),
@@ -306,22 +284,13 @@ async fn run_link(
 /// Sends this node's trust bundle to `peer`, which takes a rotated signing
 /// key from it if its handovers start at the key it trusts.
 #[tracing::instrument(name = "announce", skip_all, fields(peer = %peer))]
-async fn announce(
-    peer: &Jurisdiction,
-    channel: tonic::transport::Channel,
-    bundle: &concord_proto::v1::TrustBundle,
-) {
-    match FederationServiceClient::new(channel)
-        .announce_trust(bundle.clone())
-        .await
-    {
-        Ok(r) if r.get_ref().updated => {
-            tracing::info!(%peer, "peer took this node's new trust bundle")
-        }
-        Ok(_) => {}
-        Err(status) => tracing::warn!(
+async fn announce(peer: &Jurisdiction, client: &dyn PeerClient, bundle: Arc<TrustBundle>) {
+    match client.announce_trust(peer.clone(), bundle).await {
+        Ok(true) => tracing::info!(%peer, "peer took this node's new trust bundle"),
+        Ok(false) => {}
+        Err(e) => tracing::warn!(
             %peer,
-            error = %describe_status(&status),
+            error = %e,
             "peer did not take this node's trust bundle; its admin can run `concord peer update`"
         ),
     }
@@ -333,19 +302,4 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-/// A status with its whole cause chain: "transport error" alone helps no one.
-pub fn describe_status(status: &tonic::Status) -> String {
-    let mut msg = format!("{:?}: {}", status.code(), status.message());
-    let mut source = std::error::Error::source(status);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !msg.contains(&text) {
-            msg.push_str(": ");
-            msg.push_str(&text);
-        }
-        source = s.source();
-    }
-    msg
 }

@@ -4,20 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use concord_proto::v1 as pb;
-use concord_proto::v1::federation_service_client::FederationServiceClient;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
+use tokio_stream::StreamExt;
 
-use super::links::{describe_status, Delivery, LinkTiming};
-use super::wire::{envelope_in, envelope_out, receipt_in};
+use super::client::{CallError, PeerClient};
+use super::links::{Delivery, LinkTiming};
 use crate::exchange::{Exchange, BATCH};
 use crate::identity::Jurisdiction;
-
-/// Generous: a full batch costs the receiver one verify per envelope and an fsync.
-const RESPONSE_DEADLINE: Duration = Duration::from_secs(30);
-const MAX_MESSAGE: usize = 64 * 1024 * 1024;
 
 /// Why a push or catch-up failed: the gRPC code (or `local` for this node's
 /// own store) and the message.
@@ -35,17 +27,10 @@ impl PushError {
         }
     }
 
-    fn remote(s: &tonic::Status) -> Self {
+    fn remote(e: CallError) -> Self {
         PushError {
-            code: format!("{:?}", s.code()),
-            message: describe_status(s),
-        }
-    }
-
-    fn other(code: &str, message: impl Into<String>) -> Self {
-        PushError {
-            code: code.into(),
-            message: message.into(),
+            code: e.code().to_owned(),
+            message: e.to_string(),
         }
     }
 
@@ -64,18 +49,12 @@ impl std::fmt::Display for PushError {
     }
 }
 
-fn client(channel: Channel) -> FederationServiceClient<Channel> {
-    FederationServiceClient::new(channel)
-        .max_decoding_message_size(MAX_MESSAGE)
-        .max_encoding_message_size(MAX_MESSAGE)
-}
-
 /// Pushes the outbox for `peer` until aborted. Reports problems through `report`.
 #[tracing::instrument(name = "pusher", skip_all, fields(node = %exchange.jurisdiction(), peer = %peer))]
 pub async fn run_pusher(
     exchange: Arc<Exchange>,
     peer: Jurisdiction,
-    channel: Channel,
+    client: Arc<dyn PeerClient>,
     timing: LinkTiming,
     report: std::sync::Arc<dyn Fn(Delivery) + Send + Sync>,
 ) {
@@ -86,7 +65,7 @@ pub async fn run_pusher(
         let ended = push_session(
             &exchange,
             &peer,
-            channel.clone(),
+            &*client,
             timing,
             &mut changes,
             &*report,
@@ -139,7 +118,7 @@ impl Backoff {
 async fn push_session(
     exchange: &Exchange,
     peer: &Jurisdiction,
-    channel: Channel,
+    client: &dyn PeerClient,
     timing: LinkTiming,
     changes: &mut tokio::sync::watch::Receiver<u64>,
     report: &(dyn Fn(Delivery) + Send + Sync),
@@ -161,34 +140,14 @@ async fn push_session(
             _ = tokio::time::sleep(timing.heartbeat * 10) => {},
         }
     };
-    let (tx, rx) = mpsc::channel::<pb::PushRequest>(1);
-    let mut responses = client(channel)
-        .push(ReceiverStream::new(rx))
+    let mut session = client
+        .open_push(peer.clone())
         .await
-        .map_err(|s| PushError::remote(&s))?
-        .into_inner();
+        .map_err(PushError::remote)?;
     let mut pending = first;
     loop {
-        let request = pb::PushRequest {
-            envelopes: pending
-                .iter()
-                .map(|(_, e)| envelope_out(e.clone()))
-                .collect(),
-        };
-        tx.send(request)
-            .await
-            .map_err(|_| PushError::other("Unavailable", "stream closed"))?;
-        let response = tokio::time::timeout(RESPONSE_DEADLINE, responses.message())
-            .await
-            .map_err(|_| {
-                PushError::other(
-                    "DeadlineExceeded",
-                    format!("no receipts within {RESPONSE_DEADLINE:?}"),
-                )
-            })?
-            .map_err(|s| PushError::remote(&s))?
-            .ok_or_else(|| PushError::other("Unavailable", "peer closed the stream"))?;
-        let receipts: Vec<_> = response.receipts.into_iter().map(receipt_in).collect();
+        let batch = pending.iter().map(|(_, e)| e.clone()).collect();
+        let receipts = session.send(batch).await.map_err(PushError::remote)?;
         exchange
             .acknowledge(peer, &pending, &receipts)
             .await
@@ -217,18 +176,16 @@ async fn push_session(
 pub async fn catch_up(
     exchange: &Exchange,
     peer: &Jurisdiction,
-    channel: Channel,
+    client: &dyn PeerClient,
 ) -> Result<usize, PushError> {
     let after = exchange.cursor(peer).map_err(PushError::local)?;
-    let request = pb::CatchUpRequest { after_seq: after };
-    let mut stream = client(channel)
-        .catch_up(request)
+    let mut batches = client
+        .catch_up(peer.clone(), after)
         .await
-        .map_err(|s| PushError::remote(&s))?
-        .into_inner();
+        .map_err(PushError::remote)?;
     let mut received = 0;
-    while let Some(batch) = stream.message().await.map_err(|s| PushError::remote(&s))? {
-        let envelopes: Vec<_> = batch.envelopes.into_iter().map(envelope_in).collect();
+    while let Some(batch) = batches.next().await {
+        let envelopes = batch.map_err(PushError::remote)?;
         exchange
             .receive(peer, &envelopes)
             .await

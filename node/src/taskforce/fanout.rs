@@ -1,9 +1,10 @@
 //! Asking peers: the narrow interface task forces use to reach other
 //! member nodes, and the parallel fan-out with a deadline per peer.
 //!
-//! The gRPC implementation lives in `api::taskforce_client` (over the
-//! federation links' channels); tests substitute their own to delay, drop
-//! or refuse.
+//! `PeerTransport` is the task-force half of `federation::PeerClient`,
+//! so questions go out through the same client as every other peer call
+//! (and its fault-injecting wrapper); tests substitute their own to delay,
+//! drop or refuse.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -8,12 +8,14 @@
 
 mod client;
 mod incoming;
+mod issued;
 mod limits;
 mod pem;
 mod trust;
 
 pub use client::{peer_channel, PeerConnectError};
 pub use incoming::{serve_incoming, ConnInfo, IncomingLimits};
+pub use issued::{verify_issued, IssuedError};
 pub use pem::{certs_from_pem, load_identity, read_certs, NodeIdentity, TlsLoadError};
 pub use trust::{TrustAnchors, TrustedJurisdictions};
 

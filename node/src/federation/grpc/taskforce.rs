@@ -1,8 +1,7 @@
-//! The outgoing half of task forces: `PeerTransport` over gRPC, on the
-//! federation links' long-lived mTLS channels (`PeerLinks::channel`), so a
-//! query reuses the connection the heartbeats keep warm.
+//! The task-force half of `GrpcPeerClient`: `PeerTransport` over gRPC, on
+//! the links' channels, so a question reuses the connection the heartbeats
+//! keep warm.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use concord_proto::v1 as pb;
@@ -10,10 +9,9 @@ use concord_proto::v1::task_force_peer_service_client::TaskForcePeerServiceClien
 use tonic::transport::Channel;
 use tonic::Code;
 
-use super::taskforce_convert as conv;
-use crate::context::NodeContext;
+use super::{describe_status, GrpcPeerClient};
 use crate::error::Error;
-use crate::federation::describe_status;
+use crate::federation::taskforce_wire as conv;
 use crate::identity::{Caller, Jurisdiction};
 use crate::taskforce::{
     BoxFuture, DetailRequest, PeerDetails, PeerFailure, PeerQuery, PeerTransport, SignedAnswer,
@@ -22,20 +20,12 @@ use crate::taskforce::{
 /// Largest answer accepted from a peer (full-level answers carry records).
 const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
-pub struct GrpcPeers {
-    ctx: Arc<NodeContext>,
-}
-
-impl GrpcPeers {
-    pub fn new(ctx: Arc<NodeContext>) -> Self {
-        GrpcPeers { ctx }
-    }
-
-    fn client(
+impl GrpcPeerClient {
+    fn taskforce_client(
         &self,
         peer: &Jurisdiction,
     ) -> Result<TaskForcePeerServiceClient<Channel>, PeerFailure> {
-        let channel = self.ctx.links.channel(peer).ok_or_else(|| {
+        let channel = self.channels.get(peer).ok_or_else(|| {
             PeerFailure::Unreachable(format!("no link to {peer}: not a registered peer"))
         })?;
         Ok(TaskForcePeerServiceClient::new(channel).max_decoding_message_size(MAX_ANSWER_BYTES))
@@ -80,14 +70,14 @@ fn malformed(peer: &Jurisdiction, e: Error) -> PeerFailure {
     )))
 }
 
-impl PeerTransport for GrpcPeers {
+impl PeerTransport for GrpcPeerClient {
     fn query(
         &self,
         peer: Jurisdiction,
         query: PeerQuery,
         deadline: Duration,
     ) -> BoxFuture<Result<SignedAnswer, PeerFailure>> {
-        let client = self.client(&peer);
+        let client = self.taskforce_client(&peer);
         Box::pin(async move {
             let message = pb::PeerQueryRequest {
                 taskforce: query.taskforce,
@@ -110,7 +100,7 @@ impl PeerTransport for GrpcPeers {
         justification: String,
         deadline: Duration,
     ) -> BoxFuture<Result<DetailRequest, PeerFailure>> {
-        let client = self.client(&peer);
+        let client = self.taskforce_client(&peer);
         Box::pin(async move {
             let message = pb::PeerDetailsRequest {
                 reference,
@@ -132,7 +122,7 @@ impl PeerTransport for GrpcPeers {
         asker: Caller,
         deadline: Duration,
     ) -> BoxFuture<Result<PeerDetails, PeerFailure>> {
-        let client = self.client(&peer);
+        let client = self.taskforce_client(&peer);
         Box::pin(async move {
             let message = pb::PeerGetDetailsRequest {
                 id,
