@@ -4,6 +4,7 @@
 //! history and matching waivers. Reads only; the score itself is `score`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::hits::{Hit, HitStatus};
 use super::methodology::Methodology;
@@ -80,8 +81,8 @@ impl Held {
 /// What every application is scored against at one moment: built once per
 /// re-scoring pass, since reading the records back re-verifies signatures.
 pub struct World {
-    denials: Vec<Held>,
-    alerts: Vec<Held>,
+    denials: Vec<Arc<Held>>,
+    alerts: Vec<Arc<Held>>,
     /// Imported lists (see [`imported_lists`]).
     pub(super) lists: Vec<String>,
     now_unix_ms: i64,
@@ -101,11 +102,11 @@ impl World {
         };
         let mut denials = Vec::new();
         for v in exchange.list(RecordKind::Denial, &active)? {
-            denials.extend(Held::of_view(&v, now_unix_ms));
+            denials.extend(Held::of_view(&v, now_unix_ms).map(Arc::new));
         }
         let mut alerts = Vec::new();
         for v in exchange.list(RecordKind::Alert, &active)? {
-            alerts.extend(Held::of_view(&v, now_unix_ms));
+            alerts.extend(Held::of_view(&v, now_unix_ms).map(Arc::new));
         }
         Ok(World::of(
             denials,
@@ -117,12 +118,12 @@ impl World {
 
     /// A world of exactly these records (those in force at `now_unix_ms`).
     pub(super) fn of(
-        denials: Vec<Held>,
-        alerts: Vec<Held>,
+        denials: Vec<Arc<Held>>,
+        alerts: Vec<Arc<Held>>,
         lists: Vec<String>,
         now_unix_ms: i64,
     ) -> World {
-        let live = |v: Vec<Held>| -> Vec<Held> {
+        let live = |v: Vec<Arc<Held>>| -> Vec<Arc<Held>> {
             v.into_iter()
                 .filter(|h| h.is_in_force(now_unix_ms))
                 .collect()
@@ -136,7 +137,7 @@ impl World {
     }
 
     /// Every record held, denials then alerts.
-    pub(super) fn held(&self) -> impl Iterator<Item = &Held> {
+    pub(super) fn held(&self) -> impl Iterator<Item = &Arc<Held>> {
         self.denials.iter().chain(&self.alerts)
     }
 }
@@ -155,7 +156,7 @@ pub(super) fn imported_lists(screening: &Screening) -> Vec<String> {
 
 impl World {
     /// The active, signature-valid denial notices held.
-    pub(super) fn denials(&self) -> &[Held] {
+    pub(super) fn denials(&self) -> &[Arc<Held>] {
         &self.denials
     }
 }
@@ -222,7 +223,7 @@ pub(super) fn inputs(
             });
         }
     }
-    let touch = |h: &Held| RecordTouch {
+    let touch = |h: &Arc<Held>| RecordTouch {
         id: h.id.clone(),
         severity: h.severity,
         party: named_party(m, parties, h),

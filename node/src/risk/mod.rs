@@ -386,7 +386,7 @@ impl Risk {
             let Some(key) = touching::key_of(view) else {
                 continue;
             };
-            let held = assess::Held::of_view(view, now);
+            let held = assess::Held::of_view(view, now).map(Arc::new);
             applied.extend(touching.apply(m, threshold, &key, held.as_ref()));
         }
         let mut full = None;

@@ -343,14 +343,24 @@ pub struct IdOrder(String, u64, String);
 
 impl IdOrder {
     pub fn of(id: &str) -> IdOrder {
-        let (prefix, number) = match id.rsplit_once('-') {
-            Some((p, n)) => match n.parse() {
-                Ok(n) => (p, n),
-                Err(_) => (id, 0),
-            },
-            None => (id, 0),
-        };
+        let (prefix, number) = id_parts(id);
         IdOrder(prefix.to_owned(), number, id.to_owned())
+    }
+
+    /// Where `id` stands against this one, without allocating.
+    pub fn cmp_id(&self, id: &str) -> std::cmp::Ordering {
+        let (prefix, number) = id_parts(id);
+        (self.0.as_str(), self.1, self.2.as_str()).cmp(&(prefix, number, id))
+    }
+}
+
+fn id_parts(id: &str) -> (&str, u64) {
+    match id.rsplit_once('-') {
+        Some((p, n)) => match n.parse() {
+            Ok(n) => (p, n),
+            Err(_) => (id, 0),
+        },
+        None => (id, 0),
     }
 }
 

@@ -26,6 +26,7 @@
 //! held.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use super::assess::{Held, RoleParty, World};
 use super::methodology::Methodology;
@@ -82,15 +83,19 @@ fn weaker(percent: u32, h: &Held, weakest: &Rank) -> bool {
     match percent.cmp(&weakest.0 .0) {
         std::cmp::Ordering::Less => true,
         std::cmp::Ordering::Greater => false,
-        std::cmp::Ordering::Equal => rank(percent, h) > *weakest,
+        // Equal strength: `h` is weaker if it sorts after the weakest.
+        std::cmp::Ordering::Equal => match weakest.1.cmp_id(&h.id) {
+            std::cmp::Ordering::Equal => weakest.2.as_str() < h.issuer.as_str(),
+            o => o == std::cmp::Ordering::Less,
+        },
     }
 }
 
 /// The records of one kind that may count for one application.
 #[derive(Default)]
 struct Side {
-    named: BTreeMap<Key, Held>,
-    unnamed: BTreeMap<Rank, Held>,
+    named: BTreeMap<Key, Arc<Held>>,
+    unnamed: BTreeMap<Rank, Arc<Held>>,
     ranks: HashMap<Key, Rank>,
     /// An unnamed record was let go: `unnamed` is the strongest, not all.
     truncated: bool,
@@ -99,7 +104,7 @@ struct Side {
 impl Side {
     /// Keeps `h` (not held yet); returns whether the set changed and the
     /// key it let go.
-    fn insert(&mut self, class: Class, h: &Held) -> (bool, Option<Key>) {
+    fn insert(&mut self, class: Class, h: &Arc<Held>) -> (bool, Option<Key>) {
         let percent = match class {
             Class::Named => {
                 self.named.insert(h.key(), h.clone());
@@ -144,7 +149,7 @@ impl Side {
         }
     }
 
-    fn records(&self) -> impl Iterator<Item = &Held> {
+    fn records(&self) -> impl Iterator<Item = &Arc<Held>> {
         self.named.values().chain(self.unnamed.values())
     }
 
@@ -371,7 +376,7 @@ impl Touching {
     }
 
     /// Puts `h` into the sets of the applications it touches.
-    fn insert(&mut self, m: &Methodology, threshold: f32, h: &Held, out: &mut Applied) {
+    fn insert(&mut self, m: &Methodology, threshold: f32, h: &Arc<Held>, out: &mut Applied) {
         for (slot, maybe_named) in self.candidates(threshold, h) {
             let Some(Some((id, app))) = self.slots.get_mut(slot as usize) else {
                 continue;
@@ -398,7 +403,7 @@ impl Touching {
         m: &Methodology,
         threshold: f32,
         key: &Key,
-        now: Option<&Held>,
+        now: Option<&Arc<Held>>,
     ) -> Applied {
         let mut out = Applied::default();
         for slot in self.by_record.remove(key).unwrap_or_default() {
@@ -421,8 +426,12 @@ impl Touching {
     /// marks the sets ready.
     pub fn sweep(&mut self, m: &Methodology, threshold: f32, world: &World) {
         self.rebuild_names();
+        // Earliest first: once a set is full, each later record is
+        // refused on one comparison instead of displacing the weakest.
+        let mut held: Vec<&Arc<Held>> = world.held().collect();
+        held.sort_by_cached_key(|h| score::IdOrder::of(&h.id));
         let mut ignored = Applied::default();
-        for h in world.held() {
+        for h in held {
             self.insert(m, threshold, h, &mut ignored);
             ignored.changed.clear();
         }
@@ -441,7 +450,7 @@ impl Touching {
             .denials
             .records()
             .chain(app.alerts.records())
-            .map(Held::key)
+            .map(|h| h.key())
             .collect();
         app.denials = Side::default();
         app.alerts = Side::default();
@@ -454,7 +463,7 @@ impl Touching {
             .denials
             .records()
             .chain(app.alerts.records())
-            .map(Held::key)
+            .map(|h| h.key())
             .collect();
         for key in old {
             unlink(&mut self.by_record, &key, slot);
