@@ -54,10 +54,10 @@ pub(super) fn key_of(view: &RecordView) -> Option<Key> {
 const NAMES_TAIL_MAX: usize = 64;
 /// Index hits this far below the threshold are still compared exactly.
 const MARGIN: f32 = 0.05;
-/// Applications asked of the name index per name; a name matching this many
-/// is compared against every application instead, so none is missed for
-/// want of room.
-const NAME_HITS: usize = 256;
+/// Applications asked of the name index per name (it scores four times as
+/// many candidates); a name matching this many above the margin is compared
+/// against every application instead, so none is missed for want of room.
+const NAME_HITS: usize = 16;
 
 /// How a record may count in one application's score.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
