@@ -468,7 +468,10 @@ async fn one_record_rescores_what_it_touches_as_a_full_pass_would() {
     // A notice naming A's end user re-scores A only.
     let d = denial(&e, "ACME TRADING", "IR", "ML13").await;
     let before_b = e.risk.assessment(&b.id).unwrap();
-    e.risk.apply_records(&[d.clone()], "denial").await.unwrap();
+    e.risk
+        .apply_records(std::slice::from_ref(&d), "denial")
+        .await
+        .unwrap();
     let after_a = e.risk.assessment(&a.id).unwrap();
     assert_eq!(after_a.trigger, "denial");
     assert!(factor(&after_a, FactorKind::Denials)
@@ -540,7 +543,10 @@ async fn one_record_rescores_what_it_touches_as_a_full_pass_would() {
     let mut notices = Vec::new();
     for _ in 0..(score::MAX_LISTED + 3) {
         let v = denial(&e, "Unrelated Holdings", "RU", "9A012").await;
-        e.risk.apply_records(&[v.clone()], "denial").await.unwrap();
+        e.risk
+            .apply_records(std::slice::from_ref(&v), "denial")
+            .await
+            .unwrap();
         notices.push(v.header.record_id);
     }
     all_agree(&e, &apps, "many notices").await;
