@@ -389,6 +389,34 @@ impl Risk {
             let held = assess::Held::of_view(view, now).map(Arc::new);
             applied.extend(touching.apply(m, threshold, &key, held.as_ref()));
         }
+        self.score_changed(&mut touching, applied, trigger).await
+    }
+
+    /// Drops from the sets the records that lapsed (expired, past their
+    /// end date) and re-scores exactly the applications that held them: the
+    /// clock's pass, costing what lapsed rather than every application.
+    pub(crate) async fn apply_lapsed(&self, trigger: &str) -> Result<usize> {
+        let mut touching = self.writing.lock().await;
+        if !touching.ready {
+            drop(touching);
+            return self.rescore_open(trigger).await;
+        }
+        let (m, threshold) = (&self.effective.methodology, self.name_threshold());
+        let mut applied = touching::Applied::default();
+        for key in touching.lapsed(now_unix_ms()) {
+            applied.extend(touching.apply(m, threshold, &key, None));
+        }
+        self.score_changed(&mut touching, applied, trigger).await
+    }
+
+    /// Re-scores the open applications `applied` changed; drops the ones
+    /// no longer open. Returns how many assessments were stored.
+    async fn score_changed(
+        &self,
+        touching: &mut Touching,
+        applied: touching::Applied,
+        trigger: &str,
+    ) -> Result<usize> {
         let mut full = None;
         let mut stored = 0;
         for id in &applied.changed {
@@ -399,10 +427,10 @@ impl Risk {
             }
             if applied.needs_full.contains(id) {
                 let world = self.full(&mut full).await?;
-                self.refill(&mut touching, id, world).await?;
+                self.refill(touching, id, world).await?;
             }
             if self
-                .score_from_set(&mut touching, &mut full, &license, trigger)
+                .score_from_set(touching, &mut full, &license, trigger)
                 .await?
                 .is_some()
             {

@@ -1,7 +1,8 @@
 //! Re-scoring as new information lands: every alert or denial notice the
 //! exchange stores (own or received) re-scores the applications awaiting a
-//! decision that it touches (`touching`); every list import, and the clock
-//! every few minutes, re-scores each of them from its set. At start, and
+//! decision that it touches (`touching`); every few minutes the clock
+//! re-scores those whose sets hold a record that lapsed; every list import
+//! re-scores each of them from its set. At start, and
 //! whenever announcements were lost, every open application is scored
 //! against every record held, which also scores any application a crash
 //! left unscored between submission and scoring.
@@ -23,8 +24,10 @@ const LAPSE_CHECK: Duration = Duration::from_secs(300);
 enum Pass {
     /// Records stored: only the applications they touch.
     Records(Vec<RecordView>, String),
-    /// Lists or time changed: every open application, from its set.
+    /// Lists changed: every open application, from its set.
     Known(String),
+    /// Time passed: the applications whose sets hold a record that lapsed.
+    Lapsed(String),
     /// Announcements were lost: rebuild everything from the store.
     Full(String),
 }
@@ -59,7 +62,7 @@ impl Risk {
                     }
                     Err(_) => return,
                 },
-                _ = lapse.tick() => Pass::Known("time".into()),
+                _ = lapse.tick() => Pass::Lapsed("time".into()),
                 _ = stopping.wait_for(|s| *s) => return,
             };
             // One pass covers a burst: take whatever else is already queued.
@@ -98,6 +101,7 @@ impl Risk {
                 self.rescore_known_counted(trigger).await.map(|r| r.stored),
                 trigger,
             ),
+            Pass::Lapsed(trigger) => (self.apply_lapsed(trigger).await, trigger),
             Pass::Full(trigger) => (self.rescore_open(trigger).await, trigger),
         };
         match done {

@@ -422,6 +422,22 @@ impl Touching {
         out
     }
 
+    /// The records kept in any set that are no longer in force at
+    /// `now_unix_ms` (expired alerts, notices past their end date).
+    pub fn lapsed(&self, now_unix_ms: i64) -> Vec<Key> {
+        let mut keys: Vec<Key> = self
+            .slots
+            .iter()
+            .flatten()
+            .flat_map(|(_, app)| app.denials.records().chain(app.alerts.records()))
+            .filter(|h| !h.is_in_force(now_unix_ms))
+            .map(|h| h.key())
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
     /// Fills every application's set from `world` (every record held), and
     /// marks the sets ready.
     pub fn sweep(&mut self, m: &Methodology, threshold: f32, world: &World) {
@@ -496,5 +512,62 @@ fn unlink(by_record: &mut HashMap<Key, BTreeSet<Slot>>, key: &Key, slot: Slot) {
         if slots.is_empty() {
             by_record.remove(key);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::records::Severity;
+
+    fn app(destination: &str, name: &str) -> App {
+        App {
+            destination: destination.into(),
+            codes: vec!["ML4".into()],
+            names: vec![name.into()],
+            denials: Side::default(),
+            alerts: Side::default(),
+        }
+    }
+
+    fn alert(id: &str, destination: &str, party: Option<&str>, until: Option<i64>) -> Arc<Held> {
+        Arc::new(Held {
+            id: id.into(),
+            version: 0,
+            issuer: "FR".into(),
+            severity: Some(Severity::High),
+            parties: party.map(|p| vec![p.to_owned()]).into_iter().collect(),
+            destinations: vec![destination.into()],
+            items: vec![],
+            until_unix_ms: until,
+        })
+    }
+
+    #[test]
+    fn a_record_reaches_the_applications_it_touches_and_leaves_when_it_lapses() {
+        let m = match crate::risk::methodology::Effective::baseline() {
+            Ok(e) => e.methodology,
+            Err(e) => panic!("{e:?}"),
+        };
+        let mut t = Touching::default();
+        t.add_app("DE-L-1", app("AE", "Acme Trading FZE"));
+        t.add_app("DE-L-2", app("RU", "Borealis Instruments"));
+        t.sweep(&m, 0.85, &World::of(vec![], vec![], vec![], 0));
+        let named = alert("FR-A-1", "KZ", Some("ACME TRADING FZE"), Some(5_000));
+        let by_destination = alert("FR-A-2", "RU", None, None);
+        let a = t.apply(&m, 0.85, &named.key(), Some(&named));
+        assert_eq!(a.changed.into_iter().collect::<Vec<_>>(), ["DE-L-1"]);
+        let b = t.apply(&m, 0.85, &by_destination.key(), Some(&by_destination));
+        assert_eq!(b.changed.into_iter().collect::<Vec<_>>(), ["DE-L-2"]);
+        assert!(t.lapsed(4_999).is_empty());
+        assert_eq!(t.lapsed(5_000), [named.key()]);
+        let gone = t.apply(&m, 0.85, &named.key(), None);
+        assert_eq!(gone.changed.into_iter().collect::<Vec<_>>(), ["DE-L-1"]);
+        assert!(t.lapsed(10_000).is_empty());
+        // An application added after the sweep is found by name too.
+        t.add_app("DE-L-3", app("BY", "Delta Kinetics"));
+        let late = alert("FR-A-3", "KZ", Some("DELTA KINETICS"), None);
+        let c = t.apply(&m, 0.85, &late.key(), Some(&late));
+        assert_eq!(c.changed.into_iter().collect::<Vec<_>>(), ["DE-L-3"]);
     }
 }
