@@ -169,7 +169,7 @@ fn seal(
 struct Generated {
     received: usize,
     own: usize,
-    /// Open applications; the end user of `apps[PROBE_APP]` is named by one incoming alert.
+    /// Open applications, in order of `k`; the end users of `apps[PROBES[i].0]` are named by incoming alerts.
     apps: Vec<String>,
     probe_id: String,
     probe_name: String,
@@ -329,10 +329,24 @@ async fn generate(
     })
 }
 
-/// The application whose end user one incoming alert names.
-const PROBE_APP: usize = 7;
+/// The applications whose end users incoming alerts name, one alert each:
+/// a second alert naming the same party may leave the score as it was (the
+/// factor is full), and an unchanged result is not stored again.
+const PROBES: [(usize, &str); 5] = [
+    (7, "Kowloon Precision Instruments Bhd"),
+    (307, "Tasman Optical Works Pty"),
+    (607, "Caspian Vacuum Pumps FZE"),
+    (907, "Andes Telemetry Sociedad Anonima"),
+    (1207, "Nordkap Sensorik AS"),
+];
 
+/// End users' names repeat their words but not whole; the probes' end
+/// users have names of their own, so that one alert naming one touches one
+/// application (names that differ only by a number score 0.90 alike).
 fn end_user_name(k: usize) -> String {
+    if let Some((_, name)) = PROBES.iter().find(|(p, _)| *p == k) {
+        return (*name).into();
+    }
     format!(
         "{} {} Systems {} Bhd",
         WORDS[k % WORDS.len()],
@@ -481,7 +495,7 @@ async fn rescoring(
     use concord_proto::v1::{
         GetRiskAssessmentRequest, Party as WireParty, Subjects as WireSubjects,
     };
-    if g.apps.len() <= PROBE_APP {
+    if g.apps.len() <= PROBES[PROBES.len() - 1].0 {
         return Ok(());
     }
     // The start-up pass builds DE's risk sets from every record held first.
@@ -520,15 +534,31 @@ async fn rescoring(
             }
         }
     };
+    // What DE's own pass took, from its log line (needs
+    // CONCORD_NODE_LOG=info,concord_node::risk=debug; none otherwise).
+    let pass_ms = |id: &str| -> Option<(u64, u64)> {
+        let log = fed.node("DE").log_text();
+        let line = log
+            .lines()
+            .find(|l| l.contains("risk re-scoring pass") && l.contains(id))?;
+        let field = |name: &str| -> Option<u64> {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))?
+                .parse()
+                .ok()
+        };
+        Some((field("elapsed_ms=")?, field("rescored=")?))
+    };
     let mut one = Vec::new();
-    for _ in 0..5 {
+    let mut passes = Vec::new();
+    for (k, name) in PROBES {
         let t = Instant::now();
         let id = raise_about(
             fr,
             "high",
             WireSubjects {
                 parties: vec![WireParty {
-                    name: end_user_name(PROBE_APP),
+                    name: name.into(),
                     country: "AQ".into(),
                     ..WireParty::default()
                 }],
@@ -539,32 +569,40 @@ async fn rescoring(
         .await?;
         tokio::time::timeout(
             Duration::from_secs(120),
-            names_it(g.apps[PROBE_APP].clone(), id),
+            names_it(g.apps[k].clone(), id.clone()),
         )
         .await
         .context("not re-scored within 120 s")??;
         one.push(t.elapsed());
+        passes.extend(pass_ms(&id));
     }
     println!(
-        "one incoming alert naming one application's end user, FR raise until DE stored its new assessment (median of 5): {:.0} ms",
+        "one incoming alert naming one application's end user, FR raise until DE stored its new assessment (median of {}): {:.0} ms",
+        one.len(),
         median(one)
     );
-    // A destination shared by every 30th application.
-    let shared: Vec<String> = g
-        .apps
-        .iter()
-        .enumerate()
-        .filter(|(k, _)| k % DESTINATIONS.len() == 1)
-        .map(|(_, id)| id.clone())
-        .collect();
+    if let Some(line) = passes_line(&passes) {
+        println!("  DE's re-scoring pass for it: {line}");
+    }
+    // Destinations each shared by every 30th application.
     let mut many = Vec::new();
-    for _ in 0..3 {
+    let mut passes = Vec::new();
+    let mut shared_apps = 0;
+    for d in 1..=3 {
+        let shared: Vec<String> = g
+            .apps
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| k % DESTINATIONS.len() == d)
+            .map(|(_, id)| id.clone())
+            .collect();
+        shared_apps = shared.len();
         let t = Instant::now();
         let id = raise_about(
             fr,
             "critical",
             WireSubjects {
-                destinations: vec![destination(1)],
+                destinations: vec![destination(d)],
                 ..WireSubjects::default()
             },
         )
@@ -575,14 +613,29 @@ async fn rescoring(
                 .context("not re-scored within 600 s")??;
         }
         many.push(t.elapsed());
+        passes.extend(pass_ms(&id));
     }
     println!(
-        "one incoming critical alert on destination {} ({} open applications to it), FR raise until DE stored all their assessments (median of 3): {:.0} ms",
-        destination(1),
-        shared.len(),
+        "one incoming critical alert on one destination ({shared_apps} open applications to it), FR raise until DE stored all their assessments (median of 3): {:.0} ms",
         median(many)
     );
+    if let Some(line) = passes_line(&passes) {
+        println!("  DE's re-scoring pass for it: {line}");
+    }
     Ok(())
+}
+
+/// DE's passes as "N ms median (re-scored M)".
+fn passes_line(passes: &[(u64, u64)]) -> Option<String> {
+    let mut ms: Vec<u64> = passes.iter().map(|(ms, _)| *ms).collect();
+    ms.sort();
+    let median = ms.get(ms.len() / 2)?;
+    let rescored: Vec<String> = passes.iter().map(|(_, n)| n.to_string()).collect();
+    Some(format!(
+        "{median} ms median of {} (stored {})",
+        ms.len(),
+        rescored.join(", ")
+    ))
 }
 
 fn median(mut xs: Vec<Duration>) -> f64 {

@@ -316,7 +316,11 @@ impl NodeProcess {
         let child = Command::new(bin("concord-node"))
             .arg("--config")
             .arg(dir.config())
-            .env("RUST_LOG", "info")
+            // A benchmark may ask for more (`CONCORD_NODE_LOG=concord_node::risk=debug`).
+            .env(
+                "RUST_LOG",
+                std::env::var("CONCORD_NODE_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(file.try_clone()?)
             .stderr(file)

@@ -314,15 +314,16 @@ impl Risk {
         let mut stored = 0;
         let scored = open.len();
         let mut full = Some(world.clone());
+        let mut pending = store::Pending::default();
         for license in open {
             if self
-                .score_from_set(&mut touching, &mut full, &license, trigger)
+                .score_from_set(&mut touching, &mut full, &mut pending, &license, trigger)
                 .await?
-                .is_some()
             {
                 stored += 1;
             }
         }
+        self.write_pending(pending).await?;
         tracing::info!(
             applications = scored,
             stored,
@@ -344,6 +345,7 @@ impl Risk {
             return self.rescore_open_counted(trigger).await;
         }
         let mut full = None;
+        let mut pending = store::Pending::default();
         let mut done = Rescored::default();
         for id in touching.app_ids() {
             let license = self.licensing.license(&id)?;
@@ -353,13 +355,13 @@ impl Risk {
             }
             done.scored += 1;
             if self
-                .score_from_set(&mut touching, &mut full, &license, trigger)
+                .score_from_set(&mut touching, &mut full, &mut pending, &license, trigger)
                 .await?
-                .is_some()
             {
                 done.stored += 1;
             }
         }
+        self.write_pending(pending).await?;
         Ok(done)
     }
 
@@ -418,6 +420,7 @@ impl Risk {
         trigger: &str,
     ) -> Result<usize> {
         let mut full = None;
+        let mut pending = store::Pending::default();
         let mut stored = 0;
         for id in &applied.changed {
             let license = self.licensing.license(id)?;
@@ -430,13 +433,13 @@ impl Risk {
                 self.refill(touching, id, world).await?;
             }
             if self
-                .score_from_set(touching, &mut full, &license, trigger)
+                .score_from_set(touching, &mut full, &mut pending, &license, trigger)
                 .await?
-                .is_some()
             {
                 stored += 1;
             }
         }
+        self.write_pending(pending).await?;
         Ok(stored)
     }
 
@@ -451,14 +454,16 @@ impl Risk {
     }
 
     /// Scores `license` against its set (refilled from every record held
-    /// when it cannot stand for them); stores as `score_and_store` does.
+    /// when it cannot stand for them); adds the result to `pending` if it
+    /// changed (writing `pending` when full). Returns whether it changed.
     async fn score_from_set(
         &self,
         touching: &mut Touching,
         full: &mut Option<Arc<assess::World>>,
+        pending: &mut store::Pending,
         license: &License,
         trigger: &str,
-    ) -> Result<Option<Assessment>> {
+    ) -> Result<bool> {
         let lists = assess::imported_lists(&self.screening);
         let now = now_unix_ms();
         let world = match touching.world_of(&license.id, &lists, now) {
@@ -475,7 +480,14 @@ impl Risk {
                 })?
             }
         };
-        self.score_and_store(&world, license, trigger, false).await
+        let Some(next) = self.score_one(&world, license, trigger, false)? else {
+            return Ok(false);
+        };
+        pending.push(next);
+        if pending.is_full() {
+            self.write_pending(std::mem::take(pending)).await?;
+        }
+        Ok(true)
     }
 
     /// Reading the records back re-verifies every signature: CPU work, kept
@@ -499,6 +511,23 @@ impl Risk {
         trigger: &str,
         always: bool,
     ) -> Result<Option<Assessment>> {
+        let Some(next) = self.score_one(world, license, trigger, always)? else {
+            return Ok(None);
+        };
+        let mut pending = store::Pending::default();
+        pending.push(next);
+        Ok(self.write_pending(pending).await?.pop())
+    }
+
+    /// Scores `license`: the stored assessment and the next one, if `always`
+    /// or if the result differs from the stored one.
+    fn score_one(
+        &self,
+        world: &assess::World,
+        license: &License,
+        trigger: &str,
+        always: bool,
+    ) -> Result<Option<store::Next>> {
         let m = &self.effective.methodology;
         let parties = assess::parties(&self.licensing, license)?;
         // Matches between the methodology's match score and the node's hit
@@ -527,16 +556,10 @@ impl Risk {
             return Ok(None);
         }
         let assessment = store::next(previous.as_ref(), license, scored, hits, m, trigger);
-        self.write(previous.as_ref(), &assessment).await?;
-        tracing::info!(
-            license = %license.id,
-            score = assessment.score,
-            band = %assessment.band,
-            flagged = assessment.flagged,
-            %trigger,
-            "license scored"
-        );
-        Ok(Some(assessment))
+        Ok(Some(store::Next {
+            previous,
+            assessment,
+        }))
     }
 }
 

@@ -95,6 +95,7 @@ impl Risk {
     }
 
     async fn pass(&self, pass: Pass) {
+        let started = std::time::Instant::now();
         let (done, trigger) = match &pass {
             Pass::Records(views, trigger) => (self.apply_records(views, trigger).await, trigger),
             Pass::Known(trigger) => (
@@ -105,7 +106,12 @@ impl Risk {
             Pass::Full(trigger) => (self.rescore_open(trigger).await, trigger),
         };
         match done {
-            Ok(n) => tracing::debug!(%trigger, rescored = n, "risk re-scoring pass"),
+            Ok(n) => tracing::debug!(
+                %trigger,
+                rescored = n,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "risk re-scoring pass"
+            ),
             Err(error) => tracing::error!(%error, %trigger, "risk re-scoring pass failed"),
         }
     }

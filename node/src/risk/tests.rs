@@ -245,6 +245,59 @@ async fn a_denial_rescores_open_applications_and_flags_once() {
 }
 
 #[tokio::test]
+async fn a_pass_storing_more_than_one_batch_stores_and_audits_each_once() {
+    let e = env(RiskFile {
+        review_threshold: Some(50),
+        ..RiskFile::default()
+    })
+    .await;
+    let n = super::store::PER_COMMIT + 3;
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        ids.push(submit(&e, &["ML4"]).await.id);
+    }
+    // Scored on the first pass, below the threshold.
+    assert_eq!(e.risk.rescore_open("startup").await.unwrap(), n);
+    assert!(flags(&e).await.is_empty());
+    e.exchange
+        .issue_denial(
+            &caller(Role::Officer, "olivia"),
+            DenialDraft {
+                party: NoticeParty {
+                    name: "ACME TRADING".into(),
+                    country: "AE".into(),
+                    ..NoticeParty::default()
+                },
+                items: vec![DeniedItem {
+                    code: "ML4".into(),
+                    description: String::new(),
+                }],
+                destination: "AE".into(),
+                end_use: String::new(),
+                reason: "diversion risk".into(),
+                valid_for: None,
+            },
+            Distribution {
+                to: vec![j("FR")],
+                groups: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(e.risk.rescore_open("denial").await.unwrap(), n);
+    for id in &ids {
+        let a = e.risk.assessment(id).unwrap();
+        assert_eq!(a.trigger, "denial", "{id}");
+        assert!(a.flagged, "{id}: {a:#?}");
+    }
+    let mut flagged = flags(&e).await;
+    flagged.sort();
+    ids.sort();
+    assert_eq!(flagged, ids, "one risk.flag entry per application crossing");
+    e.audit.verify().unwrap();
+}
+
+#[tokio::test]
 async fn a_list_import_rescores_and_missing_licenses_are_not_found() {
     let e = env(RiskFile::default()).await;
     let license = submit(&e, &["3A001"]).await;
