@@ -597,12 +597,23 @@ async fn rescoring(
             .map(|(_, id)| id.clone())
             .collect();
         shared_apps = shared.len();
+        // On the destination and the items those applications export, so
+        // that it outranks what already counts for them (a destination-only
+        // alert is weaker than the records on destination and item they
+        // hold, would not be listed, and changes nothing to store).
+        let mut codes: Vec<String> = (0..g.apps.len())
+            .filter(|k| k % DESTINATIONS.len() == d)
+            .map(|k| item_code(k % ITEMS))
+            .collect();
+        codes.sort();
+        codes.dedup();
         let t = Instant::now();
         let id = raise_about(
             fr,
             "critical",
             WireSubjects {
                 destinations: vec![destination(d)],
+                items: codes,
                 ..WireSubjects::default()
             },
         )
@@ -616,7 +627,7 @@ async fn rescoring(
         passes.extend(pass_ms(&id));
     }
     println!(
-        "one incoming critical alert on one destination ({shared_apps} open applications to it), FR raise until DE stored all their assessments (median of 3): {:.0} ms",
+        "one incoming critical alert on one destination and its applications' items ({shared_apps} open applications to it), FR raise until DE stored all their assessments (median of 3): {:.0} ms",
         median(many)
     );
     if let Some(line) = passes_line(&passes) {

@@ -3,7 +3,7 @@
 //! alerts held (own and partners') that touch the application, end-use check
 //! history and matching waivers. Reads only; the score itself is `score`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::hits::{Hit, HitStatus};
@@ -86,6 +86,10 @@ pub struct World {
     /// Imported lists (see [`imported_lists`]).
     pub(super) lists: Vec<String>,
     now_unix_ms: i64,
+    /// For an application's set: the only records that may name one of its
+    /// parties (the set compared every other one's names already, at the
+    /// same threshold, and found none). `None`: any record may.
+    may_name: Option<HashSet<(String, String)>>,
 }
 
 fn names(p: &NoticeParty) -> Vec<String> {
@@ -133,7 +137,32 @@ impl World {
             alerts: live(alerts),
             lists,
             now_unix_ms,
+            may_name: None,
         }
+    }
+
+    /// [`World::of`] for one application's set, where only the records
+    /// keyed in `named` may name one of its parties: scoring then compares
+    /// names against those alone, not again against every record the set
+    /// holds for its destination or items.
+    pub(super) fn of_set(
+        denials: Vec<Arc<Held>>,
+        alerts: Vec<Arc<Held>>,
+        named: HashSet<(String, String)>,
+        lists: Vec<String>,
+        now_unix_ms: i64,
+    ) -> World {
+        World {
+            may_name: Some(named),
+            ..World::of(denials, alerts, lists, now_unix_ms)
+        }
+    }
+
+    /// Whether `h` may name one of the parties scored.
+    pub(super) fn may_name(&self, h: &Held) -> bool {
+        self.may_name
+            .as_ref()
+            .is_none_or(|named| named.contains(&h.key()))
     }
 
     /// Every record held, denials then alerts.
@@ -226,7 +255,11 @@ pub(super) fn inputs(
     let touch = |h: &Arc<Held>| RecordTouch {
         id: h.id.clone(),
         severity: h.severity,
-        party: named_party(m, parties, h),
+        party: if world.may_name(h) {
+            named_party(m, parties, h)
+        } else {
+            None
+        },
         destination: h.destinations.contains(&license.destination),
         items: codes
             .iter()

@@ -178,7 +178,7 @@ pub(super) fn find(
                 }
             }
             for d in world.denials() {
-                if own_denial == Some(d.id.as_str()) {
+                if own_denial == Some(d.id.as_str()) || !world.may_name(d) {
                     continue;
                 }
                 let best = d

@@ -497,9 +497,15 @@ impl Touching {
         if app.denials.lapsed(now_unix_ms) || app.alerts.lapsed(now_unix_ms) {
             return None;
         }
-        Some(World::of(
+        Some(World::of_set(
             app.denials.records().cloned().collect(),
             app.alerts.records().cloned().collect(),
+            app.denials
+                .named
+                .keys()
+                .chain(app.alerts.named.keys())
+                .cloned()
+                .collect(),
             lists.to_vec(),
             now_unix_ms,
         ))
