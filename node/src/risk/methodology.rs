@@ -607,6 +607,23 @@ impl Methodology {
             percent(&format!("items[{i}].percent"), c.percent);
         }
 
+        // Naming a party is the closest touch; `risk::touching` keeps a
+        // profile's strongest unnamed records on that premise.
+        for (key, rule) in [("denials", &self.denials), ("alerts", &self.alerts.touch())] {
+            for (touch, v) in [
+                ("item_and_destination", rule.item_and_destination),
+                ("destination", rule.destination),
+                ("item", rule.item),
+            ] {
+                if rule.party < v {
+                    out.push(format!(
+                        "{key}.party = {} is below {key}.{touch} = {v}: naming a party is the closest touch",
+                        rule.party
+                    ));
+                }
+            }
+        }
+
         if self.name.trim().is_empty() {
             out.push("name: required".into());
         }
@@ -865,6 +882,25 @@ mod tests {
         ] {
             assert!(text.contains(key), "{key} missing from:\n{text}");
         }
+    }
+
+    #[test]
+    fn naming_a_party_may_not_count_less_than_a_destination() {
+        let dir = tempfile::tempdir().unwrap();
+        let own = BASELINE.replacen("party = 100", "party = 10", 1);
+        std::fs::write(dir.path().join("de.toml"), own).unwrap();
+        let f = RiskFile {
+            methodology: Some("de.toml".into()),
+            ..RiskFile::default()
+        };
+        let problems = match Effective::load(&f, dir.path()) {
+            Ok(_) => panic!("a party rated below a destination was accepted"),
+            Err(e) => format!("{e:?}"),
+        };
+        assert!(
+            problems.contains("denials.party = 10 is below denials.item_and_destination = 60"),
+            "{problems}"
+        );
     }
 
     #[test]

@@ -260,7 +260,7 @@ impl Risk {
             id.to_owned(),
         );
         *touching = tokio::task::spawn_blocking(move || {
-            sets.fill(&m, threshold, &id, &world);
+            sets.fill(&m, threshold, &id, &world, now_unix_ms());
             sets
         })
         .await
@@ -427,10 +427,6 @@ impl Risk {
             if !is_open(license.state) {
                 touching.remove_app(id);
                 continue;
-            }
-            if applied.needs_full.contains(id) {
-                let world = self.full(&mut full).await?;
-                self.refill(touching, id, world).await?;
             }
             if self
                 .score_from_set(touching, &mut full, &mut pending, &license, trigger)

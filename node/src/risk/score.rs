@@ -354,6 +354,12 @@ impl IdOrder {
     }
 }
 
+/// How two record ids compare in [`IdOrder`], without allocating.
+pub(super) fn cmp_ids(a: &str, b: &str) -> std::cmp::Ordering {
+    let ((pa, na), (pb, nb)) = (id_parts(a), id_parts(b));
+    (pa, na, a).cmp(&(pb, nb, b))
+}
+
 fn id_parts(id: &str) -> (&str, u64) {
     match id.rsplit_once('-') {
         Some((p, n)) => match n.parse() {

@@ -514,7 +514,9 @@ async fn one_record_rescores_what_it_touches_as_a_full_pass_would() {
     let a = application(&e, "Acme Trading FZE", "AE", &["ML4"]).await;
     let b = application(&e, "Borealis Instruments", "RU", &["3A001"]).await;
     let c = application(&e, "Caspian Optics", "RU", &["ML13"]).await;
-    let apps = [a.clone(), b.clone(), c.clone()];
+    // B's destination and items: the two share what touches them unnamed.
+    let b2 = application(&e, "Ural Machines", "RU", &["3A001"]).await;
+    let apps = [a.clone(), b.clone(), c.clone(), b2.clone()];
     e.risk.rescore_open("startup").await.unwrap();
     all_agree(&e, &apps, "startup").await;
 
@@ -553,6 +555,20 @@ async fn one_record_rescores_what_it_touches_as_a_full_pass_would() {
         listed.explanation
     );
 
+    // An alert naming B's end user on the destination and item B shares
+    // with B2: it names one and is among the strongest for the other.
+    let both = alert(&e, Some("Borealis Instruments"), "RU", &["3A001"]).await;
+    e.risk
+        .apply_records(std::slice::from_ref(&both), "shared")
+        .await
+        .unwrap();
+    let stored = e.risk.assessment(&b.id).unwrap();
+    assert_eq!(stored.trigger, "shared");
+    assert!(factor(&stored, FactorKind::Alerts)
+        .evidence
+        .contains(&both.header.record_id));
+    all_agree(&e, &apps, "a named alert on a shared profile").await;
+
     // A new alert naming B's end user, in a burst with one on AE.
     let named = alert(&e, Some("Borealis Instruments"), "KZ", &[]).await;
     let other = alert(&e, None, "AE", &[]).await;
@@ -588,7 +604,7 @@ async fn one_record_rescores_what_it_touches_as_a_full_pass_would() {
     let v = alert(&e, Some("DELTA KINETICS"), "BY", &[]).await;
     e.risk.apply_records(&[v], "alert").await.unwrap();
     assert_eq!(e.risk.assessment(&late.id).unwrap().trigger, "alert");
-    let apps = [a, b.clone(), c, late];
+    let apps = [a, b.clone(), c, b2, late];
     all_agree(&e, &apps, "a late application").await;
 
     // More destination-only notices than a factor lists, then the first

@@ -2,28 +2,35 @@
 //! memory so that one new alert or denial notice re-scores only the
 //! applications it touches, at the cost of what it touches (issue 13).
 //!
-//! For each open application the set keeps the records that may count in
-//! its score: every record naming one of its parties (at the lower of the
-//! hit and match thresholds, by the same `score_names` as scoring), and of
-//! the records touching it only by destination or items the
-//! [`MAX_LISTED`] strongest of each kind, since a factor lists and counts
-//! no more (`score::records`). Scoring an application from its set gives
-//! what scoring it against every record held gives; a test checks this
-//! after every kind of event.
+//! An application's set is two parts. The records naming one of its
+//! parties (at the lower of the hit and match thresholds, by the same
+//! `score_names` as scoring) are kept with the application, all of them.
+//! The records touching it by destination or items are kept with its
+//! *profile* — destination and item codes — shared by every open
+//! application with the same profile: the [`KEEP`] strongest of each kind,
+//! since a factor lists no more than [`MAX_LISTED`] (`score::records`) and
+//! one more tells it that more touch. A record naming a party may also be
+//! among its profile's strongest; it then counts as naming, which the
+//! methodology never rates below a touch by destination or items, so the
+//! profile's strongest still hold every unnamed record the factor lists.
+//! Scoring an application from its set gives what scoring it against every
+//! record held gives; a test checks this after every kind of event.
 //!
-//! A record finds the applications it touches through indexes of the open
-//! applications: destination and item codes in a map, party names in the
-//! screening module's [`ListIndex`] (rebuilt once [`NAMES_TAIL_MAX`]
-//! applications were added since; those are compared one by one). A
-//! record's earlier version is found through the sets that hold it.
+//! A record finds what it touches through indexes: destination and item
+//! codes → profiles in a map, party names in the screening module's
+//! [`ListIndex`] over the applications' parties (rebuilt once
+//! [`NAMES_TAIL_MAX`] applications were added since; those are compared
+//! one by one). A record's earlier version is found through the sets that
+//! hold it. A record touching a thousand applications of one profile costs
+//! one comparison, not a thousand.
 //!
-//! When the set cannot answer alone — a record it let go might now be
-//! among the strongest, because one it kept was withdrawn or lapsed — the
-//! application is refilled from every record held (`needs_full`). The sets
-//! are rebuilt from the store at start and whenever the exchange's
-//! announcements were lost, so they never outlive what they were built from.
-//! Decisions do not read them: a decision re-scores against every record
-//! held.
+//! When a profile's strongest cannot answer alone — a record it let go
+//! might now be among them, because one it kept was withdrawn or lapsed —
+//! the profile is refilled from every record held, once for all its
+//! applications. The sets are rebuilt from the store at start and whenever
+//! the exchange's announcements were lost, so they never outlive what they
+//! were built from. Decisions do not read them: a decision re-scores
+//! against every record held.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -58,159 +65,186 @@ const MARGIN: f32 = 0.05;
 /// many candidates); a name matching this many above the margin is compared
 /// against every application instead, so none is missed for want of room.
 const NAME_HITS: usize = 16;
+/// Unnamed records kept per profile and kind: as many as a factor lists,
+/// and one more so that it says more touch.
+const KEEP: usize = MAX_LISTED + 1;
 
-/// How a record may count in one application's score.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Class {
-    Named,
-    /// By destination or items only, adding this percentage.
-    Unnamed(u32),
+fn is(h: &Held, key: &Key) -> bool {
+    h.issuer == key.0 && h.id == key.1
 }
 
-/// Where an unnamed record stands among the others: strongest first, then
-/// by id (see `score::listing_order`), then issuer.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Rank(std::cmp::Reverse<u32>, score::IdOrder, String);
-
-fn rank(percent: u32, h: &Held) -> Rank {
-    let (strength, id) = score::listing_order(percent, &h.id);
-    Rank(strength, id, h.issuer.clone())
+/// An unnamed record with what it adds, ordered as a factor lists records:
+/// strongest first, then by id (see `score::listing_order`), then issuer.
+/// Holds the record itself rather than a copy of its id, so that a
+/// profile's hundred records cost a hundred pointers.
+#[derive(Clone)]
+struct Ranked {
+    percent: u32,
+    h: Arc<Held>,
 }
 
-/// Would a record of `percent` rank after `weakest`? Decided on the
-/// percentage alone where it differs, so the common case allocates nothing.
-fn weaker(percent: u32, h: &Held, weakest: &Rank) -> bool {
-    match percent.cmp(&weakest.0 .0) {
-        std::cmp::Ordering::Less => true,
-        std::cmp::Ordering::Greater => false,
-        // Equal strength: `h` is weaker if it sorts after the weakest.
-        std::cmp::Ordering::Equal => match weakest.1.cmp_id(&h.id) {
-            std::cmp::Ordering::Equal => weakest.2.as_str() < h.issuer.as_str(),
-            o => o == std::cmp::Ordering::Less,
-        },
+impl Ranked {
+    fn order(&self, percent: u32, h: &Held) -> std::cmp::Ordering {
+        percent
+            .cmp(&self.percent)
+            .then_with(|| score::cmp_ids(&self.h.id, &h.id))
+            .then_with(|| self.h.issuer.cmp(&h.issuer))
     }
 }
 
-/// The records of one kind that may count for one application.
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.order(other.percent, &other.h)
+    }
+}
+
+/// The strongest unnamed records of one kind for one profile.
 #[derive(Default)]
-struct Side {
-    named: BTreeMap<Key, Arc<Held>>,
-    unnamed: BTreeMap<Rank, Arc<Held>>,
-    ranks: HashMap<Key, Rank>,
-    /// An unnamed record was let go: `unnamed` is the strongest, not all.
+struct Strongest {
+    kept: BTreeSet<Ranked>,
+    /// A record was let go: `kept` is the strongest, not all.
     truncated: bool,
 }
 
-impl Side {
-    /// Keeps `h` (not held yet); returns whether the set changed and the
-    /// key it let go.
-    fn insert(&mut self, class: Class, h: &Arc<Held>) -> (bool, Option<Key>) {
-        let percent = match class {
-            Class::Named => {
-                self.named.insert(h.key(), h.clone());
-                return (true, None);
-            }
-            Class::Unnamed(percent) => percent,
-        };
-        if self.unnamed.len() >= MAX_LISTED {
+impl Strongest {
+    /// Keeps `h` (not kept yet) if it is among the strongest; returns
+    /// whether the set changed and the key it let go.
+    fn insert(&mut self, percent: u32, h: &Arc<Held>) -> (bool, Option<Key>) {
+        if self.kept.len() >= KEEP {
             self.truncated = true;
-            // Weaker than all it holds: nothing changes.
+            // Weaker than all it keeps: nothing changes.
             if self
-                .unnamed
-                .last_key_value()
-                .is_some_and(|(w, _)| weaker(percent, h, w))
+                .kept
+                .last()
+                .is_some_and(|w| w.order(percent, h).is_lt())
             {
                 return (false, None);
             }
         }
-        let r = rank(percent, h);
-        self.ranks.insert(h.key(), r.clone());
-        self.unnamed.insert(r, h.clone());
-        if self.unnamed.len() <= MAX_LISTED {
+        self.kept.insert(Ranked {
+            percent,
+            h: h.clone(),
+        });
+        if self.kept.len() <= KEEP {
             return (true, None);
         }
-        let gone = self.unnamed.pop_last().map(|(_, h)| h.key());
-        if let Some(k) = &gone {
-            self.ranks.remove(k);
-        }
-        (true, gone)
+        (true, self.kept.pop_last().map(|r| r.h.key()))
     }
 
-    /// Drops `key`; true if the set can no longer stand for every record
-    /// (it let some go, and one it kept leaves).
-    fn remove(&mut self, key: &Key) -> bool {
-        self.named.remove(key);
-        match self.ranks.remove(key) {
-            Some(r) => {
-                self.unnamed.remove(&r);
-                self.truncated
-            }
-            None => false,
-        }
+    /// Drops `key` if kept; `Some(true)` if the set can no longer stand for
+    /// every record (it let some go, and one it kept leaves).
+    fn remove(&mut self, key: &Key) -> Option<bool> {
+        let r = self.kept.iter().find(|r| is(&r.h, key))?.clone();
+        self.kept.remove(&r);
+        Some(self.truncated)
     }
 
     fn records(&self) -> impl Iterator<Item = &Arc<Held>> {
-        self.named.values().chain(self.unnamed.values())
+        self.kept.iter().map(|r| &r.h)
     }
 
-    /// A kept unnamed record lapsed while others were let go.
+    /// A kept record lapsed while others were let go.
     fn lapsed(&self, now_unix_ms: i64) -> bool {
-        self.truncated && self.unnamed.values().any(|h| !h.is_in_force(now_unix_ms))
+        self.truncated && self.records().any(|h| !h.is_in_force(now_unix_ms))
     }
 }
 
-/// One open application as the sets need it.
-pub(super) struct App {
+/// Destination and sorted item codes: what unnamed records are ranked by.
+type Profile = (String, Vec<String>);
+
+/// The open applications of one profile and its strongest records.
+struct Group {
     destination: String,
     codes: Vec<String>,
-    /// Every party's name and aliases, as scoring compares them.
-    names: Vec<String>,
-    denials: Side,
-    alerts: Side,
+    denials: Strongest,
+    alerts: Strongest,
+    apps: BTreeSet<Slot>,
+    /// Filled from every record held (or by the sweep), and not since
+    /// emptied of a record it cannot replace.
+    filled: bool,
 }
 
-impl App {
-    pub fn new(license: &License, parties: &[RoleParty]) -> App {
-        App {
-            destination: license.destination.clone(),
-            codes: license.codes(),
-            names: parties.iter().flat_map(RoleParty::names).collect(),
-            denials: Side::default(),
-            alerts: Side::default(),
-        }
-    }
-
-    /// How `h` counts here; names are compared only if `maybe_named` (the
-    /// name index proposed this application for one of `h`'s names).
-    fn classify(
-        &self,
-        m: &Methodology,
-        threshold: f32,
-        h: &Held,
-        maybe_named: bool,
-    ) -> Option<Class> {
-        let named = maybe_named
-            && self.names.iter().any(|ours| {
-                h.parties
-                    .iter()
-                    .flatten()
-                    .any(|theirs| score_names(ours, theirs) >= threshold)
-            });
-        if named {
-            return Some(Class::Named);
-        }
+impl Group {
+    /// What `h` adds here if it touches the profile.
+    fn percent(&self, m: &Methodology, h: &Held) -> Option<u32> {
         let destination = h.destinations.contains(&self.destination);
         let items = self.codes.iter().any(|c| h.items.contains(c));
-        (destination || items)
-            .then(|| Class::Unnamed(score::unnamed_percent(m, h.severity, destination, items)))
+        (destination || items).then(|| score::unnamed_percent(m, h.severity, destination, items))
     }
 
-    fn side(&mut self, h: &Held) -> &mut Side {
+    fn side(&mut self, h: &Held) -> &mut Strongest {
         if h.is_alert() {
             &mut self.alerts
         } else {
             &mut self.denials
         }
+    }
+
+    fn records(&self) -> impl Iterator<Item = &Arc<Held>> {
+        self.denials.records().chain(self.alerts.records())
+    }
+
+    /// Refills from `world`, skipping what is not in force at `now_unix_ms`.
+    fn fill(&mut self, m: &Methodology, world: &World, now_unix_ms: i64) {
+        self.denials = Strongest::default();
+        self.alerts = Strongest::default();
+        for h in world.held().filter(|h| h.is_in_force(now_unix_ms)) {
+            if let Some(percent) = self.percent(m, h) {
+                self.side(h).insert(percent, h);
+            }
+        }
+        self.filled = true;
+    }
+
+    fn can_stand(&self, now_unix_ms: i64) -> bool {
+        self.filled && !self.denials.lapsed(now_unix_ms) && !self.alerts.lapsed(now_unix_ms)
+    }
+}
+
+/// One open application as the sets need it.
+pub(super) struct App {
+    profile: Profile,
+    /// Every party's name and aliases, as scoring compares them.
+    names: Vec<String>,
+    /// The records naming one of its parties, both kinds.
+    named: BTreeMap<Key, Arc<Held>>,
+    /// Compared against every record held (or by the sweep).
+    filled: bool,
+    group: GroupId,
+}
+
+impl App {
+    pub fn new(license: &License, parties: &[RoleParty]) -> App {
+        let mut codes = license.codes();
+        codes.sort();
+        codes.dedup();
+        App {
+            profile: (license.destination.clone(), codes),
+            names: parties.iter().flat_map(RoleParty::names).collect(),
+            named: BTreeMap::new(),
+            filled: false,
+            group: 0,
+        }
+    }
+
+    fn names(&self, threshold: f32, h: &Held) -> bool {
+        self.names.iter().any(|ours| {
+            h.parties
+                .iter()
+                .flatten()
+                .any(|theirs| score_names(ours, theirs) >= threshold)
+        })
     }
 }
 
@@ -219,14 +253,11 @@ impl App {
 pub(super) struct Applied {
     /// Applications whose set changed: to be re-scored.
     pub changed: BTreeSet<String>,
-    /// Of those, the ones to refill from every record held first.
-    pub needs_full: BTreeSet<String>,
 }
 
 impl Applied {
     pub fn extend(&mut self, other: Applied) {
         self.changed.extend(other.changed);
-        self.needs_full.extend(other.needs_full);
     }
 }
 
@@ -234,21 +265,28 @@ impl Applied {
 /// not ids, so that following one record to hundreds of applications
 /// allocates nothing per application.
 type Slot = u32;
+/// A profile's place in [`Touching::groups`].
+type GroupId = u32;
 
 /// The sets and indexes of every open application (see the module docs).
 pub(super) struct Touching {
     /// Application id and set, by slot; `None` once removed.
     slots: Vec<Option<(String, App)>>,
     ids: HashMap<String, Slot>,
-    /// Destination and item code → applications.
-    by_code: HashMap<String, BTreeSet<Slot>>,
+    /// Profiles by place; `None` once their last application left.
+    groups: Vec<Option<Group>>,
+    group_ids: HashMap<Profile, GroupId>,
+    /// Destination and item code → profiles.
+    by_code: HashMap<String, BTreeSet<GroupId>>,
     /// Party names of the applications present when it was built (entry
     /// source id: the slot); slots since removed or reused are skipped.
     names: ListIndex,
     /// Applications added since `names` was built.
     names_tail: Vec<Slot>,
-    /// Record → the applications whose set holds it.
-    by_record: HashMap<Key, BTreeSet<Slot>>,
+    /// Record → the applications it names.
+    named_by: HashMap<Key, BTreeSet<Slot>>,
+    /// Record → the profiles keeping it among their strongest.
+    kept_by: HashMap<Key, BTreeSet<GroupId>>,
     /// Built from the store since the last loss of announcements.
     pub ready: bool,
 }
@@ -258,10 +296,13 @@ impl Default for Touching {
         Touching {
             slots: Vec::new(),
             ids: HashMap::new(),
+            groups: Vec::new(),
+            group_ids: HashMap::new(),
             by_code: HashMap::new(),
             names: ListIndex::build("open applications", Vec::new()),
             names_tail: Vec::new(),
-            by_record: HashMap::new(),
+            named_by: HashMap::new(),
+            kept_by: HashMap::new(),
             ready: false,
         }
     }
@@ -283,13 +324,18 @@ impl Touching {
         self.slots.get(slot as usize)?.as_ref().map(|(_, a)| a)
     }
 
+    fn group(&self, g: GroupId) -> Option<&Group> {
+        self.groups.get(g as usize)?.as_ref()
+    }
+
     /// Adds (or replaces) application `id` with an empty set; fill it with
     /// [`Touching::fill`].
-    pub fn add_app(&mut self, id: &str, app: App) {
+    pub fn add_app(&mut self, id: &str, mut app: App) {
         self.remove_app(id);
         let slot = self.slots.len() as Slot;
-        for code in std::iter::once(&app.destination).chain(&app.codes) {
-            self.by_code.entry(code.clone()).or_default().insert(slot);
+        app.group = self.group_for(&app.profile);
+        if let Some(Some(g)) = self.groups.get_mut(app.group as usize) {
+            g.apps.insert(slot);
         }
         self.slots.push(Some((id.to_owned(), app)));
         self.ids.insert(id.to_owned(), slot);
@@ -300,6 +346,28 @@ impl Touching {
         }
     }
 
+    /// The profile's group, made (empty, to be filled) if it has none.
+    fn group_for(&mut self, profile: &Profile) -> GroupId {
+        if let Some(g) = self.group_ids.get(profile) {
+            return *g;
+        }
+        let g = self.groups.len() as GroupId;
+        let (destination, codes) = profile.clone();
+        for code in std::iter::once(&destination).chain(&codes) {
+            self.by_code.entry(code.clone()).or_default().insert(g);
+        }
+        self.groups.push(Some(Group {
+            destination,
+            codes,
+            denials: Strongest::default(),
+            alerts: Strongest::default(),
+            apps: BTreeSet::new(),
+            filled: false,
+        }));
+        self.group_ids.insert(profile.clone(), g);
+        g
+    }
+
     pub fn remove_app(&mut self, id: &str) {
         let Some(slot) = self.ids.remove(id) else {
             return;
@@ -307,18 +375,31 @@ impl Touching {
         let Some((_, app)) = self.slots.get_mut(slot as usize).and_then(Option::take) else {
             return;
         };
-        for code in std::iter::once(&app.destination).chain(&app.codes) {
-            if let Some(slots) = self.by_code.get_mut(code) {
-                slots.remove(&slot);
-                if slots.is_empty() {
-                    self.by_code.remove(code);
-                }
-            }
-        }
-        for h in app.denials.records().chain(app.alerts.records()) {
-            unlink(&mut self.by_record, &h.key(), slot);
+        for key in app.named.keys() {
+            unlink(&mut self.named_by, key, slot);
         }
         self.names_tail.retain(|t| *t != slot);
+        let Some(Some(group)) = self.groups.get_mut(app.group as usize) else {
+            return;
+        };
+        group.apps.remove(&slot);
+        if !group.apps.is_empty() {
+            return;
+        }
+        let Some(group) = self
+            .groups
+            .get_mut(app.group as usize)
+            .and_then(Option::take)
+        else {
+            return;
+        };
+        for code in std::iter::once(&group.destination).chain(&group.codes) {
+            unlink(&mut self.by_code, code, app.group);
+        }
+        for h in group.records() {
+            unlink(&mut self.kept_by, &h.key(), app.group);
+        }
+        self.group_ids.remove(&app.profile);
     }
 
     /// Rebuilds the name index over the applications present now.
@@ -340,15 +421,10 @@ impl Touching {
         self.names_tail.clear();
     }
 
-    /// Applications `h` may touch, each with whether it may name one of
-    /// their parties: a superset, decided by `App::classify`.
-    fn candidates(&self, threshold: f32, h: &Held) -> Vec<(Slot, bool)> {
-        let mut out: Vec<(Slot, bool)> = Vec::new();
-        for code in h.destinations.iter().chain(&h.items) {
-            if let Some(slots) = self.by_code.get(code) {
-                out.extend(slots.iter().map(|s| (*s, false)));
-            }
-        }
+    /// Applications whose parties `h` may name: a superset, decided by
+    /// `App::names`.
+    fn may_name(&self, threshold: f32, h: &Held) -> Vec<Slot> {
+        let mut out: Vec<Slot> = Vec::new();
         let filter = Filter {
             countries: &[],
             now_unix_ms: 0,
@@ -360,40 +436,82 @@ impl Touching {
                 .search(&q, NAME_HITS, threshold - MARGIN, &filter);
             if hits.len() >= NAME_HITS {
                 // Too common a name for the index's room: compare all.
-                return (0..self.slots.len() as Slot).map(|s| (s, true)).collect();
+                return (0..self.slots.len() as Slot).collect();
             }
             out.extend(
                 hits.iter()
-                    .filter_map(|hit| hit.entry.entry.source_id.parse().ok())
-                    .chain(self.names_tail.iter().copied())
-                    .map(|s| (s, true)),
+                    .filter_map(|hit| hit.entry.entry.source_id.parse::<Slot>().ok())
+                    .chain(self.names_tail.iter().copied()),
             );
         }
-        // A name proposal wins over a code one for the same application.
-        out.sort_unstable_by_key(|(s, named)| (*s, !named));
-        out.dedup_by_key(|(s, _)| *s);
+        out.sort_unstable();
+        out.dedup();
         out
     }
 
-    /// Puts `h` into the sets of the applications it touches.
-    fn insert(&mut self, m: &Methodology, threshold: f32, h: &Arc<Held>, out: &mut Applied) {
-        for (slot, maybe_named) in self.candidates(threshold, h) {
-            let Some(Some((id, app))) = self.slots.get_mut(slot as usize) else {
+    /// The profiles `h` touches by destination or items.
+    fn profiles(&self, h: &Held) -> Vec<GroupId> {
+        let mut out: Vec<GroupId> = h
+            .destinations
+            .iter()
+            .chain(&h.items)
+            .filter_map(|code| self.by_code.get(code))
+            .flatten()
+            .copied()
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Puts `h` into the sets of the applications it touches, adding to
+    /// `changed` the applications whose set changed.
+    fn insert(
+        &mut self,
+        m: &Methodology,
+        threshold: f32,
+        h: &Arc<Held>,
+        mut changed: Option<&mut BTreeSet<Slot>>,
+    ) {
+        for slot in self.may_name(threshold, h) {
+            let Some(Some((_, app))) = self.slots.get_mut(slot as usize) else {
                 continue;
             };
-            let Some(class) = app.classify(m, threshold, h, maybe_named) else {
-                continue;
-            };
-            let (changed, let_go) = app.side(h).insert(class, h);
-            if !changed {
+            if !app.names(threshold, h) {
                 continue;
             }
-            out.changed.insert(id.clone());
-            if let Some(gone) = let_go {
-                unlink(&mut self.by_record, &gone, slot);
+            app.named.insert(h.key(), h.clone());
+            self.named_by.entry(h.key()).or_default().insert(slot);
+            if let Some(c) = changed.as_deref_mut() {
+                c.insert(slot);
             }
-            self.by_record.entry(h.key()).or_default().insert(slot);
         }
+        for g in self.profiles(h) {
+            let Some(Some(group)) = self.groups.get_mut(g as usize) else {
+                continue;
+            };
+            let Some(percent) = group.percent(m, h) else {
+                continue;
+            };
+            let (kept, let_go) = group.side(h).insert(percent, h);
+            if !kept {
+                continue;
+            }
+            if let Some(c) = changed.as_deref_mut() {
+                c.extend(group.apps.iter().copied());
+            }
+            if let Some(gone) = let_go {
+                unlink(&mut self.kept_by, &gone, g);
+            }
+            self.kept_by.entry(h.key()).or_default().insert(g);
+        }
+    }
+
+    fn ids_of(&self, slots: BTreeSet<Slot>) -> BTreeSet<String> {
+        slots
+            .into_iter()
+            .filter_map(|s| Some(self.slots.get(s as usize)?.as_ref()?.0.clone()))
+            .collect()
     }
 
     /// Record `key` now stands as `now` (`None`: no longer counts —
@@ -405,31 +523,42 @@ impl Touching {
         key: &Key,
         now: Option<&Arc<Held>>,
     ) -> Applied {
-        let mut out = Applied::default();
-        for slot in self.by_record.remove(key).unwrap_or_default() {
-            if let Some(Some((id, app))) = self.slots.get_mut(slot as usize) {
-                let denial = app.denials.remove(key);
-                let alert = app.alerts.remove(key);
-                if denial || alert {
-                    out.needs_full.insert(id.clone());
+        let mut changed = BTreeSet::new();
+        for slot in self.named_by.remove(key).unwrap_or_default() {
+            if let Some(Some((_, app))) = self.slots.get_mut(slot as usize) {
+                app.named.remove(key);
+                changed.insert(slot);
+            }
+        }
+        for g in self.kept_by.remove(key).unwrap_or_default() {
+            if let Some(Some(group)) = self.groups.get_mut(g as usize) {
+                let truncated = group.denials.remove(key).or(group.alerts.remove(key));
+                if truncated == Some(true) {
+                    // Refilled when one of its applications is scored next.
+                    group.filled = false;
                 }
-                out.changed.insert(id.clone());
+                changed.extend(group.apps.iter().copied());
             }
         }
         if let Some(h) = now {
-            self.insert(m, threshold, h, &mut out);
+            self.insert(m, threshold, h, Some(&mut changed));
         }
-        out
+        Applied {
+            changed: self.ids_of(changed),
+        }
     }
 
     /// The records kept in any set that are no longer in force at
     /// `now_unix_ms` (expired alerts, notices past their end date).
     pub fn lapsed(&self, now_unix_ms: i64) -> Vec<Key> {
-        let mut keys: Vec<Key> = self
+        let named = self
             .slots
             .iter()
             .flatten()
-            .flat_map(|(_, app)| app.denials.records().chain(app.alerts.records()))
+            .flat_map(|(_, app)| app.named.values());
+        let kept = self.groups.iter().flatten().flat_map(Group::records);
+        let mut keys: Vec<Key> = named
+            .chain(kept)
             .filter(|h| !h.is_in_force(now_unix_ms))
             .map(|h| h.key())
             .collect();
@@ -442,81 +571,109 @@ impl Touching {
     /// marks the sets ready.
     pub fn sweep(&mut self, m: &Methodology, threshold: f32, world: &World) {
         self.rebuild_names();
-        // Earliest first: once a set is full, each later record is
+        // Earliest first: once a profile is full, each later record is
         // refused on one comparison instead of displacing the weakest.
         let mut held: Vec<&Arc<Held>> = world.held().collect();
         held.sort_by_cached_key(|h| score::IdOrder::of(&h.id));
-        let mut ignored = Applied::default();
         for h in held {
-            self.insert(m, threshold, h, &mut ignored);
-            ignored.changed.clear();
+            self.insert(m, threshold, h, None);
+        }
+        for (_, app) in self.slots.iter_mut().flatten() {
+            app.filled = true;
+        }
+        for g in self.groups.iter_mut().flatten() {
+            g.filled = true;
         }
         self.ready = true;
     }
 
-    /// Refills application `id`'s set from `world` (every record held).
-    pub fn fill(&mut self, m: &Methodology, threshold: f32, id: &str, world: &World) {
+    /// Makes application `id`'s set stand for `world` (every record held)
+    /// at `now_unix_ms`: compares its names against every record if it was
+    /// not yet, and refills its profile if that cannot stand.
+    pub fn fill(
+        &mut self,
+        m: &Methodology,
+        threshold: f32,
+        id: &str,
+        world: &World,
+        now_unix_ms: i64,
+    ) {
         let Some(&slot) = self.ids.get(id) else {
             return;
         };
         let Some(Some((_, app))) = self.slots.get_mut(slot as usize) else {
             return;
         };
-        let old: Vec<Key> = app
-            .denials
-            .records()
-            .chain(app.alerts.records())
-            .map(|h| h.key())
-            .collect();
-        app.denials = Side::default();
-        app.alerts = Side::default();
-        for h in world.held() {
-            if let Some(class) = app.classify(m, threshold, h, true) {
-                app.side(h).insert(class, h);
+        let g = app.group;
+        if !app.filled {
+            let old = std::mem::take(&mut app.named);
+            for h in world.held().filter(|h| h.is_in_force(now_unix_ms)) {
+                if app.names(threshold, h) {
+                    app.named.insert(h.key(), h.clone());
+                }
+            }
+            app.filled = true;
+            let linked: Vec<Key> = app.named.keys().cloned().collect();
+            for key in old.keys() {
+                unlink(&mut self.named_by, key, slot);
+            }
+            for key in linked {
+                self.named_by.entry(key).or_default().insert(slot);
             }
         }
-        let linked: Vec<Key> = app
-            .denials
-            .records()
-            .chain(app.alerts.records())
-            .map(|h| h.key())
-            .collect();
+        let Some(Some(group)) = self.groups.get_mut(g as usize) else {
+            return;
+        };
+        if group.can_stand(now_unix_ms) {
+            return;
+        }
+        let old: Vec<Key> = group.records().map(|h| h.key()).collect();
+        group.fill(m, world, now_unix_ms);
+        let linked: Vec<Key> = group.records().map(|h| h.key()).collect();
         for key in old {
-            unlink(&mut self.by_record, &key, slot);
+            unlink(&mut self.kept_by, &key, g);
         }
         for key in linked {
-            self.by_record.entry(key).or_default().insert(slot);
+            self.kept_by.entry(key).or_default().insert(g);
         }
     }
 
-    /// The world application `id` is scored against: the records in its
-    /// set. `None` if it has no set, or its set cannot stand for every
-    /// record now (refill it first).
+    /// The world application `id` is scored against: the records naming
+    /// its parties and its profile's strongest. `None` if it has no set, or
+    /// its set cannot stand for every record now (fill it first).
     pub fn world_of(&self, id: &str, lists: &[String], now_unix_ms: i64) -> Option<World> {
         let app = self.app(id)?;
-        if app.denials.lapsed(now_unix_ms) || app.alerts.lapsed(now_unix_ms) {
+        let group = self.group(app.group)?;
+        if !app.filled || !group.can_stand(now_unix_ms) {
             return None;
         }
+        let mut denials: Vec<Arc<Held>> = Vec::new();
+        let mut alerts: Vec<Arc<Held>> = Vec::new();
+        let unnamed = group
+            .records()
+            .filter(|h| !app.named.contains_key(&h.key()));
+        for h in app.named.values().chain(unnamed) {
+            if h.is_alert() {
+                alerts.push(h.clone());
+            } else {
+                denials.push(h.clone());
+            }
+        }
         Some(World::of_set(
-            app.denials.records().cloned().collect(),
-            app.alerts.records().cloned().collect(),
-            app.denials
-                .named
-                .keys()
-                .chain(app.alerts.named.keys())
-                .cloned()
-                .collect(),
+            denials,
+            alerts,
+            app.named.keys().cloned().collect(),
             lists.to_vec(),
             now_unix_ms,
         ))
     }
 }
 
-fn unlink(by_record: &mut HashMap<Key, BTreeSet<Slot>>, key: &Key, slot: Slot) {
-    if let Some(slots) = by_record.get_mut(key) {
-        slots.remove(&slot);
-        if slots.is_empty() {
-            by_record.remove(key);
+fn unlink<K: std::hash::Hash + Eq, V: Ord>(map: &mut HashMap<K, BTreeSet<V>>, key: &K, value: V) {
+    if let Some(values) = map.get_mut(key) {
+        values.remove(&value);
+        if values.is_empty() {
+            map.remove(key);
         }
     }
 }
@@ -528,11 +685,11 @@ mod tests {
 
     fn app(destination: &str, name: &str) -> App {
         App {
-            destination: destination.into(),
-            codes: vec!["ML4".into()],
+            profile: (destination.into(), vec!["ML4".into()]),
             names: vec![name.into()],
-            denials: Side::default(),
-            alerts: Side::default(),
+            named: BTreeMap::new(),
+            filled: false,
+            group: 0,
         }
     }
 
