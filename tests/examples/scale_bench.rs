@@ -618,12 +618,20 @@ async fn rescoring(
             },
         )
         .await?;
-        for app in &shared {
-            tokio::time::timeout(Duration::from_secs(600), names_it(app.clone(), id.clone()))
-                .await
-                .context("not re-scored within 600 s")??;
-        }
+        // DE's pass stores them in id order, in batches: the greatest id is
+        // stored last. Timing one poll, not 334 in a row, keeps the
+        // bench's own round trips out of the figure; the rest are checked
+        // after.
+        let last = shared.iter().max().cloned().context("no shared application")?;
+        tokio::time::timeout(Duration::from_secs(600), names_it(last, id.clone()))
+            .await
+            .context("not re-scored within 600 s")??;
         many.push(t.elapsed());
+        for app in &shared {
+            tokio::time::timeout(Duration::from_secs(5), names_it(app.clone(), id.clone()))
+                .await
+                .with_context(|| format!("{app} not re-scored with the others"))??;
+        }
         passes.extend(pass_ms(&id));
     }
     println!(
