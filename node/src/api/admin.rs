@@ -299,6 +299,59 @@ impl AdminService for AdminApi {
         Ok(Response::new(resp))
     }
 
+    type AuditVerifyRecordsStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<pb::AuditVerifyRecordsProgress, Status>> + Send>,
+    >;
+
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "AuditVerifyRecords", caller = %crate::api::auth::who(&req)))]
+    async fn audit_verify_records(
+        &self,
+        req: Request<pb::AuditVerifyRecordsRequest>,
+    ) -> Result<Response<Self::AuditVerifyRecordsStream>, Status> {
+        let who = caller(&req)?;
+        let exchange = self.ctx.exchange.clone();
+        let total = exchange.envelope_count()?;
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tracing::info!(actor = %who, total, "re-verifying every held record");
+        let progress =
+            move |r: &crate::exchange::Reverified, done: bool| pb::AuditVerifyRecordsProgress {
+                checked: r.checked,
+                invalid: r.invalid,
+                total,
+                done,
+                invalid_details: if done { r.details.clone() } else { Vec::new() },
+            };
+        tokio::task::spawn_blocking(move || {
+            let found = exchange.reverify_all_with(|r| {
+                // Progress is cumulative: a message the client has not
+                // taken yet is simply superseded. A closed stream stops it.
+                !matches!(
+                    tx.try_send(Ok(progress(r, false))),
+                    Err(tokio::sync::mpsc::error::TrySendError::Closed(_))
+                )
+            });
+            let last = match found {
+                Ok(found) => {
+                    if found.invalid > 0 {
+                        tracing::warn!(
+                            invalid = found.invalid,
+                            checked = found.checked,
+                            "held records do not verify"
+                        );
+                    } else {
+                        tracing::info!(checked = found.checked, "every held record verifies");
+                    }
+                    Ok(progress(&found, true))
+                }
+                Err(e) => Err(Status::from(e)),
+            };
+            let _ = tx.blocking_send(last);
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+
     type AuditExportStream = std::pin::Pin<
         Box<dyn tokio_stream::Stream<Item = Result<pb::AuditExportChunk, Status>> + Send>,
     >;

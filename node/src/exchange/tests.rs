@@ -1276,3 +1276,51 @@ async fn full_reverification_finds_what_a_consistent_store_edit_hides() {
         found.details
     );
 }
+
+/// The full re-verification reads the store in batches verified on every
+/// core: each batch is reported, every envelope counted once, a forged one
+/// found wherever it falls, and a caller that stops listening stops it.
+#[tokio::test]
+async fn full_reverification_reports_each_batch_and_stops_when_asked() {
+    let n = federation(&["DE", "FR"]).await;
+    let de = &n[0];
+    let v =
+        de.x.raise_alert(&analyst(de), draft(), to(&["FR"]))
+            .await
+            .unwrap();
+    let stored =
+        de.x.ledger
+            .envelopes
+            .get(ledger::seq_key(&de.j, v.header.seq))
+            .unwrap()
+            .unwrap();
+    // Copies of the valid envelope under further keys, one of them forged.
+    let copies = 2 * view::REVERIFY_BATCH + 10;
+    let mut batch = de.x.store.batch();
+    for i in 0..copies {
+        let mut copy = stored.clone();
+        if i == view::REVERIFY_BATCH + 7 {
+            copy.envelope.signature[0] ^= 0x01;
+        }
+        let key = ledger::seq_key(&de.j, 1_000 + i as u64);
+        batch.put(&de.x.ledger.envelopes, &key, &copy).unwrap();
+    }
+    de.x.store.commit_offline(batch).unwrap();
+
+    let mut reports = Vec::new();
+    let found =
+        de.x.reverify_all_with(|r| {
+            reports.push(r.checked);
+            true
+        })
+        .unwrap();
+    let held = copies as u64 + 1;
+    assert_eq!((found.checked, found.invalid), (held, 1));
+    assert_eq!(de.x.envelope_count().unwrap(), held);
+    assert_eq!(reports.len(), 3, "{reports:?}");
+    assert_eq!(reports.last(), Some(&held));
+    assert!(found.details[0].contains("v1: "), "{:?}", found.details);
+
+    let stopped = de.x.reverify_all_with(|_| false).unwrap();
+    assert_eq!(stopped.checked, view::REVERIFY_BATCH as u64);
+}

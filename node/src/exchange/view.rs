@@ -422,33 +422,89 @@ pub struct Reverified {
 /// How many failures a re-verification names (all are counted).
 pub const REVERIFY_DETAILS: usize = 100;
 
+/// Envelopes read before the workers verify them: enough that starting
+/// threads costs nothing beside the Ed25519 work.
+pub(super) const REVERIFY_BATCH: usize = 1_024;
+
 impl Exchange {
     /// Verifies every held envelope, every version, in full against its
     /// issuer's keys (Ed25519), ignoring the digests recorded when they were
     /// stored: what `audit verify --records` runs. CPU-bound; run it off the
     /// async workers.
     pub fn reverify_all(&self) -> Result<Reverified> {
+        self.reverify_all_with(|_| true)
+    }
+
+    /// [`Exchange::reverify_all`] on every core, telling `progress` what
+    /// was found after each batch; stops early (returning what was found)
+    /// when `progress` returns false.
+    pub fn reverify_all_with(
+        &self,
+        mut progress: impl FnMut(&Reverified) -> bool,
+    ) -> Result<Reverified> {
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut out = Reverified::default();
-        for item in self.ledger.envelopes.lazy_iter() {
-            let (_, stored) = item?;
-            out.checked += 1;
-            let failure = match self.view(&stored, None) {
-                Ok(view) => match view.signature {
-                    SignatureCheck::Valid => None,
-                    SignatureCheck::Invalid(why) => Some(format!(
-                        "{} v{}: {why}",
-                        view.header.record_id, view.header.version
-                    )),
-                },
-                Err(e) => Some(format!("undecodable envelope: {e}")),
-            };
-            if let Some(failure) = failure {
+        let mut items = self.ledger.envelopes.lazy_iter();
+        loop {
+            let mut batch = Vec::with_capacity(REVERIFY_BATCH);
+            for item in items.by_ref().take(REVERIFY_BATCH) {
+                batch.push(item?.1);
+            }
+            if batch.is_empty() {
+                return Ok(out);
+            }
+            let per = batch.len().div_ceil(workers);
+            let failures: Vec<Option<String>> = std::thread::scope(|scope| {
+                let running: Vec<_> = batch
+                    .chunks(per)
+                    .map(|chunk| {
+                        scope.spawn(move || {
+                            chunk
+                                .iter()
+                                .map(|e| self.reverify_one(e))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                running
+                    .into_iter()
+                    // A worker only verifies; if it panicked, say so per envelope.
+                    .flat_map(|r| {
+                        r.join().unwrap_or_else(|_| {
+                            vec![Some("verification worker panicked".to_owned())]
+                        })
+                    })
+                    .collect()
+            });
+            out.checked += batch.len() as u64;
+            for failure in failures.into_iter().flatten() {
                 out.invalid += 1;
                 if out.details.len() < REVERIFY_DETAILS {
                     out.details.push(failure);
                 }
             }
+            if !progress(&out) {
+                return Ok(out);
+            }
         }
-        Ok(out)
+    }
+
+    /// Why `stored` does not verify, if it does not.
+    fn reverify_one(&self, stored: &StoredEnvelope) -> Option<String> {
+        match self.view(stored, None) {
+            Ok(view) => match view.signature {
+                SignatureCheck::Valid => None,
+                SignatureCheck::Invalid(why) => Some(format!(
+                    "{} v{}: {why}",
+                    view.header.record_id, view.header.version
+                )),
+            },
+            Err(e) => Some(format!("undecodable envelope: {e}")),
+        }
+    }
+
+    /// Envelopes held, every version (a count over the store's keys).
+    pub fn envelope_count(&self) -> Result<u64> {
+        Ok(self.ledger.envelopes.len()? as u64)
     }
 }

@@ -98,20 +98,36 @@ fn names(p: &NoticeParty) -> Vec<String> {
         .collect()
 }
 
+/// Records decoded at a time while gathering a world.
+const GATHER_PAGE: usize = 4_096;
+
 impl World {
     pub fn gather(exchange: &Exchange, screening: &Screening, now_unix_ms: i64) -> Result<World> {
         let active = RecordFilter {
             active_only: true,
             ..RecordFilter::default()
         };
-        let mut denials = Vec::new();
-        for v in exchange.list(RecordKind::Denial, &active)? {
-            denials.extend(Held::of_view(&v, now_unix_ms).map(Arc::new));
-        }
-        let mut alerts = Vec::new();
-        for v in exchange.list(RecordKind::Alert, &active)? {
-            alerts.extend(Held::of_view(&v, now_unix_ms).map(Arc::new));
-        }
+        // Page by page: a node holding millions keeps what scoring reads of
+        // each record, never every decoded record at once.
+        let held = |kind: RecordKind| -> Result<Vec<Arc<Held>>> {
+            let mut out = Vec::new();
+            let mut after = None;
+            loop {
+                let (page, next) =
+                    exchange.list_page(kind, &active, GATHER_PAGE, after.as_ref())?;
+                out.extend(
+                    page.iter()
+                        .filter_map(|v| Held::of_view(v, now_unix_ms))
+                        .map(Arc::new),
+                );
+                match next {
+                    Some(cursor) => after = Some(cursor),
+                    None => return Ok(out),
+                }
+            }
+        };
+        let denials = held(RecordKind::Denial)?;
+        let alerts = held(RecordKind::Alert)?;
         Ok(World::of(
             denials,
             alerts,

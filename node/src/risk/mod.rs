@@ -486,7 +486,8 @@ impl Risk {
         Ok(true)
     }
 
-    /// Reading the records back re-verifies every signature: CPU work, kept
+    /// Reading back every record held (decoding each, checking its bytes
+    /// against the digest recorded when it was verified) is CPU work, kept
     /// off the async workers.
     async fn world(&self) -> Result<assess::World> {
         let (exchange, screening) = (self.exchange.clone(), self.screening.clone());

@@ -61,13 +61,14 @@ pub(super) fn key_of(view: &RecordView) -> Option<Key> {
 const NAMES_TAIL_MAX: usize = 64;
 /// Index hits this far below the threshold are still compared exactly.
 const MARGIN: f32 = 0.05;
-/// Applications asked of the name index per name (it scores four times as
-/// many candidates); a name matching this many above the margin is compared
-/// against every application instead, so none is missed for want of room.
+/// Applications first asked of the name index per name (it scores four
+/// times as many candidates); see `Touching::may_name`.
 const NAME_HITS: usize = 16;
 /// Unnamed records kept per profile and kind: as many as a factor lists,
 /// and one more so that it says more touch.
 const KEEP: usize = MAX_LISTED + 1;
+/// Records whose names the sweep compares in parallel before applying them.
+const SWEEP_CHUNK: usize = 4_096;
 
 fn is(h: &Held, key: &Key) -> bool {
     h.issuer == key.0 && h.id == key.1
@@ -422,7 +423,10 @@ impl Touching {
     }
 
     /// Applications whose parties `h` may name: a superset, decided by
-    /// `App::names`.
+    /// `App::names`. The index is asked for [`NAME_HITS`] per name, then
+    /// for sixteen times as many if that many came back; a name matching
+    /// even those is compared against every application, so none is missed
+    /// for want of room.
     fn may_name(&self, threshold: f32, h: &Held) -> Vec<Slot> {
         let mut out: Vec<Slot> = Vec::new();
         let filter = Filter {
@@ -431,11 +435,14 @@ impl Touching {
         };
         for theirs in h.parties.iter().flatten() {
             let q = PreparedQuery::new(theirs);
-            let hits = self
-                .names
-                .search(&q, NAME_HITS, threshold - MARGIN, &filter);
-            if hits.len() >= NAME_HITS {
-                // Too common a name for the index's room: compare all.
+            let mut hits = Vec::new();
+            for room in [NAME_HITS, 16 * NAME_HITS] {
+                hits = self.names.search(&q, room, threshold - MARGIN, &filter);
+                if hits.len() < room {
+                    break;
+                }
+            }
+            if hits.len() >= 16 * NAME_HITS {
                 return (0..self.slots.len() as Slot).collect();
             }
             out.extend(
@@ -446,6 +453,18 @@ impl Touching {
         }
         out.sort_unstable();
         out.dedup();
+        out
+    }
+
+    /// The applications whose parties `h` names.
+    fn named(&self, threshold: f32, h: &Held) -> Vec<Slot> {
+        let mut out = self.may_name(threshold, h);
+        out.retain(|slot| {
+            self.slots
+                .get(*slot as usize)
+                .and_then(Option::as_ref)
+                .is_some_and(|(_, app)| app.names(threshold, h))
+        });
         out
     }
 
@@ -471,15 +490,24 @@ impl Touching {
         m: &Methodology,
         threshold: f32,
         h: &Arc<Held>,
+        changed: Option<&mut BTreeSet<Slot>>,
+    ) {
+        let named = self.named(threshold, h);
+        self.insert_named(m, h, &named, changed);
+    }
+
+    /// [`Touching::insert`] with the applications `h` names found already.
+    fn insert_named(
+        &mut self,
+        m: &Methodology,
+        h: &Arc<Held>,
+        named: &[Slot],
         mut changed: Option<&mut BTreeSet<Slot>>,
     ) {
-        for slot in self.may_name(threshold, h) {
+        for &slot in named {
             let Some(Some((_, app))) = self.slots.get_mut(slot as usize) else {
                 continue;
             };
-            if !app.names(threshold, h) {
-                continue;
-            }
             app.named.insert(h.key(), h.clone());
             self.named_by.entry(h.key()).or_default().insert(slot);
             if let Some(c) = changed.as_deref_mut() {
@@ -575,8 +603,42 @@ impl Touching {
         // refused on one comparison instead of displacing the weakest.
         let mut held: Vec<&Arc<Held>> = world.held().collect();
         held.sort_by_cached_key(|h| score::IdOrder::of(&h.id));
-        for h in held {
-            self.insert(m, threshold, h, None);
+        // Comparing names is most of the work and reads the sets only:
+        // done on every core a chunk at a time, then applied in order.
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        for chunk in held.chunks(SWEEP_CHUNK) {
+            let per = chunk.len().div_ceil(workers);
+            let this = &*self;
+            let named: Vec<Vec<Slot>> = std::thread::scope(|scope| {
+                let running: Vec<_> = chunk
+                    .chunks(per)
+                    .map(|part| {
+                        scope.spawn(move || {
+                            part.iter()
+                                .map(|h| this.named(threshold, h))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                running
+                    .into_iter()
+                    .flat_map(|r| match r.join() {
+                        Ok(named) => named,
+                        // A comparison panicked: compare that part again
+                        // here, where a panic is the caller's to see.
+                        Err(_) => Vec::new(),
+                    })
+                    .collect()
+            });
+            if named.len() != chunk.len() {
+                for h in chunk {
+                    self.insert(m, threshold, h, None);
+                }
+                continue;
+            }
+            for (h, named) in chunk.iter().zip(&named) {
+                self.insert_named(m, h, named, None);
+            }
         }
         for (_, app) in self.slots.iter_mut().flatten() {
             app.filled = true;
