@@ -7,6 +7,8 @@
 //! packages own them. `CONCORD_BIN` / `CONCORD_NODE_BIN` override.
 //! Waits are bounded by `CONCORD_TEST_PATIENCE` seconds (default 60): tests
 //! poll for a condition instead of sleeping a fixed time.
+//! `in_process` runs nodes inside the test process instead, for tests that
+//! inject faults into the calls a node makes to its peers.
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -21,6 +23,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 
 pub use tempfile::TempDir;
 
+pub mod in_process;
 pub mod perturb;
 pub mod proxy;
 

@@ -1,8 +1,8 @@
 //! The federation tasks reach peers only through the `PeerClient` they are
 //! given: in-process nodes with real stores, connected by `Local` (a
 //! `PeerClient` that hands each call to the other node's exchange and audit
-//! log), with `Faulty` in between. One test runs `GrpcPeerClient` over a
-//! real HTTP/2 connection to a stub federation service.
+//! log), with `Faulty` in between. Whole nodes with `Faulty` around
+//! `GrpcPeerClient`, over mutual TLS, are `tests/tests/peer_faults.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
