@@ -662,6 +662,7 @@ async fn rescoring(
     // A submission is scored against every record held before it is
     // answered (`risk::Risk::assess`), not from the sets.
     let officer = profile.to_string_lossy().into_owned();
+    let item = format!("{}:1:100:EUR", item_code(0));
     let mut parties = Vec::new();
     for name in [
         "Bench Applicant GmbH",
@@ -706,7 +707,7 @@ async fn rescoring(
             "--end-use",
             "border surveillance",
             "--item",
-            "ML4:1:100:EUR",
+            &item,
         ]))
     );
     Ok(())

@@ -311,19 +311,11 @@ impl Risk {
         .await
         .map_err(|e| Error::Internal(format!("building the risk sets: {e}")))?;
         let built_ms = started.elapsed().as_millis() as u64;
-        let mut stored = 0;
         let scored = open.len();
         let mut full = Some(world.clone());
-        let mut pending = store::Pending::default();
-        for license in open {
-            if self
-                .score_from_set(&mut touching, &mut full, &mut pending, &license, trigger)
-                .await?
-            {
-                stored += 1;
-            }
-        }
-        self.write_pending(pending).await?;
+        let stored = self
+            .score_from_sets(&mut touching, &mut full, open, trigger)
+            .await?;
         tracing::info!(
             applications = scored,
             stored,
@@ -344,25 +336,13 @@ impl Risk {
             drop(touching);
             return self.rescore_open_counted(trigger).await;
         }
-        let mut full = None;
-        let mut pending = store::Pending::default();
-        let mut done = Rescored::default();
-        for id in touching.app_ids() {
-            let license = self.licensing.license(&id)?;
-            if !is_open(license.state) {
-                touching.remove_app(&id);
-                continue;
-            }
-            done.scored += 1;
-            if self
-                .score_from_set(&mut touching, &mut full, &mut pending, &license, trigger)
-                .await?
-            {
-                done.stored += 1;
-            }
-        }
-        self.write_pending(pending).await?;
-        Ok(done)
+        let ids = touching.app_ids();
+        let open = self.still_open(&mut touching, &ids)?;
+        let scored = open.len();
+        let stored = self
+            .score_from_sets(&mut touching, &mut None, open, trigger)
+            .await?;
+        Ok(Rescored { scored, stored })
     }
 
     /// Applies records just stored (or announced) to the sets and re-scores
@@ -419,24 +399,25 @@ impl Risk {
         applied: touching::Applied,
         trigger: &str,
     ) -> Result<usize> {
-        let mut full = None;
-        let mut pending = store::Pending::default();
-        let mut stored = 0;
-        for id in &applied.changed {
+        let ids: Vec<String> = applied.changed.into_iter().collect();
+        let open = self.still_open(touching, &ids)?;
+        self.score_from_sets(touching, &mut None, open, trigger)
+            .await
+    }
+
+    /// The licenses of `ids` still awaiting a decision; the others leave
+    /// the sets.
+    fn still_open(&self, touching: &mut Touching, ids: &[String]) -> Result<Vec<License>> {
+        let mut open = Vec::with_capacity(ids.len());
+        for id in ids {
             let license = self.licensing.license(id)?;
-            if !is_open(license.state) {
+            if is_open(license.state) {
+                open.push(license);
+            } else {
                 touching.remove_app(id);
-                continue;
-            }
-            if self
-                .score_from_set(touching, &mut full, &mut pending, &license, trigger)
-                .await?
-            {
-                stored += 1;
             }
         }
-        self.write_pending(pending).await?;
-        Ok(stored)
+        Ok(open)
     }
 
     /// Every record held, gathered at most once per pass.
@@ -449,41 +430,94 @@ impl Risk {
         Ok(w)
     }
 
-    /// Scores `license` against its set (refilled from every record held
-    /// when it cannot stand for them); adds the result to `pending` if it
-    /// changed (writing `pending` when full). Returns whether it changed.
-    async fn score_from_set(
+    /// The world `license` is scored against: its set, refilled from every
+    /// record held when it cannot stand for them.
+    async fn world_from_set(
         &self,
         touching: &mut Touching,
         full: &mut Option<Arc<assess::World>>,
-        pending: &mut store::Pending,
         license: &License,
-        trigger: &str,
-    ) -> Result<bool> {
-        let lists = assess::imported_lists(&self.screening);
+        lists: &[String],
+    ) -> Result<assess::World> {
         let now = now_unix_ms();
-        let world = match touching.world_of(&license.id, &lists, now) {
-            Some(w) => w,
-            None => {
-                let all = self.full(full).await?;
-                if !touching.contains(&license.id) {
-                    let parties = assess::parties(&self.licensing, license)?;
-                    touching.add_app(&license.id, App::new(license, &parties));
-                }
-                self.refill(touching, &license.id, all.clone()).await?;
-                touching.world_of(&license.id, &lists, now).ok_or_else(|| {
-                    Error::Internal(format!("license {}: no risk set", license.id))
-                })?
-            }
-        };
-        let Some(next) = self.score_one(&world, license, trigger, false)? else {
-            return Ok(false);
-        };
-        pending.push(next);
-        if pending.is_full() {
-            self.write_pending(std::mem::take(pending)).await?;
+        if let Some(w) = touching.world_of(&license.id, lists, now) {
+            return Ok(w);
         }
-        Ok(true)
+        let all = self.full(full).await?;
+        if !touching.contains(&license.id) {
+            let parties = assess::parties(&self.licensing, license)?;
+            touching.add_app(&license.id, App::new(license, &parties));
+        }
+        self.refill(touching, &license.id, all).await?;
+        touching
+            .world_of(&license.id, lists, now)
+            .ok_or_else(|| Error::Internal(format!("license {}: no risk set", license.id)))
+    }
+
+    /// Scores each of `licenses` against its set and stores those whose
+    /// result changed, a batch of [`store::PER_COMMIT`] at a time: the
+    /// batch's worlds are taken from the sets in turn, then scored on
+    /// every core. Returns how many were stored.
+    async fn score_from_sets(
+        &self,
+        touching: &mut Touching,
+        full: &mut Option<Arc<assess::World>>,
+        licenses: Vec<License>,
+        trigger: &str,
+    ) -> Result<usize> {
+        let lists = assess::imported_lists(&self.screening);
+        let mut stored = 0;
+        let mut licenses = licenses.into_iter().peekable();
+        while licenses.peek().is_some() {
+            let mut batch = Vec::with_capacity(store::PER_COMMIT);
+            for license in licenses.by_ref().take(store::PER_COMMIT) {
+                let world = self
+                    .world_from_set(touching, full, &license, &lists)
+                    .await?;
+                batch.push((license, world));
+            }
+            let mut pending = store::Pending::default();
+            for next in self.score_many(&batch, trigger)? {
+                pending.push(next);
+            }
+            stored += self.write_pending(pending).await?.len();
+        }
+        Ok(stored)
+    }
+
+    /// [`Risk::score_one`] over `batch` on every core (scoring reads the
+    /// stores and the worlds only); the changed results, in `batch`'s order.
+    fn score_many(
+        &self,
+        batch: &[(License, assess::World)],
+        trigger: &str,
+    ) -> Result<Vec<store::Next>> {
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let score = |part: &[(License, assess::World)]| -> Result<Vec<store::Next>> {
+            let mut out = Vec::new();
+            for (license, world) in part {
+                out.extend(self.score_one(world, license, trigger, false)?);
+            }
+            Ok(out)
+        };
+        if workers < 2 || batch.len() < 2 * workers {
+            return score(batch);
+        }
+        let per = batch.len().div_ceil(workers);
+        std::thread::scope(|scope| {
+            let running: Vec<_> = batch
+                .chunks(per)
+                .map(|part| scope.spawn(move || score(part)))
+                .collect();
+            let mut out = Vec::new();
+            for r in running {
+                let part = r
+                    .join()
+                    .map_err(|_| Error::Internal("a risk scoring worker panicked".into()))??;
+                out.extend(part);
+            }
+            Ok(out)
+        })
     }
 
     /// Reading back every record held (decoding each, checking its bytes

@@ -71,10 +71,6 @@ impl Pending {
     pub fn push(&mut self, next: Next) {
         self.0.push(next);
     }
-
-    pub fn is_full(&self) -> bool {
-        self.0.len() >= PER_COMMIT
-    }
 }
 
 impl Risk {
