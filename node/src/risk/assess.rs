@@ -78,8 +78,8 @@ impl Held {
     }
 }
 
-/// What every application is scored against at one moment: built once per
-/// re-scoring pass, since reading the records back re-verifies signatures.
+/// What an application is scored against at one moment: every record held
+/// (gathered at most once per pass), or its set.
 pub struct World {
     denials: Vec<Arc<Held>>,
     alerts: Vec<Arc<Held>>,

@@ -210,11 +210,16 @@ impl Risk {
     pub async fn assess(&self, id: &str, trigger: &str) -> Result<Assessment> {
         let mut touching = self.writing.lock().await;
         let license = self.licensing.license(id)?;
-        let world = self.world().await?;
+        let world = Arc::new(self.world().await?);
+        self.track(&mut touching, &license, world.clone()).await?;
+        // An open application's set was just filled from every record held
+        // (its names compared against each): scoring from it gives what
+        // scoring against them all gives, without comparing them again.
+        let lists = assess::imported_lists(&self.screening);
+        let set = touching.world_of(&license.id, &lists, now_unix_ms());
         let stored = self
-            .score_and_store(&world, &license, trigger, true)
+            .score_and_store(set.as_ref().unwrap_or(&*world), &license, trigger, true)
             .await?;
-        self.track(&mut touching, &license, Arc::new(world)).await?;
         stored.ok_or_else(|| Error::Internal(format!("license {id}: assessment not stored")))
     }
 

@@ -601,10 +601,17 @@ async fn one_record_rescores_what_it_touches_as_a_full_pass_would() {
 
     // A new application after the sets were built is found by later records.
     let late = application(&e, "Delta Kinetics", "BY", &["ML4"]).await;
+    // Scored at submission from the set just filled for it (a new profile),
+    // and one sharing B's profile (its strongest kept already).
+    let shared = application(&e, "Borealis Instruments Ural", "RU", &["3A001"]).await;
+    for app in [&late, &shared] {
+        e.risk.assess(&app.id, "submission").await.unwrap();
+    }
+    all_agree(&e, &[late.clone(), shared.clone()], "a submission").await;
     let v = alert(&e, Some("DELTA KINETICS"), "BY", &[]).await;
     e.risk.apply_records(&[v], "alert").await.unwrap();
     assert_eq!(e.risk.assessment(&late.id).unwrap().trigger, "alert");
-    let apps = [a, b.clone(), c, b2, late];
+    let apps = [a, b.clone(), c, b2, late, shared];
     all_agree(&e, &apps, "a late application").await;
 
     // More destination-only notices than a factor lists, then the first

@@ -29,8 +29,10 @@
 //! the profile is refilled from every record held, once for all its
 //! applications. The sets are rebuilt from the store at start and whenever
 //! the exchange's announcements were lost, so they never outlive what they
-//! were built from. Decisions do not read them: a decision re-scores
-//! against every record held.
+//! were built from. A new application's set is filled from every record
+//! held (its names compared against each, on every core) and scored from;
+//! decisions do not read the sets: a decision re-scores against every
+//! record held.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -668,12 +670,15 @@ impl Touching {
         };
         let g = app.group;
         if !app.filled {
-            let old = std::mem::take(&mut app.named);
-            for h in world.held().filter(|h| h.is_in_force(now_unix_ms)) {
-                if app.names(threshold, h) {
-                    app.named.insert(h.key(), h.clone());
-                }
-            }
+            let held: Vec<&Arc<Held>> = world
+                .held()
+                .filter(|h| h.is_in_force(now_unix_ms))
+                .collect();
+            let naming = naming(app, threshold, &held);
+            let old = std::mem::replace(
+                &mut app.named,
+                naming.into_iter().map(|h| (h.key(), h)).collect(),
+            );
             app.filled = true;
             let linked: Vec<Key> = app.named.keys().cloned().collect();
             for key in old.keys() {
@@ -729,6 +734,34 @@ impl Touching {
             now_unix_ms,
         ))
     }
+}
+
+/// The records of `held` naming one of `app`'s parties, compared on every
+/// core: what a new application costs is this one pass over every record.
+fn naming(app: &App, threshold: f32, held: &[&Arc<Held>]) -> Vec<Arc<Held>> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let find = |part: &[&Arc<Held>]| -> Vec<Arc<Held>> {
+        part.iter()
+            .filter(|h| app.names(threshold, h))
+            .map(|h| Arc::clone(h))
+            .collect()
+    };
+    if workers < 2 || held.len() < SWEEP_CHUNK {
+        return find(held);
+    }
+    let per = held.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let running: Vec<_> = held
+            .chunks(per)
+            .map(|part| scope.spawn(move || find(part)))
+            .collect();
+        let mut out = Vec::new();
+        for (r, part) in running.into_iter().zip(held.chunks(per)) {
+            // A worker that panicked: its part compared again here.
+            out.extend(r.join().unwrap_or_else(|_| find(part)));
+        }
+        out
+    })
 }
 
 fn unlink<K: std::hash::Hash + Eq, V: Ord>(map: &mut HashMap<K, BTreeSet<V>>, key: &K, value: V) {
