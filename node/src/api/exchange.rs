@@ -126,18 +126,11 @@ impl ExchangeApi {
 
 impl ExchangeApi {
     /// Every version of one record, oldest first.
-    fn history(
-        &self,
-        kind: RecordKind,
-        req: &pb::GetRecordRequest,
-    ) -> Result<pb::RecordHistory, Status> {
-        let versions = self
-            .exchange
-            .history(kind, &req.id)?
-            .iter()
-            .map(conv::record_view)
-            .collect();
-        Ok(pb::RecordHistory { versions })
+    fn history(&self, kind: RecordKind, id: &str) -> Result<pb::RecordHistory, Status> {
+        let versions = self.exchange.history(kind, id)?;
+        Ok(pb::RecordHistory {
+            versions: versions.iter().map(conv::record_view).collect(),
+        })
     }
 
     /// A write of one record of `kind` that `action` allows: `issue` makes
@@ -239,7 +232,7 @@ impl ExchangeService for ExchangeApi {
     ) -> Result<Response<pb::RecordHistory>, Status> {
         policy::allowed(caller(&req)?, ExchangeAction::Read)?;
         Ok(Response::new(
-            self.history(RecordKind::Alert, req.get_ref())?,
+            self.history(RecordKind::Alert, &req.get_ref().id)?,
         ))
     }
 
@@ -360,7 +353,7 @@ impl ExchangeService for ExchangeApi {
     ) -> Result<Response<pb::RecordHistory>, Status> {
         policy::allowed(caller(&req)?, ExchangeAction::Read)?;
         Ok(Response::new(
-            self.history(RecordKind::Denial, req.get_ref())?,
+            self.history(RecordKind::Denial, &req.get_ref().id)?,
         ))
     }
 }
