@@ -123,6 +123,14 @@ impl Clients {
             taskforce: TaskForceServiceClient::new(channel),
         })
     }
+
+    /// The admin client for a call over everything the node holds (stats,
+    /// re-verifying the audit trail): it may take [`WHOLE_STORE_TIMEOUT`].
+    pub async fn whole_store_admin(profile: &Profile) -> Result<AdminClient, CliError> {
+        Ok(Self::connect_within(profile, WHOLE_STORE_TIMEOUT)
+            .await?
+            .admin)
+    }
 }
 
 /// A failed RPC as a classified error naming the call and the node.

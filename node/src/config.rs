@@ -746,6 +746,11 @@ fn one_line(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The good configuration with `more` appended.
+    fn good_with(more: &str) -> Result<NodeConfig, ConfigError> {
+        file(&format!("{GOOD}\n{more}"))
+    }
+
     fn file(toml_text: &str) -> Result<NodeConfig, ConfigError> {
         let file: ConfigFile = toml::from_str(toml_text).map_err(|e| ConfigError {
             path: "t".into(),
@@ -795,17 +800,12 @@ mod tests {
     fn retention_has_defaults_and_is_checked() {
         let c = file(GOOD).unwrap();
         assert_eq!(c.retention, RetentionPolicy::default());
-        let c = file(&format!(
-            "{GOOD}\n[retention]\nalerts_days = 0\ndenials_days = 30\n"
-        ))
-        .unwrap();
+        let c = good_with("[retention]\nalerts_days = 0\ndenials_days = 30\n").unwrap();
         assert_eq!((c.retention.alerts_days, c.retention.denials_days), (0, 30));
         assert_eq!(c.retention.sweep_every, Duration::from_secs(86_400));
-        let err = file(&format!(
-            "{GOOD}\n[retention]\nalerts_days = 99999\nsweep_every_s = 0\n"
-        ))
-        .unwrap_err();
-        let text = err.to_string();
+        let text = good_with("[retention]\nalerts_days = 99999\nsweep_every_s = 0\n")
+            .unwrap_err()
+            .to_string();
         assert!(
             text.contains("retention.alerts_days") && text.contains("sweep_every_s"),
             "{text}"
@@ -816,17 +816,13 @@ mod tests {
     fn risk_overrides_are_applied_and_checked() {
         let c = file(GOOD).unwrap();
         assert_eq!(c.risk.source, "baseline");
-        let c = file(&format!(
-            "{GOOD}\n[risk]\nreview_threshold = 50\n[risk.destination_tiers]\nAE = 4\n"
-        ))
-        .unwrap();
+        let c =
+            good_with("[risk]\nreview_threshold = 50\n[risk.destination_tiers]\nAE = 4\n").unwrap();
         assert_eq!(c.risk.methodology.review_threshold, 50);
         assert_eq!(c.risk.methodology.destinations.tier("AE"), (4, true));
-        let err = file(&format!(
-            "{GOOD}\n[risk]\nreview_threshold = 500\n[risk.weights]\ndenials = 90\n"
-        ))
-        .unwrap_err();
-        let text = err.to_string();
+        let text = good_with("[risk]\nreview_threshold = 500\n[risk.weights]\ndenials = 90\n")
+            .unwrap_err()
+            .to_string();
         assert!(
             text.contains("review_threshold") && text.contains("weights add up to 170"),
             "{text}"
@@ -837,11 +833,11 @@ mod tests {
     fn risk_floor_overrides_are_applied_and_checked() {
         let c = file(GOOD).unwrap();
         assert_eq!(c.risk.methodology.floors.strong_match.score, 0.95);
-        let c = file(&format!(
-            "{GOOD}\n[risk.floors.strong_match]\nscore = 0.9\n\
+        let c = good_with(
+            "[risk.floors.strong_match]\nscore = 0.9\n\
              [risk.floors.peer_denial]\nband = \"critical\"\n\
-             [risk.floors.embargoed_military]\nband = \"off\"\nfrom_tier = 2\n"
-        ))
+             [risk.floors.embargoed_military]\nband = \"off\"\nfrom_tier = 2\n",
+        )
         .unwrap();
         let floors = &c.risk.methodology.floors;
         assert_eq!(floors.strong_match.score, 0.9);
@@ -860,22 +856,19 @@ mod tests {
             "{}",
             c.risk.source
         );
-        let err = file(&format!(
-            "{GOOD}\n[risk.floors.top_tier_destination]\nband = \"severe\"\n\
-             [risk.floors.strong_match]\nscore = 1.5\n"
-        ))
-        .unwrap_err();
-        let text = err.to_string();
+        let text = good_with(
+            "[risk.floors.top_tier_destination]\nband = \"severe\"\n\
+             [risk.floors.strong_match]\nscore = 1.5\n",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             text.contains("floors.top_tier_destination.band")
                 && text.contains("floors.strong_match.score = 1.5"),
             "{text}"
         );
-        assert!(file(&format!(
-            "{GOOD}\n[risk.floors.sanctioned]\nband = \"high\"\n"
-        ))
-        .is_err());
-        assert!(file(&format!("{GOOD}\n[risk.floors.peer_denial]\nscore = 1\n")).is_err());
+        assert!(good_with("[risk.floors.sanctioned]\nband = \"high\"\n").is_err());
+        assert!(good_with("[risk.floors.peer_denial]\nscore = 1\n").is_err());
     }
 
     #[test]
@@ -890,7 +883,7 @@ mod tests {
             ),
             (128, 256)
         );
-        let c = file(&format!("{GOOD}\n[limits]\nmax_connections = 40\n")).unwrap();
+        let c = good_with("[limits]\nmax_connections = 40\n").unwrap();
         assert_eq!(
             (
                 c.max_connections_per_jurisdiction,
@@ -898,11 +891,11 @@ mod tests {
             ),
             (5, 10)
         );
-        let err = file(&format!(
-            "{GOOD}\n[limits]\nmax_pending_handshakes_per_address = 0\ntls_start_timeout_ms = 0\n\
+        let err = good_with(
+            "[limits]\nmax_pending_handshakes_per_address = 0\ntls_start_timeout_ms = 0\n\
              max_connections_per_jurisdiction = 0\nmax_connections = 10\n\
-             reserved_connections_own_jurisdiction = 10\n"
-        ))
+             reserved_connections_own_jurisdiction = 10\n",
+        )
         .unwrap_err();
         assert_eq!(err.problems.len(), 4, "{err}");
         assert!(err.to_string().contains("must be below"), "{err}");
@@ -910,6 +903,6 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_refused() {
-        assert!(file(&format!("{GOOD}\n[extra]\nx = 1\n")).is_err());
+        assert!(good_with("[extra]\nx = 1\n").is_err());
     }
 }

@@ -8,10 +8,10 @@ use clap::{Args, Subcommand};
 use concord_node::exchange::records::{AlertCategory, Severity};
 use concord_proto::v1 as pb;
 
-use crate::client::{self, rpc_error, Clients, ExchangeClient};
+use crate::client::{rpc_error, Clients, ExchangeClient};
+use crate::cmd::record_calls;
 use crate::cmd::records::{
-    self, alert_table, render_version, watch_line, DistributionArgs, HistoryOut, RecordList,
-    RecordOut,
+    self, alert_table, render_version, watch_line, DistributionArgs, RecordOut,
 };
 use crate::duration::{now_unix_ms, seconds_arg};
 use crate::exit::CliError;
@@ -104,14 +104,14 @@ pub async fn run(
             let request = raise_request(&args)?;
             let profile = Profile::required(profile)?;
             let client = Clients::connect(&profile).await?.exchange;
-            let key = client::new_idempotency_key()?;
-            let view = client::write_once(&key, request, |req| {
-                let mut c = client.clone();
-                async move { c.raise_alert(req).await }
-            })
-            .await
-            .map_err(|s| rpc_error("RaiseAlert", &profile, &s))?
-            .into_inner();
+            let view = record_calls::write(
+                &client,
+                &profile,
+                "RaiseAlert",
+                request,
+                |mut c, req| async move { c.raise_alert(req).await },
+            )
+            .await?;
             let record = RecordOut::from(&view);
             match output {
                 OutputFormat::Json => print_json(&record),
@@ -130,11 +130,7 @@ pub async fn run(
             let records = list(&mut client, request)
                 .await
                 .map_err(|s| rpc_error("ListAlerts", &profile, &s))?;
-            let records: Vec<RecordOut> = records.iter().map(RecordOut::from).collect();
-            match output {
-                OutputFormat::Json => print_json(&RecordList { records }),
-                OutputFormat::Table => print_text(&alert_table(&records)),
-            }
+            record_calls::print_list(&records, alert_table, output)
         }
         AlertCommand::Show { id } => {
             let profile = Profile::required(profile)?;
@@ -145,11 +141,7 @@ pub async fn run(
                 .map_err(|s| rpc_error("GetAlert", &profile, &s))?
                 .into_inner()
                 .versions;
-            let history = HistoryOut::new(&id, versions.iter().map(RecordOut::from).collect());
-            match output {
-                OutputFormat::Json => print_json(&history),
-                OutputFormat::Table => print_text(&history.render()),
-            }
+            record_calls::print_history(&id, &versions, output)
         }
         AlertCommand::Watch => {
             let profile = Profile::required(profile)?;

@@ -176,10 +176,7 @@ impl From<&pb::ConsultationView> for ConsultationOut {
             seq: v.seq,
             recipients: v.recipients.clone(),
             signature_valid: v.signature_valid,
-            signature_error: (!v.signature_valid).then(|| match v.signature_error.as_str() {
-                "" => "no reason given".to_owned(),
-                e => e.to_owned(),
-            }),
+            signature_error: records::signature_error(v.signature_valid, &v.signature_error),
             key_id: v.key_id.clone(),
             digest: v.digest_hex.clone(),
             issued_at: rfc3339(v.issued_at_unix_ms),
@@ -192,20 +189,15 @@ impl From<&pb::ConsultationView> for ConsultationOut {
 }
 
 impl ConsultationOut {
-    fn signature(&self) -> String {
-        match &self.signature_error {
-            None if self.signature_valid => "valid".to_owned(),
-            None => "INVALID (no reason given)".to_owned(),
-            Some(e) => format!("INVALID ({e})"),
-        }
-    }
-
     fn render(&self, title: &str) -> String {
         let opt = |t: &Option<String>| or_dash(t.as_deref().unwrap_or(""));
         let mut pairs: Vec<(&str, String)> = vec![
             ("issuer", self.issuer.clone()),
             ("recipients", or_dash(&self.recipients.join(", "))),
-            ("signature", self.signature()),
+            (
+                "signature",
+                records::signature_text(self.signature_valid, self.signature_error.as_deref()),
+            ),
             ("key id", self.key_id.clone()),
             ("issued", opt(&self.issued_at)),
         ];

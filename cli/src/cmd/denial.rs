@@ -7,10 +7,9 @@ use std::path::Path;
 use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Subcommand};
 use concord_proto::v1 as pb;
 
-use crate::client::{self, rpc_error, Clients, ExchangeClient};
-use crate::cmd::records::{
-    self, denial_table, render_version, DistributionArgs, HistoryOut, RecordList, RecordOut,
-};
+use crate::client::{rpc_error, Clients, ExchangeClient};
+use crate::cmd::record_calls;
+use crate::cmd::records::{self, denial_table, render_version, DistributionArgs, RecordOut};
 use crate::duration::{now_unix_ms, seconds_arg};
 use crate::exit::CliError;
 use crate::output::{print_json, print_text, OutputFormat};
@@ -228,14 +227,14 @@ pub async fn run(
             let request = issue_request(&args)?;
             let profile = Profile::required(profile)?;
             let client = Clients::connect(&profile).await?.exchange;
-            let key = client::new_idempotency_key()?;
-            let view = client::write_once(&key, request, |req| {
-                let mut c = client.clone();
-                async move { c.issue_denial(req).await }
-            })
-            .await
-            .map_err(|s| rpc_error("IssueDenial", &profile, &s))?
-            .into_inner();
+            let view = record_calls::write(
+                &client,
+                &profile,
+                "IssueDenial",
+                request,
+                |mut c, req| async move { c.issue_denial(req).await },
+            )
+            .await?;
             print_record("Issued denial", &view, output)
         }
         DenialCommand::Amend(args) => {
@@ -249,14 +248,14 @@ pub async fn run(
                     .map_err(|s| rpc_error("GetDenial", &profile, &s))?;
                 request.party = Some(merge_party(current, &args)?);
             }
-            let key = client::new_idempotency_key()?;
-            let view = client::write_once(&key, request, |req| {
-                let mut c = client.clone();
-                async move { c.amend_denial(req).await }
-            })
-            .await
-            .map_err(|s| rpc_error("AmendDenial", &profile, &s))?
-            .into_inner();
+            let view = record_calls::write(
+                &client,
+                &profile,
+                "AmendDenial",
+                request,
+                |mut c, req| async move { c.amend_denial(req).await },
+            )
+            .await?;
             print_record("Amended denial", &view, output)
         }
         DenialCommand::Revoke { id, reason } => {
@@ -265,15 +264,15 @@ pub async fn run(
             }
             let profile = Profile::required(profile)?;
             let client = Clients::connect(&profile).await?.exchange;
-            let key = client::new_idempotency_key()?;
             let request = pb::RevokeDenialRequest { id, reason };
-            let view = client::write_once(&key, request, |req| {
-                let mut c = client.clone();
-                async move { c.revoke_denial(req).await }
-            })
-            .await
-            .map_err(|s| rpc_error("RevokeDenial", &profile, &s))?
-            .into_inner();
+            let view = record_calls::write(
+                &client,
+                &profile,
+                "RevokeDenial",
+                request,
+                |mut c, req| async move { c.revoke_denial(req).await },
+            )
+            .await?;
             print_record("Revoked denial", &view, output)
         }
         DenialCommand::List(args) => {
@@ -283,11 +282,7 @@ pub async fn run(
             let records = list(&mut client, request)
                 .await
                 .map_err(|s| rpc_error("ListDenials", &profile, &s))?;
-            let records: Vec<RecordOut> = records.iter().map(RecordOut::from).collect();
-            match output {
-                OutputFormat::Json => print_json(&RecordList { records }),
-                OutputFormat::Table => print_text(&denial_table(&records)),
-            }
+            record_calls::print_list(&records, denial_table, output)
         }
         DenialCommand::Show { id } => {
             let profile = Profile::required(profile)?;
@@ -295,11 +290,7 @@ pub async fn run(
             let versions = history(&mut client, &id)
                 .await
                 .map_err(|s| rpc_error("GetDenial", &profile, &s))?;
-            let history = HistoryOut::new(&id, versions.iter().map(RecordOut::from).collect());
-            match output {
-                OutputFormat::Json => print_json(&history),
-                OutputFormat::Table => print_text(&history.render()),
-            }
+            record_calls::print_history(&id, &versions, output)
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod party;
 pub mod peer;
 pub mod pki;
 pub mod query;
+pub mod record_calls;
 pub mod records;
 pub mod retention;
 pub mod revocation;

@@ -241,10 +241,7 @@ impl From<&pb::RecordView> for RecordOut {
             seq: v.seq,
             recipients: v.recipients.clone(),
             signature_valid: v.signature_valid,
-            signature_error: (!v.signature_valid).then(|| match v.signature_error.as_str() {
-                "" => "no reason given".to_owned(),
-                e => e.to_owned(),
-            }),
+            signature_error: signature_error(v.signature_valid, &v.signature_error),
             key_id: v.key_id.clone(),
             digest: v.digest_hex.clone(),
             stored_at: rfc3339(v.stored_at_unix_ms),
@@ -259,11 +256,7 @@ impl From<&pb::RecordView> for RecordOut {
 impl RecordOut {
     /// `valid` or `INVALID (<reason>)`.
     pub fn signature(&self) -> String {
-        match &self.signature_error {
-            None if self.signature_valid => "valid".to_owned(),
-            None => "INVALID (no reason given)".to_owned(),
-            Some(e) => format!("INVALID ({e})"),
-        }
+        signature_text(self.signature_valid, self.signature_error.as_deref())
     }
 
     /// Shorter form for tables.
@@ -273,6 +266,24 @@ impl RecordOut {
         } else {
             "INVALID"
         }
+    }
+}
+
+/// Why a signed record's signature did not verify, as its JSON
+/// `signature_error`: null when it is valid, never empty when it is not.
+pub fn signature_error(valid: bool, error: &str) -> Option<String> {
+    (!valid).then(|| match error {
+        "" => "no reason given".to_owned(),
+        e => e.to_owned(),
+    })
+}
+
+/// A signature check as people read it: `valid` or `INVALID (<reason>)`.
+pub fn signature_text(valid: bool, error: Option<&str>) -> String {
+    match error {
+        None if valid => "valid".to_owned(),
+        None => "INVALID (no reason given)".to_owned(),
+        Some(e) => format!("INVALID ({e})"),
     }
 }
 

@@ -27,9 +27,7 @@ pub async fn run(
     output: OutputFormat,
 ) -> Result<(), CliError> {
     let profile = Profile::required(profile)?;
-    let mut client = Clients::connect_within(&profile, crate::client::WHOLE_STORE_TIMEOUT)
-        .await?
-        .admin;
+    let mut client = Clients::whole_store_admin(&profile).await?;
     let resp = client
         .stats(pb::StatsRequest {
             public: args.public,

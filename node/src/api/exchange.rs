@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status};
 
 use super::auth::caller;
 use super::exchange_convert as conv;
-use crate::exchange::{Exchange, NewestCursor, PageBudget, Record, RecordKind};
+use crate::exchange::{AlongWith, Exchange, NewestCursor, PageBudget, Record, RecordKind};
 use crate::identity::Caller;
 use crate::metrics::Metrics;
 use crate::policy::{self, ExchangeAction};
@@ -124,6 +124,45 @@ impl ExchangeApi {
     }
 }
 
+impl ExchangeApi {
+    /// Every version of one record, oldest first.
+    fn history(&self, kind: RecordKind, id: &str) -> Result<pb::RecordHistory, Status> {
+        let versions = self.exchange.history(kind, id)?;
+        Ok(pb::RecordHistory {
+            versions: versions.iter().map(conv::record_view).collect(),
+        })
+    }
+
+    /// A write of one record of `kind` that `action` allows: `issue` makes
+    /// it from the caller, the request and, when the request carries an
+    /// idempotency key, the write remembering that key in the record's
+    /// batch. A retry with a key already used is answered with what the
+    /// first call made, and nothing is issued again.
+    async fn write<'s, T, F, Fut>(
+        &'s self,
+        req: Request<T>,
+        action: ExchangeAction,
+        kind: RecordKind,
+        issue: F,
+    ) -> Result<Response<pb::RecordView>, Status>
+    where
+        F: FnOnce(Caller, T, Option<AlongWith<'s>>) -> Fut,
+        Fut: std::future::Future<Output = Result<crate::exchange::RecordView, Status>>,
+    {
+        let who = policy::allowed(caller(&req)?, action)?;
+        let key = idempotency_key(&req)?;
+        if let Some(view) = self.replayed(&who, key.as_deref())? {
+            return Ok(Response::new(view));
+        }
+        let along = key
+            .as_deref()
+            .map(|k| self.exchange.remember(&who, k, kind, None));
+        let view = issue(who, req.into_inner(), along).await?;
+        self.metrics.issued(kind.as_str());
+        Ok(Response::new(conv::record_view(&view)))
+    }
+}
+
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::RecordView, Status>> + Send>>;
 
 /// The metadata key a client sends with a write so that a retry of it is
@@ -163,23 +202,18 @@ impl ExchangeService for ExchangeApi {
         &self,
         req: Request<pb::RaiseAlertRequest>,
     ) -> Result<Response<pb::RecordView>, Status> {
-        let who = policy::allowed(caller(&req)?, ExchangeAction::RaiseAlert)?;
-        let key = idempotency_key(&req)?;
-        if let Some(view) = self.replayed(&who, key.as_deref())? {
-            return Ok(Response::new(view));
-        }
-        let mut r = req.into_inner();
-        let draft = conv::alert_draft(&mut r)?;
-        let dist = conv::distribution(r.distribution)?;
-        let along = key
-            .as_deref()
-            .map(|k| self.exchange.remember(&who, k, RecordKind::Alert, None));
-        let view = self
-            .exchange
-            .raise_alert_with(&who, draft, dist, along)
-            .await?;
-        self.metrics.issued("alert");
-        Ok(Response::new(conv::record_view(&view)))
+        self.write(
+            req,
+            ExchangeAction::RaiseAlert,
+            RecordKind::Alert,
+            |who, mut r, along| async move {
+                let draft = conv::alert_draft(&mut r)?;
+                let dist = conv::distribution(r.distribution)?;
+                let exchange = &self.exchange;
+                Ok(exchange.raise_alert_with(&who, draft, dist, along).await?)
+            },
+        )
+        .await
     }
 
     #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListAlerts", caller = %crate::api::auth::who(&req)))]
@@ -197,13 +231,9 @@ impl ExchangeService for ExchangeApi {
         req: Request<pb::GetRecordRequest>,
     ) -> Result<Response<pb::RecordHistory>, Status> {
         policy::allowed(caller(&req)?, ExchangeAction::Read)?;
-        let versions = self
-            .exchange
-            .history(RecordKind::Alert, &req.get_ref().id)?
-            .iter()
-            .map(conv::record_view)
-            .collect();
-        Ok(Response::new(pb::RecordHistory { versions }))
+        Ok(Response::new(
+            self.history(RecordKind::Alert, &req.get_ref().id)?,
+        ))
     }
 
     type WatchAlertsStream = WatchStream;
@@ -253,23 +283,18 @@ impl ExchangeService for ExchangeApi {
         &self,
         req: Request<pb::IssueDenialRequest>,
     ) -> Result<Response<pb::RecordView>, Status> {
-        let who = policy::allowed(caller(&req)?, ExchangeAction::IssueDenial)?;
-        let key = idempotency_key(&req)?;
-        if let Some(view) = self.replayed(&who, key.as_deref())? {
-            return Ok(Response::new(view));
-        }
-        let mut r = req.into_inner();
-        let draft = conv::denial_draft(&mut r);
-        let dist = conv::distribution(r.distribution)?;
-        let along = key
-            .as_deref()
-            .map(|k| self.exchange.remember(&who, k, RecordKind::Denial, None));
-        let view = self
-            .exchange
-            .issue_denial_with(&who, draft, dist, along)
-            .await?;
-        self.metrics.issued("denial");
-        Ok(Response::new(conv::record_view(&view)))
+        self.write(
+            req,
+            ExchangeAction::IssueDenial,
+            RecordKind::Denial,
+            |who, mut r, along| async move {
+                let draft = conv::denial_draft(&mut r);
+                let dist = conv::distribution(r.distribution)?;
+                let exchange = &self.exchange;
+                Ok(exchange.issue_denial_with(&who, draft, dist, along).await?)
+            },
+        )
+        .await
     }
 
     #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "AmendDenial", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
@@ -277,22 +302,20 @@ impl ExchangeService for ExchangeApi {
         &self,
         req: Request<pb::AmendDenialRequest>,
     ) -> Result<Response<pb::RecordView>, Status> {
-        let who = policy::allowed(caller(&req)?, ExchangeAction::IssueDenial)?;
-        let key = idempotency_key(&req)?;
-        if let Some(view) = self.replayed(&who, key.as_deref())? {
-            return Ok(Response::new(view));
-        }
-        let r = req.into_inner();
-        let id = r.id.clone();
-        let along = key
-            .as_deref()
-            .map(|k| self.exchange.remember(&who, k, RecordKind::Denial, None));
-        let view = self
-            .exchange
-            .amend_denial_with(&who, &id, conv::denial_change(r), along)
-            .await?;
-        self.metrics.issued("denial");
-        Ok(Response::new(conv::record_view(&view)))
+        self.write(
+            req,
+            ExchangeAction::IssueDenial,
+            RecordKind::Denial,
+            |who, r, along| async move {
+                let id = r.id.clone();
+                let change = conv::denial_change(r);
+                Ok(self
+                    .exchange
+                    .amend_denial_with(&who, &id, change, along)
+                    .await?)
+            },
+        )
+        .await
     }
 
     #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "RevokeDenial", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
@@ -300,21 +323,18 @@ impl ExchangeService for ExchangeApi {
         &self,
         req: Request<pb::RevokeDenialRequest>,
     ) -> Result<Response<pb::RecordView>, Status> {
-        let who = policy::allowed(caller(&req)?, ExchangeAction::IssueDenial)?;
-        let key = idempotency_key(&req)?;
-        if let Some(view) = self.replayed(&who, key.as_deref())? {
-            return Ok(Response::new(view));
-        }
-        let r = req.into_inner();
-        let along = key
-            .as_deref()
-            .map(|k| self.exchange.remember(&who, k, RecordKind::Denial, None));
-        let view = self
-            .exchange
-            .revoke_denial_with(&who, &r.id, r.reason, along)
-            .await?;
-        self.metrics.issued("denial");
-        Ok(Response::new(conv::record_view(&view)))
+        self.write(
+            req,
+            ExchangeAction::IssueDenial,
+            RecordKind::Denial,
+            |who, r, along| async move {
+                let exchange = &self.exchange;
+                Ok(exchange
+                    .revoke_denial_with(&who, &r.id, r.reason, along)
+                    .await?)
+            },
+        )
+        .await
     }
 
     #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListDenials", caller = %crate::api::auth::who(&req)))]
@@ -332,12 +352,8 @@ impl ExchangeService for ExchangeApi {
         req: Request<pb::GetRecordRequest>,
     ) -> Result<Response<pb::RecordHistory>, Status> {
         policy::allowed(caller(&req)?, ExchangeAction::Read)?;
-        let versions = self
-            .exchange
-            .history(RecordKind::Denial, &req.get_ref().id)?
-            .iter()
-            .map(conv::record_view)
-            .collect();
-        Ok(Response::new(pb::RecordHistory { versions }))
+        Ok(Response::new(
+            self.history(RecordKind::Denial, &req.get_ref().id)?,
+        ))
     }
 }

@@ -144,14 +144,7 @@ pub fn party_out(p: &Party) -> pb::PartyRecord {
         aliases: p.aliases.clone(),
         country: p.country.clone(),
         address: p.address.clone(),
-        identifiers: p
-            .identifiers
-            .iter()
-            .map(|i| pb::PartyIdentifier {
-                kind: i.kind.clone(),
-                value: i.value.clone(),
-            })
-            .collect(),
+        identifiers: identifiers_out(&p.identifiers),
         created_at_unix_ms: p.created_at_unix_ms,
         created_by: p.created_by.clone(),
         revision: p.revision,
@@ -164,20 +157,23 @@ pub fn party_out(p: &Party) -> pb::PartyRecord {
                 aliases: v.aliases.clone(),
                 country: v.country.clone(),
                 address: v.address.clone(),
-                identifiers: v
-                    .identifiers
-                    .iter()
-                    .map(|i| pb::PartyIdentifier {
-                        kind: i.kind.clone(),
-                        value: i.value.clone(),
-                    })
-                    .collect(),
+                identifiers: identifiers_out(&v.identifiers),
                 replaced_at_unix_ms: v.replaced_at_unix_ms,
                 replaced_by: v.replaced_by.clone(),
                 rationale: v.rationale.clone(),
             })
             .collect(),
     }
+}
+
+fn identifiers_out(identifiers: &[Identifier]) -> Vec<pb::PartyIdentifier> {
+    identifiers
+        .iter()
+        .map(|i| pb::PartyIdentifier {
+            kind: i.kind.clone(),
+            value: i.value.clone(),
+        })
+        .collect()
 }
 
 pub fn party_filter(r: &pb::ListPartiesRequest) -> crate::licensing::PartyFilter {

@@ -13,7 +13,6 @@ use super::envelope::{is_bound_id, Record, RecordKind};
 use super::issue::{Distribution, IssueAudit};
 use super::records::{MAX_LIST, MAX_TEXT};
 use super::{Exchange, RecordView};
-use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
 use crate::fields::text;
 use crate::identity::{Caller, Jurisdiction};
@@ -193,32 +192,23 @@ impl Exchange {
         action: &'static str,
         rationale: String,
     ) -> Result<RecordView> {
-        let guard = self.issuing.lock().await;
-        let recipients = self.resolve(&dist)?;
-        let seq = self.next_seq()?;
+        let fresh = self.fresh(&dist).await?;
         let record = Consultation {
-            id: format!("{}-C-{seq}", self.own),
+            id: format!("{}-C-{}", self.own, fresh.seq),
             issuer: self.own.clone(),
-            issued_at_unix_ms: now_unix_ms(),
+            issued_at_unix_ms: fresh.now,
             body,
         };
         record.validate().map_err(Error::InvalidArgument)?;
-        tracing::info!(actor = %actor, id = %record.id, recipients = ?recipients, "consultation issued");
+        tracing::info!(actor = %actor, id = %record.id, recipients = ?fresh.recipients, "consultation issued");
         let why = IssueAudit {
             actor,
             action,
             rationale,
             along: None,
         };
-        self.seal_and_store(
-            guard,
-            seq,
-            recipients,
-            None,
-            Record::Consultation(record),
-            why,
-        )
-        .await
+        self.store_fresh(fresh, Record::Consultation(record), why)
+            .await
     }
 }
 

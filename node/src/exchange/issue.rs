@@ -70,6 +70,26 @@ pub(super) struct IssueAudit<'a> {
     pub(super) along: Option<AlongWith<'a>>,
 }
 
+/// A new record (not the next version of one) being issued. The issuing
+/// lock is held from before its sequence number is read until its batch is
+/// applied, so no number is handed out twice.
+pub(super) struct Fresh<'a> {
+    guard: tokio::sync::MutexGuard<'a, ()>,
+    pub(super) recipients: Vec<Jurisdiction>,
+    pub(super) seq: u64,
+    /// When it is issued.
+    pub(super) now: i64,
+}
+
+/// `now` plus `after`, when given: a record's end time. `field` names the
+/// duration in the error when the sum does not fit.
+fn end_time(field: &str, now: i64, after: Option<Duration>) -> Result<Option<i64>> {
+    after
+        .map(|d| time_after(field, now, d))
+        .transpose()
+        .map_err(Error::InvalidArgument)
+}
+
 /// Most envelopes one push or catch-up message carries.
 pub const BATCH: usize = 256;
 
@@ -107,12 +127,10 @@ impl Exchange {
         dist: Distribution,
         along: Option<AlongWith<'_>>,
     ) -> Result<RecordView> {
-        let guard = self.issuing.lock().await;
-        let recipients = self.resolve(&dist)?;
-        let seq = self.next_seq()?;
-        let now = now_unix_ms();
+        let fresh = self.fresh(&dist).await?;
+        let now = fresh.now;
         let alert = RiskAlert {
-            id: format!("{}-A-{seq}", self.own),
+            id: format!("{}-A-{}", self.own, fresh.seq),
             issuer: self.own.clone(),
             category: draft.category,
             severity: draft.severity,
@@ -120,15 +138,11 @@ impl Exchange {
             indicators: draft.indicators,
             summary: draft.summary,
             issued_at_unix_ms: now,
-            expires_at_unix_ms: draft
-                .expires_in
-                .map(|d| time_after("expires_in", now, d))
-                .transpose()
-                .map_err(Error::InvalidArgument)?,
+            expires_at_unix_ms: end_time("expires_in", now, draft.expires_in)?,
             handling: draft.handling,
         };
         alert.validate().map_err(Error::InvalidArgument)?;
-        tracing::info!(actor = %actor, id = %alert.id, recipients = ?recipients, "alert raised");
+        tracing::info!(actor = %actor, id = %alert.id, recipients = ?fresh.recipients, "alert raised");
         let why = IssueAudit {
             actor,
             action: "alert.raise",
@@ -137,12 +151,11 @@ impl Exchange {
                 "{} {} to {}",
                 alert.category,
                 alert.severity,
-                join(&recipients)
+                join(&fresh.recipients)
             ),
             along,
         };
-        self.seal_and_store(guard, seq, recipients, None, Record::Alert(alert), why)
-            .await
+        self.store_fresh(fresh, Record::Alert(alert), why).await
     }
 
     pub async fn issue_denial(
@@ -162,12 +175,10 @@ impl Exchange {
         dist: Distribution,
         along: Option<AlongWith<'_>>,
     ) -> Result<RecordView> {
-        let guard = self.issuing.lock().await;
-        let recipients = self.resolve(&dist)?;
-        let seq = self.next_seq()?;
-        let now = now_unix_ms();
+        let fresh = self.fresh(&dist).await?;
+        let now = fresh.now;
         let notice = DenialNotice {
-            id: format!("{}-D-{seq}", self.own),
+            id: format!("{}-D-{}", self.own, fresh.seq),
             issuer: self.own.clone(),
             version: 1,
             state: DenialState::Active,
@@ -177,23 +188,18 @@ impl Exchange {
             end_use: draft.end_use,
             reason: draft.reason,
             decision_date_unix_ms: now,
-            valid_until_unix_ms: draft
-                .valid_for
-                .map(|d| time_after("valid_for", now, d))
-                .transpose()
-                .map_err(Error::InvalidArgument)?,
+            valid_until_unix_ms: end_time("valid_for", now, draft.valid_for)?,
             change_reason: String::new(),
         };
         notice.validate().map_err(Error::InvalidArgument)?;
-        tracing::info!(actor = %actor, id = %notice.id, recipients = ?recipients, "denial issued");
+        tracing::info!(actor = %actor, id = %notice.id, recipients = ?fresh.recipients, "denial issued");
         let why = IssueAudit {
             actor,
             action: "denial.issue",
             rationale: notice.reason.clone(),
             along,
         };
-        self.seal_and_store(guard, seq, recipients, None, Record::Denial(notice), why)
-            .await
+        self.store_fresh(fresh, Record::Denial(notice), why).await
     }
 
     /// Issues the next version of one of this node's denials, to the same recipients.
@@ -273,10 +279,8 @@ impl Exchange {
             destination: change.destination.unwrap_or(prev.destination),
             end_use: change.end_use.unwrap_or(prev.end_use),
             reason: change.reason.unwrap_or(prev.reason),
-            valid_until_unix_ms: match change.valid_for {
-                Some(d) => Some(time_after("valid_for", now, d).map_err(Error::InvalidArgument)?),
-                None => prev.valid_until_unix_ms,
-            },
+            valid_until_unix_ms: end_time("valid_for", now, change.valid_for)?
+                .or(prev.valid_until_unix_ms),
             change_reason: change.change_reason,
             ..prev
         };
@@ -322,6 +326,31 @@ impl Exchange {
 
     pub(super) fn next_seq(&self) -> Result<u64> {
         Ok(self.ledger.counters.get(ledger::SEQ_COUNTER)?.unwrap_or(0) + 1)
+    }
+
+    /// Starts issuing a new record to `dist`: takes the issuing lock, then
+    /// resolves the recipients and reads the record's sequence number.
+    pub(super) async fn fresh(&self, dist: &Distribution) -> Result<Fresh<'_>> {
+        let guard = self.issuing.lock().await;
+        let recipients = self.resolve(dist)?;
+        let seq = self.next_seq()?;
+        Ok(Fresh {
+            guard,
+            recipients,
+            seq,
+            now: now_unix_ms(),
+        })
+    }
+
+    /// Seals and stores a new record begun with [`Exchange::fresh`].
+    pub(super) async fn store_fresh(
+        &self,
+        fresh: Fresh<'_>,
+        record: Record,
+        why: IssueAudit<'_>,
+    ) -> Result<RecordView> {
+        self.seal_and_store(fresh.guard, fresh.seq, fresh.recipients, None, record, why)
+            .await
     }
 
     /// Signs the record and, in one durable batch, stores it, indexes it, and

@@ -9,7 +9,7 @@ use super::{key, Kind, LicenseFilter, Licensing};
 use crate::audit::{Action, AuditedBatch};
 use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
-use crate::exchange::records::{DeniedItem, Party as NoticeParty};
+use crate::exchange::records::DeniedItem;
 use crate::exchange::{AlongWith, DenialDraft, Distribution, RecordKind};
 use crate::identity::Caller;
 
@@ -477,12 +477,7 @@ impl Licensing {
             }
         }
         Ok(DenialDraft {
-            party: NoticeParty {
-                name: end_user.name,
-                aliases: end_user.aliases,
-                country: end_user.country,
-                address: end_user.address,
-            },
+            party: end_user.into(),
             items,
             destination: license.destination.clone(),
             end_use: license.end_use.clone(),

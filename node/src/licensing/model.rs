@@ -9,6 +9,7 @@ use super::lifecycle::{LicenseAction, LicenseState};
 use super::review::{DecisionReviewed, PendingDecision, RejectedDecision};
 use super::terms::{Discrepancy, ReviewFlag, ShippedItem, Terms};
 use crate::error::Error;
+use crate::exchange::records::Party as NoticeParty;
 use crate::identity::Jurisdiction;
 
 /// Longest name (party, alias, title, identifier, reference), in bytes.
@@ -120,6 +121,20 @@ pub struct Party {
     /// Earlier versions, oldest first.
     #[serde(skip)]
     pub history: Vec<PartyVersion>,
+}
+
+/// A party as exchanged records name it (a denial's party, an alert's
+/// subject): who it is and where, without the node's own id, identifiers
+/// or history.
+impl From<Party> for NoticeParty {
+    fn from(p: Party) -> Self {
+        NoticeParty {
+            name: p.name,
+            aliases: p.aliases,
+            country: p.country,
+            address: p.address,
+        }
+    }
 }
 
 /// A party as it was before an update.
@@ -556,22 +571,24 @@ pub fn check_code(field: &str, code: &str) -> Result<(), String> {
 }
 
 pub(crate) fn country(field: &str, value: &str) -> Result<(), String> {
-    if value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase()) {
-        Ok(())
-    } else {
-        Err(format!(
-            "{field}: {value:?} is not a two-letter upper-case country code"
-        ))
-    }
+    upper_case_code(field, value, 2, "two-letter upper-case country code")
 }
 
 pub(crate) fn currency(field: &str, value: &str) -> Result<(), String> {
-    if value.len() == 3 && value.bytes().all(|b| b.is_ascii_uppercase()) {
+    upper_case_code(
+        field,
+        value,
+        3,
+        "three-letter upper-case currency code (e.g. EUR)",
+    )
+}
+
+/// An ISO code of `len` upper-case ASCII letters; `what` names it in the error.
+fn upper_case_code(field: &str, value: &str, len: usize, what: &str) -> Result<(), String> {
+    if value.len() == len && value.bytes().all(|b| b.is_ascii_uppercase()) {
         Ok(())
     } else {
-        Err(format!(
-            "{field}: {value:?} is not a three-letter upper-case currency code (e.g. EUR)"
-        ))
+        Err(format!("{field}: {value:?} is not a {what}"))
     }
 }
 

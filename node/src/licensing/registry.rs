@@ -9,11 +9,40 @@ use super::{key, pair_key, Kind, Licensing, WaiverFilter};
 use crate::audit::{Action, AuditedBatch};
 use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
-use crate::exchange::records::{AlertCategory, Party as NoticeParty, Severity, Subjects};
+use crate::exchange::records::{AlertCategory, Severity, Subjects};
 use crate::exchange::{AlertDraft, AlongWith, Distribution};
 use crate::identity::Caller;
 
 impl Licensing {
+    /// Raises `draft` to `dist` with `record` committed in the alert's
+    /// durable batch (given the batch and the alert's id, it writes what it
+    /// records and returns it), then releases the licensing `guard`: after a
+    /// crash the record and its alert are both there or neither is. `what`
+    /// names the record should it not have been written.
+    async fn raise_alert_recording<T: Send>(
+        &self,
+        guard: tokio::sync::MutexGuard<'_, ()>,
+        officer: &Caller,
+        draft: AlertDraft,
+        dist: Distribution,
+        what: &str,
+        record: impl FnOnce(&mut AuditedBatch<'_>, &str) -> Result<T> + Send,
+    ) -> Result<T> {
+        let mut recorded = None;
+        let slot = &mut recorded;
+        let along: AlongWith<'_> = Box::new(
+            move |w: &mut AuditedBatch<'_>, alert_id: &str, _version: u32| {
+                *slot = Some(record(w, alert_id)?);
+                Ok(())
+            },
+        );
+        self.exchange
+            .raise_alert_with(officer, draft, dist, Some(along))
+            .await?;
+        drop(guard);
+        recorded.ok_or_else(|| Error::Internal(format!("{what} was not recorded with its alert")))
+    }
+
     // ---- waivers ---------------------------------------------------------
 
     /// Records a waiver. Its item codes must be in the current catalog.
@@ -221,12 +250,7 @@ impl Licensing {
             category: AlertCategory::SuspiciousShipment,
             severity: Severity::High,
             subjects: Subjects {
-                parties: vec![NoticeParty {
-                    name: end_user.name,
-                    aliases: end_user.aliases,
-                    country: end_user.country,
-                    address: end_user.address,
-                }],
+                parties: vec![end_user.into()],
                 destinations: vec![shipment.destination.clone()],
                 items: shipment
                     .items
@@ -244,26 +268,23 @@ impl Licensing {
             expires_in: None,
             handling: String::new(),
         };
-        let recorded = std::sync::Arc::new(std::sync::Mutex::new(None));
-        let slot = recorded.clone();
-        let along: AlongWith<'_> = Box::new(
-            move |w: &mut AuditedBatch<'_>, alert_id: &str, _version: u32| {
+        self.raise_alert_recording(
+            guard,
+            officer,
+            draft_alert,
+            alert,
+            "shipment",
+            |w, alert_id| {
                 let mut shipment = shipment;
                 if let Some(d) = &mut shipment.discrepancy {
                     d.alert_id = Some(alert_id.to_owned());
                 }
                 w.batch().append(batch);
                 write(w, &shipment, &license)?;
-                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(shipment);
-                Ok(())
+                Ok(shipment)
             },
-        );
-        self.exchange
-            .raise_alert_with(officer, draft_alert, alert, Some(along))
-            .await?;
-        drop(guard);
-        let shipment = recorded.lock().unwrap_or_else(|e| e.into_inner()).take();
-        shipment.ok_or_else(|| Error::Internal("shipment was not recorded with its alert".into()))
+        )
+        .await
     }
 
     /// What has been shipped against each item of license `id`, and what remains.
@@ -359,12 +380,7 @@ impl Licensing {
             category: AlertCategory::FailedEndUseVerification,
             severity: Severity::High,
             subjects: Subjects {
-                parties: vec![NoticeParty {
-                    name: end_user.name,
-                    aliases: end_user.aliases,
-                    country: end_user.country,
-                    address: end_user.address,
-                }],
+                parties: vec![end_user.into()],
                 destinations: vec![license.destination.clone()],
                 items: codes,
                 shipments,
@@ -379,10 +395,14 @@ impl Licensing {
         };
         // The check, its audit entry and the alert commit in one batch: after
         // a crash all three are there or none is.
-        let recorded = std::sync::Arc::new(std::sync::Mutex::new(None));
-        let (slot, checks) = (recorded.clone(), self.trees.checks.clone());
-        let along: AlongWith<'_> = Box::new(
-            move |w: &mut AuditedBatch<'_>, alert_id: &str, _version: u32| {
+        let checks = self.trees.checks.clone();
+        self.raise_alert_recording(
+            guard,
+            officer,
+            draft_alert,
+            alert,
+            "end-use check",
+            |w, alert_id| {
                 let check = EndUseCheck {
                     alert_id: Some(alert_id.to_owned()),
                     ..check
@@ -399,16 +419,10 @@ impl Licensing {
                     record: &record,
                     rationale: &check.findings,
                 })?;
-                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(check);
-                Ok(())
+                Ok(check)
             },
-        );
-        self.exchange
-            .raise_alert_with(officer, draft_alert, alert, Some(along))
-            .await?;
-        drop(guard);
-        let check = recorded.lock().unwrap_or_else(|e| e.into_inner()).take();
-        check.ok_or_else(|| Error::Internal("end-use check was not recorded with its alert".into()))
+        )
+        .await
     }
 
     /// End-use checks of one license (or of all), optionally of one result, newest first.

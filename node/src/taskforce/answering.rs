@@ -176,18 +176,9 @@ impl TaskForces {
         let started = Instant::now();
         let level = policy::answer_level(tf.level, query.is_blind());
         let subject = AnswerSubject::Query(query.digest());
-        let names = self.names.view().await;
-        let matches = matching::find(
-            &self.exchange,
-            names.as_ref(),
-            &self.own,
-            &asker.jurisdiction,
-            &query,
-            key.as_ref(),
-        )?;
-        let built = self.build(&tf, asker, subject.clone(), level, matches, Refs::New)?;
-        let signed = SignedAnswer::seal(&self.signer, &built.body)
-            .map_err(|e| Error::Internal(format!("task force {}: {e}", tf.name)))?;
+        let (built, signed) = self
+            .answer_here(&tf, asker, &query, key.as_ref(), level)
+            .await?;
         let expected = Expected {
             answering: &self.own,
             taskforce: &tf.name,
@@ -343,25 +334,9 @@ impl TaskForces {
             _ => None,
         };
         let level = policy::answer_level(tf.level, query.is_blind());
-        let names = self.names.view().await;
-        let matches = matching::find(
-            &self.exchange,
-            names.as_ref(),
-            &self.own,
-            &asker.jurisdiction,
-            &query,
-            key.as_ref(),
-        )?;
-        let built = self.build(
-            &tf,
-            asker,
-            AnswerSubject::Query(query.digest()),
-            level,
-            matches,
-            Refs::New,
-        )?;
-        let signed = SignedAnswer::seal(&self.signer, &built.body)
-            .map_err(|e| Error::Internal(format!("task force {}: {e}", tf.name)))?;
+        let (built, signed) = self
+            .answer_here(&tf, asker, &query, key.as_ref(), level)
+            .await?;
         let mut batch = self.store.batch();
         for r in &built.refs {
             batch.put(&self.trees.refs, &r.id, r)?;
@@ -383,6 +358,37 @@ impl TaskForces {
             )
             .await?;
         Ok(signed)
+    }
+
+    /// This node's answer to `query` at `level`: the records it holds that
+    /// need-to-know lets `asker` see, under new references, signed.
+    async fn answer_here(
+        &self,
+        tf: &TaskForce,
+        asker: &Caller,
+        query: &Query,
+        blind: Option<&KeyedHash>,
+        level: Level,
+    ) -> Result<(Built, SignedAnswer)> {
+        let names = self.names.view().await;
+        let matches = matching::find(
+            &self.exchange,
+            names.as_ref(),
+            &self.own,
+            &asker.jurisdiction,
+            query,
+            blind,
+        )?;
+        let subject = AnswerSubject::Query(query.digest());
+        let built = self.build(tf, asker, subject, level, matches, Refs::New)?;
+        let signed = self.seal(tf, &built)?;
+        Ok((built, signed))
+    }
+
+    /// Signs a built answer with this node's key.
+    pub(super) fn seal(&self, tf: &TaskForce, built: &Built) -> Result<SignedAnswer> {
+        SignedAnswer::seal(&self.signer, &built.body)
+            .map_err(|e| Error::Internal(format!("task force {}: {e}", tf.name)))
     }
 
     /// Builds an answer at `level` over `matches` (already filtered by

@@ -8,7 +8,7 @@ use super::answering::{Refs, Section, SectionOutcome};
 use super::fanout::{within, PeerDetails};
 use super::matching::Match;
 use super::model::{self, Decision, DetailRequest, DetailState, Level};
-use super::{peer_error, refusal_error, SignedAnswer, TaskForces};
+use super::{peer_error, refusal_error, TaskForces};
 use crate::audit::Action;
 use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
@@ -334,8 +334,7 @@ impl TaskForces {
             matches,
             Refs::Existing(&request.reference),
         )?;
-        let signed = SignedAnswer::seal(&self.signer, &built.body)
-            .map_err(|e| Error::Internal(format!("task force {}: {e}", tf.name)))?;
+        let signed = self.seal(&tf, &built)?;
         let rationale = format!(
             "to {}; task force {}; level {level}; records [{}]",
             asker,

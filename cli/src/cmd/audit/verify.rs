@@ -153,9 +153,7 @@ pub async fn verify(
     output: OutputFormat,
 ) -> Result<(), CliError> {
     let profile = Profile::required(profile)?;
-    let mut client = Clients::connect_within(&profile, crate::client::WHOLE_STORE_TIMEOUT)
-        .await?
-        .admin;
+    let mut client = Clients::whole_store_admin(&profile).await?;
     let mut resp = client
         .audit_verify(pb::AuditVerifyRequest {
             with_witnesses,

@@ -6,6 +6,7 @@
 //! admins set the default distribution of denial notices.
 
 pub mod fields;
+pub mod listing;
 pub mod review;
 pub mod view;
 
@@ -305,19 +306,7 @@ pub async fn run(
                 limit: args.limit.unwrap_or(0),
                 ..Default::default()
             };
-            let licenses = crate::paging::all_pages(|page_token| {
-                let mut client = client.clone();
-                let request = pb::ListLicensesRequest {
-                    page_token,
-                    ..request.clone()
-                };
-                async move {
-                    let r = client.list_licenses(request).await?.into_inner();
-                    Ok((r.licenses, r.next_page_token))
-                }
-            })
-            .await
-            .map_err(|s| rpc_error("ListLicenses", &profile, &s))?;
+            let licenses = listing::all_licenses(&client, &profile, request).await?;
             let licenses: Vec<LicenseOut> = licenses.iter().map(LicenseOut::from).collect();
             match output {
                 OutputFormat::Json => print_json(&LicenseList { licenses }),

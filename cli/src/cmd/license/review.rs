@@ -8,6 +8,7 @@ use clap::{ArgGroup, Args};
 use concord_proto::v1 as pb;
 
 use super::fields::{parse_item, required};
+use super::listing::all_licenses;
 use super::view::{hits_table, print_license, HitOut, LicenseOut};
 use crate::client::rpc_error;
 use crate::client::Clients;
@@ -236,19 +237,7 @@ pub async fn pending(profile: Option<&Path>, output: OutputFormat) -> Result<(),
         pending_countersignature: true,
         ..Default::default()
     };
-    let mut licenses = crate::paging::all_pages(|page_token| {
-        let mut client = client.clone();
-        let request = pb::ListLicensesRequest {
-            page_token,
-            ..request.clone()
-        };
-        async move {
-            let r = client.list_licenses(request).await?.into_inner();
-            Ok((r.licenses, r.next_page_token))
-        }
-    })
-    .await
-    .map_err(|s| rpc_error("ListLicenses", &profile, &s))?;
+    let mut licenses = all_licenses(&client, &profile, request).await?;
     licenses.sort_by_key(|l| l.pending.as_ref().map(|p| p.at_unix_ms).unwrap_or_default());
     match output {
         OutputFormat::Json => {

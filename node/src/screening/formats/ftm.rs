@@ -35,7 +35,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::{push_unique, Parsed};
+use super::{json_lines, push_unique, Parsed};
 use crate::screening::entry::{EntityType, WatchlistEntry};
 
 /// Identifier properties and how an identifier of each kind is written.
@@ -78,13 +78,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
     let mut entries: Vec<WatchlistEntry> = Vec::new();
     let mut lines: Vec<u64> = Vec::new();
     let mut by_id: HashMap<String, u64> = HashMap::new();
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    for (n, raw) in bytes.split(|b| *b == b'\n').enumerate() {
-        let line = n as u64 + 1;
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
+    for (line, raw) in json_lines(bytes) {
         let object = match serde_json::from_slice::<Value>(raw) {
             Ok(Value::Object(o)) => o,
             Ok(_) => {
@@ -109,12 +103,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
             parsed.malformed(file, line, format!("{schema} without an id"));
             continue;
         };
-        if let Some(first) = by_id.get(id) {
-            parsed.malformed(
-                file,
-                line,
-                format!("id {id:?} listed again (first at line {first})"),
-            );
+        if parsed.listed_again(file, line, by_id.get(id).copied(), &format!("id {id:?}")) {
             continue;
         }
         let empty = Map::new();

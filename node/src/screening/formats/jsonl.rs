@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use super::Parsed;
+use super::{json_lines, Parsed};
 use crate::screening::entry::{EntityType, WatchlistEntry};
 
 #[derive(Deserialize)]
@@ -44,14 +44,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
     let mut entries: Vec<WatchlistEntry> = Vec::new();
     let mut lines: Vec<u64> = Vec::new();
     let mut by_id: HashMap<String, u64> = HashMap::new();
-    // Editors on Windows write one; JSON has no place for it.
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    for (n, raw) in bytes.split(|b| *b == b'\n').enumerate() {
-        let line = n as u64 + 1;
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
+    for (line, raw) in json_lines(bytes) {
         let row: Row = match serde_json::from_slice(raw) {
             Ok(r) => r,
             Err(e) => {
@@ -71,12 +64,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
                 continue;
             }
         };
-        if let Some(first) = by_id.get(&id) {
-            parsed.malformed(
-                file,
-                line,
-                format!("id {id:?} listed again (first at line {first})"),
-            );
+        if parsed.listed_again(file, line, by_id.get(&id).copied(), &format!("id {id:?}")) {
             continue;
         }
         let entity_type = match row.kind.as_deref().unwrap_or("").parse::<EntityType>() {

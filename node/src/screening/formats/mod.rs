@@ -189,6 +189,21 @@ impl Parsed {
         });
     }
 
+    /// Whether an id was read before, at line `first`: the second listing
+    /// is malformed (`shown` is the id as the format's messages write it)
+    /// and the caller skips it.
+    fn listed_again(&mut self, file: &str, line: u64, first: Option<u64>, shown: &str) -> bool {
+        let Some(first) = first else {
+            return false;
+        };
+        self.malformed(
+            file,
+            line,
+            format!("{shown} listed again (first at line {first})"),
+        );
+        true
+    }
+
     /// Moves entries that fail validation to `malformed`; `lines` gives
     /// each entry's line (same order as `entries`).
     fn validate(&mut self, file: &str, lines: &[u64]) {
@@ -204,6 +219,18 @@ impl Parsed {
         self.warnings
             .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     }
+}
+
+/// The lines of a JSON-lines file that hold something, with their numbers
+/// (from 1): a leading byte order mark (editors on Windows write one; JSON
+/// has no place for it) and each line's carriage return are dropped.
+fn json_lines(bytes: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    bytes
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .map(|(n, raw)| (n as u64 + 1, raw.strip_suffix(b"\r").unwrap_or(raw)))
+        .filter(|(_, raw)| !raw.iter().all(u8::is_ascii_whitespace))
 }
 
 #[derive(Debug, thiserror::Error)]

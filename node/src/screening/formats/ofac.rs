@@ -65,28 +65,53 @@ fn rows(bytes: &[u8]) -> Vec<(u64, Result<Vec<String>, String>)> {
     out
 }
 
+/// The rows of `file` that have `fields` fields, with their lines; an
+/// unreadable row or one of another length is reported and left out.
+fn checked_rows(
+    parsed: &mut Parsed,
+    file: &str,
+    bytes: &[u8],
+    fields: usize,
+) -> Vec<(u64, Vec<String>)> {
+    let mut out = Vec::new();
+    for (line, row) in rows(bytes) {
+        match row {
+            Ok(f) if f.len() == fields => out.push((line, f)),
+            Ok(f) => parsed.malformed(
+                file,
+                line,
+                format!("expected {fields} fields, found {}", f.len()),
+            ),
+            Err(reason) => parsed.malformed(file, line, reason),
+        }
+    }
+    out
+}
+
+/// The index of the entry a side file's row names by `ent_num`; a row
+/// naming none is reported (`what` the row is: an alias, an address).
+fn entry_of(
+    parsed: &mut Parsed,
+    by_id: &HashMap<String, usize>,
+    file: &str,
+    line: u64,
+    ent_num: &str,
+    what: &str,
+) -> Option<usize> {
+    let found = by_id.get(ent_num).copied();
+    if found.is_none() {
+        parsed.malformed(file, line, format!("{what} of unknown entry {ent_num:?}"));
+    }
+    found
+}
+
 pub fn parse(files: &OfacFiles) -> Parsed {
     let mut parsed = Parsed::default();
     let (prim_name, prim) = (&files.primary.0, &files.primary.1);
     let mut entries: Vec<WatchlistEntry> = Vec::new();
     let mut lines: Vec<u64> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
-    for (line, row) in rows(prim) {
-        let f = match row {
-            Ok(f) => f,
-            Err(reason) => {
-                parsed.malformed(prim_name, line, reason);
-                continue;
-            }
-        };
-        if f.len() != 12 {
-            parsed.malformed(
-                prim_name,
-                line,
-                format!("expected 12 fields, found {}", f.len()),
-            );
-            continue;
-        }
+    for (line, f) in checked_rows(&mut parsed, prim_name, prim, 12) {
         let id = &f[0];
         if id.parse::<u64>().is_err() {
             parsed.malformed(prim_name, line, format!("ent_num {id:?} is not a number"));
@@ -96,12 +121,8 @@ pub fn parse(files: &OfacFiles) -> Parsed {
             parsed.malformed(prim_name, line, format!("entry {id}: empty name"));
             continue;
         }
-        if let Some(first) = by_id.get(id) {
-            parsed.malformed(
-                prim_name,
-                line,
-                format!("entry {id} listed again (first at line {})", lines[*first]),
-            );
+        let first = by_id.get(id).map(|&i| lines[i]);
+        if parsed.listed_again(prim_name, line, first, &format!("entry {id}")) {
             continue;
         }
         let entity_type = match f[2].to_ascii_lowercase().as_str() {
@@ -137,20 +158,8 @@ pub fn parse(files: &OfacFiles) -> Parsed {
     }
 
     if let Some((name, bytes)) = &files.aliases {
-        for (line, row) in rows(bytes) {
-            let f = match row {
-                Ok(f) => f,
-                Err(reason) => {
-                    parsed.malformed(name, line, reason);
-                    continue;
-                }
-            };
-            if f.len() != 5 {
-                parsed.malformed(name, line, format!("expected 5 fields, found {}", f.len()));
-                continue;
-            }
-            let Some(&i) = by_id.get(&f[0]) else {
-                parsed.malformed(name, line, format!("alias of unknown entry {:?}", f[0]));
+        for (line, f) in checked_rows(&mut parsed, name, bytes, 5) {
+            let Some(i) = entry_of(&mut parsed, &by_id, name, line, &f[0], "alias") else {
                 continue;
             };
             if f[3].is_empty() {
@@ -165,20 +174,8 @@ pub fn parse(files: &OfacFiles) -> Parsed {
     }
 
     if let Some((name, bytes)) = &files.addresses {
-        for (line, row) in rows(bytes) {
-            let f = match row {
-                Ok(f) => f,
-                Err(reason) => {
-                    parsed.malformed(name, line, reason);
-                    continue;
-                }
-            };
-            if f.len() != 6 {
-                parsed.malformed(name, line, format!("expected 6 fields, found {}", f.len()));
-                continue;
-            }
-            let Some(&i) = by_id.get(&f[0]) else {
-                parsed.malformed(name, line, format!("address of unknown entry {:?}", f[0]));
+        for (line, f) in checked_rows(&mut parsed, name, bytes, 6) {
+            let Some(i) = entry_of(&mut parsed, &by_id, name, line, &f[0], "address") else {
                 continue;
             };
             let e = &mut entries[i];

@@ -19,44 +19,17 @@
 //! `LISTED_ON`, comments, designations and places of birth are not kept:
 //! entries have no field for them.
 
-use std::collections::HashMap;
-
-use super::xml::{self, Element};
+use super::xml::{self, Element, ListFormat, SeenIds};
 use super::{push_unique, Parsed};
 use crate::screening::entry::{EntityType, WatchlistEntry};
 
 pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
-    let mut parsed = Parsed::default();
-    let mut entries = Vec::new();
-    let mut lines = Vec::new();
-    let mut by_id: HashMap<String, u64> = HashMap::new();
-    let mut too_big = Vec::new();
-    let outline = xml::records(
-        bytes,
-        |n| n == "INDIVIDUAL" || n == "ENTITY",
-        |line, r| {
-            if let Some(e) = entry(file, line, &r, &mut parsed, &mut by_id) {
-                entries.push(e);
-                lines.push(line);
-            }
-        },
-        |u| too_big.push(u),
-    );
-    for u in too_big {
-        parsed.malformed(file, u.line, u.reason);
-    }
-    match outline {
-        Ok(o) if o.root != "CONSOLIDATED_LIST" && entries.is_empty() => parsed.malformed(
-            file,
-            1,
-            format!("not a UN consolidated list: root element is {:?}", o.root),
-        ),
-        Ok(_) => {}
-        Err(u) => parsed.malformed(file, u.line, u.reason),
-    }
-    parsed.entries = entries;
-    parsed.validate(file, &lines);
-    parsed
+    let format = ListFormat {
+        is_record: |n| n == "INDIVIDUAL" || n == "ENTITY",
+        root: "CONSOLIDATED_LIST",
+        called: "a UN consolidated list",
+    };
+    xml::parse_list(file, bytes, &format, entry)
 }
 
 fn entry(
@@ -64,7 +37,7 @@ fn entry(
     line: u64,
     r: &Element,
     parsed: &mut Parsed,
-    by_id: &mut HashMap<String, u64>,
+    by_id: &mut SeenIds,
 ) -> Option<WatchlistEntry> {
     let id = [r.text_of("REFERENCE_NUMBER"), r.text_of("DATAID")]
         .into_iter()
@@ -77,12 +50,7 @@ fn entry(
         );
         return None;
     };
-    if let Some(first) = by_id.get(id) {
-        parsed.malformed(
-            file,
-            line,
-            format!("{id} listed again (first at line {first})"),
-        );
+    if parsed.listed_again(file, line, by_id.get(id).copied(), id) {
         return None;
     }
     let name = ["FIRST_NAME", "SECOND_NAME", "THIRD_NAME", "FOURTH_NAME"]

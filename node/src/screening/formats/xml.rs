@@ -10,14 +10,17 @@
 //! there, so it still fails the entry's length checks when it is used as a
 //! field and costs nothing when it is not; a record with more than
 //! [`MAX_ELEMENTS`] elements is reported instead of read.
+//!
+//! [`parse_list`] is what the UN and EU lists share around their entries.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
-use super::Lines;
-use crate::screening::entry::MAX_NAME;
+use super::{Lines, Parsed};
+use crate::screening::entry::{WatchlistEntry, MAX_NAME};
 
 /// Longest text kept of one element or attribute: past any field limit.
 pub const MAX_TEXT: usize = 4 * MAX_NAME;
@@ -68,6 +71,61 @@ pub struct Outline {
 pub struct Unreadable {
     pub line: u64,
     pub reason: String,
+}
+
+/// Which XML list a file is meant to be: its records' element names, its
+/// root element, and what it is called when a file is not one.
+pub struct ListFormat {
+    pub is_record: fn(&str) -> bool,
+    pub root: &'static str,
+    /// As in "not a UN consolidated list".
+    pub called: &'static str,
+}
+
+/// The ids an XML list's entries were read under, each with its line.
+pub type SeenIds = HashMap<String, u64>;
+
+/// Reads an XML list: `entry` makes each record into an entry (or reports
+/// it in `parsed` and makes none), and the entries made are validated. A
+/// file whose root is another element and that yields no entry is not of
+/// this format, and is reported so.
+pub fn parse_list(
+    file: &str,
+    bytes: &[u8],
+    format: &ListFormat,
+    entry: fn(&str, u64, &Element, &mut Parsed, &mut SeenIds) -> Option<WatchlistEntry>,
+) -> Parsed {
+    let mut parsed = Parsed::default();
+    let mut entries = Vec::new();
+    let mut lines = Vec::new();
+    let mut by_id = SeenIds::new();
+    let mut too_big = Vec::new();
+    let outline = records(
+        bytes,
+        format.is_record,
+        |line, r| {
+            if let Some(e) = entry(file, line, &r, &mut parsed, &mut by_id) {
+                entries.push(e);
+                lines.push(line);
+            }
+        },
+        |u| too_big.push(u),
+    );
+    for u in too_big {
+        parsed.malformed(file, u.line, u.reason);
+    }
+    match outline {
+        Ok(o) if o.root != format.root && entries.is_empty() => parsed.malformed(
+            file,
+            1,
+            format!("not {}: root element is {:?}", format.called, o.root),
+        ),
+        Ok(_) => {}
+        Err(u) => parsed.malformed(file, u.line, u.reason),
+    }
+    parsed.entries = entries;
+    parsed.validate(file, &lines);
+    parsed
 }
 
 /// Calls `record(line, element)` for each element whose local name
