@@ -210,16 +210,19 @@ impl Risk {
     pub async fn assess(&self, id: &str, trigger: &str) -> Result<Assessment> {
         let mut touching = self.writing.lock().await;
         let license = self.licensing.license(id)?;
-        let world = Arc::new(self.world().await?);
-        self.track(&mut touching, &license, world.clone()).await?;
+        self.track(&mut touching, &license).await?;
         // An open application's set was just filled from every record held
         // (its names compared against each): scoring from it gives what
-        // scoring against them all gives, without comparing them again.
+        // scoring against them all gives, without reading them again.
         let lists = assess::imported_lists(&self.screening);
-        let set = touching.world_of(&license.id, &lists, now_unix_ms());
-        let stored = self
-            .score_and_store(set.as_ref().unwrap_or(&*world), &license, trigger, true)
-            .await?;
+        let stored = match touching.world_of(&license.id, &lists, now_unix_ms()) {
+            Some(set) => self.score_and_store(&set, &license, trigger, true).await?,
+            None => {
+                let world = self.world().await?;
+                self.score_and_store(&world, &license, trigger, true)
+                    .await?
+            }
+        };
         stored.ok_or_else(|| Error::Internal(format!("license {id}: assessment not stored")))
     }
 
@@ -232,12 +235,7 @@ impl Risk {
 
     /// Brings `license`'s set up to date with `world` (every record held),
     /// or drops it if the application is no longer open.
-    async fn track(
-        &self,
-        touching: &mut Touching,
-        license: &License,
-        world: Arc<assess::World>,
-    ) -> Result<()> {
+    async fn track(&self, touching: &mut Touching, license: &License) -> Result<()> {
         if !touching.ready {
             return Ok(());
         }
@@ -247,17 +245,12 @@ impl Risk {
         }
         let parties = assess::parties(&self.licensing, license)?;
         touching.add_app(&license.id, App::new(license, &parties));
-        self.refill(touching, &license.id, world).await
+        self.refill(touching, &license.id).await
     }
 
-    /// Refills application `id`'s set from `world`, off the async workers
-    /// (it compares every record held).
-    async fn refill(
-        &self,
-        touching: &mut Touching,
-        id: &str,
-        world: Arc<assess::World>,
-    ) -> Result<()> {
+    /// Refills application `id`'s set from every record held, off the async
+    /// workers (it compares the application's names against each).
+    async fn refill(&self, touching: &mut Touching, id: &str) -> Result<()> {
         let mut sets = std::mem::take(touching);
         let (m, threshold, id) = (
             self.effective.methodology.clone(),
@@ -265,7 +258,7 @@ impl Risk {
             id.to_owned(),
         );
         *touching = tokio::task::spawn_blocking(move || {
-            sets.fill(&m, threshold, &id, &world, now_unix_ms());
+            sets.fill(&m, threshold, &id, now_unix_ms());
             sets
         })
         .await
@@ -292,9 +285,11 @@ impl Risk {
             .collect();
         // Most records land on nodes with nothing awaiting a decision: skip
         // re-verifying every record held then.
+        // The sets stay unbuilt (not ready): the first application scores
+        // against every record read from the store, and the next record
+        // stored builds the sets.
         if open.is_empty() {
             *touching = Touching::default();
-            touching.ready = true;
             return Ok(Rescored::default());
         }
         let started = std::time::Instant::now();
@@ -317,10 +312,7 @@ impl Risk {
         .map_err(|e| Error::Internal(format!("building the risk sets: {e}")))?;
         let built_ms = started.elapsed().as_millis() as u64;
         let scored = open.len();
-        let mut full = Some(world.clone());
-        let stored = self
-            .score_from_sets(&mut touching, &mut full, open, trigger)
-            .await?;
+        let stored = self.score_from_sets(&mut touching, open, trigger).await?;
         tracing::info!(
             applications = scored,
             stored,
@@ -344,9 +336,7 @@ impl Risk {
         let ids = touching.app_ids();
         let open = self.still_open(&mut touching, &ids)?;
         let scored = open.len();
-        let stored = self
-            .score_from_sets(&mut touching, &mut None, open, trigger)
-            .await?;
+        let stored = self.score_from_sets(&mut touching, open, trigger).await?;
         Ok(Rescored { scored, stored })
     }
 
@@ -406,8 +396,7 @@ impl Risk {
     ) -> Result<usize> {
         let ids: Vec<String> = applied.changed.into_iter().collect();
         let open = self.still_open(touching, &ids)?;
-        self.score_from_sets(touching, &mut None, open, trigger)
-            .await
+        self.score_from_sets(touching, open, trigger).await
     }
 
     /// The licenses of `ids` still awaiting a decision; the others leave
@@ -425,22 +414,11 @@ impl Risk {
         Ok(open)
     }
 
-    /// Every record held, gathered at most once per pass.
-    async fn full(&self, full: &mut Option<Arc<assess::World>>) -> Result<Arc<assess::World>> {
-        if let Some(w) = full {
-            return Ok(w.clone());
-        }
-        let w = Arc::new(self.world().await?);
-        *full = Some(w.clone());
-        Ok(w)
-    }
-
     /// The world `license` is scored against: its set, refilled from every
     /// record held when it cannot stand for them.
     async fn world_from_set(
         &self,
         touching: &mut Touching,
-        full: &mut Option<Arc<assess::World>>,
         license: &License,
         lists: &[String],
     ) -> Result<assess::World> {
@@ -448,12 +426,11 @@ impl Risk {
         if let Some(w) = touching.world_of(&license.id, lists, now) {
             return Ok(w);
         }
-        let all = self.full(full).await?;
         if !touching.contains(&license.id) {
             let parties = assess::parties(&self.licensing, license)?;
             touching.add_app(&license.id, App::new(license, &parties));
         }
-        self.refill(touching, &license.id, all).await?;
+        self.refill(touching, &license.id).await?;
         touching
             .world_of(&license.id, lists, now)
             .ok_or_else(|| Error::Internal(format!("license {}: no risk set", license.id)))
@@ -466,7 +443,6 @@ impl Risk {
     async fn score_from_sets(
         &self,
         touching: &mut Touching,
-        full: &mut Option<Arc<assess::World>>,
         licenses: Vec<License>,
         trigger: &str,
     ) -> Result<usize> {
@@ -476,9 +452,7 @@ impl Risk {
         while licenses.peek().is_some() {
             let mut batch = Vec::with_capacity(store::PER_COMMIT);
             for license in licenses.by_ref().take(store::PER_COMMIT) {
-                let world = self
-                    .world_from_set(touching, full, &license, &lists)
-                    .await?;
+                let world = self.world_from_set(touching, &license, &lists).await?;
                 batch.push((license, world));
             }
             let mut pending = store::Pending::default();

@@ -648,3 +648,27 @@ async fn one_record_rescores_what_it_touches_as_a_full_pass_would() {
     // A full pass after all this changes nothing.
     assert_eq!(e.risk.rescore_open("full").await.unwrap(), 0);
 }
+
+/// A node with nothing open skips building the sets; its first application
+/// is still scored against every record held, and so is one submitted after
+/// the next record built them.
+#[tokio::test]
+async fn the_first_applications_are_scored_against_every_record_held() {
+    let e = env(RiskFile::default()).await;
+    let d = denial(&e, "ACME TRADING", "IR", "ML13").await;
+    assert_eq!(e.risk.rescore_open("startup").await.unwrap(), 0);
+    let a = application(&e, "Acme Trading FZE", "AE", &["ML4"]).await;
+    e.risk.assess(&a.id, "submission").await.unwrap();
+    let named = |id: &str| {
+        factor(&e.risk.assessment(id).unwrap(), FactorKind::Denials)
+            .evidence
+            .contains(&d.header.record_id)
+    };
+    assert!(named(&a.id), "the held notice names A's end user");
+    let v = alert(&e, None, "AE", &[]).await;
+    e.risk.apply_records(&[v], "alert").await.unwrap();
+    let b = application(&e, "Acme Trading", "KZ", &["ML13"]).await;
+    e.risk.assess(&b.id, "submission").await.unwrap();
+    assert!(named(&b.id), "found from the sets built since");
+    all_agree(&e, &[a, b], "first applications").await;
+}

@@ -198,11 +198,11 @@ impl Group {
         self.denials.records().chain(self.alerts.records())
     }
 
-    /// Refills from `world`, skipping what is not in force at `now_unix_ms`.
-    fn fill(&mut self, m: &Methodology, world: &World, now_unix_ms: i64) {
+    /// Refills from `held` (every record in force).
+    fn fill(&mut self, m: &Methodology, held: &[&Arc<Held>]) {
         self.denials = Strongest::default();
         self.alerts = Strongest::default();
-        for h in world.held().filter(|h| h.is_in_force(now_unix_ms)) {
+        for h in held {
             if let Some(percent) = self.percent(m, h) {
                 self.side(h).insert(percent, h);
             }
@@ -290,6 +290,10 @@ pub(super) struct Touching {
     named_by: HashMap<Key, BTreeSet<Slot>>,
     /// Record → the profiles keeping it among their strongest.
     kept_by: HashMap<Key, BTreeSet<GroupId>>,
+    /// Every record held that counts, as the sweep read it and `apply`
+    /// has kept it since: what a new application or a profile that cannot
+    /// stand is filled from, without reading the store again.
+    held: HashMap<Key, Arc<Held>>,
     /// Built from the store since the last loss of announcements.
     pub ready: bool,
 }
@@ -306,6 +310,7 @@ impl Default for Touching {
             names_tail: Vec::new(),
             named_by: HashMap::new(),
             kept_by: HashMap::new(),
+            held: HashMap::new(),
             ready: false,
         }
     }
@@ -570,7 +575,9 @@ impl Touching {
                 changed.extend(group.apps.iter().copied());
             }
         }
+        self.held.remove(key);
         if let Some(h) = now {
+            self.held.insert(h.key(), h.clone());
             self.insert(m, threshold, h, Some(&mut changed));
         }
         Applied {
@@ -603,6 +610,7 @@ impl Touching {
         self.rebuild_names();
         // Earliest first: once a profile is full, each later record is
         // refused on one comparison instead of displacing the weakest.
+        self.held = world.held().map(|h| (h.key(), h.clone())).collect();
         let mut held: Vec<&Arc<Held>> = world.held().collect();
         held.sort_by_cached_key(|h| score::IdOrder::of(&h.id));
         // Comparing names is most of the work and reads the sets only:
@@ -651,17 +659,10 @@ impl Touching {
         self.ready = true;
     }
 
-    /// Makes application `id`'s set stand for `world` (every record held)
-    /// at `now_unix_ms`: compares its names against every record if it was
+    /// Makes application `id`'s set stand for every record held at
+    /// `now_unix_ms`: compares its names against every record if it was
     /// not yet, and refills its profile if that cannot stand.
-    pub fn fill(
-        &mut self,
-        m: &Methodology,
-        threshold: f32,
-        id: &str,
-        world: &World,
-        now_unix_ms: i64,
-    ) {
+    pub fn fill(&mut self, m: &Methodology, threshold: f32, id: &str, now_unix_ms: i64) {
         let Some(&slot) = self.ids.get(id) else {
             return;
         };
@@ -669,11 +670,12 @@ impl Touching {
             return;
         };
         let g = app.group;
+        let held: Vec<&Arc<Held>> = self
+            .held
+            .values()
+            .filter(|h| h.is_in_force(now_unix_ms))
+            .collect();
         if !app.filled {
-            let held: Vec<&Arc<Held>> = world
-                .held()
-                .filter(|h| h.is_in_force(now_unix_ms))
-                .collect();
             let naming = naming(app, threshold, &held);
             let old = std::mem::replace(
                 &mut app.named,
@@ -695,7 +697,7 @@ impl Touching {
             return;
         }
         let old: Vec<Key> = group.records().map(|h| h.key()).collect();
-        group.fill(m, world, now_unix_ms);
+        group.fill(m, &held);
         let linked: Vec<Key> = group.records().map(|h| h.key()).collect();
         for key in old {
             unlink(&mut self.kept_by, &key, g);
