@@ -44,7 +44,7 @@ use crate::exchange::{Record, RecordView};
 use crate::licensing::License;
 use crate::screening::entry::{EntityType, WatchlistEntry};
 use crate::screening::index::{Filter, IndexedEntry, ListIndex, PreparedQuery};
-use crate::screening::score::score_names;
+use crate::screening::score::{score_names, Tok};
 
 /// Issuer and record id.
 pub(super) type Key = (String, String);
@@ -742,9 +742,22 @@ impl Touching {
 /// core: what a new application costs is this one pass over every record.
 fn naming(app: &App, threshold: f32, held: &[&Arc<Held>]) -> Vec<Arc<Held>> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // `score_names` on prepared tokens: the application's names are
+    // normalized once, each record's once, not once per pair.
+    let ours: Vec<Vec<Tok>> = app.names.iter().map(|n| prepared(n)).collect();
+    let names = |h: &Held| {
+        h.parties.iter().flatten().any(|theirs| {
+            let theirs = prepared(theirs);
+            let c: Vec<&Tok> = theirs.iter().collect();
+            ours.iter().any(|q| {
+                let q: Vec<&Tok> = q.iter().collect();
+                crate::screening::score::score(&q, &c).score >= threshold
+            })
+        })
+    };
     let find = |part: &[&Arc<Held>]| -> Vec<Arc<Held>> {
         part.iter()
-            .filter(|h| app.names(threshold, h))
+            .filter(|h| names(h))
             .map(|h| Arc::clone(h))
             .collect()
     };
@@ -764,6 +777,14 @@ fn naming(app: &App, threshold: f32, held: &[&Arc<Held>]) -> Vec<Arc<Held>> {
         }
         out
     })
+}
+
+/// A name's tokens as `score_names` compares them.
+fn prepared(name: &str) -> Vec<Tok> {
+    crate::screening::normalize::tokens(name)
+        .iter()
+        .map(Tok::new)
+        .collect()
 }
 
 fn unlink<K: std::hash::Hash + Eq, V: Ord>(map: &mut HashMap<K, BTreeSet<V>>, key: &K, value: V) {
