@@ -632,12 +632,10 @@ impl Touching {
                     .collect();
                 running
                     .into_iter()
-                    .flat_map(|r| match r.join() {
-                        Ok(named) => named,
-                        // A comparison panicked: compare that part again
-                        // here, where a panic is the caller's to see.
-                        Err(_) => Vec::new(),
-                    })
+                    // A part whose comparison panicked comes back empty;
+                    // the chunk is then compared again below, here, where
+                    // a panic is the caller's to see.
+                    .flat_map(|r| r.join().unwrap_or_default())
                     .collect()
             });
             if named.len() != chunk.len() {
