@@ -46,6 +46,7 @@ pub mod identity;
 mod kebab;
 pub mod licensing;
 pub mod metrics;
+pub mod parallel;
 pub mod peers;
 pub mod policy;
 pub mod retention;

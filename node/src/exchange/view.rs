@@ -442,7 +442,6 @@ impl Exchange {
         &self,
         mut progress: impl FnMut(&Reverified) -> bool,
     ) -> Result<Reverified> {
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut out = Reverified::default();
         let mut items = self.ledger.envelopes.lazy_iter();
         loop {
@@ -453,29 +452,18 @@ impl Exchange {
             if batch.is_empty() {
                 return Ok(out);
             }
-            let per = batch.len().div_ceil(workers);
-            let failures: Vec<Option<String>> = std::thread::scope(|scope| {
-                let running: Vec<_> = batch
-                    .chunks(per)
-                    .map(|chunk| {
-                        scope.spawn(move || {
-                            chunk
-                                .iter()
-                                .map(|e| self.reverify_one(e))
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                running
-                    .into_iter()
-                    // A worker only verifies; if it panicked, say so per envelope.
-                    .flat_map(|r| {
-                        r.join().unwrap_or_else(|_| {
-                            vec![Some("verification worker panicked".to_owned())]
-                        })
-                    })
-                    .collect()
+            let parts = crate::parallel::by_core(&batch, 2, |part| {
+                part.iter()
+                    .map(|e| self.reverify_one(e))
+                    .collect::<Vec<_>>()
             });
+            let mut failures = Vec::new();
+            for part in parts {
+                // A worker only verifies: a panic there is a bug, not a verdict.
+                failures.extend(part.map_err(|_| {
+                    Error::Internal("a record verification worker panicked".into())
+                })?);
+            }
             out.checked += batch.len() as u64;
             for failure in failures.into_iter().flatten() {
                 out.invalid += 1;

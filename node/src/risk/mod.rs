@@ -471,7 +471,6 @@ impl Risk {
         batch: &[(License, assess::World)],
         trigger: &str,
     ) -> Result<Vec<store::Next>> {
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         let score = |part: &[(License, assess::World)]| -> Result<Vec<store::Next>> {
             let mut out = Vec::new();
             for (license, world) in part {
@@ -479,24 +478,13 @@ impl Risk {
             }
             Ok(out)
         };
-        if workers < 2 || batch.len() < 2 * workers {
-            return score(batch);
+        let mut out = Vec::new();
+        for part in crate::parallel::by_core(batch, 4, score) {
+            out.extend(
+                part.map_err(|_| Error::Internal("a risk scoring worker panicked".into()))??,
+            );
         }
-        let per = batch.len().div_ceil(workers);
-        std::thread::scope(|scope| {
-            let running: Vec<_> = batch
-                .chunks(per)
-                .map(|part| scope.spawn(move || score(part)))
-                .collect();
-            let mut out = Vec::new();
-            for r in running {
-                let part = r
-                    .join()
-                    .map_err(|_| Error::Internal("a risk scoring worker panicked".into()))??;
-                out.extend(part);
-            }
-            Ok(out)
-        })
+        Ok(out)
     }
 
     /// Reading back every record held (decoding each, checking its bytes

@@ -615,29 +615,19 @@ impl Touching {
         held.sort_by_cached_key(|h| score::IdOrder::of(&h.id));
         // Comparing names is most of the work and reads the sets only:
         // done on every core a chunk at a time, then applied in order.
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         for chunk in held.chunks(SWEEP_CHUNK) {
-            let per = chunk.len().div_ceil(workers);
             let this = &*self;
-            let named: Vec<Vec<Slot>> = std::thread::scope(|scope| {
-                let running: Vec<_> = chunk
-                    .chunks(per)
-                    .map(|part| {
-                        scope.spawn(move || {
-                            part.iter()
-                                .map(|h| this.named(threshold, h))
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                running
-                    .into_iter()
-                    // A part whose comparison panicked comes back empty;
-                    // the chunk is then compared again below, here, where
-                    // a panic is the caller's to see.
-                    .flat_map(|r| r.join().unwrap_or_default())
-                    .collect()
-            });
+            // A part whose comparison panicked comes back empty; the chunk
+            // is then compared again below, here, where a panic is the
+            // caller's to see.
+            let named: Vec<Vec<Slot>> = crate::parallel::by_core(chunk, 2, |part| {
+                part.iter()
+                    .map(|h| this.named(threshold, h))
+                    .collect::<Vec<_>>()
+            })
+            .into_iter()
+            .flat_map(|r| r.unwrap_or_default())
+            .collect();
             if named.len() != chunk.len() {
                 for h in chunk {
                     self.insert(m, threshold, h, None);
@@ -739,7 +729,6 @@ impl Touching {
 /// The records of `held` naming one of `app`'s parties, compared on every
 /// core: what a new application costs is this one pass over every record.
 fn naming(app: &App, threshold: f32, held: &[&Arc<Held>]) -> Vec<Arc<Held>> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     // `score_names` on prepared tokens: the application's names are
     // normalized once, each record's once, not once per pair.
     let ours: Vec<Vec<Tok>> = app.names.iter().map(|n| prepared(n)).collect();
@@ -759,22 +748,16 @@ fn naming(app: &App, threshold: f32, held: &[&Arc<Held>]) -> Vec<Arc<Held>> {
             .map(|h| Arc::clone(h))
             .collect()
     };
-    if workers < 2 || held.len() < SWEEP_CHUNK {
+    // A part whose comparison panicked comes back empty: compare all of
+    // them again here, where a panic is the caller's to see.
+    let parts = crate::parallel::by_core(held, SWEEP_CHUNK, find);
+    if parts.iter().any(|p| p.is_err()) {
         return find(held);
     }
-    let per = held.len().div_ceil(workers);
-    std::thread::scope(|scope| {
-        let running: Vec<_> = held
-            .chunks(per)
-            .map(|part| scope.spawn(move || find(part)))
-            .collect();
-        let mut out = Vec::new();
-        for (r, part) in running.into_iter().zip(held.chunks(per)) {
-            // A worker that panicked: its part compared again here.
-            out.extend(r.join().unwrap_or_else(|_| find(part)));
-        }
-        out
-    })
+    parts
+        .into_iter()
+        .flat_map(|p| p.unwrap_or_default())
+        .collect()
 }
 
 /// A name's tokens as `score_names` compares them.
