@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::licensing::{License, LicenseAction, LicenseState};
+use crate::licensing::{EndUseCheck, License, LicenseAction, LicenseState, Shipment};
 
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -23,6 +23,16 @@ pub struct DecisionStats {
     pub by_outcome: BTreeMap<String, u64>,
     /// Current states.
     pub by_state: BTreeMap<String, u64>,
+    /// Appeals lodged, and how those decided came out: `upheld` (the
+    /// decision stands) or `overturned`.
+    pub appeals: u64,
+    pub appeals_by_result: BTreeMap<String, u64>,
+    /// Shipments recorded against licenses, and of those recorded although
+    /// they failed the license's checks.
+    pub shipments: u64,
+    pub shipments_with_discrepancy: u64,
+    /// End-use checks by result (`pass`, `fail`, `inconclusive`).
+    pub end_use_checks: BTreeMap<String, u64>,
 }
 
 /// The first decision on an application and when it was made.
@@ -65,11 +75,47 @@ pub fn decisions<'a>(licenses: impl IntoIterator<Item = &'a License>) -> Decisio
             }
             None => stats.pending += 1,
         }
+        for d in &l.history {
+            let result = match d.action {
+                LicenseAction::Appeal => {
+                    stats.appeals += 1;
+                    continue;
+                }
+                LicenseAction::Uphold => "upheld",
+                LicenseAction::Overturn => "overturned",
+                _ => continue,
+            };
+            *stats
+                .appeals_by_result
+                .entry(result.to_owned())
+                .or_default() += 1;
+        }
     }
     days.sort_by(f64::total_cmp);
     stats.p50_days = nearest_rank(&days, 0.5);
     stats.p90_days = nearest_rank(&days, 0.9);
     stats
+}
+
+/// Adds what was found after licenses were granted: shipments and end-use
+/// checks (counts only).
+pub fn add_follow_up<'a>(
+    stats: &mut DecisionStats,
+    shipments: impl IntoIterator<Item = &'a Shipment>,
+    checks: impl IntoIterator<Item = &'a EndUseCheck>,
+) {
+    for s in shipments {
+        stats.shipments += 1;
+        if s.discrepancy.is_some() {
+            stats.shipments_with_discrepancy += 1;
+        }
+    }
+    for c in checks {
+        *stats
+            .end_use_checks
+            .entry(c.result.as_str().to_owned())
+            .or_default() += 1;
+    }
 }
 
 #[cfg(test)]
@@ -153,6 +199,9 @@ mod tests {
         assert_eq!(s.by_outcome["returned"], 3);
         assert_eq!(s.by_state["submitted"], 1);
         assert_eq!(s.by_state["appeal-overturned"], 1);
+        assert_eq!(s.appeals, 1);
+        assert_eq!(s.appeals_by_result["overturned"], 1);
+        assert!(!s.appeals_by_result.contains_key("upheld"));
         assert_eq!(decisions(&[]).p50_days, None);
     }
 }

@@ -139,6 +139,19 @@ async fn statistics_count_exchanges_and_public_ones_name_nobody() {
         ],
     );
 
+    json(
+        &officer,
+        &[
+            "enduse",
+            "record",
+            &licenses[0],
+            "--result",
+            "pass",
+            "--findings",
+            "all units on site",
+        ],
+    );
+
     let fr_admin = fr.admin_profile();
     let fr_stats = eventually("FR to hold both records", || {
         let fr_admin = fr_admin.clone();
@@ -179,6 +192,9 @@ async fn statistics_count_exchanges_and_public_ones_name_nobody() {
     assert_eq!(licensing["decided"], 1);
     assert_eq!(licensing["pending"], 1);
     assert_eq!(licensing["by_outcome"]["approved"], 1);
+    assert_eq!(licensing["end_use_checks"]["pass"], 1, "{licensing}");
+    assert_eq!(licensing["shipments"], 0, "{licensing}");
+    assert_eq!(licensing["appeals"], 0, "{licensing}");
     assert_eq!(licensing["by_state"]["submitted"], 1);
     let p50 = licensing["p50_days"].as_f64().unwrap();
     assert!((0.0..0.01).contains(&p50), "decided within seconds: {p50}");

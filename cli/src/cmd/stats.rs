@@ -84,6 +84,14 @@ pub struct DecisionsView {
     pub p90_days: Option<f64>,
     pub by_outcome: BTreeMap<String, u64>,
     pub by_state: BTreeMap<String, u64>,
+    pub appeals: u64,
+    /// Appeals decided: upheld, overturned.
+    pub appeals_by_result: BTreeMap<String, u64>,
+    pub shipments: u64,
+    /// Shipments recorded although they failed the license's checks.
+    pub shipments_with_discrepancy: u64,
+    /// End-use checks by result: pass, fail, inconclusive.
+    pub end_use_checks: BTreeMap<String, u64>,
 }
 
 impl From<Option<&pb::DecisionStats>> for DecisionsView {
@@ -105,6 +113,11 @@ impl From<Option<&pb::DecisionStats>> for DecisionsView {
             p90_days: decided.then_some(d.p90_days),
             by_outcome: counts(&d.by_outcome),
             by_state: counts(&d.by_state),
+            appeals: d.appeals,
+            appeals_by_result: counts(&d.appeals_by_result),
+            shipments: d.shipments,
+            shipments_with_discrepancy: d.shipments_with_discrepancy,
+            end_use_checks: counts(&d.end_use_checks),
         }
     }
 }
@@ -264,6 +277,18 @@ impl StatsView {
                 ),
                 ("first decisions", joined(&l.by_outcome)),
                 ("current states", joined(&l.by_state)),
+                (
+                    "appeals",
+                    format!("{} ({})", l.appeals, joined(&l.appeals_by_result)),
+                ),
+                (
+                    "shipments",
+                    format!(
+                        "{} ({} with a discrepancy)",
+                        l.shipments, l.shipments_with_discrepancy
+                    ),
+                ),
+                ("end-use checks", joined(&l.end_use_checks)),
             ],
         ));
         out.push('\n');
@@ -342,6 +367,17 @@ mod tests {
                     count: 2,
                 }],
                 by_state: vec![],
+                appeals: 1,
+                appeals_by_result: vec![pb::OutcomeCount {
+                    outcome: "upheld".into(),
+                    count: 1,
+                }],
+                shipments: 4,
+                shipments_with_discrepancy: 1,
+                end_use_checks: vec![pb::OutcomeCount {
+                    outcome: "fail".into(),
+                    count: 1,
+                }],
             }),
         }
     }
@@ -358,6 +394,15 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("  first decisions   approved 2\n"), "{text}");
+        assert!(
+            text.contains("  appeals           1 (upheld 1)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  shipments         4 (1 with a discrepancy)\n"),
+            "{text}"
+        );
+        assert!(text.contains("  end-use checks    fail 1\n"), "{text}");
         let public = StatsView::new(&response(), true);
         let json = serde_json::to_string(&public).unwrap();
         assert!(!json.contains("FR") && !json.contains("peers"), "{json}");

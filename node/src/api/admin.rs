@@ -554,7 +554,13 @@ impl AdminService for AdminApi {
         let (exchange, licensing) = (self.ctx.exchange.clone(), self.ctx.licensing.clone());
         let (stats, decisions) = tokio::task::spawn_blocking(move || {
             let licenses = licensing.licenses(&Default::default())?;
-            Ok::<_, crate::error::Error>((exchange.stats(now)?, crate::stats::decisions(&licenses)))
+            let mut decisions = crate::stats::decisions(&licenses);
+            crate::stats::add_follow_up(
+                &mut decisions,
+                &licensing.shipments(None, None)?,
+                &licensing.checks(None, None, None)?,
+            );
+            Ok::<_, crate::error::Error>((exchange.stats(now)?, decisions))
         })
         .await
         .map_err(|e| Status::internal(format!("stats task failed: {e}")))??;
@@ -605,6 +611,11 @@ fn decision_stats(d: &crate::stats::DecisionStats) -> pb::DecisionStats {
         p90_days: d.p90_days.unwrap_or(0.0),
         by_outcome: counts(&d.by_outcome),
         by_state: counts(&d.by_state),
+        appeals: d.appeals,
+        appeals_by_result: counts(&d.appeals_by_result),
+        shipments: d.shipments,
+        shipments_with_discrepancy: d.shipments_with_discrepancy,
+        end_use_checks: counts(&d.end_use_checks),
     }
 }
 
