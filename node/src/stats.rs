@@ -33,6 +33,27 @@ pub struct DecisionStats {
     pub shipments_with_discrepancy: u64,
     /// End-use checks by result (`pass`, `fail`, `inconclusive`).
     pub end_use_checks: BTreeMap<String, u64>,
+    /// The same by calendar year (UTC) of each event: applications by the
+    /// year submitted, decisions (and their days) by the year decided,
+    /// appeals, shipments and checks by the year they happened.
+    pub years: BTreeMap<i32, PeriodStats>,
+}
+
+/// One calendar year of [`DecisionStats`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PeriodStats {
+    pub submitted: u64,
+    pub decided: u64,
+    pub p50_days: Option<f64>,
+    pub p90_days: Option<f64>,
+    pub appeals: u64,
+    pub shipments: u64,
+    pub end_use_checks: u64,
+}
+
+/// The calendar year (UTC) of a time; 1970 for one out of range.
+fn year_of(unix_ms: i64) -> i32 {
+    time::OffsetDateTime::from_unix_timestamp(unix_ms.div_euclid(1000)).map_or(1970, |t| t.year())
 }
 
 /// The first decision on an application and when it was made.
@@ -58,8 +79,14 @@ fn nearest_rank(sorted: &[f64], q: f64) -> Option<f64> {
 pub fn decisions<'a>(licenses: impl IntoIterator<Item = &'a License>) -> DecisionStats {
     let mut stats = DecisionStats::default();
     let mut days = Vec::new();
+    let mut days_by_year: BTreeMap<i32, Vec<f64>> = BTreeMap::new();
     for l in licenses {
         stats.applications += 1;
+        stats
+            .years
+            .entry(year_of(l.submitted_at_unix_ms))
+            .or_default()
+            .submitted += 1;
         *stats
             .by_state
             .entry(l.state.as_str().to_owned())
@@ -71,7 +98,10 @@ pub fn decisions<'a>(licenses: impl IntoIterator<Item = &'a License>) -> Decisio
                     .by_outcome
                     .entry(outcome.as_str().to_owned())
                     .or_default() += 1;
-                days.push(at.saturating_sub(l.submitted_at_unix_ms).max(0) as f64 / DAY_MS);
+                let took = at.saturating_sub(l.submitted_at_unix_ms).max(0) as f64 / DAY_MS;
+                days.push(took);
+                days_by_year.entry(year_of(at)).or_default().push(took);
+                stats.years.entry(year_of(at)).or_default().decided += 1;
             }
             None => stats.pending += 1,
         }
@@ -79,6 +109,11 @@ pub fn decisions<'a>(licenses: impl IntoIterator<Item = &'a License>) -> Decisio
             let result = match d.action {
                 LicenseAction::Appeal => {
                     stats.appeals += 1;
+                    stats
+                        .years
+                        .entry(year_of(d.at_unix_ms))
+                        .or_default()
+                        .appeals += 1;
                     continue;
                 }
                 LicenseAction::Uphold => "upheld",
@@ -94,6 +129,12 @@ pub fn decisions<'a>(licenses: impl IntoIterator<Item = &'a License>) -> Decisio
     days.sort_by(f64::total_cmp);
     stats.p50_days = nearest_rank(&days, 0.5);
     stats.p90_days = nearest_rank(&days, 0.9);
+    for (year, mut days) in days_by_year {
+        days.sort_by(f64::total_cmp);
+        let y = stats.years.entry(year).or_default();
+        y.p50_days = nearest_rank(&days, 0.5);
+        y.p90_days = nearest_rank(&days, 0.9);
+    }
     stats
 }
 
@@ -106,11 +147,21 @@ pub fn add_follow_up<'a>(
 ) {
     for s in shipments {
         stats.shipments += 1;
+        stats
+            .years
+            .entry(year_of(s.shipped_at_unix_ms))
+            .or_default()
+            .shipments += 1;
         if s.discrepancy.is_some() {
             stats.shipments_with_discrepancy += 1;
         }
     }
     for c in checks {
+        stats
+            .years
+            .entry(year_of(c.checked_at_unix_ms))
+            .or_default()
+            .end_use_checks += 1;
         *stats
             .end_use_checks
             .entry(c.result.as_str().to_owned())
@@ -202,6 +253,19 @@ mod tests {
         assert_eq!(s.appeals, 1);
         assert_eq!(s.appeals_by_result["overturned"], 1);
         assert!(!s.appeals_by_result.contains_key("upheld"));
+        // Every event counted in its own year: submissions and decisions in
+        // 1970 (days 0–10), the appeal on day 30 too.
+        let y = &s.years[&1970];
+        assert_eq!((y.submitted, y.decided, y.appeals), (11, 10, 1));
+        assert_eq!((y.p50_days, y.p90_days), (Some(5.0), Some(9.0)));
+        let mut later = license("DE-L-99", vec![submit(), step(Approve, S::Approved, 400)]);
+        later.submitted_at_unix_ms = 300 * 86_400_000;
+        let s = decisions(&[later]);
+        assert_eq!(s.years[&1970].submitted, 1);
+        assert_eq!(
+            (s.years[&1971].decided, s.years[&1971].p50_days),
+            (1, Some(100.0))
+        );
         assert_eq!(decisions(&[]).p50_days, None);
     }
 }

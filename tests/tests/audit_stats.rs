@@ -195,6 +195,18 @@ async fn statistics_count_exchanges_and_public_ones_name_nobody() {
     assert_eq!(licensing["end_use_checks"]["pass"], 1, "{licensing}");
     assert_eq!(licensing["shipments"], 0, "{licensing}");
     assert_eq!(licensing["appeals"], 0, "{licensing}");
+    // Everything happened this year: one row, with the same counts.
+    let year = &licensing["by_year"][0];
+    assert_eq!(licensing["by_year"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        (
+            &year["submitted"],
+            &year["decided"],
+            &year["end_use_checks"]
+        ),
+        (&licensing["applications"], &licensing["decided"], &1.into()),
+        "{licensing}"
+    );
     assert_eq!(licensing["by_state"]["submitted"], 1);
     let p50 = licensing["p50_days"].as_f64().unwrap();
     assert!((0.0..0.01).contains(&p50), "decided within seconds: {p50}");

@@ -92,6 +92,22 @@ pub struct DecisionsView {
     pub shipments_with_discrepancy: u64,
     /// End-use checks by result: pass, fail, inconclusive.
     pub end_use_checks: BTreeMap<String, u64>,
+    /// The same by calendar year (UTC) of each event, oldest first.
+    pub by_year: Vec<YearView>,
+}
+
+/// One calendar year of licensing figures.
+#[derive(Debug, Default, Serialize)]
+pub struct YearView {
+    pub year: i32,
+    pub submitted: u64,
+    pub decided: u64,
+    /// Days from submission to first decision; null when nothing was decided.
+    pub p50_days: Option<f64>,
+    pub p90_days: Option<f64>,
+    pub appeals: u64,
+    pub shipments: u64,
+    pub end_use_checks: u64,
 }
 
 impl From<Option<&pb::DecisionStats>> for DecisionsView {
@@ -118,6 +134,20 @@ impl From<Option<&pb::DecisionStats>> for DecisionsView {
             shipments: d.shipments,
             shipments_with_discrepancy: d.shipments_with_discrepancy,
             end_use_checks: counts(&d.end_use_checks),
+            by_year: d
+                .by_year
+                .iter()
+                .map(|y| YearView {
+                    year: y.year,
+                    submitted: y.submitted,
+                    decided: y.decided,
+                    p50_days: (y.decided > 0).then_some(y.p50_days),
+                    p90_days: (y.decided > 0).then_some(y.p90_days),
+                    appeals: y.appeals,
+                    shipments: y.shipments,
+                    end_use_checks: y.end_use_checks,
+                })
+                .collect(),
         }
     }
 }
@@ -292,6 +322,31 @@ impl StatsView {
             ],
         ));
         out.push('\n');
+        if !l.by_year.is_empty() {
+            let years: Vec<(String, String)> = l
+                .by_year
+                .iter()
+                .map(|y| {
+                    (
+                        y.year.to_string(),
+                        format!(
+                            "{} submitted, {} decided (p50 {}, p90 {}), {} appeals, {} shipments, {} end-use checks",
+                            y.submitted,
+                            y.decided,
+                            days(y.p50_days),
+                            days(y.p90_days),
+                            y.appeals,
+                            y.shipments,
+                            y.end_use_checks
+                        ),
+                    )
+                })
+                .collect();
+            let pairs: Vec<(&str, String)> =
+                years.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+            out.push_str(&key_values("Licensing by year (UTC)", &pairs));
+            out.push('\n');
+        }
         out.push_str(&key_values(
             "Integrity",
             &[
@@ -378,6 +433,16 @@ mod tests {
                     outcome: "fail".into(),
                     count: 1,
                 }],
+                by_year: vec![pb::PeriodStats {
+                    year: 2026,
+                    submitted: 3,
+                    decided: 2,
+                    p50_days: 1.5,
+                    p90_days: 4.0,
+                    appeals: 1,
+                    shipments: 4,
+                    end_use_checks: 1,
+                }],
             }),
         }
     }
@@ -403,6 +468,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("  end-use checks    fail 1\n"), "{text}");
+        assert!(
+            text.contains("  2026  3 submitted, 2 decided (p50 1.5 days, p90 4.0 days), 1 appeals, 4 shipments, 1 end-use checks\n"),
+            "{text}"
+        );
         let public = StatsView::new(&response(), true);
         let json = serde_json::to_string(&public).unwrap();
         assert!(!json.contains("FR") && !json.contains("peers"), "{json}");

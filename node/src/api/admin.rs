@@ -616,6 +616,20 @@ fn decision_stats(d: &crate::stats::DecisionStats) -> pb::DecisionStats {
         shipments: d.shipments,
         shipments_with_discrepancy: d.shipments_with_discrepancy,
         end_use_checks: counts(&d.end_use_checks),
+        by_year: d
+            .years
+            .iter()
+            .map(|(year, y)| pb::PeriodStats {
+                year: *year,
+                submitted: y.submitted,
+                decided: y.decided,
+                p50_days: y.p50_days.unwrap_or(0.0),
+                p90_days: y.p90_days.unwrap_or(0.0),
+                appeals: y.appeals,
+                shipments: y.shipments,
+                end_use_checks: y.end_use_checks,
+            })
+            .collect(),
     }
 }
 
