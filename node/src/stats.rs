@@ -51,6 +51,13 @@ pub struct PeriodStats {
     pub end_use_checks: u64,
 }
 
+impl DecisionStats {
+    /// The figures of the calendar year `unix_ms` falls in.
+    fn year(&mut self, unix_ms: i64) -> &mut PeriodStats {
+        self.years.entry(year_of(unix_ms)).or_default()
+    }
+}
+
 /// The calendar year (UTC) of a time; 1970 for one out of range.
 fn year_of(unix_ms: i64) -> i32 {
     time::OffsetDateTime::from_unix_timestamp(unix_ms.div_euclid(1000)).map_or(1970, |t| t.year())
@@ -82,11 +89,7 @@ pub fn decisions<'a>(licenses: impl IntoIterator<Item = &'a License>) -> Decisio
     let mut days_by_year: BTreeMap<i32, Vec<f64>> = BTreeMap::new();
     for l in licenses {
         stats.applications += 1;
-        stats
-            .years
-            .entry(year_of(l.submitted_at_unix_ms))
-            .or_default()
-            .submitted += 1;
+        stats.year(l.submitted_at_unix_ms).submitted += 1;
         *stats
             .by_state
             .entry(l.state.as_str().to_owned())
@@ -101,7 +104,7 @@ pub fn decisions<'a>(licenses: impl IntoIterator<Item = &'a License>) -> Decisio
                 let took = at.saturating_sub(l.submitted_at_unix_ms).max(0) as f64 / DAY_MS;
                 days.push(took);
                 days_by_year.entry(year_of(at)).or_default().push(took);
-                stats.years.entry(year_of(at)).or_default().decided += 1;
+                stats.year(at).decided += 1;
             }
             None => stats.pending += 1,
         }
@@ -109,11 +112,7 @@ pub fn decisions<'a>(licenses: impl IntoIterator<Item = &'a License>) -> Decisio
             let result = match d.action {
                 LicenseAction::Appeal => {
                     stats.appeals += 1;
-                    stats
-                        .years
-                        .entry(year_of(d.at_unix_ms))
-                        .or_default()
-                        .appeals += 1;
+                    stats.year(d.at_unix_ms).appeals += 1;
                     continue;
                 }
                 LicenseAction::Uphold => "upheld",
@@ -147,21 +146,13 @@ pub fn add_follow_up<'a>(
 ) {
     for s in shipments {
         stats.shipments += 1;
-        stats
-            .years
-            .entry(year_of(s.shipped_at_unix_ms))
-            .or_default()
-            .shipments += 1;
+        stats.year(s.shipped_at_unix_ms).shipments += 1;
         if s.discrepancy.is_some() {
             stats.shipments_with_discrepancy += 1;
         }
     }
     for c in checks {
-        stats
-            .years
-            .entry(year_of(c.checked_at_unix_ms))
-            .or_default()
-            .end_use_checks += 1;
+        stats.year(c.checked_at_unix_ms).end_use_checks += 1;
         *stats
             .end_use_checks
             .entry(c.result.as_str().to_owned())

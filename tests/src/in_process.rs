@@ -17,7 +17,7 @@ use concord_node::identity::Jurisdiction;
 use concord_node::server::{Node, NodeHandle};
 use tokio::sync::oneshot;
 
-use crate::{add_peer, eventually, init, set_config, status_of, wait_links, NodeDir, TempDir};
+use crate::{eventually, init, set_config, status_of, NodeDir, TempDir};
 
 /// A node running on the test's runtime; shuts down when dropped.
 pub struct InProcessNode {
@@ -97,15 +97,7 @@ impl InProcessFederation {
             set_config(d, config);
             nodes.push(InProcessNode::start(d).await?);
         }
-        for a in &dirs {
-            for b in dirs.iter().filter(|b| b.code != a.code) {
-                add_peer(a, b).await?;
-            }
-        }
-        for a in &dirs {
-            let others: Vec<&str> = codes.iter().copied().filter(|c| *c != a.code).collect();
-            wait_links(a, &others).await?;
-        }
+        crate::peer_all(&dirs, codes).await?;
         Ok(InProcessFederation { nodes, root })
     }
 

@@ -497,6 +497,21 @@ pub async fn add_peer(on: &NodeDir, peer: &NodeDir) -> Result<()> {
     Ok(())
 }
 
+/// Peers every node of `dirs` with every other and waits until each has
+/// its links to the others up.
+pub async fn peer_all(dirs: &[NodeDir], codes: &[&str]) -> anyhow::Result<()> {
+    for a in dirs {
+        for b in dirs.iter().filter(|b| b.code != a.code) {
+            add_peer(a, b).await?;
+        }
+    }
+    for a in dirs {
+        let others: Vec<&str> = codes.iter().copied().filter(|c| *c != a.code).collect();
+        wait_links(a, &others).await?;
+    }
+    Ok(())
+}
+
 /// Waits until `node` reports every one of `peers` connected.
 pub async fn wait_links(node: &NodeDir, peers: &[&str]) -> Result<StatusResponse> {
     let profile = node.admin_profile();
@@ -539,15 +554,7 @@ impl Federation {
         for d in &dirs {
             nodes.push(NodeProcess::start(d).await?);
         }
-        for a in &dirs {
-            for b in dirs.iter().filter(|b| b.code != a.code) {
-                add_peer(a, b).await?;
-            }
-        }
-        for a in &dirs {
-            let others: Vec<&str> = codes.iter().copied().filter(|c| *c != a.code).collect();
-            wait_links(a, &others).await?;
-        }
+        peer_all(&dirs, codes).await?;
         Ok(Federation { root, nodes })
     }
 
