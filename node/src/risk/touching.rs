@@ -44,7 +44,7 @@ use crate::exchange::{Record, RecordView};
 use crate::licensing::License;
 use crate::screening::entry::{EntityType, WatchlistEntry};
 use crate::screening::index::{Filter, IndexedEntry, ListIndex, PreparedQuery};
-use crate::screening::score::{score_names, Tok};
+use crate::screening::score::Tok;
 
 /// Issuer and record id.
 pub(super) type Key = (String, String);
@@ -220,6 +220,8 @@ pub(super) struct App {
     profile: Profile,
     /// Every party's name and aliases, as scoring compares them.
     names: Vec<String>,
+    /// The same, tokenized as `score_names` does, once.
+    tokens: Vec<Vec<Tok>>,
     /// The records naming one of its parties, both kinds.
     named: BTreeMap<Key, Arc<Held>>,
     /// Compared against every record held (or by the sweep).
@@ -234,19 +236,32 @@ impl App {
         codes.dedup();
         App {
             profile: (license.destination.clone(), codes),
-            names: parties.iter().flat_map(RoleParty::names).collect(),
+            ..App::of_names(parties.iter().flat_map(RoleParty::names).collect())
+        }
+    }
+
+    /// An application with these names and no profile yet.
+    fn of_names(names: Vec<String>) -> App {
+        App {
+            profile: Profile::default(),
+            tokens: names.iter().map(|n| prepared(n)).collect(),
+            names,
             named: BTreeMap::new(),
             filled: false,
             group: 0,
         }
     }
 
+    /// Whether `h` names one of the parties: `score_names` over tokens, the
+    /// application's prepared once, each of `h`'s names once per call.
     fn names(&self, threshold: f32, h: &Held) -> bool {
-        self.names.iter().any(|ours| {
-            h.parties
-                .iter()
-                .flatten()
-                .any(|theirs| score_names(ours, theirs) >= threshold)
+        h.parties.iter().flatten().any(|theirs| {
+            let theirs = prepared(theirs);
+            let c: Vec<&Tok> = theirs.iter().collect();
+            self.tokens.iter().any(|ours| {
+                let q: Vec<&Tok> = ours.iter().collect();
+                crate::screening::score::score(&q, &c).score >= threshold
+            })
         })
     }
 }
@@ -729,22 +744,9 @@ impl Touching {
 /// The records of `held` naming one of `app`'s parties, compared on every
 /// core: what a new application costs is this one pass over every record.
 fn naming(app: &App, threshold: f32, held: &[&Arc<Held>]) -> Vec<Arc<Held>> {
-    // `score_names` on prepared tokens: the application's names are
-    // normalized once, each record's once, not once per pair.
-    let ours: Vec<Vec<Tok>> = app.names.iter().map(|n| prepared(n)).collect();
-    let names = |h: &Held| {
-        h.parties.iter().flatten().any(|theirs| {
-            let theirs = prepared(theirs);
-            let c: Vec<&Tok> = theirs.iter().collect();
-            ours.iter().any(|q| {
-                let q: Vec<&Tok> = q.iter().collect();
-                crate::screening::score::score(&q, &c).score >= threshold
-            })
-        })
-    };
     let find = |part: &[&Arc<Held>]| -> Vec<Arc<Held>> {
         part.iter()
-            .filter(|h| names(h))
+            .filter(|h| app.names(threshold, h))
             .map(|h| Arc::clone(h))
             .collect()
     };
@@ -785,10 +787,7 @@ mod tests {
     fn app(destination: &str, name: &str) -> App {
         App {
             profile: (destination.into(), vec!["ML4".into()]),
-            names: vec![name.into()],
-            named: BTreeMap::new(),
-            filled: false,
-            group: 0,
+            ..App::of_names(vec![name.into()])
         }
     }
 
