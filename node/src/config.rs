@@ -58,6 +58,24 @@ pub struct ConfigFile {
     /// Risk scoring: the methodology file and this jurisdiction's overrides.
     #[serde(default, skip_serializing_if = "crate::risk::RiskFile::is_default")]
     pub risk: crate::risk::RiskFile,
+    /// The web console; off unless `listen` is set.
+    #[serde(default, skip_serializing_if = "WebFile::is_default")]
+    pub web: WebFile,
+}
+
+/// The web console's HTTPS listener (client certificates required).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebFile {
+    /// Address the console binds, e.g. "0.0.0.0:8443"; absent: no console.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+}
+
+impl WebFile {
+    pub fn is_default(&self) -> bool {
+        self == &WebFile::default()
+    }
 }
 
 /// Licensing safeguards.
@@ -368,6 +386,8 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     pub min_free_disk_bytes: u64,
     pub metrics_listen: Option<SocketAddr>,
+    /// The web console's listener; None: no console.
+    pub web_listen: Option<SocketAddr>,
     pub ca_cert: PathBuf,
     pub cert: PathBuf,
     pub key: PathBuf,
@@ -480,6 +500,13 @@ impl NodeConfig {
                 })
         });
         if let Some(Err(p)) = &metrics {
+            problems.push(p.clone());
+        }
+        let web = file.web.listen.as_deref().map(|w| {
+            w.parse::<SocketAddr>()
+                .map_err(|e| format!("web.listen {w:?}: {e}"))
+        });
+        if let Some(Err(p)) = &web {
             problems.push(p.clone());
         }
         let positive = |name: &str, v: u64| {
@@ -651,6 +678,7 @@ impl NodeConfig {
                 data_dir: base.join(&file.data_dir),
                 min_free_disk_bytes: file.min_free_disk_bytes,
                 metrics_listen: metrics.and_then(Result::ok),
+                web_listen: web.and_then(Result::ok),
                 ca_cert: base.join(&file.tls.ca_cert),
                 cert: base.join(&file.tls.cert),
                 key: base.join(&file.tls.key),

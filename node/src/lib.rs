@@ -26,6 +26,8 @@
 //! - `risk`: shared risk scoring of license applications: explained 0-100
 //!   scores under a baseline methodology with national overrides; flags for
 //!   human review, never decides.
+//! - `web`: the web console: server-rendered pages over HTTPS with client
+//!   certificates, through the same policy and domain services as `api`.
 //! - `taskforce`: joint task forces: federated queries answered at each
 //!   node's policy level, signed, audited at both ends.
 
@@ -61,3 +63,4 @@ pub mod store;
 pub mod taskforce;
 pub mod tls;
 pub mod trust_bundle;
+pub mod web;

@@ -99,6 +99,7 @@ pub struct Metrics {
     requests: Family<MethodLabel, Counter>,
     durations: DurationFamily,
     denied: Family<MethodLabel, Counter>,
+    web: Family<ResultLabel, Counter>,
     issued: Family<RecordLabel, Counter>,
     received: Counter,
     refused: Family<RefusalLabel, Counter>,
@@ -122,6 +123,7 @@ impl Metrics {
             requests: Family::default(),
             durations: Family::new_with_constructor(rpc_histogram as fn() -> Histogram),
             denied: Family::default(),
+            web: Family::default(),
             issued: Family::default(),
             received: Counter::default(),
             refused: Family::default(),
@@ -161,6 +163,13 @@ impl Metrics {
             "rpc_denied",
             "gRPC requests refused by policy, by method",
             m.denied.clone(),
+        );
+        registry.register(
+            "web_requests",
+            "Web console requests, by result: admitted, or refused for a revoked \
+             certificate (revoked), by policy (policy) or for a missing or wrong CSRF \
+             token or a cross-site origin (csrf)",
+            m.web.clone(),
         );
         registry.register(
             "records_issued",
@@ -228,6 +237,16 @@ impl Metrics {
         self.limited
             .get_or_create(&ResultLabel {
                 result: limit.to_owned(),
+            })
+            .inc();
+    }
+
+    /// One web console request, by `result` (a fixed word: admitted,
+    /// revoked, policy, csrf).
+    pub fn web_request(&self, result: &'static str) {
+        self.web
+            .get_or_create(&ResultLabel {
+                result: result.to_owned(),
             })
             .inc();
     }

@@ -31,6 +31,9 @@ pub enum Service {
     /// No-undercut and breach consultations, for the jurisdiction's own
     /// people; refined by [`authorize_consult`].
     Consult,
+    /// The web console: the jurisdiction's own people, never a node; each
+    /// page and action is refined by the same checks as the gRPC services.
+    Web,
 }
 
 /// An action on one of the services whose callers are refined per action
@@ -158,6 +161,24 @@ pub fn authorize(
                     service,
                     caller: caller.to_string(),
                     required: Role::Analyst,
+                    actual,
+                }),
+            }
+        }
+        Service::Web => {
+            if &caller.jurisdiction != own {
+                return Err(Denied::ForeignCaller {
+                    service,
+                    own: own.clone(),
+                    caller: caller.to_string(),
+                });
+            }
+            match caller.role {
+                Role::Officer | Role::Analyst | Role::Admin | Role::Taskforce => Ok(()),
+                actual => Err(Denied::WrongRole {
+                    service,
+                    caller: caller.to_string(),
+                    required: Role::Officer,
                     actual,
                 }),
             }
@@ -777,6 +798,16 @@ mod tests {
                 assert_eq!(got.is_ok(), ok, "{action:?} by {role}: {got:?}");
             }
         }
+    }
+
+    #[test]
+    fn the_web_console_admits_own_people_and_no_node() {
+        for role in [Role::Admin, Role::Officer, Role::Analyst, Role::Taskforce] {
+            check(Service::Web, "DE", role, false, true);
+            check(Service::Web, "FR", role, true, false);
+        }
+        check(Service::Web, "DE", Role::Node, false, false);
+        check(Service::Web, "FR", Role::Node, true, false);
     }
 
     #[test]

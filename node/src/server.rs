@@ -91,6 +91,8 @@ pub struct NodeHandle {
     /// The address the gRPC server is bound to (useful with port 0).
     pub local_addr: SocketAddr,
     pub metrics_addr: Option<SocketAddr>,
+    /// The web console's address, when it serves.
+    pub web_addr: Option<SocketAddr>,
     task: JoinHandle<Result<(), StartError>>,
 }
 
@@ -208,6 +210,15 @@ impl Node {
             None => None,
         };
         let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
+        let web_listener = match config.web_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
+        let web_addr = web_listener.as_ref().and_then(|l| l.local_addr().ok());
 
         let mut server_config = rustls::ServerConfig::builder_with_provider(tls::provider())
             .with_safe_default_protocol_versions()?
@@ -449,16 +460,16 @@ impl Node {
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
         let licensing_api = LicensingServiceServer::new(
-            LicensingApi::new(licensing, metrics.clone()).with_risk(risk.clone()),
+            LicensingApi::new(licensing.clone(), metrics.clone()).with_risk(risk.clone()),
         )
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
         let screening_api = ScreeningServiceServer::new(
-            crate::api::ScreeningApi::new(screening).with_risk(risk.clone()),
+            crate::api::ScreeningApi::new(screening.clone()).with_risk(risk.clone()),
         )
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
-        let risk_api = RiskServiceServer::new(crate::api::RiskApi::new(risk))
+        let risk_api = RiskServiceServer::new(crate::api::RiskApi::new(risk.clone()))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
         let query_limit = crate::api::query_limit(&config.taskforce);
@@ -474,6 +485,42 @@ impl Node {
         )
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
+        if let Some(l) = web_listener {
+            let console = crate::web::Console::new(
+                config.jurisdiction.clone(),
+                exchange.clone(),
+                licensing.clone(),
+                risk.clone(),
+                screening.clone(),
+                consult.clone(),
+                peers.clone(),
+                revocations.clone(),
+                metrics.clone(),
+                audit.clone(),
+                stop_rx.clone(),
+            )?;
+            let web_limits = tls::IncomingLimits {
+                handshake_timeout: config.handshake_timeout,
+                tls_start_timeout: config.tls_start_timeout,
+                max_connections: config.max_connections,
+                max_pending_handshakes: config.max_pending_handshakes,
+                max_pending_handshakes_per_address: config.max_pending_handshakes_per_address,
+                max_connections_per_identity: config.max_connections_per_identity,
+                max_connections_per_jurisdiction: config.max_connections_per_jurisdiction,
+                reserved_connections_own_jurisdiction: config.reserved_connections_own_jurisdiction,
+                own_jurisdiction: config.jurisdiction.clone(),
+                idle_timeout: config.idle_timeout,
+            };
+            tokio::spawn(crate::web::serve(
+                l,
+                crate::web::server_config(&identity)?,
+                web_limits,
+                metrics.clone(),
+                crate::web::router(Arc::new(console)),
+                stopped(stop_rx.clone()),
+            ));
+            tracing::info!(web = %web_addr.map(|a| format!("https://{a}/")).unwrap_or_default(), "web console serving");
+        }
         let consult_api = ConsultServiceServer::new(crate::api::ConsultApi::new(consult))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
@@ -578,6 +625,7 @@ impl Node {
         Ok(NodeHandle {
             local_addr,
             metrics_addr,
+            web_addr,
             task,
         })
     }
@@ -618,6 +666,7 @@ mod tests {
         let handle = NodeHandle {
             local_addr: SocketAddr::from(([127, 0, 0, 1], 1)),
             metrics_addr: None,
+            web_addr: None,
             task: tokio::spawn(async {
                 let stop = true;
                 if stop {

@@ -76,6 +76,11 @@ pub struct InitArgs {
     /// Loopback address of the Prometheus metrics listener.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     pub metrics_listen: String,
+    /// Address of the web console's HTTPS listener (client certificates
+    /// required); without it the console is off and node.toml carries a
+    /// commented `[web]` section to enable it.
+    #[arg(long, value_name = "ADDR")]
+    pub web_listen: Option<String>,
     /// Name of the node inside its jurisdiction.
     #[arg(long, value_name = "NAME", default_value = "node")]
     pub node_name: String,
@@ -324,6 +329,13 @@ const CONFIG_NOTES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The console is off by default; this is how an administrator turns it on.
+const WEB_OFF_NOTE: &str =
+    "\n# The web console for officers and analysts: HTTPS with client certificates\n\
+# (the same identities, roles and revocations as the CLI). Uncomment to serve it.\n\
+# [web]\n\
+# listen = \"127.0.0.1:8443\"\n";
+
 fn with_notes(config_text: &str) -> String {
     let mut out = String::with_capacity(config_text.len() + 1024);
     for line in config_text.lines() {
@@ -373,6 +385,9 @@ pub fn init(args: &InitArgs) -> Result<InitReport, CliError> {
         taskforce: concord_node::config::TaskForceFile::default(),
         licensing: concord_node::config::LicensingFile::default(),
         risk: concord_node::risk::RiskFile::default(),
+        web: concord_node::config::WebFile {
+            listen: args.web_listen.clone(),
+        },
     };
     // Check every setting before creating anything.
     let checked = NodeConfig::check(config_file.clone(), &args.dir.join(NODE_CONFIG), &args.dir)
@@ -443,11 +458,14 @@ pub fn init(args: &InitArgs) -> Result<InitReport, CliError> {
 
     let config_text = toml::to_string(&config_file)
         .map_err(|e| CliError::internal(format!("cannot encode {NODE_CONFIG}: {e}")))?;
-    let config_text = format!(
+    let mut config_text = format!(
         "# Concord node of jurisdiction {jurisdiction}, written by `concord pki init`.\n\
          # Paths are relative to this file's directory.\n{}",
         with_notes(&config_text)
     );
+    if args.web_listen.is_none() {
+        config_text.push_str(WEB_OFF_NOTE);
+    }
     put(NODE_CONFIG, config_text.as_bytes(), false)?;
     let node_config = dir.join(NODE_CONFIG);
     NodeConfig::load(&node_config).map_err(|e| {

@@ -32,6 +32,23 @@ pub struct Action<'a> {
     pub rationale: &'a str,
 }
 
+tokio::task_local! {
+    /// The door other than gRPC an action came through (`web`), for the
+    /// actor of the entries it appends.
+    static DOOR: &'static str;
+}
+
+/// Runs `f` with every audit entry it appends marked as made `via door`
+/// (the actor reads `DE/officer/olivia via web`): the one thing the trail
+/// records about which door a person used.
+pub async fn via<F: std::future::Future>(door: &'static str, f: F) -> F::Output {
+    DOOR.scope(door, f).await
+}
+
+fn door() -> Option<&'static str> {
+    DOOR.try_with(|d| *d).ok()
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Head {
     seq: u64,
@@ -69,6 +86,18 @@ pub struct AuditedBatch<'a> {
 impl AuditedBatch<'_> {
     /// Appends one entry to the batch; returns its sequence number.
     pub fn append(&mut self, a: Action<'_>) -> Result<u64> {
+        let marked;
+        let a = match door() {
+            // Only a person's actions are marked: `system` and peers use no door.
+            Some(d) if a.actor.contains('/') => {
+                marked = format!("{} via {d}", a.actor);
+                Action {
+                    actor: &marked,
+                    ..a
+                }
+            }
+            _ => a,
+        };
         let entry = AuditEntry::new(self.next.seq + 1, now_unix_ms(), a, self.next.hash);
         self.batch
             .put(self.entries, entry.seq.to_be_bytes(), &entry)?;

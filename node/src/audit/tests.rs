@@ -420,3 +420,31 @@ async fn concurrent_audited_writes_from_every_module_never_fork_the_chain() {
         );
     }
 }
+
+#[tokio::test]
+async fn entries_made_through_another_door_name_it_and_still_verify() {
+    let (_d, _s, log) = log();
+    let action = |actor| Action {
+        actor,
+        action: "license.decide",
+        record: "DE-L-1",
+        rationale: "meets criteria",
+    };
+    log.record(action("DE/officer/olivia")).await.unwrap();
+    via("web", async {
+        log.record(action("DE/officer/olivia")).await.unwrap();
+        log.record(action("system")).await.unwrap();
+    })
+    .await;
+    let actors: Vec<String> = log
+        .entries(1, 3)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.actor)
+        .collect();
+    assert_eq!(
+        actors,
+        ["DE/officer/olivia", "DE/officer/olivia via web", "system"]
+    );
+    assert_eq!(log.verify().unwrap().entries, 3);
+}
