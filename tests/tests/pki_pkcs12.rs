@@ -47,7 +47,8 @@ fn assert_bundle(de: &NodeDir, name: &str, password: &str) {
     let leaf = CertificateDer::from_pem_file(de.dir.join(format!("officer-{name}.crt"))).unwrap();
     let ca = CertificateDer::from_pem_file(de.dir.join("ca.crt")).unwrap();
     assert_eq!(certs, [leaf.as_ref(), ca.as_ref()]);
-    let key = PrivatePkcs8KeyDer::from_pem_file(de.dir.join(format!("officer-{name}.key"))).unwrap();
+    let key =
+        PrivatePkcs8KeyDer::from_pem_file(de.dir.join(format!("officer-{name}.key"))).unwrap();
     assert_eq!(chain.key().as_der(), key.secret_pkcs8_der());
 }
 
