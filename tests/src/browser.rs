@@ -49,7 +49,7 @@ pub struct Browser {
     driver: Child,
     driver_log: PathBuf,
     _policy: PolicyEntry,
-    _profile: TempDir,
+    profile: TempDir,
     _home: TempDir,
 }
 
@@ -115,7 +115,7 @@ impl Browser {
             driver,
             driver_log,
             _policy: policy,
-            _profile: profile,
+            profile,
             _home: home,
         };
         let client = browser.connect(port).await?;
@@ -147,7 +147,7 @@ impl Browser {
                     "--disable-component-update",
                     "--disable-sync",
                     "--window-size=1280,900",
-                    format!("--user-data-dir={}", self._profile.path().display()),
+                    format!("--user-data-dir={}", self.profile.path().display()),
                 ],
             }),
         );
