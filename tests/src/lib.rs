@@ -8,7 +8,8 @@
 //! Waits are bounded by `CONCORD_TEST_PATIENCE` seconds (default 60): tests
 //! poll for a condition instead of sleeping a fixed time.
 //! `in_process` runs nodes inside the test process instead, for tests that
-//! inject faults into the calls a node makes to its peers.
+//! inject faults into the calls a node makes to its peers. `browser` drives a
+//! headless Chromium that presents a person's client certificate.
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -23,6 +24,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 
 pub use tempfile::TempDir;
 
+pub mod browser;
 pub mod in_process;
 pub mod perturb;
 pub mod proxy;

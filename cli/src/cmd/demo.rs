@@ -713,6 +713,7 @@ fn issue_named(m: &Member, role: &str, name: &str) -> Result<Profile, CliError> 
         name: name.to_owned(),
         days: 30,
         replace: false,
+        p12_password_file: None,
     })
     .map_err(|e| e.context(format!("pki issue {role} for {}", m.jurisdiction)))?;
     Profile::load(&report.profile)

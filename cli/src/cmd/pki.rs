@@ -108,10 +108,15 @@ pub struct IssueArgs {
     #[arg(long, value_name = "N", default_value_t = 365,
           value_parser = clap::value_parser!(i64).range(1..=36_500))]
     pub days: i64,
-    /// Renew: replace this holder's existing certificate, key and profile
-    /// (revoke the old certificate too if it may be misused).
+    /// Renew: replace this holder's existing certificate, key, profile and
+    /// PKCS#12 bundle (revoke the old certificate too if it may be misused).
     #[arg(long)]
     pub replace: bool,
+    /// Encrypt the PKCS#12 bundle (for importing into a browser) with the
+    /// first line of FILE. Default: a random password, written owner-only
+    /// beside the bundle as `ROLE-NAME.p12-password`.
+    #[arg(long, value_name = "FILE")]
+    pub p12_password_file: Option<PathBuf>,
 }
 
 /// `pki renew-node` and `pki rotate-ca`: which node, and for how long its
@@ -502,19 +507,54 @@ pub struct IssueReport {
     pub cert: PathBuf,
     pub key: PathBuf,
     pub profile: PathBuf,
+    /// Key, certificate and CA chain for importing into a browser.
+    pub p12: PathBuf,
+    /// The file holding the bundle's generated password; None when the
+    /// password came from `--p12-password-file`.
+    pub p12_password: Option<PathBuf>,
     pub endpoint: String,
 }
 
 impl IssueReport {
     fn render(&self) -> String {
+        let password = match &self.p12_password {
+            Some(path) => path.display().to_string(),
+            None => "(from --p12-password-file)".to_owned(),
+        };
         format!(
-            "Issued {}\n  certificate  {}\n  key          {}\n  profile      {}\n",
+            "Issued {}\n  certificate  {}\n  key          {}\n  profile      {}\n  \
+             PKCS#12      {}\n  password     {password}\n",
             self.identity,
             self.cert.display(),
             self.key.display(),
-            self.profile.display()
+            self.profile.display(),
+            self.p12.display(),
         )
     }
+}
+
+/// The password of a person's PKCS#12 bundle: the first line of `file`, or
+/// a fresh random one (returned with `generated` set) when none is given.
+fn p12_password(file: Option<&Path>) -> Result<(String, bool), CliError> {
+    let Some(file) = file else {
+        let password = concord_node::crypto::generate_password().map_err(CliError::internal)?;
+        return Ok((password, true));
+    };
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        CliError::invalid_argument(format!(
+            "--p12-password-file: cannot read {}: {e}",
+            file.display()
+        ))
+    })?;
+    let password = text.lines().next().unwrap_or_default().trim();
+    if password.is_empty() {
+        return Err(CliError::invalid_argument(format!(
+            "--p12-password-file: the first line of {} is empty; an unencrypted bundle \
+             would hand the private key to anyone who copies the file",
+            file.display()
+        )));
+    }
+    Ok((password.to_owned(), false))
 }
 
 /// Issues a person's certificate from the jurisdiction CA in `dir`.
@@ -535,8 +575,16 @@ pub fn issue(args: &IssueArgs) -> Result<IssueReport, CliError> {
     let cert_name = format!("{stem}.crt");
     let key_name = format!("{stem}.key");
     let profile_name = format!("{stem}.profile.toml");
+    let p12_name = format!("{stem}.p12");
+    let password_name = format!("{stem}.p12-password");
+    // Read before anything is written: a bad password file leaves no half-issued holder.
+    let (password, generated) = p12_password(args.p12_password_file.as_deref())?;
     if !args.replace {
-        for name in [&cert_name, &key_name, &profile_name] {
+        let mut ours = vec![&cert_name, &key_name, &profile_name, &p12_name];
+        if generated {
+            ours.push(&password_name);
+        }
+        for name in ours {
             if args.dir.join(name).exists() {
                 return Err(CliError::already_exists(format!(
                     "{} already exists (pass --replace to renew it)",
@@ -557,6 +605,15 @@ pub fn issue(args: &IssueArgs) -> Result<IssueReport, CliError> {
         key: key_name.clone().into(),
     };
     let profile_text = profile.to_toml(&holder.uri())?;
+    let p12 = concord_node::crypto::to_pkcs12(
+        &issued.cert_pem,
+        &issued.key_pem,
+        ca.cert_pem(),
+        &holder.to_string(),
+        &password,
+    )
+    .map_err(CliError::internal)?;
+    let password_line = format!("{password}\n");
     if args.replace {
         replace_pair(
             &dir.join(&cert_name),
@@ -565,16 +622,30 @@ pub fn issue(args: &IssueArgs) -> Result<IssueReport, CliError> {
             &issued.key_pem,
         )?;
         replace_file(&dir.join(&profile_name), profile_text.as_bytes())?;
+        // The bundle holds the key: it is replaced like one, password first,
+        // so a crash in between leaves an old bundle a rerun replaces.
+        if generated {
+            replace_private(&dir.join(&password_name), password_line.as_bytes())?;
+        } else {
+            remove_stale(&dir.join(&password_name))?;
+        }
+        replace_private(&dir.join(&p12_name), &p12)?;
     } else {
         write_new(&dir.join(&cert_name), issued.cert_pem.as_bytes())?;
         write_key(&dir.join(&key_name), issued.key_pem.as_bytes())?;
         write_new(&dir.join(&profile_name), profile_text.as_bytes())?;
+        if generated {
+            write_key(&dir.join(&password_name), password_line.as_bytes())?;
+        }
+        write_key(&dir.join(&p12_name), &p12)?;
     }
     Ok(IssueReport {
         identity: holder.uri(),
         cert: dir.join(cert_name),
         key: dir.join(key_name),
         profile: dir.join(profile_name),
+        p12: dir.join(p12_name),
+        p12_password: generated.then(|| dir.join(password_name)),
         endpoint: config.advertise,
     })
 }
@@ -771,6 +842,27 @@ fn replace_pair(cert: &Path, key: &Path, cert_pem: &str, key_pem: &str) -> Resul
     write_new(&cert_tmp, cert_pem.as_bytes())?;
     rename(&key_tmp, key)?;
     rename(&cert_tmp, cert)
+}
+
+/// Replaces an owner-only file through a temporary sibling and a rename.
+fn replace_private(path: &Path, contents: &[u8]) -> Result<(), CliError> {
+    let tmp = sibling(path, ".new");
+    // Left by an interrupted run: never a file anyone uses.
+    let _ = std::fs::remove_file(&tmp);
+    write_key(&tmp, contents)?;
+    rename(&tmp, path)
+}
+
+/// Removes a generated password a renewal with the holder's own password
+/// made wrong: left behind, it would be tried on the new bundle and fail.
+fn remove_stale(path: &Path) -> Result<(), CliError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CliError::config(format!(
+            "cannot remove the stale {}: {e}",
+            path.display()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Replaces a public file through a temporary sibling and a rename.
@@ -1025,6 +1117,7 @@ mod tests {
             name: "olga".into(),
             days: 5,
             replace: false,
+            p12_password_file: None,
         })
         .unwrap();
         assert_eq!(issued.identity, "concord://DE/officer/olga");
@@ -1036,6 +1129,7 @@ mod tests {
             name: "n2".into(),
             days: 5,
             replace: false,
+            p12_password_file: None,
         })
         .unwrap_err();
         assert_eq!(node_role.kind, ErrorKind::InvalidArgument);

@@ -20,6 +20,12 @@ pub enum PkiError {
     Rcgen(#[from] rcgen::Error),
     #[error("invalid host name {0:?} for a certificate")]
     BadHost(String),
+    #[error("the {0} is not PEM")]
+    NotPem(&'static str),
+    #[error("PKCS#12 encoding failed: {0}")]
+    Pkcs12(#[from] p12_keystore::error::Error),
+    #[error("the operating system's random number generator failed")]
+    Random,
 }
 
 /// When a certificate is valid.

@@ -43,6 +43,7 @@ pub fn issue(m: &local::Member, role: &str, name: &str) -> Result<Profile, CliEr
         name: name.into(),
         days: 1,
         replace: false,
+        p12_password_file: None,
     })?;
     Profile::load(&issued.profile)
 }
