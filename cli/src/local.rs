@@ -39,6 +39,8 @@ pub struct Member {
     pub init: pki::InitReport,
     pub trust: PathBuf,
     pub metrics: String,
+    /// The web console's address.
+    pub web: String,
     pub profile: Profile,
 }
 
@@ -50,17 +52,19 @@ pub async fn launch(
     progress: &Progress,
 ) -> Result<Launched, CliError> {
     let bar = progress.bar("Creating PKI and trust bundles", jurisdictions.len());
-    let ports = free_ports(jurisdictions.len() * 2)?;
+    let ports = free_ports(jurisdictions.len() * 3)?;
     let mut members = Vec::new();
     for (i, j) in jurisdictions.iter().enumerate() {
         bar.set_message(format!("Creating PKI for {j}"));
-        let metrics = format!("127.0.0.1:{}", ports[2 * i + 1]);
+        let metrics = format!("127.0.0.1:{}", ports[3 * i + 1]);
+        let web = format!("127.0.0.1:{}", ports[3 * i + 2]);
         let init = pki::init(&InitArgs {
             jurisdiction: (*j).to_owned(),
             dir: dir.join(j),
-            listen: format!("127.0.0.1:{}", ports[2 * i]),
+            listen: format!("127.0.0.1:{}", ports[3 * i]),
             advertise: None,
             metrics_listen: metrics.clone(),
+            web_listen: Some(web.clone()),
             node_name: "node".to_owned(),
             admin_name: "admin".to_owned(),
             days: 30,
@@ -78,6 +82,7 @@ pub async fn launch(
             init,
             trust,
             metrics,
+            web,
             profile,
         });
         bar.inc(1);

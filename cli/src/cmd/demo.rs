@@ -302,6 +302,10 @@ pub struct DemoNode {
     pub officer_profile: Option<PathBuf>,
     pub trust_bundle: PathBuf,
     pub log: PathBuf,
+    /// The web console, and the analyst's PKCS#12 bundle (with its password
+    /// file beside it) to import into a browser to sign in.
+    pub web_console: String,
+    pub analyst_p12: PathBuf,
 }
 
 impl DemoReport {
@@ -332,6 +336,16 @@ impl DemoReport {
             self.links_connected,
             self.links_total
         );
+        out.push_str("Web console (import the PKCS#12 bundle into the browser; its password is in the .p12-password file beside it, and trust the node's ca.crt):\n");
+        for n in &self.nodes {
+            out.push_str(&format!(
+                "  {}  {}  {}\n",
+                n.jurisdiction,
+                n.web_console,
+                n.analyst_p12.display()
+            ));
+        }
+        out.push('\n');
         out.push_str(&self.exchange.render());
         out.push_str(&self.taskforce.render());
         out.push_str(&self.consultation.render());
@@ -627,6 +641,11 @@ async fn bring_up(
                     .get(m.jurisdiction.as_str())
                     .map(|r| r.analyst.path.clone())
                     .unwrap_or_default(),
+                web_console: format!("https://{}/", m.web),
+                analyst_p12: roles
+                    .get(m.jurisdiction.as_str())
+                    .map(|r| p12_beside(&r.analyst.path))
+                    .unwrap_or_default(),
                 officer_profile: roles
                     .get(m.jurisdiction.as_str())
                     .and_then(|r| r.officer.as_ref().map(|o| o.path.clone())),
@@ -699,6 +718,17 @@ async fn no_undercut(
 struct Roles {
     analyst: Profile,
     officer: Option<Profile>,
+}
+
+/// The PKCS#12 bundle `pki issue` wrote beside a profile
+/// (`analyst-x.profile.toml` → `analyst-x.p12`).
+fn p12_beside(profile: &std::path::Path) -> PathBuf {
+    let name = profile
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .trim_end_matches(".profile.toml");
+    profile.with_file_name(format!("{name}.p12"))
 }
 
 /// Issues a person's certificate and profile the way `concord pki issue` does.

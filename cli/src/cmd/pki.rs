@@ -1090,6 +1090,7 @@ mod tests {
             listen: "127.0.0.1:7401".into(),
             advertise: None,
             metrics_listen: "127.0.0.1:0".into(),
+            web_listen: None,
             node_name: "node".into(),
             admin_name: "admin".into(),
             days: 30,

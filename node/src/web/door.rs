@@ -87,7 +87,7 @@ pub async fn admit(State(console): State<Arc<Console>>, req: Request, next: Next
             });
         if let Err(why) = same_site(&parts.headers, host.as_deref()) {
             console.metrics.web_request("csrf");
-            tracing::warn!(%caller, why, "web: cross-site request refused");
+            tracing::warn!(%caller, why, origin = ?parts.headers.get("origin"), host = ?host, "web: cross-site request refused");
             return refuse(StatusCode::FORBIDDEN, why);
         }
         let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
@@ -169,7 +169,10 @@ mod tests {
             if *k == "host" {
                 host = Some(*v);
             } else {
-                h.insert(*k, v.parse().unwrap());
+                h.insert(
+                    http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    v.parse().unwrap(),
+                );
             }
         }
         assert_eq!(same_site(&h, host).is_ok(), ok, "{pairs:?}");

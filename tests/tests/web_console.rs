@@ -1,0 +1,464 @@
+//! The web console in a real browser (headless Chromium over WebDriver,
+//! the person's certificate imported from the PKCS#12 `pki issue` wrote),
+//! against real node processes over HTTPS with client certificates.
+//!
+//! An officer submits an application, sees its open hit and cannot approve
+//! it, disposes of it, and a second officer countersigns; an alert raised in
+//! DE's console appears in FR's without a reload; no certificate, a revoked
+//! one or another jurisdiction's gets nothing; a forged cross-site POST is
+//! refused; an analyst gets no approval control and the endpoint refuses one.
+//! Screenshots of the main pages land in `target/screenshots/`.
+
+use std::path::{Path, PathBuf};
+
+use concord_tests::browser::Browser;
+use concord_tests::*;
+use fantoccini::Locator;
+use serde_json::Value;
+
+/// Turns the console on in `dir`'s node.toml; returns its origin.
+fn enable_web(dir: &NodeDir) -> String {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut text = std::fs::read_to_string(dir.config()).unwrap();
+    text.push_str(&format!("\n[web]\nlisten = \"{addr}\"\n"));
+    std::fs::write(dir.config(), text).unwrap();
+    format!("https://{addr}")
+}
+
+/// The PKCS#12 bundle and its password beside a profile `pki issue` wrote.
+fn bundle(dir: &NodeDir, role: &str, name: &str) -> (PathBuf, String) {
+    dir.issue(role, name);
+    let p12 = dir.dir.join(format!("{role}-{name}.p12"));
+    let password = std::fs::read_to_string(dir.dir.join(format!("{role}-{name}.p12-password")))
+        .unwrap()
+        .trim()
+        .to_owned();
+    (p12, password)
+}
+
+async fn person(dir: &NodeDir, role: &str, name: &str, origin: &str) -> Browser {
+    let (p12, password) = bundle(dir, role, name);
+    Browser::with_certificate(&p12, &password, &dir.dir.join("ca.crt"), origin)
+        .await
+        .unwrap()
+}
+
+fn json(profile: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["--output", "json", "--profile", path_str(profile)];
+    all.extend_from_slice(args);
+    serde_json::from_str(&concord_ok(&all)).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+fn party(officer: &Path, name: &str, country: &str) -> String {
+    json(
+        officer,
+        &["party", "create", "--name", name, "--country", country],
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn text_of(b: &Browser, css: &str) -> String {
+    let found = match b.client().find(Locator::Css(css)).await {
+        Ok(f) => f,
+        Err(e) => panic!("{css}: {e}\n{}", b.page_source().await.unwrap_or_default()),
+    };
+    found.text().await.unwrap()
+}
+
+async fn fill(b: &Browser, css: &str, value: &str) {
+    b.client()
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(value)
+        .await
+        .unwrap();
+}
+
+async fn choose(b: &Browser, css: &str, value: &str) {
+    b.client()
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|e| panic!("{css} = {value}: {e}"));
+}
+
+async fn click(b: &Browser, css: &str) {
+    b.client()
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn has(b: &Browser, css: &str) -> bool {
+    b.client().find(Locator::Css(css)).await.is_ok()
+}
+
+/// The id of the application a page shows (`Application DE-L-1`).
+async fn shown_application(b: &Browser) -> String {
+    text_of(b, "h1")
+        .await
+        .trim_start_matches("Application ")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn officers_decide_in_the_browser_with_four_eyes_and_analysts_cannot() {
+    init();
+    let root = tempfile::tempdir().unwrap();
+    let de = NodeDir::init(root.path(), "DE");
+    let origin = enable_web(&de);
+    let node = NodeProcess::start(&de).await.unwrap();
+    let admin = de.admin_profile();
+    let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("../catalog/sample.csv");
+    concord_ok(&[
+        "--profile",
+        path_str(&admin),
+        "catalog",
+        "import",
+        path_str(&catalog),
+    ]);
+    let list = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/screening/ofac-iran-banks");
+    concord_ok(&[
+        "--profile",
+        path_str(&admin),
+        "screen",
+        "import",
+        "--format",
+        "ofac-csv",
+        "--list",
+        "ofac-sdn",
+        path_str(&list),
+    ]);
+    let clerk = de.issue("officer", "clerk");
+    let applicant = party(&clerk, "Nordwerk Krypto GmbH", "DE");
+    let melli = party(&clerk, "Bank Melli Iran", "IR");
+
+    // Olivia signs in and submits through the form.
+    let olivia = person(&de, "officer", "olivia", &origin).await;
+    olivia.goto(&format!("{origin}/")).await.unwrap();
+    assert!(text_of(&olivia, "header")
+        .await
+        .contains("DE/officer/olivia"));
+    olivia.screenshot("dashboard").await.unwrap();
+    olivia
+        .goto(&format!("{origin}/licenses/new"))
+        .await
+        .unwrap();
+    choose(&olivia, "#applicant", &applicant).await;
+    choose(&olivia, "#end_user", &melli).await;
+    choose(&olivia, "#consignee", &melli).await;
+    fill(&olivia, "#destination", "IR").await;
+    fill(&olivia, "#end_use", "payment systems").await;
+    fill(&olivia, "#code0", "5A002").await;
+    fill(&olivia, "#quantity0", "10").await;
+    fill(&olivia, "#value0", "9900.00").await;
+    olivia.screenshot("submit-form").await.unwrap();
+    click(&olivia, "#submit").await;
+    let id = shown_application(&olivia).await;
+    assert!(
+        id.starts_with("DE-"),
+        "{}\n{}",
+        olivia.page_source().await.unwrap(),
+        node.log_text()
+    );
+    let hits = text_of(&olivia, "#hits").await;
+    assert!(
+        hits.contains("BANK MELLI") || hits.contains("Bank Melli"),
+        "{hits}"
+    );
+    assert!(hits.contains("open"), "{hits}");
+    assert!(text_of(&olivia, "#hits-block")
+        .await
+        .contains("open screening hit"));
+    olivia.screenshot("application-open-hit").await.unwrap();
+    click(&olivia, "#review").await;
+    assert_eq!(text_of(&olivia, "#state").await, "under-review");
+    // No approve option while the hit is open ...
+    let options = text_of(&olivia, "#decision").await;
+    assert!(!options.contains("approve"), "{options}");
+    // ... and the domain refuses one anyway (the form's own token, forged value).
+    let status = olivia
+        .client()
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const body = new URLSearchParams({csrf: document.querySelector('input[name=csrf]').value,
+                                               decision: 'approve', rationale: 'try'});
+             fetch(location.pathname + '/decide', {method: 'POST', body})
+               .then(r => r.text().then(t => done([r.status, t])));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        status[0],
+        serde_json::json!(409),
+        "an approval over an open hit is refused"
+    );
+    assert!(status[1].as_str().unwrap().contains("dispose"), "{status}");
+
+    // Dispose of the hit as a confirmed match, then approve: four eyes.
+    choose(&olivia, "#hits select[name=disposition]", "confirmed").await;
+    fill(
+        &olivia,
+        "#hits input[name=rationale]",
+        "it is the listed bank",
+    )
+    .await;
+    click(&olivia, "#hits button.dispose").await;
+    assert!(!text_of(&olivia, "#hits").await.contains("open"));
+    choose(&olivia, "#decision", "approve").await;
+    fill(&olivia, "#rationale", "humanitarian payment channel").await;
+    click(&olivia, "#decide").await;
+    let pending = text_of(&olivia, "#pending").await;
+    assert!(
+        pending.contains("approve by DE/officer/olivia"),
+        "{pending}"
+    );
+    assert!(
+        !has(&olivia, "#countersign").await,
+        "the maker cannot countersign"
+    );
+
+    // Oscar countersigns from his own browser.
+    let oscar = person(&de, "officer", "oscar", &origin).await;
+    oscar.goto(&format!("{origin}/")).await.unwrap();
+    assert_eq!(
+        text_of(&oscar, "#awaiting-countersignature .figure").await,
+        "1"
+    );
+    oscar
+        .goto(&format!("{origin}/licenses/{id}"))
+        .await
+        .unwrap();
+    fill(&oscar, "#cs-rationale", "checked the channel agreement").await;
+    fill(&oscar, "#override", "UN humanitarian exemption 2664").await;
+    click(&oscar, "#countersign").await;
+    assert_eq!(text_of(&oscar, "#state").await, "approved");
+    oscar.screenshot("application-approved").await.unwrap();
+
+    // The trail tells the door, and nothing else differs.
+    let entries = audit_entries(&admin).await.unwrap();
+    assert!(entries
+        .iter()
+        .any(|e| e.action == "license.submit" && e.actor == "DE/officer/olivia via web"));
+    assert!(entries
+        .iter()
+        .any(|e| e.action == "screening.dispose" && e.actor == "DE/officer/olivia via web"));
+
+    // An analyst sees the application but no control, and is refused anyway.
+    let anna = person(&de, "analyst", "anna", &origin).await;
+    anna.goto(&format!("{origin}/screen")).await.unwrap();
+    fill(&anna, "#name", "Bank Melli").await;
+    click(&anna, "#screen").await;
+    assert!(text_of(&anna, "table.matches").await.contains("25578"));
+    anna.screenshot("screening").await.unwrap();
+    let token: String = anna
+        .client()
+        .execute(
+            "return document.querySelector('input[name=csrf]').value;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    anna.goto(&format!("{origin}/licenses/{id}")).await.unwrap();
+    assert!(!has(&anna, "#decide").await && !has(&anna, "#countersign").await);
+    assert!(!has(&anna, "#hits button.dispose").await);
+    let status = anna
+        .client()
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const body = new URLSearchParams({csrf: arguments[0], decision: 'deny', rationale: 'x'});
+             fetch(location.pathname + '/decide', {method: 'POST', body}).then(r => done(r.status));",
+            vec![serde_json::json!(token)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, serde_json::json!(403));
+
+    // A forged cross-site form, sent with Oscar's certificate, changes nothing.
+    let forged = format!(
+        "data:text/html,<form method=post action='{origin}/licenses/{id}/decide'>\
+         <input name=decision value=deny><input name=rationale value=forged></form>\
+         <script>document.forms[0].submit()</script>"
+    );
+    oscar.goto(&forged).await.unwrap();
+    let refused = eventually("the forged POST to be answered", || async {
+        let src = oscar.page_source().await?;
+        if src.contains("Refused") {
+            Ok(src)
+        } else {
+            anyhow::bail!("not yet: {src}")
+        }
+    })
+    .await
+    .unwrap();
+    assert!(!refused.contains("DE-"), "{refused}");
+    let after = json(&clerk, &["license", "show", &id]);
+    assert_eq!(after["state"], "approved", "{after:#}");
+
+    for b in [olivia, oscar, anna] {
+        b.close().await;
+    }
+}
+
+#[tokio::test]
+async fn an_alert_raised_in_one_console_appears_in_the_partners_without_a_reload() {
+    init();
+    let root = tempfile::tempdir().unwrap();
+    let de = NodeDir::init(root.path(), "DE");
+    let fr = NodeDir::init(root.path(), "FR");
+    let de_origin = enable_web(&de);
+    let fr_origin = enable_web(&fr);
+    let _de_node = NodeProcess::start(&de).await.unwrap();
+    let _fr_node = NodeProcess::start(&fr).await.unwrap();
+    peer_all(&[de.clone(), fr.clone()], &["DE", "FR"])
+        .await
+        .unwrap();
+
+    let francois = person(&fr, "analyst", "francois", &fr_origin).await;
+    francois.goto(&format!("{fr_origin}/alerts")).await.unwrap();
+    eventually("FR's live stream to open", || async {
+        let s = text_of(&francois, "#live-status").await;
+        if s == "live" {
+            Ok(())
+        } else {
+            anyhow::bail!("{s}")
+        }
+    })
+    .await
+    .unwrap();
+
+    let anna = person(&de, "analyst", "anna", &de_origin).await;
+    anna.goto(&format!("{de_origin}/alerts/new")).await.unwrap();
+    choose(&anna, "#category", "diversion-suspected").await;
+    choose(&anna, "#severity", "high").await;
+    fill(
+        &anna,
+        "#summary",
+        "Transshipment of 3A001 items via a free zone",
+    )
+    .await;
+    fill(&anna, "#party", "Falcon Trading FZE | AE").await;
+    anna.screenshot("raise-alert").await.unwrap();
+    click(&anna, "input[name=to][value=FR]").await;
+    click(&anna, "#raise").await;
+    let title = text_of(&anna, "h1").await;
+    let id = title.trim_start_matches("Alert ").to_owned();
+    assert!(id.starts_with("DE-"), "{title}");
+    assert_eq!(
+        text_of(&anna, "#signature").await.split(' ').next(),
+        Some("valid")
+    );
+    anna.screenshot("alert-record").await.unwrap();
+
+    // FR's page, never reloaded, gains the row.
+    let row = eventually("the alert to appear at FR without a reload", || async {
+        let t = text_of(&francois, "#live-alert").await;
+        if t.contains(&id) {
+            Ok(t)
+        } else {
+            anyhow::bail!("not yet: {t}")
+        }
+    })
+    .await
+    .unwrap();
+    assert!(row.contains("Transshipment of 3A001"), "{row}");
+    francois.screenshot("alerts-live").await.unwrap();
+    // Delivery shows on the issuer's record page.
+    let delivered = eventually("DE's record page to show the delivery", || async {
+        anna.goto(&format!("{de_origin}/alerts/{id}")).await?;
+        let t = text_of(&anna, "#deliveries").await;
+        if t.contains("delivered") {
+            Ok(t)
+        } else {
+            anyhow::bail!("{t}")
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        delivered.contains("FR") && delivered.contains("receipt verified"),
+        "{delivered}"
+    );
+    anna.close().await;
+    francois.close().await;
+}
+
+#[tokio::test]
+async fn no_certificate_a_revoked_one_or_another_jurisdictions_gets_nothing() {
+    init();
+    let root = tempfile::tempdir().unwrap();
+    let de = NodeDir::init(root.path(), "DE");
+    let fr = NodeDir::init(root.path(), "FR");
+    let origin = enable_web(&de);
+    let _node = NodeProcess::start(&de).await.unwrap();
+    let ca = de.dir.join("ca.crt");
+    let _fr_node = NodeProcess::start(&fr).await.unwrap();
+    peer_all(&[de.clone(), fr.clone()], &["DE", "FR"])
+        .await
+        .unwrap();
+    let (anna_p12, anna_password) = bundle(&de, "analyst", "anna");
+    raise_alert_to(
+        &de.dir.join("analyst-anna.profile.toml"),
+        "SECRET-SUMMARY",
+        "FR",
+    );
+
+    let anonymous = Browser::without_certificate(&ca, &origin).await.unwrap();
+    let _ = anonymous.goto(&format!("{origin}/alerts")).await;
+    let src = anonymous.page_source().await.unwrap();
+    assert!(
+        !src.contains("SECRET-SUMMARY") && !src.contains("Concord DE"),
+        "{src}"
+    );
+    anonymous.close().await;
+
+    // FR's officer: a certificate of a CA the console does not accept.
+    let (p12, password) = bundle(&fr, "officer", "francoise");
+    let foreign = Browser::with_certificate(&p12, &password, &ca, &origin)
+        .await
+        .unwrap();
+    let _ = foreign.goto(&format!("{origin}/alerts")).await;
+    let src = foreign.page_source().await.unwrap();
+    assert!(
+        !src.contains("SECRET-SUMMARY") && !src.contains("Concord DE"),
+        "{src}"
+    );
+    foreign.close().await;
+
+    // A DE analyst sees the alert, until the certificate is revoked.
+    let anna = Browser::with_certificate(&anna_p12, &anna_password, &ca, &origin)
+        .await
+        .unwrap();
+    anna.goto(&format!("{origin}/alerts")).await.unwrap();
+    assert!(anna.page_source().await.unwrap().contains("SECRET-SUMMARY"));
+    anna.screenshot("alerts").await.unwrap();
+    concord_ok(&[
+        "--profile",
+        path_str(&de.admin_profile()),
+        "revocation",
+        "add",
+        "--identity",
+        "DE/analyst/anna",
+        "--reason",
+        "left",
+    ]);
+    anna.goto(&format!("{origin}/alerts")).await.unwrap();
+    let src = anna.page_source().await.unwrap();
+    assert!(
+        src.contains("Refused") && !src.contains("SECRET-SUMMARY"),
+        "{src}"
+    );
+    anna.close().await;
+}
