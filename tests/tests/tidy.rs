@@ -528,6 +528,12 @@ const RULES: &[Rule] = &[
         allowed: &["node/src/api/", "node/src/federation/"],
     },
     Rule {
+        doc: "the console reaches the domain only through its services: it names neither `api`, `store` nor `federation`",
+        patterns: &["crate::api", "crate::store", "crate::federation", "pb::"],
+        scope: &["node/src/web/"],
+        allowed: &[],
+    },
+    Rule {
         doc: "`anyhow` lives only in `main`",
         patterns: &["anyhow"],
         scope: &["cli/src/"],
