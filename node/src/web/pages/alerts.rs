@@ -339,8 +339,8 @@ pub async fn new_alert(
     let peers: Vec<String> = console
         .peers
         .current()
-        .iter()
-        .map(|(j, _)| j.to_string())
+        .keys()
+        .map(|j| j.to_string())
         .collect();
     let groups: Vec<String> = console
         .exchange

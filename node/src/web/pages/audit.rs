@@ -32,8 +32,8 @@ pub async fn show(
     let peers: Vec<String> = console
         .peers
         .current()
-        .iter()
-        .map(|(j, _)| j.to_string())
+        .keys()
+        .map(|j| j.to_string())
         .collect();
     let body = html! {
         p #verification { @match &verified {

@@ -59,7 +59,7 @@ pub async fn show(
                 ..Default::default()
             })?);
         }
-        awaiting.sort_by(|a, b| a.submitted_at_unix_ms.cmp(&b.submitted_at_unix_ms));
+        awaiting.sort_by_key(|l| l.submitted_at_unix_ms);
         for l in &awaiting {
             if let Ok(a) = console.risk.assessment(&l.id) {
                 for h in a.open_hits() {
