@@ -777,6 +777,46 @@ fn shown(ms: Result<f64>) -> String {
     }
 }
 
+/// The web console's dashboard, alert list and an application page, timed
+/// from request to the whole body over one kept-alive HTTPS connection as
+/// an officer: p50 and p99 of `WEB_REQUESTS` each.
+async fn web_pages(de: &NodeDir, addr: &str, alert: &str) -> Result<()> {
+    const WEB_REQUESTS: usize = 100;
+    let officer = de.issue("officer", "webbench");
+    let mut web = concord_tests::web_client::WebClient::connect(&officer, addr).await?;
+    let first_license = "DE-L-1";
+    for (what, path) in [
+        ("dashboard", "/".to_owned()),
+        ("alert list page (50 newest)", "/alerts".to_owned()),
+        ("alert record page", format!("/alerts/{alert}")),
+        ("application page", format!("/licenses/{first_license}")),
+    ] {
+        let path = if what == "alert record page" && alert.contains("-D-") {
+            format!("/denials/{alert}")
+        } else {
+            path
+        };
+        let mut times = Vec::new();
+        let mut bytes = 0;
+        for _ in 0..WEB_REQUESTS {
+            let t = Instant::now();
+            let (status, body) = web.get(&path).await?;
+            times.push(t.elapsed());
+            anyhow::ensure!(status == 200, "{path}: HTTP {status}: {body}");
+            bytes = body.len();
+        }
+        times.sort();
+        let at =
+            |q: f64| times[((q * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1];
+        println!(
+            "web console {what} {path} ({bytes} bytes; p50 / p99 of {WEB_REQUESTS}): {:.1} / {:.1} ms",
+            at(0.5).as_secs_f64() * 1e3,
+            at(0.99).as_secs_f64() * 1e3
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let records = bench_arg("--records", 1_000_000);
@@ -802,6 +842,11 @@ async fn main() -> Result<()> {
         du(&de.dir.join("data")) as f64 / 1048576.0
     );
 
+    // The console serves on the restarted node, to time its pages at this size.
+    let web_addr = format!("127.0.0.1:{}", free_port());
+    let mut config = std::fs::read_to_string(de.config())?;
+    config.push_str(&format!("\n[web]\nlisten = \"{web_addr}\"\n"));
+    std::fs::write(de.config(), config)?;
     let t = Instant::now();
     fed.restart(&de).await?;
     println!(
@@ -886,6 +931,8 @@ async fn main() -> Result<()> {
         g.probe_id,
         median(shows)
     );
+
+    web_pages(&de, &web_addr, &g.probe_id).await?;
 
     let admin = de.admin_profile();
     let admin = admin.to_string_lossy().into_owned();

@@ -28,6 +28,7 @@ pub mod browser;
 pub mod in_process;
 pub mod perturb;
 pub mod proxy;
+pub mod web_client;
 
 /// Installs the ring provider once; every test client needs it.
 /// The value after `name` on a benchmark's command line, or `default`.
