@@ -107,7 +107,7 @@ async fn revoked_certificates_and_identities_are_refused_at_once() {
     assert_ne!(before, after);
 
     // A replacement certificate for olivia works; her identity is not revoked.
-    for ext in ["crt", "key", "profile.toml"] {
+    for ext in ["crt", "key", "profile.toml", "p12", "p12-password"] {
         let old = de.dir.join(format!("officer-olivia.{ext}"));
         std::fs::rename(&old, de.dir.join(format!("officer-olivia.lost.{ext}"))).unwrap();
     }

@@ -59,12 +59,27 @@ fn party(officer: &Path, name: &str, country: &str) -> String {
         .to_owned()
 }
 
+/// The text of the first element matching `css`, once the page has one (a
+/// click that navigates can return before the next page replaces this one).
 async fn text_of(b: &Browser, css: &str) -> String {
-    let found = match b.client().find(Locator::Css(css)).await {
-        Ok(f) => f,
-        Err(e) => panic!("{css}: {e}\n{}", b.page_source().await.unwrap_or_default()),
-    };
-    found.text().await.unwrap()
+    text_until(b, css, "").await
+}
+
+/// The text of `css` once it contains `want`.
+async fn text_until(b: &Browser, css: &str, want: &str) -> String {
+    let found = eventually(&format!("{css} to contain {want:?}"), || async {
+        let t = b.client().find(Locator::Css(css)).await?.text().await?;
+        if t.contains(want) {
+            Ok(t)
+        } else {
+            anyhow::bail!("{css} reads {t:?}")
+        }
+    })
+    .await;
+    match found {
+        Ok(t) => t,
+        Err(e) => panic!("{e}\n{}", b.page_source().await.unwrap_or_default()),
+    }
 }
 
 async fn fill(b: &Browser, css: &str, value: &str) {
@@ -103,7 +118,7 @@ async fn has(b: &Browser, css: &str) -> bool {
 
 /// The id of the application a page shows (`Application DE-L-1`).
 async fn shown_application(b: &Browser) -> String {
-    text_of(b, "h1")
+    text_until(b, "h1", "Application ")
         .await
         .trim_start_matches("Application ")
         .to_owned()
@@ -180,7 +195,7 @@ async fn officers_decide_in_the_browser_with_four_eyes_and_analysts_cannot() {
         .contains("open screening hit"));
     olivia.screenshot("application-open-hit").await.unwrap();
     click(&olivia, "#review").await;
-    assert_eq!(text_of(&olivia, "#state").await, "under-review");
+    text_until(&olivia, "#state", "under-review").await;
     // No approve option while the hit is open ...
     let options = text_of(&olivia, "#decision").await;
     assert!(!options.contains("approve"), "{options}");
@@ -213,11 +228,13 @@ async fn officers_decide_in_the_browser_with_four_eyes_and_analysts_cannot() {
     )
     .await;
     click(&olivia, "#hits button.dispose").await;
-    assert!(!text_of(&olivia, "#hits").await.contains("open"));
+    assert!(!text_until(&olivia, "#hits", "confirmed")
+        .await
+        .contains("open"));
     choose(&olivia, "#decision", "approve").await;
     fill(&olivia, "#rationale", "humanitarian payment channel").await;
     click(&olivia, "#decide").await;
-    let pending = text_of(&olivia, "#pending").await;
+    let pending = text_until(&olivia, "#pending", "approve").await;
     assert!(
         pending.contains("approve by DE/officer/olivia"),
         "{pending}"
@@ -241,7 +258,7 @@ async fn officers_decide_in_the_browser_with_four_eyes_and_analysts_cannot() {
     fill(&oscar, "#cs-rationale", "checked the channel agreement").await;
     fill(&oscar, "#override", "UN humanitarian exemption 2664").await;
     click(&oscar, "#countersign").await;
-    assert_eq!(text_of(&oscar, "#state").await, "approved");
+    text_until(&oscar, "#state", "approved").await;
     oscar.screenshot("application-approved").await.unwrap();
 
     // The trail tells the door, and nothing else differs.
@@ -353,7 +370,7 @@ async fn an_alert_raised_in_one_console_appears_in_the_partners_without_a_reload
     anna.screenshot("raise-alert").await.unwrap();
     click(&anna, "input[name=to][value=FR]").await;
     click(&anna, "#raise").await;
-    let title = text_of(&anna, "h1").await;
+    let title = text_until(&anna, "h1", "Alert ").await;
     let id = title.trim_start_matches("Alert ").to_owned();
     assert!(id.starts_with("DE-"), "{title}");
     assert_eq!(

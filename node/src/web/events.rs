@@ -76,6 +76,7 @@ fn event_for(person: &Person, view: &RecordView) -> Option<Event> {
                     a.category.to_string(),
                     a.summary.chars().take(160).collect::<String>(),
                     super::fmt::time(a.issued_at_unix_ms),
+                    "in force".to_owned(),
                 ],
             )
         }

@@ -181,11 +181,12 @@ pub async fn show(
         }
         @if reading {
             h2 { "Latest alerts" }
-            table #live-alert { thead { tr { th { "Alert" } th { "Issuer" } th { "Severity" } th { "Category" } th { "Summary" } th { "Issued" } } }
+            table #live-alert { thead { tr { th { "Alert" } th { "Issuer" } th { "Severity" } th { "Category" } th { "Summary" } th { "Issued" } th { "State" } } }
             tbody {
-                @if alerts.is_empty() { tr #live-alert-empty { td colspan="6" { "No alerts yet." } } }
+                @if alerts.is_empty() { tr #live-alert-empty { td colspan="7" { "No alerts yet." } } }
                 @for v in &alerts { @if let Record::Alert(a) = &v.record {
-                    tr { td { a href={"/alerts/" (a.id)} { (a.id) } } td { (a.issuer) } td { (a.severity) } td { (a.category) } td { (a.summary) } td { (fmt::time(a.issued_at_unix_ms)) } }
+                    tr { td { a href={"/alerts/" (a.id)} { (a.id) } } td { (a.issuer) } td { (a.severity) } td { (a.category) } td { (a.summary) } td { (fmt::time(a.issued_at_unix_ms)) }
+                         td { @if v.is_active(now) { "in force" } @else { "expired" } } }
                 } }
             } }
             h2 { "Charts" }
