@@ -480,11 +480,14 @@ impl Node {
         ))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
-        let taskforce_peer_api = TaskForcePeerServiceServer::new(
-            crate::api::TaskForcePeerApi::new(taskforces, query_limit, metrics.clone()),
-        )
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
+        let taskforce_peer_api =
+            TaskForcePeerServiceServer::new(crate::api::TaskForcePeerApi::new(
+                taskforces.clone(),
+                query_limit.clone(),
+                metrics.clone(),
+            ))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
         if let Some(l) = web_listener {
             let console = crate::web::Console::new(
                 config.jurisdiction.clone(),
@@ -497,6 +500,8 @@ impl Node {
                 revocations.clone(),
                 metrics.clone(),
                 audit.clone(),
+                taskforces,
+                query_limit,
                 stop_rx.clone(),
             )?;
             let web_limits = tls::IncomingLimits {

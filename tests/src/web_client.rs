@@ -43,7 +43,11 @@ impl WebClient {
             .await?;
         let (send, conn) =
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls)).await?;
-        tokio::spawn(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                eprintln!("web client connection: {e}");
+            }
+        });
         Ok(WebClient {
             send,
             host: addr.to_owned(),
@@ -55,6 +59,12 @@ impl WebClient {
         let req = http::Request::get(path)
             .header(http::header::HOST, &self.host)
             .body(String::new())?;
+        // A kept-alive connection takes the next request only once the
+        // previous response is read and the connection is idle again.
+        self.send
+            .ready()
+            .await
+            .with_context(|| format!("{path}: connection"))?;
         let res = self.send.send_request(req).await?;
         let status = res.status().as_u16();
         let body = res.into_body().collect().await?.to_bytes();

@@ -12,7 +12,7 @@ use super::threads::{self, consultation, Thread};
 use crate::error::{Error, Result};
 use crate::exchange::consultation::Consultation;
 use crate::exchange::records::DenialNotice;
-use crate::exchange::{Exchange, Record, RecordFilter, RecordKind, SignatureCheck};
+use crate::exchange::{Exchange, Record, SignatureCheck};
 use crate::identity::Jurisdiction;
 use crate::licensing::{ApprovalGate, Category, License, Licensing};
 
@@ -97,12 +97,16 @@ impl NoUndercut {
                 .ok()
                 .and_then(|h| h.last().map(|(_, e)| e.category))
         };
-        let filter = RecordFilter {
-            active_only: true,
-            ..RecordFilter::default()
+        // Only denials to the intended destination can resemble it.
+        let resembles = |d: &crate::exchange::records::DenialNotice| {
+            d.issuer != self.own
+                && matcher::resemblance(&intended, d, &category_of, self.threshold).is_some()
         };
         let mut found = Vec::new();
-        for view in self.exchange.list(RecordKind::Denial, &filter)? {
+        for view in self
+            .exchange
+            .denials_to(&intended.destination, &resembles)?
+        {
             if view.header.issuer == self.own || view.signature != SignatureCheck::Valid {
                 continue;
             }

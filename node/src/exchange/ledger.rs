@@ -146,6 +146,13 @@ pub struct Ledger {
     /// inverted-issue-time record-prefix`, so a newest-first page reads
     /// only the records on it.
     pub newest: Tree<IndexEntry>,
+    /// Denials by destination: key `DESTINATION 0 record-prefix`, so the
+    /// no-undercut gate reads only the denials to one destination. An
+    /// amendment that changes the destination adds a key; the old one is
+    /// removed with it when the previous version is on disk, and a key that
+    /// no longer matches its record's current destination is skipped on
+    /// read (the lookup always checks the record itself).
+    pub denial_destinations: Tree<u8>,
 }
 
 impl Ledger {
@@ -162,6 +169,7 @@ impl Ledger {
             groups: store.tree("groups")?,
             current: store.tree("current_records")?,
             newest: store.tree("newest_records")?,
+            denial_destinations: store.tree("denial_destinations")?,
         })
     }
 
@@ -186,6 +194,21 @@ impl Ledger {
                 return Ok(());
             }
             batch.delete(&self.newest, newest_key(&prefix, held.issued_at_unix_ms));
+        }
+        if let Record::Denial(d) = record {
+            if let Some(old) = held
+                .as_ref()
+                .and_then(|held| self.denial_destination_of(&held.entry))
+            {
+                if !old.eq_ignore_ascii_case(d.destination.trim()) {
+                    batch.delete(&self.denial_destinations, destination_key(&old, &prefix));
+                }
+            }
+            batch.put(
+                &self.denial_destinations,
+                destination_key(&d.destination, &prefix),
+                &1,
+            )?;
         }
         let current = Current {
             entry: IndexEntry {
@@ -212,9 +235,55 @@ impl Ledger {
     pub fn remove_current(&self, batch: &mut Batch, prefix: &[u8]) -> Result<(), StoreError> {
         if let Some(held) = self.current.get(prefix)? {
             batch.delete(&self.newest, newest_key(prefix, held.issued_at_unix_ms));
+            if let Some(old) = self.denial_destination_of(&held.entry) {
+                batch.delete(&self.denial_destinations, destination_key(&old, prefix));
+            }
         }
         batch.delete(&self.current, prefix);
         Ok(())
+    }
+
+    /// The destination of the stored denial `entry` points to, if it is one.
+    fn denial_destination_of(&self, entry: &IndexEntry) -> Option<String> {
+        let stored = self
+            .envelopes
+            .get(seq_key(&entry.issuer, entry.seq))
+            .ok()??;
+        let header = stored.envelope.peek_header().ok()?;
+        match Record::decode(header.kind, &stored.envelope.body).ok()? {
+            Record::Denial(d) => Some(d.destination.trim().to_owned()),
+            _ => None,
+        }
+    }
+
+    /// Builds `denial_destinations` from `current` in a store written
+    /// before it existed (or whose build was interrupted), marker last.
+    /// Returns the number of denials indexed, or `None` if it was complete.
+    pub fn build_denial_destinations(&self, store: &Store) -> Result<Option<usize>, StoreError> {
+        if self.counters.contains(DESTINATIONS_BUILT)? {
+            return Ok(None);
+        }
+        clear(store, &self.denial_destinations)?;
+        let mut batch = store.batch();
+        let mut denials = 0usize;
+        let kind = [kind_byte(RecordKind::Denial)];
+        for item in self.current.lazy_scan_prefix(kind) {
+            let (prefix, current) = item?;
+            if let Some(destination) = self.denial_destination_of(&current.entry) {
+                batch.put(
+                    &self.denial_destinations,
+                    destination_key(&destination, &prefix),
+                    &1,
+                )?;
+                denials += 1;
+            }
+            if batch.len() >= REBUILD_BATCH {
+                store.commit_offline(std::mem::replace(&mut batch, store.batch()))?;
+            }
+        }
+        batch.put(&self.counters, DESTINATIONS_BUILT, &1)?;
+        store.commit_offline(batch)?;
+        Ok(Some(denials))
     }
 
     /// Builds `current` and `newest` from `index` in a store written before
@@ -228,6 +297,8 @@ impl Ledger {
         }
         clear(store, &self.newest)?;
         clear(store, &self.current)?;
+        // Rebuilt from `current` once that is complete.
+        batch_delete_marker(store, &self.counters, DESTINATIONS_BUILT)?;
         let mut batch = store.batch();
         let mut pending = HashMap::new();
         let mut records = 0usize;
@@ -275,6 +346,30 @@ fn clear<V: Serialize + serde::de::DeserializeOwned + 'static>(
     store.commit_offline(batch)
 }
 
+fn batch_delete_marker(store: &Store, counters: &Tree<u64>, key: &[u8]) -> Result<(), StoreError> {
+    let mut batch = store.batch();
+    batch.delete(counters, key);
+    store.commit_offline(batch)
+}
+
+/// Set in `counters` once `denial_destinations` covers every current denial.
+const DESTINATIONS_BUILT: &[u8] = b"denial_destinations_built";
+
+/// `DESTINATION 0 record-prefix`, the destination upper-cased and trimmed
+/// as the gate compares it.
+pub fn destination_key(destination: &str, record_prefix: &[u8]) -> Vec<u8> {
+    let mut k = destination_prefix(destination);
+    k.extend_from_slice(record_prefix);
+    k
+}
+
+/// Every [`destination_key`] of one destination starts with this.
+pub fn destination_prefix(destination: &str) -> Vec<u8> {
+    let mut k = destination.trim().to_ascii_uppercase().into_bytes();
+    k.push(0);
+    k
+}
+
 /// Set in `counters` once `current` and `newest` cover every indexed version.
 const CURRENT_BUILT: &[u8] = b"current_records_built";
 
@@ -292,6 +387,14 @@ pub fn newest_key(prefix: &[u8], issued_at_unix_ms: i64) -> Vec<u8> {
 pub fn newest_time(key: &[u8]) -> Option<i64> {
     let order: [u8; 8] = key.get(1..9)?.try_into().ok()?;
     Some(((!u64::from_be_bytes(order)) ^ (1 << 63)) as i64)
+}
+
+/// The issuer of the record a [`newest_key`] points to (its record prefix
+/// is `kind issuer 0 id 0`).
+pub fn newest_issuer(key: &[u8]) -> Option<Jurisdiction> {
+    let rest = key.get(10..)?;
+    let end = rest.iter().position(|b| *b == 0)?;
+    std::str::from_utf8(rest.get(..end)?).ok()?.parse().ok()
 }
 
 /// Later times map to smaller numbers (sign bit flipped for order, then inverted).
@@ -378,6 +481,7 @@ mod tests {
         assert_eq!(newest_key(&denial, 5)[0], b'D', "each kind apart");
         for t in [i64::MIN, -1, 0, 1_800_000_000_000, i64::MAX] {
             assert_eq!(newest_time(&newest_key(&denial, t)), Some(t));
+            assert_eq!(newest_issuer(&newest_key(&denial, t)), Some(de.clone()));
         }
     }
 }

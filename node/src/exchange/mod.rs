@@ -118,6 +118,9 @@ impl Exchange {
         if let Some(records) = ledger.build_current(&store)? {
             tracing::info!(records, "indexed the current version of every record held");
         }
+        if let Some(denials) = ledger.build_denial_destinations(&store)? {
+            tracing::info!(denials, "indexed the denials held by destination");
+        }
         let idempotency = store.tree(idempotency::TREE)?;
         // Everything found on disk at start is durable.
         let durable_seq = AtomicU64::new(ledger.counters.get(ledger::SEQ_COUNTER)?.unwrap_or(0));

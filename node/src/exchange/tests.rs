@@ -1324,3 +1324,87 @@ async fn full_reverification_reports_each_batch_and_stops_when_asked() {
     let stopped = de.x.reverify_all_with(|_| false).unwrap();
     assert_eq!(stopped.checked, view::REVERIFY_BATCH as u64);
 }
+
+/// Ids of the denials in force to `destination` as the no-undercut gate reads them.
+fn denials_to(x: &Exchange, destination: &str) -> Vec<String> {
+    x.denials_to(destination, &|_| true)
+        .unwrap()
+        .into_iter()
+        .map(|v| v.header.record_id)
+        .collect()
+}
+
+#[tokio::test]
+async fn denials_are_found_by_destination_through_every_version() {
+    let n = federation(&["DE", "FR"]).await;
+    let (de, fr) = (&n[0], &n[1]);
+    let ru =
+        de.x.issue_denial(&officer(de), denial_draft(), to(&["FR"]))
+            .await
+            .unwrap()
+            .header
+            .record_id;
+    let mut other = denial_draft();
+    other.destination = "IR".into();
+    let ir =
+        de.x.issue_denial(&officer(de), other, to(&["FR"]))
+            .await
+            .unwrap()
+            .header
+            .record_id;
+    assert_eq!(denials_to(&de.x, "RU"), [ru.clone()]);
+    assert_eq!(
+        denials_to(&de.x, " ru "),
+        [ru.clone()],
+        "compared as the gate does"
+    );
+    assert_eq!(
+        de.x.denials_to("RU", &|d| d.party.name.contains("nobody"))
+            .unwrap()
+            .len(),
+        0,
+        "what the caller's test refuses is not returned"
+    );
+
+    // An amendment that moves the destination moves the denial.
+    let change = DenialChange {
+        destination: Some("BY".into()),
+        change_reason: "transshipment route found".into(),
+        ..DenialChange::default()
+    };
+    de.x.amend_denial(&officer(de), &ru, change).await.unwrap();
+    assert!(denials_to(&de.x, "RU").is_empty());
+    assert_eq!(denials_to(&de.x, "BY"), [ru.clone()]);
+    // A revoked denial is found nowhere.
+    de.x.revoke_denial(&officer(de), &ir, "appeal upheld".into())
+        .await
+        .unwrap();
+    assert!(denials_to(&de.x, "IR").is_empty());
+
+    // The receiver indexes what it is sent, in any batch.
+    deliver(de, fr).await;
+    assert_eq!(denials_to(&fr.x, "BY"), [ru.clone()]);
+    assert!(denials_to(&fr.x, "RU").is_empty());
+
+    // A store written before the index existed builds it at open.
+    let mut batch = fr.x.store.batch();
+    for (key, _) in fr.x.ledger.denial_destinations.iter().unwrap() {
+        batch.delete(&fr.x.ledger.denial_destinations, key);
+    }
+    batch.delete(&fr.x.ledger.counters, b"denial_destinations_built");
+    fr.x.store.commit_offline(batch).unwrap();
+    assert!(
+        denials_to(&fr.x, "BY").is_empty(),
+        "the lookup reads the index"
+    );
+    let reopened = Exchange::open(
+        fr.x.store.clone(),
+        fr.j.clone(),
+        fr.signer.clone(),
+        fr.peers.clone(),
+        fr.x.audit.clone(),
+    )
+    .unwrap();
+    assert_eq!(denials_to(&reopened, "BY"), [ru]);
+    assert!(denials_to(&reopened, "RU").is_empty());
+}

@@ -189,6 +189,96 @@ impl Exchange {
         Ok(out)
     }
 
+    /// When each current record of `kind` issued at or after `since` was
+    /// issued, and by whom, newest first, at most `cap`: read from the
+    /// newest-first index's keys alone, so counting a busy quarter of a
+    /// million-record store decodes and verifies nothing.
+    pub fn issued_since(
+        &self,
+        kind: RecordKind,
+        since_unix_ms: i64,
+        cap: usize,
+    ) -> Result<Vec<(i64, Jurisdiction)>> {
+        let kind_byte = ledger::kind_byte(kind);
+        let mut out = Vec::new();
+        for key in self.ledger.newest.keys_range([kind_byte], [kind_byte + 1]) {
+            if out.len() >= cap {
+                break;
+            }
+            let key = key?;
+            let Some(t) = ledger::newest_time(&key) else {
+                continue;
+            };
+            if t < since_unix_ms {
+                break;
+            }
+            if let Some(issuer) = ledger::newest_issuer(&key) {
+                out.push((t, issuer));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The denials in force to `destination` that `keep` accepts, as
+    /// verified views: read through the destination index, and each
+    /// candidate decoded and tested before its signature is checked, so a
+    /// lookup among a million records verifies only what it returns.
+    pub fn denials_to(
+        &self,
+        destination: &str,
+        keep: &dyn Fn(&super::records::DenialNotice) -> bool,
+    ) -> Result<Vec<RecordView>> {
+        let now = now_unix_ms();
+        let start = ledger::destination_prefix(destination);
+        let mut out = Vec::new();
+        for key in self.ledger.denial_destinations.keys_range(&start, {
+            let mut end = start.clone();
+            if let Some(last) = end.last_mut() {
+                *last = 1;
+            }
+            end
+        }) {
+            let key = key?;
+            let Some(prefix) = key.get(start.len()..) else {
+                continue;
+            };
+            let Some(current) = self.ledger.current.get(prefix)? else {
+                continue;
+            };
+            if !current.facts.in_force(now) {
+                continue;
+            }
+            let e = &current.entry;
+            let Some(stored) = self
+                .ledger
+                .envelopes
+                .get(ledger::seq_key(&e.issuer, e.seq))?
+            else {
+                continue;
+            };
+            let Ok(header) = stored.envelope.peek_header() else {
+                continue;
+            };
+            let Ok(Record::Denial(d)) = Record::decode(header.kind, &stored.envelope.body) else {
+                continue;
+            };
+            // A key left by an amendment that moved the destination.
+            if !d
+                .destination
+                .trim()
+                .eq_ignore_ascii_case(destination.trim())
+                || !keep(&d)
+            {
+                continue;
+            }
+            let view = self.view(&stored, Some(&e.digest))?;
+            if view.is_active(now) {
+                out.push(view);
+            }
+        }
+        Ok(out)
+    }
+
     /// Current records of one kind (the latest version of each denial), newest first.
     pub fn list(&self, kind: RecordKind, filter: &RecordFilter) -> Result<Vec<RecordView>> {
         self.list_newest(kind, filter, None)

@@ -123,6 +123,19 @@ impl<V: DeserializeOwned> Tree<V> {
         }
     }
 
+    /// Keys in `[start, end)`, in key order, without decoding a value: for
+    /// counts over an index whose keys carry what is counted.
+    pub fn keys_range(
+        &self,
+        start: impl AsRef<[u8]>,
+        end: impl AsRef<[u8]>,
+    ) -> impl Iterator<Item = Result<sled::IVec, StoreError>> + '_ {
+        self.raw
+            .range(start.as_ref().to_vec()..end.as_ref().to_vec())
+            .keys()
+            .map(move |k| k.map_err(|e| self.io("scan", None, e)))
+    }
+
     /// Number of entries. Walks the whole tree (sled keeps no count).
     pub fn len(&self) -> Result<usize, StoreError> {
         let mut count = 0;

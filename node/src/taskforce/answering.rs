@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::answer::{
     AnswerBody, AnswerEntry, AnswerSubject, Expected, SignedAnswer, ANSWER_FORMAT,
 };
-use super::fanout::{fan_out, PeerFailure, PeerQuery};
+use super::fanout::{fan_out_each, PeerFailure, PeerQuery};
 use super::matching::{self, Match};
 use super::model::{Level, Query, ReceivedRef, RecordRef, Reference, TaskForce};
 use super::{refusal_error, TaskForces, MAX_ENTRIES};
@@ -95,6 +95,28 @@ impl TaskForces {
         query: Query,
         blind: bool,
     ) -> Result<QueryOutcome> {
+        self.query_with_progress(asker, taskforce, query, blind, None)
+            .await
+    }
+
+    /// Like [`TaskForces::query`], also handing each section to `progress`
+    /// as soon as it is checked: this node's first, then each peer's as it
+    /// arrives. The outcome (sections in member order) follows once the
+    /// query and its references are in the audit trail.
+    pub async fn query_with_progress(
+        &self,
+        asker: &Caller,
+        taskforce: &str,
+        query: Query,
+        blind: bool,
+        progress: Option<tokio::sync::mpsc::UnboundedSender<Section>>,
+    ) -> Result<QueryOutcome> {
+        let tell = |s: &Section| {
+            if let Some(p) = &progress {
+                // A watcher that left does not stop the query.
+                let _ = p.send(s.clone());
+            }
+        };
         let actor = asker.to_string();
         let tf = match self.get(taskforce) {
             Ok(tf) => tf,
@@ -169,9 +191,12 @@ impl TaskForces {
             asker: asker.clone(),
             query: query.clone(),
         };
-        let (transport, deadline) = (self.transport.clone(), self.limits.peer_deadline);
-        let fanned =
-            tokio::spawn(async move { fan_out(&transport, &others, &peer_query, deadline).await });
+        let mut fanned = fan_out_each(
+            &self.transport,
+            &others,
+            &peer_query,
+            self.limits.peer_deadline,
+        );
 
         let started = Instant::now();
         let level = policy::answer_level(tf.level, query.is_blind());
@@ -196,13 +221,11 @@ impl TaskForces {
             elapsed: started.elapsed(),
         };
 
-        let results = fanned
-            .await
-            .map_err(|e| Error::Internal(format!("task-force fan-out failed: {e}")))?;
+        tell(&own_section);
         let now = now_unix_ms();
         let mut sections = vec![own_section];
         let mut received = Vec::new();
-        for (peer, result, elapsed) in results {
+        while let Some((peer, result, elapsed)) = fanned.recv().await {
             let outcome = match result {
                 Ok(signed) => {
                     let answered = self.check(
@@ -229,12 +252,29 @@ impl TaskForces {
                 Err(PeerFailure::TimedOut(d)) => SectionOutcome::TimedOut(d),
                 Err(PeerFailure::Refused(e)) => SectionOutcome::Refused(e.to_string()),
             };
-            sections.push(Section {
+            let section = Section {
                 jurisdiction: peer,
                 outcome,
                 elapsed,
-            });
+            };
+            tell(&section);
+            sections.push(section);
         }
+        // Every peer task answers or times out and then sends; one that
+        // could not (its task died) is reported rather than left out.
+        for peer in &others {
+            if !sections.iter().any(|s| &s.jurisdiction == peer) {
+                let section = Section {
+                    jurisdiction: peer.clone(),
+                    outcome: SectionOutcome::Unreachable("query task failed".into()),
+                    elapsed: Duration::ZERO,
+                };
+                tell(&section);
+                sections.push(section);
+            }
+        }
+        // The outcome lists members in the task force's order, this node first.
+        sections[1..].sort_by_key(|s| others.iter().position(|m| *m == s.jurisdiction));
 
         // The references handed out and received, with the audit entry, in one batch.
         let mut batch = self.store.batch();

@@ -95,6 +95,28 @@ pub async fn within<T>(
     (out, started.elapsed())
 }
 
+/// Like [`fan_out`], but hands each peer's outcome over as soon as it
+/// arrives (in the order they finish), so an asker can see the fast
+/// answers while a slow peer is still thinking.
+pub fn fan_out_each(
+    transport: &std::sync::Arc<dyn PeerTransport>,
+    peers: &[Jurisdiction],
+    query: &PeerQuery,
+    deadline: Duration,
+) -> tokio::sync::mpsc::Receiver<(Jurisdiction, Result<SignedAnswer, PeerFailure>, Duration)> {
+    let (tx, rx) = tokio::sync::mpsc::channel(peers.len().max(1));
+    for peer in peers {
+        let call = transport.query(peer.clone(), query.clone(), deadline);
+        let (tx, peer) = (tx.clone(), peer.clone());
+        tokio::spawn(async move {
+            let (result, elapsed) = within(deadline, call).await;
+            // The asker may have gone: its answer is then nobody's.
+            let _ = tx.send((peer, result, elapsed)).await;
+        });
+    }
+    rx
+}
+
 /// Asks every peer in parallel, each within `deadline`; returns their
 /// outcomes in the order of `peers`. A slow or dead peer delays nobody
 /// else, and the whole fan-out takes at most about one deadline.
@@ -104,23 +126,20 @@ pub async fn fan_out(
     query: &PeerQuery,
     deadline: Duration,
 ) -> Vec<(Jurisdiction, Result<SignedAnswer, PeerFailure>, Duration)> {
-    let tasks: Vec<_> = peers
-        .iter()
-        .map(|peer| {
-            let call = transport.query(peer.clone(), query.clone(), deadline);
-            (peer.clone(), tokio::spawn(within(deadline, call)))
-        })
-        .collect();
-    let mut out = Vec::with_capacity(tasks.len());
-    for (peer, task) in tasks {
-        let (result, elapsed) = match task.await {
-            Ok(done) => done,
-            Err(e) => (
-                Err(PeerFailure::Unreachable(format!("query task failed: {e}"))),
-                Duration::ZERO,
-            ),
-        };
-        out.push((peer, result, elapsed));
+    let mut each = fan_out_each(transport, peers, query, deadline);
+    let mut out = Vec::with_capacity(peers.len());
+    while let Some(done) = each.recv().await {
+        out.push(done);
     }
+    for peer in peers {
+        if !out.iter().any(|(p, _, _)| p == peer) {
+            out.push((
+                peer.clone(),
+                Err(PeerFailure::Unreachable("query task failed".into())),
+                Duration::ZERO,
+            ));
+        }
+    }
+    out.sort_by_key(|(p, _, _)| peers.iter().position(|q| q == p));
     out
 }

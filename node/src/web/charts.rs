@@ -14,7 +14,7 @@ use super::door::Person;
 use super::error::PageError;
 use super::Console;
 use crate::clock::now_unix_ms;
-use crate::exchange::{RecordFilter, RecordKind};
+use crate::exchange::RecordKind;
 use crate::licensing::{LicenseAction, LicenseFilter};
 use crate::policy::{self, ExchangeAction, LicensingAction};
 
@@ -39,13 +39,9 @@ pub async fn weekly(
     let since = now - WEEKS as i64 * WEEK_MS;
     let mut series = Vec::new();
     for kind in [RecordKind::Alert, RecordKind::Denial] {
-        let filter = RecordFilter {
-            since_unix_ms: Some(since),
-            ..Default::default()
-        };
         let mut counts = [0u32; WEEKS];
-        for view in console.exchange.list_newest(kind, &filter, None)? {
-            if let Some(i) = week_index(now, view.header.issued_at_unix_ms) {
+        for (at, _) in console.exchange.issued_since(kind, since, usize::MAX)? {
+            if let Some(i) = week_index(now, at) {
                 counts[i] += 1;
             }
         }

@@ -99,9 +99,9 @@ pub async fn admit(State(console): State<Arc<Console>>, req: Request, next: Next
                 )
             }
         };
-        let form = match serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes) {
-            Ok(f) => FormData(f),
-            Err(_) => return refuse(StatusCode::BAD_REQUEST, "the form cannot be read"),
+        let form = match read_form(&parts.headers, bytes).await {
+            Ok(f) => f,
+            Err(why) => return refuse(StatusCode::BAD_REQUEST, &why),
         };
         if !console.csrf.check(&conn.cert_sha256, form.get("csrf")) {
             console.metrics.web_request("csrf");
@@ -122,6 +122,46 @@ pub async fn admit(State(console): State<Arc<Console>>, req: Request, next: Next
     console.metrics.web_request("admitted");
     let req = Request::from_parts(parts, body);
     crate::audit::via("web", next.run(req)).await
+}
+
+/// A posted form: URL-encoded, or `multipart/form-data` when it carries a
+/// file (a file field's value is its text; invalid UTF-8 is replaced, so
+/// a Latin-1 CSV still screens).
+async fn read_form(
+    headers: &http::HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<FormData, String> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
+        return serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .map(FormData)
+            .map_err(|_| "the form cannot be read".to_owned());
+    }
+    let boundary = multer::parse_boundary(content_type)
+        .map_err(|e| format!("the form cannot be read: {e}"))?;
+    let body = tokio_stream::once(Ok::<_, std::io::Error>(bytes));
+    let mut parts = multer::Multipart::new(body, boundary);
+    let mut fields = Vec::new();
+    loop {
+        let field = match parts.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return Err(format!("the form cannot be read: {e}")),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let raw = field
+            .bytes()
+            .await
+            .map_err(|e| format!("the form cannot be read: field {name}: {e}"))?;
+        fields.push((name, String::from_utf8_lossy(&raw).into_owned()));
+    }
+    Ok(FormData(fields))
 }
 
 /// A state-changing request must come from a page of this console: the

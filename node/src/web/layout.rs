@@ -7,7 +7,9 @@ use maud::{html, Markup, DOCTYPE};
 
 use super::door::Person;
 use crate::identity::Role;
-use crate::policy::{self, ConsultAction, ExchangeAction, LicensingAction, ScreeningAction};
+use crate::policy::{
+    self, ConsultAction, ExchangeAction, LicensingAction, ScreeningAction, TaskForceAction,
+};
 
 /// The sections of the console, each shown to those `policy` lets use it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,17 +20,19 @@ pub enum Section {
     Licensing,
     Screening,
     Consultations,
+    TaskForces,
     Audit,
 }
 
 impl Section {
-    const ALL: [Section; 7] = [
+    const ALL: [Section; 8] = [
         Section::Dashboard,
         Section::Alerts,
         Section::Denials,
         Section::Licensing,
         Section::Screening,
         Section::Consultations,
+        Section::TaskForces,
         Section::Audit,
     ];
 
@@ -40,6 +44,7 @@ impl Section {
             Section::Licensing => "Licensing",
             Section::Screening => "Screening",
             Section::Consultations => "Consultations",
+            Section::TaskForces => "Task forces",
             Section::Audit => "Audit",
         }
     }
@@ -52,6 +57,7 @@ impl Section {
             Section::Licensing => "/licenses",
             Section::Screening => "/screen",
             Section::Consultations => "/consultations",
+            Section::TaskForces => "/taskforces",
             Section::Audit => "/audit",
         }
     }
@@ -68,6 +74,7 @@ impl Section {
             Section::Licensing => policy::authorize_licensing(c, LicensingAction::Read).is_ok(),
             Section::Screening => policy::authorize_screening(c, ScreeningAction::Query).is_ok(),
             Section::Consultations => policy::authorize_consult(c, ConsultAction::Read).is_ok(),
+            Section::TaskForces => policy::authorize_taskforce(c, TaskForceAction::Read).is_ok(),
             Section::Audit => c.role == Role::Admin,
         }
     }
@@ -75,6 +82,15 @@ impl Section {
 
 /// A whole page in the console's frame.
 pub fn page(person: &Person, here: Section, title: &str, body: Markup) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page_html(person, here, title, body),
+    )
+        .into_response()
+}
+
+/// The HTML of [`page`], for a page sent in parts as it is written.
+pub fn page_html(person: &Person, here: Section, title: &str, body: Markup) -> String {
     let live = matches!(
         here,
         Section::Dashboard | Section::Alerts | Section::Consultations
@@ -104,11 +120,7 @@ pub fn page(person: &Person, here: Section, title: &str, body: Markup) -> Respon
             }
         }
     };
-    (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        markup.into_string(),
-    )
-        .into_response()
+    markup.into_string()
 }
 
 /// The hidden field that lets a form through the door.

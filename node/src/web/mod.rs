@@ -5,7 +5,7 @@
 //! Architecture invariant: the console is another door to the same domain
 //! services as the gRPC API. It authenticates with the same certificates
 //! and revocations, decides with the same `policy` functions, and acts
-//! through `Exchange`, `Licensing`, `Risk`, `Screening` and `Consult`, whose
+//! through `Exchange`, `Licensing`, `Risk`, `Screening`, `Consult` and `TaskForces`, whose
 //! audit entries it marks `via web` (`audit::via`). It holds no state of its
 //! own beyond a per-process CSRF key, and no page is cached by the browser.
 
@@ -24,7 +24,10 @@ use std::sync::Arc;
 
 pub use serve::{serve, server_config};
 
-use crate::identity::Jurisdiction;
+use crate::identity::{Caller, Jurisdiction};
+
+/// Task-force queries a person may make per minute, keyed by who they are.
+pub type QueryLimit = governor::DefaultKeyedRateLimiter<Caller>;
 
 /// What the console's pages read and act through.
 pub struct Console {
@@ -38,6 +41,9 @@ pub struct Console {
     pub revocations: Arc<crate::revocations::Revocations>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub audit: Arc<crate::audit::AuditLog>,
+    pub taskforces: Arc<crate::taskforce::TaskForces>,
+    /// The per-person task-force query budget, shared with the gRPC door.
+    pub query_limit: Arc<QueryLimit>,
     /// Ends live-update streams when the node stops.
     pub stopping: tokio::sync::watch::Receiver<bool>,
     csrf: csrf::CsrfKey,
@@ -56,6 +62,8 @@ impl Console {
         revocations: Arc<crate::revocations::Revocations>,
         metrics: Arc<crate::metrics::Metrics>,
         audit: Arc<crate::audit::AuditLog>,
+        taskforces: Arc<crate::taskforce::TaskForces>,
+        query_limit: Arc<QueryLimit>,
         stopping: tokio::sync::watch::Receiver<bool>,
     ) -> Result<Self, crate::error::Error> {
         Ok(Console {
@@ -69,6 +77,8 @@ impl Console {
             revocations,
             metrics,
             audit,
+            taskforces,
+            query_limit,
             stopping,
             csrf: csrf::CsrfKey::generate()?,
         })

@@ -1,6 +1,7 @@
 //! Alerts and denials: filterable, paged lists (newest first); a record
 //! page with its signature state, versions, recipients and per-recipient
-//! delivery; raising an alert (analysts) and revoking a denial (officers).
+//! delivery; raising an alert (analysts) and revoking a denial (officers;
+//! issuing and amending one is `denial_forms`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -152,7 +153,9 @@ pub async fn list_denials(
 ) -> PageResult {
     policy::authorize_exchange(&person.caller, ExchangeAction::Read)?;
     let (views, next) = listing(&console, RecordKind::Denial, &q)?;
+    let may_issue = policy::authorize_exchange(&person.caller, ExchangeAction::IssueDenial).is_ok();
     let body = html! {
+        @if may_issue { p { a #issue-denial href="/denials/new" { "Issue a denial" } } }
         (filters(&q, false))
         table #live-denial { thead { tr { th { "Denial" } th { "Issuer" } th { "State" } th { "Party" } th { "Destination" } th { "Version" } } }
         tbody {
@@ -300,6 +303,8 @@ pub async fn show_denial(
         (versions(&history))
         (deliveries(current))
         @if may_revoke {
+            h2 { "Amend" }
+            (super::denial_forms::amend_form(&person, d))
             h2 { "Revoke" }
             (post_form(&person, &format!("/denials/{}/revoke", d.id), "box", html! {
                 label for="reason" { "Why it is revoked" }

@@ -23,6 +23,8 @@ use crate::web::Console;
 
 /// Rows of each list on the dashboard; the section pages have the rest.
 const ROWS: usize = 10;
+/// Alerts counted since the last look; beyond it the card says "N+".
+const NEW_ALERTS_CAP: usize = 10_000;
 /// The cookie holding when this browser last opened the dashboard.
 const SEEN: &str = "concord_seen";
 
@@ -111,16 +113,9 @@ pub async fn show(
         match seen {
             Some(since) => console
                 .exchange
-                .list_newest(
-                    RecordKind::Alert,
-                    &RecordFilter {
-                        since_unix_ms: Some(since),
-                        ..Default::default()
-                    },
-                    None,
-                )?
+                .issued_since(RecordKind::Alert, since, NEW_ALERTS_CAP)?
                 .into_iter()
-                .filter(|v| v.header.issuer != console.own)
+                .filter(|(_, issuer)| *issuer != console.own)
                 .count(),
             None => 0,
         }
@@ -141,7 +136,7 @@ pub async fn show(
                 div.card #consultations-awaiting { div.figure { (asked.len()) } "consultations awaiting our answer" }
             }
             @if reading {
-                div.card #alerts-since { div.figure { (new_alerts) } "alerts received since I last looked"
+                div.card #alerts-since { div.figure { (new_alerts) @if new_alerts >= NEW_ALERTS_CAP { "+" } } "alerts received since I last looked"
                     @if let Some(s) = seen { div.muted { "(" (fmt::time(s)) ")" } } }
             }
         }

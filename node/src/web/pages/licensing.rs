@@ -1,4 +1,4 @@
-//! Licensing: the applications list and search, the submit form with the
+//! Licensing: the applications list and search, the submit and amend forms with the
 //! catalog's codes, and the application page — parties with their screening
 //! hits, the risk score with every factor, resembling peer denials and the
 //! no-undercut state, shipments — where officers review, decide,
@@ -9,12 +9,12 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::Extension;
-use maud::html;
+use maud::{html, Markup};
 
 use super::see_other;
 use crate::licensing::{
-    Application, ItemDraft, LicenseAction, LicenseFilter, LicenseState, Money, PartyFilter,
-    TermsDraft,
+    Amendment, Application, ItemDraft, License, LicenseAction, LicenseFilter, LicenseState, Money,
+    PartyFilter, TermsDraft,
 };
 use crate::policy::{self, ConsultAction, LicensingAction};
 use crate::risk::HitStatus;
@@ -79,6 +79,38 @@ pub async fn new_application(
     Extension(person): Extension<Person>,
 ) -> PageResult {
     policy::authorize_licensing(&person.caller, LicensingAction::Record)?;
+    let body = application_form(&console, &person, None)?;
+    Ok(page(
+        &person,
+        Section::Licensing,
+        "Submit an application",
+        body,
+    ))
+}
+
+pub async fn edit_application(
+    State(console): State<Arc<Console>>,
+    Extension(person): Extension<Person>,
+    Path(id): Path<String>,
+) -> PageResult {
+    policy::authorize_licensing(&person.caller, LicensingAction::Record)?;
+    let l = console.licensing.license(&id)?;
+    let body = application_form(&console, &person, Some(&l))?;
+    Ok(page(
+        &person,
+        Section::Licensing,
+        &format!("Amend application {id}"),
+        body,
+    ))
+}
+
+/// The application form with the catalog's codes and the recorded
+/// parties, empty for a submission or filled with `current` to amend it.
+fn application_form(
+    console: &Console,
+    person: &Person,
+    current: Option<&License>,
+) -> Result<Markup, PageError> {
     let parties = console.licensing.parties(&PartyFilter {
         limit: Some(1000),
         ..Default::default()
@@ -88,45 +120,56 @@ pub async fn new_application(
         Err(crate::error::Error::NotFound(_)) => Vec::new(),
         Err(e) => return Err(e.into()),
     };
-    let party_select = |name: &str, required: bool| {
+    let party_select = |name: &str, required: bool, chosen: &str| {
         html! {
             select id=(name) name=(name) required[required] {
                 @if !required { option value="" { "—" } }
-                @for p in &parties { option value=(p.id) { (p.id) " — " (p.name) " (" (p.country) ")" } }
+                @for p in &parties { option value=(p.id) selected[p.id == chosen] { (p.id) " — " (p.name) " (" (p.country) ")" } }
             }
         }
     };
-    let body = post_form(
-        &person,
-        "/licenses",
+    let field = |f: fn(&License) -> &str| current.map_or("", f);
+    let item = |i: usize| current.and_then(|l| l.items.get(i));
+    let rows = current.map_or(ITEM_ROWS, |l| l.items.len().max(ITEM_ROWS));
+    let (action, button) = match current {
+        Some(l) => (format!("/licenses/{}/amend", l.id), "Amend the application"),
+        None => ("/licenses".to_owned(), "Submit the application"),
+    };
+    Ok(post_form(
+        person,
+        &action,
         "box",
         html! {
             @if parties.is_empty() { p.error { "No parties are recorded yet: record them with `concord party create` first." } }
-            label for="applicant" { "Applicant" } (party_select("applicant", true))
-            label for="end_user" { "End user" } (party_select("end_user", true))
-            label for="consignee" { "Consignee" } (party_select("consignee", true))
-            label for="intermediary" { "Intermediary" } (party_select("intermediary", false))
-            label for="destination" { "Destination (ISO code)" } input #destination type="text" name="destination" required;
-            label for="end_use" { "End use" } textarea #end_use name="end_use" required {}
+            label for="applicant" { "Applicant" } (party_select("applicant", true, field(|l| &l.applicant)))
+            label for="end_user" { "End user" } (party_select("end_user", true, field(|l| &l.end_user)))
+            label for="consignee" { "Consignee" } (party_select("consignee", true, field(|l| &l.consignee)))
+            label for="intermediary" { "Intermediary" }
+            (party_select("intermediary", false, current.and_then(|l| l.intermediaries.first()).map_or("", |s| s.as_str())))
+            label for="destination" { "Destination (ISO code)" } input #destination type="text" name="destination" required value=(field(|l| &l.destination));
+            label for="end_use" { "End use" } textarea #end_use name="end_use" required { (field(|l| &l.end_use)) }
             datalist #codes { @for e in &codes { option value=(e.code) { (e.title) } } }
-            @for i in 0..ITEM_ROWS {
+            @for i in 0..rows {
                 fieldset { legend { "Item " (i + 1) @if i > 0 { " (optional)" } }
-                    label for={"code" (i)} { "Control-list code" } input id={"code" (i)} type="text" name="code" list="codes" required[i == 0];
-                    label for={"description" (i)} { "Description" } input id={"description" (i)} type="text" name="description";
-                    label for={"quantity" (i)} { "Quantity" } input id={"quantity" (i)} type="number" min="1" name="quantity";
-                    label for={"value" (i)} { "Value (major units)" } input id={"value" (i)} type="text" name="value";
-                    label for={"currency" (i)} { "Currency" } input id={"currency" (i)} type="text" name="currency" value="EUR";
+                    label for={"code" (i)} { "Control-list code" } input id={"code" (i)} type="text" name="code" list="codes" required[i == 0] value=(item(i).map_or("", |t| t.code.as_str()));
+                    label for={"description" (i)} { "Description" } input id={"description" (i)} type="text" name="description" value=(item(i).map_or("", |t| t.description.as_str()));
+                    label for={"quantity" (i)} { "Quantity" } input id={"quantity" (i)} type="number" min="1" name="quantity" value=(item(i).map_or(String::new(), |t| t.quantity.to_string()));
+                    label for={"value" (i)} { "Value (major units)" } input id={"value" (i)} type="text" name="value" value=(item(i).map_or(String::new(), |t| major_units(t.value.minor_units)));
+                    label for={"currency" (i)} { "Currency" } input id={"currency" (i)} type="text" name="currency" value=(item(i).map_or("EUR", |t| t.value.currency.as_str()));
                 }
             }
-            button #submit type="submit" { "Submit the application" }
+            @if current.is_some() {
+                label for="rationale" { "Why the application is amended" }
+                textarea #rationale name="rationale" required {}
+            }
+            button #submit type="submit" { (button) }
         },
-    );
-    Ok(page(
-        &person,
-        Section::Licensing,
-        "Submit an application",
-        body,
     ))
+}
+
+/// 123456 minor units as `1234.56`.
+fn major_units(minor: i64) -> String {
+    format!("{}.{:02}", minor / 100, (minor % 100).abs())
 }
 
 /// `1234.56` as 123456 minor units.
@@ -150,12 +193,8 @@ fn minor_units(value: &str) -> Result<i64, PageError> {
         .ok_or_else(bad)
 }
 
-pub async fn submit(
-    State(console): State<Arc<Console>>,
-    Extension(person): Extension<Person>,
-    Extension(form): Extension<FormData>,
-) -> PageResult {
-    let who = policy::allowed(person.caller.clone(), LicensingAction::Record)?;
+/// The application a submitted or amending form describes.
+fn posted_application(form: &FormData) -> Result<Application, PageError> {
     let codes: Vec<&str> = form.all("code").collect();
     let descriptions: Vec<&str> = form.all("description").collect();
     let quantities: Vec<&str> = form.all("quantity").collect();
@@ -187,7 +226,7 @@ pub async fn submit(
             },
         });
     }
-    let app = Application {
+    Ok(Application {
         applicant: form.get("applicant").to_owned(),
         items,
         end_user: form.get("end_user").to_owned(),
@@ -199,13 +238,86 @@ pub async fn submit(
             .collect(),
         destination: form.get("destination").to_uppercase(),
         end_use: form.get("end_use").to_owned(),
-    };
+    })
+}
+
+pub async fn submit(
+    State(console): State<Arc<Console>>,
+    Extension(person): Extension<Person>,
+    Extension(form): Extension<FormData>,
+) -> PageResult {
+    let who = policy::allowed(person.caller.clone(), LicensingAction::Record)?;
+    let app = posted_application(&form)?;
     let license = console.licensing.submit(&who, app).await?;
     // As the gRPC submission does: scored before the officer sees it.
     if let Err(error) = console.risk.assess(&license.id, "submission").await {
         tracing::error!(%error, license = %license.id, "cannot score the application");
     }
     Ok(see_other(&format!("/licenses/{}", license.id)))
+}
+
+/// What an amending form changes: each field that differs from the
+/// application as it stands (the form shows every field, filled).
+fn amendment(current: &License, app: Application) -> Amendment {
+    let changed = |now: &str, posted: String| (now != posted).then_some(posted);
+    let items_now: Vec<(&str, &str, u64, i64, &str)> = current
+        .items
+        .iter()
+        .map(|i| {
+            (
+                i.code.as_str(),
+                i.description.as_str(),
+                i.quantity,
+                i.value.minor_units,
+                i.value.currency.as_str(),
+            )
+        })
+        .collect();
+    let items_posted: Vec<(&str, &str, u64, i64, &str)> = app
+        .items
+        .iter()
+        .map(|i| {
+            (
+                i.code.as_str(),
+                i.description.as_str(),
+                i.quantity,
+                i.value.minor_units,
+                i.value.currency.as_str(),
+            )
+        })
+        .collect();
+    let items = (items_now != items_posted).then(|| app.items.clone());
+    Amendment {
+        applicant: changed(&current.applicant, app.applicant),
+        items,
+        end_user: changed(&current.end_user, app.end_user),
+        consignee: changed(&current.consignee, app.consignee),
+        intermediaries: (current.intermediaries != app.intermediaries)
+            .then_some(app.intermediaries),
+        destination: changed(&current.destination, app.destination),
+        end_use: changed(&current.end_use, app.end_use),
+    }
+}
+
+pub async fn amend(
+    State(console): State<Arc<Console>>,
+    Extension(person): Extension<Person>,
+    Extension(form): Extension<FormData>,
+    Path(id): Path<String>,
+) -> PageResult {
+    let who = policy::allowed(person.caller.clone(), LicensingAction::Record)?;
+    let current = console.licensing.license(&id)?;
+    let change = amendment(&current, posted_application(&form)?);
+    let license = console
+        .licensing
+        .amend(&who, &id, change, form.get("rationale"))
+        .await?;
+    // As the gRPC amendment does: re-scored on the amended facts.
+    let trigger = format!("amendment to revision {}", license.revision);
+    if let Err(error) = console.risk.assess(&id, &trigger).await {
+        tracing::error!(%error, license = %id, "cannot score the application");
+    }
+    Ok(see_other(&format!("/licenses/{id}")))
 }
 
 pub async fn show(
@@ -233,6 +345,9 @@ pub async fn show(
             .as_ref()
             .is_some_and(|p| policy::may_countersign(&p.officer, c).is_ok());
     let may_consult = policy::authorize_consult(c, ConsultAction::RequestUndercut).is_ok() && open;
+    let may_amend = policy::authorize_licensing(c, LicensingAction::Record).is_ok()
+        && l.pending.is_none()
+        && crate::licensing::lifecycle::transition(&l.id, state, LicenseAction::Amend).is_ok();
     let party = |pid: &str| -> String {
         console.licensing.party(pid).map_or_else(
             |_| pid.to_owned(),
@@ -249,7 +364,9 @@ pub async fn show(
             tr { th { "Destination" } td { (l.destination) } }
             tr { th { "End use" } td { (l.end_use) } }
             tr { th { "Submitted" } td { (fmt::time(l.submitted_at_unix_ms)) " by " (l.submitted_by) } }
+            tr { th { "Revision" } td { (l.revision) } }
         } }
+        @if may_amend { p { a #amend href={"/licenses/" (l.id) "/amend"} { "Amend the application" } } }
         h2 { "Items" }
         table { thead { tr { th { "Code" } th { "Description" } th { "Category" } th { "Tier" } th { "Quantity" } th { "Value" } } }
         tbody { @for i in &l.items { tr { td { (i.code) } td { (i.description) } td { (i.category) } td { (i.tier) } td { (i.quantity) } td { (fmt::money(i.value.minor_units, &i.value.currency)) } } } } }

@@ -4,8 +4,10 @@ mod alerts;
 mod audit;
 mod consultations;
 mod dashboard;
+mod denial_forms;
 mod licensing;
 mod screening;
+mod taskforces;
 
 use std::sync::Arc;
 
@@ -20,12 +22,21 @@ pub fn routes() -> Router<Arc<Console>> {
         .route("/alerts", get(alerts::list_alerts).post(alerts::raise))
         .route("/alerts/new", get(alerts::new_alert))
         .route("/alerts/{id}", get(alerts::show_alert))
-        .route("/denials", get(alerts::list_denials))
+        .route(
+            "/denials",
+            get(alerts::list_denials).post(denial_forms::issue),
+        )
+        .route("/denials/new", get(denial_forms::new_denial))
         .route("/denials/{id}", get(alerts::show_denial))
+        .route("/denials/{id}/amend", post(denial_forms::amend))
         .route("/denials/{id}/revoke", post(alerts::revoke_denial))
         .route("/licenses", get(licensing::list).post(licensing::submit))
         .route("/licenses/new", get(licensing::new_application))
         .route("/licenses/{id}", get(licensing::show))
+        .route(
+            "/licenses/{id}/amend",
+            get(licensing::edit_application).post(licensing::amend),
+        )
         .route("/licenses/{id}/review", post(licensing::review))
         .route("/licenses/{id}/decide", post(licensing::decide))
         .route("/licenses/{id}/countersign", post(licensing::countersign))
@@ -36,6 +47,9 @@ pub fn routes() -> Router<Arc<Console>> {
         .route("/consultations", get(consultations::list))
         .route("/consultations/{id}", get(consultations::show))
         .route("/consultations/{id}/respond", post(consultations::respond))
+        .route("/taskforces", get(taskforces::list))
+        .route("/taskforces/{name}", get(taskforces::show))
+        .route("/taskforces/{name}/ask", post(taskforces::ask))
         .route("/audit", get(audit::show))
 }
 

@@ -1,5 +1,6 @@
 //! Screening: one name, or a batch of names (one per line, or the first
-//! column of a CSV) with a results table and a CSV download.
+//! column of a CSV; uploaded as a file or pasted) with a results table and
+//! a CSV download.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use crate::policy::{self, ScreeningAction};
 use crate::screening::{ScreenRequest, ScreenResult};
 use crate::web::door::{FormData, Person};
 use crate::web::error::{PageError, PageResult};
-use crate::web::layout::{page, post_form, Section};
+use crate::web::layout::{csrf, page, Section};
 use crate::web::Console;
 
 fn results(r: &ScreenResult) -> Markup {
@@ -35,12 +36,16 @@ fn forms(person: &Person, name: &str) -> Markup {
             label for="name" { "Name to screen" } input #name type="text" name="name" value=(name) required;
             button #screen type="submit" { "Screen" }
         }
-        (post_form(person, "/screen", "box", html! {
-            label for="names" { "Batch: one name per line, or paste a CSV (its first column is screened)" }
+        // multipart: the batch may come as a file.
+        form.box method="post" action="/screen" enctype="multipart/form-data" {
+            (csrf(person))
+            label for="file" { "Batch file: a text file of names, one per line, or a CSV (its first column is screened)" }
+            input #file type="file" name="file" accept=".csv,.txt,text/csv,text/plain";
+            label for="names" { "… or paste the names here" }
             textarea #names name="names" {}
             button #screen-batch type="submit" { "Screen the batch" }
-            " " button formaction="/screen/results.csv" type="submit" { "Download results as CSV" }
-        }))
+            " " button #download-csv formaction="/screen/results.csv" type="submit" { "Download results as CSV" }
+        }
     }
 }
 
@@ -89,7 +94,10 @@ fn run(
     form: &FormData,
 ) -> Result<Vec<ScreenResult>, PageError> {
     policy::authorize_screening(&person.caller, ScreeningAction::Query)?;
-    let names = names(form.get("names"));
+    let mut names = names(form.get("names"));
+    for file in form.all("file") {
+        names.extend(self::names(file));
+    }
     if names.is_empty() {
         return Err(PageError::bad_request("the batch holds no names"));
     }
