@@ -10,7 +10,9 @@ use concord_node::crypto::RecordSigner;
 use concord_node::exchange::envelope::{
     EnvelopeHeader, Record, RecordKind, SignedEnvelope, ENVELOPE_FORMAT,
 };
-use concord_node::exchange::records::{AlertCategory, Party, RiskAlert, Severity, Subjects};
+use concord_node::exchange::records::{
+    AlertCategory, AlertState, Party, RiskAlert, Severity, Subjects,
+};
 
 fn alert() -> RiskAlert {
     RiskAlert {
@@ -34,6 +36,9 @@ fn alert() -> RiskAlert {
         issued_at_unix_ms: 1_700_000_000_000,
         expires_at_unix_ms: None,
         handling: "RESTRICTED".into(),
+        version: 1,
+        state: AlertState::Active,
+        change_reason: String::new(),
     }
 }
 

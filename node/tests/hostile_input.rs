@@ -11,7 +11,7 @@ use concord_node::crypto::RecordSigner;
 use concord_node::exchange::envelope::{
     EnvelopeHeader, Record, RecordKind, SignedEnvelope, SignedReceipt, ENVELOPE_FORMAT,
 };
-use concord_node::exchange::records::{AlertCategory, RiskAlert, Severity, Subjects};
+use concord_node::exchange::records::{AlertCategory, AlertState, RiskAlert, Severity, Subjects};
 use concord_node::identity::Caller;
 use concord_node::trust_bundle::TrustBundle;
 use proptest::prelude::*;
@@ -32,6 +32,9 @@ fn sealed(s: &RecordSigner) -> SignedEnvelope {
         issued_at_unix_ms: 1,
         expires_at_unix_ms: None,
         handling: String::new(),
+        version: 1,
+        state: AlertState::Active,
+        change_reason: String::new(),
     };
     let header = EnvelopeHeader {
         format: ENVELOPE_FORMAT,

@@ -23,7 +23,8 @@ use concord_node::audit::AuditLog;
 use concord_node::clock::now_unix_ms;
 use concord_node::exchange::envelope::EnvelopeHeader;
 use concord_node::exchange::records::{
-    AlertCategory, DenialNotice, DenialState, DeniedItem, Party, RiskAlert, Severity, Subjects,
+    AlertCategory, AlertState, DenialNotice, DenialState, DeniedItem, Party, RiskAlert, Severity,
+    Subjects,
 };
 use concord_node::exchange::{
     AlertDraft, Distribution, Exchange, Record, RecordKind, SignedEnvelope,
@@ -133,6 +134,9 @@ fn record(issuer: &Jurisdiction, n: usize, seq: u64, issued_at: i64) -> Record {
             issued_at_unix_ms: issued_at,
             expires_at_unix_ms: None,
             handling: "RESTRICTED".into(),
+            version: 1,
+            state: AlertState::Active,
+            change_reason: String::new(),
         })
     }
 }

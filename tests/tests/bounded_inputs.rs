@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use concord_node::exchange::envelope::{
     EnvelopeHeader, Record, RecordKind, SignedEnvelope, ENVELOPE_FORMAT,
 };
-use concord_node::exchange::records::{AlertCategory, RiskAlert, Severity, Subjects};
+use concord_node::exchange::records::{AlertCategory, AlertState, RiskAlert, Severity, Subjects};
 use concord_proto::v1::import_list_request::Part;
 use concord_proto::v1::screening_service_client::ScreeningServiceClient;
 use concord_proto::v1::{
@@ -36,6 +36,9 @@ fn fr_alert(key: &concord_node::crypto::RecordSigner, seq: u64, summary: &str) -
         issued_at_unix_ms: now_ms(),
         expires_at_unix_ms: None,
         handling: "RESTRICTED".into(),
+        version: 1,
+        state: AlertState::Active,
+        change_reason: String::new(),
     };
     let header = EnvelopeHeader {
         format: ENVELOPE_FORMAT,

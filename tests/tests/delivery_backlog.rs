@@ -4,7 +4,9 @@
 //! the peer refuses shows at the issuer in `peer list`, `status` and metrics.
 
 use concord_node::exchange::envelope::{EnvelopeHeader, Record, RecordKind, SignedEnvelope};
-use concord_node::exchange::records::{AlertCategory, RiskAlert, Severity, Subjects, MAX_TEXT};
+use concord_node::exchange::records::{
+    AlertCategory, AlertState, RiskAlert, Severity, Subjects, MAX_TEXT,
+};
 use concord_proto::v1::{Distribution, ListRecordsRequest, PushRequest, RaiseAlertRequest};
 use concord_tests::*;
 use serde_json::Value;
@@ -118,6 +120,9 @@ async fn a_refused_push_shows_at_the_issuer() {
         issued_at_unix_ms: 1_000,
         expires_at_unix_ms: None,
         handling: String::new(),
+        version: 1,
+        state: AlertState::Active,
+        change_reason: String::new(),
     };
     let header = EnvelopeHeader {
         format: concord_node::exchange::envelope::ENVELOPE_FORMAT,

@@ -9,7 +9,9 @@ use concord_node::crypto::RecordSigner;
 use concord_node::exchange::envelope::{
     EnvelopeHeader, ReceiptBody, Record, RecordKind, SignedEnvelope, SignedReceipt, ENVELOPE_FORMAT,
 };
-use concord_node::exchange::records::{AlertCategory, RiskAlert, Severity, Subjects, MAX_TEXT};
+use concord_node::exchange::records::{
+    AlertCategory, AlertState, RiskAlert, Severity, Subjects, MAX_TEXT,
+};
 use concord_proto::v1::exchange_service_client::ExchangeServiceClient;
 use concord_proto::v1::federation_service_client::FederationServiceClient;
 use concord_proto::v1::record_view::Record as ViewRecord;
@@ -42,6 +44,9 @@ fn risk_alert(issuer: &str, seq: u64, summary: &str) -> RiskAlert {
         issued_at_unix_ms: now_ms(),
         expires_at_unix_ms: None,
         handling: "RESTRICTED".into(),
+        version: 1,
+        state: AlertState::Active,
+        change_reason: String::new(),
     }
 }
 

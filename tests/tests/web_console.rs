@@ -7,6 +7,9 @@
 //! DE's console appears in FR's without a reload; no certificate, a revoked
 //! one or another jurisdiction's gets nothing; a forged cross-site POST is
 //! refused; an analyst gets no approval control and the endpoint refuses one.
+//! An officer issues and amends a denial and amends an application (which
+//! is re-scored); a task-force member sees one section per member; an
+//! analyst screens an uploaded CSV file and downloads the results.
 //! Screenshots of the main pages land in `target/screenshots/`.
 
 use std::path::{Path, PathBuf};
@@ -478,4 +481,253 @@ async fn no_certificate_a_revoked_one_or_another_jurisdictions_gets_nothing() {
         "{src}"
     );
     anna.close().await;
+}
+
+/// Replaces the value of the field `css` (a prefilled amend form).
+async fn replace(b: &Browser, css: &str, value: &str) {
+    let field = b
+        .client()
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+#[tokio::test]
+async fn denials_amendments_task_force_questions_and_file_screening_from_the_browser() {
+    init();
+    let root = tempfile::tempdir().unwrap();
+    let de = NodeDir::init(root.path(), "DE");
+    let fr = NodeDir::init(root.path(), "FR");
+    let origin = enable_web(&de);
+    let _de_node = NodeProcess::start(&de).await.unwrap();
+    let _fr_node = NodeProcess::start(&fr).await.unwrap();
+    peer_all(&[de.clone(), fr.clone()], &["DE", "FR"])
+        .await
+        .unwrap();
+    let admin = de.admin_profile();
+    let list = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/screening/ofac-iran-banks");
+    concord_ok(&[
+        "--profile",
+        path_str(&admin),
+        "screen",
+        "import",
+        "--format",
+        "ofac-csv",
+        "--list",
+        "ofac-sdn",
+        path_str(&list),
+    ]);
+    let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("../catalog/sample.csv");
+    concord_ok(&[
+        "--profile",
+        path_str(&admin),
+        "catalog",
+        "import",
+        path_str(&catalog),
+    ]);
+    for dir in [&de, &fr] {
+        json(
+            &dir.admin_profile(),
+            &[
+                "taskforce",
+                "create",
+                "fpga",
+                "--mandate",
+                "Procurement network for controlled FPGAs",
+                "--members",
+                "DE,FR",
+                "--ends",
+                "30d",
+                "--level",
+                "summary",
+            ],
+        );
+    }
+
+    // An officer issues a denial to FR through the form ...
+    let olivia = person(&de, "officer", "olivia", &origin).await;
+    olivia.goto(&format!("{origin}/denials")).await.unwrap();
+    click(&olivia, "#issue-denial").await;
+    text_until(&olivia, "h1", "Issue a denial").await;
+    fill(&olivia, "#party_name", "Falcon Trading FZE").await;
+    fill(&olivia, "#country", "AE").await;
+    fill(&olivia, "#items", "3A001 | frequency changers").await;
+    fill(&olivia, "#destination", "AE").await;
+    fill(&olivia, "#reason", "risk of diversion to a listed end user").await;
+    click(&olivia, "input[name=to][value=FR]").await;
+    olivia.screenshot("denial-issue-form").await.unwrap();
+    click(&olivia, "#issue").await;
+    let title = text_until(&olivia, "h1", "Denial ").await;
+    let denial = title.trim_start_matches("Denial ").to_owned();
+    assert!(denial.starts_with("DE-"), "{title}");
+    assert_eq!(
+        text_of(&olivia, "#signature").await.split(' ').next(),
+        Some("valid")
+    );
+    // ... and amends it from its page: a second signed version, at FR too.
+    replace(
+        &olivia,
+        "#amend_reason",
+        "diversion to a listed end user confirmed",
+    )
+    .await;
+    fill(&olivia, "#change_reason", "end-use check came back").await;
+    click(&olivia, "#amend").await;
+    text_until(&olivia, "#state", "version 2").await;
+    let versions = text_of(&olivia, "#versions").await;
+    assert_eq!(versions.matches("valid").count(), 2, "{versions}");
+    olivia.screenshot("denial-amended").await.unwrap();
+    let fr_officer = fr.issue("officer", "felix");
+    let at_fr = eventually("FR to hold version 2", || async {
+        let v = json(&fr_officer, &["denial", "show", &denial]);
+        if v.to_string().contains("confirmed") {
+            Ok(v)
+        } else {
+            anyhow::bail!("{v}")
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        at_fr.to_string().contains("end-use check came back"),
+        "{at_fr:#}"
+    );
+    let entries = audit_entries(&admin).await.unwrap();
+    assert!(entries
+        .iter()
+        .any(|e| e.action == "denial.amend" && e.actor == "DE/officer/olivia via web"));
+
+    // An application submitted clean and amended to a listed end user is
+    // re-scored: the amendment brings the hit.
+    let clerk = de.issue("officer", "clerk");
+    let applicant = party(&clerk, "Nordwerk Krypto GmbH", "DE");
+    let kestrel = party(&clerk, "Kestrel Optics Ltd", "GB");
+    let melli = party(&clerk, "Bank Melli Iran", "IR");
+    olivia
+        .goto(&format!("{origin}/licenses/new"))
+        .await
+        .unwrap();
+    choose(&olivia, "#applicant", &applicant).await;
+    choose(&olivia, "#end_user", &kestrel).await;
+    choose(&olivia, "#consignee", &kestrel).await;
+    fill(&olivia, "#destination", "GB").await;
+    fill(&olivia, "#end_use", "optical test benches").await;
+    fill(&olivia, "#code0", "6A003").await;
+    fill(&olivia, "#quantity0", "2").await;
+    fill(&olivia, "#value0", "4100.00").await;
+    click(&olivia, "#submit").await;
+    let id = shown_application(&olivia).await;
+    assert!(
+        !has(&olivia, "#hits").await,
+        "{}",
+        olivia.page_source().await.unwrap()
+    );
+    click(&olivia, "#amend").await;
+    text_until(&olivia, "h1", "Amend").await;
+    choose(&olivia, "#end_user", &melli).await;
+    replace(&olivia, "#end_use", "payment terminals").await;
+    fill(
+        &olivia,
+        "#rationale",
+        "the applicant named the real end user",
+    )
+    .await;
+    olivia.screenshot("application-amend-form").await.unwrap();
+    click(&olivia, "#submit").await;
+    assert_eq!(shown_application(&olivia).await, id);
+    let hits = text_of(&olivia, "#hits").await;
+    assert!(
+        hits.to_uppercase().contains("BANK MELLI") && hits.contains("open"),
+        "{hits}"
+    );
+    assert!(text_of(&olivia, "#history")
+        .await
+        .contains("the applicant named the real end user"));
+    let shown = json(&clerk, &["license", "show", &id]);
+    assert_eq!(shown["end_user"], melli.as_str(), "{shown:#}");
+    assert_eq!(shown["end_use"], "payment terminals", "{shown:#}");
+    assert_eq!(shown["revision"], 2, "{shown:#}");
+
+    // A task-force member asks; each jurisdiction's section arrives on its
+    // own, each answering from the records it issued.
+    json(
+        &fr_officer,
+        &[
+            "denial",
+            "issue",
+            "--party",
+            "Falcon Trading FZE",
+            "--party-country",
+            "AE",
+            "--item",
+            "3A001",
+            "--destination",
+            "AE",
+            "--reason",
+            "same network",
+            "--to",
+            "DE",
+        ],
+    );
+    let tess = person(&de, "taskforce", "tess", &origin).await;
+    tess.goto(&format!("{origin}/taskforces")).await.unwrap();
+    click(&tess, "a[href='/taskforces/fpga']").await;
+    text_until(&tess, "#tf-state", "open").await;
+    fill(&tess, "#name", "Falcon Trading FZE").await;
+    click(&tess, "#ask").await;
+    text_until(&tess, "#answers-complete", "All 2").await;
+    let de_section = text_of(&tess, "#answer-DE").await;
+    let fr_section = text_of(&tess, "#answer-FR").await;
+    for s in [&de_section, &fr_section] {
+        assert!(s.contains("Signed answer, verified"), "{s}");
+        assert!(
+            !s.contains("No hit"),
+            "each issued a denial on the party: {s}"
+        );
+    }
+    tess.screenshot("taskforce-answers").await.unwrap();
+
+    // An analyst screens an uploaded CSV file and downloads the results.
+    let names = root.path().join("names.csv");
+    std::fs::write(&names, "name\nBank Melli Iran\nQuiet Harbour Bakery\n").unwrap();
+    let anna = person(&de, "analyst", "anna", &origin).await;
+    anna.goto(&format!("{origin}/screen")).await.unwrap();
+    fill(&anna, "#file", path_str(&names)).await;
+    click(&anna, "#screen-batch").await;
+    assert_eq!(
+        text_of(&anna, "#batch-summary").await,
+        "2 names screened, 1 with matches."
+    );
+    anna.screenshot("screening-file").await.unwrap();
+    anna.goto(&format!("{origin}/screen")).await.unwrap();
+    fill(&anna, "#file", path_str(&names)).await;
+    let csv = anna
+        .client()
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const form = document.querySelector('#file').form;
+             fetch('/screen/results.csv', {method: 'POST', body: new FormData(form)})
+               .then(r => r.text().then(t => done([r.status, r.headers.get('content-type'), t])));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(csv[0], serde_json::json!(200), "{csv}");
+    assert!(csv[1].as_str().unwrap().starts_with("text/csv"), "{csv}");
+    let text = csv[2].as_str().unwrap();
+    assert!(text.starts_with("query,"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("Bank Melli Iran,") && l.to_uppercase().contains("MELLI")),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with("Quiet Harbour Bakery")),
+        "{text}"
+    );
+    for b in [olivia, tess, anna] {
+        b.close().await;
+    }
 }

@@ -32,6 +32,59 @@ pub enum AlertCommand {
     },
     /// Print alerts as they arrive or are raised, one line each, until Ctrl-C.
     Watch,
+    /// Correct one of this node's alerts: a new signed version, chained to
+    /// the previous one, to exactly its original recipients (analyst).
+    Amend(AmendAlertArgs),
+    /// Withdraw one of this node's alerts: a last signed version, after
+    /// which it is shown as withdrawn and counts nowhere (analyst).
+    Withdraw {
+        /// Alert id, e.g. DE-A-12.
+        #[arg(value_name = "ID")]
+        id: String,
+        /// Why it is withdrawn (required), e.g. "raised in error".
+        #[arg(long, value_name = "TEXT")]
+        rationale: String,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AmendAlertArgs {
+    /// Alert id, e.g. DE-A-12.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Why it is amended (required).
+    #[arg(long, value_name = "TEXT")]
+    pub rationale: String,
+    /// A new category.
+    #[arg(long, value_name = "CATEGORY")]
+    pub category: Option<String>,
+    /// A new severity.
+    #[arg(long, value_name = "SEVERITY")]
+    pub severity: Option<String>,
+    /// A new summary.
+    #[arg(long, value_name = "TEXT")]
+    pub summary: Option<String>,
+    /// Replace the subject parties (repeatable); other subjects stay.
+    #[arg(long = "subject-party", value_name = "NAME")]
+    pub subject_parties: Vec<String>,
+    /// Replace the subject destinations (repeatable).
+    #[arg(long = "subject-destination", value_name = "CC")]
+    pub subject_destinations: Vec<String>,
+    /// Replace the subject items (repeatable).
+    #[arg(long = "subject-item", value_name = "CODE")]
+    pub subject_items: Vec<String>,
+    /// Replace the subject shipments (repeatable).
+    #[arg(long = "subject-shipment", value_name = "REF")]
+    pub subject_shipments: Vec<String>,
+    /// Replace the indicators (repeatable).
+    #[arg(long = "indicator", value_name = "TEXT")]
+    pub indicators: Vec<String>,
+    /// A new handling marking.
+    #[arg(long, value_name = "TEXT")]
+    pub handling: Option<String>,
+    /// Expire this long from now, e.g. 7d (default: the expiry stays).
+    #[arg(long, value_name = "DURATION")]
+    pub expires_in: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -147,7 +200,140 @@ pub async fn run(
             let profile = Profile::required(profile)?;
             watch(&profile, output).await
         }
+        AlertCommand::Amend(args) => {
+            let mut request = amend_request(&args)?;
+            let profile = Profile::required(profile)?;
+            let mut client = Clients::connect(&profile).await?.exchange;
+            if subjects_change(&args) {
+                // The wire replaces the whole subjects: start from the current ones.
+                let current = current_subjects(&mut client, &args.id)
+                    .await
+                    .map_err(|s| rpc_error("GetAlert", &profile, &s))?;
+                request.subjects = Some(merge_subjects(current, &args)?);
+            }
+            let view = record_calls::write(
+                &client,
+                &profile,
+                "AmendAlert",
+                request,
+                |mut c, req| async move { c.amend_alert(req).await },
+            )
+            .await?;
+            print_changed("Amended alert", &view, output)
+        }
+        AlertCommand::Withdraw { id, rationale } => {
+            if rationale.trim().is_empty() {
+                return Err(CliError::invalid_argument("--rationale: required"));
+            }
+            let profile = Profile::required(profile)?;
+            let client = Clients::connect(&profile).await?.exchange;
+            let request = pb::WithdrawAlertRequest { id, rationale };
+            let view = record_calls::write(
+                &client,
+                &profile,
+                "WithdrawAlert",
+                request,
+                |mut c, req| async move { c.withdraw_alert(req).await },
+            )
+            .await?;
+            print_changed("Withdrew alert", &view, output)
+        }
     }
+}
+
+fn print_changed(what: &str, view: &pb::RecordView, output: OutputFormat) -> Result<(), CliError> {
+    let record = RecordOut::from(view);
+    match output {
+        OutputFormat::Json => print_json(&record),
+        OutputFormat::Table => print_text(&format!(
+            "{what} {} (version {}) to {}\n\n{}",
+            record.id,
+            record.version,
+            record.recipients.join(", "),
+            render_version(&record, "Alert")
+        )),
+    }
+}
+
+fn subjects_change(args: &AmendAlertArgs) -> bool {
+    !(args.subject_parties.is_empty()
+        && args.subject_destinations.is_empty()
+        && args.subject_items.is_empty()
+        && args.subject_shipments.is_empty())
+}
+
+async fn current_subjects(
+    client: &mut ExchangeClient,
+    id: &str,
+) -> Result<pb::Subjects, tonic::Status> {
+    let versions = client
+        .get_alert(pb::GetRecordRequest { id: id.to_owned() })
+        .await?
+        .into_inner()
+        .versions;
+    Ok(match versions.last().and_then(|v| v.record.as_ref()) {
+        Some(pb::record_view::Record::Alert(a)) => a.subjects.clone().unwrap_or_default(),
+        _ => pb::Subjects::default(),
+    })
+}
+
+/// The current subjects with each kind given on the command line replaced.
+fn merge_subjects(mut s: pb::Subjects, args: &AmendAlertArgs) -> Result<pb::Subjects, CliError> {
+    if !args.subject_parties.is_empty() {
+        s.parties = args
+            .subject_parties
+            .iter()
+            .map(|name| pb::Party {
+                name: name.clone(),
+                ..Default::default()
+            })
+            .collect();
+    }
+    if !args.subject_destinations.is_empty() {
+        s.destinations = args
+            .subject_destinations
+            .iter()
+            .map(|d| records::country("--subject-destination", d))
+            .collect::<Result<Vec<_>, _>>()?;
+    }
+    if !args.subject_items.is_empty() {
+        s.items = args.subject_items.clone();
+    }
+    if !args.subject_shipments.is_empty() {
+        s.shipments = args.subject_shipments.clone();
+    }
+    Ok(s)
+}
+
+/// The AmendAlert request without the subjects, which need the current
+/// alert; checks words and durations first.
+fn amend_request(args: &AmendAlertArgs) -> Result<pb::AmendAlertRequest, CliError> {
+    if args.rationale.trim().is_empty() {
+        return Err(CliError::invalid_argument("--rationale: required"));
+    }
+    for d in &args.subject_destinations {
+        records::country("--subject-destination", d)?;
+    }
+    Ok(pb::AmendAlertRequest {
+        id: args.id.clone(),
+        category: args
+            .category
+            .as_deref()
+            .map(|c| category("--category", c))
+            .transpose()?,
+        severity: args
+            .severity
+            .as_deref()
+            .map(|s| severity("--severity", s))
+            .transpose()?,
+        subjects: None,
+        indicators: args.indicators.clone(),
+        replace_indicators: false,
+        summary: args.summary.clone(),
+        expires_in_seconds: seconds_arg("--expires-in", args.expires_in.as_deref())?,
+        handling: args.handling.clone(),
+        rationale: args.rationale.clone(),
+    })
 }
 
 /// ListAlerts, as the demo uses it too.

@@ -138,6 +138,9 @@ pub struct SectionOut {
     /// hit, summary or full
     pub level: Option<String>,
     pub hit: bool,
+    /// Whether anything that matched is in force (a revoked denial or a
+    /// withdrawn alert is a hit, not a live one).
+    pub in_force: bool,
     /// Hit level: one reference for everything that matched.
     pub reference: Option<String>,
     pub entries: Vec<EntryOut>,
@@ -154,6 +157,9 @@ pub struct EntryOut {
     pub date: Option<String>,
     pub category: String,
     pub score: f64,
+    pub version: u32,
+    /// in-force, expired, revoked or withdrawn, when answered.
+    pub standing: String,
     /// Full level only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<RecordOut>,
@@ -180,6 +186,7 @@ impl From<&pb::TaskForceAnswer> for SectionOut {
             key_id: opt(&s.key_id),
             level: opt(&s.level),
             hit: s.hit,
+            in_force: s.in_force,
             reference: opt(&s.reference),
             entries: s
                 .entries
@@ -191,6 +198,8 @@ impl From<&pb::TaskForceAnswer> for SectionOut {
                     date: rfc3339(e.date_unix_ms),
                     category: e.category.clone(),
                     score: e.score,
+                    version: e.version,
+                    standing: e.standing.clone(),
                     record: e.record.as_ref().map(RecordOut::from),
                     record_error: opt(&e.record_error),
                 })
@@ -501,15 +510,31 @@ pub fn render_section(s: &SectionOut) -> String {
         return out;
     }
     if let Some(r) = &s.reference {
-        out.push_str(&format!("    hit — reference {r}\n"));
+        let standing = if s.in_force {
+            ""
+        } else {
+            " (nothing of it in force)"
+        };
+        out.push_str(&format!("    hit — reference {r}{standing}\n"));
     }
     if !s.entries.is_empty() {
-        let mut t = Table::new(["REFERENCE", "KIND", "ISSUER", "DATE", "CATEGORY", "SCORE"]);
+        let mut t = Table::new([
+            "REFERENCE",
+            "KIND",
+            "ISSUER",
+            "VERSION",
+            "STANDING",
+            "DATE",
+            "CATEGORY",
+            "SCORE",
+        ]);
         for e in &s.entries {
             t.row([
                 e.reference.clone(),
                 e.kind.clone(),
                 e.issuer.clone(),
+                e.version.to_string(),
+                e.standing.clone(),
                 e.date.clone().unwrap_or_default(),
                 e.category.clone(),
                 format!("{:.2}", e.score),
@@ -664,6 +689,7 @@ mod tests {
             key_id: None,
             level: Some(level.into()),
             hit,
+            in_force: true,
             reference: (level == "hit" && hit).then(|| "FR-R-01".into()),
             entries: vec![],
             truncated: false,

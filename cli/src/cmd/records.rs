@@ -91,8 +91,11 @@ pub struct RecordOut {
     /// Hex SHA-256 digest of the signed envelope.
     pub digest: String,
     pub stored_at: Option<String>,
-    /// Alert: not expired. Denial: not revoked and not past its end date.
+    /// Alert: neither withdrawn nor expired. Denial: not revoked and not
+    /// past its end date.
     pub active: bool,
+    /// in-force, expired, revoked or withdrawn.
+    pub standing: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alert: Option<AlertOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -113,6 +116,10 @@ pub struct AlertOut {
     /// Null: does not expire.
     pub expires_at: Option<String>,
     pub handling: String,
+    /// active, amended or withdrawn.
+    pub state: String,
+    /// Why this version was made; empty for version 1.
+    pub change_reason: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -206,6 +213,8 @@ impl From<&pb::RecordView> for RecordOut {
                     issued_at: rfc3339(a.issued_at_unix_ms),
                     expires_at: rfc3339(a.expires_at_unix_ms),
                     handling: a.handling.clone(),
+                    state: a.state.clone(),
+                    change_reason: a.change_reason.clone(),
                 };
                 ("alert", Some(alert), None)
             }
@@ -246,6 +255,7 @@ impl From<&pb::RecordView> for RecordOut {
             digest: v.digest_hex.clone(),
             stored_at: rfc3339(v.stored_at_unix_ms),
             active: v.active,
+            standing: v.standing.clone(),
             alert,
             denial,
             deliveries: v.deliveries.iter().map(DeliveryOut::from).collect(),
@@ -300,9 +310,11 @@ pub struct HistoryOut {
     pub kind: &'static str,
     pub issuer: String,
     /// The current (latest) version's state: for denials active, amended or
-    /// revoked; for alerts active or expired.
+    /// revoked; for alerts active, amended or withdrawn.
     pub state: String,
     pub active: bool,
+    /// in-force, expired, revoked or withdrawn.
+    pub standing: String,
     pub versions: Vec<RecordOut>,
 }
 
@@ -313,9 +325,8 @@ impl HistoryOut {
             Some(RecordOut {
                 denial: Some(d), ..
             }) => d.state.clone(),
-            Some(r) if r.active => "active".to_owned(),
-            Some(_) => "expired".to_owned(),
-            None => "unknown".to_owned(),
+            Some(RecordOut { alert: Some(a), .. }) => a.state.clone(),
+            _ => "unknown".to_owned(),
         };
         HistoryOut {
             id: id.to_owned(),
@@ -323,22 +334,32 @@ impl HistoryOut {
             issuer: current.map(|r| r.issuer.clone()).unwrap_or_default(),
             state,
             active: current.is_some_and(|r| r.active),
+            standing: current.map_or_else(|| "unknown".to_owned(), |r| r.standing.clone()),
             versions,
+        }
+    }
+
+    /// `in force`, or `not in force`, with the standing when the state
+    /// does not already say it (`active, not in force (expired)`).
+    fn in_force_text(&self) -> String {
+        if self.active {
+            "in force".to_owned()
+        } else if self.standing == self.state || self.standing == "unknown" {
+            "not in force".to_owned()
+        } else {
+            format!("not in force ({})", standing_text(&self.standing))
         }
     }
 
     pub fn render(&self) -> String {
         let count = self.versions.len();
         let mut out = format!(
-            "{} {} from {}: {} ({count} version{})\n",
+            "{} {} from {}: {}, {} ({count} version{})\n",
             capitalised(self.kind),
             self.id,
             self.issuer,
-            if self.kind == "denial" {
-                format!("{}, {}", self.state, in_force(self.active))
-            } else {
-                self.state.clone()
-            },
+            self.state,
+            self.in_force_text(),
             if count == 1 { "" } else { "s" }
         );
         for (i, v) in self.versions.iter().enumerate() {
@@ -353,12 +374,9 @@ impl HistoryOut {
     }
 }
 
-fn in_force(active: bool) -> &'static str {
-    if active {
-        "in force"
-    } else {
-        "not in force"
-    }
+/// `in-force` as people read it.
+fn standing_text(standing: &str) -> String {
+    standing.replace('-', " ")
 }
 
 fn capitalised(s: &str) -> String {
@@ -417,6 +435,7 @@ pub fn render_version(r: &RecordOut, title: &str) -> String {
         pairs.push(("stored at", at.clone()));
     }
     pairs.push(("active", yes_no(r.active).to_owned()));
+    pairs.push(("standing", standing_text(&r.standing)));
     if let Some(a) = &r.alert {
         let parties: Vec<String> = a.subjects.parties.iter().map(party_text).collect();
         pairs.extend([
@@ -429,6 +448,8 @@ pub fn render_version(r: &RecordOut, title: &str) -> String {
             ("shipments", join(&a.subjects.shipments)),
             ("indicators", join(&a.indicators)),
             ("handling", or_dash(&a.handling)),
+            ("state", a.state.clone()),
+            ("rationale", or_dash(&a.change_reason)),
             ("issued at", opt(&a.issued_at, "unknown")),
             ("expires at", opt(&a.expires_at, "never")),
         ]);
@@ -479,11 +500,12 @@ pub fn alert_table(records: &[RecordOut]) -> String {
     let mut table = Table::new([
         "ID",
         "ISSUER",
+        "VERSION",
         "SEVERITY",
         "CATEGORY",
         "ISSUED",
         "EXPIRES",
-        "ACTIVE",
+        "STANDING",
         "SIGNATURE",
         "SUMMARY",
     ]);
@@ -492,12 +514,13 @@ pub fn alert_table(records: &[RecordOut]) -> String {
         table.row([
             r.id.clone(),
             r.issuer.clone(),
+            r.version.to_string(),
             a.map(|a| a.severity.clone()).unwrap_or_default(),
             a.map(|a| a.category.clone()).unwrap_or_default(),
             a.and_then(|a| a.issued_at.clone()).unwrap_or_default(),
             a.and_then(|a| a.expires_at.clone())
                 .unwrap_or_else(|| "never".to_owned()),
-            yes_no(r.active).to_owned(),
+            r.standing.clone(),
             r.signature_short().to_owned(),
             a.map(|a| shorten(&a.summary, 60)).unwrap_or_default(),
         ]);
@@ -544,16 +567,18 @@ pub fn denial_table(records: &[RecordOut]) -> String {
     table.render()
 }
 
-/// One line per watched alert:
-/// `<stored at>  <id>  from <issuer>  <severity> <category>  signature <state>  <summary>`.
+/// One line per watched alert: `<stored at>  <id> v<version> <standing>
+/// from <issuer>  <severity> <category>  signature <state>  <summary>`.
 pub fn watch_line(r: &RecordOut) -> String {
     let (severity, category, summary) = r.alert.as_ref().map_or(("", "", ""), |a| {
         (a.severity.as_str(), a.category.as_str(), a.summary.as_str())
     });
     format!(
-        "{}  {}  from {}  {severity} {category}  signature {}  {}",
+        "{}  {} v{} {}  from {}  {severity} {category}  signature {}  {}",
         r.stored_at.clone().unwrap_or_else(|| time_or_never(0)),
         r.id,
+        r.version,
+        r.standing,
         r.issuer,
         r.signature(),
         summary.replace(['\n', '\r'], " ")
@@ -646,6 +671,7 @@ mod tests {
             stored_at_unix_ms: 1_700_000_000_123,
             issued_at_unix_ms: 1_700_000_000_000,
             active: true,
+            standing: "in-force".into(),
             record: Some(pb::record_view::Record::Alert(pb::RiskAlert {
                 id: "DE-A-3".into(),
                 issuer: "DE".into(),
@@ -665,6 +691,9 @@ mod tests {
                 issued_at_unix_ms: 1_700_000_000_000,
                 expires_at_unix_ms: 0,
                 handling: "RESTRICTED".into(),
+                version: 1,
+                state: "active".into(),
+                change_reason: String::new(),
             })),
             deliveries: vec![pb::Delivery {
                 recipient: "FR".into(),
@@ -694,6 +723,12 @@ mod tests {
             stored_at_unix_ms: 1_700_000_000_000,
             issued_at_unix_ms: 1_700_000_000_000,
             active: state != "revoked",
+            standing: if state == "revoked" {
+                "revoked"
+            } else {
+                "in-force"
+            }
+            .into(),
             record: Some(pb::record_view::Record::Denial(pb::DenialNotice {
                 id: "FR-D-1".into(),
                 issuer: "FR".into(),
@@ -740,6 +775,7 @@ mod tests {
             "digest": "ab".repeat(32),
             "stored_at": "2023-11-14T22:13:20.123Z",
             "active": true,
+            "standing": "in-force",
             "alert": {
                 "category": "diversion-suspected",
                 "severity": "high",
@@ -753,7 +789,9 @@ mod tests {
                 "summary": "Suspected diversion",
                 "issued_at": "2023-11-14T22:13:20.000Z",
                 "expires_at": null,
-                "handling": "RESTRICTED"
+                "handling": "RESTRICTED",
+                "state": "active",
+                "change_reason": ""
             },
             "deliveries": [{
                 "recipient": "FR",
@@ -827,10 +865,11 @@ mod tests {
     fn renders_tables_and_watch_lines() {
         let alerts = alert_table(&[RecordOut::from(&alert_view())]);
         assert!(
-            alerts.starts_with("ID      ISSUER  SEVERITY  CATEGORY"),
+            alerts.starts_with("ID      ISSUER  VERSION  SEVERITY  CATEGORY"),
             "{alerts}"
         );
-        assert!(alerts.contains("DE-A-3  DE      high      diversion-suspected"));
+        assert!(alerts.contains("DE-A-3  DE      1        high      diversion-suspected"));
+        assert!(alerts.contains("never    in-force  valid"), "{alerts}");
         assert_eq!(alert_table(&[]), "No alerts held.\n");
         let denials = denial_table(&[RecordOut::from(&denial_view(1, "active", true))]);
         assert!(
@@ -839,7 +878,7 @@ mod tests {
         );
         assert_eq!(
             watch_line(&RecordOut::from(&alert_view())),
-            "2023-11-14T22:13:20.123Z  DE-A-3  from DE  high diversion-suspected  \
+            "2023-11-14T22:13:20.123Z  DE-A-3 v1 in-force  from DE  high diversion-suspected  \
              signature valid  Suspected diversion"
         );
         assert_eq!(shorten("abcdef", 4), "abc…");

@@ -216,6 +216,43 @@ impl ExchangeService for ExchangeApi {
         .await
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "AmendAlert", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
+    async fn amend_alert(
+        &self,
+        req: Request<pb::AmendAlertRequest>,
+    ) -> Result<Response<pb::RecordView>, Status> {
+        self.write(
+            req,
+            ExchangeAction::RaiseAlert,
+            RecordKind::Alert,
+            |who, r, along| async move {
+                let id = r.id.clone();
+                let change = conv::alert_change(r)?;
+                Ok(self.exchange.amend_alert(&who, &id, change, along).await?)
+            },
+        )
+        .await
+    }
+
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "WithdrawAlert", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
+    async fn withdraw_alert(
+        &self,
+        req: Request<pb::WithdrawAlertRequest>,
+    ) -> Result<Response<pb::RecordView>, Status> {
+        self.write(
+            req,
+            ExchangeAction::RaiseAlert,
+            RecordKind::Alert,
+            |who, r, along| async move {
+                let exchange = &self.exchange;
+                Ok(exchange
+                    .withdraw_alert(&who, &r.id, r.rationale, along)
+                    .await?)
+            },
+        )
+        .await
+    }
+
     #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListAlerts", caller = %crate::api::auth::who(&req)))]
     async fn list_alerts(
         &self,

@@ -10,8 +10,8 @@ use crate::exchange::records::{
     AlertCategory, DenialNotice, DeniedItem, Party, RiskAlert, Severity, Subjects,
 };
 use crate::exchange::{
-    AlertDraft, DeliveryView, DenialChange, DenialDraft, Distribution, NewestCursor, PageCursor,
-    Record, RecordFilter, RecordView, SignatureCheck,
+    AlertChange, AlertDraft, DeliveryView, DenialChange, DenialDraft, Distribution, NewestCursor,
+    PageCursor, Record, RecordFilter, RecordView, SignatureCheck,
 };
 use crate::identity::Jurisdiction;
 
@@ -133,6 +133,28 @@ pub fn denial_change(r: pb::AmendDenialRequest) -> DenialChange {
     }
 }
 
+pub fn alert_change(r: pb::AmendAlertRequest) -> Result<AlertChange, Error> {
+    Ok(AlertChange {
+        category: r
+            .category
+            .map(|c| {
+                c.parse::<AlertCategory>()
+                    .map_err(|e| invalid("category", e))
+            })
+            .transpose()?,
+        severity: r
+            .severity
+            .map(|c| c.parse::<Severity>().map_err(|e| invalid("severity", e)))
+            .transpose()?,
+        subjects: r.subjects.map(|s| subjects_in(Some(s))),
+        indicators: (r.replace_indicators || !r.indicators.is_empty()).then_some(r.indicators),
+        summary: r.summary,
+        expires_in: opt_secs(r.expires_in_seconds),
+        handling: r.handling,
+        change_reason: r.rationale,
+    })
+}
+
 /// Where a listing resumes, from its `page_token`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ListToken {
@@ -215,6 +237,9 @@ fn alert_out(a: &RiskAlert) -> pb::RiskAlert {
         issued_at_unix_ms: a.issued_at_unix_ms,
         expires_at_unix_ms: a.expires_at_unix_ms.unwrap_or(0),
         handling: a.handling.clone(),
+        version: a.version,
+        state: a.state.to_string(),
+        change_reason: a.change_reason.clone(),
     }
 }
 
@@ -279,6 +304,7 @@ pub fn record_view(v: &RecordView) -> pb::RecordView {
         stored_at_unix_ms: v.stored_at_unix_ms,
         issued_at_unix_ms: v.header.issued_at_unix_ms,
         active: v.is_active(now_unix_ms()),
+        standing: v.record.standing(now_unix_ms()).to_string(),
         record: match &v.record {
             Record::Alert(a) => Some(pb::record_view::Record::Alert(alert_out(a))),
             Record::Denial(d) => Some(pb::record_view::Record::Denial(denial_out(d))),

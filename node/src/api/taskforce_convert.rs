@@ -74,6 +74,7 @@ pub fn section(s: &Section) -> pb::TaskForceAnswer {
                 out.reference = b.reference.clone().unwrap_or_default();
                 out.answered_at_unix_ms = b.answered_at_unix_ms;
                 out.truncated = b.truncated;
+                out.in_force = b.in_force;
                 out.entries = b
                     .entries
                     .iter()
@@ -91,6 +92,8 @@ pub fn section(s: &Section) -> pb::TaskForceAnswer {
                             date_unix_ms: e.date_unix_ms,
                             category: e.category.clone(),
                             score: f64::from(e.score),
+                            version: e.version,
+                            standing: e.standing.to_string(),
                             record,
                             record_error,
                         }

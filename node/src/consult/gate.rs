@@ -91,16 +91,27 @@ impl NoUndercut {
     /// consultations about it.
     pub fn findings(&self, licensing: &Licensing, license: &License) -> Result<Vec<Finding>> {
         let intended = Self::intended(licensing, license)?;
+        // Thousands of denials go to one destination and name a few dozen
+        // codes between them: each code's catalog history is read once.
+        let categories = std::cell::RefCell::new(std::collections::HashMap::new());
         let category_of = |code: &str| -> Option<Category> {
-            licensing
+            if let Some(c) = categories.borrow().get(code) {
+                return *c;
+            }
+            let c = licensing
                 .catalog_entry_history(code)
                 .ok()
-                .and_then(|h| h.last().map(|(_, e)| e.category))
+                .and_then(|h| h.last().map(|(_, e)| e.category));
+            categories.borrow_mut().insert(code.to_owned(), c);
+            c
         };
         // Only denials to the intended destination can resemble it.
+        let prepared = matcher::Prepared::new(&intended);
         let resembles = |d: &crate::exchange::records::DenialNotice| {
             d.issuer != self.own
-                && matcher::resemblance(&intended, d, &category_of, self.threshold).is_some()
+                && prepared
+                    .resemblance(d, &category_of, self.threshold)
+                    .is_some()
         };
         let mut found = Vec::new();
         for view in self
@@ -113,9 +124,7 @@ impl NoUndercut {
             let Record::Denial(denial) = view.record else {
                 continue;
             };
-            if let Some(resemblance) =
-                matcher::resemblance(&intended, &denial, &category_of, self.threshold)
-            {
+            if let Some(resemblance) = prepared.resemblance(&denial, &category_of, self.threshold) {
                 found.push((denial, resemblance));
             }
         }

@@ -12,6 +12,8 @@ use std::fmt;
 
 use crate::exchange::records::DenialNotice;
 use crate::licensing::Category;
+use crate::screening::normalize::tokens;
+use crate::screening::score::{score, Tok};
 
 /// A license party as the matcher sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,37 +85,76 @@ pub fn resemblance(
     category_of: &dyn Fn(&str) -> Option<Category>,
     threshold: f32,
 ) -> Option<Resemblance> {
-    if !intended
-        .destination
-        .trim()
-        .eq_ignore_ascii_case(denial.destination.trim())
-    {
-        return None;
+    Prepared::new(intended).resemblance(denial, category_of, threshold)
+}
+
+/// Tokens of a name as the screening scorer reads them.
+fn toks(name: &str) -> Vec<Tok> {
+    tokens(name).iter().map(Tok::new).collect()
+}
+
+/// An intended approval with its party names tokenized once, for checking
+/// it against many denials (the gate reads every denial to a destination).
+pub struct Prepared<'a> {
+    intended: &'a Intended,
+    names: Vec<(&'a PartyNames, Vec<Tok>)>,
+}
+
+impl<'a> Prepared<'a> {
+    pub fn new(intended: &'a Intended) -> Prepared<'a> {
+        let names = intended
+            .parties
+            .iter()
+            .flat_map(|p| {
+                std::iter::once(&p.name)
+                    .chain(&p.aliases)
+                    .map(move |n| (p, toks(n)))
+            })
+            .collect();
+        Prepared { intended, names }
     }
-    let item = item_overlap(intended, denial, category_of)?;
-    let denied_names: Vec<&String> = std::iter::once(&denial.party.name)
-        .chain(&denial.party.aliases)
-        .collect();
-    let mut best: Option<(f32, &PartyNames, &String)> = None;
-    for party in &intended.parties {
-        for ours in std::iter::once(&party.name).chain(&party.aliases) {
-            for denied in &denied_names {
-                let score = crate::screening::score::score_names(ours, denied);
+
+    /// As [`resemblance`].
+    pub fn resemblance(
+        &self,
+        denial: &DenialNotice,
+        category_of: &dyn Fn(&str) -> Option<Category>,
+        threshold: f32,
+    ) -> Option<Resemblance> {
+        let intended = self.intended;
+        if !intended
+            .destination
+            .trim()
+            .eq_ignore_ascii_case(denial.destination.trim())
+        {
+            return None;
+        }
+        let item = item_overlap(intended, denial, category_of)?;
+        let denied: Vec<(&String, Vec<Tok>)> = std::iter::once(&denial.party.name)
+            .chain(&denial.party.aliases)
+            .map(|n| (n, toks(n)))
+            .collect();
+        let mut best: Option<(f32, &PartyNames, &String)> = None;
+        for (party, ours) in &self.names {
+            let ours: Vec<&Tok> = ours.iter().collect();
+            for (name, theirs) in &denied {
+                let theirs: Vec<&Tok> = theirs.iter().collect();
+                let score = score(&ours, &theirs).score;
                 if score >= threshold && best.is_none_or(|(b, _, _)| score > b) {
-                    best = Some((score, party, denied));
+                    best = Some((score, party, name));
                 }
             }
         }
+        let (score, party, denied) = best?;
+        Some(Resemblance {
+            role: party.role,
+            party: party.name.clone(),
+            denied_party: denied.to_string(),
+            score,
+            item,
+            destination: denial.destination.clone(),
+        })
     }
-    let (score, party, denied) = best?;
-    Some(Resemblance {
-        role: party.role,
-        party: party.name.clone(),
-        denied_party: denied.to_string(),
-        score,
-        item,
-        destination: denial.destination.clone(),
-    })
 }
 
 fn item_overlap(

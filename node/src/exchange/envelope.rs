@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::consultation::Consultation;
-use super::records::{DenialNotice, RiskAlert};
+use super::records::{DenialNotice, FirstAlert, RiskAlert};
 use crate::crypto::{key_id, sha256, verify_signature, KeyRing, KeyRingError, RecordSigner};
 use crate::identity::Jurisdiction;
 
@@ -211,28 +211,61 @@ impl SignedEnvelope {
     }
 }
 
+crate::kebab::kebab_enum!(
+    /// Where a record stands: what a listing or a task-force answer says of it.
+    Standing {
+        InForce = "in-force",
+        Expired = "expired",
+        Revoked = "revoked",
+        Withdrawn = "withdrawn",
+    }
+);
+
 impl Record {
     /// Decodes a record body of `kind`, checking nothing else: the one place
     /// bodies become records. For bodies whose envelope is not verified
     /// (shown as such), or that [`Record::decode_signed`] checked.
     pub fn decode(kind: RecordKind, body: &[u8]) -> Result<Record, EnvelopeError> {
         Ok(match kind {
-            RecordKind::Alert => Record::Alert(decode(body)?),
+            // A first version in its original form, else a later version;
+            // each encoding decodes only as its own (exact length), so the
+            // two never overlap.
+            RecordKind::Alert => Record::Alert(match decode::<FirstAlert>(body) {
+                Ok(first) => first.into(),
+                Err(_) => decode(body)?,
+            }),
             RecordKind::Denial => Record::Denial(decode(body)?),
             RecordKind::Consultation => Record::Consultation(decode(body)?),
         })
     }
 
-    /// Whether the record is in force at `now`: an alert not expired, a
-    /// denial neither revoked nor past its end; consultations always.
+    /// Whether the record is in force at `now`: an alert neither withdrawn
+    /// nor expired, a denial neither revoked nor past its end; consultations
+    /// always.
     pub fn is_in_force(&self, now_unix_ms: i64) -> bool {
+        self.standing(now_unix_ms) == Standing::InForce
+    }
+
+    /// Where the record stands at `now`, as every listing and answer shows it.
+    pub fn standing(&self, now_unix_ms: i64) -> Standing {
+        use super::records::{AlertState, DenialState};
         match self {
-            Record::Alert(a) => !a.is_expired(now_unix_ms),
-            Record::Denial(d) => {
-                d.state != super::records::DenialState::Revoked
-                    && d.valid_until_unix_ms.is_none_or(|t| t > now_unix_ms)
+            Record::Alert(a) if a.state == AlertState::Withdrawn => Standing::Withdrawn,
+            Record::Alert(a) if a.is_expired(now_unix_ms) => Standing::Expired,
+            Record::Denial(d) if d.state == DenialState::Revoked => Standing::Revoked,
+            Record::Denial(d) if d.valid_until_unix_ms.is_some_and(|t| t <= now_unix_ms) => {
+                Standing::Expired
             }
-            Record::Consultation(_) => true,
+            _ => Standing::InForce,
+        }
+    }
+
+    /// The record's own version number (1 for consultations).
+    pub fn version(&self) -> u32 {
+        match self {
+            Record::Alert(a) => a.version,
+            Record::Denial(d) => d.version,
+            Record::Consultation(_) => 1,
         }
     }
 
@@ -252,7 +285,7 @@ fn check_consistent(h: &EnvelopeHeader, record: &Record) -> Result<(), EnvelopeE
             if h.expires_at_unix_ms != a.expires_at_unix_ms {
                 return bad("expiry");
             }
-            (&a.id, &a.issuer, 1)
+            (&a.id, &a.issuer, a.version)
         }
         Record::Denial(d) => (&d.id, &d.issuer, d.version),
         Record::Consultation(c) => {
@@ -281,6 +314,9 @@ fn check_consistent(h: &EnvelopeHeader, record: &Record) -> Result<(), EnvelopeE
     }
     if version != h.version {
         return bad("version");
+    }
+    if (version > 1) != h.previous.is_some() {
+        return bad("a later version chains to its previous one, and only it");
     }
     if h.recipients.windows(2).any(|w| w[0] >= w[1]) {
         return bad("recipients not sorted and unique");
@@ -389,7 +425,10 @@ fn encode<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, Envelo
 
 fn encode_record(record: &Record) -> Result<Vec<u8>, EnvelopeError> {
     match record {
-        Record::Alert(a) => encode("alert", a),
+        Record::Alert(a) => match a.as_first() {
+            Some(first) => encode("alert", &first),
+            None => encode("alert", a),
+        },
         Record::Denial(d) => encode("denial", d),
         Record::Consultation(c) => encode("consultation", c),
     }
@@ -412,7 +451,7 @@ fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, EnvelopeError> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::exchange::records::{AlertCategory, Severity, Subjects};
+    use crate::exchange::records::{AlertCategory, AlertState, Severity, Subjects};
 
     pub fn signer() -> RecordSigner {
         RecordSigner::from_pkcs8(&RecordSigner::generate_pkcs8().unwrap()).unwrap()
@@ -430,6 +469,9 @@ pub(crate) mod tests {
             issued_at_unix_ms: 1_000,
             expires_at_unix_ms: None,
             handling: "RESTRICTED".into(),
+            version: 1,
+            state: AlertState::Active,
+            change_reason: String::new(),
         }
     }
 

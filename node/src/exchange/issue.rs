@@ -6,7 +6,8 @@ use std::time::Duration;
 use super::envelope::{EnvelopeHeader, Record, RecordKind, SignedEnvelope, ENVELOPE_FORMAT};
 use super::ledger::{self, IndexEntry, OutboxEntry, StoredEnvelope};
 use super::records::{
-    AlertCategory, DenialNotice, DenialState, DeniedItem, Party, RiskAlert, Severity, Subjects,
+    AlertCategory, AlertState, DenialNotice, DenialState, DeniedItem, Party, RiskAlert, Severity,
+    Subjects,
 };
 use super::{Exchange, RecordView};
 use crate::audit::{Action, AuditedBatch};
@@ -53,6 +54,20 @@ pub struct DenialChange {
     pub end_use: Option<String>,
     pub reason: Option<String>,
     pub valid_for: Option<Duration>,
+    pub change_reason: String,
+}
+
+/// An alert amendment: fields left `None` keep their current value.
+#[derive(Clone, Debug, Default)]
+pub struct AlertChange {
+    pub category: Option<AlertCategory>,
+    pub severity: Option<Severity>,
+    pub subjects: Option<Subjects>,
+    pub indicators: Option<Vec<String>>,
+    pub summary: Option<String>,
+    /// From now; the expiry otherwise stays as it is.
+    pub expires_in: Option<Duration>,
+    pub handling: Option<String>,
     pub change_reason: String,
 }
 
@@ -140,6 +155,9 @@ impl Exchange {
             issued_at_unix_ms: now,
             expires_at_unix_ms: end_time("expires_in", now, draft.expires_in)?,
             handling: draft.handling,
+            version: 1,
+            state: AlertState::Active,
+            change_reason: String::new(),
         };
         alert.validate().map_err(Error::InvalidArgument)?;
         tracing::info!(actor = %actor, id = %alert.id, recipients = ?fresh.recipients, "alert raised");
@@ -308,6 +326,99 @@ impl Exchange {
         .await
     }
 
+    /// Issues the next version of one of this node's alerts, to exactly the
+    /// recipients of the first: a correction; `along` commits in its batch.
+    pub async fn amend_alert(
+        &self,
+        actor: &Caller,
+        id: &str,
+        change: AlertChange,
+        along: Option<AlongWith<'_>>,
+    ) -> Result<RecordView> {
+        self.next_alert_version(actor, id, change, AlertState::Amended, along)
+            .await
+    }
+
+    /// Withdraws one of this node's alerts: a last version, to the same
+    /// recipients, after which it counts nowhere.
+    pub async fn withdraw_alert(
+        &self,
+        actor: &Caller,
+        id: &str,
+        rationale: String,
+        along: Option<AlongWith<'_>>,
+    ) -> Result<RecordView> {
+        let change = AlertChange {
+            change_reason: rationale,
+            ..AlertChange::default()
+        };
+        self.next_alert_version(actor, id, change, AlertState::Withdrawn, along)
+            .await
+    }
+
+    async fn next_alert_version(
+        &self,
+        actor: &Caller,
+        id: &str,
+        change: AlertChange,
+        state: AlertState,
+        along: Option<AlongWith<'_>>,
+    ) -> Result<RecordView> {
+        let guard = self.issuing.lock().await;
+        let (prev_header, prev, prev_digest) = self.latest_record(RecordKind::Alert, id)?;
+        let Record::Alert(prev) = prev else {
+            return Err(Error::Internal(format!("{id} is not stored as an alert")));
+        };
+        if prev.state == AlertState::Withdrawn {
+            return Err(Error::FailedPrecondition(format!(
+                "alert {id} is withdrawn; it cannot change any more"
+            )));
+        }
+        if change.change_reason.trim().is_empty() {
+            return Err(Error::InvalidArgument(
+                "a rationale for the change is required".into(),
+            ));
+        }
+        let seq = self.next_seq()?;
+        let now = now_unix_ms();
+        let alert = RiskAlert {
+            version: prev.version + 1,
+            state,
+            category: change.category.unwrap_or(prev.category),
+            severity: change.severity.unwrap_or(prev.severity),
+            subjects: change.subjects.unwrap_or(prev.subjects),
+            indicators: change.indicators.unwrap_or(prev.indicators),
+            summary: change.summary.unwrap_or(prev.summary),
+            expires_at_unix_ms: end_time("expires_in", now, change.expires_in)?
+                .or(prev.expires_at_unix_ms),
+            handling: change.handling.unwrap_or(prev.handling),
+            change_reason: change.change_reason,
+            ..prev
+        };
+        alert.validate().map_err(Error::InvalidArgument)?;
+        tracing::info!(actor = %actor, id, version = alert.version, state = %state, "alert changed");
+        let action = if state == AlertState::Withdrawn {
+            "alert.withdraw"
+        } else {
+            "alert.amend"
+        };
+        let why = IssueAudit {
+            actor,
+            action,
+            rationale: alert.change_reason.clone(),
+            along,
+        };
+        self.seal_and_store(
+            guard,
+            seq,
+            prev_header.recipients,
+            Some(prev_digest),
+            Record::Alert(alert),
+            why,
+        )
+        .await
+    }
+
     pub(super) fn resolve(&self, dist: &Distribution) -> Result<Vec<Jurisdiction>> {
         let peers = self.peers.current().keys().cloned().collect();
         policy::resolve_distribution(
@@ -371,11 +482,16 @@ impl Exchange {
         self.check_not_paused()?;
         self.outbox.check_room(&recipients)?;
         let (kind, id, version, issued_at, expires) = match &record {
+            // A later version is signed now; the alert keeps when it was raised.
             Record::Alert(a) => (
                 RecordKind::Alert,
                 a.id.clone(),
-                1,
-                a.issued_at_unix_ms,
+                a.version,
+                if a.version == 1 {
+                    a.issued_at_unix_ms
+                } else {
+                    now_unix_ms()
+                },
                 a.expires_at_unix_ms,
             ),
             Record::Denial(d) => (
@@ -487,11 +603,30 @@ impl Exchange {
         issuer: &Jurisdiction,
         id: &str,
     ) -> Result<(EnvelopeHeader, DenialNotice, [u8; 32])> {
+        if issuer != &self.own {
+            return Err(Error::NotFound(format!(
+                "no denial {id} issued by {issuer}"
+            )));
+        }
+        match self.latest_record(RecordKind::Denial, id)? {
+            (header, Record::Denial(body), digest) => Ok((header, body, digest)),
+            _ => Err(Error::Internal(format!("{id} is not stored as a denial"))),
+        }
+    }
+
+    /// The current version of one of this node's own records of `kind`:
+    /// its header, body and envelope digest (which the next version chains to).
+    pub(super) fn latest_record(
+        &self,
+        kind: RecordKind,
+        id: &str,
+    ) -> Result<(EnvelopeHeader, Record, [u8; 32])> {
+        let what = kind.as_str();
         let entry = self
             .ledger
             .current
-            .get(ledger::record_prefix(RecordKind::Denial, issuer, id))?
-            .ok_or_else(|| Error::NotFound(format!("no denial {id} issued by {issuer}")))?
+            .get(ledger::record_prefix(kind, &self.own, id))?
+            .ok_or_else(|| Error::NotFound(format!("no {what} {id} issued by {}", self.own)))?
             .entry;
         let stored = self
             .ledger
@@ -507,11 +642,8 @@ impl Exchange {
             .envelope
             .peek_header()
             .map_err(|e| Error::Internal(e.to_string()))?;
-        let Record::Denial(body) = Record::decode(RecordKind::Denial, &stored.envelope.body)
-            .map_err(|e| Error::Internal(format!("stored body of {id}: {e}")))?
-        else {
-            return Err(Error::Internal(format!("{id} is not stored as a denial")));
-        };
+        let body = Record::decode(kind, &stored.envelope.body)
+            .map_err(|e| Error::Internal(format!("stored body of {id}: {e}")))?;
         Ok((header, body, entry.digest))
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::envelope::{EnvelopeHeader, Record, RecordKind, SignedEnvelope, SignedReceipt};
-use super::records::{AlertCategory, DenialState};
+use super::records::{AlertCategory, AlertState, DenialState};
 use crate::identity::Jurisdiction;
 use crate::store::{Batch, Store, StoreError, Tree};
 
@@ -43,6 +43,7 @@ pub struct Facts {
     pub recipients: Vec<Jurisdiction>,
     /// Alerts only.
     pub category: Option<AlertCategory>,
+    /// A revoked denial or a withdrawn alert.
     pub revoked: bool,
     /// When it stops being in force: an alert's expiry, a denial's end.
     pub ends_at_unix_ms: Option<i64>,
@@ -51,7 +52,11 @@ pub struct Facts {
 impl Facts {
     pub fn of(header: &EnvelopeHeader, record: &Record) -> Facts {
         let (category, revoked, ends_at_unix_ms) = match record {
-            Record::Alert(a) => (Some(a.category), false, a.expires_at_unix_ms),
+            Record::Alert(a) => (
+                Some(a.category),
+                a.state == AlertState::Withdrawn,
+                a.expires_at_unix_ms,
+            ),
             Record::Denial(d) => (None, d.state == DenialState::Revoked, d.valid_until_unix_ms),
             Record::Consultation(_) => (None, false, None),
         };

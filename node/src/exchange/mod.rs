@@ -27,12 +27,13 @@ use std::sync::Arc;
 
 use tokio::sync::{broadcast, watch, Mutex};
 
-pub use envelope::{Record, RecordKind, SignedEnvelope, SignedReceipt};
+pub use envelope::{Record, RecordKind, SignedEnvelope, SignedReceipt, Standing};
 pub use evidence::EvidenceLimits;
 pub use held::Held;
 pub use idempotency::check_key as check_idempotency_key;
 pub use issue::{
-    batch_cost, AlertDraft, AlongWith, DenialChange, DenialDraft, Distribution, BATCH, BATCH_BYTES,
+    batch_cost, AlertChange, AlertDraft, AlongWith, DenialChange, DenialDraft, Distribution, BATCH,
+    BATCH_BYTES,
 };
 pub use resume::Paused;
 pub use retention::{Purged, RetentionPeriods};

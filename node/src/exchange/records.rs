@@ -35,6 +35,15 @@ kebab_enum!(
 );
 
 kebab_enum!(
+    /// The state an alert version puts the alert in.
+    AlertState {
+        Active = "active",
+        Amended = "amended",
+        Withdrawn = "withdrawn",
+    }
+);
+
+kebab_enum!(
     /// The state a denial notice version puts the denial in.
     DenialState {
         Active = "active",
@@ -76,6 +85,67 @@ pub struct RiskAlert {
     pub expires_at_unix_ms: Option<i64>,
     /// Handling marking, e.g. "RESTRICTED - partners only".
     pub handling: String,
+    /// 1 for the original alert, +1 for each amendment or the withdrawal.
+    pub version: u32,
+    pub state: AlertState,
+    /// Why this version was made; empty for version 1.
+    pub change_reason: String,
+}
+
+/// An alert as version 1 was signed before alerts had versions; every
+/// version 1 is still encoded so, which keeps old signatures and old peers
+/// working (see `envelope::encode_record`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct FirstAlert {
+    pub id: String,
+    pub issuer: Jurisdiction,
+    pub category: AlertCategory,
+    pub severity: Severity,
+    pub subjects: Subjects,
+    pub indicators: Vec<String>,
+    pub summary: String,
+    pub issued_at_unix_ms: i64,
+    pub expires_at_unix_ms: Option<i64>,
+    pub handling: String,
+}
+
+impl From<FirstAlert> for RiskAlert {
+    fn from(a: FirstAlert) -> RiskAlert {
+        RiskAlert {
+            id: a.id,
+            issuer: a.issuer,
+            category: a.category,
+            severity: a.severity,
+            subjects: a.subjects,
+            indicators: a.indicators,
+            summary: a.summary,
+            issued_at_unix_ms: a.issued_at_unix_ms,
+            expires_at_unix_ms: a.expires_at_unix_ms,
+            handling: a.handling,
+            version: 1,
+            state: AlertState::Active,
+            change_reason: String::new(),
+        }
+    }
+}
+
+impl RiskAlert {
+    /// The first-version form, when this is a first version.
+    pub(super) fn as_first(&self) -> Option<FirstAlert> {
+        (self.version == 1 && self.state == AlertState::Active && self.change_reason.is_empty())
+            .then(|| FirstAlert {
+                id: self.id.clone(),
+                issuer: self.issuer.clone(),
+                category: self.category,
+                severity: self.severity,
+                subjects: self.subjects.clone(),
+                indicators: self.indicators.clone(),
+                summary: self.summary.clone(),
+                issued_at_unix_ms: self.issued_at_unix_ms,
+                expires_at_unix_ms: self.expires_at_unix_ms,
+                handling: self.handling.clone(),
+            })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +178,11 @@ impl RiskAlert {
     }
 
     pub fn validate(&self) -> Result<(), String> {
+        versioned(
+            self.version,
+            self.state == AlertState::Active,
+            &self.change_reason,
+        )?;
         text("summary", &self.summary, true)?;
         text("handling", &self.handling, false)?;
         list("indicators", &self.indicators)?;
@@ -140,10 +215,11 @@ impl DenialNotice {
         country("destination", &self.destination, true)?;
         text("end_use", &self.end_use, false)?;
         text("reason", &self.reason, true)?;
-        text("change_reason", &self.change_reason, self.version > 1)?;
-        if self.version == 0 {
-            return Err("version starts at 1".into());
-        }
+        versioned(
+            self.version,
+            self.state == DenialState::Active,
+            &self.change_reason,
+        )?;
         if let Some(until) = self.valid_until_unix_ms {
             if until <= self.decision_date_unix_ms {
                 return Err("valid_until must be after the decision date".into());
@@ -154,6 +230,24 @@ impl DenialNotice {
         }
         Ok(())
     }
+}
+
+/// Version 1 is the active original with no change reason; every later
+/// version says why it was made and is not "active".
+fn versioned(version: u32, active: bool, change_reason: &str) -> Result<(), String> {
+    if version == 0 {
+        return Err("version starts at 1".into());
+    }
+    if (version == 1) != active {
+        return Err(format!(
+            "version {version}: only version 1 is active, and it is always"
+        ));
+    }
+    text("change_reason", change_reason, version > 1)?;
+    if version == 1 && !change_reason.is_empty() {
+        return Err("change_reason: version 1 has none".into());
+    }
+    Ok(())
 }
 
 fn text(field: &str, value: &str, required: bool) -> Result<(), String> {
@@ -235,8 +329,31 @@ mod tests {
             issued_at_unix_ms: 10,
             expires_at_unix_ms: Some(20),
             handling: String::new(),
+            version: 1,
+            state: AlertState::Active,
+            change_reason: String::new(),
         };
         assert!(a.validate().is_ok());
+        let withdrawn = RiskAlert {
+            version: 2,
+            state: AlertState::Withdrawn,
+            ..a.clone()
+        };
+        assert!(withdrawn.validate().unwrap_err().contains("change_reason"));
+        assert!(RiskAlert {
+            change_reason: "raised in error".into(),
+            ..withdrawn.clone()
+        }
+        .validate()
+        .is_ok());
+        assert!(RiskAlert {
+            state: AlertState::Active,
+            change_reason: "x".into(),
+            ..withdrawn
+        }
+        .validate()
+        .unwrap_err()
+        .contains("only version 1"));
         a.subjects.destinations.push("iran".into());
         assert!(a.validate().unwrap_err().contains("subjects.destinations"));
         a.subjects.destinations.clear();

@@ -5,7 +5,7 @@ use super::lifecycle::{self, LicenseAction, LicenseState};
 use super::model::{text, Application, Decision, DenialDefaults, License, LicenseItem, MAX_TEXT};
 use super::review::{DecisionReviewed, PendingDecision, RiskSnapshot};
 use super::terms::TermsDraft;
-use super::{key, Kind, LicenseFilter, Licensing};
+use super::{key, Kind, LicenseBrief, LicenseFilter, Licensing};
 use crate::audit::{Action, AuditedBatch};
 use crate::clock::now_unix_ms;
 use crate::error::{Error, Result};
@@ -366,6 +366,12 @@ impl Licensing {
             }
         }
         Ok(out)
+    }
+
+    /// Every licence's brief (state, destination, submission, pending maker),
+    /// without decoding the licences: for views that count or pick a few.
+    pub fn license_briefs(&self) -> Result<Vec<LicenseBrief>> {
+        self.trees.licenses.briefs().collect()
     }
 
     /// Ids of the waivers covering an application for `codes` to `destination` at `now`.

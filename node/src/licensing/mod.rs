@@ -58,6 +58,7 @@ pub use model::{
     WaiverKind,
 };
 pub use review::{DecisionReview, HitNote, PendingDecision, RiskSnapshot};
+pub use stored::LicenseBrief;
 pub use terms::{ItemBalance, ShippedItem, Terms, TermsDraft};
 
 use crate::audit::{Action, AuditLog};
@@ -194,7 +195,12 @@ impl Licensing {
             catalog_versions: store.tree("licensing_catalog_versions")?,
             catalog_entries: store.tree("licensing_catalog_entries")?,
             parties: stored::Kept::open(&store, "licensing_parties", "licensing_party_ext")?,
-            licenses: stored::Kept::open(&store, "licensing_licenses", "licensing_license_ext")?,
+            licenses: stored::Kept::open_with_briefs(
+                &store,
+                "licensing_licenses",
+                "licensing_license_ext",
+                "licensing_license_briefs",
+            )?,
             waivers: store.tree("licensing_waivers")?,
             shipments: stored::Kept::open(&store, "licensing_shipments", "licensing_shipment_ext")?,
             checks: store.tree("licensing_end_use_checks")?,

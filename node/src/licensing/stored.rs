@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::lifecycle::LicenseState;
 use super::model::{License, Party, PartyVersion, Revision, Shipment};
 use super::review::{DecisionReviewed, PendingDecision, RejectedDecision};
 use super::terms::{Discrepancy, ReviewFlag, ShippedItem, Terms};
@@ -36,17 +37,34 @@ pub(super) struct ShipmentExt {
     discrepancy: Option<Discrepancy>,
 }
 
-/// A record tree and its sidecar, read and written together.
-pub(super) struct Kept<V, E> {
-    main: Tree<V>,
-    ext: Tree<E>,
+/// What a licence listing needs without decoding the licence: the
+/// dashboard reads these for every licence on each visit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseBrief {
+    pub id: String,
+    /// As stored (an approved licence past its end reads `approved` here).
+    pub state: LicenseState,
+    pub destination: String,
+    pub submitted_at_unix_ms: i64,
+    /// The maker of a decision pending countersignature.
+    pub pending_officer: Option<String>,
 }
 
-impl<V, E> Clone for Kept<V, E> {
+/// A record tree and its sidecar, read and written together, and for
+/// licences a third tree of briefs under the same key, written in the same
+/// batch.
+pub(super) struct Kept<V: Sidecar, E> {
+    main: Tree<V>,
+    ext: Tree<E>,
+    briefs: Option<Tree<V::Brief>>,
+}
+
+impl<V: Sidecar, E> Clone for Kept<V, E> {
     fn clone(&self) -> Self {
         Kept {
             main: self.main.clone(),
             ext: self.ext.clone(),
+            briefs: self.briefs.clone(),
         }
     }
 }
@@ -54,8 +72,13 @@ impl<V, E> Clone for Kept<V, E> {
 /// Moves what the sidecar holds between a record and its sidecar value.
 pub(super) trait Sidecar: Sized {
     type Ext: Serialize + serde::de::DeserializeOwned + Default;
+    /// The record's brief, for kinds that keep one.
+    type Brief: Serialize + serde::de::DeserializeOwned + 'static;
     fn split(&self) -> Self::Ext;
     fn join(self, ext: Option<Self::Ext>) -> Self;
+    fn brief(&self) -> Option<Self::Brief> {
+        None
+    }
 }
 
 impl<V, E> Kept<V, E>
@@ -71,7 +94,48 @@ where
         Ok(Kept {
             main: store.tree(main)?,
             ext: store.tree(ext)?,
+            briefs: None,
         })
+    }
+
+    /// Like [`Kept::open`], with a tree of briefs; a store written before
+    /// briefs existed gets them built here, in one batch.
+    pub(super) fn open_with_briefs(
+        store: &Store,
+        main: &'static str,
+        ext: &'static str,
+        briefs: &'static str,
+    ) -> Result<Self, StoreError> {
+        let mut kept: Kept<V, E> = Kept::open(store, main, ext)?;
+        let tree: Tree<V::Brief> = store.tree(briefs)?;
+        if tree.is_empty()? && !kept.main.is_empty()? {
+            let mut batch = store.batch();
+            let mut built = 0usize;
+            for item in kept.main.lazy_iter() {
+                let (k, v) = item?;
+                let v = v.join(kept.ext.get(&k)?);
+                if let Some(b) = v.brief() {
+                    batch.put(&tree, &k, &b)?;
+                    built += 1;
+                }
+            }
+            store.commit_offline(batch)?;
+            tracing::info!(
+                tree = briefs,
+                built,
+                "briefs built for a store written before them"
+            );
+        }
+        kept.briefs = Some(tree);
+        Ok(kept)
+    }
+
+    /// Every brief, in key order.
+    pub(super) fn briefs(&self) -> impl Iterator<Item = Result<V::Brief>> + '_ {
+        self.briefs
+            .iter()
+            .flat_map(|t| t.lazy_iter())
+            .map(|item| Ok(item.map(|(_, b)| b)?))
     }
 
     pub(super) fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<V>> {
@@ -86,6 +150,9 @@ where
         let key = key.as_ref();
         batch.put(&self.main, key, v)?;
         batch.put(&self.ext, key, &v.split())?;
+        if let (Some(tree), Some(b)) = (&self.briefs, v.brief()) {
+            batch.put(tree, key, &b)?;
+        }
         Ok(())
     }
 
@@ -116,6 +183,17 @@ where
 
 impl Sidecar for License {
     type Ext = LicenseExt;
+    type Brief = LicenseBrief;
+
+    fn brief(&self) -> Option<LicenseBrief> {
+        Some(LicenseBrief {
+            id: self.id.clone(),
+            state: self.state,
+            destination: self.destination.clone(),
+            submitted_at_unix_ms: self.submitted_at_unix_ms,
+            pending_officer: self.pending.as_ref().map(|p| p.officer.clone()),
+        })
+    }
 
     fn split(&self) -> LicenseExt {
         LicenseExt {
@@ -146,6 +224,7 @@ impl Sidecar for License {
 
 impl Sidecar for Party {
     type Ext = PartyExt;
+    type Brief = ();
 
     fn split(&self) -> PartyExt {
         PartyExt {
@@ -164,6 +243,7 @@ impl Sidecar for Party {
 
 impl Sidecar for Shipment {
     type Ext = ShipmentExt;
+    type Brief = ();
 
     fn split(&self) -> ShipmentExt {
         ShipmentExt {

@@ -109,6 +109,9 @@ pub fn is_open(state: LicenseState) -> bool {
     )
 }
 
+/// The key marking `risk_open_hits` as built (no license id starts with 0).
+const OPEN_HITS_BUILT: &[u8] = b"\0built";
+
 pub struct Risk {
     effective: Effective,
     licensing: Arc<Licensing>,
@@ -118,6 +121,11 @@ pub struct Risk {
     store: Store,
     /// License id → latest assessment.
     assessments: Tree<Assessment>,
+    /// License id → how many open hits its latest assessment has, for those
+    /// with any; written in the assessment's batch, so a dashboard counts
+    /// open hits without decoding assessments. Key [`OPEN_HITS_BUILT`] marks
+    /// a tree built over every assessment.
+    open_hits: Tree<u32>,
     /// Party, list, entry → an officer's disposition of the hit.
     dispositions: Tree<Disposition>,
     /// The node's screening threshold: a match at or above it is a hit.
@@ -140,11 +148,26 @@ impl Risk {
         audit: Arc<AuditLog>,
     ) -> Result<Self, StoreError> {
         let hit_threshold = screening.default_threshold();
+        // Assessments are derived (re-made at start for every open
+        // application); the tree of the layout before hits was
+        // `risk_assessments`, left unread.
+        let assessments: Tree<Assessment> = store.tree("risk_assessments_2")?;
+        let open_hits: Tree<u32> = store.tree("risk_open_hits")?;
+        if open_hits.get(OPEN_HITS_BUILT)?.is_none() {
+            let mut batch = store.batch();
+            for item in assessments.lazy_iter() {
+                let (k, a) = item?;
+                let n = a.open_hits().count() as u32;
+                if n > 0 {
+                    batch.put(&open_hits, &k, &n)?;
+                }
+            }
+            batch.put(&open_hits, OPEN_HITS_BUILT, &0)?;
+            store.commit_offline(batch)?;
+        }
         Ok(Risk {
-            // Assessments are derived (re-made at start for every open
-            // application); the tree of the layout before hits was
-            // `risk_assessments`, left unread.
-            assessments: store.tree("risk_assessments_2")?,
+            assessments,
+            open_hits,
             dispositions: store.tree("risk_dispositions")?,
             hit_threshold,
             four_eyes_from: Some("high".to_owned()),
@@ -177,6 +200,26 @@ impl Risk {
                 "license {id} has no risk assessment yet (it is scored on submission)"
             ))
         })
+    }
+
+    /// License id → number of open hits, for every license whose latest
+    /// assessment has any (decided ones too: the caller picks).
+    pub fn open_hit_counts(&self) -> Result<std::collections::HashMap<String, u32>> {
+        let mut out = std::collections::HashMap::new();
+        for item in self.open_hits.lazy_iter() {
+            let (k, n) = item?;
+            if k.as_slice() == OPEN_HITS_BUILT {
+                continue;
+            }
+            out.insert(String::from_utf8_lossy(&k).into_owned(), n);
+        }
+        Ok(out)
+    }
+
+    /// The stored assessment of a license the caller already holds, without
+    /// reading the license again (the dashboard asks this for every open one).
+    pub fn stored_assessment(&self, id: &str) -> Result<Option<Assessment>> {
+        Ok(self.assessments.get(id)?)
     }
 
     /// The lifecycle state of license `id` now.

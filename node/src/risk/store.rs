@@ -89,6 +89,10 @@ impl Risk {
         } in &pending.0
         {
             batch.put(&self.assessments, &a.license_id, a)?;
+            match a.open_hits().count() {
+                0 => batch.delete(&self.open_hits, &a.license_id),
+                n => batch.put(&self.open_hits, &a.license_id, &(n as u32))?,
+            }
             if crossed(previous.as_ref(), a) {
                 flags.push((a.license_id.clone(), flag_rationale(a)));
             }

@@ -12,12 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use super::model::Level;
 use crate::crypto::{verify_signature, RecordSigner};
-use crate::exchange::{RecordKind, SignedEnvelope};
+use crate::exchange::{RecordKind, SignedEnvelope, Standing};
 use crate::identity::Jurisdiction;
 
 pub const ANSWER_TAG: &[u8] = b"concord.v1.taskforce-answer\0";
 /// Version of the body layout.
-pub const ANSWER_FORMAT: u8 = 1;
+pub const ANSWER_FORMAT: u8 = 2;
 
 /// What an answer answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +40,9 @@ pub struct AnswerBody {
     pub answered_at_unix_ms: i64,
     /// Whether anything matched that may be revealed to the asker.
     pub hit: bool,
+    /// Whether any of it is in force: at the hit level the only word on
+    /// the standing of what matched (a revoked denial is a hit, not a live one).
+    pub in_force: bool,
     /// Hit level: one reference for everything that matched.
     pub reference: Option<String>,
     /// Empty at the hit level.
@@ -56,6 +59,9 @@ pub struct AnswerEntry {
     pub date_unix_ms: i64,
     pub category: String,
     pub score: f32,
+    /// The record's version and where it stands when answered.
+    pub version: u32,
+    pub standing: Standing,
     /// Full level only.
     pub envelope: Option<SignedEnvelope>,
 }
@@ -203,6 +209,7 @@ mod tests {
             level: Level::Hit,
             answered_at_unix_ms: 5,
             hit: true,
+            in_force: true,
             reference: Some("FR-R-01".into()),
             entries: vec![],
             truncated: false,

@@ -488,6 +488,8 @@ impl TaskForces {
                         date_unix_ms: matching::date(&m.record),
                         category: matching::category(&m.record),
                         score: m.score,
+                        version: m.record.version(),
+                        standing: m.record.standing(now),
                         envelope,
                     });
                 }
@@ -503,6 +505,7 @@ impl TaskForces {
             level,
             answered_at_unix_ms: now,
             hit: !matches.is_empty(),
+            in_force: matches.iter().any(|m| m.record.is_in_force(now)),
             reference,
             entries,
             truncated,

@@ -306,7 +306,9 @@ pub fn date(record: &Record) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::records::{AlertCategory, DenialState, DeniedItem, Severity, Subjects};
+    use crate::exchange::records::{
+        AlertCategory, AlertState, DenialState, DeniedItem, Severity, Subjects,
+    };
 
     fn party(name: &str, aliases: &[&str]) -> Party {
         Party {
@@ -357,6 +359,9 @@ mod tests {
             issued_at_unix_ms: 20,
             expires_at_unix_ms: None,
             handling: String::new(),
+            version: 1,
+            state: AlertState::Active,
+            change_reason: String::new(),
         })
     }
 

@@ -76,7 +76,10 @@ fn event_for(person: &Person, view: &RecordView) -> Option<Event> {
                     a.category.to_string(),
                     a.summary.chars().take(160).collect::<String>(),
                     super::fmt::time(a.issued_at_unix_ms),
-                    "in force".to_owned(),
+                    view.record
+                        .standing(crate::clock::now_unix_ms())
+                        .as_str()
+                        .replace('-', " "),
                 ],
             )
         }

@@ -170,14 +170,12 @@ pub async fn list_denials(
     Ok(page(&person, Section::Denials, "Denials", body))
 }
 
-/// A record's state as lists show it.
-fn state(v: &RecordView) -> &'static str {
-    let now = crate::clock::now_unix_ms();
-    match &v.record {
-        Record::Denial(d) if d.state == crate::exchange::records::DenialState::Revoked => "revoked",
-        r if !r.is_in_force(now) => "expired",
-        _ => "in force",
-    }
+/// A record's standing as lists show it: in force, expired, revoked, withdrawn.
+pub(crate) fn state(v: &RecordView) -> String {
+    v.record
+        .standing(crate::clock::now_unix_ms())
+        .as_str()
+        .replace('-', " ")
 }
 
 fn signature(v: &RecordView) -> Markup {
@@ -239,9 +237,12 @@ pub async fn show_alert(
             crate::error::Error::NotFound(format!("no alert {id} held on this node")).into(),
         );
     };
+    let may_change = a.issuer == console.own
+        && a.state != crate::exchange::records::AlertState::Withdrawn
+        && policy::authorize_exchange(&person.caller, ExchangeAction::RaiseAlert).is_ok();
     let body = html! {
         table.facts { tbody {
-            tr { th { "State" } td #state { (state(current)) } }
+            tr { th { "State" } td #state { (state(current)) " (" (a.state) ", version " (a.version) ")" } }
             tr { th { "Signature" } td #signature { (signature(current)) } }
             tr { th { "Issuer" } td { (a.issuer) } }
             tr { th { "Category" } td { (a.category) } }
@@ -254,9 +255,18 @@ pub async fn show_alert(
             tr { th { "Handling" } td { (a.handling) } }
             tr { th { "Issued" } td { (fmt::time(a.issued_at_unix_ms)) } }
             tr { th { "Expires" } td { (fmt::opt_time(a.expires_at_unix_ms)) } }
+            @if !a.change_reason.is_empty() { tr { th { "Why this version" } td { (a.change_reason) } } }
         } }
         (versions(&history))
         (deliveries(current))
+        @if may_change {
+            h2 { "Withdraw" }
+            (post_form(&person, &format!("/alerts/{}/withdraw", a.id), "box", html! {
+                label for="rationale" { "Why it is withdrawn (the recipients see this)" }
+                textarea #rationale name="rationale" required {}
+                button.danger #withdraw type="submit" { "Withdraw the alert" }
+            }))
+        }
     };
     Ok(page(
         &person,
@@ -334,6 +344,21 @@ pub async fn revoke_denial(
         .await?;
     console.metrics.issued("denial");
     Ok(see_other(&format!("/denials/{id}")))
+}
+
+pub async fn withdraw_alert(
+    State(console): State<Arc<Console>>,
+    Extension(person): Extension<Person>,
+    Extension(form): Extension<FormData>,
+    Path(id): Path<String>,
+) -> PageResult {
+    let who = policy::allowed(person.caller.clone(), ExchangeAction::RaiseAlert)?;
+    console
+        .exchange
+        .withdraw_alert(&who, &id, form.get("rationale").to_owned(), None)
+        .await?;
+    console.metrics.issued("alert");
+    Ok(see_other(&format!("/alerts/{id}")))
 }
 
 pub async fn new_alert(

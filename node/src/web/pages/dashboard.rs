@@ -13,7 +13,7 @@ use maud::html;
 use crate::clock::now_unix_ms;
 use crate::consult::ThreadFilter;
 use crate::exchange::{Record, RecordFilter, RecordKind};
-use crate::licensing::{LicenseFilter, LicenseState};
+use crate::licensing::LicenseState;
 use crate::policy::{self, ConsultAction, ExchangeAction, LicensingAction};
 use crate::web::door::Person;
 use crate::web::error::PageResult;
@@ -52,41 +52,50 @@ pub async fn show(
     let reading = policy::authorize_exchange(c, ExchangeAction::Read).is_ok();
     let consulting = policy::authorize_consult(c, ConsultAction::Read).is_ok();
 
+    // Briefs and hit counts, not licences and assessments: a node holds tens
+    // of thousands of applications, and only the rows shown are decoded.
     let mut awaiting = Vec::new();
+    let mut countersign = Vec::new();
+    let mut open_hits = 0u64;
     let mut hits = Vec::new();
-    if licensing {
-        for state in [LicenseState::Submitted, LicenseState::UnderReview] {
-            awaiting.extend(console.licensing.licenses(&LicenseFilter {
-                state: Some(state),
-                ..Default::default()
-            })?);
+    if licensing || deciding {
+        for b in console.licensing.license_briefs()? {
+            if deciding
+                && b.pending_officer
+                    .as_deref()
+                    .is_some_and(|maker| policy::may_countersign(maker, c).is_ok())
+            {
+                countersign.push(b.clone());
+            }
+            if licensing && matches!(b.state, LicenseState::Submitted | LicenseState::UnderReview) {
+                awaiting.push(b);
+            }
         }
-        awaiting.sort_by_key(|l| l.submitted_at_unix_ms);
-        for l in &awaiting {
-            if let Ok(a) = console.risk.assessment(&l.id) {
-                for h in a.open_hits() {
-                    hits.push((l.id.clone(), h.clone()));
+        awaiting.sort_by_key(|b| b.submitted_at_unix_ms);
+    }
+    if licensing {
+        let counts = console.risk.open_hit_counts()?;
+        for b in &awaiting {
+            let Some(&n) = counts.get(&b.id) else {
+                continue;
+            };
+            open_hits += u64::from(n);
+            if hits.len() < ROWS {
+                if let Some(a) = console.risk.stored_assessment(&b.id)? {
+                    for h in a.open_hits() {
+                        hits.push((b.id.clone(), h.clone()));
+                    }
                 }
             }
         }
     }
-    let countersign: Vec<_> = if deciding {
-        console
-            .licensing
-            .licenses(&LicenseFilter {
-                pending_only: true,
-                ..Default::default()
-            })?
-            .into_iter()
-            .filter(|l| {
-                l.pending
-                    .as_ref()
-                    .is_some_and(|p| policy::may_countersign(&p.officer, c).is_ok())
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    // The reasons for four eyes are on the licence: read the few shown.
+    let countersign_count = countersign.len();
+    let countersign: Vec<_> = countersign
+        .iter()
+        .take(ROWS)
+        .filter_map(|b| console.licensing.license(&b.id).ok())
+        .collect();
     let asked: Vec<_> = if consulting {
         console
             .consult
@@ -127,10 +136,10 @@ pub async fn show(
         div.cards {
             @if licensing {
                 div.card #awaiting-review { div.figure { (awaiting.len()) } "applications awaiting review" }
-                div.card #open-hits { div.figure { (hits.len()) } "open screening hits" }
+                div.card #open-hits { div.figure { (open_hits) } "open screening hits" }
             }
             @if deciding {
-                div.card #awaiting-countersignature { div.figure { (countersign.len()) } "decisions awaiting my countersignature" }
+                div.card #awaiting-countersignature { div.figure { (countersign_count) } "decisions awaiting my countersignature" }
             }
             @if consulting {
                 div.card #consultations-awaiting { div.figure { (asked.len()) } "consultations awaiting our answer" }
@@ -181,7 +190,7 @@ pub async fn show(
                 @if alerts.is_empty() { tr #live-alert-empty { td colspan="7" { "No alerts yet." } } }
                 @for v in &alerts { @if let Record::Alert(a) = &v.record {
                     tr { td { a href={"/alerts/" (a.id)} { (a.id) } } td { (a.issuer) } td { (a.severity) } td { (a.category) } td { (a.summary) } td { (fmt::time(a.issued_at_unix_ms)) }
-                         td { @if v.is_active(now) { "in force" } @else { "expired" } } }
+                         td { (super::alerts::state(v)) } }
                 } }
             } }
             h2 { "Charts" }

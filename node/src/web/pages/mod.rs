@@ -30,6 +30,7 @@ pub fn routes() -> Router<Arc<Console>> {
         .route("/denials/{id}", get(alerts::show_denial))
         .route("/denials/{id}/amend", post(denial_forms::amend))
         .route("/denials/{id}/revoke", post(alerts::revoke_denial))
+        .route("/alerts/{id}/withdraw", post(alerts::withdraw_alert))
         .route("/licenses", get(licensing::list).post(licensing::submit))
         .route("/licenses/new", get(licensing::new_application))
         .route("/licenses/{id}", get(licensing::show))

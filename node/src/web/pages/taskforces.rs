@@ -249,11 +249,12 @@ fn section(s: &Answer) -> Markup {
                     @if let Some(body) = &a.body {
                         @if !body.hit { p.outcome { "No hit." } }
                         @else if body.entries.is_empty() {
-                            p.outcome { "Hit. Reference " code { (body.reference.clone().unwrap_or_default()) } " — ask for details by reference." }
+                            p.outcome { "Hit. Reference " code { (body.reference.clone().unwrap_or_default()) } " — ask for details by reference."
+                                @if !body.in_force { " Nothing of what matched is in force." } }
                         } @else {
-                            table { thead { tr { th { "Reference" } th { "Kind" } th { "Issuer" } th { "Date" } th { "Category" } th { "Score" } th { "Record" } } }
+                            table { thead { tr { th { "Reference" } th { "Kind" } th { "Issuer" } th { "Version" } th { "Standing" } th { "Date" } th { "Category" } th { "Score" } th { "Record" } } }
                             tbody { @for (i, e) in body.entries.iter().enumerate() {
-                                tr { td { code { (e.reference) } } td { (e.kind.as_str()) } td { (e.issuer) } td { (fmt::time(e.date_unix_ms)) }
+                                tr { td { code { (e.reference) } } td { (e.kind.as_str()) } td { (e.issuer) } td { (e.version) } td.standing { (e.standing.as_str().replace('-', " ")) } td { (fmt::time(e.date_unix_ms)) }
                                      td { (e.category) } td { (format!("{:.2}", e.score)) }
                                      td { @match a.records.get(i) {
                                          Some(Some(Ok(v))) => (v.header.record_id),
