@@ -197,6 +197,19 @@ async fn officers_decide_in_the_browser_with_four_eyes_and_analysts_cannot() {
         .await
         .contains("open screening hit"));
     olivia.screenshot("application-open-hit").await.unwrap();
+    // The dashboard counts it, and its hit, from the briefs and hit counts.
+    olivia.goto(&format!("{origin}/")).await.unwrap();
+    assert_eq!(text_of(&olivia, "#awaiting-review .figure").await, "1");
+    let open_hits: u32 = text_of(&olivia, "#open-hits .figure")
+        .await
+        .parse()
+        .unwrap();
+    assert!(open_hits >= 1, "{}", olivia.page_source().await.unwrap());
+    assert!(text_of(&olivia, "main").await.contains(&id));
+    olivia
+        .goto(&format!("{origin}/licenses/{id}"))
+        .await
+        .unwrap();
     click(&olivia, "#review").await;
     text_until(&olivia, "#state", "under-review").await;
     // No approve option while the hit is open ...
