@@ -665,7 +665,7 @@ async fn denials_amendments_task_force_questions_and_file_screening_from_the_bro
 
     // A task-force member asks; each jurisdiction's section arrives on its
     // own, each answering from the records it issued.
-    json(
+    let fr_denial = json(
         &fr_officer,
         &[
             "denial",
@@ -701,6 +701,47 @@ async fn denials_amendments_task_force_questions_and_file_screening_from_the_bro
         );
     }
     tess.screenshot("taskforce-answers").await.unwrap();
+
+    // An application resembling FR's denial shows it on its page (read
+    // through the application's risk set), blocked until FR answers.
+    let fr_denial = fr_denial["id"].as_str().unwrap().to_owned();
+    eventually("DE to hold FR's denial", || async {
+        let v = json(&clerk, &["denial", "show", &fr_denial]);
+        anyhow::ensure!(v["standing"] == "in-force", "{v}");
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let falcon = party(&clerk, "Falcon Trading FZE", "AE");
+    let resembling = json(
+        &clerk,
+        &[
+            "license",
+            "submit",
+            "--applicant",
+            &applicant,
+            "--end-user",
+            &falcon,
+            "--consignee",
+            &falcon,
+            "--destination",
+            "AE",
+            "--end-use",
+            "motor drives",
+            "--item",
+            "3A001:4:20000:EUR",
+        ],
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    olivia
+        .goto(&format!("{origin}/licenses/{resembling}"))
+        .await
+        .unwrap();
+    let findings = text_until(&olivia, "#findings", &fr_denial).await;
+    assert!(findings.contains("blocked until FR answers"), "{findings}");
+    olivia.screenshot("application-peer-denial").await.unwrap();
 
     // An analyst screens an uploaded CSV file and downloads the results.
     let names = root.path().join("names.csv");

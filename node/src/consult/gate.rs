@@ -12,7 +12,7 @@ use super::threads::{self, consultation, Thread};
 use crate::error::{Error, Result};
 use crate::exchange::consultation::Consultation;
 use crate::exchange::records::DenialNotice;
-use crate::exchange::{Exchange, Record, SignatureCheck};
+use crate::exchange::{Exchange, Record, RecordKind, RecordView, SignatureCheck};
 use crate::identity::Jurisdiction;
 use crate::licensing::{ApprovalGate, Category, License, Licensing};
 
@@ -46,6 +46,10 @@ pub struct NoUndercut {
 }
 
 impl NoUndercut {
+    pub fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
     pub fn new(own: Jurisdiction, exchange: Arc<Exchange>, threshold: f32) -> Self {
         NoUndercut {
             own,
@@ -91,20 +95,8 @@ impl NoUndercut {
     /// consultations about it.
     pub fn findings(&self, licensing: &Licensing, license: &License) -> Result<Vec<Finding>> {
         let intended = Self::intended(licensing, license)?;
-        // Thousands of denials go to one destination and name a few dozen
-        // codes between them: each code's catalog history is read once.
-        let categories = std::cell::RefCell::new(std::collections::HashMap::new());
-        let category_of = |code: &str| -> Option<Category> {
-            if let Some(c) = categories.borrow().get(code) {
-                return *c;
-            }
-            let c = licensing
-                .catalog_entry_history(code)
-                .ok()
-                .and_then(|h| h.last().map(|(_, e)| e.category));
-            categories.borrow_mut().insert(code.to_owned(), c);
-            c
-        };
+        let categories = Categories::new(licensing);
+        let category_of = |code: &str| categories.of(code);
         // Only denials to the intended destination can resemble it.
         let prepared = matcher::Prepared::new(&intended);
         let resembles = |d: &crate::exchange::records::DenialNotice| {
@@ -113,18 +105,62 @@ impl NoUndercut {
                     .resemblance(d, &category_of, self.threshold)
                     .is_some()
         };
-        let mut found = Vec::new();
-        for view in self
+        let views = self
             .exchange
-            .denials_to(&intended.destination, &resembles)?
-        {
+            .denials_to(&intended.destination, &resembles)?;
+        self.findings_in(license, &prepared, &category_of, views)
+    }
+
+    /// Like [`NoUndercut::findings`], among the denials `candidates` (issuer,
+    /// id) only: for a view that knows which denials name the application's
+    /// parties (the risk sets), so it need not read every denial to the
+    /// destination.
+    pub fn findings_among(
+        &self,
+        licensing: &Licensing,
+        license: &License,
+        candidates: &[(String, String)],
+    ) -> Result<Vec<Finding>> {
+        let intended = Self::intended(licensing, license)?;
+        let prepared = matcher::Prepared::new(&intended);
+        let categories = Categories::new(licensing);
+        let category_of = |code: &str| categories.of(code);
+        let now = crate::clock::now_unix_ms();
+        let mut views = Vec::new();
+        for (issuer, id) in candidates {
+            if issuer == self.own.as_str() {
+                continue;
+            }
+            let current = match self.exchange.history(RecordKind::Denial, id) {
+                Ok(mut versions) => versions.pop(),
+                Err(crate::error::Error::NotFound(_)) => None,
+                Err(e) => return Err(e),
+            };
+            if let Some(view) = current.filter(|v| v.is_active(now)) {
+                views.push(view);
+            }
+        }
+        self.findings_in(license, &prepared, &category_of, views)
+    }
+
+    /// The findings among `views`: peer denials, signature valid, that
+    /// resemble the application, with this node's consultations about them.
+    fn findings_in(
+        &self,
+        license: &License,
+        prepared: &matcher::Prepared<'_>,
+        category_of: &dyn Fn(&str) -> Option<Category>,
+        views: Vec<RecordView>,
+    ) -> Result<Vec<Finding>> {
+        let mut found = Vec::new();
+        for view in views {
             if view.header.issuer == self.own || view.signature != SignatureCheck::Valid {
                 continue;
             }
             let Record::Denial(denial) = view.record else {
                 continue;
             };
-            if let Some(resemblance) = prepared.resemblance(&denial, &category_of, self.threshold) {
+            if let Some(resemblance) = prepared.resemblance(&denial, category_of, self.threshold) {
                 found.push((denial, resemblance));
             }
         }
@@ -159,6 +195,35 @@ impl NoUndercut {
                 }
             })
             .collect())
+    }
+}
+
+/// Catalog categories of control-list codes, each read once: thousands of
+/// denials go to one destination and name a few dozen codes between them.
+struct Categories<'a> {
+    licensing: &'a Licensing,
+    seen: std::cell::RefCell<std::collections::HashMap<String, Option<Category>>>,
+}
+
+impl<'a> Categories<'a> {
+    fn new(licensing: &'a Licensing) -> Self {
+        Categories {
+            licensing,
+            seen: Default::default(),
+        }
+    }
+
+    fn of(&self, code: &str) -> Option<Category> {
+        if let Some(c) = self.seen.borrow().get(code) {
+            return *c;
+        }
+        let c = self
+            .licensing
+            .catalog_entry_history(code)
+            .ok()
+            .and_then(|h| h.last().map(|(_, e)| e.category));
+        self.seen.borrow_mut().insert(code.to_owned(), c);
+        c
     }
 }
 

@@ -84,4 +84,20 @@ impl Consult {
         let license = self.licensing.license(license_id)?;
         self.gate.findings(&self.licensing, &license)
     }
+
+    /// [`Consult::check`] among the denials `candidates` (issuer, id) only.
+    pub fn check_among(
+        &self,
+        license_id: &str,
+        candidates: &[(String, String)],
+    ) -> Result<Vec<Finding>> {
+        let license = self.licensing.license(license_id)?;
+        self.gate
+            .findings_among(&self.licensing, &license, candidates)
+    }
+
+    /// The screening score from which a license party is the denied party.
+    pub fn threshold(&self) -> f32 {
+        self.gate.threshold()
+    }
 }

@@ -202,6 +202,18 @@ impl Risk {
         })
     }
 
+    /// The held denials whose party resembles one of open application
+    /// `id`'s parties at `threshold` or above, from its in-memory set: None
+    /// when that set cannot say (not built yet, the application not open,
+    /// or `threshold` below the one the sets were built at). For views
+    /// only: a decision reads every record held.
+    pub async fn named_denials(&self, id: &str, threshold: f32) -> Option<Vec<(String, String)>> {
+        if threshold < self.name_threshold() {
+            return None;
+        }
+        self.writing.lock().await.named_denials(id)
+    }
+
     /// License id → number of open hits, for every license whose latest
     /// assessment has any (decided ones too: the caller picks).
     pub fn open_hit_counts(&self) -> Result<std::collections::HashMap<String, u32>> {

@@ -332,6 +332,26 @@ impl Default for Touching {
 }
 
 impl Touching {
+    /// The denials naming one of application `id`'s parties (issuer, id),
+    /// when its set is complete: the sets are built and the application's
+    /// was filled from every record held. None otherwise.
+    pub fn named_denials(&self, id: &str) -> Option<Vec<Key>> {
+        if !self.ready {
+            return None;
+        }
+        let app = self.app(id)?;
+        if !app.filled {
+            return None;
+        }
+        Some(
+            app.named
+                .iter()
+                .filter(|(_, h)| h.severity.is_none())
+                .map(|(k, _)| k.clone())
+                .collect(),
+        )
+    }
+
     pub fn app_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.ids.keys().cloned().collect();
         ids.sort();

@@ -335,7 +335,17 @@ pub async fn show(
         Err(crate::error::Error::NotFound(_)) => None,
         Err(e) => return Err(e.into()),
     };
-    let findings = console.consult.check(&id)?;
+    // The application's risk set knows which denials name its parties; the
+    // page reads those rather than every denial to the destination (a
+    // decision still reads them all).
+    let findings = match console
+        .risk
+        .named_denials(&id, console.consult.threshold())
+        .await
+    {
+        Some(candidates) => console.consult.check_among(&id, &candidates)?,
+        None => console.consult.check(&id)?,
+    };
     let shipments = console.licensing.shipments(Some(&id), Some(100))?;
     let deciding = policy::authorize_licensing(c, LicensingAction::Decide).is_ok();
     let open = matches!(state, LicenseState::Submitted | LicenseState::UnderReview);
