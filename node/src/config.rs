@@ -50,6 +50,8 @@ pub struct ConfigFile {
     #[serde(default)]
     pub retention: RetentionFile,
     #[serde(default)]
+    pub exchange: ExchangeFile,
+    #[serde(default)]
     pub screening: ScreeningFile,
     #[serde(default)]
     pub taskforce: TaskForceFile,
@@ -176,6 +178,23 @@ impl Default for RetentionFile {
             alerts_days: policy.alerts_days,
             denials_days: policy.denials_days,
             sweep_every_s: policy.sweep_every.as_secs(),
+        }
+    }
+}
+
+/// The clocks export-control practice puts on exchanged records.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExchangeFile {
+    /// Days after a denial's latest version (its issue, or the amendment
+    /// that last reviewed it) when it is due for review.
+    pub denial_review_after_days: u32,
+}
+
+impl Default for ExchangeFile {
+    fn default() -> Self {
+        ExchangeFile {
+            denial_review_after_days: 3 * 365,
         }
     }
 }
@@ -418,6 +437,8 @@ pub struct NodeConfig {
     pub idle_timeout: Duration,
     pub checkpoint_every: Duration,
     pub retention: RetentionPolicy,
+    /// When a denial is due for review after its latest version.
+    pub denial_review_after: Duration,
     pub screening_threshold: f32,
     pub screening_caps: crate::screening::ListCaps,
     pub taskforce: crate::taskforce::Limits,
@@ -641,6 +662,12 @@ impl NodeConfig {
         ];
         problems.extend(more.drain(..).filter_map(Result::err));
         problems.extend(check_retention(&file.retention).err());
+        if !(1..=36_500).contains(&file.exchange.denial_review_after_days) {
+            problems.push(format!(
+                "exchange.denial_review_after_days {} must be between 1 and 36500",
+                file.exchange.denial_review_after_days
+            ));
+        }
         let threshold = file.screening.threshold;
         if !(threshold > 0.0 && threshold <= 1.0) {
             problems.push(format!(
@@ -718,6 +745,9 @@ impl NodeConfig {
                     denials_days: file.retention.denials_days,
                     sweep_every: Duration::from_secs(file.retention.sweep_every_s),
                 },
+                denial_review_after: Duration::from_secs(
+                    u64::from(file.exchange.denial_review_after_days) * 86_400,
+                ),
                 screening_threshold: threshold as f32,
                 screening_caps: crate::screening::ListCaps {
                     entries: file.screening.max_list_entries,

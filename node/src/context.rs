@@ -66,6 +66,7 @@ pub struct NodeStatus {
     pub retired_signing_key_ids: Vec<String>,
     pub revocations: usize,
     pub issuing_paused: Option<String>,
+    pub denials_overdue_for_review: usize,
 }
 
 /// A peer with its link and exchange counters.
@@ -102,6 +103,7 @@ impl NodeContext {
                 .collect(),
             revocations: self.revocations.list().len(),
             issuing_paused: self.exchange.issuing_paused().map(|p| p.describe()),
+            denials_overdue_for_review: self.exchange.denials_overdue_for_review().unwrap_or(0),
         }
     }
 
@@ -159,6 +161,7 @@ impl NodeContext {
             store_durable_writes: stats.durable_writes as i64,
             store_flushes: stats.flushes as i64,
             store_bytes: stats.size_on_disk as i64,
+            denials_review_overdue: self.exchange.denials_overdue_for_review().unwrap_or(0) as i64,
         }
     }
 }

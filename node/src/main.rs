@@ -64,7 +64,8 @@ fn exit_code(e: &StartError) -> u8 {
         StartError::Tls(_)
         | StartError::WrongCertificate { .. }
         | StartError::KeyFile(_)
-        | StartError::Signing { .. } => EX_CONFIG,
+        | StartError::Signing { .. }
+        | StartError::ClockOffset(_) => EX_CONFIG,
         StartError::Bind { .. } => EX_OSERR,
         StartError::Store(_) | StartError::State(_) | StartError::InterruptedRestore { .. } => {
             EX_IOERR

@@ -90,6 +90,8 @@ pub struct Snapshot {
     pub store_flushes: i64,
     pub store_bytes: i64,
     pub outbox_pending: i64,
+    /// Own denials in force past their review date.
+    pub denials_review_overdue: i64,
 }
 
 pub struct Metrics {
@@ -111,6 +113,7 @@ pub struct Metrics {
     store_durable_writes: Gauge,
     store_flushes: Gauge,
     store_bytes: Gauge,
+    denials_review_overdue: Gauge,
     certificate_expiry: Family<CertificateLabel, Gauge>,
 }
 
@@ -135,6 +138,7 @@ impl Metrics {
             store_durable_writes: Gauge::default(),
             store_flushes: Gauge::default(),
             store_bytes: Gauge::default(),
+            denials_review_overdue: Gauge::default(),
             certificate_expiry: Family::default(),
             registry: Mutex::new(Registry::default()),
         };
@@ -228,6 +232,11 @@ impl Metrics {
             "store_size_bytes",
             "Store size on disk",
             m.store_bytes.clone(),
+        );
+        registry.register(
+            "denials_review_overdue",
+            "This node's denials in force past their review date (amend or revoke them)",
+            m.denials_review_overdue.clone(),
         );
         *m.registry.lock().unwrap_or_else(|e| e.into_inner()) = registry;
         Arc::new(m)
@@ -347,6 +356,8 @@ impl Metrics {
         self.store_durable_writes.set(snapshot.store_durable_writes);
         self.store_flushes.set(snapshot.store_flushes);
         self.store_bytes.set(snapshot.store_bytes);
+        self.denials_review_overdue
+            .set(snapshot.denials_review_overdue);
         let mut out = String::new();
         let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
         // Encoding into a String cannot fail.

@@ -62,6 +62,8 @@ pub enum StartError {
          {data_dir} as it is"
     )]
     InterruptedRestore { data_dir: PathBuf, staging: PathBuf },
+    #[error("clock offset (CONCORD_CLOCK_OFFSET_FILE): {0}")]
+    ClockOffset(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -126,6 +128,17 @@ impl Node {
         shutdown: impl Future<Output = ()> + Send + 'static,
         wrap: impl FnOnce(Arc<dyn PeerClient>) -> Arc<dyn PeerClient>,
     ) -> Result<NodeHandle, StartError> {
+        // Before anything reads the time: a node under a moved clock starts
+        // on it.
+        if let Some(path) = crate::clock::offset_file() {
+            crate::clock::apply_offset_file(&path).map_err(StartError::ClockOffset)?;
+            tracing::warn!(
+                offset_ms = crate::clock::offset_ms(),
+                file = %path.display(),
+                "the node's clock runs at the offset this file gives (for tests and drills only)"
+            );
+            tokio::spawn(crate::clock::follow_offset_file(path));
+        }
         let identity = tls::load_identity(&config.cert, &config.key, &config.ca_cert)?;
         if identity.caller.jurisdiction != config.jurisdiction || identity.caller.role != Role::Node
         {
@@ -244,6 +257,7 @@ impl Node {
         )?);
         exchange.set_outbox_limit(config.max_outbox_per_peer);
         exchange.set_evidence_limits(config.evidence_limits);
+        exchange.set_denial_review_after(config.denial_review_after);
         let licensing = Arc::new(
             Licensing::open(
                 store.clone(),

@@ -836,6 +836,19 @@ async fn web_pages(fed: &Federation, de: &NodeDir, addr: &str, alert: &str) -> R
             at(0.99).as_secs_f64() * 1e3
         );
     }
+    // The application page reads resembling denials from the risk set; the
+    // decision's check reads every denial to the destination. They agree.
+    let (_, page) = web.get(&format!("/licenses/{first_license}")).await?;
+    let shown = page.matches("href=\"/denials/").count();
+    let checked = concord_tests::json_as(&officer, &["consult", "check", first_license]);
+    let full = checked["findings"].as_array().map_or(0, Vec::len);
+    println!(
+        "resembling peer denials of {first_license}: {shown} on the page, {full} by the decision's check"
+    );
+    anyhow::ensure!(
+        shown == full,
+        "the application page shows {shown} resembling denials, the check finds {full}"
+    );
     Ok(())
 }
 

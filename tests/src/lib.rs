@@ -242,6 +242,23 @@ impl NodeDir {
         self.dir.join("node.toml")
     }
 
+    /// The file the node reads its clock offset from.
+    pub fn clock_file(&self) -> PathBuf {
+        self.dir.join("clock-offset-ms")
+    }
+
+    /// Moves the node's clock `by` further ahead (the node reads it within
+    /// `clock::OFFSET_POLL`; wait for the effect, not for the time).
+    pub fn advance_clock(&self, by: Duration) {
+        let now: i64 = std::fs::read_to_string(self.clock_file())
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0);
+        let next = now + by.as_millis() as i64;
+        std::fs::write(self.clock_file(), next.to_string())
+            .unwrap_or_else(|e| panic!("write clock offset: {e}"));
+    }
+
     pub fn admin_profile(&self) -> PathBuf {
         self.dir.join("admin.profile.toml")
     }
@@ -322,6 +339,8 @@ impl NodeProcess {
         let child = Command::new(bin("concord-node"))
             .arg("--config")
             .arg(dir.config())
+            // Tests move the node's time here (`NodeDir::advance_clock`).
+            .env("CONCORD_CLOCK_OFFSET_FILE", dir.clock_file())
             // A benchmark may ask for more (`CONCORD_NODE_LOG=concord_node::risk=debug`).
             .env(
                 "RUST_LOG",

@@ -329,3 +329,123 @@ async fn a_task_force_summary_shows_a_revoked_denial_as_revoked() {
     assert_eq!(fr_section["hit"], true, "{fr_section:#}");
     assert_eq!(fr_section["in_force"], false, "{fr_section:#}");
 }
+
+#[tokio::test]
+async fn ids_count_per_kind_and_a_restored_node_reuses_none_a_partner_holds() {
+    let mut fed = Federation::start(&["DE", "FR"]).await.unwrap();
+    let de = fed.dir("DE").clone();
+    let fr = fed.dir("FR").clone();
+    let (anna, olivia, admin) = (
+        de.issue("analyst", "anna"),
+        de.issue("officer", "olivia"),
+        de.admin_profile(),
+    );
+    let felix = fr.issue("officer", "felix");
+    let deny = |profile: &Path| {
+        json(
+            profile,
+            &[
+                "denial",
+                "issue",
+                "--party",
+                "Zeta Dual-Use GmbH",
+                "--party-country",
+                "ZZ",
+                "--item",
+                "3A001",
+                "--destination",
+                "ZZ",
+                "--reason",
+                "diversion risk",
+                "--to",
+                "FR",
+            ],
+        )["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(raise_alert_to(&anna, "first", "FR"), "DE-A-1");
+    assert_eq!(deny(&olivia), "DE-D-1");
+    assert_eq!(raise_alert_to(&anna, "second", "FR"), "DE-A-2");
+
+    let backup = fed.root.path().join("de.backup");
+    concord_ok(&[
+        "--profile",
+        path_str(&admin),
+        "backup",
+        "--out",
+        path_str(&backup),
+    ]);
+    // After the backup: an alert FR receives, which the restore loses.
+    assert_eq!(raise_alert_to(&anna, "lost in the restore", "FR"), "DE-A-3");
+    eventually("FR to hold DE-A-3", || async {
+        let v = concord_json_as(&felix, &["alert", "show", "DE-A-3"]);
+        ensure!(v.status.success(), "not yet");
+        Ok(())
+    })
+    .await
+    .unwrap();
+
+    fed.take("DE").terminate().await.unwrap();
+    let data = de.dir.join("data");
+    std::fs::rename(&data, de.dir.join("data.before-restore")).unwrap();
+    concord_ok(&[
+        "restore",
+        "--from",
+        path_str(&backup),
+        "--data-dir",
+        path_str(&data),
+        "--config",
+        path_str(&de.config()),
+    ]);
+    fed.restart(&de).await.unwrap();
+
+    // DE numbers its next alert above what FR holds, once FR has said so:
+    // short, and not DE-A-3 again.
+    let next = eventually("DE to number an alert after FR reported", || async {
+        let out = concord_json_as(
+            &anna,
+            &[
+                "alert",
+                "raise",
+                "--category",
+                "other",
+                "--severity",
+                "low",
+                "--summary",
+                "after the restore",
+                "--to",
+                "FR",
+            ],
+        );
+        ensure!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout)?;
+        Ok(v["id"].as_str().unwrap_or_default().to_owned())
+    })
+    .await
+    .unwrap();
+    assert_eq!(next, "DE-A-4");
+    assert_eq!(deny(&olivia), "DE-D-2");
+    let at_fr = eventually("FR to hold DE-A-4", || async {
+        let v = concord_json_as(&felix, &["alert", "show", "DE-A-4"]);
+        ensure!(v.status.success(), "not yet");
+        Ok(serde_json::from_slice::<Value>(&v.stdout)?)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        at_fr["versions"][0]["alert"]["summary"],
+        "after the restore"
+    );
+    // The record FR held under DE-A-3 is still the one it was.
+    let kept = json(&felix, &["alert", "show", "DE-A-3"]);
+    assert_eq!(
+        kept["versions"][0]["alert"]["summary"],
+        "lost in the restore"
+    );
+}

@@ -116,3 +116,23 @@ async fn a_store_written_by_a_newer_schema_is_refused() {
     }
     check(&dir.config(), 74, "newer Concord (schema 99)");
 }
+
+#[test]
+fn an_unreadable_clock_offset_is_refused_at_start() {
+    let (_root, dir) = fresh();
+    std::fs::write(dir.clock_file(), "next tuesday").unwrap();
+    let out = Command::new(bin("concord-node"))
+        .arg("--config")
+        .arg(dir.config())
+        .env("RUST_LOG", "off")
+        .env("CONCORD_CLOCK_OFFSET_FILE", dir.clock_file())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("CONCORD_CLOCK_OFFSET_FILE") && stderr.contains("no offset"),
+        "{stderr}"
+    );
+}

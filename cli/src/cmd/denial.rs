@@ -14,6 +14,7 @@ use crate::duration::{now_unix_ms, seconds_arg};
 use crate::exit::CliError;
 use crate::output::{print_json, print_text, OutputFormat};
 use crate::profile::Profile;
+use serde::Serialize;
 
 #[derive(Debug, Subcommand)]
 pub enum DenialCommand {
@@ -38,6 +39,35 @@ pub enum DenialCommand {
         #[arg(value_name = "ID")]
         id: String,
     },
+    /// This node's denials due for review (`[exchange]
+    /// denial_review_after_days` after their latest version), overdue ones
+    /// first. Review one with `denial amend ID --reason WHY` (which restarts
+    /// its clock) or `denial revoke`.
+    DueForReview {
+        /// How far ahead to look, e.g. 30d (default 90d).
+        #[arg(long, value_name = "DURATION")]
+        within: Option<String>,
+    },
+}
+
+#[derive(Debug, Serialize)]
+struct DueOut {
+    id: String,
+    version: u32,
+    party: String,
+    destination: String,
+    /// When the latest version was signed: the last review, or the issue.
+    last_reviewed: Option<String>,
+    review_due: Option<String>,
+    overdue: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct DueList {
+    review_after_days: u32,
+    denials: Vec<DueOut>,
+    /// More are due than one answer carries (1000).
+    more: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -283,6 +313,78 @@ pub async fn run(
                 .await
                 .map_err(|s| rpc_error("ListDenials", &profile, &s))?;
             record_calls::print_list(&records, denial_table, output)
+        }
+        DenialCommand::DueForReview { within } => {
+            let within_seconds = seconds_arg("--within", within.as_deref())?;
+            let profile = Profile::required(profile)?;
+            let mut client = Clients::connect(&profile).await?.exchange;
+            let r = client
+                .list_denials_due_for_review(pb::DueForReviewRequest { within_seconds })
+                .await
+                .map_err(|s| rpc_error("ListDenialsDueForReview", &profile, &s))?
+                .into_inner();
+            let list = DueList {
+                review_after_days: r.review_after_days,
+                more: r.more,
+                denials: r
+                    .denials
+                    .iter()
+                    .map(|d| {
+                        let v = d.record.clone().unwrap_or_default();
+                        let (party, destination) = match &v.record {
+                            Some(pb::record_view::Record::Denial(n)) => (
+                                n.party.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+                                n.destination.clone(),
+                            ),
+                            _ => Default::default(),
+                        };
+                        DueOut {
+                            id: v.id.clone(),
+                            version: v.version,
+                            party,
+                            destination,
+                            last_reviewed: crate::output::rfc3339(v.issued_at_unix_ms),
+                            review_due: crate::output::rfc3339(d.review_due_unix_ms),
+                            overdue: d.overdue,
+                        }
+                    })
+                    .collect(),
+            };
+            match output {
+                OutputFormat::Json => print_json(&list),
+                OutputFormat::Table if list.denials.is_empty() => print_text(&format!(
+                    "No denial of this node is due for review in that window (reviews fall due {} days after a denial's latest version).",
+                    list.review_after_days
+                )),
+                OutputFormat::Table => {
+                    let mut t = crate::output::Table::new([
+                        "ID",
+                        "VERSION",
+                        "PARTY",
+                        "DESTINATION",
+                        "LAST REVIEWED",
+                        "REVIEW DUE",
+                        "OVERDUE",
+                    ]);
+                    for d in &list.denials {
+                        t.row([
+                            d.id.clone(),
+                            d.version.to_string(),
+                            d.party.clone(),
+                            d.destination.clone(),
+                            d.last_reviewed.clone().unwrap_or_default(),
+                            d.review_due.clone().unwrap_or_default(),
+                            if d.overdue { "OVERDUE" } else { "no" }.to_owned(),
+                        ]);
+                    }
+                    let more = if list.more {
+                        "\n(more are due than one answer carries)"
+                    } else {
+                        ""
+                    };
+                    print_text(&format!("{}{more}", t.render().trim_end()))
+                }
+            }
         }
         DenialCommand::Show { id } => {
             let profile = Profile::required(profile)?;

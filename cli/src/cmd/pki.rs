@@ -386,6 +386,7 @@ pub fn init(args: &InitArgs) -> Result<InitReport, CliError> {
         limits: LimitsFile::default().spelled_out(),
         audit: concord_node::config::AuditFile::default(),
         retention: concord_node::config::RetentionFile::default(),
+        exchange: concord_node::config::ExchangeFile::default(),
         screening: concord_node::config::ScreeningFile::default(),
         taskforce: concord_node::config::TaskForceFile::default(),
         licensing: concord_node::config::LicensingFile::default(),

@@ -69,6 +69,8 @@ pub struct StatusView {
     pub equivocations: u64,
     /// Why issuing is paused (a peer holds records this store lost); null when not.
     pub issuing_paused: Option<String>,
+    /// This node's denials in force past their review date.
+    pub denials_overdue_for_review: u64,
     pub peers: Vec<PeerView>,
     /// Soonest expiry first.
     pub certificates: Vec<CertificateView>,
@@ -116,6 +118,7 @@ impl From<&pb::StatusResponse> for StatusView {
             metrics_address: Some(s.metrics_address.clone()).filter(|m| !m.is_empty()),
             equivocations: s.equivocations,
             issuing_paused: Some(s.issuing_paused.clone()).filter(|p| !p.is_empty()),
+            denials_overdue_for_review: s.denials_overdue_for_review,
             peers: s.peers.iter().map(PeerView::from).collect(),
             certificates: s
                 .certificates
@@ -186,6 +189,13 @@ impl StatusView {
                     match &self.issuing_paused {
                         None => "yes".to_owned(),
                         Some(why) => format!("PAUSED  {ATTENTION}: {why}"),
+                    },
+                ),
+                (
+                    "review overdue",
+                    match self.denials_overdue_for_review {
+                        0 => "0".to_owned(),
+                        n => format!("{n}  {ATTENTION}: concord denial due-for-review"),
                     },
                 ),
                 (
@@ -302,7 +312,7 @@ mod tests {
             "  uptime          1m 5s\n",
             "  size on disk    2.0 KiB\n",
             "Metrics\n  address  disabled\n",
-            "Exchange\n  equivocations   0\n  issuing         yes\n  outbox pending  0\n",
+            "Exchange\n  equivocations   0\n  issuing         yes\n  review overdue  0\n  outbox pending  0\n",
             "Peers (0 registered, 0 connected)\nNo peers",
         ] {
             assert!(text.contains(expected), "{expected:?} in\n{text}");

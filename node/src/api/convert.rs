@@ -92,6 +92,7 @@ pub fn status(s: NodeStatus, version: &str) -> pb::StatusResponse {
         retired_signing_key_ids: s.retired_signing_key_ids,
         revocations: s.revocations as u64,
         issuing_paused: s.issuing_paused.unwrap_or_default(),
+        denials_overdue_for_review: s.denials_overdue_for_review as u64,
         certificates: s
             .certificates
             .iter()

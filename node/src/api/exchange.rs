@@ -374,6 +374,35 @@ impl ExchangeService for ExchangeApi {
         .await
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListDenialsDueForReview", caller = %crate::api::auth::who(&req)))]
+    async fn list_denials_due_for_review(
+        &self,
+        req: Request<pb::DueForReviewRequest>,
+    ) -> Result<Response<pb::DueForReviewResponse>, Status> {
+        policy::allowed(caller(&req)?, ExchangeAction::Read)?;
+        const MOST: usize = 1000;
+        let within = match req.get_ref().within_seconds {
+            0 => std::time::Duration::from_secs(90 * 86_400),
+            s => std::time::Duration::from_secs(s.min(100 * 365 * 86_400)),
+        };
+        let due = self.exchange.denials_due_for_review(within)?;
+        let now = crate::clock::now_unix_ms();
+        let more = due.len() > MOST;
+        Ok(Response::new(pb::DueForReviewResponse {
+            denials: due
+                .iter()
+                .take(MOST)
+                .map(|d| pb::DueDenial {
+                    record: Some(conv::record_view(&d.view)),
+                    review_due_unix_ms: d.due_unix_ms,
+                    overdue: d.overdue(now),
+                })
+                .collect(),
+            more,
+            review_after_days: (self.exchange.denial_review_after().as_secs() / 86_400) as u32,
+        }))
+    }
+
     #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListDenials", caller = %crate::api::auth::who(&req)))]
     async fn list_denials(
         &self,

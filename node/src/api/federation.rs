@@ -46,11 +46,22 @@ impl FederationService for FederationApi {
             )));
         }
         let held_from_you = self.ctx.exchange.cursor(&who.jurisdiction)?;
+        let held_ids_from_you = self
+            .ctx
+            .exchange
+            .held_ids_from(&who.jurisdiction)?
+            .into_iter()
+            .map(|(kind, highest)| pb::HeldIds {
+                kind: kind.as_str().to_owned(),
+                highest,
+            })
+            .collect();
         Ok(Response::new(pb::HelloResponse {
             jurisdiction: self.ctx.jurisdiction.to_string(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             time_unix_ms: now_unix_ms(),
             held_from_you,
+            held_ids_from_you,
         }))
     }
 

@@ -192,9 +192,9 @@ impl Exchange {
         action: &'static str,
         rationale: String,
     ) -> Result<RecordView> {
-        let fresh = self.fresh(&dist).await?;
+        let fresh = self.fresh(RecordKind::Consultation, &dist).await?;
         let record = Consultation {
-            id: format!("{}-C-{}", self.own, fresh.seq),
+            id: format!("{}-C-{}", self.own, fresh.number),
             issuer: self.own.clone(),
             issued_at_unix_ms: fresh.now,
             body,

@@ -92,8 +92,18 @@ pub(super) struct Fresh<'a> {
     guard: tokio::sync::MutexGuard<'a, ()>,
     pub(super) recipients: Vec<Jurisdiction>,
     pub(super) seq: u64,
+    /// The record's id number: ids count per kind (`DE-A-1`, `DE-D-1`).
+    pub(super) number: u64,
+    kind: RecordKind,
     /// When it is issued.
     pub(super) now: i64,
+}
+
+/// The numbers a record is sealed under: its sequence number and, for a new
+/// record, its kind and id number (a new version keeps its record's id).
+pub(super) struct Numbers {
+    seq: u64,
+    numbered: Option<(RecordKind, u64)>,
 }
 
 /// `now` plus `after`, when given: a record's end time. `field` names the
@@ -142,10 +152,10 @@ impl Exchange {
         dist: Distribution,
         along: Option<AlongWith<'_>>,
     ) -> Result<RecordView> {
-        let fresh = self.fresh(&dist).await?;
+        let fresh = self.fresh(RecordKind::Alert, &dist).await?;
         let now = fresh.now;
         let alert = RiskAlert {
-            id: format!("{}-A-{}", self.own, fresh.seq),
+            id: format!("{}-A-{}", self.own, fresh.number),
             issuer: self.own.clone(),
             category: draft.category,
             severity: draft.severity,
@@ -193,10 +203,10 @@ impl Exchange {
         dist: Distribution,
         along: Option<AlongWith<'_>>,
     ) -> Result<RecordView> {
-        let fresh = self.fresh(&dist).await?;
+        let fresh = self.fresh(RecordKind::Denial, &dist).await?;
         let now = fresh.now;
         let notice = DenialNotice {
-            id: format!("{}-D-{}", self.own, fresh.seq),
+            id: format!("{}-D-{}", self.own, fresh.number),
             issuer: self.own.clone(),
             version: 1,
             state: DenialState::Active,
@@ -317,7 +327,10 @@ impl Exchange {
         };
         self.seal_and_store(
             guard,
-            seq,
+            Numbers {
+                seq,
+                numbered: None,
+            },
             prev_header.recipients,
             Some(prev_digest),
             Record::Denial(notice),
@@ -410,7 +423,10 @@ impl Exchange {
         };
         self.seal_and_store(
             guard,
-            seq,
+            Numbers {
+                seq,
+                numbered: None,
+            },
             prev_header.recipients,
             Some(prev_digest),
             Record::Alert(alert),
@@ -439,16 +455,21 @@ impl Exchange {
         Ok(self.ledger.counters.get(ledger::SEQ_COUNTER)?.unwrap_or(0) + 1)
     }
 
-    /// Starts issuing a new record to `dist`: takes the issuing lock, then
-    /// resolves the recipients and reads the record's sequence number.
-    pub(super) async fn fresh(&self, dist: &Distribution) -> Result<Fresh<'_>> {
+    /// Starts issuing a new record of `kind` to `dist`: takes the issuing
+    /// lock, then resolves the recipients and reads the record's sequence
+    /// number and id number.
+    pub(super) async fn fresh(&self, kind: RecordKind, dist: &Distribution) -> Result<Fresh<'_>> {
         let guard = self.issuing.lock().await;
+        self.check_ids_confirmed()?;
         let recipients = self.resolve(dist)?;
         let seq = self.next_seq()?;
+        let number = self.next_id_number(kind)?;
         Ok(Fresh {
             guard,
             recipients,
             seq,
+            number,
+            kind,
             now: now_unix_ms(),
         })
     }
@@ -460,7 +481,11 @@ impl Exchange {
         record: Record,
         why: IssueAudit<'_>,
     ) -> Result<RecordView> {
-        self.seal_and_store(fresh.guard, fresh.seq, fresh.recipients, None, record, why)
+        let numbers = Numbers {
+            seq: fresh.seq,
+            numbered: Some((fresh.kind, fresh.number)),
+        };
+        self.seal_and_store(fresh.guard, numbers, fresh.recipients, None, record, why)
             .await
     }
 
@@ -473,7 +498,7 @@ impl Exchange {
     pub(super) async fn seal_and_store(
         &self,
         guard: tokio::sync::MutexGuard<'_, ()>,
-        seq: u64,
+        Numbers { seq, numbered }: Numbers,
         recipients: Vec<Jurisdiction>,
         previous: Option<[u8; 32]>,
         record: Record,
@@ -572,6 +597,14 @@ impl Exchange {
             )?;
         }
         batch.put(&self.ledger.counters, ledger::SEQ_COUNTER, &seq)?;
+        if let Some((kind, number)) = numbered {
+            batch.put(&self.ledger.counters, ledger::id_counter_key(kind), &number)?;
+            // The first record numbered after every partner reported what it
+            // holds ends the wait a restore began.
+            if self.ledger.counters.contains(ledger::IDS_AFTER_RESTORE)? {
+                batch.delete(&self.ledger.counters, ledger::IDS_AFTER_RESTORE);
+            }
+        }
         let reference = format!("{id} v{version}");
         let actor = why.actor.to_string();
         // Lock order: issuing, then audit; issuing is released once the

@@ -264,6 +264,59 @@ impl Ledger {
     /// Builds `denial_destinations` from `current` in a store written
     /// before it existed (or whose build was interrupted), marker last.
     /// Returns the number of denials indexed, or `None` if it was complete.
+    /// Counts, once, the id numbers of every record held (a store from
+    /// before ids were numbered per kind, when they took the sequence
+    /// number): the own counters continue above every id issued, and each
+    /// issuer's highest held id is known. Returns how many were counted.
+    pub fn count_ids(
+        &self,
+        store: &Store,
+        own: &Jurisdiction,
+    ) -> Result<Option<usize>, StoreError> {
+        if self.counters.contains(IDS_COUNTED)? {
+            return Ok(None);
+        }
+        let mut highest: HashMap<(Jurisdiction, u8), u64> = HashMap::new();
+        let mut counted = 0usize;
+        for item in self.current.lazy_iter() {
+            let (key, current) = item?;
+            let issuer = current.entry.issuer;
+            let Some((&kind, rest)) = key.split_first() else {
+                continue;
+            };
+            let id = rest
+                .get(prefix(&issuer).len()..rest.len().saturating_sub(1))
+                .and_then(|b| std::str::from_utf8(b).ok());
+            if let Some(n) = id.and_then(super::envelope::id_number) {
+                let slot = highest.entry((issuer, kind)).or_default();
+                *slot = (*slot).max(n);
+                counted += 1;
+            }
+        }
+        let mut batch = store.batch();
+        // Ids took the sequence number before: continuing above it reuses
+        // none, also of records since purged.
+        let seq = self.counters.get(SEQ_COUNTER)?.unwrap_or(0);
+        for kind in ID_KINDS {
+            let slot = highest.entry((own.clone(), kind_byte(kind))).or_default();
+            *slot = (*slot).max(seq);
+        }
+        for ((issuer, kind), n) in highest {
+            let Some(kind) = ID_KINDS.into_iter().find(|k| kind_byte(*k) == kind) else {
+                continue;
+            };
+            let key = if &issuer == own {
+                id_counter_key(kind).to_vec()
+            } else {
+                held_id_key(&issuer, kind)
+            };
+            batch.put(&self.counters, key, &n)?;
+        }
+        batch.put(&self.counters, IDS_COUNTED, &1)?;
+        store.commit_offline(batch)?;
+        Ok(Some(counted))
+    }
+
     pub fn build_denial_destinations(&self, store: &Store) -> Result<Option<usize>, StoreError> {
         if self.counters.contains(DESTINATIONS_BUILT)? {
             return Ok(None);
@@ -415,6 +468,33 @@ pub fn seq_key(j: &Jurisdiction, seq: u64) -> Vec<u8> {
     k.extend_from_slice(&seq.to_be_bytes());
     k
 }
+
+/// Counter key of the last id number this node gave an own record of `kind`.
+pub fn id_counter_key(kind: RecordKind) -> [u8; 4] {
+    [b'i', b'd', b'/', kind_byte(kind)]
+}
+
+/// Counter key of the highest id number of `kind` held from `issuer` (what
+/// this node tells that issuer in each `Hello`).
+pub fn held_id_key(issuer: &Jurisdiction, kind: RecordKind) -> Vec<u8> {
+    let mut k = b"held-id/".to_vec();
+    k.extend_from_slice(issuer.as_str().as_bytes());
+    k.push(b'/');
+    k.push(kind_byte(kind));
+    k
+}
+
+/// Set by a restore: the id counters may lag what partners hold, until
+/// each has said what it holds (`resume`).
+pub const IDS_AFTER_RESTORE: &[u8] = b"ids-after-restore";
+/// Marks the id counters as counted over every record held.
+const IDS_COUNTED: &[u8] = b"ids-counted";
+
+pub const ID_KINDS: [RecordKind; 3] = [
+    RecordKind::Alert,
+    RecordKind::Denial,
+    RecordKind::Consultation,
+];
 
 pub fn prefix(j: &Jurisdiction) -> Vec<u8> {
     let mut k = j.as_str().as_bytes().to_vec();

@@ -18,6 +18,7 @@ mod receive;
 pub mod records;
 mod resume;
 mod retention;
+mod review;
 mod stats;
 mod view;
 
@@ -37,6 +38,7 @@ pub use issue::{
 };
 pub use resume::Paused;
 pub use retention::{Purged, RetentionPeriods};
+pub use review::DueDenial;
 pub use stats::{ExchangeStats, KindCounts, PeerCounts};
 pub use view::{
     DeliveryView, NewestCursor, PageBudget, PageCursor, RecordFilter, RecordView, Reverified,
@@ -62,6 +64,10 @@ pub struct Exchange {
     idempotency: crate::store::Tree<idempotency::Remembered>,
     /// Set when a peer holds more of this node's records than its store.
     paused: std::sync::Mutex<Option<Paused>>,
+    /// When a denial is due for review after its latest version (`review`).
+    denial_review_after_ms: std::sync::atomic::AtomicI64,
+    /// What partners said they hold of this node's ids since it started.
+    id_reports: std::sync::Mutex<resume::IdReports>,
     audit: Arc<AuditLog>,
     // Sequence numbers are assigned under this lock so they follow commit order.
     issuing: Mutex<()>,
@@ -103,6 +109,9 @@ pub fn skip_sequence_after_restore(store: &Store) -> Result<u64, crate::store::S
     let next = held.max(now_as_sequence());
     let mut batch = store.batch();
     batch.put(&ledger.counters, ledger::SEQ_COUNTER, &next)?;
+    // Ids stay short: instead of jumping, they wait for the partners to
+    // say which they hold (`resume`).
+    batch.put(&ledger.counters, ledger::IDS_AFTER_RESTORE, &1)?;
     store.commit_offline(batch)?;
     Ok(next)
 }
@@ -122,6 +131,9 @@ impl Exchange {
         if let Some(denials) = ledger.build_denial_destinations(&store)? {
             tracing::info!(denials, "indexed the denials held by destination");
         }
+        if let Some(records) = ledger.count_ids(&store, &own)? {
+            tracing::info!(records, "counted the id numbers of every record held");
+        }
         let idempotency = store.tree(idempotency::TREE)?;
         // Everything found on disk at start is durable.
         let durable_seq = AtomicU64::new(ledger.counters.get(ledger::SEQ_COUNTER)?.unwrap_or(0));
@@ -135,6 +147,8 @@ impl Exchange {
             ledger,
             idempotency,
             paused: Default::default(),
+            id_reports: Default::default(),
+            denial_review_after_ms: std::sync::atomic::AtomicI64::new(3 * 365 * 86_400_000),
             audit,
             issuing: Mutex::new(()),
             receiving: Default::default(),

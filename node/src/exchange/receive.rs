@@ -82,6 +82,7 @@ impl Exchange {
         let mut in_batch: HashMap<Vec<u8>, [u8; 32]> = HashMap::new();
         let mut current_in_batch = HashMap::new();
         let mut cursor = self.cursor(sender)?;
+        let mut held_ids: HashMap<super::RecordKind, u64> = HashMap::new();
         for envelope in envelopes {
             check_sizes(envelope)?;
             let header = envelope
@@ -163,6 +164,10 @@ impl Exchange {
                     opened.digest,
                 )?;
                 in_batch.insert(index_key, opened.digest);
+                if let Some(n) = super::envelope::id_number(&h.record_id) {
+                    let slot = held_ids.entry(h.kind).or_insert(0);
+                    *slot = (*slot).max(n);
+                }
                 cursor = cursor.max(h.seq);
                 fresh.push(stored);
             }
@@ -186,6 +191,13 @@ impl Exchange {
         }
         if !fresh.is_empty() {
             batch.put(&self.ledger.cursors, sender.as_str(), &cursor)?;
+            // What Hello tells the issuer it holds of its ids.
+            for (kind, n) in &held_ids {
+                let key = ledger::held_id_key(sender, *kind);
+                if self.ledger.counters.get(&key)?.unwrap_or(0) < *n {
+                    batch.put(&self.ledger.counters, key, n)?;
+                }
+            }
             let actor = format!("node {sender}");
             let entries: Vec<_> = fresh
                 .iter()

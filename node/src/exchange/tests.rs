@@ -1408,3 +1408,84 @@ async fn denials_are_found_by_destination_through_every_version() {
     assert_eq!(denials_to(&reopened, "BY"), [ru]);
     assert!(denials_to(&reopened, "RU").is_empty());
 }
+
+/// Ids count per kind, short and contiguous; a receiver remembers each
+/// issuer's highest per kind; after a restore a node numbers nothing until
+/// every partner has said what it holds, then continues above it.
+#[tokio::test]
+async fn ids_count_per_kind_and_a_restore_waits_for_what_partners_hold() {
+    let n = federation(&["DE", "FR"]).await;
+    let (de, fr) = (&n[0], &n[1]);
+    let a1 =
+        de.x.raise_alert(&analyst(de), draft(), to(&["FR"]))
+            .await
+            .unwrap();
+    let d1 =
+        de.x.issue_denial(&officer(de), denial_draft(), to(&["FR"]))
+            .await
+            .unwrap();
+    let a2 =
+        de.x.raise_alert(&analyst(de), draft(), to(&["FR"]))
+            .await
+            .unwrap();
+    let ids: Vec<&str> = [&a1, &d1, &a2]
+        .iter()
+        .map(|v| v.header.record_id.as_str())
+        .collect();
+    assert_eq!(ids, ["DE-A-1", "DE-D-1", "DE-A-2"]);
+    // A new version takes no new id.
+    let change = AlertChange {
+        change_reason: "typo".into(),
+        summary: Some("corrected".into()),
+        ..AlertChange::default()
+    };
+    let v2 =
+        de.x.amend_alert(&analyst(de), "DE-A-1", change, None)
+            .await
+            .unwrap();
+    assert_eq!(
+        (v2.header.record_id.as_str(), v2.header.version),
+        ("DE-A-1", 2)
+    );
+    assert_eq!(deliver(de, fr).await, 4);
+    assert_eq!(
+        fr.x.held_ids_from(&de.j).unwrap(),
+        [(RecordKind::Alert, 2), (RecordKind::Denial, 1)]
+    );
+
+    // DE "restored" (the marker a restore writes), with FR holding ids
+    // above DE's counters: nothing is numbered until FR reports.
+    let mut batch = de.x.store.batch();
+    batch
+        .put(&de.x.ledger.counters, ledger::IDS_AFTER_RESTORE, &1)
+        .unwrap();
+    batch
+        .put(
+            &de.x.ledger.counters,
+            ledger::id_counter_key(RecordKind::Alert),
+            &1,
+        )
+        .unwrap();
+    de.x.store.commit(batch).await.unwrap();
+    let err =
+        de.x.raise_alert(&analyst(de), draft(), to(&["FR"]))
+            .await
+            .unwrap_err();
+    assert!(matches!(err, Error::FailedPrecondition(_)), "{err}");
+    assert!(err.to_string().contains("waiting for FR"), "{err}");
+    de.x.peer_holds_ids(&fr.j, &fr.x.held_ids_from(&de.j).unwrap());
+    let a3 =
+        de.x.raise_alert(&analyst(de), draft(), to(&["FR"]))
+            .await
+            .unwrap();
+    assert_eq!(
+        a3.header.record_id, "DE-A-3",
+        "above what FR holds, not reused"
+    );
+    assert!(de.x.awaiting_id_reports().unwrap().is_empty());
+    let d2 =
+        de.x.issue_denial(&officer(de), denial_draft(), to(&["FR"]))
+            .await
+            .unwrap();
+    assert_eq!(d2.header.record_id, "DE-D-2");
+}

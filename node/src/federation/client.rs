@@ -62,6 +62,8 @@ pub struct HelloReply {
     pub jurisdiction: String,
     /// The highest sequence number of this node's records the peer holds.
     pub held_from_you: u64,
+    /// Per kind, the highest id number of this node's records it holds.
+    pub held_ids_from_you: Vec<(crate::exchange::RecordKind, u64)>,
 }
 
 /// One open push stream to a peer: batches go out in order, each answered

@@ -228,6 +228,7 @@ async fn run_link(
         let outcome = match tokio::time::timeout(timing.timeout, hello).await {
             Ok(Ok(reply)) if reply.jurisdiction == j.as_str() => {
                 exchange.peer_holds(&j, reply.held_from_you);
+                exchange.peer_holds_ids(&j, &reply.held_ids_from_you);
                 Ok(())
             }
             Ok(Ok(reply)) => Err(format!("peer answered as {:?}", reply.jurisdiction)),

@@ -197,6 +197,7 @@ impl PeerClient for Local {
             Ok(HelloReply {
                 jurisdiction: target.j.to_string(),
                 held_from_you: target.x.cursor(&me).map_err(local_error)?,
+                held_ids_from_you: target.x.held_ids_from(&me).map_err(local_error)?,
             })
         })
     }

@@ -16,7 +16,7 @@ use tonic::transport::Channel;
 use super::channels::LinkChannels;
 use super::client::{CallError, CallFuture, EnvelopeBatches, HelloReply, PeerClient, PushSession};
 use super::wire::{envelope_in, envelope_out, receipt_in, trust_bundle_out};
-use crate::exchange::{SignedEnvelope, SignedReceipt};
+use crate::exchange::{RecordKind, SignedEnvelope, SignedReceipt};
 use crate::identity::Jurisdiction;
 use crate::trust_bundle::TrustBundle;
 
@@ -131,6 +131,21 @@ impl PeerClient for GrpcPeerClient {
             Ok(HelloReply {
                 jurisdiction: reply.jurisdiction,
                 held_from_you: reply.held_from_you,
+                // A kind this node does not know is no id of its own.
+                held_ids_from_you: reply
+                    .held_ids_from_you
+                    .iter()
+                    .filter_map(|h| {
+                        let kind = [
+                            RecordKind::Alert,
+                            RecordKind::Denial,
+                            RecordKind::Consultation,
+                        ]
+                        .into_iter()
+                        .find(|k| k.as_str() == h.kind)?;
+                        Some((kind, h.highest))
+                    })
+                    .collect(),
             })
         })
     }
