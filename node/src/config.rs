@@ -52,6 +52,8 @@ pub struct ConfigFile {
     #[serde(default)]
     pub exchange: ExchangeFile,
     #[serde(default)]
+    pub consult: ConsultFile,
+    #[serde(default)]
     pub screening: ScreeningFile,
     #[serde(default)]
     pub taskforce: TaskForceFile,
@@ -179,6 +181,90 @@ impl Default for RetentionFile {
             denials_days: policy.denials_days,
             sweep_every_s: policy.sweep_every.as_secs(),
         }
+    }
+}
+
+/// The clocks on consultations (EU Regulation 2021/821, Article 16).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsultFile {
+    /// Working days the consulted jurisdiction has to answer a request.
+    pub answer_within_working_days: u32,
+    /// The most one extension by the consulted jurisdiction may allow.
+    pub max_working_days: u32,
+    /// This jurisdiction's weekend days (English names).
+    pub weekend: Vec<String>,
+    /// A file of public holidays, one ISO date per line (`#` comments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holidays_file: Option<PathBuf>,
+    /// What silence past the deadline means for the no-undercut gate:
+    /// `nothing` (approval stays blocked) or `no-objection`.
+    pub silence_means: String,
+}
+
+impl Default for ConsultFile {
+    fn default() -> Self {
+        ConsultFile {
+            answer_within_working_days: 10,
+            max_working_days: 30,
+            weekend: vec!["saturday".into(), "sunday".into()],
+            holidays_file: None,
+            silence_means: "nothing".into(),
+        }
+    }
+}
+
+pub use crate::consult::calendar::ConsultClocks;
+
+impl ConsultFile {
+    fn clocks(&self, base: &Path) -> Result<ConsultClocks, String> {
+        use crate::consult::calendar;
+        let max = calendar::MAX_WORKING_DAYS;
+        if self.answer_within_working_days == 0 || self.answer_within_working_days > max {
+            return Err(format!(
+                "consult.answer_within_working_days must be 1 to {max}"
+            ));
+        }
+        if self.max_working_days < self.answer_within_working_days || self.max_working_days > max {
+            return Err(format!(
+                "consult.max_working_days must be between answer_within_working_days and {max}"
+            ));
+        }
+        let weekend = self
+            .weekend
+            .iter()
+            .map(|d| calendar::weekday(d))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("consult.weekend: {e}"))?;
+        let holidays = match &self.holidays_file {
+            None => Default::default(),
+            Some(p) => {
+                let path = if p.is_absolute() {
+                    p.clone()
+                } else {
+                    base.join(p)
+                };
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("consult.holidays_file {}: {e}", path.display()))?;
+                calendar::parse_holidays(&text)
+                    .map_err(|e| format!("consult.holidays_file {}: {e}", path.display()))?
+            }
+        };
+        let silence_is_no_objection = match self.silence_means.as_str() {
+            "nothing" => false,
+            "no-objection" => true,
+            other => {
+                return Err(format!(
+                    "consult.silence_means {other:?}: expected \"nothing\" or \"no-objection\""
+                ))
+            }
+        };
+        Ok(ConsultClocks {
+            answer_within_working_days: self.answer_within_working_days,
+            max_working_days: self.max_working_days,
+            calendar: calendar::Calendar::new(weekend, holidays),
+            silence_is_no_objection,
+        })
     }
 }
 
@@ -439,6 +525,7 @@ pub struct NodeConfig {
     pub retention: RetentionPolicy,
     /// When a denial is due for review after its latest version.
     pub denial_review_after: Duration,
+    pub consult: ConsultClocks,
     pub screening_threshold: f32,
     pub screening_caps: crate::screening::ListCaps,
     pub taskforce: crate::taskforce::Limits,
@@ -695,6 +782,10 @@ impl NodeConfig {
         if file.licensing.validity_days == 0 {
             problems.push("licensing.validity_days must be at least 1".to_owned());
         }
+        let consult = file.consult.clocks(base).unwrap_or_else(|p| {
+            problems.push(p);
+            ConsultClocks::default()
+        });
         match (jurisdiction, listen, risk, problems.is_empty()) {
             (Ok(jurisdiction), Ok(listen), Ok(risk), true) => Ok(NodeConfig {
                 path: path.to_owned(),
@@ -748,6 +839,7 @@ impl NodeConfig {
                 denial_review_after: Duration::from_secs(
                     u64::from(file.exchange.denial_review_after_days) * 86_400,
                 ),
+                consult,
                 screening_threshold: threshold as f32,
                 screening_caps: crate::screening::ListCaps {
                     entries: file.screening.max_list_entries,

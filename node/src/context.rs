@@ -29,6 +29,8 @@ pub struct NodeContext {
     pub retention: crate::retention::RetentionPolicy,
     /// For `stats` only; the licensing service holds its own handle.
     pub licensing: Arc<crate::licensing::Licensing>,
+    /// For the overdue consultations `status` and the metrics count.
+    pub consult: Arc<crate::consult::Consult>,
     pub metrics: Arc<Metrics>,
     pub metrics_addr: Option<SocketAddr>,
     /// The TLS trust anchors, to check certificates outside a handshake.
@@ -67,6 +69,7 @@ pub struct NodeStatus {
     pub revocations: usize,
     pub issuing_paused: Option<String>,
     pub denials_overdue_for_review: usize,
+    pub consultations_overdue: usize,
 }
 
 /// A peer with its link and exchange counters.
@@ -104,6 +107,7 @@ impl NodeContext {
             revocations: self.revocations.list().len(),
             issuing_paused: self.exchange.issuing_paused().map(|p| p.describe()),
             denials_overdue_for_review: self.exchange.denials_overdue_for_review().unwrap_or(0),
+            consultations_overdue: self.consult.overdue().unwrap_or(0),
         }
     }
 
@@ -162,6 +166,7 @@ impl NodeContext {
             store_flushes: stats.flushes as i64,
             store_bytes: stats.size_on_disk as i64,
             denials_review_overdue: self.exchange.denials_overdue_for_review().unwrap_or(0) as i64,
+            consultations_overdue: self.consult.overdue().unwrap_or(0) as i64,
         }
     }
 }

@@ -92,6 +92,8 @@ pub struct Snapshot {
     pub outbox_pending: i64,
     /// Own denials in force past their review date.
     pub denials_review_overdue: i64,
+    /// Consultations past their deadline without an answer.
+    pub consultations_overdue: i64,
 }
 
 pub struct Metrics {
@@ -114,6 +116,7 @@ pub struct Metrics {
     store_flushes: Gauge,
     store_bytes: Gauge,
     denials_review_overdue: Gauge,
+    consultations_overdue: Gauge,
     certificate_expiry: Family<CertificateLabel, Gauge>,
 }
 
@@ -139,6 +142,7 @@ impl Metrics {
             store_flushes: Gauge::default(),
             store_bytes: Gauge::default(),
             denials_review_overdue: Gauge::default(),
+            consultations_overdue: Gauge::default(),
             certificate_expiry: Family::default(),
             registry: Mutex::new(Registry::default()),
         };
@@ -232,6 +236,11 @@ impl Metrics {
             "store_size_bytes",
             "Store size on disk",
             m.store_bytes.clone(),
+        );
+        registry.register(
+            "consultations_overdue",
+            "Consultations past their answer deadline without an answer",
+            m.consultations_overdue.clone(),
         );
         registry.register(
             "denials_review_overdue",
@@ -358,6 +367,8 @@ impl Metrics {
         self.store_bytes.set(snapshot.store_bytes);
         self.denials_review_overdue
             .set(snapshot.denials_review_overdue);
+        self.consultations_overdue
+            .set(snapshot.consultations_overdue);
         let mut out = String::new();
         let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
         // Encoding into a String cannot fail.

@@ -284,12 +284,15 @@ impl Node {
             })?,
         );
         // Approvals wait for consultations: the gate is in place before any request is served.
-        let consult = Arc::new(crate::consult::Consult::new(
-            exchange.clone(),
-            licensing.clone(),
-            peers.clone(),
-            config.screening_threshold,
-        ));
+        let consult = Arc::new(
+            crate::consult::Consult::new(
+                exchange.clone(),
+                licensing.clone(),
+                peers.clone(),
+                config.screening_threshold,
+            )
+            .with_clocks(config.consult.clone()),
+        );
         licensing.set_approval_gate(consult.gate());
         let risk = Arc::new(
             crate::risk::Risk::open(
@@ -347,6 +350,7 @@ impl Node {
             audit: audit.clone(),
             retention: config.retention,
             licensing: licensing.clone(),
+            consult: consult.clone(),
             metrics: metrics.clone(),
             metrics_addr,
             trust: anchors.clone(),

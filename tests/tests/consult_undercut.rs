@@ -545,3 +545,129 @@ async fn a_breach_consultation_reaches_exactly_its_group() {
         "permission-denied",
     );
 }
+
+/// A consultation carries its answer deadline in working days; past it
+/// without an answer it is flagged at the requester (list, status,
+/// metrics), and with `silence_means = "no-objection"` the gate lets the
+/// approval through, saying why. Time moves through DE's clock.
+#[tokio::test]
+async fn a_consultation_unanswered_past_its_deadline_is_flagged_and_silence_can_release_the_gate() {
+    init();
+    let root = tempfile::tempdir().unwrap();
+    let de_dir = NodeDir::init(root.path(), "DE");
+    let fr_dir = NodeDir::init(root.path(), "FR");
+    // `pki init` wrote the defaults: ten working days, silence means nothing.
+    let text = std::fs::read_to_string(de_dir.config()).unwrap();
+    assert!(text.contains("answer_within_working_days = 10"), "{text}");
+    let text = text.replace(
+        "silence_means = \"nothing\"",
+        "silence_means = \"no-objection\"",
+    );
+    assert!(text.contains("silence_means = \"no-objection\""), "{text}");
+    std::fs::write(de_dir.config(), text).unwrap();
+    let _de_node = NodeProcess::start(&de_dir).await.unwrap();
+    let _fr_node = NodeProcess::start(&fr_dir).await.unwrap();
+    peer_all(&[de_dir.clone(), fr_dir.clone()], &["DE", "FR"])
+        .await
+        .unwrap();
+    let (de, fr) = (Desk::open(&de_dir), Desk::open(&fr_dir));
+
+    let fr_license = fr.application(
+        "Lyon Optique SA",
+        "Acme Trading FZE",
+        "6A003:12:4500000:EUR:thermal cameras",
+        "AE",
+    );
+    let denied = json(
+        &fr.officer,
+        &[
+            "license",
+            "decide",
+            &fr_license,
+            "--deny",
+            "--rationale",
+            "diversion",
+            "--to",
+            "DE",
+        ],
+    );
+    let denial = str_of(&denied["denial_id"]);
+    eventually("DE to hold FR's denial", || {
+        let analyst = de.analyst.clone();
+        let denial = denial.clone();
+        async move { try_json(&analyst, &["denial", "show", &denial]).map(|_| ()) }
+    })
+    .await
+    .unwrap();
+    let same = de.application(
+        "Nordwerk Optics GmbH",
+        "ACME Trading F.Z.E.",
+        "6A003:10:4000000:EUR:thermal cameras",
+        "AE",
+    );
+    let asked = json(
+        &de.officer,
+        &[
+            "consult",
+            "request",
+            "--license",
+            &same,
+            "--denial",
+            &denial,
+            "--text",
+            "we intend to approve; objection?",
+        ],
+    );
+    let id = str_of(&asked["id"]);
+    let listed = json(&de.officer, &["consult", "list"]);
+    let mine = &listed["consultations"][0];
+    assert_eq!(mine["id"], id.as_str(), "{listed:#}");
+    assert_eq!(mine["overdue"], false, "{mine:#}");
+    assert!(mine["answer_by"].is_string(), "{mine:#}");
+    assert!(
+        (10..=11).contains(&mine["working_days_left"].as_u64().unwrap()),
+        "{mine:#}"
+    );
+    assert_eq!(
+        mine["request"]["request"]["answer_within_working_days"], 10,
+        "{mine:#}"
+    );
+    // FR sees the deadline DE signed.
+    let at_fr = eventually("FR to hold the request", || {
+        let officer = fr.officer.clone();
+        let id = id.clone();
+        async move { try_json(&officer, &["consult", "show", &id]) }
+    })
+    .await
+    .unwrap();
+    assert_eq!(at_fr["answer_by"], mine["answer_by"], "{at_fr:#}");
+    fails(de.approve(&same), 9, "failed-precondition");
+
+    // Three weeks on DE's clock: ten working days have passed unanswered.
+    de_dir.advance_clock(std::time::Duration::from_secs(21 * 86_400));
+    let late = eventually("the consultation to be overdue at DE", || {
+        let officer = de.officer.clone();
+        async move {
+            let l = try_json(&officer, &["consult", "list"])?;
+            ensure!(l["consultations"][0]["overdue"] == true, "{l}");
+            Ok(l)
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(late["consultations"][0]["working_days_left"], 0);
+    let status = json(&de.admin, &["status"]);
+    assert_eq!(status["consultations_overdue"], 1, "{status:#}");
+    assert_eq!(metric(&de_dir, "concord_consultations_overdue"), 1);
+    let shown = concord_ok(&["--profile", path_str(&de.officer), "consult", "show", &id]);
+    assert!(shown.contains("OVERDUE since"), "{shown}");
+
+    // Silence counts as no objection here: the approval goes through and says so.
+    let (code, stdout, stderr) = de.approve_and_countersign(&same);
+    assert_eq!(code, 0, "{stderr}");
+    let approved: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(approved["state"], "approved", "{approved:#}");
+    let history = approved["history"].to_string();
+    assert!(history.contains("silence"), "{approved:#}");
+    assert!(history.contains(&id), "{approved:#}");
+}

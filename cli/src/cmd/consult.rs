@@ -109,6 +109,11 @@ pub struct AskedOut {
     pub items: Vec<String>,
     pub destination: Option<String>,
     pub end_use: Option<String>,
+    /// The deadline the requester signed, in its working days; 0 for a
+    /// request from before deadlines.
+    pub answer_within_working_days: u32,
+    /// The latest an extension may set, in the requester's working days.
+    pub max_working_days: u32,
 }
 
 /// What was answered.
@@ -156,6 +161,8 @@ impl From<&pb::ConsultationView> for ConsultationOut {
                     items: i.items,
                     destination: opt(&i.destination),
                     end_use: opt(&i.end_use),
+                    answer_within_working_days: r.answer_within_working_days,
+                    max_working_days: r.max_working_days,
                 };
                 (Some(asked), None)
             }
@@ -239,6 +246,13 @@ pub struct ThreadOut {
     pub id: String,
     /// open, more-info or answered
     pub status: String,
+    /// When the requester wants the answer (RFC 3339); null for a request
+    /// from before deadlines.
+    pub answer_by: Option<String>,
+    /// Working days left on the answering node's calendar.
+    pub working_days_left: u32,
+    /// Past its deadline without an answer.
+    pub overdue: bool,
     pub request: Option<ConsultationOut>,
     pub responses: Vec<ConsultationOut>,
 }
@@ -249,6 +263,9 @@ impl From<&pb::ConsultationThread> for ThreadOut {
         ThreadOut {
             id: request.as_ref().map(|r| r.id.clone()).unwrap_or_default(),
             status: t.status.clone(),
+            answer_by: crate::output::rfc3339(t.answer_by_unix_ms),
+            working_days_left: t.working_days_left,
+            overdue: t.overdue,
             request,
             responses: t.responses.iter().map(ConsultationOut::from).collect(),
         }
@@ -256,16 +273,30 @@ impl From<&pb::ConsultationThread> for ThreadOut {
 }
 
 impl ThreadOut {
+    /// `answer by T (N working days left)`, `OVERDUE since T`, or `no deadline`.
+    fn deadline_text(&self) -> String {
+        match (&self.answer_by, self.overdue) {
+            (None, _) => "no deadline".to_owned(),
+            (Some(t), true) => format!("OVERDUE since {t}"),
+            (Some(t), false) if self.status == "answered" => format!("answer was due by {t}"),
+            (Some(t), false) => format!(
+                "answer by {t} ({} working days left)",
+                self.working_days_left
+            ),
+        }
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::new();
         if let Some(r) = &self.request {
             let kind = r.request.as_ref().map_or("", |a| a.kind.as_str());
             out.push_str(&format!(
-                "Consultation {} ({kind}) from {} to {}: {}\n\n",
+                "Consultation {} ({kind}) from {} to {}: {}, {}\n\n",
                 self.id,
                 r.issuer,
                 or_dash(&r.recipients.join(", ")),
-                self.status
+                self.status,
+                self.deadline_text()
             ));
             out.push_str(&r.render("Request"));
         }
@@ -293,6 +324,7 @@ fn table(threads: &[ThreadOut]) -> String {
         "TO",
         "ABOUT",
         "STATUS",
+        "ANSWER BY",
         "RESPONSES",
         "SIGNATURE",
     ]);
@@ -323,6 +355,11 @@ fn table(threads: &[ThreadOut]) -> String {
             r.recipients.join(", "),
             or_dash(&about),
             th.status.clone(),
+            match (&th.answer_by, th.overdue) {
+                (Some(t), true) => format!("{t} OVERDUE"),
+                (Some(t), false) => t.clone(),
+                (None, _) => "-".to_owned(),
+            },
             or_dash(&responses.join("; ")),
             if r.signature_valid && th.responses.iter().all(|x| x.signature_valid) {
                 "valid".to_owned()

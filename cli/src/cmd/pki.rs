@@ -387,6 +387,7 @@ pub fn init(args: &InitArgs) -> Result<InitReport, CliError> {
         audit: concord_node::config::AuditFile::default(),
         retention: concord_node::config::RetentionFile::default(),
         exchange: concord_node::config::ExchangeFile::default(),
+        consult: concord_node::config::ConsultFile::default(),
         screening: concord_node::config::ScreeningFile::default(),
         taskforce: concord_node::config::TaskForceFile::default(),
         licensing: concord_node::config::LicensingFile::default(),

@@ -71,6 +71,8 @@ pub struct StatusView {
     pub issuing_paused: Option<String>,
     /// This node's denials in force past their review date.
     pub denials_overdue_for_review: u64,
+    /// Consultations past their answer deadline without an answer.
+    pub consultations_overdue: u64,
     pub peers: Vec<PeerView>,
     /// Soonest expiry first.
     pub certificates: Vec<CertificateView>,
@@ -119,6 +121,7 @@ impl From<&pb::StatusResponse> for StatusView {
             equivocations: s.equivocations,
             issuing_paused: Some(s.issuing_paused.clone()).filter(|p| !p.is_empty()),
             denials_overdue_for_review: s.denials_overdue_for_review,
+            consultations_overdue: s.consultations_overdue,
             peers: s.peers.iter().map(PeerView::from).collect(),
             certificates: s
                 .certificates
@@ -196,6 +199,13 @@ impl StatusView {
                     match self.denials_overdue_for_review {
                         0 => "0".to_owned(),
                         n => format!("{n}  {ATTENTION}: concord denial due-for-review"),
+                    },
+                ),
+                (
+                    "consult late",
+                    match self.consultations_overdue {
+                        0 => "0".to_owned(),
+                        n => format!("{n}  {ATTENTION}: concord consult list"),
                     },
                 ),
                 (
@@ -312,7 +322,7 @@ mod tests {
             "  uptime          1m 5s\n",
             "  size on disk    2.0 KiB\n",
             "Metrics\n  address  disabled\n",
-            "Exchange\n  equivocations   0\n  issuing         yes\n  review overdue  0\n  outbox pending  0\n",
+            "Exchange\n  equivocations   0\n  issuing         yes\n  review overdue  0\n  consult late    0\n  outbox pending  0\n",
             "Peers (0 registered, 0 connected)\nNo peers",
         ] {
             assert!(text.contains(expected), "{expected:?} in\n{text}");

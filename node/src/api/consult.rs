@@ -89,7 +89,7 @@ impl ConsultService for ConsultApi {
             .consult
             .list(&filter)?
             .iter()
-            .map(conv::thread)
+            .map(|t| conv::thread(t, &self.consult.clocks().calendar))
             .collect();
         // A request id names its issuer (`<J>-C-<n>`), so it is unique here.
         let (consultations, next_page_token) =
@@ -110,7 +110,10 @@ impl ConsultService for ConsultApi {
         policy::allowed(caller(&req)?, ConsultAction::Read)?;
         let id = conv::record_id("id", &req.get_ref().id)?;
         let thread = self.consult.show(&id)?;
-        Ok(Response::new(conv::thread(&thread)))
+        Ok(Response::new(conv::thread(
+            &thread,
+            &self.consult.clocks().calendar,
+        )))
     }
 
     #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "CheckLicense", caller = %crate::api::auth::who(&req)))]

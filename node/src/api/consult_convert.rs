@@ -55,8 +55,9 @@ pub fn view(v: &RecordView) -> pb::ConsultationView {
         SignatureCheck::Invalid(e) => (false, e.clone()),
     };
     let c = consultation(v);
+    let deadline = c.and_then(|c| c.deadline());
     let body = c.map(|c| match &c.body {
-        ConsultationBody::Request(r) => {
+        ConsultationBody::Request(r) | ConsultationBody::TimedRequest(r, _) => {
             pb::consultation_view::Body::Request(pb::ConsultationAsked {
                 kind: r.kind.to_string(),
                 denial_id: r.denial.as_ref().map(|d| d.id.clone()).unwrap_or_default(),
@@ -75,6 +76,10 @@ pub fn view(v: &RecordView) -> pb::ConsultationView {
                 }),
                 subject: r.subject.clone(),
                 text: r.text.clone(),
+                answer_within_working_days: deadline.map_or(0, |d| d.working_days),
+                answer_by_unix_ms: deadline.map_or(0, |d| d.answer_by_unix_ms),
+                max_working_days: deadline.map_or(0, |d| d.max_working_days),
+                extend_until_unix_ms: deadline.map_or(0, |d| d.extend_until_unix_ms),
             })
         }
         ConsultationBody::Response(r) => {
@@ -106,11 +111,17 @@ pub fn view(v: &RecordView) -> pb::ConsultationView {
     }
 }
 
-pub fn thread(t: &Thread) -> pb::ConsultationThread {
+pub fn thread(t: &Thread, calendar: &crate::consult::calendar::Calendar) -> pb::ConsultationThread {
+    let now = crate::clock::now_unix_ms();
     pb::ConsultationThread {
         request: Some(view(&t.request)),
         responses: t.responses.iter().map(view).collect(),
         status: t.status().to_string(),
+        answer_by_unix_ms: t.deadline().unwrap_or(0),
+        overdue: t.overdue(now),
+        working_days_left: t
+            .deadline()
+            .map_or(0, |d| calendar.working_days_left(now, d)),
     }
 }
 

@@ -93,6 +93,7 @@ pub fn status(s: NodeStatus, version: &str) -> pb::StatusResponse {
         revocations: s.revocations as u64,
         issuing_paused: s.issuing_paused.unwrap_or_default(),
         denials_overdue_for_review: s.denials_overdue_for_review as u64,
+        consultations_overdue: s.consultations_overdue as u64,
         certificates: s
             .certificates
             .iter()

@@ -43,6 +43,8 @@ pub struct NoUndercut {
     exchange: Arc<Exchange>,
     /// The node's screening threshold: a party "is" the denied party from here up.
     threshold: f32,
+    /// `[consult] silence_means = "no-objection"`.
+    silence_is_no_objection: bool,
 }
 
 impl NoUndercut {
@@ -55,7 +57,14 @@ impl NoUndercut {
             own,
             exchange,
             threshold,
+            silence_is_no_objection: false,
         }
+    }
+
+    /// Silence past a consultation's deadline releases the gate as a no-objection.
+    pub fn silence_is_no_objection(mut self, yes: bool) -> Self {
+        self.silence_is_no_objection = yes;
+        self
     }
 
     /// The application as the rule compares it: party names from the
@@ -233,7 +242,22 @@ impl ApprovalGate for NoUndercut {
         let mut blocked = Vec::new();
         let mut notes = Vec::new();
         for f in &findings {
+            let silent = || {
+                let now = crate::clock::now_unix_ms();
+                f.consultations
+                    .iter()
+                    .find(|t| self.silence_is_no_objection && t.overdue(now))
+            };
             match f.released_by() {
+                None if silent().is_some() => {
+                    let thread = silent().map(Thread::id).unwrap_or_default();
+                    notes.push(format!(
+                        "No undercut: {} consulted on denial {} in {thread}, gave no answer by the \
+                         deadline; this node counts silence as no objection \
+                         ([consult] silence_means).",
+                        f.denial.issuer, f.denial.id
+                    ));
+                }
                 Some((thread, answer)) => {
                     let position = answer
                         .response()

@@ -17,6 +17,7 @@
 //! - `requests`: opening consultations and answering them.
 //! - `threads`: reading them back, a request with its responses.
 
+pub mod calendar;
 mod gate;
 pub mod matcher;
 mod requests;
@@ -40,6 +41,7 @@ pub struct Consult {
     licensing: Arc<Licensing>,
     peers: Arc<PeerDirectory>,
     gate: Arc<NoUndercut>,
+    clocks: calendar::ConsultClocks,
     /// Held while deciding and issuing, so two answers to one request cannot race.
     writing: tokio::sync::Mutex<()>,
 }
@@ -59,8 +61,38 @@ impl Consult {
             exchange,
             licensing,
             peers,
+            clocks: Default::default(),
             writing: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// The consultation clocks (deadlines, calendar, what silence means);
+    /// set before the gate is installed.
+    pub fn with_clocks(mut self, clocks: calendar::ConsultClocks) -> Self {
+        self.gate = Arc::new(
+            NoUndercut::new(
+                self.own.clone(),
+                self.exchange.clone(),
+                self.gate.threshold(),
+            )
+            .silence_is_no_objection(clocks.silence_is_no_objection),
+        );
+        self.clocks = clocks;
+        self
+    }
+
+    pub fn clocks(&self) -> &calendar::ConsultClocks {
+        &self.clocks
+    }
+
+    /// Consultations past their deadline without an answer: this node's
+    /// requests awaiting a partner, and partners' requests awaiting this node.
+    pub fn overdue(&self) -> Result<usize> {
+        let now = crate::clock::now_unix_ms();
+        Ok(threads::threads(&self.exchange)?
+            .iter()
+            .filter(|t| t.overdue(now))
+            .count())
     }
 
     /// The gate to install with [`Licensing::set_approval_gate`].

@@ -8,8 +8,8 @@ use super::threads::{self, consultation, Thread};
 use super::Consult;
 use crate::error::{Error, Result};
 use crate::exchange::consultation::{
-    ConsultationBody, ConsultationKind, ConsultationRequest, ConsultationResponse, DenialRef,
-    IntendedDecision, Position,
+    AnswerDeadline, ConsultationBody, ConsultationKind, ConsultationRequest, ConsultationResponse,
+    DenialRef, IntendedDecision, Position,
 };
 use crate::exchange::{Distribution, Record, RecordKind, RecordView, SignatureCheck};
 use crate::identity::{Caller, Jurisdiction};
@@ -24,6 +24,18 @@ pub struct BreachDraft {
 }
 
 impl Consult {
+    /// The deadline a request made now carries, on this node's calendar.
+    fn deadline(&self) -> AnswerDeadline {
+        let now = crate::clock::now_unix_ms();
+        let c = &self.clocks;
+        AnswerDeadline {
+            working_days: c.answer_within_working_days,
+            answer_by_unix_ms: c.calendar.deadline(now, c.answer_within_working_days),
+            max_working_days: c.max_working_days,
+            extend_until_unix_ms: c.calendar.deadline(now, c.max_working_days),
+        }
+    }
+
     /// Asks the jurisdiction that issued `denial_id` about approving `license_id`.
     pub async fn request_undercut(
         &self,
@@ -86,23 +98,26 @@ impl Consult {
                     .map(|p| p.name.clone()),
             );
         }
-        let body = ConsultationBody::Request(ConsultationRequest {
-            kind: ConsultationKind::Undercut,
-            denial: Some(DenialRef {
-                id: notice.id.clone(),
-                issuer: notice.issuer.clone(),
-                version: notice.version,
-            }),
-            intended: Some(IntendedDecision {
-                license_id: license.id.clone(),
-                parties,
-                items: license.codes(),
-                destination: license.destination.clone(),
-                end_use: license.end_use.clone(),
-            }),
-            subject: format!("No-undercut consultation on denial {}", notice.id),
-            text,
-        });
+        let body = ConsultationBody::TimedRequest(
+            ConsultationRequest {
+                kind: ConsultationKind::Undercut,
+                denial: Some(DenialRef {
+                    id: notice.id.clone(),
+                    issuer: notice.issuer.clone(),
+                    version: notice.version,
+                }),
+                intended: Some(IntendedDecision {
+                    license_id: license.id.clone(),
+                    parties,
+                    items: license.codes(),
+                    destination: license.destination.clone(),
+                    end_use: license.end_use.clone(),
+                }),
+                subject: format!("No-undercut consultation on denial {}", notice.id),
+                text,
+            },
+            self.deadline(),
+        );
         let dist = Distribution {
             to: vec![notice.issuer.clone()],
             groups: Vec::new(),
@@ -124,13 +139,16 @@ impl Consult {
                 "a breach consultation needs participants: --group and/or --to".into(),
             ));
         }
-        let body = ConsultationBody::Request(ConsultationRequest {
-            kind: ConsultationKind::Breach,
-            denial: None,
-            intended: None,
-            subject: draft.subject,
-            text: draft.text,
-        });
+        let body = ConsultationBody::TimedRequest(
+            ConsultationRequest {
+                kind: ConsultationKind::Breach,
+                denial: None,
+                intended: None,
+                subject: draft.subject,
+                text: draft.text,
+            },
+            self.deadline(),
+        );
         let rationale = format!(
             "breach consultation with groups [{}] and [{}]",
             draft.dist.groups.join(","),

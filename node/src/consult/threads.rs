@@ -58,6 +58,19 @@ impl Thread {
         })
     }
 
+    /// When the request wants its answer; None for requests from before
+    /// deadlines.
+    pub fn deadline(&self) -> Option<i64> {
+        consultation(&self.request)
+            .and_then(Consultation::deadline)
+            .map(|d| d.answer_by_unix_ms)
+    }
+
+    /// Past its deadline without an answer.
+    pub fn overdue(&self, now_unix_ms: i64) -> bool {
+        self.deadline().is_some_and(|d| now_unix_ms >= d) && self.answers().next().is_none()
+    }
+
     pub fn status(&self) -> ThreadStatus {
         if self.answers().next().is_some() {
             ThreadStatus::Answered

@@ -88,10 +88,27 @@ pub struct ConsultationResponse {
     pub text: String,
 }
 
+/// Longest answer deadline a request may carry, in working days.
+pub const MAX_WORKING_DAYS: u32 = 365;
+
+/// When a request wants its answer, as the requester's calendar counts
+/// working days, signed with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerDeadline {
+    pub working_days: u32,
+    pub answer_by_unix_ms: i64,
+    /// The latest an extension by the consulted jurisdiction may set.
+    pub max_working_days: u32,
+    pub extend_until_unix_ms: i64,
+}
+
+/// Variants are only ever appended: each record's bytes name theirs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConsultationBody {
+    /// A request from before requests carried a deadline.
     Request(ConsultationRequest),
     Response(ConsultationResponse),
+    TimedRequest(ConsultationRequest, AnswerDeadline),
 }
 
 /// One consultation record: a request or a response, id `<ISSUER>-C-<n>`.
@@ -106,22 +123,45 @@ pub struct Consultation {
 impl Consultation {
     pub fn request(&self) -> Option<&ConsultationRequest> {
         match &self.body {
-            ConsultationBody::Request(r) => Some(r),
+            ConsultationBody::Request(r) | ConsultationBody::TimedRequest(r, _) => Some(r),
             ConsultationBody::Response(_) => None,
+        }
+    }
+
+    /// A request's answer deadline, if it carries one.
+    pub fn deadline(&self) -> Option<&AnswerDeadline> {
+        match &self.body {
+            ConsultationBody::TimedRequest(_, d) => Some(d),
+            _ => None,
         }
     }
 
     pub fn response(&self) -> Option<&ConsultationResponse> {
         match &self.body {
             ConsultationBody::Response(r) => Some(r),
-            ConsultationBody::Request(_) => None,
+            _ => None,
         }
     }
 
     /// The same checks on issue and on receipt.
     pub fn validate(&self) -> Result<(), String> {
+        if let Some(d) = self.deadline() {
+            if d.working_days > d.max_working_days || d.max_working_days > MAX_WORKING_DAYS {
+                return Err(format!(
+                    "deadline: {} working days, at most {} with an extension, and no more than {}",
+                    d.working_days, d.max_working_days, MAX_WORKING_DAYS
+                ));
+            }
+            if d.answer_by_unix_ms <= self.issued_at_unix_ms
+                || d.extend_until_unix_ms < d.answer_by_unix_ms
+            {
+                return Err(
+                    "deadline: answer_by after the request, extend_until not before it".into(),
+                );
+            }
+        }
         match &self.body {
-            ConsultationBody::Request(r) => {
+            ConsultationBody::Request(r) | ConsultationBody::TimedRequest(r, _) => {
                 text("subject", &r.subject, true, 256)?;
                 text("text", &r.text, true, MAX_TEXT)?;
                 match (r.kind, &r.denial, &r.intended) {

@@ -100,7 +100,7 @@ fn event_for(person: &Person, view: &RecordView) -> Option<Event> {
             policy::authorize_consult(c, ConsultAction::Read).ok()?;
             use crate::exchange::consultation::ConsultationBody;
             let (thread, what) = match &k.body {
-                ConsultationBody::Request(r) => {
+                ConsultationBody::Request(r) | ConsultationBody::TimedRequest(r, _) => {
                     (k.id.clone(), format!("{} request: {}", r.kind, r.subject))
                 }
                 ConsultationBody::Response(r) => {
