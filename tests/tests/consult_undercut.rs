@@ -643,8 +643,49 @@ async fn a_consultation_unanswered_past_its_deadline_is_flagged_and_silence_can_
     assert_eq!(at_fr["answer_by"], mine["answer_by"], "{at_fr:#}");
     fails(de.approve(&same), 9, "failed-precondition");
 
-    // Three weeks on DE's clock: ten working days have passed unanswered.
-    de_dir.advance_clock(std::time::Duration::from_secs(21 * 86_400));
+    // FR extends it once, within the 30 working days DE allowed.
+    let extend = |days: &str| {
+        run(
+            &fr.officer,
+            &[
+                "consult",
+                "extend",
+                &id,
+                "--working-days",
+                days,
+                "--text",
+                "the licensing file is with another ministry",
+            ],
+        )
+    };
+    let beyond = fails(extend("31"), 9, "failed-precondition");
+    assert!(beyond.contains("at most 30 working days"), "{beyond}");
+    let (code, _, stderr) = extend("20");
+    assert_eq!(code, 0, "{stderr}");
+    fails(extend("25"), 8, "already-exists");
+    let extended = eventually("DE to hold the extension", || {
+        let officer = de.officer.clone();
+        let id = id.clone();
+        let before = mine["answer_by"].clone();
+        async move {
+            let t = try_json(&officer, &["consult", "show", &id])?;
+            ensure!(t["answer_by"] != before, "not yet: {t}");
+            Ok(t)
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        extended["answer_by"].as_str() > mine["answer_by"].as_str(),
+        "{extended:#}"
+    );
+    assert!(
+        extended["working_days_left"].as_u64().unwrap() >= 19,
+        "{extended:#}"
+    );
+
+    // Five weeks on DE's clock: twenty working days have passed unanswered.
+    de_dir.advance_clock(std::time::Duration::from_secs(35 * 86_400));
     let late = eventually("the consultation to be overdue at DE", || {
         let officer = de.officer.clone();
         async move {

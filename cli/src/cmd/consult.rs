@@ -31,6 +31,19 @@ pub enum ConsultCommand {
     Request(RequestArgs),
     /// Answer a consultation addressed to this node (officer or analyst).
     Respond(RespondArgs),
+    /// Extend the answer deadline of a consultation addressed to this node,
+    /// once, up to the maximum the request allows (officer or analyst).
+    Extend {
+        /// The request's id, e.g. DE-C-4.
+        #[arg(value_name = "ID")]
+        id: String,
+        /// The new deadline, in working days after the request.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=365))]
+        working_days: u32,
+        /// Why more time is needed.
+        #[arg(long, value_name = "TEXT")]
+        text: String,
+    },
     /// List the consultations this node holds, newest first.
     List(ListArgs),
     /// Show a consultation (by its request's or a response's id) with its
@@ -141,12 +154,32 @@ pub struct ConsultationOut {
     pub stored_at: Option<String>,
     pub request: Option<AskedOut>,
     pub response: Option<AnswerOut>,
+    /// A deadline extension by a jurisdiction asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extension: Option<ExtensionOut>,
     pub deliveries: Vec<DeliveryOut>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExtensionOut {
+    pub in_reply_to: String,
+    pub working_days: u32,
+    pub answer_by: Option<String>,
+    pub text: String,
 }
 
 impl From<&pb::ConsultationView> for ConsultationOut {
     fn from(v: &pb::ConsultationView) -> Self {
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        let extension = match &v.body {
+            Some(pb::consultation_view::Body::Extension(e)) => Some(ExtensionOut {
+                in_reply_to: e.in_reply_to.clone(),
+                working_days: e.working_days,
+                answer_by: rfc3339(e.answer_by_unix_ms),
+                text: e.text.clone(),
+            }),
+            _ => None,
+        };
         let (request, response) = match &v.body {
             Some(pb::consultation_view::Body::Request(r)) => {
                 let i = r.intended.clone().unwrap_or_default();
@@ -175,7 +208,7 @@ impl From<&pb::ConsultationView> for ConsultationOut {
                     text: r.text.clone(),
                 }),
             ),
-            None => (None, None),
+            Some(pb::consultation_view::Body::Extension(_)) | None => (None, None),
         };
         ConsultationOut {
             id: v.id.clone(),
@@ -190,6 +223,7 @@ impl From<&pb::ConsultationView> for ConsultationOut {
             stored_at: rfc3339(v.stored_at_unix_ms),
             request,
             response,
+            extension,
             deliveries: v.deliveries.iter().map(DeliveryOut::from).collect(),
         }
     }
@@ -222,6 +256,14 @@ impl ConsultationOut {
                 pairs.push(("end use", opt(&r.end_use)));
             }
             pairs.push(("text", r.text.clone()));
+        }
+        if let Some(e) = &self.extension {
+            pairs.push(("extends", e.in_reply_to.clone()));
+            pairs.push((
+                "answer by",
+                format!("{} ({} working days)", opt(&e.answer_by), e.working_days),
+            ));
+            pairs.push(("text", e.text.clone()));
         }
         if let Some(a) = &self.response {
             pairs.push(("in reply to", a.in_reply_to.clone()));
@@ -482,6 +524,35 @@ pub async fn run(
                     args.id.trim(),
                     record.recipients.join(", "),
                     record.render(&format!("Response {}", record.id))
+                )),
+            }
+        }
+        ConsultCommand::Extend {
+            id,
+            working_days,
+            text,
+        } => {
+            if text.trim().is_empty() {
+                return Err(CliError::invalid_argument("--text: required"));
+            }
+            let profile = Profile::required(profile)?;
+            let mut client = Clients::connect(&profile).await?.consult;
+            let view = client
+                .extend(pb::ExtendRequest {
+                    id: id.trim().to_owned(),
+                    working_days,
+                    text,
+                })
+                .await
+                .map(|r| r.into_inner())
+                .map_err(|s| rpc_error("Extend", &profile, &s))?;
+            let record = ConsultationOut::from(&view);
+            match output {
+                OutputFormat::Json => print_json(&record),
+                OutputFormat::Table => print_text(&format!(
+                    "Extended {}\n\n{}",
+                    id.trim(),
+                    record.render(&format!("Extension {}", record.id))
                 )),
             }
         }

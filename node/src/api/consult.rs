@@ -78,6 +78,21 @@ impl ConsultService for ConsultApi {
         Ok(Response::new(conv::view(&view)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "Extend", caller = %crate::api::auth::who(&req)))]
+    async fn extend(
+        &self,
+        req: Request<pb::ExtendRequest>,
+    ) -> Result<Response<pb::ConsultationView>, Status> {
+        let who = policy::allowed(caller(&req)?, ConsultAction::Respond)?;
+        let r = req.into_inner();
+        let id = conv::record_id("id", &r.id)?;
+        let view = self
+            .consult
+            .extend(&who, &id, r.working_days, r.text)
+            .await?;
+        Ok(Response::new(conv::view(&view)))
+    }
+
     #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListConsultations", caller = %crate::api::auth::who(&req)))]
     async fn list_consultations(
         &self,

@@ -82,6 +82,15 @@ pub fn view(v: &RecordView) -> pb::ConsultationView {
                 extend_until_unix_ms: deadline.map_or(0, |d| d.extend_until_unix_ms),
             })
         }
+        ConsultationBody::Extension(e) => {
+            pb::consultation_view::Body::Extension(pb::ConsultationExtended {
+                in_reply_to: e.in_reply_to.clone(),
+                request_issuer: e.request_issuer.to_string(),
+                working_days: e.working_days,
+                answer_by_unix_ms: e.answer_by_unix_ms,
+                text: e.text.clone(),
+            })
+        }
         ConsultationBody::Response(r) => {
             pb::consultation_view::Body::Response(pb::ConsultationAnswer {
                 in_reply_to: r.in_reply_to.clone(),

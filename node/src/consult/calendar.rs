@@ -70,6 +70,21 @@ fn parse_date(text: &str) -> Result<Date, String> {
     Date::from_calendar_date(year, month, day).map_err(|_| bad())
 }
 
+/// A deadline as messages show it: `2026-12-22 00:00 UTC`.
+pub fn time_text(unix_ms: i64) -> String {
+    match OffsetDateTime::from_unix_timestamp(unix_ms.div_euclid(1000)) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        ),
+        Err(_) => unix_ms.to_string(),
+    }
+}
+
 fn date_of(unix_ms: i64) -> Date {
     OffsetDateTime::from_unix_timestamp(unix_ms.div_euclid(1000))
         .map(OffsetDateTime::date)

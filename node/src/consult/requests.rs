@@ -8,8 +8,8 @@ use super::threads::{self, consultation, Thread};
 use super::Consult;
 use crate::error::{Error, Result};
 use crate::exchange::consultation::{
-    AnswerDeadline, ConsultationBody, ConsultationKind, ConsultationRequest, ConsultationResponse,
-    DenialRef, IntendedDecision, Position,
+    AnswerDeadline, ConsultationBody, ConsultationExtension, ConsultationKind, ConsultationRequest,
+    ConsultationResponse, DenialRef, IntendedDecision, Position,
 };
 use crate::exchange::{Distribution, Record, RecordKind, RecordView, SignatureCheck};
 use crate::identity::{Caller, Jurisdiction};
@@ -218,6 +218,92 @@ impl Consult {
         };
         self.exchange
             .issue_consultation(caller, body, dist, "consult.respond", rationale)
+            .await
+    }
+
+    /// Extends the deadline of a consultation addressed to this node, once,
+    /// to `working_days` after the request on this node's calendar, no later
+    /// than the request allows.
+    pub async fn extend(
+        &self,
+        caller: &Caller,
+        request_id: &str,
+        working_days: u32,
+        text: String,
+    ) -> Result<RecordView> {
+        let _guard = self.writing.lock().await;
+        let thread = self.thread_of_request(request_id)?;
+        let request = &thread.request;
+        let asked = thread
+            .asked()
+            .ok_or_else(|| Error::Internal(format!("{request_id} holds no request")))?;
+        if request.header.issuer == self.own
+            || !crate::policy::may_receive(&request.header.recipients, &self.own)
+        {
+            return Err(Error::FailedPrecondition(format!(
+                "{request_id} is not addressed to {}; only a jurisdiction asked extends it",
+                self.own
+            )));
+        }
+        let Some(signed) = consultation(request).and_then(|c| c.deadline()).cloned() else {
+            return Err(Error::FailedPrecondition(format!(
+                "{request_id} carries no deadline to extend"
+            )));
+        };
+        if thread.answers().any(|v| v.header.issuer == self.own) {
+            return Err(Error::FailedPrecondition(format!(
+                "{} already answered {request_id}; there is nothing to extend",
+                self.own
+            )));
+        }
+        if let Some(earlier) = thread.responses.iter().find(|v| {
+            v.header.issuer == self.own && consultation(v).and_then(|c| c.extension()).is_some()
+        }) {
+            return Err(Error::AlreadyExists(format!(
+                "{} already extended {request_id} in {}; a deadline is extended once",
+                self.own, earlier.header.record_id
+            )));
+        }
+        let asked_at = consultation(request).map_or(0, |c| c.issued_at_unix_ms);
+        let answer_by = self.clocks.calendar.deadline(asked_at, working_days);
+        if working_days <= signed.working_days || answer_by <= signed.answer_by_unix_ms {
+            return Err(Error::InvalidArgument(format!(
+                "an extension goes beyond the {} working days asked",
+                signed.working_days
+            )));
+        }
+        if working_days > signed.max_working_days || answer_by > signed.extend_until_unix_ms {
+            return Err(Error::FailedPrecondition(format!(
+                "{request_id} may be extended to at most {} working days (until {}); {working_days} is beyond that",
+                signed.max_working_days,
+                super::calendar::time_text(signed.extend_until_unix_ms)
+            )));
+        }
+        let peers = self.peers.current();
+        let to = crate::policy::response_recipients(
+            matches!(asked.kind, ConsultationKind::Breach),
+            &request.header.issuer,
+            &request.header.recipients,
+            &self.own,
+            |j| peers.contains_key(j),
+        );
+        let body = ConsultationBody::Extension(ConsultationExtension {
+            in_reply_to: request_id.to_owned(),
+            request_issuer: request.header.issuer.clone(),
+            working_days,
+            answer_by_unix_ms: answer_by,
+            text,
+        });
+        let rationale = format!(
+            "deadline of {request_id} extended to {working_days} working days, to {}",
+            join(&to)
+        );
+        let dist = Distribution {
+            to,
+            groups: Vec::new(),
+        };
+        self.exchange
+            .issue_consultation(caller, body, dist, "consult.extend", rationale)
             .await
     }
 

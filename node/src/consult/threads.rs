@@ -58,12 +58,26 @@ impl Thread {
         })
     }
 
-    /// When the request wants its answer; None for requests from before
-    /// deadlines.
+    /// When the request wants its answer (as its one extension set it);
+    /// None for requests from before deadlines.
     pub fn deadline(&self) -> Option<i64> {
-        consultation(&self.request)
-            .and_then(Consultation::deadline)
-            .map(|d| d.answer_by_unix_ms)
+        let signed = consultation(&self.request).and_then(Consultation::deadline)?;
+        Some(
+            self.extension()
+                .filter(|e| {
+                    e.answer_by_unix_ms > signed.answer_by_unix_ms
+                        && e.answer_by_unix_ms <= signed.extend_until_unix_ms
+                })
+                .map_or(signed.answer_by_unix_ms, |e| e.answer_by_unix_ms),
+        )
+    }
+
+    /// The first extension that verifies, from a jurisdiction asked.
+    pub fn extension(&self) -> Option<&crate::exchange::consultation::ConsultationExtension> {
+        self.responses
+            .iter()
+            .filter(|v| v.signature == SignatureCheck::Valid)
+            .find_map(|v| consultation(v).and_then(Consultation::extension))
     }
 
     /// Past its deadline without an answer.
@@ -72,9 +86,13 @@ impl Thread {
     }
 
     pub fn status(&self) -> ThreadStatus {
+        let replied = self
+            .responses
+            .iter()
+            .any(|v| consultation(v).and_then(Consultation::response).is_some());
         if self.answers().next().is_some() {
             ThreadStatus::Answered
-        } else if self.responses.is_empty() {
+        } else if !replied {
             ThreadStatus::Open
         } else {
             ThreadStatus::MoreInfo
@@ -128,17 +146,17 @@ pub fn threads(exchange: &Exchange) -> Result<Vec<Thread>> {
         }
     }
     for view in responses {
-        let Some(r) = consultation(&view).and_then(Consultation::response) else {
+        let Some((issuer, id)) = consultation(&view).and_then(Consultation::reply_to) else {
             continue;
         };
         // A response without its request held here cannot be shown in context.
-        let key = (r.request_issuer.clone(), r.in_reply_to.clone());
+        let key = (issuer.clone(), id.to_owned());
         let Some(thread) = requests.get_mut(&key) else {
             continue;
         };
         // Only the jurisdictions asked answer; anything else is not part of the thread.
         let asked = &thread.request.header;
-        if asked.issuer == r.request_issuer
+        if asked.issuer == key.0
             && crate::policy::may_receive(&asked.recipients, &view.header.issuer)
         {
             thread.responses.push(view);

@@ -109,6 +109,20 @@ pub enum ConsultationBody {
     Request(ConsultationRequest),
     Response(ConsultationResponse),
     TimedRequest(ConsultationRequest, AnswerDeadline),
+    /// The consulted jurisdiction's one extension of a request's deadline.
+    Extension(ConsultationExtension),
+}
+
+/// A new answer deadline, set once by a jurisdiction a request was sent to,
+/// no later than the request's `extend_until_unix_ms`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsultationExtension {
+    pub in_reply_to: String,
+    pub request_issuer: Jurisdiction,
+    /// Working days from the request, on the extending jurisdiction's calendar.
+    pub working_days: u32,
+    pub answer_by_unix_ms: i64,
+    pub text: String,
 }
 
 /// One consultation record: a request or a response, id `<ISSUER>-C-<n>`.
@@ -124,7 +138,7 @@ impl Consultation {
     pub fn request(&self) -> Option<&ConsultationRequest> {
         match &self.body {
             ConsultationBody::Request(r) | ConsultationBody::TimedRequest(r, _) => Some(r),
-            ConsultationBody::Response(_) => None,
+            ConsultationBody::Response(_) | ConsultationBody::Extension(_) => None,
         }
     }
 
@@ -139,6 +153,22 @@ impl Consultation {
     pub fn response(&self) -> Option<&ConsultationResponse> {
         match &self.body {
             ConsultationBody::Response(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub fn extension(&self) -> Option<&ConsultationExtension> {
+        match &self.body {
+            ConsultationBody::Extension(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The request a response or an extension belongs to (issuer, id).
+    pub fn reply_to(&self) -> Option<(&Jurisdiction, &str)> {
+        match &self.body {
+            ConsultationBody::Response(r) => Some((&r.request_issuer, r.in_reply_to.as_str())),
+            ConsultationBody::Extension(e) => Some((&e.request_issuer, e.in_reply_to.as_str())),
             _ => None,
         }
     }
@@ -190,6 +220,22 @@ impl Consultation {
                         Err("a breach consultation names no denial or license".into())
                     }
                 }
+            }
+            ConsultationBody::Extension(e) => {
+                text("in_reply_to", &e.in_reply_to, true, 64)?;
+                if e.request_issuer == self.issuer {
+                    return Err("a jurisdiction does not extend its own request".into());
+                }
+                if !is_bound_id(RecordKind::Consultation, &e.request_issuer, &e.in_reply_to) {
+                    return Err(format!(
+                        "in_reply_to {:?} is not a consultation id of {}",
+                        e.in_reply_to, e.request_issuer
+                    ));
+                }
+                if e.working_days == 0 || e.working_days > MAX_WORKING_DAYS {
+                    return Err(format!("working_days: 1 to {MAX_WORKING_DAYS}"));
+                }
+                text("text", &e.text, true, MAX_TEXT)
             }
             ConsultationBody::Response(r) => {
                 text("in_reply_to", &r.in_reply_to, true, 64)?;
