@@ -742,6 +742,26 @@ async fn denials_amendments_task_force_questions_and_file_screening_from_the_bro
     let findings = text_until(&olivia, "#findings", &fr_denial).await;
     assert!(findings.contains("blocked until FR answers"), "{findings}");
     olivia.screenshot("application-peer-denial").await.unwrap();
+    // She consults FR from the page; the dashboard shows the request with
+    // its answer deadline in working days.
+    fill(
+        &olivia,
+        "#findings input[name=text]",
+        "we intend to approve; objection?",
+    )
+    .await;
+    click(&olivia, "#findings button[type=submit]").await;
+    olivia.goto(&format!("{origin}/")).await.unwrap();
+    let waiting = text_until(&olivia, "#waiting", "working days left").await;
+    assert!(waiting.contains("FR"), "{waiting}");
+    assert_eq!(
+        text_of(&olivia, "#consultations-overdue .figure").await,
+        "0"
+    );
+    olivia
+        .screenshot("dashboard-consultation-deadline")
+        .await
+        .unwrap();
 
     // An analyst screens an uploaded CSV file and downloads the results.
     let names = root.path().join("names.csv");

@@ -96,15 +96,30 @@ pub async fn show(
         .take(ROWS)
         .filter_map(|b| console.licensing.license(&b.id).ok())
         .collect();
-    let asked: Vec<_> = if consulting {
+    // Requests to us not yet answered, and ours awaiting a partner's
+    // answer, each with its deadline.
+    let (asked, waiting): (Vec<_>, Vec<_>) = if consulting {
         console
             .consult
             .list(&ThreadFilter::default())?
             .into_iter()
-            .filter(|t| t.request.header.issuer != console.own && t.responses.is_empty())
-            .collect()
+            .filter(|t| t.answers().next().is_none())
+            .partition(|t| t.request.header.issuer != console.own)
     } else {
-        Vec::new()
+        Default::default()
+    };
+    let overdue = asked
+        .iter()
+        .chain(&waiting)
+        .filter(|t| t.overdue(now))
+        .count();
+    let calendar = &console.consult.clocks().calendar;
+    let deadline = |t: &crate::consult::Thread| match t.deadline() {
+        None => html! { "—" },
+        Some(d) if t.overdue(now) => html! { span.bad { "OVERDUE since " (fmt::time(d)) } },
+        Some(d) => {
+            html! { (fmt::time(d)) " (" (calendar.working_days_left(now, d)) " working days left)" }
+        }
     };
     let alerts = if reading {
         console.exchange.list_newest(
@@ -143,6 +158,7 @@ pub async fn show(
             }
             @if consulting {
                 div.card #consultations-awaiting { div.figure { (asked.len()) } "consultations awaiting our answer" }
+                div.card #consultations-overdue { div.figure { (overdue) } "consultations past their deadline" }
             }
             @if reading {
                 div.card #alerts-since { div.figure { (new_alerts) @if new_alerts >= NEW_ALERTS_CAP { "+" } } "alerts received since I last looked"
@@ -177,9 +193,16 @@ pub async fn show(
         @if consulting {
             h2 { "Consultations awaiting our answer" }
             @if asked.is_empty() { p.muted { "None." } } @else {
-                table { thead { tr { th { "Consultation" } th { "From" } th { "Asked" } } }
+                table #asked { thead { tr { th { "Consultation" } th { "From" } th { "Asked" } th { "Answer by" } } }
                 tbody { @for t in asked.iter().take(ROWS) {
-                    tr { td { a href={"/consultations/" (t.id())} { (t.id()) } } td { (t.request.header.issuer) } td { (fmt::time(t.request.header.issued_at_unix_ms)) } }
+                    tr { td { a href={"/consultations/" (t.id())} { (t.id()) } } td { (t.request.header.issuer) } td { (fmt::time(t.request.header.issued_at_unix_ms)) } td { (deadline(t)) } }
+                } } }
+            }
+            h2 { "Our consultations awaiting an answer" }
+            @if waiting.is_empty() { p.muted { "None." } } @else {
+                table #waiting { thead { tr { th { "Consultation" } th { "To" } th { "Asked" } th { "Answer by" } } }
+                tbody { @for t in waiting.iter().take(ROWS) {
+                    tr { td { a href={"/consultations/" (t.id())} { (t.id()) } } td { (t.request.header.recipients.iter().map(|j| j.as_str()).collect::<Vec<_>>().join(", ")) } td { (fmt::time(t.request.header.issued_at_unix_ms)) } td { (deadline(t)) } }
                 } } }
             }
         }
