@@ -712,3 +712,95 @@ async fn a_consultation_unanswered_past_its_deadline_is_flagged_and_silence_can_
     assert!(history.contains("silence"), "{approved:#}");
     assert!(history.contains(&id), "{approved:#}");
 }
+
+/// A requester withdraws its consultation: the recipients see it withdrawn,
+/// it waits for no answer and is never overdue.
+#[tokio::test]
+async fn a_withdrawn_consultation_reaches_its_recipients_and_waits_for_nothing() {
+    let fed = Federation::start(&["DE", "FR", "JP"]).await.unwrap();
+    let (de_dir, fr_dir) = (fed.dir("DE").clone(), fed.dir("FR").clone());
+    let (de, fr) = (Desk::open(&de_dir), Desk::open(&fr_dir));
+    let asked = json(
+        &de.analyst,
+        &[
+            "consult",
+            "request",
+            "--subject",
+            "Suspected transshipment via a free zone",
+            "--to",
+            "FR",
+            "--text",
+            "have you seen these consignments?",
+        ],
+    );
+    let id = str_of(&asked["id"]);
+    eventually("FR to hold the request", || {
+        let officer = fr.officer.clone();
+        let id = id.clone();
+        async move { try_json(&officer, &["consult", "show", &id]).map(|_| ()) }
+    })
+    .await
+    .unwrap();
+    // Only the requester withdraws.
+    fails(
+        run(
+            &fr.officer,
+            &[
+                "consult",
+                "withdraw",
+                &id,
+                "--rationale",
+                "not ours to withdraw",
+            ],
+        ),
+        9,
+        "failed-precondition",
+    );
+    json(
+        &de.analyst,
+        &[
+            "consult",
+            "withdraw",
+            &id,
+            "--rationale",
+            "the consignments were cleared",
+        ],
+    );
+    fails(
+        run(
+            &de.analyst,
+            &["consult", "withdraw", &id, "--rationale", "again"],
+        ),
+        9,
+        "failed-precondition",
+    );
+    let at_fr = eventually("FR to see it withdrawn", || {
+        let officer = fr.officer.clone();
+        let id = id.clone();
+        async move {
+            let t = try_json(&officer, &["consult", "show", &id])?;
+            ensure!(t["status"] == "withdrawn", "{t}");
+            Ok(t)
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(at_fr["overdue"], false);
+    let listed = json(&fr.officer, &["consult", "list", "--status", "withdrawn"]);
+    assert_eq!(listed["consultations"][0]["id"], id.as_str(), "{listed:#}");
+    // Past its deadline it is still not overdue anywhere.
+    de_dir.advance_clock(std::time::Duration::from_secs(60 * 86_400));
+    eventually("DE to read its new clock", || async {
+        let log = fed.node("DE").log_text();
+        ensure!(log.contains("clock offset changed"), "not yet");
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let status = json(&de.admin, &["status"]);
+    assert_eq!(status["consultations_overdue"], 0, "{status:#}");
+    // JP, never asked, holds nothing of it.
+    let jp = fed.dir("JP").issue("analyst", "jo");
+    let (code, _, _) = run(&jp, &["consult", "show", &id]);
+    assert_eq!(code, 7);
+}

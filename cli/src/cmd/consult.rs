@@ -21,7 +21,7 @@ use crate::profile::Profile;
 
 /// The positions a response takes.
 const POSITIONS: [&str; 3] = ["no-objection", "objection", "more-info"];
-const STATUSES: [&str; 3] = ["open", "more-info", "answered"];
+const STATUSES: [&str; 4] = ["open", "more-info", "answered", "withdrawn"];
 
 #[derive(Debug, Subcommand)]
 pub enum ConsultCommand {
@@ -31,6 +31,16 @@ pub enum ConsultCommand {
     Request(RequestArgs),
     /// Answer a consultation addressed to this node (officer or analyst).
     Respond(RespondArgs),
+    /// Withdraw one of this node's consultation requests: the recipients see
+    /// it withdrawn, and it waits for no answer any more.
+    Withdraw {
+        /// The request's id, e.g. DE-C-4.
+        #[arg(value_name = "ID")]
+        id: String,
+        /// Why it is withdrawn (required).
+        #[arg(long, value_name = "TEXT")]
+        rationale: String,
+    },
     /// Extend the answer deadline of a consultation addressed to this node,
     /// once, up to the maximum the request allows (officer or analyst).
     Extend {
@@ -208,7 +218,9 @@ impl From<&pb::ConsultationView> for ConsultationOut {
                     text: r.text.clone(),
                 }),
             ),
-            Some(pb::consultation_view::Body::Extension(_)) | None => (None, None),
+            Some(pb::consultation_view::Body::Extension(_))
+            | Some(pb::consultation_view::Body::Withdrawal(_))
+            | None => (None, None),
         };
         ConsultationOut {
             id: v.id.clone(),
@@ -524,6 +536,30 @@ pub async fn run(
                     args.id.trim(),
                     record.recipients.join(", "),
                     record.render(&format!("Response {}", record.id))
+                )),
+            }
+        }
+        ConsultCommand::Withdraw { id, rationale } => {
+            if rationale.trim().is_empty() {
+                return Err(CliError::invalid_argument("--rationale: required"));
+            }
+            let profile = Profile::required(profile)?;
+            let mut client = Clients::connect(&profile).await?.consult;
+            let view = client
+                .withdraw(pb::WithdrawConsultationRequest {
+                    id: id.trim().to_owned(),
+                    rationale,
+                })
+                .await
+                .map(|r| r.into_inner())
+                .map_err(|s| rpc_error("Withdraw", &profile, &s))?;
+            let record = ConsultationOut::from(&view);
+            match output {
+                OutputFormat::Json => print_json(&record),
+                OutputFormat::Table => print_text(&format!(
+                    "Withdrew {}\n\n{}",
+                    id.trim(),
+                    record.render(&format!("Withdrawal {}", record.id))
                 )),
             }
         }

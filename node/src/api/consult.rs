@@ -78,6 +78,18 @@ impl ConsultService for ConsultApi {
         Ok(Response::new(conv::view(&view)))
     }
 
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "Withdraw", caller = %crate::api::auth::who(&req)))]
+    async fn withdraw(
+        &self,
+        req: Request<pb::WithdrawConsultationRequest>,
+    ) -> Result<Response<pb::ConsultationView>, Status> {
+        let who = policy::allowed(caller(&req)?, ConsultAction::Respond)?;
+        let r = req.into_inner();
+        let id = conv::record_id("id", &r.id)?;
+        let view = self.consult.withdraw(&who, &id, r.rationale).await?;
+        Ok(Response::new(conv::view(&view)))
+    }
+
     #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "Extend", caller = %crate::api::auth::who(&req)))]
     async fn extend(
         &self,

@@ -82,6 +82,12 @@ pub fn view(v: &RecordView) -> pb::ConsultationView {
                 extend_until_unix_ms: deadline.map_or(0, |d| d.extend_until_unix_ms),
             })
         }
+        ConsultationBody::Withdrawal(w) => {
+            pb::consultation_view::Body::Withdrawal(pb::ConsultationWithdrawn {
+                request_id: w.request_id.clone(),
+                rationale: w.rationale.clone(),
+            })
+        }
         ConsultationBody::Extension(e) => {
             pb::consultation_view::Body::Extension(pb::ConsultationExtended {
                 in_reply_to: e.in_reply_to.clone(),

@@ -9,7 +9,7 @@ use super::Consult;
 use crate::error::{Error, Result};
 use crate::exchange::consultation::{
     AnswerDeadline, ConsultationBody, ConsultationExtension, ConsultationKind, ConsultationRequest,
-    ConsultationResponse, DenialRef, IntendedDecision, Position,
+    ConsultationResponse, ConsultationWithdrawal, DenialRef, IntendedDecision, Position,
 };
 use crate::exchange::{Distribution, Record, RecordKind, RecordView, SignatureCheck};
 use crate::identity::{Caller, Jurisdiction};
@@ -304,6 +304,40 @@ impl Consult {
         };
         self.exchange
             .issue_consultation(caller, body, dist, "consult.extend", rationale)
+            .await
+    }
+
+    /// Withdraws one of this node's requests, to the jurisdictions it went to.
+    pub async fn withdraw(
+        &self,
+        caller: &Caller,
+        request_id: &str,
+        rationale: String,
+    ) -> Result<RecordView> {
+        let _guard = self.writing.lock().await;
+        let thread = self.thread_of_request(request_id)?;
+        if thread.request.header.issuer != self.own {
+            return Err(Error::FailedPrecondition(format!(
+                "{request_id} is {}'s request; only the requester withdraws it",
+                thread.request.header.issuer
+            )));
+        }
+        if thread.withdrawn() {
+            return Err(Error::FailedPrecondition(format!(
+                "{request_id} is withdrawn already"
+            )));
+        }
+        let to = thread.request.header.recipients.clone();
+        let body = ConsultationBody::Withdrawal(ConsultationWithdrawal {
+            request_id: request_id.to_owned(),
+            rationale: rationale.clone(),
+        });
+        let dist = Distribution {
+            to,
+            groups: Vec::new(),
+        };
+        self.exchange
+            .issue_consultation(caller, body, dist, "consult.withdraw", rationale)
             .await
     }
 

@@ -15,6 +15,7 @@ kebab_enum!(
         Open = "open",
         MoreInfo = "more-info",
         Answered = "answered",
+        Withdrawn = "withdrawn",
     }
 );
 
@@ -80,9 +81,20 @@ impl Thread {
             .find_map(|v| consultation(v).and_then(Consultation::extension))
     }
 
-    /// Past its deadline without an answer.
+    /// Past its deadline without an answer (a withdrawn request waits for none).
     pub fn overdue(&self, now_unix_ms: i64) -> bool {
-        self.deadline().is_some_and(|d| now_unix_ms >= d) && self.answers().next().is_none()
+        self.deadline().is_some_and(|d| now_unix_ms >= d)
+            && self.answers().next().is_none()
+            && !self.withdrawn()
+    }
+
+    /// The requester withdrew it (a withdrawal that verifies, by the requester).
+    pub fn withdrawn(&self) -> bool {
+        self.responses.iter().any(|v| {
+            v.signature == SignatureCheck::Valid
+                && v.header.issuer == self.request.header.issuer
+                && consultation(v).and_then(Consultation::withdrawal).is_some()
+        })
     }
 
     pub fn status(&self) -> ThreadStatus {
@@ -90,7 +102,9 @@ impl Thread {
             .responses
             .iter()
             .any(|v| consultation(v).and_then(Consultation::response).is_some());
-        if self.answers().next().is_some() {
+        if self.withdrawn() {
+            ThreadStatus::Withdrawn
+        } else if self.answers().next().is_some() {
             ThreadStatus::Answered
         } else if !replied {
             ThreadStatus::Open
@@ -156,8 +170,9 @@ pub fn threads(exchange: &Exchange) -> Result<Vec<Thread>> {
         };
         // Only the jurisdictions asked answer; anything else is not part of the thread.
         let asked = &thread.request.header;
+        let by_requester = view.header.issuer == asked.issuer;
         if asked.issuer == key.0
-            && crate::policy::may_receive(&asked.recipients, &view.header.issuer)
+            && (by_requester || crate::policy::may_receive(&asked.recipients, &view.header.issuer))
         {
             thread.responses.push(view);
         }

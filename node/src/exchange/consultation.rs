@@ -111,6 +111,15 @@ pub enum ConsultationBody {
     TimedRequest(ConsultationRequest, AnswerDeadline),
     /// The consulted jurisdiction's one extension of a request's deadline.
     Extension(ConsultationExtension),
+    /// The requester withdraws its request: it needs no answer any more.
+    Withdrawal(ConsultationWithdrawal),
+}
+
+/// A requester's withdrawal of its own request, to the same recipients.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsultationWithdrawal {
+    pub request_id: String,
+    pub rationale: String,
 }
 
 /// A new answer deadline, set once by a jurisdiction a request was sent to,
@@ -138,7 +147,7 @@ impl Consultation {
     pub fn request(&self) -> Option<&ConsultationRequest> {
         match &self.body {
             ConsultationBody::Request(r) | ConsultationBody::TimedRequest(r, _) => Some(r),
-            ConsultationBody::Response(_) | ConsultationBody::Extension(_) => None,
+            _ => None,
         }
     }
 
@@ -164,11 +173,19 @@ impl Consultation {
         }
     }
 
-    /// The request a response or an extension belongs to (issuer, id).
+    /// The request a response, an extension or a withdrawal belongs to (issuer, id).
     pub fn reply_to(&self) -> Option<(&Jurisdiction, &str)> {
         match &self.body {
             ConsultationBody::Response(r) => Some((&r.request_issuer, r.in_reply_to.as_str())),
             ConsultationBody::Extension(e) => Some((&e.request_issuer, e.in_reply_to.as_str())),
+            ConsultationBody::Withdrawal(w) => Some((&self.issuer, w.request_id.as_str())),
+            _ => None,
+        }
+    }
+
+    pub fn withdrawal(&self) -> Option<&ConsultationWithdrawal> {
+        match &self.body {
+            ConsultationBody::Withdrawal(w) => Some(w),
             _ => None,
         }
     }
@@ -220,6 +237,15 @@ impl Consultation {
                         Err("a breach consultation names no denial or license".into())
                     }
                 }
+            }
+            ConsultationBody::Withdrawal(w) => {
+                if !is_bound_id(RecordKind::Consultation, &self.issuer, &w.request_id) {
+                    return Err(format!(
+                        "request_id {:?} is not a consultation id of {}: only the requester withdraws",
+                        w.request_id, self.issuer
+                    ));
+                }
+                text("rationale", &w.rationale, true, MAX_TEXT)
             }
             ConsultationBody::Extension(e) => {
                 text("in_reply_to", &e.in_reply_to, true, 64)?;

@@ -106,6 +106,10 @@ fn event_for(person: &Person, view: &RecordView) -> Option<Event> {
                 ConsultationBody::Response(r) => {
                     (r.in_reply_to.clone(), format!("answer: {}", r.position))
                 }
+                ConsultationBody::Withdrawal(w) => (
+                    w.request_id.clone(),
+                    "withdrawn by the requester".to_owned(),
+                ),
                 ConsultationBody::Extension(e) => (
                     e.in_reply_to.clone(),
                     format!("deadline extended to {} working days", e.working_days),
