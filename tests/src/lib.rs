@@ -143,6 +143,33 @@ pub fn raise_alert_to(profile: &Path, summary: &str, to: &str) -> String {
         .to_owned()
 }
 
+/// Issues a denial of 3A001 to ZZ for `party` (of ZZ) to `to`, as the
+/// officer of `profile`, through the CLI; returns its id.
+pub fn issue_denial_to(profile: &Path, party: &str, to: &str) -> String {
+    json_as(
+        profile,
+        &[
+            "denial",
+            "issue",
+            "--party",
+            party,
+            "--party-country",
+            "ZZ",
+            "--item",
+            "3A001",
+            "--destination",
+            "ZZ",
+            "--reason",
+            "diversion risk",
+            "--to",
+            to,
+        ],
+    )["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// Runs the `concord` CLI to completion.
 pub fn concord(args: &[&str]) -> Output {
     Command::new(bin("concord"))

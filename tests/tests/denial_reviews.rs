@@ -14,28 +14,7 @@ use serde_json::Value;
 const DAY: Duration = Duration::from_secs(86_400);
 
 fn deny(officer: &Path, party: &str) -> String {
-    json_as(
-        officer,
-        &[
-            "denial",
-            "issue",
-            "--party",
-            party,
-            "--party-country",
-            "ZZ",
-            "--item",
-            "3A001",
-            "--destination",
-            "ZZ",
-            "--reason",
-            "diversion risk",
-            "--to",
-            "FR",
-        ],
-    )["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    issue_denial_to(officer, party, "FR")
 }
 
 fn due(officer: &Path, within: &str) -> Value {

@@ -341,30 +341,7 @@ async fn ids_count_per_kind_and_a_restored_node_reuses_none_a_partner_holds() {
         de.admin_profile(),
     );
     let felix = fr.issue("officer", "felix");
-    let deny = |profile: &Path| {
-        json(
-            profile,
-            &[
-                "denial",
-                "issue",
-                "--party",
-                "Zeta Dual-Use GmbH",
-                "--party-country",
-                "ZZ",
-                "--item",
-                "3A001",
-                "--destination",
-                "ZZ",
-                "--reason",
-                "diversion risk",
-                "--to",
-                "FR",
-            ],
-        )["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let deny = |profile: &Path| issue_denial_to(profile, "Zeta Dual-Use GmbH", "FR");
     assert_eq!(raise_alert_to(&anna, "first", "FR"), "DE-A-1");
     assert_eq!(deny(&olivia), "DE-D-1");
     assert_eq!(raise_alert_to(&anna, "second", "FR"), "DE-A-2");
