@@ -455,6 +455,38 @@ async fn approval_undercutting_a_peer_denial_waits_for_an_answered_consultation(
     let check = json(&de.officer, &["consult", "check", &same]);
     assert_eq!(check["blocked"], false);
     assert_eq!(check["findings"][0]["released_by"], consultation.as_str());
+    // FR, whose denial was undercut, holds DE's signed notice of the grant
+    // and shows it on the denial.
+    let shown = eventually("FR to hold DE's notice of the grant", || {
+        let officer = fr.officer.clone();
+        let denial = denial.clone();
+        async move {
+            let d = try_json(&officer, &["denial", "show", &denial])?;
+            ensure!(
+                d["grants"].as_array().is_some_and(|g| !g.is_empty()),
+                "not yet: {d}"
+            );
+            Ok(d)
+        }
+    })
+    .await
+    .unwrap();
+    let grant = &shown["grants"][0];
+    assert_eq!(grant["granted_by"], "DE", "{shown:#}");
+    assert_eq!(grant["license_id"], same.as_str(), "{shown:#}");
+    assert_eq!(grant["signature_valid"], true, "{shown:#}");
+    assert!(
+        grant["rationale"].as_str().unwrap().contains(&consultation),
+        "{shown:#}"
+    );
+    let text = concord_ok(&[
+        "--profile",
+        path_str(&fr.officer),
+        "denial",
+        "show",
+        &denial,
+    ]);
+    assert!(text.contains("Granted despite this denial"), "{text}");
 
     // Neither the request nor the answers ever reached JP.
     delivered(&fr.officer, &answer_id, &consultation)

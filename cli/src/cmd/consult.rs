@@ -220,6 +220,7 @@ impl From<&pb::ConsultationView> for ConsultationOut {
             ),
             Some(pb::consultation_view::Body::Extension(_))
             | Some(pb::consultation_view::Body::Withdrawal(_))
+            | Some(pb::consultation_view::Body::Grant(_))
             | None => (None, None),
         };
         ConsultationOut {

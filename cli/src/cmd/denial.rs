@@ -389,10 +389,12 @@ pub async fn run(
         DenialCommand::Show { id } => {
             let profile = Profile::required(profile)?;
             let mut client = Clients::connect(&profile).await?.exchange;
-            let versions = history(&mut client, &id)
+            let held = client
+                .get_denial(pb::GetRecordRequest { id: id.clone() })
                 .await
-                .map_err(|s| rpc_error("GetDenial", &profile, &s))?;
-            record_calls::print_history(&id, &versions, output)
+                .map_err(|s| rpc_error("GetDenial", &profile, &s))?
+                .into_inner();
+            record_calls::print_history_with(&id, &held.versions, &held.grants, output)
         }
     }
 }

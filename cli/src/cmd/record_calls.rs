@@ -53,7 +53,21 @@ pub fn print_history(
     versions: &[pb::RecordView],
     output: OutputFormat,
 ) -> Result<(), CliError> {
-    let history = HistoryOut::new(id, versions.iter().map(RecordOut::from).collect());
+    print_history_with(id, versions, &[], output)
+}
+
+/// [`print_history`] with the notices of grants despite a denial.
+pub fn print_history_with(
+    id: &str,
+    versions: &[pb::RecordView],
+    grants: &[pb::GrantSeen],
+    output: OutputFormat,
+) -> Result<(), CliError> {
+    let mut history = HistoryOut::new(id, versions.iter().map(RecordOut::from).collect());
+    history.grants = grants
+        .iter()
+        .map(crate::cmd::records::GrantOut::from)
+        .collect();
     match output {
         OutputFormat::Json => print_json(&history),
         OutputFormat::Table => print_text(&history.render()),

@@ -316,6 +316,32 @@ pub struct HistoryOut {
     /// in-force, expired, revoked or withdrawn.
     pub standing: String,
     pub versions: Vec<RecordOut>,
+    /// Denials: the notices held of licences granted despite this denial.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<GrantOut>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GrantOut {
+    pub notice_id: String,
+    pub granted_by: String,
+    pub license_id: String,
+    pub rationale: String,
+    pub issued_at: Option<String>,
+    pub signature_valid: bool,
+}
+
+impl From<&pb::GrantSeen> for GrantOut {
+    fn from(g: &pb::GrantSeen) -> Self {
+        GrantOut {
+            notice_id: g.notice_id.clone(),
+            granted_by: g.granted_by.clone(),
+            license_id: g.license_id.clone(),
+            rationale: g.rationale.clone(),
+            issued_at: rfc3339(g.issued_at_unix_ms),
+            signature_valid: g.signature_valid,
+        }
+    }
 }
 
 impl HistoryOut {
@@ -335,6 +361,7 @@ impl HistoryOut {
             state,
             active: current.is_some_and(|r| r.active),
             standing: current.map_or_else(|| "unknown".to_owned(), |r| r.standing.clone()),
+            grants: Vec::new(),
             versions,
         }
     }
@@ -368,6 +395,21 @@ impl HistoryOut {
             out.push_str(&render_version(
                 v,
                 &format!("Version {}{current}", v.version),
+            ));
+        }
+        for g in &self.grants {
+            out.push_str(&format!(
+                "\nGranted despite this denial: {} by {} (notice {}, {}, signature {}): {}\n",
+                g.license_id,
+                g.granted_by,
+                g.notice_id,
+                g.issued_at.clone().unwrap_or_default(),
+                if g.signature_valid {
+                    "valid"
+                } else {
+                    "INVALID"
+                },
+                g.rationale.replace('\n', " ")
             ));
         }
         out

@@ -82,6 +82,13 @@ pub fn view(v: &RecordView) -> pb::ConsultationView {
                 extend_until_unix_ms: deadline.map_or(0, |d| d.extend_until_unix_ms),
             })
         }
+        ConsultationBody::Grant(g) => pb::consultation_view::Body::Grant(pb::GrantNotice {
+            denial_id: g.denial.id.clone(),
+            denial_issuer: g.denial.issuer.to_string(),
+            denial_version: g.denial.version,
+            license_id: g.license_id.clone(),
+            rationale: g.rationale.clone(),
+        }),
         ConsultationBody::Withdrawal(w) => {
             pb::consultation_view::Body::Withdrawal(pb::ConsultationWithdrawn {
                 request_id: w.request_id.clone(),

@@ -128,8 +128,30 @@ impl ExchangeApi {
     /// Every version of one record, oldest first.
     fn history(&self, kind: RecordKind, id: &str) -> Result<pb::RecordHistory, Status> {
         let versions = self.exchange.history(kind, id)?;
+        let grants = if kind == RecordKind::Denial {
+            self.exchange.grants_despite(id)?
+        } else {
+            Vec::new()
+        };
         Ok(pb::RecordHistory {
             versions: versions.iter().map(conv::record_view).collect(),
+            grants: grants
+                .iter()
+                .filter_map(|v| {
+                    let crate::exchange::Record::Consultation(c) = &v.record else {
+                        return None;
+                    };
+                    let g = c.grant()?;
+                    Some(pb::GrantSeen {
+                        notice_id: c.id.clone(),
+                        granted_by: c.issuer.to_string(),
+                        license_id: g.license_id.clone(),
+                        rationale: g.rationale.clone(),
+                        issued_at_unix_ms: c.issued_at_unix_ms,
+                        signature_valid: v.signature == crate::exchange::SignatureCheck::Valid,
+                    })
+                })
+                .collect(),
         })
     }
 

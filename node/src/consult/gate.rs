@@ -207,6 +207,78 @@ impl NoUndercut {
     }
 }
 
+impl NoUndercut {
+    /// Tells each resembling denial's issuer, and every jurisdiction the
+    /// denial was addressed to, that `license` was granted, with why.
+    async fn notify_grant(
+        &self,
+        licensing: &Licensing,
+        license: &License,
+        rationale: &str,
+    ) -> Result<()> {
+        let Some(actor) = license.history.last().map(|d| d.officer.clone()) else {
+            return Ok(());
+        };
+        let actor: crate::identity::Caller = actor
+            .parse()
+            .map_err(|e| Error::Internal(format!("decision officer {actor:?}: {e}")))?;
+        let peers = self.exchange.peers().current();
+        for f in self.findings(licensing, license)? {
+            let Some(denial) = self
+                .exchange
+                .history(RecordKind::Denial, &f.denial.id)?
+                .pop()
+            else {
+                continue;
+            };
+            let mut to: Vec<Jurisdiction> = denial
+                .header
+                .recipients
+                .iter()
+                .chain(std::iter::once(&f.denial.issuer))
+                .filter(|j| **j != self.own && peers.contains_key(*j))
+                .cloned()
+                .collect();
+            to.sort();
+            to.dedup();
+            if to.is_empty() {
+                continue;
+            }
+            let body = crate::exchange::consultation::ConsultationBody::Grant(
+                crate::exchange::consultation::GrantNotice {
+                    denial: crate::exchange::consultation::DenialRef {
+                        id: f.denial.id.clone(),
+                        issuer: f.denial.issuer.clone(),
+                        version: f.denial.version,
+                    },
+                    license_id: license.id.clone(),
+                    rationale: rationale
+                        .chars()
+                        .take(crate::exchange::records::MAX_TEXT)
+                        .collect(),
+                },
+            );
+            let names: Vec<&str> = to.iter().map(|j| j.as_str()).collect();
+            let why = format!(
+                "granted {} despite denial {}; told {}",
+                license.id,
+                f.denial.id,
+                names.join(", ")
+            );
+            let dist = crate::exchange::Distribution {
+                to,
+                groups: Vec::new(),
+            };
+            let view = self
+                .exchange
+                .issue_consultation(&actor, body, dist, "consult.grant-notice", why)
+                .await?;
+            tracing::info!(license = %license.id, denial = %f.denial.id, notice = %view.header.record_id, "notice of a grant despite a denial sent");
+        }
+        Ok(())
+    }
+}
+
 /// Catalog categories of control-list codes, each read once: thousands of
 /// denials go to one destination and name a few dozen codes between them.
 struct Categories<'a> {
@@ -237,6 +309,19 @@ impl<'a> Categories<'a> {
 }
 
 impl ApprovalGate for NoUndercut {
+    fn approved<'a>(
+        &'a self,
+        licensing: &'a Licensing,
+        license: &'a License,
+        rationale: &'a str,
+    ) -> crate::licensing::AfterApproval<'a> {
+        Box::pin(async move {
+            if let Err(error) = self.notify_grant(licensing, license, rationale).await {
+                tracing::error!(license = %license.id, %error, "cannot send the notice of a grant despite a denial");
+            }
+        })
+    }
+
     fn check_approval(&self, licensing: &Licensing, license: &License) -> Result<Vec<String>> {
         let findings = self.findings(licensing, license)?;
         let mut blocked = Vec::new();

@@ -113,6 +113,19 @@ pub enum ConsultationBody {
     Extension(ConsultationExtension),
     /// The requester withdraws its request: it needs no answer any more.
     Withdrawal(ConsultationWithdrawal),
+    /// A licence granted although it resembles a denial: to the denial's
+    /// issuer and every jurisdiction it was addressed to.
+    Grant(GrantNotice),
+}
+
+/// A signed notice that the issuer granted what resembles `denial`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantNotice {
+    pub denial: DenialRef,
+    /// The issuer's licence id (meaningful to the issuer only).
+    pub license_id: String,
+    /// The decision's rationale, with how the block was released.
+    pub rationale: String,
 }
 
 /// A requester's withdrawal of its own request, to the same recipients.
@@ -183,6 +196,13 @@ impl Consultation {
         }
     }
 
+    pub fn grant(&self) -> Option<&GrantNotice> {
+        match &self.body {
+            ConsultationBody::Grant(g) => Some(g),
+            _ => None,
+        }
+    }
+
     pub fn withdrawal(&self) -> Option<&ConsultationWithdrawal> {
         match &self.body {
             ConsultationBody::Withdrawal(w) => Some(w),
@@ -237,6 +257,19 @@ impl Consultation {
                         Err("a breach consultation names no denial or license".into())
                     }
                 }
+            }
+            ConsultationBody::Grant(g) => {
+                if g.denial.issuer == self.issuer {
+                    return Err("a grant notice concerns another jurisdiction's denial".into());
+                }
+                if !is_bound_id(RecordKind::Denial, &g.denial.issuer, &g.denial.id) {
+                    return Err(format!(
+                        "denial.id {:?} is not a denial id of {}",
+                        g.denial.id, g.denial.issuer
+                    ));
+                }
+                text("license_id", &g.license_id, true, 64)?;
+                text("rationale", &g.rationale, true, MAX_TEXT)
             }
             ConsultationBody::Withdrawal(w) => {
                 if !is_bound_id(RecordKind::Consultation, &self.issuer, &w.request_id) {
@@ -293,6 +326,21 @@ fn list(field: &str, values: &[String]) -> Result<(), String> {
 }
 
 impl Exchange {
+    /// The notices held of licences granted despite denial `denial_id`,
+    /// oldest first.
+    pub fn grants_despite(&self, denial_id: &str) -> Result<Vec<RecordView>> {
+        let mut out: Vec<RecordView> = self
+            .list(RecordKind::Consultation, &Default::default())?
+            .into_iter()
+            .filter(|v| match &v.record {
+                Record::Consultation(c) => c.grant().is_some_and(|g| g.denial.id == denial_id),
+                _ => false,
+            })
+            .collect();
+        out.sort_by_key(|v| v.header.issued_at_unix_ms);
+        Ok(out)
+    }
+
     /// Signs and stores a consultation record for `dist` (which the caller,
     /// `consult`, restricts to the jurisdictions concerned), queued for
     /// delivery in the same durable batch as its audit entry.

@@ -163,6 +163,11 @@ impl Exchange {
         &self.own
     }
 
+    /// The registered peers, as records are addressed to them.
+    pub fn peers(&self) -> &PeerDirectory {
+        &self.peers
+    }
+
     pub fn signer(&self) -> &RecordSigner {
         &self.signer
     }

@@ -259,7 +259,13 @@ impl Licensing {
             }
         }
         // Still under the licensing lock: what is stored now is what this call wrote.
-        self.license(&id)
+        let stored = self.license(&id)?;
+        if d.action == LicenseAction::Approve {
+            if let Some(gate) = self.gate.get() {
+                gate.approved(self, &stored, &rationale).await;
+            }
+        }
+        Ok(stored)
     }
 
     /// Stores `pending` on `license` with its audit entry; call under `writing`.

@@ -106,6 +106,10 @@ fn event_for(person: &Person, view: &RecordView) -> Option<Event> {
                 ConsultationBody::Response(r) => {
                     (r.in_reply_to.clone(), format!("answer: {}", r.position))
                 }
+                ConsultationBody::Grant(g) => (
+                    k.id.clone(),
+                    format!("granted despite denial {}", g.denial.id),
+                ),
                 ConsultationBody::Withdrawal(w) => (
                     w.request_id.clone(),
                     "withdrawn by the requester".to_owned(),
