@@ -208,21 +208,17 @@ impl NoUndercut {
 }
 
 impl NoUndercut {
-    /// Tells each resembling denial's issuer, and every jurisdiction the
-    /// denial was addressed to, that `license` was granted, with why.
-    async fn notify_grant(
+    /// For each resembling denial, a notice to its issuer and every
+    /// jurisdiction it was addressed to that `license` was granted, with why.
+    fn grant_notices(
         &self,
         licensing: &Licensing,
         license: &License,
         rationale: &str,
-    ) -> Result<()> {
-        let Some(actor) = license.history.last().map(|d| d.officer.clone()) else {
-            return Ok(());
-        };
-        let actor: crate::identity::Caller = actor
-            .parse()
-            .map_err(|e| Error::Internal(format!("decision officer {actor:?}: {e}")))?;
+    ) -> Result<Vec<crate::licensing::ApprovalNotice>> {
+        use crate::exchange::consultation::{ConsultationBody, DenialRef, GrantNotice};
         let peers = self.exchange.peers().current();
+        let mut out = Vec::new();
         for f in self.findings(licensing, license)? {
             let Some(denial) = self
                 .exchange
@@ -244,9 +240,16 @@ impl NoUndercut {
             if to.is_empty() {
                 continue;
             }
-            let body = crate::exchange::consultation::ConsultationBody::Grant(
-                crate::exchange::consultation::GrantNotice {
-                    denial: crate::exchange::consultation::DenialRef {
+            let names: Vec<&str> = to.iter().map(|j| j.as_str()).collect();
+            let why = format!(
+                "granted {} despite denial {}; told {}",
+                license.id,
+                f.denial.id,
+                names.join(", ")
+            );
+            out.push(crate::licensing::ApprovalNotice {
+                body: ConsultationBody::Grant(GrantNotice {
+                    denial: DenialRef {
                         id: f.denial.id.clone(),
                         issuer: f.denial.issuer.clone(),
                         version: f.denial.version,
@@ -256,26 +259,15 @@ impl NoUndercut {
                         .chars()
                         .take(crate::exchange::records::MAX_TEXT)
                         .collect(),
+                }),
+                dist: crate::exchange::Distribution {
+                    to,
+                    groups: Vec::new(),
                 },
-            );
-            let names: Vec<&str> = to.iter().map(|j| j.as_str()).collect();
-            let why = format!(
-                "granted {} despite denial {}; told {}",
-                license.id,
-                f.denial.id,
-                names.join(", ")
-            );
-            let dist = crate::exchange::Distribution {
-                to,
-                groups: Vec::new(),
-            };
-            let view = self
-                .exchange
-                .issue_consultation(&actor, body, dist, "consult.grant-notice", why)
-                .await?;
-            tracing::info!(license = %license.id, denial = %f.denial.id, notice = %view.header.record_id, "notice of a grant despite a denial sent");
+                why,
+            });
         }
-        Ok(())
+        Ok(out)
     }
 }
 
@@ -309,17 +301,13 @@ impl<'a> Categories<'a> {
 }
 
 impl ApprovalGate for NoUndercut {
-    fn approved<'a>(
-        &'a self,
-        licensing: &'a Licensing,
-        license: &'a License,
-        rationale: &'a str,
-    ) -> crate::licensing::AfterApproval<'a> {
-        Box::pin(async move {
-            if let Err(error) = self.notify_grant(licensing, license, rationale).await {
-                tracing::error!(license = %license.id, %error, "cannot send the notice of a grant despite a denial");
-            }
-        })
+    fn approval_notices(
+        &self,
+        licensing: &Licensing,
+        license: &License,
+        rationale: &str,
+    ) -> Result<Vec<crate::licensing::ApprovalNotice>> {
+        self.grant_notices(licensing, license, rationale)
     }
 
     fn check_approval(&self, licensing: &Licensing, license: &License) -> Result<Vec<String>> {

@@ -352,6 +352,20 @@ impl Exchange {
         action: &'static str,
         rationale: String,
     ) -> Result<RecordView> {
+        self.issue_consultation_with(actor, body, dist, action, rationale, None)
+            .await
+    }
+
+    /// [`Exchange::issue_consultation`], committing `along` in its batch.
+    pub async fn issue_consultation_with(
+        &self,
+        actor: &Caller,
+        body: ConsultationBody,
+        dist: Distribution,
+        action: &'static str,
+        rationale: String,
+        along: Option<super::issue::AlongWith<'_>>,
+    ) -> Result<RecordView> {
         let fresh = self.fresh(RecordKind::Consultation, &dist).await?;
         let record = Consultation {
             id: format!("{}-C-{}", self.own, fresh.number),
@@ -365,7 +379,7 @@ impl Exchange {
             actor,
             action,
             rationale,
-            along: None,
+            along,
         };
         self.store_fresh(fresh, Record::Consultation(record), why)
             .await

@@ -8,8 +8,13 @@ use super::model::License;
 use super::Licensing;
 use crate::error::Result;
 
-/// What a gate does once an approval it let through is stored.
-pub type AfterApproval<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+/// A record the approval must send, stored in the approval's own batch.
+pub struct ApprovalNotice {
+    pub body: crate::exchange::consultation::ConsultationBody,
+    pub dist: crate::exchange::Distribution,
+    /// For the audit entry of the notice.
+    pub why: String,
+}
 
 pub trait ApprovalGate: Send + Sync {
     /// `Ok` with notes to record in the decision's rationale (e.g. the
@@ -17,15 +22,15 @@ pub trait ApprovalGate: Send + Sync {
     /// `FailedPrecondition` naming what stands in the way.
     fn check_approval(&self, licensing: &Licensing, license: &License) -> Result<Vec<String>>;
 
-    /// Called once the approval of `license` with `rationale` is stored
-    /// (the no-undercut gate notifies the jurisdictions of a denial it
-    /// undercut); failures are the gate's to report.
-    fn approved<'a>(
-        &'a self,
-        _licensing: &'a Licensing,
-        _license: &'a License,
-        _rationale: &'a str,
-    ) -> AfterApproval<'a> {
-        Box::pin(async {})
+    /// The notices approving `license` with `rationale` sends (the
+    /// no-undercut gate tells the jurisdictions of a denial it undercut);
+    /// licensing stores the first in the approval's own batch.
+    fn approval_notices(
+        &self,
+        _licensing: &Licensing,
+        _license: &License,
+        _rationale: &str,
+    ) -> Result<Vec<ApprovalNotice>> {
+        Ok(Vec::new())
     }
 }

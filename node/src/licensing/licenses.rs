@@ -253,19 +253,50 @@ impl Licensing {
                 }
                 tracing::info!(%officer, id, denial = %denial_id, "denial overturned on appeal");
             }
+            LicenseAction::Approve => {
+                let notices = match self.gate.get() {
+                    Some(gate) => gate.approval_notices(self, &step.license, &rationale)?,
+                    None => Vec::new(),
+                };
+                let mut notices = notices.into_iter();
+                match notices.next() {
+                    // The approval and its first notice commit together, so
+                    // a grant despite a denial is never stored untold.
+                    Some(first) => {
+                        self.exchange
+                            .issue_consultation_with(
+                                officer,
+                                first.body,
+                                first.dist,
+                                "consult.grant-notice",
+                                first.why,
+                                Some(step.along_as_is()),
+                            )
+                            .await?;
+                    }
+                    None => self.write_step(step).await?,
+                }
+                for more in notices {
+                    self.exchange
+                        .issue_consultation_with(
+                            officer,
+                            more.body,
+                            more.dist,
+                            "consult.grant-notice",
+                            more.why,
+                            None,
+                        )
+                        .await?;
+                }
+                tracing::info!(%officer, id, state = %to, "license approved");
+            }
             action => {
                 self.write_step(step).await?;
                 tracing::info!(%officer, id, %action, state = %to, "license moved");
             }
         }
         // Still under the licensing lock: what is stored now is what this call wrote.
-        let stored = self.license(&id)?;
-        if d.action == LicenseAction::Approve {
-            if let Some(gate) = self.gate.get() {
-                gate.approved(self, &stored, &rationale).await;
-            }
-        }
-        Ok(stored)
+        self.license(&id)
     }
 
     /// Stores `pending` on `license` with its audit entry; call under `writing`.
@@ -606,5 +637,11 @@ impl Step {
     /// `write`, as the writes an issued or revoked denial carries along.
     fn along(self) -> AlongWith<'static> {
         Box::new(move |w, denial_id, version| self.write(w, Some((denial_id, version))))
+    }
+
+    /// `write` carried along by another record (a grant notice), which the
+    /// license does not name.
+    fn along_as_is(self) -> AlongWith<'static> {
+        Box::new(move |w, _, _| self.write(w, None))
     }
 }

@@ -48,7 +48,7 @@ use tokio::sync::{Mutex, MutexGuard};
 
 pub use amend::Amendment;
 pub use catalog::{import_problems, refusal, SourcedEntry};
-pub use gate::{AfterApproval, ApprovalGate};
+pub use gate::{ApprovalGate, ApprovalNotice};
 pub use lifecycle::{LicenseAction, LicenseState};
 pub use model::MAX_CATALOG_ENTRIES;
 pub use model::{
