@@ -198,6 +198,39 @@ impl Desk {
     }
 }
 
+/// FR denies thermal cameras for Acme Trading FZE in the Emirates and tells
+/// DE; returns the denial's id once DE holds it.
+async fn fr_denies_acme_to_de(fr: &Desk, de: &Desk) -> String {
+    let fr_license = fr.application(
+        "Lyon Optique SA",
+        "Acme Trading FZE",
+        "6A003:12:4500000:EUR:thermal cameras",
+        "AE",
+    );
+    let denied = json(
+        &fr.officer,
+        &[
+            "license",
+            "decide",
+            &fr_license,
+            "--deny",
+            "--rationale",
+            "diversion to a sanctioned end user",
+            "--to",
+            "DE",
+        ],
+    );
+    let denial = str_of(&denied["denial_id"]);
+    eventually("DE to hold FR's denial", || {
+        let analyst = de.analyst.clone();
+        let denial = denial.clone();
+        async move { try_json(&analyst, &["denial", "show", &denial]).map(|_| ()) }
+    })
+    .await
+    .unwrap();
+    denial
+}
+
 /// The consultation thread `id` as `profile`'s node holds it, once it has
 /// `responses` responses.
 async fn thread_with(profile: &Path, id: &str, responses: usize) -> Result<Value> {
@@ -250,33 +283,7 @@ async fn approval_undercutting_a_peer_denial_waits_for_an_answered_consultation(
     );
 
     // FR denies thermal cameras for Acme Trading FZE in the Emirates and tells DE.
-    let fr_license = fr.application(
-        "Lyon Optique SA",
-        "Acme Trading FZE",
-        "6A003:12:4500000:EUR:thermal cameras",
-        "AE",
-    );
-    let denied = json(
-        &fr.officer,
-        &[
-            "license",
-            "decide",
-            &fr_license,
-            "--deny",
-            "--rationale",
-            "diversion to a sanctioned end user",
-            "--to",
-            "DE",
-        ],
-    );
-    let denial = str_of(&denied["denial_id"]);
-    eventually("DE to hold FR's denial", || {
-        let analyst = de.analyst.clone();
-        let denial = denial.clone();
-        async move { try_json(&analyst, &["denial", "show", &denial]).map(|_| ()) }
-    })
-    .await
-    .unwrap();
+    let denial = fr_denies_acme_to_de(&fr, &de).await;
 
     // DE: the same end user (written differently), another dual-use camera
     // code is not needed — the same code, the same destination.
@@ -604,33 +611,7 @@ async fn a_consultation_unanswered_past_its_deadline_is_flagged_and_silence_can_
         .unwrap();
     let (de, fr) = (Desk::open(&de_dir), Desk::open(&fr_dir));
 
-    let fr_license = fr.application(
-        "Lyon Optique SA",
-        "Acme Trading FZE",
-        "6A003:12:4500000:EUR:thermal cameras",
-        "AE",
-    );
-    let denied = json(
-        &fr.officer,
-        &[
-            "license",
-            "decide",
-            &fr_license,
-            "--deny",
-            "--rationale",
-            "diversion",
-            "--to",
-            "DE",
-        ],
-    );
-    let denial = str_of(&denied["denial_id"]);
-    eventually("DE to hold FR's denial", || {
-        let analyst = de.analyst.clone();
-        let denial = denial.clone();
-        async move { try_json(&analyst, &["denial", "show", &denial]).map(|_| ()) }
-    })
-    .await
-    .unwrap();
+    let denial = fr_denies_acme_to_de(&fr, &de).await;
     let same = de.application(
         "Nordwerk Optics GmbH",
         "ACME Trading F.Z.E.",

@@ -175,36 +175,14 @@ impl Consult {
         let asked = thread
             .asked()
             .ok_or_else(|| Error::Internal(format!("{request_id} holds no request")))?;
-        if request.header.issuer == self.own {
-            return Err(Error::FailedPrecondition(format!(
-                "{request_id} is this node's own request; only the jurisdictions it was sent to answer it"
-            )));
-        }
-        if !crate::policy::may_receive(&request.header.recipients, &self.own) {
-            return Err(Error::FailedPrecondition(format!(
-                "{request_id} is not addressed to {}",
-                self.own
-            )));
-        }
-        if request.signature != SignatureCheck::Valid {
-            return Err(Error::FailedPrecondition(format!(
-                "{request_id} does not verify now; it is not answered"
-            )));
-        }
+        self.check_addressed_here(&thread)?;
         if let Some(earlier) = thread.answers().find(|v| v.header.issuer == self.own) {
             return Err(Error::AlreadyExists(format!(
                 "{} already answered {request_id} in {}",
                 self.own, earlier.header.record_id
             )));
         }
-        let peers = self.peers.current();
-        let to = crate::policy::response_recipients(
-            matches!(asked.kind, ConsultationKind::Breach),
-            &request.header.issuer,
-            &request.header.recipients,
-            &self.own,
-            |j| peers.contains_key(j),
-        );
+        let to = self.reply_recipients(&thread, asked.kind);
         let body = ConsultationBody::Response(ConsultationResponse {
             in_reply_to: request_id.to_owned(),
             request_issuer: request.header.issuer.clone(),
@@ -237,14 +215,7 @@ impl Consult {
         let asked = thread
             .asked()
             .ok_or_else(|| Error::Internal(format!("{request_id} holds no request")))?;
-        if request.header.issuer == self.own
-            || !crate::policy::may_receive(&request.header.recipients, &self.own)
-        {
-            return Err(Error::FailedPrecondition(format!(
-                "{request_id} is not addressed to {}; only a jurisdiction asked extends it",
-                self.own
-            )));
-        }
+        self.check_addressed_here(&thread)?;
         let Some(signed) = consultation(request).and_then(|c| c.deadline()).cloned() else {
             return Err(Error::FailedPrecondition(format!(
                 "{request_id} carries no deadline to extend"
@@ -279,14 +250,7 @@ impl Consult {
                 super::calendar::time_text(signed.extend_until_unix_ms)
             )));
         }
-        let peers = self.peers.current();
-        let to = crate::policy::response_recipients(
-            matches!(asked.kind, ConsultationKind::Breach),
-            &request.header.issuer,
-            &request.header.recipients,
-            &self.own,
-            |j| peers.contains_key(j),
-        );
+        let to = self.reply_recipients(&thread, asked.kind);
         let body = ConsultationBody::Extension(ConsultationExtension {
             in_reply_to: request_id.to_owned(),
             request_issuer: request.header.issuer.clone(),
@@ -339,6 +303,42 @@ impl Consult {
         self.exchange
             .issue_consultation(caller, body, dist, "consult.withdraw", rationale)
             .await
+    }
+
+    /// A request this node may reply to (answer or extend): another
+    /// jurisdiction's, addressed here, verifying now.
+    fn check_addressed_here(&self, thread: &Thread) -> Result<()> {
+        let (request, id) = (&thread.request, thread.id());
+        if request.header.issuer == self.own {
+            return Err(Error::FailedPrecondition(format!(
+                "{id} is this node's own request; only the jurisdictions it was sent to reply to it"
+            )));
+        }
+        if !crate::policy::may_receive(&request.header.recipients, &self.own) {
+            return Err(Error::FailedPrecondition(format!(
+                "{id} is not addressed to {}",
+                self.own
+            )));
+        }
+        if request.signature != SignatureCheck::Valid {
+            return Err(Error::FailedPrecondition(format!(
+                "{id} does not verify now; it is not replied to"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Who a reply to `thread` goes to: the requester, and for a breach
+    /// consultation the other participants.
+    fn reply_recipients(&self, thread: &Thread, kind: ConsultationKind) -> Vec<Jurisdiction> {
+        let peers = self.peers.current();
+        crate::policy::response_recipients(
+            matches!(kind, ConsultationKind::Breach),
+            &thread.request.header.issuer,
+            &thread.request.header.recipients,
+            &self.own,
+            |j| peers.contains_key(j),
+        )
     }
 
     fn thread_of_request(&self, id: &str) -> Result<Thread> {

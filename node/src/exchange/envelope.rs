@@ -347,12 +347,12 @@ pub fn is_bound_id(kind: RecordKind, issuer: &Jurisdiction, id: &str) -> bool {
         && rest.parse::<u64>().is_ok()
 }
 
-/// The issuer an id names, if it is a well-formed id of `kind`.
 /// The number of a bound id (`DE-A-12` → 12).
 pub fn id_number(id: &str) -> Option<u64> {
     id.rsplit('-').next()?.parse().ok()
 }
 
+/// The issuer an id names, if it is a well-formed id of `kind`.
 pub fn issuer_of_id(kind: RecordKind, id: &str) -> Option<Jurisdiction> {
     let issuer: Jurisdiction = id.split('-').next()?.parse().ok()?;
     is_bound_id(kind, &issuer, id).then_some(issuer)

@@ -264,7 +264,7 @@ pub async fn show_alert(
             (post_form(&person, &format!("/alerts/{}/withdraw", a.id), "box", html! {
                 label for="rationale" { "Why it is withdrawn (the recipients see this)" }
                 textarea #rationale name="rationale" required {}
-                button.danger #withdraw type="submit" { "Withdraw the alert" }
+                button.destructive #withdraw type="submit" { "Withdraw the alert" }
             }))
         }
     };
@@ -319,7 +319,7 @@ pub async fn show_denial(
             (post_form(&person, &format!("/denials/{}/revoke", d.id), "box", html! {
                 label for="reason" { "Why it is revoked" }
                 textarea #reason name="reason" required {}
-                button.danger type="submit" { "Revoke the denial" }
+                button.destructive type="submit" { "Revoke the denial" }
             }))
         }
     };
@@ -361,11 +361,9 @@ pub async fn withdraw_alert(
     Ok(see_other(&format!("/alerts/{id}")))
 }
 
-pub async fn new_alert(
-    State(console): State<Arc<Console>>,
-    Extension(person): Extension<Person>,
-) -> PageResult {
-    policy::authorize_exchange(&person.caller, ExchangeAction::RaiseAlert)?;
+/// The recipients a new record can go to: each registered peer and sharing
+/// group, as checkboxes named `to` and `group`.
+pub(crate) fn recipients(console: &Console, alone: &str) -> Result<Markup, PageError> {
     let peers: Vec<String> = console
         .peers
         .current()
@@ -378,6 +376,21 @@ pub async fn new_alert(
         .into_iter()
         .map(|g| g.name)
         .collect();
+    Ok(html! {
+        fieldset { legend { "Recipients" }
+            @if peers.is_empty() && groups.is_empty() { p.muted { "No peers registered: " (alone) "." } }
+            @for p in &peers { label { input type="checkbox" name="to" value=(p); " " (p) } }
+            @for g in &groups { label { input type="checkbox" name="group" value=(g); " group " (g) } }
+        }
+    })
+}
+
+pub async fn new_alert(
+    State(console): State<Arc<Console>>,
+    Extension(person): Extension<Person>,
+) -> PageResult {
+    policy::authorize_exchange(&person.caller, ExchangeAction::RaiseAlert)?;
+    let recipients = recipients(&console, "the alert stays here")?;
     let body = post_form(
         &person,
         "/alerts",
@@ -401,11 +414,7 @@ pub async fn new_alert(
             input #handling type="text" name="handling";
             label for="expires_days" { "Expires after (days; empty: never)" }
             input #expires_days type="number" min="1" name="expires_days";
-            fieldset { legend { "Recipients" }
-                @if peers.is_empty() && groups.is_empty() { p.muted { "No peers registered: the alert stays here." } }
-                @for p in &peers { label { input type="checkbox" name="to" value=(p); " " (p) } }
-                @for g in &groups { label { input type="checkbox" name="group" value=(g); " group " (g) } }
-            }
+            (recipients)
             button #raise type="submit" { "Raise and sign the alert" }
         },
     );

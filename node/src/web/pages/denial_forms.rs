@@ -86,18 +86,7 @@ pub async fn new_denial(
     Extension(person): Extension<Person>,
 ) -> PageResult {
     policy::authorize_exchange(&person.caller, ExchangeAction::IssueDenial)?;
-    let peers: Vec<String> = console
-        .peers
-        .current()
-        .keys()
-        .map(|j| j.to_string())
-        .collect();
-    let groups: Vec<String> = console
-        .exchange
-        .groups()?
-        .into_iter()
-        .map(|g| g.name)
-        .collect();
+    let recipients = super::alerts::recipients(&console, "the denial stays here")?;
     let body = post_form(
         &person,
         "/denials",
@@ -114,11 +103,7 @@ pub async fn new_denial(
             textarea #reason name="reason" required {}
             label for="valid_days" { "Valid for (days; empty: until revoked)" }
             input #valid_days type="number" min="1" name="valid_days";
-            fieldset { legend { "Notify" }
-                @if peers.is_empty() && groups.is_empty() { p.muted { "No peers registered: the denial stays here." } }
-                @for p in &peers { label { input type="checkbox" name="to" value=(p); " " (p) } }
-                @for g in &groups { label { input type="checkbox" name="group" value=(g); " group " (g) } }
-            }
+            (recipients)
             button #issue type="submit" { "Issue and sign the denial" }
         },
     );

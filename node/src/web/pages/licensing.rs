@@ -440,7 +440,7 @@ pub async fn show(
                     label for="cs-rationale" { "Rationale" } textarea #cs-rationale name="rationale" required {}
                     label for="override" { "Override rationale (only to approve despite a confirmed match)" } input #override type="text" name="override_rationale";
                     button #countersign type="submit" name="answer" value="countersign" { "Countersign" }
-                    " " button.danger #reject type="submit" name="answer" value="reject" { "Reject" }
+                    " " button.destructive #reject type="submit" name="answer" value="reject" { "Reject" }
                 }))
             } @else if deciding { p.muted { "A second officer (not " (p.officer) ") countersigns." } }
         }
