@@ -119,6 +119,11 @@ pub enum Command {
     /// show, check a license.
     #[command(subcommand)]
     Consult(crate::cmd::consult::ConsultCommand),
+    /// Mutual recognition of licences: share an approved licence with
+    /// partners as a signed notice, list the notices held, recognise or
+    /// decline a partner's (officers).
+    #[command(subcommand)]
+    PartnerLicence(crate::cmd::partner_licence::PartnerLicenceCommand),
 }
 
 #[cfg(test)]

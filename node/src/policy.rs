@@ -326,6 +326,9 @@ pub enum ConsultAction {
     RequestBreach,
     /// Answer a consultation addressed to this node.
     Respond,
+    /// Share a licence with partners, or decide whether to recognise a
+    /// partner's: licence decisions are officers'.
+    Recognition,
     Read,
 }
 
@@ -334,7 +337,9 @@ pub enum ConsultAction {
 /// open breach consultations; officers and analysts answer; all three read.
 pub fn authorize_consult(caller: &Caller, action: ConsultAction) -> Result<(), Denied> {
     let (allowed, required) = match action {
-        ConsultAction::RequestUndercut => (caller.role == Role::Officer, Role::Officer),
+        ConsultAction::RequestUndercut | ConsultAction::Recognition => {
+            (caller.role == Role::Officer, Role::Officer)
+        }
         ConsultAction::RequestBreach => (caller.role == Role::Analyst, Role::Analyst),
         ConsultAction::Respond => (
             matches!(caller.role, Role::Officer | Role::Analyst),
@@ -568,6 +573,13 @@ pub fn resolve_distribution(
 }
 
 /// Need-to-know: may `node` hold a record whose signed recipient list is `recipients`?
+/// A record withdrawing another of this node's (a licence notice's
+/// withdrawal) goes to exactly the recipients of what it withdraws: no one
+/// new learns of it, and no one who held it is left unaware.
+pub fn withdrawal_recipients(withdrawn: &[Jurisdiction]) -> Vec<Jurisdiction> {
+    withdrawn.to_vec()
+}
+
 pub fn may_receive(recipients: &[Jurisdiction], node: &Jurisdiction) -> bool {
     recipients.contains(node)
 }
@@ -828,6 +840,7 @@ mod tests {
             (C::RequestUndercut, [false, true, false, false, false]),
             (C::RequestBreach, [false, false, true, false, false]),
             (C::Respond, [false, true, true, false, false]),
+            (C::Recognition, [false, true, false, false, false]),
             (C::Read, [true, true, true, false, false]),
         ] {
             for (role, ok) in roles.iter().zip(allowed) {

@@ -397,6 +397,9 @@ impl Node {
         // Scores what a crash left unscored, then re-scores on every alert,
         // denial and list import.
         tokio::spawn(risk.clone().follow(stop_rx.clone()));
+        // Withdraws the notices of revoked or lapsed licences a crash or the
+        // clock left standing, and keeps the licence-notice cache current.
+        tokio::spawn(consult.clone().follow(stop_rx.clone()));
         tokio::spawn(async move {
             shutdown.await;
             let _ = stop_tx.send(true);
@@ -483,7 +486,9 @@ impl Node {
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
         let screening_api = ScreeningServiceServer::new(
-            crate::api::ScreeningApi::new(screening.clone()).with_risk(risk.clone()),
+            crate::api::ScreeningApi::new(screening.clone())
+                .with_risk(risk.clone())
+                .with_partner_licences(consult.clone()),
         )
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);

@@ -221,6 +221,8 @@ impl From<&pb::ConsultationView> for ConsultationOut {
             Some(pb::consultation_view::Body::Extension(_))
             | Some(pb::consultation_view::Body::Withdrawal(_))
             | Some(pb::consultation_view::Body::Grant(_))
+            | Some(pb::consultation_view::Body::LicenceNotice(_))
+            | Some(pb::consultation_view::Body::LicenceWithdrawal(_))
             | None => (None, None),
         };
         ConsultationOut {
@@ -432,6 +434,8 @@ pub struct CheckOut {
     pub license_id: String,
     pub blocked: bool,
     pub findings: Vec<FindingOut>,
+    /// Recognised partner licences resembling it (context only).
+    pub recognised_licences: Vec<crate::cmd::partner_licence::PartnerLicenceOut>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -462,15 +466,18 @@ impl From<&pb::CheckLicenseResponse> for CheckOut {
                     consultations: f.consultations.clone(),
                 })
                 .collect(),
+            recognised_licences: r.recognised_licences.iter().map(Into::into).collect(),
         }
     }
 }
 
 impl CheckOut {
     fn render(&self) -> String {
+        let licences =
+            crate::cmd::partner_licence::render_partner_licences(&self.recognised_licences);
         if self.findings.is_empty() {
             return format!(
-                "{}: no active peer denial resembles it; approval is not blocked.",
+                "{}: no active peer denial resembles it; approval is not blocked.\n{licences}",
                 self.license_id
             );
         }
@@ -500,6 +507,7 @@ impl CheckOut {
             ]);
         }
         out.push_str(&t.render());
+        out.push_str(&licences);
         out
     }
 }

@@ -17,6 +17,7 @@ pub mod enduse;
 pub mod evidence;
 pub mod group;
 pub mod license;
+pub mod partner_licence;
 pub mod party;
 pub mod peer;
 pub mod pki;
@@ -70,5 +71,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Taskforce(cmd) => taskforce::run(cmd, profile, output).await,
         Command::Query(cmd) => query::run(cmd, profile, output).await,
         Command::Consult(cmd) => consult::run(cmd, profile, output).await,
+        Command::PartnerLicence(cmd) => partner_licence::run(cmd, profile, output).await,
     }
 }

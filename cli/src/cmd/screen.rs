@@ -655,6 +655,8 @@ impl MatchOut {
 struct ResultOut {
     query: String,
     matches: Vec<MatchOut>,
+    /// Recognised partner licences naming the party (context, not a clearance).
+    partner_licences: Vec<crate::cmd::partner_licence::PartnerLicenceOut>,
 }
 
 impl From<&pb::ScreenResult> for ResultOut {
@@ -682,13 +684,15 @@ impl From<&pb::ScreenResult> for ResultOut {
                     expired: m.expired,
                 })
                 .collect(),
+            partner_licences: r.partner_licences.iter().map(Into::into).collect(),
         }
     }
 }
 
 fn render_result(r: &ResultOut) -> String {
+    let licences = crate::cmd::partner_licence::render_partner_licences(&r.partner_licences);
     if r.matches.is_empty() {
-        return format!("{:?}: no match\n", r.query);
+        return format!("{:?}: no match\n{licences}", r.query);
     }
     let mut table = Table::new(["#", "SCORE", "LIST", "SOURCE ID", "TYPE", "NAME"]);
     for (i, m) in r.matches.iter().enumerate() {
@@ -715,6 +719,7 @@ fn render_result(r: &ResultOut) -> String {
             out.push_str(&format!("     {context}\n"));
         }
     }
+    out.push_str(&licences);
     out
 }
 

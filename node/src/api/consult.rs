@@ -12,6 +12,7 @@ use super::consult_convert as conv;
 use super::exchange_convert::distribution;
 use crate::consult::{BreachDraft, Consult};
 use crate::error::Error;
+use crate::identity::Jurisdiction;
 use crate::policy::{self, ConsultAction};
 
 pub struct ConsultApi {
@@ -151,6 +152,95 @@ impl ConsultService for ConsultApi {
         policy::allowed(caller(&req)?, ConsultAction::Read)?;
         let id = conv::record_id("license_id", &req.get_ref().license_id)?;
         let findings = self.consult.check(&id)?;
-        Ok(Response::new(conv::check(&id, &findings)))
+        let mut out = conv::check(&id, &findings);
+        out.recognised_licences = self
+            .consult
+            .recognised_resembling(&id)?
+            .iter()
+            .map(conv::partner_licence)
+            .collect();
+        Ok(Response::new(out))
+    }
+
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ShareLicence", caller = %crate::api::auth::who(&req), record = %req.get_ref().license_id))]
+    async fn share_licence(
+        &self,
+        req: Request<pb::ShareLicenceRequest>,
+    ) -> Result<Response<pb::LicenceNoticeView>, Status> {
+        let who = policy::allowed(caller(&req)?, ConsultAction::Recognition)?;
+        let r = req.into_inner();
+        let id = conv::record_id("license_id", &r.license_id)?;
+        let to =
+            r.to.iter()
+                .map(|j| {
+                    j.trim().parse::<Jurisdiction>().map_err(|e| {
+                        Status::from(Error::InvalidArgument(format!("to: {j:?}: {e}")))
+                    })
+                })
+                .collect::<Result<Vec<_>, Status>>()?;
+        let held = self.consult.share_licence(&who, &id, to, r.text).await?;
+        Ok(Response::new(conv::notice(&held, &who.jurisdiction)))
+    }
+
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "ListLicenceNotices", caller = %crate::api::auth::who(&req)))]
+    async fn list_licence_notices(
+        &self,
+        req: Request<pb::ListLicenceNoticesRequest>,
+    ) -> Result<Response<pb::ListLicenceNoticesResponse>, Status> {
+        let who = policy::allowed(caller(&req)?, ConsultAction::Read)?;
+        let filter = conv::notice_filter(req.get_ref())?;
+        let mut held = self.consult.licence_notices(&filter)?;
+        if req.get_ref().limit != 0 {
+            held.truncate(req.get_ref().limit as usize);
+        }
+        let views: Vec<pb::LicenceNoticeView> = held
+            .iter()
+            .map(|n| conv::notice(n, &who.jurisdiction))
+            .collect();
+        // A notice id names its issuer, so it is unique here.
+        let (notices, next_page_token) =
+            super::paging::page(views, &req.get_ref().page_token, |n| {
+                n.notice.as_ref().map_or("", |v| v.id.as_str())
+            })?;
+        Ok(Response::new(pb::ListLicenceNoticesResponse {
+            notices,
+            next_page_token,
+        }))
+    }
+
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "GetLicenceNotice", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
+    async fn get_licence_notice(
+        &self,
+        req: Request<pb::GetLicenceNoticeRequest>,
+    ) -> Result<Response<pb::LicenceNoticeView>, Status> {
+        let who = policy::allowed(caller(&req)?, ConsultAction::Read)?;
+        let id = conv::record_id("id", &req.get_ref().id)?;
+        let held = self.consult.licence_notice(&id)?;
+        Ok(Response::new(conv::notice(&held, &who.jurisdiction)))
+    }
+
+    #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "DecideLicenceNotice", caller = %crate::api::auth::who(&req), record = %req.get_ref().id))]
+    async fn decide_licence_notice(
+        &self,
+        req: Request<pb::DecideLicenceNoticeRequest>,
+    ) -> Result<Response<pb::LicenceNoticeView>, Status> {
+        let who = policy::allowed(caller(&req)?, ConsultAction::Recognition)?;
+        let r = req.into_inner();
+        let id = conv::record_id("id", &r.id)?;
+        let recognise = match r.decision.trim() {
+            "recognise" => true,
+            "decline" => false,
+            other => {
+                return Err(Error::InvalidArgument(format!(
+                    "decision: {other:?}; expected recognise or decline"
+                ))
+                .into())
+            }
+        };
+        let held = self
+            .consult
+            .decide_licence_notice(&who, &id, recognise, r.rationale)
+            .await?;
+        Ok(Response::new(conv::notice(&held, &who.jurisdiction)))
     }
 }

@@ -4,10 +4,14 @@
 use concord_proto::v1 as pb;
 
 use super::exchange_convert::delivery_out;
-use crate::consult::{consultation, Finding, Thread, ThreadFilter, ThreadStatus};
+use crate::consult::{
+    consultation, Finding, HeldNotice, NoticeFilter, NoticeStanding, PartnerLicenceMatch, Thread,
+    ThreadFilter, ThreadStatus,
+};
 use crate::error::Error;
 use crate::exchange::consultation::{ConsultationBody, Position};
 use crate::exchange::{RecordView, SignatureCheck};
+use crate::identity::Jurisdiction;
 
 fn invalid(field: &str, e: impl std::fmt::Display) -> Error {
     Error::InvalidArgument(format!("{field}: {e}"))
@@ -89,6 +93,45 @@ pub fn view(v: &RecordView) -> pb::ConsultationView {
             license_id: g.license_id.clone(),
             rationale: g.rationale.clone(),
         }),
+        ConsultationBody::LicenceNotice(n) => {
+            pb::consultation_view::Body::LicenceNotice(pb::LicenceNotice {
+                license_id: n.license_id.clone(),
+                parties: n
+                    .parties
+                    .iter()
+                    .map(|p| pb::LicensedParty {
+                        role: p.role.clone(),
+                        name: p.party.name.clone(),
+                        aliases: p.party.aliases.clone(),
+                        country: p.party.country.clone(),
+                        address: p.party.address.clone(),
+                    })
+                    .collect(),
+                items: n
+                    .items
+                    .iter()
+                    .map(|i| pb::LicensedItem {
+                        code: i.code.clone(),
+                        description: i.description.clone(),
+                        quantity: i.quantity,
+                    })
+                    .collect(),
+                destination: n.destination.clone(),
+                end_use: n.end_use.clone(),
+                valid_from_unix_ms: n.valid_from_unix_ms,
+                valid_until_unix_ms: n.valid_until_unix_ms,
+                conditions: n.conditions.clone(),
+                text: n.text.clone(),
+            })
+        }
+        ConsultationBody::LicenceWithdrawal(w) => {
+            pb::consultation_view::Body::LicenceWithdrawal(pb::LicenceWithdrawn {
+                notice_id: w.notice_id.clone(),
+                license_id: w.license_id.clone(),
+                reason: w.reason.clone(),
+                rationale: w.rationale.clone(),
+            })
+        }
         ConsultationBody::Withdrawal(w) => {
             pb::consultation_view::Body::Withdrawal(pb::ConsultationWithdrawn {
                 request_id: w.request_id.clone(),
@@ -166,5 +209,68 @@ pub fn check(license_id: &str, findings: &[Finding]) -> pb::CheckLicenseResponse
         license_id: license_id.to_owned(),
         blocked: findings.iter().any(|f| f.released_by.is_empty()),
         findings,
+        recognised_licences: Vec::new(),
     }
+}
+
+/// A licence notice held, as the wire shows it.
+pub fn notice(n: &HeldNotice, own: &Jurisdiction) -> pb::LicenceNoticeView {
+    let r = n.recognition.as_ref().filter(|_| n.issuer() != own);
+    pb::LicenceNoticeView {
+        notice: Some(view(&n.view)),
+        standing: n.standing(crate::clock::now_unix_ms()).to_string(),
+        withdrawal: n.withdrawal.as_ref().map(view),
+        decision: n.decision(own).to_owned(),
+        decided_by: r.map(|r| r.by.clone()).unwrap_or_default(),
+        decided_at_unix_ms: r.map_or(0, |r| r.at_unix_ms),
+        decision_rationale: r.map(|r| r.rationale.clone()).unwrap_or_default(),
+    }
+}
+
+pub fn partner_licence(m: &PartnerLicenceMatch) -> pb::PartnerLicenceMatch {
+    pb::PartnerLicenceMatch {
+        notice_id: m.notice.id().to_owned(),
+        issuer: m.notice.issuer().to_string(),
+        license_id: m.notice.notice.license_id.clone(),
+        role: m.role.clone(),
+        party: m.party.clone(),
+        matched_name: m.matched_name.clone(),
+        score: f64::from(m.score),
+        destination: m.notice.notice.destination.clone(),
+        items: m
+            .notice
+            .notice
+            .items
+            .iter()
+            .map(|i| i.code.clone())
+            .collect(),
+        valid_until_unix_ms: m.notice.notice.valid_until_unix_ms,
+        resemblance: m.resemblance.clone(),
+    }
+}
+
+pub fn notice_filter(r: &pb::ListLicenceNoticesRequest) -> Result<NoticeFilter, Error> {
+    let some = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+    let decision = some(&r.decision);
+    if let Some(d) = &decision {
+        if !matches!(d.as_str(), "recognised" | "declined" | "undecided") {
+            return Err(invalid(
+                "decision",
+                format!("{d:?}; expected one of recognised, declined, undecided"),
+            ));
+        }
+    }
+    Ok(NoticeFilter {
+        issuer: some(&r.issuer)
+            .map(|j| j.parse::<Jurisdiction>().map_err(|e| invalid("issuer", e)))
+            .transpose()?,
+        license_id: some(&r.license_id),
+        decision,
+        standing: some(&r.standing)
+            .map(|s| {
+                s.parse::<NoticeStanding>()
+                    .map_err(|e| invalid("standing", e))
+            })
+            .transpose()?,
+    })
 }

@@ -19,6 +19,8 @@ pub struct ScreeningApi {
     screening: Arc<Screening>,
     /// Tells which parties newly match a re-imported list, and re-scores.
     risk: Option<Arc<Risk>>,
+    /// Recognised partner licences naming a screened party, shown beside the hits.
+    partner_licences: Option<Arc<crate::consult::Consult>>,
 }
 
 impl ScreeningApi {
@@ -26,7 +28,27 @@ impl ScreeningApi {
         ScreeningApi {
             screening,
             risk: None,
+            partner_licences: None,
         }
+    }
+
+    pub fn with_partner_licences(self, consult: Arc<crate::consult::Consult>) -> Self {
+        ScreeningApi {
+            partner_licences: Some(consult),
+            ..self
+        }
+    }
+
+    /// `result` with the recognised partner licences naming its query.
+    fn with_licences(&self, mut result: pb::ScreenResult) -> Result<pb::ScreenResult, Status> {
+        if let Some(consult) = &self.partner_licences {
+            result.partner_licences = consult
+                .recognised_naming(&result.query, result.threshold as f32)?
+                .iter()
+                .map(super::consult_convert::partner_licence)
+                .collect();
+        }
+        Ok(result)
     }
 
     pub fn with_risk(self, risk: Arc<Risk>) -> Self {
@@ -185,7 +207,7 @@ impl ScreeningService for ScreeningApi {
         let mut request = conv::options_in(r.options)?;
         request.name = r.name;
         let result = self.screening.query(&request)?;
-        Ok(Response::new(conv::result_out(result)))
+        Ok(Response::new(self.with_licences(conv::result_out(result))?))
     }
 
     #[tracing::instrument(name = "rpc", skip_all, fields(rpc = "QueryBatch", caller = %crate::api::auth::who(&req)))]
@@ -209,7 +231,10 @@ impl ScreeningService for ScreeningApi {
                 .await
                 .map_err(|e| Status::internal(format!("screening a batch: {e}")))??;
         Ok(Response::new(pb::ScreenBatchResult {
-            results: results.into_iter().map(conv::result_out).collect(),
+            results: results
+                .into_iter()
+                .map(|r| self.with_licences(conv::result_out(r)))
+                .collect::<Result<_, Status>>()?,
         }))
     }
 

@@ -97,6 +97,7 @@ pub fn result_out(r: ScreenResult) -> pb::ScreenResult {
         query: r.query,
         threshold: f64::from(r.threshold),
         matches: r.matches.into_iter().map(match_out).collect(),
+        partner_licences: Vec::new(),
     }
 }
 

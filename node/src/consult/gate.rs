@@ -39,8 +39,8 @@ impl Finding {
 }
 
 pub struct NoUndercut {
-    own: Jurisdiction,
-    exchange: Arc<Exchange>,
+    pub(super) own: Jurisdiction,
+    pub(super) exchange: Arc<Exchange>,
     /// The node's screening threshold: a party "is" the denied party from here up.
     threshold: f32,
     /// `[consult] silence_means = "no-objection"`.
@@ -264,6 +264,7 @@ impl NoUndercut {
                     to,
                     groups: Vec::new(),
                 },
+                action: "consult.grant-notice",
                 why,
             });
         }
@@ -273,20 +274,20 @@ impl NoUndercut {
 
 /// Catalog categories of control-list codes, each read once: thousands of
 /// denials go to one destination and name a few dozen codes between them.
-struct Categories<'a> {
+pub(super) struct Categories<'a> {
     licensing: &'a Licensing,
     seen: std::cell::RefCell<std::collections::HashMap<String, Option<Category>>>,
 }
 
 impl<'a> Categories<'a> {
-    fn new(licensing: &'a Licensing) -> Self {
+    pub(super) fn new(licensing: &'a Licensing) -> Self {
         Categories {
             licensing,
             seen: Default::default(),
         }
     }
 
-    fn of(&self, code: &str) -> Option<Category> {
+    pub(super) fn of(&self, code: &str) -> Option<Category> {
         if let Some(c) = self.seen.borrow().get(code) {
             return *c;
         }
@@ -308,6 +309,15 @@ impl ApprovalGate for NoUndercut {
         rationale: &str,
     ) -> Result<Vec<crate::licensing::ApprovalNotice>> {
         self.grant_notices(licensing, license, rationale)
+    }
+
+    fn revocation_notices(
+        &self,
+        licensing: &Licensing,
+        license: &License,
+        rationale: &str,
+    ) -> Result<Vec<crate::licensing::ApprovalNotice>> {
+        self.notice_withdrawals(licensing, license, rationale)
     }
 
     fn check_approval(&self, licensing: &Licensing, license: &License) -> Result<Vec<String>> {

@@ -121,23 +121,56 @@ impl<'a> Prepared<'a> {
         category_of: &dyn Fn(&str) -> Option<Category>,
         threshold: f32,
     ) -> Option<Resemblance> {
+        let codes: Vec<&str> = denial.items.iter().map(|i| i.code.as_str()).collect();
+        let names: Vec<&str> = std::iter::once(&denial.party.name)
+            .chain(&denial.party.aliases)
+            .map(String::as_str)
+            .collect();
+        self.resembles(&denial.destination, &codes, &names, category_of, threshold)
+    }
+
+    /// The same rule against any other decision's destination, control-list
+    /// codes and party names (a partner's licence, say).
+    pub fn resembles(
+        &self,
+        destination: &str,
+        codes: &[&str],
+        names: &[&str],
+        category_of: &dyn Fn(&str) -> Option<Category>,
+        threshold: f32,
+    ) -> Option<Resemblance> {
         let intended = self.intended;
         if !intended
             .destination
             .trim()
-            .eq_ignore_ascii_case(denial.destination.trim())
+            .eq_ignore_ascii_case(destination.trim())
         {
             return None;
         }
-        let item = item_overlap(intended, denial, category_of)?;
-        let denied: Vec<(&String, Vec<Tok>)> = std::iter::once(&denial.party.name)
-            .chain(&denial.party.aliases)
-            .map(|n| (n, toks(n)))
-            .collect();
-        let mut best: Option<(f32, &PartyNames, &String)> = None;
+        let item = item_overlap(intended, codes, category_of)?;
+        let (score, party, denied) = self.best_party(names, threshold)?;
+        Some(Resemblance {
+            role: party.role,
+            party: party.name.clone(),
+            denied_party: denied.to_string(),
+            score,
+            item,
+            destination: destination.to_owned(),
+        })
+    }
+
+    /// The best-scoring pair of one of the application's names and one of
+    /// `names`, at or above `threshold`.
+    fn best_party<'n>(
+        &self,
+        names: &[&'n str],
+        threshold: f32,
+    ) -> Option<(f32, &'a PartyNames, &'n str)> {
+        let theirs: Vec<(&str, Vec<Tok>)> = names.iter().map(|n| (*n, toks(n))).collect();
+        let mut best: Option<(f32, &PartyNames, &str)> = None;
         for (party, ours) in &self.names {
             let ours: Vec<&Tok> = ours.iter().collect();
-            for (name, theirs) in &denied {
+            for (name, theirs) in &theirs {
                 let theirs: Vec<&Tok> = theirs.iter().collect();
                 let score = score(&ours, &theirs).score;
                 if score >= threshold && best.is_none_or(|(b, _, _)| score > b) {
@@ -145,36 +178,45 @@ impl<'a> Prepared<'a> {
                 }
             }
         }
-        let (score, party, denied) = best?;
-        Some(Resemblance {
-            role: party.role,
-            party: party.name.clone(),
-            denied_party: denied.to_string(),
-            score,
-            item,
-            destination: denial.destination.clone(),
-        })
+        best
     }
+}
+
+/// How well `name` matches the best of `names` by the screening scorer, at
+/// or above `threshold`: (score, the name of `names` that matched).
+pub fn name_match<'n>(name: &str, names: &[&'n str], threshold: f32) -> Option<(f32, &'n str)> {
+    let ours = toks(name);
+    let ours: Vec<&Tok> = ours.iter().collect();
+    let mut best: Option<(f32, &str)> = None;
+    for n in names {
+        let theirs = toks(n);
+        let theirs: Vec<&Tok> = theirs.iter().collect();
+        let s = score(&ours, &theirs).score;
+        if s >= threshold && best.is_none_or(|(b, _)| s > b) {
+            best = Some((s, n));
+        }
+    }
+    best
 }
 
 fn item_overlap(
     intended: &Intended,
-    denial: &DenialNotice,
+    codes: &[&str],
     category_of: &dyn Fn(&str) -> Option<Category>,
 ) -> Option<ItemOverlap> {
     let same = |a: &str, b: &str| a.trim().eq_ignore_ascii_case(b.trim());
-    for denied in &denial.items {
-        if let Some(ours) = intended.items.iter().find(|i| same(&i.code, &denied.code)) {
+    for denied in codes {
+        if let Some(ours) = intended.items.iter().find(|i| same(&i.code, denied)) {
             return Some(ItemOverlap::Code(ours.code.clone()));
         }
     }
-    for denied in &denial.items {
-        let Some(category) = category_of(denied.code.trim()) else {
+    for denied in codes {
+        let Some(category) = category_of(denied.trim()) else {
             continue;
         };
         if let Some(ours) = intended.items.iter().find(|i| i.category == category) {
             return Some(ItemOverlap::Category(
-                denied.code.clone(),
+                (*denied).to_owned(),
                 ours.code.clone(),
                 category,
             ));

@@ -1,4 +1,5 @@
-//! The no-undercut consultation (shared/DOMAIN.md section 3): before a node
+//! The no-undercut consultation (shared/DOMAIN.md section 3) and the notices
+//! jurisdictions send each other about licences: before a node
 //! approves an application essentially identical to a peer's active denial,
 //! it consults the denying jurisdiction; and analysts open multilateral
 //! consultations on suspected breaches with a group.
@@ -16,9 +17,13 @@
 //!   peer denials a license resembles, and whether a consultation answered.
 //! - `requests`: opening consultations and answering them.
 //! - `threads`: reading them back, a request with its responses.
+//! - `licence_notices`: mutual recognition — approved licences shared with
+//!   partners as signed notices, withdrawn when the licence is revoked or
+//!   runs out, and recognised or declined by the partner.
 
 pub mod calendar;
 mod gate;
+mod licence_notices;
 pub mod matcher;
 mod requests;
 mod threads;
@@ -26,6 +31,7 @@ mod threads;
 use std::sync::Arc;
 
 pub use gate::{Finding, NoUndercut};
+pub use licence_notices::{HeldNotice, NoticeFilter, NoticeStanding, PartnerLicenceMatch};
 pub use requests::BreachDraft;
 pub use threads::{consultation, Thread, ThreadFilter, ThreadStatus};
 
@@ -44,6 +50,7 @@ pub struct Consult {
     clocks: calendar::ConsultClocks,
     /// Held while deciding and issuing, so two answers to one request cannot race.
     writing: tokio::sync::Mutex<()>,
+    notices: licence_notices::NoticeCache,
 }
 
 impl Consult {
@@ -63,6 +70,7 @@ impl Consult {
             peers,
             clocks: Default::default(),
             writing: tokio::sync::Mutex::new(()),
+            notices: Default::default(),
         }
     }
 

@@ -116,6 +116,52 @@ pub enum ConsultationBody {
     /// A licence granted although it resembles a denial: to the denial's
     /// issuer and every jurisdiction it was addressed to.
     Grant(GrantNotice),
+    /// An approved licence shared with chosen partners for mutual recognition.
+    LicenceNotice(LicenceNotice),
+    /// The issuer's withdrawal of a licence notice (the licence was revoked or ran out).
+    LicenceWithdrawal(LicenceWithdrawal),
+}
+
+/// One party of a shared licence, with its role on the licence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicensedParty {
+    /// applicant, end user, consignee, intermediary
+    pub role: String,
+    pub party: super::records::Party,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicensedItem {
+    pub code: String,
+    pub description: String,
+    pub quantity: u64,
+}
+
+/// What a jurisdiction tells partners of a licence it granted: its terms,
+/// never the internal file (no rationale, values or decision history).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenceNotice {
+    /// The issuer's licence id, `<ISSUER>-L-<n>`.
+    pub license_id: String,
+    pub parties: Vec<LicensedParty>,
+    pub items: Vec<LicensedItem>,
+    pub destination: String,
+    pub end_use: String,
+    pub valid_from_unix_ms: i64,
+    pub valid_until_unix_ms: i64,
+    pub conditions: Vec<String>,
+    /// Why it is shared (a joint programme, a re-export).
+    pub text: String,
+}
+
+/// Withdraws notice `notice_id` of licence `license_id`, to its recipients.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenceWithdrawal {
+    pub notice_id: String,
+    pub license_id: String,
+    /// `revoked` or `expired`.
+    pub reason: String,
+    pub rationale: String,
 }
 
 /// A signed notice that the issuer granted what resembles `denial`.
@@ -203,6 +249,20 @@ impl Consultation {
         }
     }
 
+    pub fn licence_notice(&self) -> Option<&LicenceNotice> {
+        match &self.body {
+            ConsultationBody::LicenceNotice(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    pub fn licence_withdrawal(&self) -> Option<&LicenceWithdrawal> {
+        match &self.body {
+            ConsultationBody::LicenceWithdrawal(w) => Some(w),
+            _ => None,
+        }
+    }
+
     pub fn withdrawal(&self) -> Option<&ConsultationWithdrawal> {
         match &self.body {
             ConsultationBody::Withdrawal(w) => Some(w),
@@ -271,6 +331,60 @@ impl Consultation {
                 text("license_id", &g.license_id, true, 64)?;
                 text("rationale", &g.rationale, true, MAX_TEXT)
             }
+            ConsultationBody::LicenceNotice(n) => {
+                licence_id(&self.issuer, &n.license_id)?;
+                if n.parties.is_empty() || n.parties.len() > MAX_LIST {
+                    return Err(format!("parties: 1 to {MAX_LIST}"));
+                }
+                for p in &n.parties {
+                    text("parties.role", &p.role, true, 32)?;
+                    text("parties.name", &p.party.name, true, 256)?;
+                    list("parties.aliases", &p.party.aliases)?;
+                    text("parties.country", &p.party.country, false, 2)?;
+                    text("parties.address", &p.party.address, false, MAX_TEXT)?;
+                }
+                if n.items.is_empty() || n.items.len() > MAX_LIST {
+                    return Err(format!("items: 1 to {MAX_LIST}"));
+                }
+                for i in &n.items {
+                    text("items.code", &i.code, true, 64)?;
+                    text("items.description", &i.description, false, MAX_TEXT)?;
+                }
+                if n.destination.len() != 2
+                    || !n.destination.bytes().all(|b| b.is_ascii_uppercase())
+                {
+                    return Err(format!(
+                        "destination: {:?} is not a two-letter upper-case country code",
+                        n.destination
+                    ));
+                }
+                text("end_use", &n.end_use, false, MAX_TEXT)?;
+                if n.valid_until_unix_ms <= n.valid_from_unix_ms
+                    || n.valid_until_unix_ms > crate::fields::MAX_TIME_UNIX_MS
+                {
+                    return Err("valid_until: after valid_from and before the year 9999".into());
+                }
+                if n.conditions.len() > MAX_LIST {
+                    return Err(format!("conditions: at most {MAX_LIST}"));
+                }
+                n.conditions
+                    .iter()
+                    .try_for_each(|c| text("conditions", c, true, MAX_TEXT))?;
+                text("text", &n.text, false, MAX_TEXT)
+            }
+            ConsultationBody::LicenceWithdrawal(w) => {
+                if !is_bound_id(RecordKind::Consultation, &self.issuer, &w.notice_id) {
+                    return Err(format!(
+                        "notice_id {:?} is not a consultation id of {}: only the issuer withdraws its notice",
+                        w.notice_id, self.issuer
+                    ));
+                }
+                licence_id(&self.issuer, &w.license_id)?;
+                if !matches!(w.reason.as_str(), "revoked" | "expired") {
+                    return Err(format!("reason: {:?}, not revoked or expired", w.reason));
+                }
+                text("rationale", &w.rationale, true, MAX_TEXT)
+            }
             ConsultationBody::Withdrawal(w) => {
                 if !is_bound_id(RecordKind::Consultation, &self.issuer, &w.request_id) {
                     return Err(format!(
@@ -315,6 +429,21 @@ impl Consultation {
                 )
             }
         }
+    }
+}
+
+/// A licence id only `issuer` could have given: `<ISSUER>-L-<n>`.
+fn licence_id(issuer: &Jurisdiction, id: &str) -> Result<(), String> {
+    let bound = id
+        .strip_prefix(issuer.as_str())
+        .and_then(|r| r.strip_prefix("-L-"))
+        .is_some_and(|n| {
+            !n.is_empty() && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit())
+        });
+    if bound && id.len() <= 64 {
+        Ok(())
+    } else {
+        Err(format!("license_id {id:?} is not a licence id of {issuer}"))
     }
 }
 
@@ -471,5 +600,71 @@ mod tests {
             .unwrap_err()
             .contains("own request"));
         assert!(Position::Objection.is_answer() && !Position::MoreInfo.is_answer());
+    }
+
+    #[test]
+    fn a_licence_notice_names_only_its_issuers_licence_and_notices() {
+        let notice = |license_id: &str| Consultation {
+            id: "DE-C-7".into(),
+            issuer: "DE".parse().unwrap(),
+            issued_at_unix_ms: 10,
+            body: ConsultationBody::LicenceNotice(LicenceNotice {
+                license_id: license_id.into(),
+                parties: vec![LicensedParty {
+                    role: "end user".into(),
+                    party: crate::exchange::records::Party {
+                        name: "Emirates Space Agency".into(),
+                        ..Default::default()
+                    },
+                }],
+                items: vec![LicensedItem {
+                    code: "6A003".into(),
+                    description: String::new(),
+                    quantity: 4,
+                }],
+                destination: "AE".into(),
+                end_use: String::new(),
+                valid_from_unix_ms: 10,
+                valid_until_unix_ms: 20,
+                conditions: vec![],
+                text: String::new(),
+            }),
+        };
+        assert_eq!(notice("DE-L-3").validate(), Ok(()));
+        // A peer cannot speak for another jurisdiction's licence.
+        for bad in ["FR-L-3", "DE-L-03", "DE-L-", "DE-P-3", "DE-L-3x"] {
+            assert!(
+                notice(bad).validate().unwrap_err().contains("license_id"),
+                "{bad}"
+            );
+        }
+        let mut expired_at_birth = notice("DE-L-3");
+        if let ConsultationBody::LicenceNotice(n) = &mut expired_at_birth.body {
+            n.valid_until_unix_ms = 10;
+        }
+        assert!(expired_at_birth
+            .validate()
+            .unwrap_err()
+            .contains("valid_until"));
+        let withdrawal = |by: &str, notice_id: &str, reason: &str| Consultation {
+            id: format!("{by}-C-9"),
+            issuer: by.parse().unwrap(),
+            issued_at_unix_ms: 11,
+            body: ConsultationBody::LicenceWithdrawal(LicenceWithdrawal {
+                notice_id: notice_id.into(),
+                license_id: format!("{by}-L-3"),
+                reason: reason.into(),
+                rationale: "revoked".into(),
+            }),
+        };
+        assert_eq!(withdrawal("DE", "DE-C-7", "revoked").validate(), Ok(()));
+        assert!(withdrawal("FR", "DE-C-7", "revoked")
+            .validate()
+            .unwrap_err()
+            .contains("only the issuer"));
+        assert!(withdrawal("DE", "DE-C-7", "bored")
+            .validate()
+            .unwrap_err()
+            .contains("reason"));
     }
 }

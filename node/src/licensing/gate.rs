@@ -8,11 +8,12 @@ use super::model::License;
 use super::Licensing;
 use crate::error::Result;
 
-/// A record the approval must send, stored in the approval's own batch.
+/// A record a decision must send, the first stored in the decision's own batch.
 pub struct ApprovalNotice {
     pub body: crate::exchange::consultation::ConsultationBody,
     pub dist: crate::exchange::Distribution,
-    /// For the audit entry of the notice.
+    /// The audit action and rationale of the notice.
+    pub action: &'static str,
     pub why: String,
 }
 
@@ -26,6 +27,18 @@ pub trait ApprovalGate: Send + Sync {
     /// no-undercut gate tells the jurisdictions of a denial it undercut);
     /// licensing stores the first in the approval's own batch.
     fn approval_notices(
+        &self,
+        _licensing: &Licensing,
+        _license: &License,
+        _rationale: &str,
+    ) -> Result<Vec<ApprovalNotice>> {
+        Ok(Vec::new())
+    }
+
+    /// The notices revoking `license` sends (the withdrawal of each licence
+    /// notice that shared it); licensing stores the first in the
+    /// revocation's own batch.
+    fn revocation_notices(
         &self,
         _licensing: &Licensing,
         _license: &License,

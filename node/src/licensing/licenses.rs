@@ -253,22 +253,26 @@ impl Licensing {
                 }
                 tracing::info!(%officer, id, denial = %denial_id, "denial overturned on appeal");
             }
-            LicenseAction::Approve => {
-                let notices = match self.gate.get() {
-                    Some(gate) => gate.approval_notices(self, &step.license, &rationale)?,
-                    None => Vec::new(),
+            LicenseAction::Approve | LicenseAction::Revoke => {
+                let notices = match (self.gate.get(), d.action) {
+                    (Some(gate), LicenseAction::Approve) => {
+                        gate.approval_notices(self, &step.license, &rationale)?
+                    }
+                    (Some(gate), _) => gate.revocation_notices(self, &step.license, &rationale)?,
+                    (None, _) => Vec::new(),
                 };
                 let mut notices = notices.into_iter();
                 match notices.next() {
-                    // The approval and its first notice commit together, so
-                    // a grant despite a denial is never stored untold.
+                    // The decision and its first notice commit together, so
+                    // a grant despite a denial is never stored untold and a
+                    // revoked licence's notice is withdrawn with it.
                     Some(first) => {
                         self.exchange
                             .issue_consultation_with(
                                 officer,
                                 first.body,
                                 first.dist,
-                                "consult.grant-notice",
+                                first.action,
                                 first.why,
                                 Some(step.along_as_is()),
                             )
@@ -276,19 +280,21 @@ impl Licensing {
                     }
                     None => self.write_step(step).await?,
                 }
+                // A crash before these leaves notices that `consult`'s sweep
+                // withdraws at the next start.
                 for more in notices {
                     self.exchange
                         .issue_consultation_with(
                             officer,
                             more.body,
                             more.dist,
-                            "consult.grant-notice",
+                            more.action,
                             more.why,
                             None,
                         )
                         .await?;
                 }
-                tracing::info!(%officer, id, state = %to, "license approved");
+                tracing::info!(%officer, id, state = %to, "license decided");
             }
             action => {
                 self.write_step(step).await?;

@@ -28,6 +28,8 @@
 //! - `terms`: a licence's validity, conditions and limits; shipment checks. Pure.
 //! - `parties`: parties, their updates, and the look-alike check on creation.
 //! - `stored`: records in their original trees, later facts in sidecar trees.
+//! - `recognitions`: whether this jurisdiction recognises a partner's
+//!   licence notice (the notices are `consult`'s).
 
 mod amend;
 mod catalog;
@@ -37,6 +39,7 @@ mod licenses;
 pub mod lifecycle;
 pub mod model;
 mod parties;
+mod recognitions;
 mod registry;
 pub mod review;
 mod stored;
@@ -57,6 +60,7 @@ pub use model::{
     Party, PartyDraft, PartyVersion, Revision, Shipment, ShipmentDraft, Waiver, WaiverDraft,
     WaiverKind,
 };
+pub use recognitions::Recognition;
 pub use review::{DecisionReview, HitNote, PendingDecision, RiskSnapshot};
 pub use stored::LicenseBrief;
 pub use terms::{ItemBalance, ShippedItem, Terms, TermsDraft};
@@ -121,6 +125,8 @@ struct Trees {
     /// Kind letter -> last number handed out.
     counters: Tree<u64>,
     settings: Tree<DenialDefaults>,
+    /// Licence notice id -> this jurisdiction's decision on it.
+    recognitions: Tree<Recognition>,
 }
 
 pub struct Licensing {
@@ -207,6 +213,7 @@ impl Licensing {
             disclosures: store.tree("licensing_disclosures")?,
             counters: store.tree("licensing_counters")?,
             settings: store.tree("licensing_settings")?,
+            recognitions: store.tree("licensing_partner_licences")?,
         };
         Ok(Licensing {
             own,

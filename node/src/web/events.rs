@@ -110,6 +110,14 @@ fn event_for(person: &Person, view: &RecordView) -> Option<Event> {
                     k.id.clone(),
                     format!("granted despite denial {}", g.denial.id),
                 ),
+                ConsultationBody::LicenceNotice(n) => (
+                    k.id.clone(),
+                    format!("licence {} shared for recognition", n.license_id),
+                ),
+                ConsultationBody::LicenceWithdrawal(w) => (
+                    w.notice_id.clone(),
+                    format!("licence notice withdrawn ({})", w.reason),
+                ),
                 ConsultationBody::Withdrawal(w) => (
                     w.request_id.clone(),
                     "withdrawn by the requester".to_owned(),

@@ -346,6 +346,7 @@ pub async fn show(
         Some(candidates) => console.consult.check_among(&id, &candidates)?,
         None => console.consult.check(&id)?,
     };
+    let recognised = console.consult.recognised_resembling(&id)?;
     let shipments = console.licensing.shipments(Some(&id), Some(100))?;
     let deciding = policy::authorize_licensing(c, LicensingAction::Decide).is_ok();
     let open = matches!(state, LicenseState::Submitted | LicenseState::UnderReview);
@@ -429,6 +430,16 @@ pub async fn show(
                         }))
                      } }
                 }
+            } } }
+        }
+
+        @if !recognised.is_empty() {
+            h2 { "Recognised partner licences resembling it" }
+            p.muted { "Context for the decision: a partner's licence never clears a hit or releases a block." }
+            table #recognised-licences { thead { tr { th { "Notice" } th { "Licence" } th { "Resemblance" } th { "Valid until" } } }
+            tbody { @for m in &recognised {
+                tr { td { (m.notice.id()) " (" (m.notice.issuer()) ")" } td { (m.notice.notice.license_id) }
+                     td { (m.resemblance) } td { (fmt::time(m.notice.notice.valid_until_unix_ms)) } }
             } } }
         }
 
